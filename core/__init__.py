@@ -1,0 +1,6 @@
+"""deployer: deploy a containerized web app to any target through four pluggable phases."""
+
+from deployer.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+__all__ = ["hookimpl", "__version__"]

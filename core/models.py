@@ -1,0 +1,256 @@
+"""Frozen data passed between the core, the phases and the drivers.
+
+Pure data, no behaviour: the config loader builds an :class:`AppSpec`, the core builds the
+:class:`Image`, each phase returns its result type, and a driver returns a
+:class:`Deployment`, :class:`Plan` or :class:`Status`. Values produced inside a Pulumi
+program (ids, URLs) may be ``pulumi.Output`` objects; the types below allow that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from attrs import field, frozen
+
+PHASES: tuple[str, ...] = ("network", "registry", "ingress", "compute")
+"""The four phases, in the order they run."""
+
+Mode = Literal["up", "plan", "down", "status", "logs"]
+
+
+def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+# --- the app spec: what the user asked for, shared by every target --------------------
+
+
+@frozen
+class BuildSpec:
+    """How to build the app image: a context folder, a Dockerfile in it, build args."""
+
+    context: Path
+    dockerfile: str = "Dockerfile"
+    args: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class HealthCheck:
+    """An HTTP check on the app's own port; every target expresses it the same way."""
+
+    path: str = "/healthz"
+    interval: int = 10
+    timeout: int = 5
+    retries: int = 3
+    start_period: int = 10
+
+
+@frozen
+class Replicas:
+    """How many copies run: a fixed count (``min == max``) or an autoscaling range."""
+
+    min: int = 1
+    max: int = 1
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.max > self.min
+
+
+@frozen
+class AppSpec:
+    """The validated application: everything a target needs to run it.
+
+    ``secrets`` holds names only; values are read from the environment at deploy time
+    and live in :attr:`PhaseContext.secrets`, never here.
+    """
+
+    name: str
+    build: BuildSpec
+    port: int = 8000
+    command: tuple[str, ...] | None = None
+    env: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
+    secrets: tuple[str, ...] = ()
+    health: HealthCheck = field(factory=HealthCheck)
+    cpu: int = 256
+    memory: int = 512
+    replicas: Replicas = field(factory=Replicas)
+
+
+@frozen
+class TargetConfig:
+    """One target's section of the config, after its plugin parsed it.
+
+    ``settings`` is whatever the plugin's ``parse_settings`` returned (usually a frozen
+    attrs object with the target's own keys).
+    """
+
+    name: str
+    settings: Any = None
+
+
+@frozen
+class Project:
+    """A loaded config file: where it came from, the app, and every target section."""
+
+    root: Path
+    config_file: Path
+    app: AppSpec
+    targets: Mapping[str, Mapping[str, Any]] = field(factory=dict, converter=_frozen_map)
+
+
+# --- the image the core builds once for every target -----------------------------------
+
+
+@frozen
+class Image:
+    """The app image, content-addressed.
+
+    ``tag`` is ``<repository>:<content hash>``; ``id`` is Docker's image ID
+    (``sha256:...``), empty when the image has not been built yet (``plan`` never builds).
+    """
+
+    repository: str
+    content_hash: str
+    id: str = ""
+
+    @property
+    def tag(self) -> str:
+        return f"{self.repository}:{self.content_hash}"
+
+
+# --- what each phase receives and returns ----------------------------------------------
+
+
+@frozen
+class PhaseContext:
+    """Everything a phase implementation may read. The same object goes to all four phases.
+
+    ``mode`` is ``"up"`` when the phase must make reality match the spec and ``"plan"``
+    when it must only describe what it would do (no side effects). ``report`` takes one
+    line of progress text. ``secrets`` maps secret names to values: never print, log,
+    label or store them.
+    """
+
+    app: AppSpec
+    target: TargetConfig
+    stack: str
+    project_dir: Path
+    mode: Mode = "up"
+    image: Image | None = None
+    secrets: Mapping[str, str] = field(factory=dict, converter=_frozen_map, repr=False)
+    report: Callable[[str], None] = field(default=lambda line: None, eq=False, repr=False)
+
+
+@frozen
+class NetworkResult:
+    """Where the app lives: a network id, its subnets, and security groups by role.
+
+    ``security_groups`` keys are roles: ``"ingress"`` (the load balancer) and
+    ``"compute"`` (the workload).
+    """
+
+    id: Any
+    subnets: tuple[Any, ...] = ()
+    security_groups: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class RegistryResult:
+    """The image compute runs: ``image_ref`` (a local tag or ``repo@sha256:digest``) and
+    ``image_id``, the core-built image's ID, identical on every target (parity)."""
+
+    image_ref: Any
+    image_id: str
+    extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class IngressResult:
+    """How traffic reaches the app: the public ``endpoint`` URL and ``attach``, the routing
+    target compute registers its workload into (a target group ARN, an upstream name)."""
+
+    endpoint: Any
+    attach: Any
+    extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class ComputeResult:
+    """The running workload: a ``service`` id and the desired replica count."""
+
+    service: Any
+    replicas: int
+    extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class PhaseResults:
+    """The four results of one run, in phase order."""
+
+    network: NetworkResult
+    registry: RegistryResult
+    ingress: IngressResult
+    compute: ComputeResult
+
+
+# --- what drivers return ---------------------------------------------------------------
+
+
+@frozen
+class Deployment:
+    """A finished ``up``: the public endpoint and the target's outputs (all plain values)."""
+
+    target: str
+    stack: str
+    endpoint: str
+    outputs: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class Change:
+    """One line of a plan: ``action`` is create, replace, update, remove or unchanged."""
+
+    action: Literal["create", "replace", "update", "remove", "unchanged"]
+    kind: str
+    name: str
+    detail: str = ""
+
+
+@frozen
+class Plan:
+    """What ``up`` would do. ``resources`` and ``outputs`` are driver-specific detail
+    (the aws-ecs offline plan lists every Pulumi resource with its inputs)."""
+
+    target: str
+    stack: str
+    changes: tuple[Change, ...] = ()
+    resources: tuple[Mapping[str, Any], ...] = ()
+    outputs: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class Status:
+    """A deployed stack as it is now; ``deployed`` is False when nothing exists."""
+
+    target: str
+    stack: str
+    deployed: bool
+    endpoint: str | None = None
+    healthy: int = 0
+    desired: int = 0
+    image: str | None = None
+    details: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen
+class LogLine:
+    """One log line of one replica (``source``), with its timestamp when known."""
+
+    source: str
+    text: str
+    timestamp: str | None = None

@@ -1,0 +1,81 @@
+"""What a target is: its registration record and the driver protocol it implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
+
+from attrs import field, frozen
+
+from deployer.models import (
+    Deployment,
+    LogLine,
+    PhaseContext,
+    PhaseResults,
+    Plan,
+    Status,
+)
+
+RunPhases = Callable[[PhaseContext], PhaseResults]
+"""Runs the four phase hooks in order for a context; the driver decides where (directly,
+or inside a Pulumi program)."""
+
+
+class Driver(Protocol):
+    """How a target applies phases and inspects what it deployed.
+
+    ``up`` and ``plan`` receive ``phases``, the core's phase runner, and call it once with
+    the context (``ctx.mode`` says which). The other operations act on what exists,
+    found through the target's own state (Docker labels, a Pulumi stack).
+    """
+
+    def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
+        """Make the stack match the spec; return only once the app is healthy."""
+
+    def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
+        """Describe what ``up`` would change, touching nothing."""
+
+    def down(self, ctx: PhaseContext) -> None:
+        """Remove everything ``up`` created for this app and stack. Idempotent."""
+
+    def status(self, ctx: PhaseContext) -> Status:
+        """Report the deployed stack: endpoint, healthy and desired replicas, image."""
+
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
+        """Yield the replicas' log lines, oldest first; with ``follow``, keep yielding."""
+
+
+def _no_settings(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    from deployer.settings import Section
+
+    section = Section(raw, key)
+    section.done()
+    return {}
+
+
+@frozen
+class TargetInfo:
+    """A target as a plugin registers it.
+
+    :param name: what users pass to ``--target``.
+    :param description: one line for ``deployer targets``.
+    :param driver: a zero-argument factory for the :class:`Driver`; import heavy
+        libraries inside it, never at module level.
+    :param phases: phase name to a short description of what it creates.
+    :param parse_settings: ``(raw_table, key_path) -> settings``; validates the target's
+        config section (``[targets.<name>]``) and raises ``ConfigError`` naming the key.
+    :param available: False when the target's dependencies are not installed.
+    :param install_hint: the command that makes it available.
+    """
+
+    name: str
+    description: str
+    driver: Callable[[], Driver] = field(eq=False, repr=False)
+    phases: Mapping[str, str] = field(factory=dict)
+    parse_settings: Callable[[Mapping[str, Any], str], Any] = field(
+        default=_no_settings, eq=False, repr=False
+    )
+    available: bool = True
+    install_hint: str | None = None
+    plugin: str = ""
+    """Filled in by the core: the plugin that registered this target."""

@@ -1,0 +1,1 @@
+"""pytest plugin and contract kit for deployer targets and plugins."""

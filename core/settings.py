@@ -50,6 +50,10 @@ class Section:
     def has(self, name: str) -> bool:
         return name in self.raw
 
+    def value(self, name: str, default: Any = _MISSING) -> Any:
+        """The raw value, unchecked: for keys that accept more than one shape."""
+        return self._get(name, default)
+
     def text(self, name: str, default: Any = _MISSING, *, choices: tuple[str, ...] = (),
              pattern: str | None = None, hint: str = "") -> Any:
         """A string; optionally one of ``choices`` or matching ``pattern`` (``hint`` says what)."""

@@ -1,0 +1,132 @@
+"""The library API behind the CLI: each command is one function here.
+
+Order of work for every command: load and validate everything (config, target,
+target settings, secrets), and only then build or touch anything. Tests and plugins call
+these functions directly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from attrs import evolve, frozen
+
+from deployer.config import load_project, resolve_secrets, target_config
+from deployer.errors import UsageError
+from deployer.lifecycle import phase_runner
+from deployer.models import Deployment, Image, LogLine, Mode, PhaseContext, Plan, Project, Status
+from deployer.plugin_manager import DeployerPluginManager, get_plugin_manager
+from deployer.progress import Reporter, SilentReporter
+from deployer.targets import Driver
+
+STACK_PATTERN = r"[a-z0-9][a-z0-9-]{0,15}"
+
+
+@frozen
+class Session:
+    """A project, a target and a stack, validated and ready for a driver."""
+
+    project: Project
+    pm: DeployerPluginManager
+    target: str
+    stack: str
+    reporter: Reporter
+
+    def driver(self) -> Driver:
+        return self.pm.target(self.target).driver()
+
+    def context(self, mode: Mode, *, image: Image | None = None,
+                secrets: Mapping[str, str] | None = None) -> PhaseContext:
+        info = self.pm.target(self.target)
+        return PhaseContext(
+            app=self.project.app,
+            target=target_config(self.project, info),
+            stack=self.stack,
+            project_dir=self.project.root,
+            mode=mode,
+            image=image,
+            secrets=secrets or {},
+            report=self.reporter.line,
+        )
+
+
+def open_session(
+    *,
+    target: str = "local",
+    stack: str = "dev",
+    config: Path | None = None,
+    project: Project | None = None,
+    pm: DeployerPluginManager | None = None,
+    reporter: Reporter | None = None,
+) -> Session:
+    """Load the config (unless ``project`` is given) and check the target and stack."""
+    if not re.fullmatch(STACK_PATTERN, stack):
+        raise UsageError(f"--stack: {stack!r} must be 1-16 lowercase letters, digits or dashes")
+    project = project or load_project(config)
+    pm = pm or get_plugin_manager()
+    pm.target(target)
+    return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
+
+
+def _timed(session: Session, step: str, func, *args, **kwargs):
+    started = time.perf_counter()
+    result = func(*args, **kwargs)
+    session.reporter.phase(step, time.perf_counter() - started)
+    return result
+
+
+def build(session: Session) -> Image:
+    """Build the app image (a no-op when an image with the same content hash exists)."""
+    from deployer.image import build_image
+
+    return _timed(session, "build", build_image, session.project.app, report=session.reporter.line)
+
+
+def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
+    """Deploy: validate, build the image once, then let the target's driver run the phases."""
+    ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
+    driver = session.driver()
+    ctx = evolve(ctx, image=build(session))
+    return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+
+
+def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
+    """What ``up`` would do; never builds, creates or changes anything."""
+    from deployer.image import resolve_image
+
+    ctx = session.context("plan", secrets=resolve_secrets(session.project, environ))
+    driver = session.driver()
+    ctx = evolve(ctx, image=resolve_image(session.project.app))
+    return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
+
+
+def down(session: Session) -> None:
+    """Remove everything ``up`` created for this app and stack."""
+    ctx = session.context("down")
+    _timed(session, "down", session.driver().down, ctx)
+
+
+def status(session: Session) -> Status:
+    """The deployed stack as it is now."""
+    return session.driver().status(session.context("status"))
+
+
+def logs(session: Session, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
+    """The replicas' log lines, merged; with ``follow``, until interrupted."""
+    return session.driver().logs(session.context("logs"), follow=follow, since=since)
+
+
+def deployed_url(session: Session) -> str:
+    """The endpoint of the deployed stack, for ``verify --target``."""
+    current = status(session)
+    if not current.deployed or not current.endpoint:
+        raise UsageError(
+            f"nothing is deployed for app {session.project.app.name!r} on target {session.target!r}, "
+            f"stack {session.stack!r}: run `deployer up --target {session.target}` first"
+        )
+    return current.endpoint
+

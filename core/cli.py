@@ -1,0 +1,224 @@
+"""The ``deployer`` command: a thin shell over :mod:`deployer.api`.
+
+Commands parse options and delegate; domain errors become exit codes only here:
+0 success, 1 deployment failed, 2 usage or config error, 130 interrupted. Nothing heavy
+(pulumi, docker) is imported until a command needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from deployer import __version__
+
+app = typer.Typer(
+    name="deployer",
+    help="Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Target to use (see `deployer targets`).")]
+StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack name: one app can have several.")]
+ConfigOpt = Annotated[
+    Optional[Path], typer.Option("--config", "-c", help="Config file (default: nearest deployer.toml).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"deployer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config."""
+
+
+def _run(as_json: bool, action: Callable[[Any], Any], render: Callable[[Any], None], **session_args: Any) -> None:
+    """Open a session, run ``action``, print its result; map errors to exit codes."""
+    from deployer import api
+    from deployer.errors import DeployerError
+    from deployer.progress import ConsoleReporter
+
+    reporter = ConsoleReporter()
+    try:
+        session = api.open_session(reporter=reporter, **session_args) if session_args else None
+        result = action(session)
+    except DeployerError as exc:
+        _fail(str(exc), exc.exit_code, as_json)
+    except KeyboardInterrupt:
+        _fail("interrupted; run the same command again to converge", 130, as_json)
+    if as_json:
+        typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
+    else:
+        render(result)
+
+
+def _fail(message: str, code: int, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"error": message, "exit_code": code}))
+    typer.secho(f"error: {message}", err=True, fg="red")
+    raise typer.Exit(code)
+
+
+def _plain(value: Any) -> Any:
+    """attrs values, mappings and tuples as JSON-ready data."""
+    import attrs
+
+    if attrs.has(type(value)):
+        return {k: _plain(v) for k, v in attrs.asdict(value, recurse=False).items()}
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _out(text: str) -> None:
+    typer.echo(text)
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+@app.command()
+def up(target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Build the image once and deploy it; returns when the app is healthy."""
+    from deployer import api
+
+    _run(as_json, api.up, lambda d: _out(f"deployed {d.target}/{d.stack}: {d.endpoint}"),
+         target=target, stack=stack, config=config)
+
+
+@app.command()
+def plan(
+    target: TargetOpt = "local",
+    stack: StackOpt = "dev",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    offline: Annotated[bool, typer.Option(help="Plan without the cloud: run the program under mocks.")] = False,
+) -> None:
+    """Show what `up` would create, replace or remove, touching nothing."""
+    from deployer import api
+    from deployer.render import print_plan
+
+    _run(as_json, lambda s: api.plan(s, offline=offline), print_plan, target=target, stack=stack, config=config)
+
+
+@app.command()
+def down(target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Remove everything `up` created for this app and stack (idempotent)."""
+    from deployer import api
+
+    def action(session: Any) -> dict[str, str]:
+        api.down(session)
+        return {"target": session.target, "stack": session.stack, "removed": "true"}
+
+    _run(as_json, action, lambda r: _out(f"removed {r['target']}/{r['stack']}"),
+         target=target, stack=stack, config=config)
+
+
+@app.command()
+def status(target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the deployed stack: URL, healthy/desired replicas, image."""
+    from deployer import api
+    from deployer.render import print_status
+
+    _run(as_json, api.status, print_status, target=target, stack=stack, config=config)
+
+
+@app.command()
+def logs(
+    target: TargetOpt = "local",
+    stack: StackOpt = "dev",
+    config: ConfigOpt = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    since: Annotated[Optional[str], typer.Option(help="Only lines newer than this (e.g. 10m, 1h).")] = None,
+) -> None:
+    """Print the replicas' logs, merged, each line prefixed with its replica."""
+    from deployer import api
+
+    def action(session: Any) -> None:
+        for entry in api.logs(session, follow=follow, since=since):
+            _out(f"{entry.source} | {entry.text}")
+
+    _run(False, action, lambda _: None, target=target, stack=stack, config=config)
+
+
+@app.command()
+def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Build the app image (skipped when nothing changed) and print its tag."""
+    from deployer import api
+
+    _run(as_json, lambda s: api.build(s), lambda image: _out(image.tag), config=config)
+
+
+@app.command()
+def verify(
+    target: TargetOpt = "local",
+    stack: StackOpt = "dev",
+    config: ConfigOpt = None,
+    url: Annotated[Optional[str], typer.Option(help="Check this base URL instead of a deployed target.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the website's HTTP checks against a deployed target or any URL; exit 1 on failure."""
+    from deployer import api
+    from deployer.render import print_verify
+    from deployer.verify import require_passed, run_checks
+
+    def action(session: Any) -> Any:
+        report = run_checks(url or api.deployed_url(session))
+        if not as_json:
+            print_verify(report)
+        require_passed(report)
+        return report
+
+    if url:
+        _run(as_json, action, lambda _: None)
+    else:
+        _run(as_json, action, lambda _: None, target=target, stack=stack, config=config)
+
+
+@app.command()
+def targets(as_json: JsonOpt = False) -> None:
+    """List the targets, their phases, and whether they are available."""
+    from deployer.plugin_manager import get_plugin_manager
+    from deployer.render import print_targets
+
+    def action(_: Any) -> dict[str, Any]:
+        pm = get_plugin_manager()
+        return {
+            "targets": [
+                {"name": t.name, "plugin": t.plugin, "description": t.description, "phases": dict(t.phases),
+                 "available": t.available, "install_hint": t.install_hint}
+                for t in pm.targets.values()
+            ],
+            "load_failures": [str(f) for f in pm.load_failures],
+        }
+
+    _run(as_json, action, print_targets)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="deployer")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Loading and validating ``deployer.toml`` (or ``[tool.deployer]`` in ``pyproject.toml``).
+
+Every problem raises :class:`ConfigError` naming the file, the key path, the bad value
+and what is allowed, before anything is built or created. Target sections
+(``[targets.<name>]``) are validated by the target's own plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from deployer.errors import ConfigError
+from deployer.models import AppSpec, BuildSpec, HealthCheck, Project, Replicas, TargetConfig
+from deployer.settings import Section
+from deployer.targets import TargetInfo
+
+CONFIG_FILE = "deployer.toml"
+NAME_PATTERN = r"[a-z][a-z0-9-]{0,22}[a-z0-9]"
+NAME_HINT = "2-24 characters: lowercase letters, digits and dashes, starting with a letter"
+ENV_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+ENV_NAME_HINT = "letters, digits and underscores, not starting with a digit"
+RESERVED_ENV = frozenset({"PORT"})
+"""Set by deployer itself (to the app's port) on every target."""
+
+FARGATE_MEMORY: Mapping[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+"""Valid Fargate task sizes: cpu units to the memory sizes (MiB) allowed with them."""
+
+
+def find_config(start: Path) -> Path:
+    """The config file for ``start``: the nearest ``deployer.toml``, or a ``pyproject.toml``
+    with a ``[tool.deployer]`` table, searching upwards."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "tool" in (doc := _read_toml(pyproject)) and "deployer" in doc["tool"]:
+            return pyproject
+    raise ConfigError(
+        CONFIG_FILE, f"no {CONFIG_FILE} (or pyproject.toml with [tool.deployer]) in {start} or above; "
+        "create one or pass --config"
+    )
+
+
+def load_project(config: Path | None = None, *, cwd: Path | None = None) -> Project:
+    """Read and validate a config file (found from ``cwd`` when ``config`` is None)."""
+    path = Path(config) if config is not None else find_config((cwd or Path.cwd()).resolve())
+    if not path.is_file():
+        raise ConfigError("--config", "file not found", value=str(path))
+    document = _read_toml(path)
+    if path.name == "pyproject.toml":
+        document = document.get("tool", {}).get("deployer", {})
+        prefix = "tool.deployer"
+    else:
+        prefix = ""
+    try:
+        return parse_project(document, root=path.parent.resolve(), prefix=prefix, config_file=path)
+    except ConfigError as exc:
+        raise exc.in_file(path) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(syntax)", f"is not valid TOML: {exc}", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("(file)", f"cannot be read: {exc}", file=path) from None
+
+
+def parse_project(document: Mapping[str, Any], *, root: Path, prefix: str = "",
+                  config_file: Path | None = None) -> Project:
+    """Validate a parsed TOML document into a :class:`Project`."""
+    top = Section(document, prefix)
+    app = parse_app(top.section("app"), root)
+    targets = top.section("targets")
+    for name in targets.raw:
+        targets.section(name)  # each must be a table; keys are checked by the target's plugin
+    top.done()
+    return Project(root=root, config_file=config_file or root / CONFIG_FILE, app=app,
+                   targets=dict(targets.raw))
+
+
+def parse_app(s: Section, root: Path) -> AppSpec:
+    """Validate the ``[app]`` table."""
+    name = s.text("name", pattern=NAME_PATTERN, hint=NAME_HINT)
+    build = _parse_build(s.section("build"), root)
+    port = s.integer("port", 8000, minimum=1, maximum=65535)
+    command = _parse_command(s)
+    env = s.mapping("env", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
+    secrets = s.names("secrets", pattern=ENV_NAME_PATTERN, hint=ENV_NAME_HINT)
+    for index, secret in enumerate(secrets):
+        if secret in env:
+            raise ConfigError(f"{s.key('secrets')}[{index}]", f"{secret} is also set in {s.key('env')}; "
+                              "a name is either plain env or a secret")
+        if secrets.index(secret) != index:
+            raise ConfigError(f"{s.key('secrets')}[{index}]", f"{secret} is listed twice")
+    for reserved in RESERVED_ENV:
+        if reserved in env or reserved in secrets:
+            raise ConfigError(f"{s.key('env')}.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}")
+    health = _parse_health(s.section("health"))
+    cpu, memory = _parse_size(s)
+    replicas = _parse_replicas(s)
+    s.done()
+    return AppSpec(name=name, build=build, port=port, command=command, env=env, secrets=secrets,
+                   health=health, cpu=cpu, memory=memory, replicas=replicas)
+
+
+def _parse_build(s: Section, root: Path) -> BuildSpec:
+    context_text = s.text("context", ".")
+    dockerfile = s.text("dockerfile", "Dockerfile")
+    args = s.mapping("args", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
+    s.done()
+    try:
+        context = (root / context_text).resolve()
+        context_ok = context.is_dir()
+        dockerfile_ok = context_ok and (context / dockerfile).is_file()
+    except (OSError, ValueError):
+        context_ok = dockerfile_ok = False
+        context = root
+    if not context_ok:
+        raise ConfigError(s.key("context"), f"must be a folder (relative to {root})", value=context_text)
+    if not dockerfile_ok:
+        raise ConfigError(s.key("dockerfile"), f"must be a file inside {context}", value=dockerfile)
+    return BuildSpec(context=context, dockerfile=dockerfile, args=args)
+
+
+def _parse_command(s: Section) -> tuple[str, ...] | None:
+    raw = s.value("command", None)
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        try:
+            parts = tuple(shlex.split(raw))
+        except ValueError as exc:
+            raise ConfigError(s.key("command"), f"cannot be split into arguments: {exc}", value=raw) from None
+    else:
+        parts = s.names("command")
+    if not parts:
+        raise ConfigError(s.key("command"), "must not be empty; leave it out to use the image's CMD", value=raw)
+    return parts
+
+
+def _parse_health(s: Section) -> HealthCheck:
+    path = s.text("path", "/healthz", pattern=r"/[\x21-\x7e]*", hint="a URL path starting with /")
+    interval = s.integer("interval", 10, minimum=5, maximum=300)
+    timeout = s.integer("timeout", 5, minimum=2, maximum=120)
+    retries = s.integer("retries", 3, minimum=1, maximum=10)
+    start_period = s.integer("start_period", 10, minimum=0, maximum=300)
+    s.done()
+    if timeout >= interval:
+        raise ConfigError(s.key("timeout"), f"must be shorter than {s.key('interval')} ({interval} s)", value=timeout)
+    return HealthCheck(path=path, interval=interval, timeout=timeout, retries=retries, start_period=start_period)
+
+
+def _parse_size(s: Section) -> tuple[int, int]:
+    cpu = s.integer("cpu", 256)
+    if cpu not in FARGATE_MEMORY:
+        raise ConfigError(s.key("cpu"), f"must be one of {', '.join(map(str, FARGATE_MEMORY))} (cpu units; 1024 = 1 vCPU)",
+                          value=cpu)
+    allowed = FARGATE_MEMORY[cpu]
+    memory = s.integer("memory", allowed[0])
+    if memory not in allowed:
+        raise ConfigError(
+            s.key("memory"),
+            f"with cpu = {cpu} must be one of {_describe(allowed)} (MiB; the Fargate cpu/memory table)",
+            value=memory,
+        )
+    return cpu, memory
+
+
+def _describe(values: tuple[int, ...]) -> str:
+    if len(values) <= 4:
+        return ", ".join(map(str, values))
+    return f"{values[0]} to {values[-1]} in steps of {values[1] - values[0]}"
+
+
+def _parse_replicas(s: Section) -> Replicas:
+    raw = s.value("replicas", 1)
+    if isinstance(raw, Mapping):
+        r = s.section("replicas")
+        low = r.integer("min", minimum=1, maximum=100)
+        high = r.integer("max", minimum=1, maximum=100)
+        r.done()
+        if high < low:
+            raise ConfigError(r.key("max"), f"must be at least {r.key('min')} ({low})", value=high)
+        return Replicas(min=low, max=high)
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise ConfigError(s.key("replicas"), "must be a count (integer) or a table {min = N, max = M}",
+                          value=raw)
+    count = s.integer("replicas", 1, minimum=1, maximum=100)
+    return Replicas(min=count, max=count)
+
+
+def target_config(project: Project, info: TargetInfo) -> TargetConfig:
+    """Validate the project's ``[targets.<name>]`` section with the target's plugin."""
+    key = f"targets.{info.name}"
+    try:
+        settings = info.parse_settings(project.targets.get(info.name, {}), key)
+    except ConfigError as exc:
+        raise exc.in_file(project.config_file) from None
+    return TargetConfig(name=info.name, settings=settings)
+
+
+def resolve_secrets(project: Project, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Secret values from the environment; a missing one names the variable to set."""
+    values = {}
+    for index, name in enumerate(project.app.secrets):
+        if name not in environ:
+            raise ConfigError(
+                f"app.secrets[{index}]",
+                f"secret {name} has no value: set the environment variable {name} before deploying",
+                file=project.config_file,
+            )
+        values[name] = environ[name]
+    return values

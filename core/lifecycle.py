@@ -1,0 +1,90 @@
+"""The phase runner: the four phase hooks, in order, with checked results.
+
+Drivers receive the runner as ``phases`` and call it where their phases must run
+(directly for Docker, inside the Pulumi program for AWS). Plugins observe or change a
+phase with a ``wrapper=True`` implementation of its hook; the core itself only times
+each phase and reports it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from deployer.errors import PluginError
+from deployer.models import (
+    PHASES,
+    ComputeResult,
+    IngressResult,
+    NetworkResult,
+    PhaseContext,
+    PhaseResults,
+    RegistryResult,
+)
+from deployer.targets import RunPhases
+
+RESULT_TYPES: dict[str, type] = {
+    "network": NetworkResult,
+    "registry": RegistryResult,
+    "ingress": IngressResult,
+    "compute": ComputeResult,
+}
+
+
+class PhaseHooks:
+    """A typed facade over the four phase hooks: one method per phase, each checking
+    that some plugin claimed the phase and returned the documented type."""
+
+    def __init__(self, pm: Any):
+        self._hook = pm.hook
+
+    def _call(self, phase: str, ctx: PhaseContext, **previous: Any) -> Any:
+        result = getattr(self._hook, f"deployer_{phase}")(ctx=ctx, **previous)
+        expected = RESULT_TYPES[phase]
+        if result is None:
+            raise PluginError(
+                f"no plugin implements the {phase} phase for target {ctx.target.name!r}: "
+                f"every deployer_{phase} implementation returned None"
+            )
+        if not isinstance(result, expected):
+            raise PluginError(
+                f"deployer_{phase} for target {ctx.target.name!r} returned "
+                f"{type(result).__name__}, expected {expected.__name__}"
+            )
+        return result
+
+    def network(self, ctx: PhaseContext) -> NetworkResult:
+        return self._call("network", ctx)
+
+    def registry(self, ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
+        return self._call("registry", ctx, network=network)
+
+    def ingress(self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult:
+        return self._call("ingress", ctx, network=network, registry=registry)
+
+    def compute(
+        self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
+    ) -> ComputeResult:
+        return self._call("compute", ctx, network=network, registry=registry, ingress=ingress)
+
+
+PhaseObserver = Callable[[str, float], None]
+"""Called after each phase with its name and duration in seconds."""
+
+
+def phase_runner(pm: Any, *, observe: PhaseObserver | None = None) -> RunPhases:
+    """A :data:`RunPhases` that calls network, registry, ingress and compute in that
+    order, passing each the results of the phases before it."""
+    hooks = PhaseHooks(pm)
+
+    def run(ctx: PhaseContext) -> PhaseResults:
+        results: dict[str, Any] = {}
+        for phase in PHASES:
+            started = time.perf_counter()
+            results[phase] = getattr(hooks, phase)(ctx, **results)
+            if observe is not None:
+                observe(phase, time.perf_counter() - started)
+        return PhaseResults(**results)
+
+    return run

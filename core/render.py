@@ -1,0 +1,67 @@
+"""Human-readable output of the CLI (stdout). ``--json`` bypasses all of this."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from deployer.models import Plan, Status
+
+SYMBOLS = {"create": "+", "replace": "+-", "update": "~", "remove": "-", "unchanged": " "}
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def print_plan(plan: Plan) -> None:
+    """A resource tree in the style of ``pulumi preview``: one row per change."""
+    from rich.markup import escape
+
+    console = _console()
+    counts = Counter(change.action for change in plan.changes)
+    summary = ", ".join(f"{n} to {action}" for action, n in counts.items() if action != "unchanged")
+    console.print(f"[bold]Plan for {plan.target}/{plan.stack}[/bold]: {summary or 'no changes'}"
+                  + (f" ({counts['unchanged']} unchanged)" if counts["unchanged"] else ""))
+    width = max((len(c.kind) for c in plan.changes), default=0)
+    last = len(plan.changes) - 1
+    for index, change in enumerate(plan.changes):
+        branch = "└─" if index == last else "├─"
+        detail = f"  [dim]{escape(change.detail)}[/dim]" if change.detail else ""
+        console.print(f" {SYMBOLS[change.action]:<2} {branch} {escape(change.kind):<{width}}  "
+                      f"{escape(change.name)}  [dim]{change.action}[/dim]{detail}")
+    for key, value in plan.outputs.items():
+        console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(str(value))}")
+
+
+def print_status(status: Status) -> None:
+    if not status.deployed:
+        print(f"{status.target}/{status.stack}: not deployed")
+        return
+    print(f"{status.target}/{status.stack}: {status.healthy}/{status.desired} healthy at {status.endpoint}")
+    if status.image:
+        print(f"  image: {status.image}")
+    for key, value in status.details.items():
+        print(f"  {key}: {value}")
+
+
+def print_verify(report: Any) -> None:
+    console = _console()
+    for check in report.checks:
+        mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
+        reason = "" if check.passed else f"  [red]{check.reason}[/red]"
+        console.print(f"{mark} {check.name}{reason}")
+
+
+def print_targets(listing: dict[str, Any]) -> None:
+    console = _console()
+    for target in listing["targets"]:
+        state = "[green]available[/green]" if target["available"] else (
+            f"[yellow]unavailable[/yellow]: install with [bold]{target['install_hint']}[/bold]")
+        console.print(f"[bold]{target['name']}[/bold] ({target['plugin']}): {target['description']} - {state}")
+        for phase, what in target["phases"].items():
+            console.print(f"    {phase:<9} {what}")
+    for failure in listing["load_failures"]:
+        console.print(f"[red]{failure}[/red]")

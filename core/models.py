@@ -202,6 +202,25 @@ class PhaseResults:
 
 
 @frozen
+class ExpressedSpec:
+    """How a target expressed the app spec, read back from what it created or plans to
+    create (container config, task definition). Parity compares these across targets.
+
+    ``env_names`` holds env and secret names, never values. ``cpu`` is in units
+    (1024 = 1 vCPU), ``memory`` in MiB. ``command`` is None when the image's CMD is used.
+    """
+
+    image_id: str
+    port: int
+    env_names: tuple[str, ...]
+    health_path: str
+    cpu: int
+    memory: int
+    replicas: int
+    command: tuple[str, ...] | None = None
+
+
+@frozen
 class Deployment:
     """A finished ``up``: the public endpoint and the target's outputs (all plain values)."""
 
@@ -231,6 +250,7 @@ class Plan:
     changes: tuple[Change, ...] = ()
     resources: tuple[Mapping[str, Any], ...] = ()
     outputs: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    spec: ExpressedSpec | None = None
 
 
 @frozen
@@ -245,6 +265,7 @@ class Status:
     desired: int = 0
     image: str | None = None
     details: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    spec: ExpressedSpec | None = None
 
 
 @frozen

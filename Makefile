@@ -1,0 +1,35 @@
+# The two commands: `make up` deploys the sample website locally, `make test` runs every test.
+# Both create the virtualenv, install the project and make sure a Docker engine answers.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EXAMPLE := docs/examples/deployer-byo-network
+
+.PHONY: up test down install engine base-image bench
+
+up: install base-image
+	$(VENV)/bin/deployer up --target local
+	$(VENV)/bin/deployer verify --target local
+
+test: install base-image
+	$(PY) -m pytest
+
+down: install
+	$(VENV)/bin/deployer down --target local
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[aws,test]'
+	touch $@
+
+engine:
+	bash scripts/docker-engine.sh
+
+base-image: engine
+	bash scripts/base-image.sh
+
+bench: install base-image
+	$(PY) bench/run.py

@@ -1,0 +1,107 @@
+"""A small in-memory target, written the way a third-party author would: the core's
+tests use it to show that plugins add targets, replace phases and wrap phases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from deployer import hookimpl
+from deployer.models import (
+    ComputeResult,
+    Deployment,
+    IngressResult,
+    LogLine,
+    NetworkResult,
+    PhaseContext,
+    Plan,
+    RegistryResult,
+    Status,
+    Change,
+)
+from deployer.settings import Section
+from deployer.targets import RunPhases, TargetInfo
+
+
+def parse_settings(raw: Any, key: str) -> dict[str, int]:
+    section = Section(raw, key)
+    settings = {"port": section.integer("port", 9999, minimum=1, maximum=65535)}
+    section.done()
+    return settings
+
+
+class MemoryTarget:
+    """Deploys into a dict. ``deployed`` maps (app, stack) to the phase results."""
+
+    def __init__(self, name: str = "memory"):
+        self.name = name
+        self.deployed: dict[tuple[str, str], Any] = {}
+
+    def _mine(self, ctx: PhaseContext) -> bool:
+        return ctx.target.name == self.name
+
+    @hookimpl
+    def deployer_register_targets(self, register):
+        register(TargetInfo(
+            name=self.name,
+            description="deploys into memory (tests)",
+            driver=lambda: MemoryDriver(self),
+            phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
+            parse_settings=parse_settings,
+        ))
+
+    @hookimpl(trylast=True)
+    def deployer_network(self, ctx):
+        return NetworkResult(id=f"{ctx.app.name}-{ctx.stack}-net") if self._mine(ctx) else None
+
+    @hookimpl(trylast=True)
+    def deployer_registry(self, ctx, network):
+        if self._mine(ctx):
+            return RegistryResult(image_ref=ctx.image.tag, image_id=ctx.image.id)
+        return None
+
+    @hookimpl(trylast=True)
+    def deployer_ingress(self, ctx, network, registry):
+        if self._mine(ctx):
+            return IngressResult(endpoint=f"http://127.0.0.1:{ctx.target.settings['port']}",
+                                 attach=f"{network.id}/lb")
+        return None
+
+    @hookimpl(trylast=True)
+    def deployer_compute(self, ctx, network, registry, ingress):
+        if self._mine(ctx):
+            return ComputeResult(service=f"{ingress.attach}/{registry.image_ref}", replicas=ctx.app.replicas.min)
+        return None
+
+
+class MemoryDriver:
+    """Runs the phases directly and keeps the results in the target's dict."""
+
+    def __init__(self, target: MemoryTarget):
+        self.target = target
+
+    def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
+        results = phases(ctx)
+        self.target.deployed[(ctx.app.name, ctx.stack)] = results
+        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=results.ingress.endpoint,
+                          outputs={"service": results.compute.service})
+
+    def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
+        results = phases(ctx)
+        action = "unchanged" if self.target.deployed.get((ctx.app.name, ctx.stack)) == results else "create"
+        return Plan(target=ctx.target.name, stack=ctx.stack,
+                    changes=(Change(action, "memory:service", results.compute.service),))
+
+    def down(self, ctx: PhaseContext) -> None:
+        self.target.deployed.pop((ctx.app.name, ctx.stack), None)
+
+    def status(self, ctx: PhaseContext) -> Status:
+        results = self.target.deployed.get((ctx.app.name, ctx.stack))
+        if results is None:
+            return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
+        return Status(target=ctx.target.name, stack=ctx.stack, deployed=True, endpoint=results.ingress.endpoint,
+                      healthy=results.compute.replicas, desired=results.compute.replicas,
+                      image=results.registry.image_ref)
+
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
+        yield LogLine(source="memory-1", text="started")

@@ -6,7 +6,7 @@ same suite runs against a deployed base URL (:func:`run_checks`, standard-librar
 and through a framework's test client (:func:`run_checks_with`)::
 
     report = run_checks("http://127.0.0.1:8080")
-    raise_for_failures(report)          # VerifyFailed naming each failed check
+    require_passed(report)          # VerifyFailed naming each failed check
 
 Pages found by following links (each project page, the stylesheet) are checked too, so
 the list of projects is never written down twice: a new project is verified as soon as
@@ -142,20 +142,20 @@ class VerifyReport:
     """Every check that ran against ``target`` (a base URL, or a label for a test client)."""
 
     target: str
-    results: tuple[CheckResult, ...]
+    checks: tuple[CheckResult, ...]
 
     @property
     def passed(self) -> bool:
-        return bool(self.results) and all(result.passed for result in self.results)
+        return bool(self.checks) and all(result.passed for result in self.checks)
 
     @property
     def failures(self) -> tuple[CheckResult, ...]:
-        return tuple(result for result in self.results if not result.passed)
+        return tuple(result for result in self.checks if not result.passed)
 
     def lines(self) -> list[str]:
         """One human-readable line per check: ``PASS home /`` or ``FAIL about /about: why``."""
         return [f"{'PASS' if r.passed else 'FAIL'} {r.name} {r.path}" + (f": {r.reason}" if r.reason else "")
-                for r in self.results]
+                for r in self.checks]
 
 
 # --- running ------------------------------------------------------------------------------
@@ -201,14 +201,14 @@ def run_checks_with(get: Get, *, suite: Suite = DEFAULT_SUITE, target: str = "cl
     return VerifyReport(target, tuple(results))
 
 
-def raise_for_failures(report: VerifyReport) -> VerifyReport:
+def require_passed(report: VerifyReport) -> VerifyReport:
     """Return ``report`` when every check passed; else raise :class:`VerifyFailed` naming each
     failed check and why."""
     if report.passed:
         return report
     failed = report.failures or (CheckResult("suite", "", False, "no checks ran"),)
     detail = "\n".join(f"  {r.name} ({r.path}): {r.reason}" for r in failed)
-    raise VerifyFailed(f"{len(failed)} of {len(report.results)} checks failed against {report.target}:\n{detail}")
+    raise VerifyFailed(f"{len(failed)} of {len(report.checks)} checks failed against {report.target}:\n{detail}")
 
 
 def http_get(base_url: str, *, timeout: float = 5) -> Get:

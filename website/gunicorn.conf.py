@@ -26,6 +26,7 @@ graceful_timeout = _positive_int("WEB_GRACEFUL_TIMEOUT", 25)
 timeout = 30
 keepalive = 5
 worker_tmp_dir = "/dev/shm"
+control_socket_disable = True  # no runtime-management socket inside the container
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")

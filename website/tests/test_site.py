@@ -17,7 +17,7 @@ def test_the_deployment_checks_pass_on_the_app(verify_get):
     report = run_checks_with(verify_get, target="flask test client")
 
     assert report.passed, "\n".join(report.lines())
-    names = {result.name for result in report.results}
+    names = {result.name for result in report.checks}
     assert {check.name for check in DEFAULT_SUITE.checks} <= names
     assert {"project deployer", "project field-notes", "project tiny-load-tester",
             "stylesheet style.css"} <= names
@@ -39,7 +39,7 @@ def test_a_new_project_is_verified_without_touching_the_checks(tmp_path):
     report = run_checks_with(get)
 
     assert report.passed
-    assert "project brand-new" in {result.name for result in report.results}
+    assert "project brand-new" in {result.name for result in report.checks}
 
 
 @pytest.mark.parametrize("path", ["/", "/about", "/projects", "/projects/deployer", "/contact"])

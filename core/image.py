@@ -1,0 +1,255 @@
+"""The app image, built once by the core and shared by every target.
+
+Images are content-addressed: the tag is ``deployer/<app>:<hash>`` where the hash covers
+exactly what Docker receives (the build context after ``.dockerignore``, file modes, the
+Dockerfile, the build args). An unchanged app therefore never reaches Docker's builder,
+and every target runs the same image ID.
+
+``docker`` is imported inside functions only, so importing this module (or the CLI's
+``--help``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deployer.errors import BuildError, ConfigError, EnvironmentProblem
+from deployer.models import AppSpec, BuildSpec, Image
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+LABEL_APP = "dev.deployer.app"
+"""Label on every image deployer builds: the app name."""
+LABEL_HASH = "dev.deployer.content-hash"
+"""Label on every image deployer builds: its content hash."""
+KEEP_IMAGES = 3
+"""How many images of one app :func:`build_image` keeps (the one just built included)."""
+HASH_LENGTH = 16
+"""Hex digits of the content hash used in tags (64 bits)."""
+BUILD_TIMEOUT = 600
+"""Seconds a silent build step may take before the Docker client gives up."""
+
+_HASH_VERSION = b"deployer-image-hash-v1\0"
+_IMAGE_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAIL_LINES = 15
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the legacy builder colours a step's stderr
+
+
+# --- content hash -------------------------------------------------------------------------
+
+
+def content_hash(build: BuildSpec) -> str:
+    """A hex digest of everything that determines the image built from ``build``.
+
+    Covers each path Docker would send (the context minus ``.dockerignore`` matches, with
+    Docker's own pattern semantics), its type, permission bits and content (symlink
+    targets for links), plus the Dockerfile and the build args (sorted). Ignores
+    modification times and owners, which do not change the image.
+
+    :raises ConfigError: the context folder or the Dockerfile does not exist.
+    """
+    from docker.utils.build import exclude_paths
+
+    root = Path(build.context)
+    if not root.is_dir():
+        raise ConfigError("app.build.context", "is not a folder", value=str(root))
+    dockerfile = root / build.dockerfile
+    if not dockerfile.is_file():
+        raise ConfigError("app.build.dockerfile", f"no such file in {root}", value=build.dockerfile)
+
+    digest = hashlib.sha256(_HASH_VERSION)
+    _feed(digest, "dockerfile", dockerfile.read_bytes())
+    _feed(digest, "args", json.dumps(dict(build.args), sort_keys=True).encode())
+    for relative in sorted(exclude_paths(str(root), _dockerignore(root), dockerfile=build.dockerfile)):
+        _feed_path(digest, root, relative)
+    return digest.hexdigest()[:HASH_LENGTH]
+
+
+def _dockerignore(root: Path) -> list[str]:
+    """The patterns of ``root/.dockerignore``, read as the docker SDK reads them."""
+    path = root / ".dockerignore"
+    if not path.is_file():
+        return []
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _feed(digest: Any, kind: str, data: bytes) -> None:
+    digest.update(f"{kind}\0{len(data)}\0".encode())
+    digest.update(data)
+
+
+def _feed_path(digest: Any, root: Path, relative: str) -> None:
+    path = root / relative
+    info = os.lstat(path)
+    header = f"{relative}\0{stat.S_IMODE(info.st_mode):o}\0"
+    if stat.S_ISLNK(info.st_mode):
+        _feed(digest, "link", (header + os.readlink(path)).encode())
+    elif stat.S_ISDIR(info.st_mode):
+        _feed(digest, "dir", header.encode())
+    elif stat.S_ISREG(info.st_mode):
+        _feed(digest, "file", header.encode())
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    # sockets, FIFOs and devices are not sent by the docker SDK either
+
+
+# --- naming -------------------------------------------------------------------------------
+
+
+def repository(app: AppSpec) -> str:
+    """The local repository of ``app``'s images: ``deployer/<app.name>``.
+
+    :raises ConfigError: the app name cannot be part of an image name.
+    """
+    if not _IMAGE_NAME.fullmatch(app.name):
+        raise ConfigError("app.name", "must be lowercase letters and digits, separated by "
+                          "'-', '_' or '.', to name an image", value=app.name)
+    return f"deployer/{app.name}"
+
+
+# --- Docker -------------------------------------------------------------------------------
+
+
+def docker_client(*, timeout: int = BUILD_TIMEOUT) -> DockerClient:
+    """A client for the Docker engine of the environment (``DOCKER_HOST`` or the default
+    socket), checked with a ping.
+
+    :raises EnvironmentProblem: the engine is not reachable; says how to start it.
+    """
+    import docker
+    from docker.errors import DockerException
+
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except DockerException as error:
+        raise EnvironmentProblem(
+            f"Docker engine not reachable at {where}: start it (sudo systemctl start docker, "
+            f"or dockerd) or set DOCKER_HOST ({error})") from error
+    return client
+
+
+def resolve_image(app: AppSpec, *, client: DockerClient | None = None) -> Image:
+    """The image ``app`` would run, without building: tag from the content hash, ``id``
+    filled only when an image with that tag already exists. Used by ``plan``."""
+    image = Image(repository(app), content_hash(app.build))
+    found = _image_id(client or docker_client(), image.tag)
+    return Image(image.repository, image.content_hash, found) if found else image
+
+
+def build_image(app: AppSpec, *, report: Callable[[str], None],
+                client: DockerClient | None = None, keep: int = KEEP_IMAGES) -> Image:
+    """Return ``app``'s image, building it only when no image has its content-hash tag.
+
+    A build streams each output line to ``report``, labels the image with
+    :data:`LABEL_APP` and :data:`LABEL_HASH`, then removes the app's older images beyond
+    the newest ``keep`` (never the new one, never one a container uses).
+
+    :raises BuildError: the build failed; names the failing Dockerfile step and carries
+        the last output lines.
+    :raises EnvironmentProblem: the Docker engine is not reachable.
+    """
+    client = client or docker_client()
+    image = Image(repository(app), content_hash(app.build))
+    existing = _image_id(client, image.tag)
+    if existing:
+        report(f"image {image.tag} is up to date ({existing[:19]})")
+        return Image(image.repository, image.content_hash, existing)
+
+    report(f"building {image.tag} from {app.build.context}")
+    built_id = _build(client, app, image, report)
+    for line in prune_images(app.name, keep=keep, protect=built_id, client=client):
+        report(line)
+    return Image(image.repository, image.content_hash, built_id)
+
+
+def prune_images(app_name: str, *, keep: int, protect: str = "",
+                 client: DockerClient) -> list[str]:
+    """Untag ``app_name``'s images (by :data:`LABEL_APP`) beyond the newest ``keep``.
+
+    Skips ``protect`` (an image ID), images a container uses (running or stopped), and
+    any image Docker refuses to remove. Only tags in the app's own repository are removed,
+    so an image also tagged elsewhere (a registry tag) keeps that tag. Returns one line
+    per image removed or skipped.
+    """
+    from docker.errors import APIError
+
+    images = client.api.images(filters={"label": f"{LABEL_APP}={app_name}"})
+    own = f"deployer/{app_name}:"
+    images = [i for i in images if any(t.startswith(own) for t in i.get("RepoTags") or ())]
+    images.sort(key=lambda i: i["Created"], reverse=True)
+    in_use = {c.get("ImageID") for c in client.api.containers(all=True)}
+    others = [i for i in images if i["Id"] != protect]
+    retain = keep - 1 if len(others) < len(images) else keep  # the protected one counts
+    lines = []
+    for old in others[max(retain, 0):]:
+        tags = [t for t in old["RepoTags"] if t.startswith(own)]
+        if old["Id"] in in_use:
+            lines.append(f"kept old image {', '.join(tags)}: a container uses it")
+            continue
+        try:
+            for tag in tags:
+                client.api.remove_image(tag)
+        except APIError as error:
+            lines.append(f"kept old image {', '.join(tags)}: {error.explanation or error}")
+        else:
+            lines.append(f"removed old image {', '.join(tags)}")
+    return lines
+
+
+def _image_id(client: DockerClient, tag: str) -> str:
+    from docker.errors import ImageNotFound
+
+    try:
+        return client.api.inspect_image(tag)["Id"]
+    except ImageNotFound:
+        return ""
+
+
+def _build(client: DockerClient, app: AppSpec, image: Image, report: Callable[[str], None]) -> str:
+    """Run Docker's (legacy) builder, streaming output; return the new image ID."""
+    from docker.errors import APIError
+
+    tail: deque[str] = deque(maxlen=_TAIL_LINES)
+    step = ""
+    built_id = ""
+    try:
+        stream = client.api.build(
+            path=str(app.build.context), dockerfile=app.build.dockerfile, tag=image.tag,
+            buildargs=dict(app.build.args), rm=True, forcerm=True, pull=False, decode=True,
+            labels={LABEL_APP: app.name, LABEL_HASH: image.content_hash},
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise _build_error(image, step, chunk["error"], tail)
+            built_id = chunk.get("aux", {}).get("ID", built_id)
+            text = _ANSI.sub("", str(chunk.get("stream") or chunk.get("status") or ""))
+            for line in text.splitlines():
+                if line.strip():
+                    step = line if line.startswith("Step ") else step
+                    tail.append(line)
+                    report(line)
+    except APIError as error:
+        raise _build_error(image, step, error.explanation or str(error), tail) from error
+    return built_id or _image_id(client, image.tag)
+
+
+def _build_error(image: Image, step: str, message: str, tail: deque[str]) -> BuildError:
+    where = f"at {step.strip()}" if step else "before the first step"
+    hint = ""
+    if step.split(" : ", 1)[-1].upper().startswith("FROM"):
+        hint = "\nThe base image is not available locally and cannot be pulled: pull or build it first."
+    shown = "\n".join(f"  | {line}" for line in tail)
+    return BuildError(f"building {image.tag} failed {where}: {message.strip()}{hint}\n"
+                      f"last output lines:\n{shown}")

@@ -1,0 +1,274 @@
+"""The core's image build against the real Docker engine (no registry needed).
+
+Images of throwaway apps are named ``deployer/test-*`` and removed at the end; the
+website's own image (``deployer/website:<hash>``) is kept as the build cache that
+``deployer build`` uses too. Containers carry the ``dev.deployer.test`` label.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from deployer import image as image_module
+from deployer.errors import BuildError, ConfigError
+from deployer.image import LABEL_APP, LABEL_HASH, build_image, content_hash, prune_images, resolve_image
+from deployer.models import AppSpec, BuildSpec
+
+WEBSITE = Path(__file__).resolve().parents[1] / "website"
+TEST_LABEL = "dev.deployer.test"
+
+
+# --- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client = image_module.docker_client()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def website_image(docker_client):
+    """The website image, built at most once per session (a no-op when already built)."""
+    return build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None,
+                       client=docker_client)
+
+
+@pytest.fixture
+def throwaway_app(docker_client):
+    """``throwaway_app(context) -> AppSpec`` with a unique name; its images and containers
+    are removed afterwards."""
+    names = []
+
+    def make(context: Path, **build) -> AppSpec:
+        names.append(f"test-{uuid.uuid4().hex[:10]}")
+        return AppSpec(names[-1], BuildSpec(context, **build))
+
+    yield make
+    for name in names:
+        for container in docker_client.containers.list(all=True, filters={"label": TEST_LABEL}):
+            if container.labels.get(LABEL_APP) == name:
+                container.remove(force=True)
+        for found in docker_client.api.images(filters={"label": f"{LABEL_APP}={name}"}):
+            docker_client.api.remove_image(found["Id"], force=True)
+
+
+@pytest.fixture
+def website_copy(tmp_path):
+    """A copy of website/ to edit (without caches or tests)."""
+    copy = tmp_path / "website"
+    shutil.copytree(WEBSITE, copy, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    return copy
+
+
+def run_labelled(client, image_id: str, **kwargs):
+    return client.containers.run(image_id, detach=True, labels={TEST_LABEL: "1"}, **kwargs)
+
+
+def wait_for_health(container, *, timeout: float = 60) -> str:
+    """Poll until Docker reports healthy or unhealthy; return the last status."""
+    deadline = time.monotonic() + timeout
+    status = "starting"
+    while time.monotonic() < deadline and status == "starting":
+        time.sleep(0.2)
+        container.reload()
+        status = container.attrs["State"].get("Health", {}).get("Status", "none")
+    return status
+
+
+# --- content hash -------------------------------------------------------------------------
+
+
+def test_hash_is_fast_and_stable():
+    build = BuildSpec(WEBSITE)
+    content_hash(build)  # first call pays the import of docker.utils
+    started = time.perf_counter()
+    hashes = {content_hash(build) for _ in range(20)}
+    per_call_ms = (time.perf_counter() - started) / 20 * 1000
+
+    print(f"content_hash(website): {per_call_ms:.2f} ms per call")
+    assert len(hashes) == 1
+    assert per_call_ms < 50
+
+
+def test_one_character_in_a_template_gives_a_new_hash(website_copy):
+    before = content_hash(BuildSpec(website_copy))
+    template = website_copy / "personal_site" / "templates" / "about.html"
+    template.write_text(template.read_text().replace("About", "About!", 1))
+
+    assert content_hash(BuildSpec(website_copy)) != before
+
+
+def test_dockerignored_files_do_not_change_the_hash(website_copy):
+    before = content_hash(BuildSpec(website_copy))
+    (website_copy / "tests" / "test_new.py").write_text("assert True\n")
+    (website_copy / "personal_site" / "__pycache__").mkdir()
+    (website_copy / "personal_site" / "__pycache__" / "views.cpython-312.pyc").write_bytes(b"\0")
+    (website_copy / "NOTES.md").write_text("scratch\n")
+
+    assert content_hash(BuildSpec(website_copy)) == before
+
+
+def test_modes_dockerfile_and_build_args_change_the_hash(website_copy):
+    base = content_hash(BuildSpec(website_copy))
+    (website_copy / "healthcheck.py").chmod(0o755)
+    with_mode = content_hash(BuildSpec(website_copy))
+    with_args = content_hash(BuildSpec(website_copy, args={"BASE_IMAGE": "python:3.12-slim"}))
+    (website_copy / "Dockerfile").write_text((website_copy / "Dockerfile").read_text() + "\n# edit\n")
+
+    assert len({base, with_mode, with_args, content_hash(BuildSpec(website_copy))}) == 4
+
+
+def test_build_args_order_does_not_matter(website_copy):
+    one = BuildSpec(website_copy, args={"A": "1", "B": "2"})
+    other = BuildSpec(website_copy, args={"B": "2", "A": "1"})
+
+    assert content_hash(one) == content_hash(other)
+
+
+def test_missing_context_or_dockerfile_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="app.build.context"):
+        content_hash(BuildSpec(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="app.build.dockerfile"):
+        content_hash(BuildSpec(tmp_path))
+
+
+def test_app_names_that_cannot_name_an_image_are_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="app.name"):
+        image_module.repository(AppSpec("My App", BuildSpec(tmp_path)))
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_website_image_is_labelled_and_tagged_by_content(docker_client, website_image):
+    attrs = docker_client.api.inspect_image(website_image.id)
+
+    assert website_image.tag == f"deployer/website:{content_hash(BuildSpec(WEBSITE))}"
+    assert website_image.tag in attrs["RepoTags"]
+    assert attrs["Config"]["Labels"][LABEL_APP] == "website"
+    assert attrs["Config"]["Labels"][LABEL_HASH] == website_image.content_hash
+
+
+@pytest.mark.docker
+def test_container_runs_as_non_root_and_becomes_healthy(docker_client, website_image):
+    # Same HEALTHCHECK test as the image, probed every 0.5 s instead of 10 s.
+    container = run_labelled(docker_client, website_image.id, ports={"8000/tcp": ("127.0.0.1", None)},
+                             healthcheck={"interval": 500_000_000})
+    try:
+        health = wait_for_health(container)
+        uid = container.exec_run(["id", "-u"]).output.decode().strip()
+        process_uids = {row[0] for row in container.top(ps_args="-o uid,pid,comm")["Processes"]}
+        config_user = container.attrs["Config"]["User"]
+        container.stop(timeout=30)
+        container.reload()
+    finally:
+        container.remove(force=True)
+
+    assert health == "healthy"
+    assert container.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", "python", "/srv/website/healthcheck.py"]
+    assert config_user == "10001:10001"
+    assert uid == "10001"
+    assert process_uids == {"10001"}  # gunicorn master and workers
+    assert container.attrs["State"]["ExitCode"] == 0  # SIGTERM handled: graceful shutdown
+
+
+@pytest.mark.docker
+def test_unchanged_app_never_reaches_dockers_builder(docker_client, website_image, monkeypatch):
+    def no_build(*args, **kwargs):
+        raise AssertionError("Docker's build was called for an unchanged app")
+
+    monkeypatch.setattr(docker_client.api, "build", no_build)
+    lines: list[str] = []
+    started = time.perf_counter()
+    again = build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lines.append, client=docker_client)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+
+    print(f"no-op build_image(website): {elapsed_ms:.1f} ms")
+    assert again == website_image
+    assert lines == [f"image {website_image.tag} is up to date ({website_image.id[:19]})"]
+    assert elapsed_ms < 1000
+
+
+@pytest.mark.docker
+def test_resolve_image_never_builds(docker_client, website_image, website_copy, monkeypatch):
+    monkeypatch.setattr(docker_client.api, "build", None)  # any call would fail
+
+    assert resolve_image(AppSpec("website", BuildSpec(WEBSITE)), client=docker_client) == website_image
+    edited = website_copy / "personal_site" / "templates" / "home.html"
+    edited.write_text(edited.read_text() + " ")
+    unbuilt = resolve_image(AppSpec("website", BuildSpec(website_copy)), client=docker_client)
+
+    assert unbuilt.id == "" and unbuilt.content_hash != website_image.content_hash
+
+
+@pytest.mark.docker
+def test_template_change_builds_a_new_tag_reusing_dependency_layers(
+        docker_client, website_image, website_copy, throwaway_app):
+    app = throwaway_app(website_copy)
+    first = build_image(app, report=lambda line: None, client=docker_client)
+    template = website_copy / "personal_site" / "templates" / "contact.html"
+    template.write_text(template.read_text().replace("Contact", "Kontact", 1))
+    lines: list[str] = []
+    second = build_image(app, report=lines.append, client=docker_client)
+
+    assert second.tag != first.tag and second.id != first.id
+    assert docker_client.api.inspect_image(second.tag)["Id"] == second.id
+    assert any("Using cache" in line for line in lines)  # requirements layer reused
+
+
+@pytest.mark.docker
+def test_failing_run_step_is_named_in_the_build_error(tmp_path, throwaway_app):
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nRUN echo preparing\nRUN echo about to fail && false\nRUN echo never\n")
+    lines: list[str] = []
+
+    with pytest.raises(BuildError) as caught:
+        build_image(throwaway_app(tmp_path), report=lines.append)
+
+    message = str(caught.value)
+    assert "Step 3/6 : RUN echo about to fail && false" in message
+    assert "returned a non-zero code: 1" in message
+    assert "about to fail" in message.split("last output lines:")[1]
+    assert caught.value.exit_code == 1
+    assert any(line.startswith("Step 1/6") for line in lines)  # output was streamed
+
+
+@pytest.mark.docker
+def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_client, throwaway_app):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY version.txt /version.txt\n")
+    app = throwaway_app(tmp_path)
+    built = []
+    for version in range(5):
+        (tmp_path / "version.txt").write_text(f"{version}\n")
+        built.append(build_image(app, report=lambda line: None, client=docker_client))
+        if version == 0:  # a container (even a stopped one) keeps the oldest image alive
+            docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", LABEL_APP: app.name})
+        time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists
+
+    remaining = {tag for found in docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})
+                 for tag in found["RepoTags"] or ()}
+
+    assert remaining == {built[0].tag, built[2].tag, built[3].tag, built[4].tag}
+
+
+@pytest.mark.docker
+def test_prune_keeps_only_what_it_is_told(tmp_path, docker_client, throwaway_app):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY version.txt /version.txt\n")
+    app = throwaway_app(tmp_path)
+    for version in range(2):
+        (tmp_path / "version.txt").write_text(f"{version}\n")
+        build_image(app, report=lambda line: None, client=docker_client, keep=10)
+        time.sleep(1.1)
+
+    lines = prune_images(app.name, keep=1, client=docker_client)
+
+    assert len(lines) == 1 and lines[0].startswith("removed old image deployer/test-")
+    assert len(docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})) == 1

@@ -1,0 +1,231 @@
+"""Phase 4, compute: a Fargate service running the pushed image behind the target group.
+
+Creates: an ECS cluster; an execution role with AWS's managed
+``AmazonECSTaskExecutionRolePolicy`` (pull from ECR, write logs) and, when the app has
+secrets, a policy allowing ``secretsmanager:GetSecretValue`` on exactly those secrets;
+a task role with no policy at all; one Secrets Manager secret + version per app secret
+(value stored as a Pulumi secret); a CloudWatch log group with retention; a FARGATE /
+awsvpc task definition (image by digest, port, env, secrets, awslogs, health check,
+command); a FARGATE service registered in the target group, with the deployment circuit
+breaker and rollback, a health-check grace period, ``wait_for_steady_state``, created
+after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
+autoscaling (an Application Auto Scaling target and policy).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from deployer.errors import ConfigError, EnvironmentProblem
+from deployer.models import (
+    ComputeResult,
+    IngressResult,
+    NetworkResult,
+    PhaseContext,
+    RegistryResult,
+)
+from deployer.plugins.aws_ecs import settings as aws_settings
+
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+FARGATE_MEMORY = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+"""Fargate's valid task sizes: cpu units to the memory values (MiB) allowed with them."""
+
+ECS_TASKS_TRUST = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                   "Principal": {"Service": "ecs-tasks.amazonaws.com"}}],
+})
+"""Trust policy letting ECS tasks assume a role (both the execution and the task role)."""
+
+
+def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
+           ingress: IngressResult) -> ComputeResult:
+    """Create the workload; ``extra`` names the cluster, service, task definition and log
+    group so the driver can export them for ``status``, ``logs`` and the health wait."""
+    check_task_size(ctx.app.cpu, ctx.app.memory)
+    cfg = aws_settings.of(ctx)
+    app = ctx.app.name
+    cluster = aws.ecs.Cluster(f"{app}-cluster")
+    secrets = _secrets(ctx)
+    execution_role, execution_grants = _execution_role(app, [arn for _, arn in secrets])
+    task_role = aws.iam.Role(f"{app}-task-role", assume_role_policy=ECS_TASKS_TRUST,
+                             description=f"{app} task role: no permissions unless you add them")
+    logs = aws.cloudwatch.LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}",
+                                   retention_in_days=cfg.log_retention_days)
+    region = aws.get_region_output().region
+    definition = aws.ecs.TaskDefinition(
+        f"{app}-task",
+        family=f"{app}-{ctx.stack}",
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=str(ctx.app.cpu),
+        memory=str(ctx.app.memory),
+        runtime_platform={"operating_system_family": "LINUX",
+                          "cpu_architecture": cfg.architecture},
+        execution_role_arn=execution_role.arn,
+        task_role_arn=task_role.arn,
+        container_definitions=pulumi.Output.all(
+            image=registry.image_ref, log_group=logs.name, region=region,
+            secrets={name: arn for name, arn in secrets},
+        ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
+    )
+    replicas = ctx.app.replicas
+    service = aws.ecs.Service(
+        f"{app}-service",
+        cluster=cluster.arn,
+        task_definition=definition.arn,
+        launch_type="FARGATE",
+        platform_version="LATEST",
+        desired_count=replicas.min,
+        network_configuration={
+            "subnets": list(network.extra.get("task_subnets", network.subnets)),
+            "security_groups": [network.security_groups["compute"]],
+            "assign_public_ip": network.extra.get("assign_public_ip", True),
+        },
+        load_balancers=[{"target_group_arn": ingress.attach, "container_name": app,
+                         "container_port": ctx.app.port}],
+        deployment_circuit_breaker={"enable": True, "rollback": True},
+        deployment_minimum_healthy_percent=100,
+        deployment_maximum_percent=200,
+        health_check_grace_period_seconds=cfg.health_check_grace_period,
+        propagate_tags="SERVICE",
+        wait_for_steady_state=True,
+        opts=pulumi.ResourceOptions(
+            depends_on=[*ingress.extra.get("listeners", ()), *execution_grants],
+            ignore_changes=["desired_count"] if replicas.autoscaling else None,
+        ),
+    )
+    if replicas.autoscaling:
+        _autoscaling(app, cluster, service, replicas, cfg.autoscaling_cpu_target)
+    return ComputeResult(
+        service=service.name,
+        replicas=replicas.min,
+        extra={"cluster": cluster.name, "task_definition": definition.arn,
+               "log_group": logs.name, "region": region},
+    )
+
+
+def check_task_size(cpu: int, memory: int) -> None:
+    """Raise ``ConfigError`` unless ``cpu``/``memory`` is a valid Fargate pair."""
+    if cpu not in FARGATE_MEMORY:
+        raise ConfigError("app.cpu", "must be a Fargate cpu value: "
+                          + ", ".join(map(str, FARGATE_MEMORY)), value=cpu)
+    if memory not in FARGATE_MEMORY[cpu]:
+        allowed = FARGATE_MEMORY[cpu]
+        raise ConfigError("app.memory", f"with cpu = {cpu} Fargate accepts "
+                          f"{allowed[0]}..{allowed[-1]} MiB in steps of "
+                          f"{allowed[1] - allowed[0] if len(allowed) > 1 else allowed[0]}",
+                          value=memory)
+
+
+def container_definition(ctx: PhaseContext, *, image: str, log_group: str, region: str,
+                         secrets: dict[str, str]) -> dict:
+    """The app's one container, in ECS's container definition JSON."""
+    app, health = ctx.app, ctx.app.health
+    definition = {
+        "name": app.name,
+        "image": image,
+        "essential": True,
+        "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(app.env.items())],
+        "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": log_group, "awslogs-region": region,
+            "awslogs-stream-prefix": app.name}},
+        "healthCheck": {
+            "command": ["CMD-SHELL", health_command(app.port, health.path)],
+            "interval": min(max(health.interval, 5), 300),
+            "timeout": min(max(health.timeout, 2), 60),
+            "retries": min(max(health.retries, 1), 10),
+            "startPeriod": min(max(health.start_period, 0), 300),
+        },
+    }
+    if app.command:
+        definition["command"] = list(app.command)
+    return definition
+
+
+def health_command(port: int, path: str) -> str:
+    """A shell check of ``http://127.0.0.1:<port><path>`` that works in images with curl,
+    wget or python3 (whichever exists), failing when the app does not answer 2xx/3xx."""
+    url = f"http://127.0.0.1:{port}{path}"
+    return (f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url} || "
+            f"python3 -c \"import urllib.request; urllib.request.urlopen('{url}', timeout=4)\" "
+            "|| exit 1")
+
+
+def _secrets(ctx: PhaseContext) -> list[tuple[str, pulumi.Output]]:
+    """One Secrets Manager secret per app secret name, returned as (name, arn)."""
+    result = []
+    for name in ctx.app.secrets:
+        if name not in ctx.secrets and ctx.mode == "up":
+            raise EnvironmentProblem(f"secret {name} has no value: export {name}=... "
+                                     "before deploying")
+        label = f"{ctx.app.name}-secret-{name.lower().replace('_', '-')}"
+        secret = aws.secretsmanager.Secret(
+            label,
+            description=f"{ctx.app.name} secret {name} (managed by deployer)",
+            recovery_window_in_days=0,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{label}-value",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(ctx.secrets.get(name, "")),
+        )
+        result.append((name, secret.arn))
+    return result
+
+
+def _execution_role(app: str, secret_arns: list) -> tuple[aws.iam.Role, list]:
+    """The role ECS uses to start tasks, and the grants the service must wait for."""
+    role = aws.iam.Role(f"{app}-execution-role", assume_role_policy=ECS_TASKS_TRUST,
+                        description=f"{app}: lets ECS pull the image, write logs, read secrets")
+    grants = [aws.iam.RolePolicyAttachment(f"{app}-execution-policy", role=role.name,
+                                           policy_arn=EXECUTION_POLICY)]
+    if secret_arns:
+        grants.append(aws.iam.RolePolicy(
+            f"{app}-read-secrets", role=role.id,
+            policy=pulumi.Output.all(*secret_arns).apply(lambda arns: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                               "Resource": list(arns)}],
+            })),
+        ))
+    return role, grants
+
+
+def _autoscaling(app, cluster, service, replicas, cpu_target) -> None:
+    target = aws.appautoscaling.Target(
+        f"{app}-scaling",
+        service_namespace="ecs",
+        scalable_dimension="ecs:service:DesiredCount",
+        resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
+        min_capacity=replicas.min,
+        max_capacity=replicas.max,
+    )
+    aws.appautoscaling.Policy(
+        f"{app}-scale-on-cpu",
+        policy_type="TargetTrackingScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension,
+        resource_id=target.resource_id,
+        target_tracking_scaling_policy_configuration={
+            "predefined_metric_specification": {
+                "predefined_metric_type": "ECSServiceAverageCPUUtilization"},
+            "target_value": float(cpu_target),
+            "scale_in_cooldown": 120,
+            "scale_out_cooldown": 60,
+        },
+    )

@@ -1,0 +1,83 @@
+"""Phase 3, ingress: an Application Load Balancer and the target group tasks join.
+
+Creates: an internet-facing ALB over the network's public subnets (one per AZ) with the
+``ingress`` security group; an ``ip`` target group (Fargate tasks use awsvpc, so they
+register by IP) health-checking the app's path with a short deregistration delay; an HTTP
+listener that forwards, or, with ``certificate_arn``, an HTTPS listener that forwards and
+an HTTP listener that redirects 80 -> 443 (301).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from deployer.models import IngressResult, NetworkResult, PhaseContext, RegistryResult
+from deployer.plugins.aws_ecs import settings as aws_settings
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+"""The ELB security policy AWS recommends: TLS 1.3 and 1.2 only."""
+
+
+def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult:
+    """Create the load balancer; ``attach`` is the target group ARN, ``extra["listeners"]``
+    the listener resources compute must wait for."""
+    cfg = aws_settings.of(ctx)
+    app = ctx.app.name
+    balancer = aws.lb.LoadBalancer(
+        f"{app}-alb",
+        load_balancer_type="application",
+        internal=False,
+        subnets=list(network.subnets),
+        security_groups=[network.security_groups["ingress"]],
+        drop_invalid_header_fields=True,
+    )
+    group = aws.lb.TargetGroup(
+        f"{app}-tg",
+        target_type="ip",
+        protocol="HTTP",
+        port=ctx.app.port,
+        vpc_id=network.id,
+        deregistration_delay=cfg.deregistration_delay,
+        health_check=health_check(ctx),
+    )
+    forward = [{"type": "forward", "target_group_arn": group.arn}]
+    if cfg.https:
+        secure = aws.lb.Listener(f"{app}-https", load_balancer_arn=balancer.arn, port=443,
+                                 protocol="HTTPS", ssl_policy=TLS_POLICY,
+                                 certificate_arn=cfg.certificate_arn, default_actions=forward)
+        redirect = aws.lb.Listener(f"{app}-http", load_balancer_arn=balancer.arn, port=80,
+                                   protocol="HTTP", default_actions=[{
+                                       "type": "redirect",
+                                       "redirect": {"protocol": "HTTPS", "port": "443",
+                                                    "status_code": "HTTP_301"}}])
+        listeners = (secure, redirect)
+    else:
+        listeners = (aws.lb.Listener(f"{app}-http", load_balancer_arn=balancer.arn, port=80,
+                                     protocol="HTTP", default_actions=forward),)
+    scheme = "https" if cfg.https else "http"
+    return IngressResult(
+        endpoint=pulumi.Output.concat(f"{scheme}://", balancer.dns_name),
+        attach=group.arn,
+        extra={"listeners": listeners, "load_balancer_arn": balancer.arn,
+               "target_group_arn": group.arn},
+    )
+
+
+def health_check(ctx: PhaseContext) -> dict:
+    """The app's health check in ALB terms, clamped to what ELB accepts (interval 5-300 s,
+    timeout 2-120 s and shorter than the interval, thresholds 2-10)."""
+    health = ctx.app.health
+    interval = min(max(health.interval, 5), 300)
+    timeout = min(max(health.timeout, 2), 120, interval - 1)
+    return {
+        "enabled": True,
+        "protocol": "HTTP",
+        "port": "traffic-port",
+        "path": health.path,
+        "matcher": "200-299",
+        "interval": interval,
+        "timeout": timeout,
+        "healthy_threshold": 2,
+        "unhealthy_threshold": min(max(health.retries, 2), 10),
+    }

@@ -1,0 +1,124 @@
+"""Phase 1, network: a VPC with public subnets in distinct, pinned availability zones.
+
+Creates: VPC; one public subnet per AZ (``az_count`` AZs, pinned by name from
+``aws.get_availability_zones``); internet gateway; a public route table with a default
+route and an explicit association per subnet; two security groups with explicit rules:
+
+- ``ingress`` (the ALB): 80 (and 443 with a certificate) from anywhere; egress only to the
+  task security group on the app port;
+- ``compute`` (the tasks): the app port from the ALB security group only; egress 443 to
+  anywhere (ECR pulls, CloudWatch Logs, Secrets Manager).
+
+With ``nat = true`` tasks get private subnets routed through one NAT gateway (in the first
+public subnet) instead of a public IP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi
+import pulumi_aws as aws
+
+from deployer.errors import ConfigError
+from deployer.models import NetworkResult, PhaseContext
+from deployer.plugins.aws_ecs import settings as aws_settings
+
+ANYWHERE = "0.0.0.0/0"
+
+
+def create(ctx: PhaseContext) -> NetworkResult:
+    """Create the network; ``extra`` holds ``task_subnets`` and ``assign_public_ip``."""
+    cfg = aws_settings.of(ctx)
+    app = ctx.app.name
+    zones = pinned_zones(cfg.az_count)
+    blocks = subnet_blocks(cfg.vpc_cidr, 2 * cfg.az_count if cfg.nat else cfg.az_count)
+
+    vpc = aws.ec2.Vpc(f"{app}-vpc", cidr_block=cfg.vpc_cidr, enable_dns_support=True,
+                      enable_dns_hostnames=True, tags={"Name": f"{app}-{ctx.stack}"})
+    gateway = aws.ec2.InternetGateway(f"{app}-igw", vpc_id=vpc.id)
+    public_table = aws.ec2.RouteTable(f"{app}-public-rt", vpc_id=vpc.id)
+    aws.ec2.Route(f"{app}-public-default", route_table_id=public_table.id,
+                  destination_cidr_block=ANYWHERE, gateway_id=gateway.id)
+    public = _subnets(app, "public", vpc, zones, blocks[:cfg.az_count], public_table)
+
+    task_subnets = public
+    if cfg.nat:
+        task_subnets = _private_subnets(app, vpc, zones, blocks[cfg.az_count:], public[0], gateway)
+
+    alb_sg, task_sg = _security_groups(ctx, vpc, https=cfg.https)
+    return NetworkResult(
+        id=vpc.id,
+        subnets=tuple(s.id for s in public),
+        security_groups={"ingress": alb_sg.id, "compute": task_sg.id},
+        extra={"task_subnets": tuple(s.id for s in task_subnets),
+               "assign_public_ip": not cfg.nat,
+               "availability_zones": zones},
+    )
+
+
+def pinned_zones(count: int) -> tuple[str, ...]:
+    """The first ``count`` available AZs of the region that need no opt-in (no Local Zones)."""
+    found = aws.get_availability_zones(
+        state="available",
+        filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+    ).names
+    if len(found) < count:
+        raise ConfigError("targets.aws-ecs.az_count",
+                          f"the region has only {len(found)} availability zones", value=count)
+    return tuple(sorted(found)[:count])
+
+
+def subnet_blocks(vpc_cidr: str, count: int) -> list[str]:
+    """``count`` equal, non-overlapping blocks of ``vpc_cidr`` (16 slots: /16 gives /20s)."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    return [str(block) for block in network.subnets(prefixlen_diff=4)][:count]
+
+
+def _subnets(app, kind, vpc, zones, blocks, table):
+    subnets = []
+    for index, (zone, block) in enumerate(zip(zones, blocks, strict=True)):
+        subnet = aws.ec2.Subnet(f"{app}-{kind}-{index}", vpc_id=vpc.id, cidr_block=block,
+                                availability_zone=zone, map_public_ip_on_launch=False,
+                                tags={"Name": f"{app}-{kind}-{zone}"})
+        aws.ec2.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id,
+                                      route_table_id=table.id)
+        subnets.append(subnet)
+    return subnets
+
+
+def _private_subnets(app, vpc, zones, blocks, nat_home, gateway):
+    address = aws.ec2.Eip(f"{app}-nat-ip", domain="vpc",
+                          opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    nat = aws.ec2.NatGateway(f"{app}-nat", allocation_id=address.id, subnet_id=nat_home.id,
+                             opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    table = aws.ec2.RouteTable(f"{app}-private-rt", vpc_id=vpc.id)
+    aws.ec2.Route(f"{app}-private-default", route_table_id=table.id,
+                  destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id)
+    return _subnets(app, "private", vpc, zones, blocks, table)
+
+
+def _security_groups(ctx, vpc, *, https):
+    app, port = ctx.app.name, ctx.app.port
+    alb_sg = aws.ec2.SecurityGroup(f"{app}-alb-sg", vpc_id=vpc.id,
+                                   description=f"{app} load balancer: HTTP(S) from the internet")
+    task_sg = aws.ec2.SecurityGroup(f"{app}-task-sg", vpc_id=vpc.id,
+                                    description=f"{app} tasks: app port from the load balancer only")
+    for listen in (80, 443) if https else (80,):
+        aws.vpc.SecurityGroupIngressRule(
+            f"{app}-alb-in-{listen}", security_group_id=alb_sg.id, ip_protocol="tcp",
+            from_port=listen, to_port=listen, cidr_ipv4=ANYWHERE,
+            description=f"port {listen} from the internet")
+    aws.vpc.SecurityGroupEgressRule(
+        f"{app}-alb-out-tasks", security_group_id=alb_sg.id, ip_protocol="tcp",
+        from_port=port, to_port=port, referenced_security_group_id=task_sg.id,
+        description="to the tasks on the app port")
+    aws.vpc.SecurityGroupIngressRule(
+        f"{app}-task-in-alb", security_group_id=task_sg.id, ip_protocol="tcp",
+        from_port=port, to_port=port, referenced_security_group_id=alb_sg.id,
+        description="app port from the load balancer")
+    aws.vpc.SecurityGroupEgressRule(
+        f"{app}-task-out-https", security_group_id=task_sg.id, ip_protocol="tcp",
+        from_port=443, to_port=443, cidr_ipv4=ANYWHERE,
+        description="HTTPS out: ECR, CloudWatch Logs, Secrets Manager")
+    return alb_sg, task_sg

@@ -1,0 +1,164 @@
+"""``plan --offline``: run the real program under Pulumi mocks and record what it creates.
+
+No Pulumi CLI, no credentials, no network. Every resource is recorded with its type
+token, name, URN, a recognizable mock id (``<name>-id``; ARNs look real and contain the
+name), its inputs under the provider's wire names, and its dependencies. The mock monitor
+records none, so :class:`_RecordingMonitor` keeps the dependency URNs the SDK sends with
+each registration (``depends_on`` plus every resource whose Outputs were consumed) and the
+provider each resource uses. Secret inputs show as ``"[secret]"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+from deployer.models import Change, PhaseContext, Plan
+from deployer.plugins.aws_ecs import program
+from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.targets import RunPhases
+
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+"""The key Pulumi wraps secret values in (``{SIG: <secret sig>, "value": ...}``)."""
+REDACTED = "[secret]"
+ACCOUNT = "123456789012"
+"""The fake AWS account every mock ARN belongs to."""
+
+
+def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
+    """Run the program under mocks and return every resource, in registration order."""
+    region = _region(ctx)
+    mocks = PlanMocks(region)
+    monitor = _RecordingMonitor(mocks)
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=f"deployer-{ctx.app.name}", stack=ctx.stack,
+                             preview=False, monitor=monitor)
+    outputs: dict[str, Any] = {}
+
+    def body():
+        exported = program.run(ctx, phases)
+        return pulumi.Output.all(**exported).apply(outputs.update)
+
+    pulumi.runtime.test(body)()
+    resources = tuple(monitor.recorded(mocks))
+    return Plan(
+        target=ctx.target.name,
+        stack=ctx.stack,
+        changes=tuple(Change("create", r["type"], r["name"]) for r in resources),
+        resources=resources,
+        outputs=plain(outputs),
+    )
+
+
+class PlanMocks(Mocks):
+    """Answers resource registrations and invokes with realistic, name-derived values."""
+
+    def __init__(self, region: str):
+        self.region = region
+        self.inputs: dict[tuple[str, str], dict] = {}
+        self.ids: dict[tuple[str, str], str] = {}
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
+        key = (args.typ, args.name)
+        if key in self.inputs:
+            raise ValueError(f"duplicate resource {args.typ} named {args.name!r}")
+        self.inputs[key] = args.inputs
+        self.ids[key] = f"{args.name}-id"
+        return self.ids[key], {**args.inputs, **self._outputs(args)}
+
+    def _outputs(self, args: MockResourceArgs) -> dict:
+        name, region = args.inputs.get("name") or args.name, self.region
+        service, _, kind = args.typ.partition(":")[2].partition("/")
+        kind = kind.split(":")[0].lower()
+        outputs = {"name": name, "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{name}"}
+        match args.typ:
+            case "aws:iam/role:Role":
+                outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+            case "aws:ecr/repository:Repository":
+                outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name}"
+                outputs["registryId"] = ACCOUNT
+            case "aws:lb/loadBalancer:LoadBalancer":
+                suffix = f"app/{name}/{_hex(name, 16)}"
+                outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}",
+                               arnSuffix=suffix, dnsName=f"{name}-{_hex(name, 8)}.{region}.elb.amazonaws.com")
+            case "aws:lb/targetGroup:TargetGroup":
+                suffix = f"targetgroup/{name}/{_hex(name, 16)}"
+                outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}",
+                               arnSuffix=suffix)
+            case "aws:ecs/taskDefinition:TaskDefinition":
+                family = args.inputs.get("family", name)
+                outputs["arn"] = f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1"
+            case "aws:secretsmanager/secret:Secret":
+                outputs["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-{_hex(name, 6)}"
+            case "docker:index/registryImage:RegistryImage":
+                outputs["sha256Digest"] = "sha256:" + _hex(str(args.inputs.get("name")), 64)
+        return outputs
+
+    def call(self, args: MockCallArgs) -> dict:
+        region = self.region
+        match args.token:
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                names = [f"{region}{letter}" for letter in "abc"]
+                return {"id": region, "names": names, "state": "available",
+                        "zoneIds": [f"{region[:3]}{region[-1]}-az{i + 1}" for i in range(3)],
+                        "groupNames": [region] * 3}
+            case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+                return {"id": ACCOUNT, "userName": "AWS", "password": "mock-ecr-password",
+                        "authorizationToken": "mock-token", "expiresAt": "2000-01-01T12:00:00Z",
+                        "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.amazonaws.com",
+                        "registryId": args.args.get("registryId", ACCOUNT)}
+            case "aws:index/getRegion:getRegion":
+                return {"id": region, "name": region, "region": region,
+                        "endpoint": f"ec2.{region}.amazonaws.com", "description": region}
+        raise NotImplementedError(f"offline plan has no mock for the invoke {args.token}")
+
+
+class _RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also keeping each registration's URN, dependencies and provider."""
+
+    def __init__(self, mocks: Mocks):
+        super().__init__(mocks)
+        self.registrations: list[tuple[str, str, str, list[str], str]] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append((response.urn, request.type, request.name,
+                                       sorted(set(request.dependencies)), request.provider))
+        return response
+
+    def recorded(self, mocks: PlanMocks) -> list[dict]:
+        result = []
+        for urn, typ, name, dependencies, provider in self.registrations:
+            provider_urn = provider.rsplit("::", 1)[0] if provider else ""  # "<urn>::<id>"
+            depends_on = sorted({*dependencies, provider_urn} - {""})
+            result.append({"type": typ, "name": name, "urn": urn, "id": mocks.ids[(typ, name)],
+                           "inputs": plain(mocks.inputs[(typ, name)]), "depends_on": depends_on})
+        return result
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: secrets redacted, integral floats back to ints."""
+    if isinstance(value, dict):
+        if SECRET_SIGNATURE in value:
+            return REDACTED
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _hex(seed: str, length: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _region(ctx: PhaseContext) -> str:
+    return (aws_settings.of(ctx).region or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")

@@ -1,0 +1,92 @@
+"""Manifest of the built-in aws-ecs target: its registration and its four phase hooks.
+
+Imports nothing heavy: each hook imports its phase module (and so pulumi_aws) only when
+the selected target is aws-ecs. Hooks are ``trylast`` so a third-party plugin can replace
+any one phase (``tryfirst``) or wrap it (``wrapper=True``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from deployer.errors import TargetUnavailable
+from deployer.hookspecs import hookimpl
+from deployer.plugins.aws_ecs.settings import parse_settings
+from deployer.targets import TargetInfo
+
+NAME = "aws-ecs"
+INSTALL_HINT = 'pip install "deployer[aws]"'
+_EXTRA = ("pulumi", "pulumi_aws", "pulumi_docker", "boto3")
+
+
+def available() -> bool:
+    """True when the ``aws`` extra (pulumi, pulumi-aws, pulumi-docker, boto3) is installed."""
+    return all(importlib.util.find_spec(module) is not None for module in _EXTRA)
+
+
+def make_driver():
+    """The driver factory: raises TargetUnavailable with the install command when the
+    aws extra is missing."""
+    if not available():
+        raise TargetUnavailable(f"the aws-ecs target needs the aws extra: {INSTALL_HINT}")
+    from deployer.plugins.aws_ecs.driver import AwsEcsDriver
+
+    return AwsEcsDriver()
+
+
+@hookimpl
+def deployer_register_targets(register):
+    register(TargetInfo(
+        name=NAME,
+        description="AWS ECS Fargate behind an Application Load Balancer, applied by Pulumi",
+        driver=make_driver,
+        phases={
+            "network": "VPC, public subnets in 2+ pinned AZs, internet gateway, routes, "
+                       "ALB and task security groups",
+            "registry": "ECR repository + lifecycle policy; pushes the core-built image, "
+                        "referenced by digest",
+            "ingress": "Application Load Balancer, ip target group with health check, "
+                       "HTTP (or HTTPS + redirect) listener",
+            "compute": "ECS cluster, IAM roles, secrets, log group, task definition, "
+                       "Fargate service, optional CPU autoscaling",
+        },
+        parse_settings=parse_settings,
+        available=available(),
+        install_hint=INSTALL_HINT,
+    ))
+
+
+@hookimpl(trylast=True)
+def deployer_network(ctx):
+    if ctx.target.name != NAME:
+        return None
+    from deployer.plugins.aws_ecs import network
+
+    return network.create(ctx)
+
+
+@hookimpl(trylast=True)
+def deployer_registry(ctx, network):
+    if ctx.target.name != NAME:
+        return None
+    from deployer.plugins.aws_ecs import registry
+
+    return registry.create(ctx, network)
+
+
+@hookimpl(trylast=True)
+def deployer_ingress(ctx, network, registry):
+    if ctx.target.name != NAME:
+        return None
+    from deployer.plugins.aws_ecs import ingress
+
+    return ingress.create(ctx, network, registry)
+
+
+@hookimpl(trylast=True)
+def deployer_compute(ctx, network, registry, ingress):
+    if ctx.target.name != NAME:
+        return None
+    from deployer.plugins.aws_ecs import compute
+
+    return compute.create(ctx, network, registry, ingress)

@@ -1,0 +1,40 @@
+"""The Pulumi program both the real driver and the offline plan run: the four phases,
+then the stack outputs ``status``, ``logs`` and the health wait read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from deployer.models import PhaseContext, PhaseResults
+from deployer.targets import RunPhases
+
+
+def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:
+    """Run the phases inside the current Pulumi stack, export and return the outputs."""
+    outputs = exports(phases(ctx))
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs
+
+
+def exports(results: PhaseResults) -> dict[str, Any]:
+    """The stack outputs (values may be Outputs). Keys a replaced phase did not provide
+    are left out rather than exported as None."""
+    compute, ingress, registry = results.compute, results.ingress, results.registry
+    values = {
+        "endpoint": ingress.endpoint,
+        "image_ref": registry.image_ref,
+        "image_id": registry.image_id,
+        "repository_url": registry.extra.get("repository_url"),
+        "load_balancer_arn": ingress.extra.get("load_balancer_arn"),
+        "target_group_arn": ingress.attach,
+        "cluster": compute.extra.get("cluster"),
+        "service": compute.service,
+        "task_definition": compute.extra.get("task_definition"),
+        "log_group": compute.extra.get("log_group"),
+        "region": compute.extra.get("region"),
+        "replicas": compute.replicas,
+    }
+    return {key: value for key, value in values.items() if value is not None}

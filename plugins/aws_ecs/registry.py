@@ -1,0 +1,76 @@
+"""Phase 2, registry: push the core-built image to ECR, referenced by digest.
+
+Creates: an ECR repository (scan on push, immutable tags, force-delete as configured),
+a lifecycle policy that keeps the last ``keep_images`` images, a docker provider
+authenticated with an ECR token, a local ``docker.Tag`` of the core's image (its image
+ID) as ``<repo_url>:<content hash>``, and a ``docker.RegistryImage`` that pushes it.
+
+The tag is the image's content hash, so an unchanged app means unchanged inputs: Pulumi
+neither re-tags nor re-pushes. ``image_ref`` is ``<repo_url>@sha256:...``, so a new
+image always changes the task definition and ECS always rolls out the new one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+from deployer.errors import DeployFailed
+from deployer.models import NetworkResult, PhaseContext, RegistryResult
+from deployer.plugins.aws_ecs import settings as aws_settings
+
+
+def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
+    """Create the repository and push ``ctx.image``; ``extra`` holds ``repository_url``."""
+    if ctx.image is None:
+        raise DeployFailed("aws-ecs pushes the image the core builds, but no image was given")
+    cfg = aws_settings.of(ctx)
+    app = ctx.app.name
+    repo = aws.ecr.Repository(
+        f"{app}-repo",
+        image_tag_mutability="IMMUTABLE",
+        image_scanning_configuration={"scan_on_push": True},
+        force_delete=cfg.force_delete_repository,
+    )
+    aws.ecr.LifecyclePolicy(f"{app}-repo-lifecycle", repository=repo.name,
+                            policy=lifecycle_policy(cfg.keep_images))
+
+    token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id)
+    ecr = docker.Provider(f"{app}-ecr", registry_auth=[{
+        "address": token.proxy_endpoint,
+        "username": token.user_name,
+        "password": pulumi.Output.secret(token.password),
+    }])
+    source = ctx.image.id or ctx.image.tag
+    tagged = docker.Tag(
+        f"{app}-image-tag",
+        source_image=source,
+        target_image=pulumi.Output.concat(repo.repository_url, ":", ctx.image.content_hash),
+        opts=pulumi.ResourceOptions(provider=ecr),
+    )
+    pushed = docker.RegistryImage(
+        f"{app}-image",
+        name=tagged.target_image,
+        keep_remotely=True,
+        triggers={"image_id": source},
+        opts=pulumi.ResourceOptions(provider=ecr),
+    )
+    return RegistryResult(
+        image_ref=pulumi.Output.concat(repo.repository_url, "@", pushed.sha256_digest),
+        image_id=ctx.image.id,
+        extra={"repository_url": repo.repository_url},
+    )
+
+
+def lifecycle_policy(keep: int) -> str:
+    """An ECR lifecycle policy document that expires all but the newest ``keep`` images."""
+    return json.dumps({"rules": [{
+        "rulePriority": 1,
+        "description": f"keep the last {keep} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                      "countNumber": keep},
+        "action": {"type": "expire"},
+    }]})

@@ -142,9 +142,18 @@ def docker_client(*, timeout: int = BUILD_TIMEOUT) -> DockerClient:
 
 def resolve_image(app: AppSpec, *, client: DockerClient | None = None) -> Image:
     """The image ``app`` would run, without building: tag from the content hash, ``id``
-    filled only when an image with that tag already exists. Used by ``plan``."""
+    filled only when an image with that tag already exists. Used by ``plan``.
+
+    Without ``client``, an unreachable Docker engine is not an error here: the ``id`` is
+    left empty, so an offline plan works on a machine with no Docker at all.
+    """
     image = Image(repository(app), content_hash(app.build))
-    found = _image_id(client or docker_client(), image.tag)
+    if client is None:
+        try:
+            client = docker_client()
+        except EnvironmentProblem:
+            return image
+    found = _image_id(client, image.tag)
     return Image(image.repository, image.content_hash, found) if found else image
 
 

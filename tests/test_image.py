@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deployer import image as image_module
-from deployer.errors import BuildError, ConfigError
+from deployer.errors import BuildError, ConfigError, EnvironmentProblem
 from deployer.image import LABEL_APP, LABEL_HASH, build_image, content_hash, prune_images, resolve_image
 from deployer.models import AppSpec, BuildSpec
 
@@ -137,6 +137,22 @@ def test_missing_context_or_dockerfile_is_a_config_error(tmp_path):
         content_hash(BuildSpec(tmp_path / "nope"))
     with pytest.raises(ConfigError, match="app.build.dockerfile"):
         content_hash(BuildSpec(tmp_path))
+
+
+def test_resolve_image_without_docker_gives_the_tag_only(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+
+    resolved = resolve_image(AppSpec("website", BuildSpec(WEBSITE)))
+
+    assert resolved.content_hash == content_hash(BuildSpec(WEBSITE)) and resolved.id == ""
+
+
+def test_build_without_docker_says_how_to_start_it(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+
+    with pytest.raises(EnvironmentProblem, match=r"not reachable at tcp://127.0.0.1:9: start it") as caught:
+        build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None)
+    assert caught.value.exit_code == 2
 
 
 def test_app_names_that_cannot_name_an_image_are_rejected(tmp_path):

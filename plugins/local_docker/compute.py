@@ -1,0 +1,274 @@
+"""Phase 4, compute: ``replicas`` containers of the app image, registered into the load
+balancer, replaced by a zero-downtime rolling update when the image or spec changes.
+
+Every replica is labelled with :data:`~.engine.SPEC_HASH`, a hash of the image ID, the
+app spec, the local settings that shape a replica and a hash of the secret values (never
+the values). An ``up`` whose hash, replica count and load balancer config all match
+touches nothing. Otherwise:
+
+1. the missing replicas start (new hash) and must pass their health check within
+   ``health_timeout``; if one fails, every unregistered new replica is removed and
+   :class:`~deployer.errors.DeployFailed` carries its last log lines: the load balancer
+   was never changed, so the old version keeps serving;
+2. the load balancer is reloaded to route to exactly the new set;
+3. after ``drain_seconds`` the replicas that left it are stopped and removed, as are
+   stopped or surplus ones.
+
+An interrupted ``up`` removes the replicas it started and had not registered; a
+replica left behind by a hard kill is reused or removed by the next ``up``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from deployer.errors import DeployFailed
+from deployer.models import (
+    Change,
+    ComputeResult,
+    IngressResult,
+    NetworkResult,
+    PhaseContext,
+    RegistryResult,
+)
+from deployer.plugins.local_docker import engine, ingress
+from deployer.plugins.local_docker.settings import LocalSettings, of
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+STOP_TIMEOUT = 10
+"""Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
+_POLL = 0.25
+_LOG_LINES = 20
+_SERVER = re.compile(r"^\s*server (\S+) ", re.MULTILINE)
+
+_PROBE = """\
+import sys, urllib.request
+url = sys.argv[1]
+try:
+    status = urllib.request.urlopen(url, timeout=float(sys.argv[2])).status
+except Exception as error:
+    sys.exit(f"GET {url}: {error}")
+sys.exit(0 if status == 200 else f"GET {url}: status {status}")
+"""
+
+
+# --- what a replica is -------------------------------------------------------------------
+
+
+def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
+    """A hash of everything a replica is created from; secrets enter as a hash of their
+    values. Changes exactly when replicas must be replaced."""
+    app = ctx.app
+    secrets = hashlib.sha256(json.dumps(sorted(ctx.secrets.items())).encode()).hexdigest()
+    spec = {
+        "image": image_id, "port": app.port, "command": app.command, "env": sorted(app.env.items()),
+        "secrets": secrets, "health": [app.health.path, app.health.timeout, app.health.retries,
+                                       app.health.start_period, settings.health_interval],
+        "cpu": app.cpu, "memory": app.memory, "read_only": settings.read_only,
+        "restart": settings.restart, "network": engine.prefix(ctx),
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def health_test(port: int, path: str, timeout: int) -> list[str]:
+    """The Docker HEALTHCHECK command: ``GET http://127.0.0.1:<port><path>`` must answer
+    200, with Python if the image has it, else curl, else wget."""
+    url = shlex.quote(f"http://127.0.0.1:{port}{path}")
+    return ["CMD-SHELL",
+            f"python3 -c {shlex.quote(_PROBE)} {url} {timeout} "
+            f"|| curl -fsS -o /dev/null --max-time {timeout} {url} "
+            f"|| wget -q -O /dev/null -T {timeout} {url}"]
+
+
+def _create(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, image: str,
+            name: str, network: str, digest: str) -> str:
+    from docker.types import Healthcheck
+
+    app = ctx.app
+    second = 1_000_000_000
+    host_config = docker.api.create_host_config(
+        mem_limit=f"{app.memory}m",
+        nano_cpus=app.cpu * second // 1024,
+        restart_policy={"Name": settings.restart},
+        security_opt=["no-new-privileges"],
+        cap_drop=["ALL"],
+        read_only=settings.read_only,
+        tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
+    )
+    created = docker.api.create_container(
+        image, name=name, command=list(app.command) if app.command else None, hostname=name,
+        environment={**app.env, **ctx.secrets, "PORT": str(app.port)},
+        labels=engine.labels(ctx, engine.ROLE_REPLICA, **{engine.SPEC_HASH: digest}),
+        healthcheck=Healthcheck(
+            test=health_test(app.port, app.health.path, app.health.timeout),
+            interval=settings.health_interval * second, timeout=app.health.timeout * second,
+            retries=app.health.retries, start_period=app.health.start_period * second),
+        host_config=host_config,
+        networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
+    )
+    docker.api.start(created["Id"])
+    return created["Id"]
+
+
+def _new_names(prefix: str, digest: str, taken: set[str], count: int) -> list[str]:
+    names, index = [], 1
+    while len(names) < count:
+        candidate = f"{prefix}-{digest[:8]}-{index}"
+        if candidate not in taken:
+            names.append(candidate)
+        index += 1
+    return names
+
+
+# --- the phase ---------------------------------------------------------------------------
+
+
+def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
+          ingress_result: IngressResult) -> ComputeResult:
+    """Converge the replicas on the spec (``plan``: list the changes, touch nothing)."""
+    settings = of(ctx.target.settings)
+    upstream: ingress.Upstream = ingress_result.attach
+    docker = engine.client()
+    digest = spec_hash(ctx, registry.image_id, settings)
+    wanted = ctx.app.replicas.min
+    rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
+    config = ingress.read_config(docker, upstream)
+    members = tuple(_SERVER.findall(config))
+
+    current = [r for r in rows if r["Labels"].get(engine.SPEC_HASH) == digest and engine.is_up(r)]
+    current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
+    keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
+    new_names = _new_names(engine.prefix(ctx), digest, {engine.name(r) for r in rows}, wanted - len(keep))
+    final = tuple(sorted([engine.name(r) for r in keep] + new_names))
+    reload_needed = ingress.render(upstream, final) != config
+
+    changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed, upstream)
+    extra = {"spec_hash": digest, "replicas": final, "changes": changes}
+    result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra)
+    if ctx.mode == "plan" or not (new_names or surplus or reload_needed):
+        return result
+
+    unregistered = [engine.name(r) for r in keep if engine.name(r) not in members]
+    _start_and_check(docker, ctx, settings, registry, network, digest, new_names, unregistered)
+    if reload_needed:
+        ctx.report(f"load balancer: routing to {', '.join(final)}")
+        ingress.register(docker, upstream, final)
+        ingress.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
+    _retire(docker, ctx, settings, surplus, drained=set(members) - set(final))
+    return result
+
+
+def _changes(ctx: PhaseContext, registry: RegistryResult, keep: list, surplus: list,
+             new_names: list[str], reload_needed: bool, upstream: ingress.Upstream) -> tuple[Change, ...]:
+    changes = [Change("unchanged", "container", engine.name(r), "replica") for r in keep]
+    changes += [Change("create", "container", n, f"replica of {registry.image_ref}") for n in new_names]
+    for row in surplus:
+        why = "old version" if engine.is_up(row) else f"{row.get('State', 'stopped')} replica"
+        changes.append(Change("remove", "container", engine.name(row), f"{why}, after draining"))
+    if reload_needed:
+        changes.append(Change("update", "load-balancer-routes", upstream.container,
+                              f"route to {len(keep) + len(new_names)} replica(s)"))
+    return tuple(changes)
+
+
+def _start_and_check(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
+                     registry: RegistryResult, network: NetworkResult, digest: str,
+                     new_names: list[str], unregistered: list[str]) -> None:
+    """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
+    failure or interruption remove all of them, so none is left outside the load balancer."""
+    network_name = network.extra.get("name", engine.prefix(ctx))
+    pending = list(unregistered)
+    try:
+        for name in new_names:
+            ctx.report(f"starting replica {name}")
+            pending.append(name)
+            _create(docker, ctx, settings, registry.image_ref, name, network_name, digest)
+        if pending:
+            ctx.report(f"waiting for {len(pending)} replica(s) to pass their health check "
+                       f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)")
+            _wait_healthy(docker, ctx, settings, digest, pending)
+    except BaseException:
+        _remove(docker, pending)
+        raise
+
+
+def _wait_healthy(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
+                  digest: str, names: list[str]) -> None:
+    deadline = time.monotonic() + settings.health_timeout
+    filters = engine.selector(ctx, engine.ROLE_REPLICA)
+    filters["label"].append(f"{engine.SPEC_HASH}={digest}")
+    while True:
+        rows = {engine.name(r): r for r in docker.api.containers(all=True, filters=filters)}
+        waiting = []
+        for name in names:
+            row = rows.get(name)
+            if row is None or row["State"] in ("exited", "dead", "restarting"):
+                raise _failure(docker, ctx, name, row, "stopped before it became healthy")
+            if engine.health(row) == "unhealthy":
+                raise _failure(docker, ctx, name, row, "failed its health check")
+            if engine.health(row) != "healthy":
+                waiting.append(name)
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise _failure(docker, ctx, waiting[0], rows.get(waiting[0]),
+                           f"was not healthy after {settings.health_timeout} s (health_timeout)")
+        time.sleep(_POLL)
+
+
+def _failure(docker: DockerClient, ctx: PhaseContext, name: str, row: dict[str, Any] | None,
+             what: str) -> DeployFailed:
+    from docker.errors import NotFound
+
+    check, logs = "", ""
+    if row is not None:
+        try:
+            health = docker.api.inspect_container(row["Id"])["State"].get("Health") or {}
+            if health.get("Log"):
+                check = f"\nlast health check output: {health['Log'][-1]['Output'].strip()}"
+            logs = docker.api.logs(row["Id"], tail=_LOG_LINES).decode(errors="replace")
+        except NotFound:
+            pass
+    shown = "\n".join(f"  | {line}" for line in logs.splitlines()) or "  | (no output)"
+    return DeployFailed(
+        f"replica {name} of the new version {what} (GET {ctx.app.health.path} on port {ctx.app.port})."
+        f"{check}\nlast log lines:\n{shown}\n"
+        "The new replicas were removed; the previous version, if any, keeps serving.")
+
+
+def _retire(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
+            rows: list[dict[str, Any]], drained: set[str]) -> None:
+    """Stop and remove ``rows``, after ``drain_seconds`` when some just left the load
+    balancer (``drained``), so their in-flight requests finish."""
+    if not rows:
+        return
+    if drained and settings.drain_seconds:
+        ctx.report(f"draining {', '.join(sorted(drained))} for {settings.drain_seconds} s")
+        time.sleep(settings.drain_seconds)
+    ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")
+    _remove(docker, [engine.name(r) for r in rows])
+
+
+def _remove(docker: DockerClient, names: list[str]) -> None:
+    """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
+    parallel; already gone is fine."""
+    from docker.errors import NotFound
+
+    def one(name: str) -> None:
+        try:
+            docker.api.stop(name, timeout=STOP_TIMEOUT)
+            docker.api.remove_container(name, v=True, force=True)
+        except NotFound:
+            pass
+
+    if names:
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            list(pool.map(one, names))

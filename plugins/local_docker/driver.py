@@ -1,0 +1,207 @@
+"""The local driver: runs the phases against the Docker engine and reads Docker's labels
+back for ``down``, ``status`` and ``logs``.
+
+``up`` and ``down`` hold the stack's lock (:mod:`.lock`); SIGTERM during ``up`` is
+handled like Ctrl-C, so the compute phase can remove the replicas it had not registered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import re
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from attrs import evolve
+
+from deployer.errors import UsageError
+from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.plugins.local_docker import engine, ingress
+from deployer.plugins.local_docker.lock import stack_lock
+from deployer.plugins.local_docker.settings import of
+from deployer.targets import RunPhases
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+_RELATIVE = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class LocalDriver:
+    """The :class:`~deployer.targets.Driver` of the ``local`` target."""
+
+    def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
+        """Converge the stack and return once the load balancer serves healthy replicas."""
+        settings = of(ctx.target.settings)
+        docker = engine.client()
+        with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report), \
+                _sigterm_as_interrupt():
+            ingress.check_port(docker, ctx)
+            results = phases(ctx)
+        changes = [c for r in (results.network, results.registry, results.ingress, results.compute)
+                   for c in r.extra.get("changes", ())]
+        if all(c.action == "unchanged" for c in changes):
+            ctx.report("everything is up to date: nothing changed")
+        return Deployment(target="local", stack=ctx.stack, endpoint=results.ingress.endpoint, outputs={
+            "endpoint": results.ingress.endpoint,
+            "network": results.network.extra.get("name"),
+            "load_balancer": results.ingress.extra.get("container"),
+            "image": results.registry.image_ref,
+            "image_id": results.registry.image_id,
+            "replicas": list(results.compute.extra.get("replicas", ())),
+            "spec_hash": results.compute.extra.get("spec_hash"),
+        })
+
+    def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
+        """What ``up`` would change, from the phases run in ``plan`` mode; touches nothing.
+        ``offline`` makes no difference here: the local engine is always at hand."""
+        engine.client()
+        results = phases(evolve(ctx, mode="plan"))
+        changes = tuple(c for r in (results.network, results.registry, results.ingress, results.compute)
+                        for c in r.extra.get("changes", ()))
+        return Plan(target="local", stack=ctx.stack, changes=changes,
+                    outputs={"endpoint": results.ingress.endpoint})
+
+    def down(self, ctx: PhaseContext) -> None:
+        """Remove the containers, networks and volumes labelled with this app and stack
+        (and nothing else). Idempotent."""
+        docker = engine.client()
+        settings = of(ctx.target.settings)
+        with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report):
+            rows = engine.containers(docker, ctx)
+            for row in rows:
+                ctx.report(f"removing container {engine.name(row)}")
+                docker.api.remove_container(row["Id"], v=True, force=True)
+            for network in docker.api.networks(filters=engine.selector(ctx)):
+                ctx.report(f"removing network {network['Name']}")
+                docker.api.remove_network(network["Id"])
+            for volume in docker.api.volumes(filters=engine.selector(ctx)).get("Volumes") or ():
+                ctx.report(f"removing volume {volume['Name']}")
+                docker.api.remove_volume(volume["Name"], force=True)
+            if not rows:
+                ctx.report(f"no container of app {ctx.app.name!r}, stack {ctx.stack!r} was running")
+
+    def status(self, ctx: PhaseContext) -> Status:
+        """Endpoint, healthy and desired replicas, image and age, from one labelled listing."""
+        docker = engine.client()
+        rows = engine.containers(docker, ctx)
+        if not rows:
+            return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
+        lbs = [r for r in rows if r["Labels"].get(engine.ROLE) == engine.ROLE_LB]
+        replicas = [r for r in rows if r["Labels"].get(engine.ROLE) == engine.ROLE_REPLICA]
+        healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
+        images = Counter(r["Image"] for r in replicas)
+        now = time.time()
+        return Status(
+            target="local", stack=ctx.stack, deployed=True,
+            endpoint=_published(lbs[0]) if lbs else None,
+            healthy=healthy, desired=ctx.app.replicas.min,
+            image=images.most_common(1)[0][0] if images else None,
+            details={
+                "age": _age(now - max((r["Created"] for r in replicas), default=now)),
+                "load_balancer": [{"name": engine.name(r), "state": r["State"]} for r in lbs],
+                "replicas": [{"name": engine.name(r), "state": r["State"], "health": engine.health(r),
+                              "image": r["Image"], "age": _age(now - r["Created"])} for r in replicas],
+            },
+        )
+
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
+        """The replicas' lines merged by timestamp, each with its replica as ``source``;
+        with ``follow``, keep yielding lines as they come until every replica is gone."""
+        docker = engine.client()
+        start = _since(since)
+        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
+        prefix = engine.prefix(ctx) + "-"
+        sources = {r["Id"]: engine.name(r).removeprefix(prefix) for r in rows}
+        if follow:
+            return _follow(docker, sources, start)
+        lines = [line for cid, source in sources.items()
+                 for line in _parse(source, docker.api.logs(cid, timestamps=True, since=start))]
+        return iter(sorted(lines, key=lambda line: line.timestamp or ""))
+
+
+def _published(row: dict[str, Any]) -> str | None:
+    for port in row.get("Ports", ()):
+        if port.get("PublicPort"):
+            host = port.get("IP") or "127.0.0.1"
+            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            return f"http://{host}:{port['PublicPort']}"
+    return None
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _since(since: str | None) -> int | None:
+    """``--since``: a relative age (``30s``, ``10m``, ``2h``, ``1d``) or an ISO 8601 time,
+    as a Unix timestamp."""
+    if since is None:
+        return None
+    if match := _RELATIVE.fullmatch(since.strip()):
+        return int(time.time()) - int(match[1]) * _UNITS[match[2]]
+    try:
+        moment = dt.datetime.fromisoformat(since.strip())
+    except ValueError:
+        raise UsageError(f"--since: {since!r} must be an age like 30s, 10m, 2h, 1d or an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.timestamp())
+
+
+def _parse(source: str, raw: bytes) -> Iterator[LogLine]:
+    for line in raw.decode(errors="replace").splitlines():
+        timestamp, _, text = line.partition(" ")
+        yield LogLine(source=source, text=text, timestamp=timestamp)
+
+
+def _follow(docker: DockerClient, sources: dict[str, str], start: int | None) -> Iterator[LogLine]:
+    lines: queue.Queue[LogLine | None] = queue.Queue()
+
+    def pump(cid: str, source: str) -> None:
+        buffer = b""
+        try:
+            for chunk in docker.api.logs(cid, stream=True, follow=True, timestamps=True, since=start):
+                buffer += chunk
+                *complete, buffer = buffer.split(b"\n")
+                for line in complete:
+                    lines.put(next(_parse(source, line + b"\n"), LogLine(source=source, text="")))
+        finally:
+            lines.put(None)
+
+    for cid, source in sources.items():
+        threading.Thread(target=pump, args=(cid, source), daemon=True).start()
+    open_streams = len(sources)
+    while open_streams:
+        item = lines.get()
+        if item is None:
+            open_streams -= 1
+        else:
+            yield item
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While ``up`` runs in the main thread, SIGTERM raises KeyboardInterrupt like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

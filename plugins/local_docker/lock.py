@@ -1,0 +1,57 @@
+"""One ``up`` or ``down`` at a time per app and stack: an advisory file lock.
+
+The lock file lives under the per-user state folder (``$XDG_STATE_HOME/deployer/locks``,
+default ``~/.local/state/deployer/locks``) and holds the owner's PID. The kernel releases
+the lock when its owner exits, even when killed, so a crashed run never blocks the next.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from deployer.errors import DeployFailed
+
+
+def lock_path(app: str, stack: str) -> Path:
+    """Where the lock of ``app`` and ``stack`` lives."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "deployer" / "locks" / f"local-{app}-{stack}.lock"
+
+
+@contextmanager
+def stack_lock(app: str, stack: str, *, timeout: float, report: Callable[[str], None]) -> Iterator[None]:
+    """Hold the lock of ``app`` and ``stack``, waiting up to ``timeout`` seconds for it.
+
+    :raises DeployFailed: another run still held it after ``timeout``; names its PID.
+    """
+    path = lock_path(app, stack)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                if time.monotonic() >= deadline:
+                    raise DeployFailed(
+                        f"another deployer run on app {app!r}, stack {stack!r} (pid {holder}) still holds "
+                        f"{path} after {timeout:.0f} s (lock_timeout): wait for it to finish, then retry"
+                    ) from None
+                if not announced:
+                    report(f"waiting for another deployer run on {app}/{stack} (pid {holder}) to finish")
+                    announced = True
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

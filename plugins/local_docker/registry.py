@@ -1,0 +1,26 @@
+"""Phase 2, registry: the local image store holds the image the core built; no push.
+
+``plan`` never builds, so there the image ID is the one already tagged locally, or empty
+when the core would build a new image (then every replica is replaced).
+"""
+
+from __future__ import annotations
+
+from deployer.errors import DeployFailed
+from deployer.models import Change, PhaseContext, RegistryResult
+
+
+def apply(ctx: PhaseContext) -> RegistryResult:
+    """The core-built image by tag and ID.
+
+    :raises DeployFailed: ``up`` without an image (the core must build it first).
+    """
+    image = ctx.image
+    if image is None:
+        raise DeployFailed("the local target needs the app image: the core builds it before the phases run")
+    if not image.id and ctx.mode != "plan":
+        raise DeployFailed(f"image {image.tag} has not been built")
+    action = "unchanged" if image.id else "create"
+    detail = image.id[:19] if image.id else "built by `deployer up`"
+    return RegistryResult(image_ref=image.tag, image_id=image.id,
+                          extra={"changes": (Change(action, "image", image.tag, detail),)})

@@ -1,0 +1,40 @@
+"""Test app: GET / answers "version $APP_VERSION"; GET /healthz answers 200, or 500 when
+$HEALTH is "fail". Stops cleanly on SIGTERM."""
+
+import os
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path == "/healthz":
+            ok = os.environ.get("HEALTH") != "fail"
+            status, body = (200, b"ok\n") if ok else (500, b"unhealthy\n")
+        else:
+            status, body = 200, f"version {os.environ['APP_VERSION']}\n".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt, *args):
+        if self.path != "/healthz":
+            print(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}", flush=True)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # load balancer health checks close their connections early
+
+
+server = Server(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Handler)
+signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+print(f"serving version {os.environ['APP_VERSION']} on port {server.server_port}", flush=True)
+server.serve_forever()

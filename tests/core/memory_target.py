@@ -8,8 +8,10 @@ from typing import Any
 
 from deployer import hookimpl
 from deployer.models import (
+    Change,
     ComputeResult,
     Deployment,
+    ExpressedSpec,
     IngressResult,
     LogLine,
     NetworkResult,
@@ -17,7 +19,6 @@ from deployer.models import (
     Plan,
     RegistryResult,
     Status,
-    Change,
 )
 from deployer.settings import Section
 from deployer.targets import RunPhases, TargetInfo
@@ -70,7 +71,12 @@ class MemoryTarget:
     @hookimpl(trylast=True)
     def deployer_compute(self, ctx, network, registry, ingress):
         if self._mine(ctx):
-            return ComputeResult(service=f"{ingress.attach}/{registry.image_ref}", replicas=ctx.app.replicas.min)
+            app = ctx.app
+            spec = ExpressedSpec(image_id=registry.image_id, port=app.port,
+                                 env_names=tuple(sorted((*app.env, *ctx.secrets))), health_path=app.health.path,
+                                 cpu=app.cpu, memory=app.memory, replicas=app.replicas.min, command=app.command)
+            return ComputeResult(service=f"{ingress.attach}/{registry.image_ref}", replicas=app.replicas.min,
+                                 extra={"spec": spec})
         return None
 
 
@@ -90,7 +96,8 @@ class MemoryDriver:
         results = phases(ctx)
         action = "unchanged" if self.target.deployed.get((ctx.app.name, ctx.stack)) == results else "create"
         return Plan(target=ctx.target.name, stack=ctx.stack,
-                    changes=(Change(action, "memory:service", results.compute.service),))
+                    changes=(Change(action, "memory:service", results.compute.service),),
+                    spec=results.compute.extra["spec"])
 
     def down(self, ctx: PhaseContext) -> None:
         self.target.deployed.pop((ctx.app.name, ctx.stack), None)
@@ -101,7 +108,7 @@ class MemoryDriver:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         return Status(target=ctx.target.name, stack=ctx.stack, deployed=True, endpoint=results.ingress.endpoint,
                       healthy=results.compute.replicas, desired=results.compute.replicas,
-                      image=results.registry.image_ref)
+                      image=results.registry.image_ref, spec=results.compute.extra["spec"])
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
         yield LogLine(source="memory-1", text="started")

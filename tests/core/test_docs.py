@@ -1,5 +1,5 @@
-"""Docs cannot drift: every hook's exact signature appears in the architecture doc and the
-plugin author's guide, and every app key appears in the configuration reference."""
+"""Docs cannot drift: every hook's exact signature appears in the architecture doc and in
+the plugin author's guide."""
 
 from __future__ import annotations
 

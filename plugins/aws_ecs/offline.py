@@ -31,7 +31,7 @@ ACCOUNT = "123456789012"
 
 
 def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
-    """Run the program under mocks and return every resource, in registration order."""
+    """Run the program under mocks and return every resource, dependencies first."""
     region = _region(ctx)
     mocks = PlanMocks(region)
     monitor = _RecordingMonitor(mocks)
@@ -133,14 +133,24 @@ class _RecordingMonitor(MockMonitor):
         return response
 
     def recorded(self, mocks: PlanMocks) -> list[dict]:
+        """The registrations as plan entries, dependencies first: ordered by depth in the
+        dependency graph, then type and name (registration order varies between runs)."""
         result = []
         for urn, typ, name, dependencies, provider in self.registrations:
             provider_urn = provider.rsplit("::", 1)[0] if provider else ""  # "<urn>::<id>"
             depends_on = sorted({*dependencies, provider_urn} - {""})
             result.append({"type": typ, "name": name, "urn": urn, "id": mocks.ids[(typ, name)],
                            "inputs": plain(mocks.inputs[(typ, name)]), "depends_on": depends_on})
-        return result
+        depth: dict[str, int] = {}
+        by_urn = {r["urn"]: r for r in result}
 
+        def level(urn: str) -> int:
+            if urn not in depth:
+                depth[urn] = 1 + max((level(d) for d in by_urn[urn]["depends_on"] if d in by_urn),
+                                     default=-1)
+            return depth[urn]
+
+        return sorted(result, key=lambda r: (level(r["urn"]), r["type"], r["name"]))
 
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready data: secrets redacted, integral floats back to ints."""

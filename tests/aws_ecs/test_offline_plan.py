@@ -1,0 +1,94 @@
+"""The offline plan itself: shape, references, dependencies, secrets, repeatability."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+from deployer.plugins.aws_ecs.driver import AwsEcsDriver
+from tests.aws_ecs.conftest import SECRET_VALUE, make_ctx, offline_plan
+
+KEYS = {"type", "name", "urn", "id", "inputs", "depends_on"}
+
+
+def _values(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _values(item)
+    else:
+        yield value
+
+
+def test_every_resource_is_recorded_with_type_name_urn_id_inputs_and_dependencies(plans):
+    for graph in plans.values():
+        plan = graph.plan
+        assert all(set(r) == KEYS for r in plan.resources)
+        assert [(c.action, c.kind, c.name) for c in plan.changes] == [
+            ("create", r["type"], r["name"]) for r in plan.resources]
+        assert len({r["urn"] for r in plan.resources}) == len(plan.resources)
+        assert len({r["id"] for r in plan.resources}) == len(plan.resources)
+        json.dumps({"resources": plan.resources, "outputs": dict(plan.outputs)})
+
+
+def test_an_input_holding_another_resources_id_is_a_recorded_dependency(plans):
+    """References are followable: a mock id in the inputs names a resource the plan lists,
+    and the consumer depends on it (the dependency the SDK sent, not a guess)."""
+    for graph in plans.values():
+        by_id = {r["id"]: r for r in graph.resources}
+        checked = 0
+        for resource in graph.resources:
+            for value in _values(resource["inputs"]):
+                if value in by_id:
+                    assert by_id[value]["urn"] in resource["depends_on"], (resource["name"], value)
+                    checked += 1
+        assert checked > 20
+
+
+def test_dependencies_name_only_planned_resources(plans):
+    for graph in plans.values():
+        urns = set(graph.by_urn)
+        assert all(set(r["depends_on"]) <= urns for r in graph.resources)
+
+
+def test_secret_values_never_appear_and_are_shown_redacted(graph):
+    text = graph.text()
+    assert SECRET_VALUE not in text and "mock-ecr-password" not in text
+    assert graph.one("pulumi:providers:docker")["inputs"]["registryAuth"] == "[secret]"
+
+
+def test_outputs_are_what_status_and_logs_read(graph):
+    outputs = graph.plan.outputs
+    assert outputs["endpoint"].startswith("http://web-alb-")
+    assert {"cluster", "service", "task_definition", "target_group_arn", "log_group",
+            "region", "image_ref", "image_id"} <= set(outputs)
+
+
+def test_resource_counts_per_configuration(plans):
+    """The sizes the docs and the report quote (tutorial: 20 resources, one subnet)."""
+    counts = {name: len(graph.resources) for name, graph in plans.items()}
+    assert counts == {"default": 32, "tls": 36, "nat": 41}
+    assert Counter(r["type"] for r in plans["default"].resources)["aws:ec2/subnet:Subnet"] == 2
+
+
+def test_planning_twice_in_one_process_gives_the_same_plan(graph):
+    again = offline_plan(make_ctx())
+    assert again.resources == graph.plan.resources
+
+
+def test_driver_offline_plan_needs_no_cli_credentials_or_network(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "PULUMI_")):
+            monkeypatch.delenv(name)
+    from deployer.lifecycle import phase_runner
+    from deployer.plugin_manager import get_plugin_manager
+
+    pm = get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"},
+                            entry_points_=[], environ={})
+    plan = AwsEcsDriver().plan(make_ctx(project_dir=tmp_path), phase_runner(pm), offline=True)
+    assert plan.target == "aws-ecs" and plan.stack == "dev" and len(plan.resources) == 32
+    assert list(tmp_path.iterdir()) == []

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import runpy
-from pathlib import Path
 
 import pytest
 
 from deployer.verify import DEFAULT_SUITE, SECURITY_HEADERS, Response, run_checks_with
-
-GUNICORN_CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 
 
 def test_the_deployment_checks_pass_on_the_app(verify_get):
@@ -131,24 +127,6 @@ def test_malformed_project_data_fails_at_start_up(tmp_path):
 
     with pytest.raises(ValueError, match="entry 0: slug 'Not A Slug'"):
         create_app({"PROJECTS_FILE": bad})
-
-
-def test_gunicorn_settings_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("PORT", "9090")
-    monkeypatch.setenv("WEB_WORKERS", "3")
-    monkeypatch.delenv("WEB_THREADS", raising=False)
-    settings = runpy.run_path(str(GUNICORN_CONF))
-
-    assert settings["bind"] == "0.0.0.0:9090"
-    assert (settings["workers"], settings["threads"]) == (3, 4)
-    assert settings["graceful_timeout"] < 30  # drains before ECS's default stop timeout
-
-
-def test_gunicorn_rejects_a_bad_worker_count(monkeypatch):
-    monkeypatch.setenv("WEB_WORKERS", "lots")
-
-    with pytest.raises(SystemExit, match="WEB_WORKERS must be a positive integer"):
-        runpy.run_path(str(GUNICORN_CONF))
 
 
 def _assert_security_headers(response):

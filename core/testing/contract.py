@@ -121,17 +121,19 @@ class TargetContract:
     # --- the run ----------------------------------------------------------------------
 
     @pytest.fixture(scope="class")
-    def run(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractRun]:
-        folder = tmp_path_factory.mktemp(f"contract-{self.target}")
-        config = write_project(folder, app=self.app, targets={self.target: self.target_settings()})
+    @classmethod
+    def run(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractRun]:
+        contract = cls()
+        folder = tmp_path_factory.mktemp(f"contract-{contract.target}")
+        config = write_project(folder, app=contract.app, targets={contract.target: contract.target_settings()})
         recorder = HookRecorder()
-        pm = self.make_plugin_manager(recorder)
+        pm = contract.make_plugin_manager(recorder)
         secret = "s3cr3t-" + random_secrets.token_hex(12)
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(SECRET_NAME, secret)
             patch.setattr(api, "get_plugin_manager", lambda: pm)  # the CLI sees the same plugins
-            run = ContractRun(config=config, stack="c" + random_secrets.token_hex(4), target=self.target, pm=pm,
-                              recorder=recorder, secret=secret, offline=self.offline)
+            run = ContractRun(config=config, stack="c" + random_secrets.token_hex(4), target=contract.target, pm=pm,
+                              recorder=recorder, secret=secret, offline=contract.offline)
             try:
                 yield run
             finally:

@@ -125,7 +125,7 @@ BAD = [
     (BASE.replace('name = "demo"', "name = \"demo\"\ncommand = \"sh -c 'x\""), "app.command", "split"),
     (BASE + '[targets]\nlocal = "yes"\n', "targets.local", "table"),
     (BASE + "[targets.local]\nbogus = 1\n", "targets.local.bogus", "not a known key"),
-    (BASE + "unknown_top = 1\n", "unknown_top", "not a known key"),
+    ("unknown_top = 1\n" + BASE, "unknown_top", "not a known key"),
     ("[app\nname=", "(syntax)", "not valid TOML"),
 ]
 

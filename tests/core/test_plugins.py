@@ -17,6 +17,7 @@ from deployer.errors import PluginError, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.models import PHASES, Image, NetworkResult, PhaseContext
 from deployer.plugin_manager import get_plugin_manager
+from deployer.testing import HookRecorder
 
 from .memory_target import MemoryTarget
 
@@ -120,42 +121,15 @@ def test_unavailable_target_says_how_to_install(monkeypatch):
 # --- the lifecycle, seen by plugins -----------------------------------------------------
 
 
-class PhaseRecorder:
-    """Observes every phase with a wrapper; records order and the result types."""
-
-    def __init__(self):
-        self.seen: list[tuple[str, str]] = []
-
-    def _record(self, phase):
-        result = yield
-        self.seen.append((phase, type(result).__name__))
-        return result
-
-    @hookimpl(wrapper=True)
-    def deployer_network(self, ctx):
-        return (yield from self._record("network"))
-
-    @hookimpl(wrapper=True)
-    def deployer_registry(self, ctx, network):
-        return (yield from self._record("registry"))
-
-    @hookimpl(wrapper=True)
-    def deployer_ingress(self, ctx, network, registry):
-        return (yield from self._record("ingress"))
-
-    @hookimpl(wrapper=True)
-    def deployer_compute(self, ctx, network, registry, ingress):
-        return (yield from self._record("compute"))
-
-
 def test_phase_order_recorded_by_an_observing_plugin(make_project):
-    recorder, memory = PhaseRecorder(), MemoryTarget()
+    recorder, memory = HookRecorder(), MemoryTarget()
     pm = get_plugin_manager(extra=[("memory", memory), ("recorder", recorder)])
     timings: list[str] = []
     ctx = context(pm, make_project)
     deployment = pm.target("memory").driver().up(ctx, phase_runner(pm, observe=lambda p, s: timings.append(p)))
-    assert recorder.seen == [("network", "NetworkResult"), ("registry", "RegistryResult"),
-                             ("ingress", "IngressResult"), ("compute", "ComputeResult")]
+    assert [(c.phase, c.result_type) for c in recorder.calls] == [
+        ("network", "NetworkResult"), ("registry", "RegistryResult"),
+        ("ingress", "IngressResult"), ("compute", "ComputeResult")]
     assert timings == list(PHASES)
     assert deployment.endpoint == "http://127.0.0.1:9999"
 

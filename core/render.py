@@ -48,20 +48,20 @@ def print_status(status: Status) -> None:
 
 
 def print_verify(report: Any) -> None:
-    console = _console()
-    for check in report.checks:
-        mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
-        reason = "" if check.passed else f"  [red]{check.reason}[/red]"
-        console.print(f"{mark} {check.name}{reason}")
+    for line in report.lines():
+        print(line)
 
 
 def print_targets(listing: dict[str, Any]) -> None:
+    from rich.markup import escape
+
     console = _console()
     for target in listing["targets"]:
         state = "[green]available[/green]" if target["available"] else (
-            f"[yellow]unavailable[/yellow]: install with [bold]{target['install_hint']}[/bold]")
-        console.print(f"[bold]{target['name']}[/bold] ({target['plugin']}): {target['description']} - {state}")
+            f"[yellow]unavailable[/yellow]: install with [bold]{escape(target['install_hint'] or '')}[/bold]")
+        console.print(f"[bold]{escape(target['name'])}[/bold] ({escape(target['plugin'])}): "
+                      f"{escape(target['description'])} - {state}")
         for phase, what in target["phases"].items():
-            console.print(f"    {phase:<9} {what}")
+            console.print(f"    {phase:<9} {escape(what)}")
     for failure in listing["load_failures"]:
-        console.print(f"[red]{failure}[/red]")
+        console.print(f"[red]{escape(failure)}[/red]")

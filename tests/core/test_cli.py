@@ -1,0 +1,94 @@
+"""The CLI as users run it: the real console script in a subprocess where start-up cost
+or import side effects matter, Typer's runner elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from deployer import __version__, api
+from deployer.cli import app
+
+HEAVY = ("pulumi", "pulumi_aws", "pulumi_docker", "docker", "boto3")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("command", [["--help"], ["targets"], ["--version"]])
+def test_help_and_targets_import_nothing_heavy(command):
+    result = run_cli("-X", "importtime", "-m", "deployer", *command)
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_targets_lists_both_builtins_with_their_phases():
+    result = run_cli("-m", "deployer", "targets")
+    assert result.returncode == 0, result.stderr
+    for text in ("local", "aws-ecs", "network", "registry", "ingress", "compute", "available"):
+        assert text in result.stdout
+
+
+def test_without_the_aws_extra_aws_ecs_is_unavailable_with_the_install_command(tmp_path: Path):
+    # sys.modules[name] = None makes the module unimportable, as if not installed
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nfor m in ('pulumi', 'pulumi_aws', 'pulumi_docker'):\n    sys.modules[m] = None\n"
+    )
+    env = {"PYTHONPATH": str(tmp_path)}
+    listing = run_cli("-m", "deployer", "targets", "--json", env=env)
+    assert listing.returncode == 0, listing.stderr
+    targets = {t["name"]: t for t in json.loads(listing.stdout)["targets"]}
+    assert targets["local"]["available"] is True
+    assert targets["aws-ecs"]["available"] is False
+    assert targets["aws-ecs"]["install_hint"] == 'pip install "deployer[aws]"'
+    assert 'pip install "deployer[aws]"' in run_cli("-m", "deployer", "targets", env=env).stdout
+
+    repo = Path(__file__).parents[2]
+    plan = run_cli("-m", "deployer", "plan", "--target", "aws-ecs", "--offline", "--config",
+                   str(repo / "deployer.toml"), env=env)
+    assert plan.returncode == 2
+    assert 'pip install "deployer[aws]"' in plan.stderr
+    assert "Traceback" not in plan.stderr
+
+
+def test_version():
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"deployer {__version__}"
+
+
+def test_unknown_target_is_a_usage_error(make_project):
+    result = CliRunner().invoke(app, ["plan", "--target", "nowhere", "--config", str(make_project())])
+    assert result.exit_code == 2
+    assert "unknown target 'nowhere'; known targets: aws-ecs, local" in result.stderr
+
+
+def test_bad_stack_name_is_a_usage_error(make_project):
+    result = CliRunner().invoke(app, ["status", "--stack", "Prod!", "--config", str(make_project())])
+    assert result.exit_code == 2 and "--stack" in result.stderr
+
+
+def test_json_errors_are_one_document_on_stdout(make_project):
+    result = CliRunner().invoke(app, ["plan", "--json", "--target", "nowhere", "--config", str(make_project())])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {"error": "unknown target 'nowhere'; known targets: aws-ecs, local",
+                                         "exit_code": 2}
+
+
+def test_interrupt_exits_130(make_project, monkeypatch):
+    def interrupted(session):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "status", interrupted)
+    result = CliRunner().invoke(app, ["status", "--config", str(make_project())])
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr

@@ -97,3 +97,62 @@ def plans() -> dict[str, Graph]:
 @pytest.fixture(scope="session")
 def graph(plans) -> Graph:
     return plans["default"]
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Fake credentials and a region, so boto3 never looks for real ones."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def deployed(aws_env, monkeypatch):
+    """A deployed stack in moto (ECS, ELBv2, EC2, CloudWatch Logs): 2 running tasks, 2
+    healthy IP targets; yields the boto3 session and the stack outputs ``up`` exports."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's knob for runningCount
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        ec2, ecs, elbv2 = (session.client(n) for n in ("ec2", "ecs", "elbv2"))
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
+                                     AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+                   for i, zone in enumerate("ab")]
+        group = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+        balancer = elbv2.create_load_balancer(Name="web-alb", Subnets=subnets, Type="application",
+                                              SecurityGroups=[group])["LoadBalancers"][0]
+        target_group = elbv2.create_target_group(Name="web-tg", Protocol="HTTP", Port=8000,
+                                                 VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}])
+        ecs.create_cluster(clusterName="web-cluster")
+        task = ecs.register_task_definition(
+            family="web-dev", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+            cpu="256", memory="512",
+            containerDefinitions=[{"name": "web", "image": "repo@sha256:" + "0" * 64,
+                                   "portMappings": [{"containerPort": 8000}]}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        ecs.create_service(
+            cluster="web-cluster", serviceName="web-service", taskDefinition=task, desiredCount=2,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets,
+                                                          "securityGroups": [group],
+                                                          "assignPublicIp": "ENABLED"}},
+            loadBalancers=[{"targetGroupArn": target_group, "containerName": "web",
+                            "containerPort": 8000}],
+        )
+        elbv2.register_targets(TargetGroupArn=target_group, Targets=[
+            {"Id": "10.0.0.10", "Port": 8000}, {"Id": "10.0.1.10", "Port": 8000}])
+        session.client("logs").create_log_group(logGroupName="/deployer/web/dev")
+        yield session, {
+            "endpoint": f"http://{balancer['DNSName']}", "cluster": "web-cluster",
+            "service": "web-service", "task_definition": task, "target_group_arn": target_group,
+            "log_group": "/deployer/web/dev", "region": "us-east-1",
+            "image_ref": "repo@sha256:" + "0" * 64,
+        }

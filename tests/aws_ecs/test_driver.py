@@ -1,0 +1,110 @@
+"""The driver's environment checks: each missing piece is a clear EnvironmentProblem
+(exit 2) with the fix, raised before any workspace or temp dir exists."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+from deployer.errors import EnvironmentProblem
+from deployer.plugins.aws_ecs.driver import AwsEcsDriver
+from tests.aws_ecs.conftest import make_ctx
+
+
+def _no_phases(ctx):
+    raise AssertionError("phases must not run when the environment is incomplete")
+
+
+@pytest.fixture
+def bare_env(monkeypatch, tmp_path):
+    """No pulumi on PATH, no AWS or Pulumi variables, no AWS config files, no IMDS."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "PULUMI_")):
+            monkeypatch.delenv(name)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    project = tmp_path / "project"
+    project.mkdir()
+    return bin_dir, project
+
+
+def _fake_pulumi(bin_dir):
+    cli = bin_dir / "pulumi"
+    cli.write_text("#!/bin/sh\nexit 1\n")
+    cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.mark.parametrize("operation", ["up", "plan", "down", "status"])
+def test_missing_pulumi_cli_is_a_clear_error_leaving_nothing_behind(bare_env, operation):
+    _, project = bare_env
+    before = set(os.listdir(tempfile.gettempdir()))
+    driver, ctx = AwsEcsDriver(), make_ctx(project_dir=project)
+    call = {"up": lambda: driver.up(ctx, _no_phases), "plan": lambda: driver.plan(ctx, _no_phases),
+            "down": lambda: driver.down(ctx), "status": lambda: driver.status(ctx)}[operation]
+    with pytest.raises(EnvironmentProblem, match="Pulumi CLI") as error:
+        call()
+    assert error.value.exit_code == 2
+    assert "https://www.pulumi.com/docs/install/" in str(error.value) and "--offline" in str(error.value)
+    assert list(project.iterdir()) == []
+    assert set(os.listdir(tempfile.gettempdir())) <= before
+
+
+def test_missing_passphrase_is_named(bare_env):
+    bin_dir, project = bare_env
+    _fake_pulumi(bin_dir)
+    with pytest.raises(EnvironmentProblem, match="PULUMI_CONFIG_PASSPHRASE"):
+        AwsEcsDriver().up(make_ctx(project_dir=project), _no_phases)
+    assert list(project.iterdir()) == []
+
+
+def test_missing_region_is_named(bare_env, monkeypatch):
+    bin_dir, project = bare_env
+    _fake_pulumi(bin_dir)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    with pytest.raises(EnvironmentProblem, match="AWS_REGION"):
+        AwsEcsDriver().up(make_ctx(project_dir=project), _no_phases)
+    assert list(project.iterdir()) == []
+
+
+def test_missing_credentials_are_named(bare_env, monkeypatch):
+    bin_dir, project = bare_env
+    _fake_pulumi(bin_dir)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    with pytest.raises(EnvironmentProblem, match="no AWS credentials"):
+        AwsEcsDriver().up(make_ctx({"region": "eu-west-1"}, project_dir=project), _no_phases)
+    assert list(project.iterdir()) == []
+
+
+def test_cli_status_without_pulumi_exits_2_without_traceback(bare_env):
+    _, project = bare_env
+    (project / "app").mkdir()
+    (project / "app" / "Dockerfile").write_text("FROM scratch\n")
+    (project / "deployer.toml").write_text(textwrap.dedent("""
+        [app]
+        name = "web"
+        port = 8000
+
+        [app.build]
+        context = "app"
+
+        [targets.aws-ecs]
+        region = "eu-west-1"
+    """))
+    run = subprocess.run([sys.executable, "-m", "deployer", "status", "--target", "aws-ecs",
+                          "--config", str(project / "deployer.toml")],
+                         capture_output=True, text=True, cwd=project,
+                         env={**os.environ, "PATH": os.environ["PATH"]})
+    assert run.returncode == 2, run.stderr
+    assert "Pulumi CLI" in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert sorted(p.name for p in project.iterdir()) == ["app", "deployer.toml"]

@@ -1,0 +1,65 @@
+"""``status`` and ``logs`` read AWS through boto3; here against moto."""
+
+from __future__ import annotations
+
+import time
+from itertools import islice
+
+import pytest
+
+from deployer.errors import UsageError
+from deployer.plugins.aws_ecs import logs
+from deployer.plugins.aws_ecs.health import live_status
+
+
+def test_status_reports_endpoint_rollout_and_healthy_targets(deployed):
+    session, outputs = deployed
+    status = live_status(session.client("ecs"), session.client("elbv2"),
+                         target="aws-ecs", stack="dev", outputs=outputs)
+    assert status.deployed and status.endpoint == outputs["endpoint"]
+    assert (status.healthy, status.desired) == (2, 2)
+    assert status.image == outputs["image_ref"]
+    assert status.details["rollout"] == "COMPLETED"
+    assert status.details["task_definition"] == outputs["task_definition"]
+    assert status.details["rolled_back"] is None
+
+
+def _put(session, group, stream, *messages):
+    client = session.client("logs")
+    client.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": now - 1000 * (len(messages) - i), "message": m}
+        for i, m in enumerate(messages)])
+
+
+def test_logs_yield_lines_oldest_first_named_by_task(deployed):
+    session, outputs = deployed
+    _put(session, outputs["log_group"], "web/web/task1", "booting\n", "listening on 8000\n")
+    lines = list(logs.read(session.client("logs"), outputs["log_group"]))
+    assert [(line.source, line.text) for line in lines] == [
+        ("task1", "booting"), ("task1", "listening on 8000")]
+    assert lines[0].timestamp < lines[1].timestamp
+
+
+def test_logs_follow_yields_new_lines_once(deployed):
+    session, outputs = deployed
+    group = outputs["log_group"]
+    _put(session, group, "web/web/task1", "first")
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            _put(session, group, "web/web/task2", "second")
+
+    lines = islice(logs.read(session.client("logs"), group, follow=True, sleep=sleep), 2)
+    assert [line.text for line in lines] == ["first", "second"]
+
+
+def test_since_accepts_durations_and_iso_times():
+    assert logs.since_millis("10m", now=1000.0) == 400_000
+    assert logs.since_millis("2024-05-01T00:00:00+00:00", now=0) == 1714521600000
+    assert logs.since_millis(None, now=0) is None
+    with pytest.raises(UsageError, match="--since"):
+        logs.since_millis("yesterday", now=0)

@@ -32,6 +32,7 @@ from deployer.errors import DeployFailed
 from deployer.models import (
     Change,
     ComputeResult,
+    ExpressedSpec,
     IngressResult,
     NetworkResult,
     PhaseContext,
@@ -45,6 +46,11 @@ if TYPE_CHECKING:
 
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
+ENV_NAMES = "dev.deployer.env-names"
+"""Replica label: the names (never the values) of the spec's env and secrets."""
+HEALTH_PATH = "dev.deployer.health-path"
+COMMAND_SET = "dev.deployer.command-set"
+"""Replica label: ``true`` when the spec's ``command`` replaced the image's CMD."""
 _POLL = 0.25
 _LOG_LINES = 20
 _SERVER = re.compile(r"^\s*server (\S+) ", re.MULTILINE)
@@ -80,12 +86,12 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
 
 def health_test(port: int, path: str, timeout: int) -> list[str]:
     """The Docker HEALTHCHECK command: ``GET http://127.0.0.1:<port><path>`` must answer
-    200, with Python if the image has it, else curl, else wget."""
+    200, probed with Python if the image has it, else curl, else wget."""
     url = shlex.quote(f"http://127.0.0.1:{port}{path}")
     return ["CMD-SHELL",
-            f"python3 -c {shlex.quote(_PROBE)} {url} {timeout} "
-            f"|| curl -fsS -o /dev/null --max-time {timeout} {url} "
-            f"|| wget -q -O /dev/null -T {timeout} {url}"]
+            f"if command -v python3 >/dev/null; then python3 -c {shlex.quote(_PROBE)} {url} {timeout}; "
+            f"elif command -v curl >/dev/null; then curl -fsS -o /dev/null --max-time {timeout} {url}; "
+            f"else wget -q -O /dev/null -T {timeout} {url}; fi"]
 
 
 def _create(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, image: str,
@@ -106,7 +112,9 @@ def _create(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, im
     created = docker.api.create_container(
         image, name=name, command=list(app.command) if app.command else None, hostname=name,
         environment={**app.env, **ctx.secrets, "PORT": str(app.port)},
-        labels=engine.labels(ctx, engine.ROLE_REPLICA, **{engine.SPEC_HASH: digest}),
+        labels=engine.labels(ctx, engine.ROLE_REPLICA, **{
+            engine.SPEC_HASH: digest, ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
+            HEALTH_PATH: app.health.path, COMMAND_SET: "true" if app.command else "false"}),
         healthcheck=Healthcheck(
             test=health_test(app.port, app.health.path, app.health.timeout),
             interval=settings.health_interval * second, timeout=app.health.timeout * second,
@@ -116,6 +124,34 @@ def _create(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, im
     )
     docker.api.start(created["Id"])
     return created["Id"]
+
+
+def planned_spec(ctx: PhaseContext, image_id: str) -> ExpressedSpec:
+    """How :func:`_create` expresses the spec (for ``plan``)."""
+    app = ctx.app
+    return ExpressedSpec(image_id=image_id, port=app.port, env_names=tuple(sorted((*app.env, *app.secrets))),
+                         health_path=app.health.path, cpu=app.cpu, memory=app.memory,
+                         replicas=app.replicas.min, command=app.command)
+
+
+def expressed_spec(docker: DockerClient, rows: list[dict[str, Any]]) -> ExpressedSpec | None:
+    """How the running replicas express the spec, read back from the newest one's
+    container config (``rows`` are replica summaries); None when none runs."""
+    running = [r for r in rows if engine.is_up(r)]
+    if not running:
+        return None
+    newest = max(running, key=lambda r: r["Created"])
+    same = [r for r in running if r["Labels"].get(engine.SPEC_HASH) == newest["Labels"].get(engine.SPEC_HASH)]
+    info = docker.api.inspect_container(newest["Id"])
+    env = dict(item.partition("=")[::2] for item in info["Config"].get("Env") or ())
+    names = tuple(n for n in newest["Labels"].get(ENV_NAMES, "").split(",") if n and n in env)
+    host = info["HostConfig"]
+    command_set = newest["Labels"].get(COMMAND_SET) == "true"
+    return ExpressedSpec(
+        image_id=info["Image"], port=int(env.get("PORT", 0)), env_names=names,
+        health_path=newest["Labels"].get(HEALTH_PATH, ""),
+        cpu=round(host.get("NanoCpus", 0) * 1024 / 1_000_000_000), memory=host.get("Memory", 0) // 2**20,
+        replicas=len(same), command=tuple(info["Config"]["Cmd"]) if command_set else None)
 
 
 def _new_names(prefix: str, digest: str, taken: set[str], count: int) -> list[str]:
@@ -150,8 +186,9 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
     reload_needed = ingress.render(upstream, final) != config
 
-    changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed, upstream)
-    extra = {"spec_hash": digest, "replicas": final, "changes": changes}
+    changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed and bool(config), upstream)
+    extra = {"spec_hash": digest, "replicas": final, "changes": changes,
+             "spec": planned_spec(ctx, registry.image_id)}
     result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra)
     if ctx.mode == "plan" or not (new_names or surplus or reload_needed):
         return result
@@ -167,13 +204,15 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
 
 
 def _changes(ctx: PhaseContext, registry: RegistryResult, keep: list, surplus: list,
-             new_names: list[str], reload_needed: bool, upstream: ingress.Upstream) -> tuple[Change, ...]:
+             new_names: list[str], routes_change: bool, upstream: ingress.Upstream) -> tuple[Change, ...]:
+    """The plan lines of this phase; a routes update is listed only for an existing load
+    balancer (a new one is created with its routes)."""
     changes = [Change("unchanged", "container", engine.name(r), "replica") for r in keep]
     changes += [Change("create", "container", n, f"replica of {registry.image_ref}") for n in new_names]
     for row in surplus:
         why = "old version" if engine.is_up(row) else f"{row.get('State', 'stopped')} replica"
         changes.append(Change("remove", "container", engine.name(row), f"{why}, after draining"))
-    if reload_needed:
+    if routes_change:
         changes.append(Change("update", "load-balancer-routes", upstream.container,
                               f"route to {len(keep) + len(new_names)} replica(s)"))
     return tuple(changes)

@@ -22,7 +22,7 @@ from attrs import evolve
 
 from deployer.errors import UsageError
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import engine, ingress
+from deployer.plugins.local_docker import compute, engine, ingress
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
 from deployer.targets import RunPhases
@@ -67,7 +67,7 @@ class LocalDriver:
         changes = tuple(c for r in (results.network, results.registry, results.ingress, results.compute)
                         for c in r.extra.get("changes", ()))
         return Plan(target="local", stack=ctx.stack, changes=changes,
-                    outputs={"endpoint": results.ingress.endpoint})
+                    outputs={"endpoint": results.ingress.endpoint}, spec=results.compute.extra.get("spec"))
 
     def down(self, ctx: PhaseContext) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
@@ -104,6 +104,7 @@ class LocalDriver:
             endpoint=_published(lbs[0]) if lbs else None,
             healthy=healthy, desired=ctx.app.replicas.min,
             image=images.most_common(1)[0][0] if images else None,
+            spec=compute.expressed_spec(docker, replicas),
             details={
                 "age": _age(now - max((r["Created"] for r in replicas), default=now)),
                 "load_balancer": [{"name": engine.name(r), "state": r["State"]} for r in lbs],

@@ -1,7 +1,8 @@
 """Phase 2, registry: the local image store holds the image the core built; no push.
 
 ``plan`` never builds, so there the image ID is the one already tagged locally, or empty
-when the core would build a new image (then every replica is replaced).
+when the core would build a new image (then every replica is replaced). An image that
+exists is not a change of this stack, so it is not listed in the plan.
 """
 
 from __future__ import annotations
@@ -20,7 +21,5 @@ def apply(ctx: PhaseContext) -> RegistryResult:
         raise DeployFailed("the local target needs the app image: the core builds it before the phases run")
     if not image.id and ctx.mode != "plan":
         raise DeployFailed(f"image {image.tag} has not been built")
-    action = "unchanged" if image.id else "create"
-    detail = image.id[:19] if image.id else "built by `deployer up`"
-    return RegistryResult(image_ref=image.tag, image_id=image.id,
-                          extra={"changes": (Change(action, "image", image.tag, detail),)})
+    changes = () if image.id else (Change("create", "image", image.tag, "built by `deployer up`"),)
+    return RegistryResult(image_ref=image.tag, image_id=image.id, extra={"changes": changes})

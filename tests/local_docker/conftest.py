@@ -1,0 +1,167 @@
+"""Fixtures for the local target's tests: a real Docker engine, a tiny test app, a stack
+of its own per test (removed afterwards), and a bounded traffic generator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from deployer import api
+from deployer.testing.project import toml_value
+
+APP_DIR = Path(__file__).parent / "app"
+APP_NAME = "ldtest"
+BASE_IMAGE = "python:3.12-slim"
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    """The engine; tests are skipped (not failed) when there is none or the base image is
+    missing (``scripts/base-image.sh`` builds it)."""
+    docker = pytest.importorskip("docker")
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as error:
+        pytest.skip(f"no Docker engine: {error}")
+    try:
+        client.api.inspect_image(BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.skip(f"{BASE_IMAGE} is missing: run scripts/base-image.sh")
+    return client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@attrs.define
+class Stack:
+    """One test's project and stack, with shortcuts to the library API."""
+
+    folder: Path
+    stack: str
+    port: int
+    docker: Any
+    version: str = "1"
+    env: dict[str, str] = attrs.field(factory=dict)
+    replicas: int = 2
+    settings: dict[str, Any] = attrs.field(factory=dict)
+    context: Path = APP_DIR
+    lines: list[str] = attrs.field(factory=list)
+
+    @property
+    def config(self) -> Path:
+        app = {"name": APP_NAME, "port": 8000, "replicas": self.replicas, "env": self.env,
+               "build": {"context": str(self.context), "args": {"VERSION": self.version}},
+               "health": {"interval": 5, "timeout": 2, "retries": 2, "start_period": 0}}
+        target = {"host_port": self.port, "health_interval": 1, "drain_seconds": 1, **self.settings}
+        path = self.folder / "deployer.toml"
+        path.write_text("[app]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in app.items())
+                        + "\n[targets.local]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in target.items()))
+        return path
+
+    def session(self) -> api.Session:
+        return api.open_session(target="local", stack=self.stack, config=self.config, reporter=_Lines(self.lines))
+
+    def up(self):
+        return api.up(self.session())
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def containers(self, role: str | None = None) -> list[dict[str, Any]]:
+        labels = [f"dev.deployer.app={APP_NAME}", f"dev.deployer.stack={self.stack}"]
+        if role:
+            labels.append(f"dev.deployer.role={role}")
+        return self.docker.api.containers(all=True, filters={"label": labels})
+
+    def objects(self) -> dict[str, list[str]]:
+        """Names of every container, network and volume labelled with this stack."""
+        labels = {"label": [f"dev.deployer.app={APP_NAME}", f"dev.deployer.stack={self.stack}"]}
+        return {
+            "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers()),
+            "networks": sorted(n["Name"] for n in self.docker.api.networks(filters=labels)),
+            "volumes": sorted(v["Name"] for v in self.docker.api.volumes(filters=labels).get("Volumes") or ()),
+        }
+
+
+@attrs.define
+class _Lines:
+    lines: list[str]
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def phase(self, name: str, seconds: float) -> None:
+        self.lines.append(f"[{name} {seconds:.3f}s]")
+
+
+@pytest.fixture
+def stack(docker_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """A fresh stack of the test app on a free loopback port; everything labelled with it
+    is removed afterwards, whatever the test did."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    made = Stack(folder=tmp_path, stack="t" + secrets.token_hex(4), port=free_port(), docker=docker_client)
+    yield made
+    for container in made.containers():
+        docker_client.api.remove_container(container["Id"], force=True, v=True)
+    api.down(made.session())
+
+
+@attrs.define
+class Traffic:
+    """GET requests to one loopback URL from a few threads until stopped (or ``limit``
+    seconds), counting answers by body and failures by reason."""
+
+    url: str
+    threads: int = 4
+    limit: float = 120
+    bodies: Counter = attrs.field(factory=Counter)
+    failures: Counter = attrs.field(factory=Counter)
+    _stop: threading.Event = attrs.field(factory=threading.Event)
+    _workers: list[threading.Thread] = attrs.field(factory=list)
+
+    def __enter__(self) -> "Traffic":
+        assert self.url.startswith("http://127.0.0.1:")
+        self._workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(self.threads)]
+        for worker in self._workers:
+            worker.start()
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(0.5)
+        self._stop.set()
+        for worker in self._workers:
+            worker.join()
+
+    def _loop(self) -> None:
+        import requests
+
+        deadline = time.monotonic() + self.limit
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                response = requests.get(self.url, timeout=10)
+            except requests.RequestException as error:
+                self.failures[type(error).__name__] += 1
+                continue
+            if response.status_code == 200:
+                self.bodies[response.text.strip()] += 1
+            else:
+                self.failures[f"HTTP {response.status_code}"] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.bodies.values()) + sum(self.failures.values())

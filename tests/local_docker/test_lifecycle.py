@@ -1,0 +1,123 @@
+"""up, idempotent re-up, plan, status, logs, down and a taken port, on a real engine."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+
+from deployer import api
+from deployer.errors import UsageError
+
+pytestmark = pytest.mark.docker
+
+
+def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
+    deployment = stack.up()
+    assert deployment.endpoint == stack.url("").rstrip("/")
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+
+    objects = stack.objects()
+    prefix = f"deployer-ldtest-{stack.stack}"
+    assert objects["networks"] == [prefix]
+    assert objects["volumes"] == [f"{prefix}-lb-config"]
+    assert len(objects["containers"]) == 3
+    for row in stack.containers("replica"):
+        labels = row["Labels"]
+        assert labels["dev.deployer.target"] == "local" and len(labels["dev.deployer.spec-hash"]) == 16
+        info = stack.docker.api.inspect_container(row["Id"])
+        host = info["HostConfig"]
+        assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]
+        assert host["SecurityOpt"] == ["no-new-privileges"]
+        assert host["Memory"] == 512 * 2**20 and host["NanoCpus"] == 250_000_000
+        assert host["RestartPolicy"]["Name"] == "unless-stopped"
+        assert not host["PortBindings"], "replicas are reachable only through the load balancer"
+        assert "PORT=8000" in info["Config"]["Env"]
+    lb = stack.docker.api.inspect_container(f"{prefix}-lb")
+    assert lb["HostConfig"]["PortBindings"]["8080/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(stack.port)}]
+    assert lb["Config"]["User"] == "haproxy" and lb["HostConfig"]["ReadonlyRootfs"]
+
+    status = api.status(stack.session())
+    assert (status.deployed, status.healthy, status.desired) == (True, 2, 2)
+    assert status.endpoint == deployment.endpoint and status.image.startswith("deployer/ldtest:")
+    assert status.spec.replicas == 2 and status.spec.port == 8000
+
+
+def test_second_up_touches_nothing_and_is_fast(stack):
+    stack.up()
+    before = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
+    lb_started = stack.docker.api.inspect_container(f"deployer-ldtest-{stack.stack}-lb")["State"]["StartedAt"]
+    session = stack.session()
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        api.up(session)
+        timings.append(time.perf_counter() - started)
+    after = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
+    assert after.keys() == before.keys()
+    assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+    assert stack.docker.api.inspect_container(f"deployer-ldtest-{stack.stack}-lb")["State"]["StartedAt"] == lb_started
+    assert "everything is up to date: nothing changed" in stack.lines
+    median = sorted(timings)[2]
+    print(f"no-op up through the library API: median {median * 1000:.0f} ms of {timings}")
+    assert median < 0.5
+
+
+def test_plan_lists_changes_and_touches_nothing(stack):
+    fresh = api.plan(stack.session())
+    assert {c.action for c in fresh.changes} == {"create"}
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+
+    stack.up()
+    before = stack.objects()
+    assert {c.action for c in api.plan(stack.session()).changes} == {"unchanged"}
+
+    stack.replicas = 3
+    stack.env = {"GREETING": "hi"}
+    changed = api.plan(stack.session())
+    actions = [(c.action, c.kind) for c in changed.changes]
+    assert actions.count(("create", "container")) == 3 and actions.count(("remove", "container")) == 2
+    assert ("update", "load-balancer-routes") in actions
+    assert changed.spec.replicas == 3 and changed.spec.env_names == ("GREETING",)
+    assert stack.objects() == before
+
+
+def test_down_removes_only_this_stack(stack, docker_client):
+    stack.up()
+    decoy = docker_client.api.create_container("python:3.12-slim", command=["sleep", "300"],
+                                               name=f"decoy-{stack.stack}")
+    docker_client.api.start(decoy["Id"])
+    try:
+        api.down(stack.session())
+        assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+        assert docker_client.api.inspect_container(decoy["Id"])["State"]["Running"]
+        api.down(stack.session())  # idempotent
+        assert not api.status(stack.session()).deployed
+    finally:
+        docker_client.api.remove_container(decoy["Id"], force=True)
+
+
+def test_taken_port_is_a_clear_error_before_any_change(stack):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", stack.port))
+        squatter.listen()
+        with pytest.raises(UsageError) as caught:
+            stack.up()
+    assert f"port {stack.port} on 127.0.0.1 is already in use" in str(caught.value)
+    assert "host_port" in str(caught.value)
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_logs_are_merged_and_prefixed_by_replica(stack):
+    stack.up()
+    for _ in range(6):
+        requests.get(stack.url("/hello"), timeout=5)
+    lines = list(api.logs(stack.session(), since="5m"))
+    sources = {line.source for line in lines}
+    assert len(sources) == 2 and all(s.endswith(("-1", "-2")) for s in sources)
+    assert sum("GET /hello 200" in line.text for line in lines) == 6
+    assert [line.timestamp for line in lines] == sorted(line.timestamp for line in lines)
+    with pytest.raises(UsageError):
+        list(api.logs(stack.session(), since="yesterday"))

@@ -165,3 +165,9 @@ class Traffic:
     @property
     def total(self) -> int:
         return sum(self.bodies.values()) + sum(self.failures.values())
+
+
+@pytest.fixture
+def traffic() -> type[Traffic]:
+    """``with traffic(url) as t:`` runs :class:`Traffic` for the block."""
+    return Traffic

@@ -1,0 +1,150 @@
+"""Rollouts under traffic, a failing new version, a crashed replica, interrupted and
+concurrent runs, and an unreachable engine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import requests
+
+from deployer import api
+from deployer.errors import DeployFailed, EnvironmentProblem
+
+pytestmark = pytest.mark.docker
+
+
+def test_rolling_update_under_traffic_has_no_failed_request(stack, traffic):
+    stack.up()
+    old = {c["Id"] for c in stack.containers("replica")}
+    stack.version = "2"
+    with traffic(stack.url()) as traffic:
+        stack.up()
+    assert not traffic.failures, traffic.failures
+    assert traffic.bodies["version 1"] > 0 and traffic.bodies["version 2"] > 0
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 2\n"}
+    replicas = stack.containers("replica")
+    assert len(replicas) == 2 and not old & {c["Id"] for c in replicas}
+    print(f"rollout under traffic: {traffic.total} requests, 0 failed")
+
+
+def test_failing_new_version_never_gets_traffic(stack, traffic):
+    stack.up()
+    old = sorted(c["Id"] for c in stack.containers("replica"))
+    stack.version, stack.env = "3", {"HEALTH": "fail"}
+    with traffic(stack.url()) as traffic:
+        with pytest.raises(DeployFailed) as caught:
+            stack.up()
+    assert not traffic.failures, traffic.failures
+    assert set(traffic.bodies) == {"version 1"}
+    message = str(caught.value)
+    assert "failed its health check" in message and "500" in message
+    assert "serving version 3 on port 8000" in message, "the failing replica's last log lines"
+    assert caught.value.exit_code == 1
+    assert sorted(c["Id"] for c in stack.containers("replica")) == old, "failed replicas are removed"
+
+
+def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):
+    stack.up()
+    victim = stack.containers("replica")[0]
+    pid = stack.docker.api.inspect_container(victim["Id"])["State"]["Pid"]
+    with traffic(stack.url()) as traffic:
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = stack.docker.api.inspect_container(victim["Id"])["State"]
+            if state["Running"] and state.get("Health", {}).get("Status") == "healthy" and state["Pid"] != pid:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the killed replica did not come back healthy")
+        time.sleep(2)  # the load balancer routes to it again
+    assert not traffic.failures, traffic.failures
+    assert stack.docker.api.inspect_container(victim["Id"])["RestartCount"] >= 1
+    assert api.status(stack.session()).healthy == 2
+
+
+def _up_in_subprocess(stack) -> subprocess.Popen:
+    code = textwrap.dedent(f"""
+        from deployer import api
+        api.up(api.open_session(target="local", stack={stack.stack!r}, config={str(stack.config)!r}))
+        """)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ})
+
+
+def _wait_for_new_replica(stack, old: set[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not {c["Id"] for c in stack.containers("replica")} - old:
+        assert time.monotonic() < deadline, "the rollout never started a replica"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
+    stack.up()
+    old = {c["Id"] for c in stack.containers("replica")}
+    stack.version = "4"
+    process = _up_in_subprocess(stack)
+    _wait_for_new_replica(stack, old)
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    assert process.returncode != 0
+    if sig == signal.SIGTERM:  # a graceful interrupt removes what it started
+        assert {c["Id"] for c in stack.containers("replica")} == old
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+
+    stack.up()
+    replicas = stack.containers("replica")
+    assert len(replicas) == 2 and {c["State"] for c in replicas} == {"running"}
+    assert len({c["Labels"]["dev.deployer.spec-hash"] for c in replicas}) == 1
+    assert len(stack.containers()) == 3, "replicas plus the load balancer, nothing else"
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 4\n"}
+
+
+def test_concurrent_up_waits_for_the_first(stack):
+    stack.up()
+    stack.version = "5"
+    first, second = _up_in_subprocess(stack), _up_in_subprocess(stack)
+    outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
+    assert (first.returncode, second.returncode) == (0, 0), outputs
+    replicas = stack.containers("replica")
+    assert len(replicas) == 2 and len(stack.containers()) == 3
+    assert requests.get(stack.url(), timeout=5).text == "version 5\n"
+
+
+def test_lock_timeout_fails_clearly(stack):
+    from deployer.plugins.local_docker.lock import stack_lock
+
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        from deployer.plugins.local_docker.lock import stack_lock
+        with stack_lock("ldtest", sys.argv[1], timeout=5, report=print):
+            print("held", flush=True)
+            time.sleep(30)
+        """), stack.stack], stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        waited = []
+        with pytest.raises(DeployFailed) as caught:
+            with stack_lock("ldtest", stack.stack, timeout=0.5, report=waited.append):
+                pass
+        assert f"pid {holder.pid}" in str(caught.value) and "lock_timeout" in str(caught.value)
+        assert waited and "waiting for another deployer run" in waited[0]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_unreachable_engine_says_how_to_start_it(stack, tmp_path):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+        for call in (lambda: api.status(stack.session()), lambda: api.down(stack.session()), stack.up):
+            with pytest.raises(EnvironmentProblem) as caught:
+                call()
+            assert "Docker engine not reachable" in str(caught.value) and "dockerd" in str(caught.value)

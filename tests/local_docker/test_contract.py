@@ -1,0 +1,36 @@
+"""The contract every target passes, run against the local target on a real engine."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from deployer.models import PhaseContext
+from deployer.testing import TargetContract
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.mark.usefixtures("docker_client")
+class TestLocalContract(TargetContract):
+    target = "local"
+
+    def target_settings(self) -> dict[str, Any]:
+        return {"host_port": free_port(), "health_interval": 1, "drain_seconds": 0}
+
+    def leftovers(self, ctx: PhaseContext) -> list[str]:
+        from deployer.plugins.local_docker import engine
+
+        docker = engine.client()
+        selector = engine.selector(ctx)
+        return ([engine.name(c) for c in docker.api.containers(all=True, filters=selector)]
+                + [n["Name"] for n in docker.api.networks(filters=selector)]
+                + [v["Name"] for v in docker.api.volumes(filters=selector).get("Volumes") or ()])

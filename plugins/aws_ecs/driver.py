@@ -7,6 +7,9 @@ order: the Pulumi CLI on PATH, a passphrase for the stack's secrets, an AWS regi
 AWS credentials; each missing piece is an :class:`EnvironmentProblem` (exit 2) saying
 how to fix it, and nothing is left on disk. ``plan(offline=True)`` needs none of them.
 
+pulumi.automation and boto3 are imported only by the operations that talk to AWS, so an
+offline plan pays for neither.
+
 ``up`` returns only when ECS reports the new deployment COMPLETED and the target group
 has the desired number of healthy targets (:func:`.health.wait_until_healthy`).
 """
@@ -20,13 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
-from pulumi import automation as auto
-
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import health, program
-from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
@@ -50,6 +49,8 @@ class AwsEcsDriver:
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Apply the stack, then wait for the truth (rollout COMPLETED, targets healthy)."""
+        from pulumi import automation as auto
+
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
         try:
             result = stack.up(on_event=_reporter(ctx), color="never", show_secrets=False)
@@ -69,11 +70,15 @@ class AwsEcsDriver:
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """A Pulumi preview, or with ``offline`` the program under mocks (no CLI, no AWS)."""
         if offline:
-            return offline_plan.plan(ctx, phases)
+            from deployer.plugins.aws_ecs import offline as mocked
+
+            return mocked.plan(ctx, phases)
+        from pulumi import automation as auto
+
         stack, _ = self._stack(ctx, lambda: program.run(ctx, phases))
         changes: list[Change] = []
 
-        def collect(event: auto.EngineEvent) -> None:
+        def collect(event: Any) -> None:
             pre = event.resource_pre_event
             if pre is not None and pre.metadata.op in _ACTIONS:
                 meta = pre.metadata
@@ -91,6 +96,8 @@ class AwsEcsDriver:
         if stack is None:
             ctx.report(f"aws-ecs: no stack {ctx.stack}, nothing to remove")
             return
+        from pulumi import automation as auto
+
         try:
             stack.destroy(on_event=_reporter(ctx), color="never")
         except auto.errors.CommandError as exc:
@@ -124,6 +131,9 @@ class AwsEcsDriver:
         exist) and a boto3 session for its region."""
         cfg = aws_settings.of(ctx)
         backend = preflight(ctx, cfg, os.environ)
+        import boto3
+        from pulumi import automation as auto
+
         session = boto3.Session(region_name=cfg.region) if cfg.region else boto3.Session()
         region = session.region_name
         if region is None:
@@ -196,10 +206,10 @@ def preflight(ctx: PhaseContext, cfg: aws_settings.AwsSettings, environ) -> str:
     return backend
 
 
-def _reporter(ctx: PhaseContext) -> Callable[[auto.EngineEvent], None]:
+def _reporter(ctx: PhaseContext) -> Callable[[Any], None]:
     """Turn engine events into one progress line each for ``ctx.report``."""
 
-    def on_event(event: auto.EngineEvent) -> None:
+    def on_event(event: Any) -> None:
         if event.resource_pre_event and event.resource_pre_event.metadata.op != "same":
             meta = event.resource_pre_event.metadata
             ctx.report(f"{meta.op} {meta.type} {meta.urn.rsplit('::', 1)[-1]} ...")
@@ -215,6 +225,6 @@ def _reporter(ctx: PhaseContext) -> Callable[[auto.EngineEvent], None]:
     return on_event
 
 
-def _last_lines(exc: auto.errors.CommandError, count: int = 12) -> str:
+def _last_lines(exc: Exception, count: int = 12) -> str:
     text = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
     return "\n".join(text[-count:])

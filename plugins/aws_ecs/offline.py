@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -32,27 +33,28 @@ ACCOUNT = "123456789012"
 
 def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
     """Run the program under mocks and return every resource, dependencies first."""
-    region = _region(ctx)
-    mocks = PlanMocks(region)
-    monitor = _RecordingMonitor(mocks)
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=f"deployer-{ctx.app.name}", stack=ctx.stack,
-                             preview=False, monitor=monitor)
-    outputs: dict[str, Any] = {}
-
-    def body():
-        exported = program.run(ctx, phases)
-        return pulumi.Output.all(**exported).apply(outputs.update)
-
-    pulumi.runtime.test(body)()
-    resources = tuple(monitor.recorded(mocks))
+    resources, outputs = record(lambda: program.run(ctx, phases), project=f"deployer-{ctx.app.name}",
+                                stack=ctx.stack, region=_region(ctx))
     return Plan(
         target=ctx.target.name,
         stack=ctx.stack,
         changes=tuple(Change("create", r["type"], r["name"]) for r in resources),
-        resources=resources,
-        outputs=plain(outputs),
+        resources=tuple(resources),
+        outputs=outputs,
     )
+
+
+def record(body: Callable[[], Mapping[str, Any]], *, project: str, stack: str,
+           region: str) -> tuple[list[dict], dict[str, Any]]:
+    """Run any Pulumi program ``body`` (returning its exports) under :class:`PlanMocks`;
+    return the recorded resources and the resolved exports, both JSON-ready."""
+    mocks = PlanMocks(region)
+    monitor = _RecordingMonitor(mocks)
+    runtime_settings.ROOT.set(None)  # a fresh root stack: programs may run repeatedly
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    outputs: dict[str, Any] = {}
+    pulumi.runtime.test(lambda: pulumi.Output.all(**body()).apply(outputs.update))()
+    return monitor.recorded(mocks), plain(outputs)
 
 
 class PlanMocks(Mocks):

@@ -1,0 +1,118 @@
+"""Offline plan benchmark: deployer's aws-ecs plan vs the tutorial's program, same mocks.
+
+Runs, side by side in one invocation, each variant in a fresh subprocess ``--runs`` times
+(median wall time and peak RSS, from ``os.wait4``):
+
+- ``deployer-cli``: ``deployer plan --target aws-ecs --offline --json`` on the repo's
+  deployer.toml (CLI start-up, config, image resolution, the four phases, rendering);
+- ``deployer-api``: the same plan through the library (``deployer.api.plan``, which also
+  asks the Docker engine for the image ID);
+- ``aws-ecs-driver``: the target's own share: the session, then the aws-ecs driver's
+  offline plan, with the image named from its content hash (no Docker lookup);
+- ``tutorial``: bench/aws_plan_tutorial.py under the very same mocks (``offline.record``).
+
+Usage: ``python bench/aws_plan_bench.py [--runs 5] [--json results.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "deployer.toml"
+
+
+def child(variant: str) -> None:
+    """Run one plan in this process and print its resource count as JSON."""
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)
+    if variant == "tutorial":
+        sys.path.insert(0, str(ROOT / "bench"))
+        import aws_plan_tutorial
+
+        from deployer.plugins.aws_ecs import offline
+
+        resources, _ = offline.record(aws_plan_tutorial.program, project="tutorial",
+                                      stack="dev", region="us-east-1")
+    elif variant == "deployer-api":
+        from deployer import api
+
+        session = api.open_session(target="aws-ecs", stack="dev", config=CONFIG)
+        resources = api.plan(session, offline=True).resources
+    else:
+        from attrs import evolve
+
+        from deployer import api
+        from deployer.image import content_hash, repository
+        from deployer.lifecycle import phase_runner
+        from deployer.models import Image
+
+        session = api.open_session(target="aws-ecs", stack="dev", config=CONFIG)
+        app = session.project.app
+        ctx = evolve(session.context("plan"), image=Image(repository(app), content_hash(app.build)))
+        driver = session.driver()
+        resources = driver.plan(ctx, phase_runner(session.pm), offline=True).resources
+    print(json.dumps({"resources": len(resources)}))
+
+
+COMMANDS = {
+    "deployer-cli": [str(Path(sys.executable).parent / "deployer"), "plan", "--target", "aws-ecs",
+                     "--offline", "--json", "--config", str(CONFIG)],
+    "deployer-api": [sys.executable, __file__, "--child", "deployer-api"],
+    "aws-ecs-driver": [sys.executable, __file__, "--child", "aws-ecs-driver"],
+    "tutorial": [sys.executable, __file__, "--child", "tutorial"],
+}
+
+
+def measure(command: list[str]) -> dict:
+    """Wall seconds, peak RSS (MiB) and resource count of one subprocess run."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed with exit code {proc.returncode}")
+    resources = json.loads(output)["resources"]  # a list from the CLI, a count from a child
+    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024,
+            "resources": resources if isinstance(resources, int) else len(resources)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--child", choices=("deployer-api", "aws-ecs-driver", "tutorial"))
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    samples: dict[str, list[dict]] = {name: [] for name in COMMANDS}
+    for _ in range(args.runs):  # interleaved, so drift hits every variant alike
+        for name, command in COMMANDS.items():
+            samples[name].append(measure(command))
+    results = {name: {"runs": len(runs),
+                      "resources": runs[0]["resources"],
+                      "wall_s_median": statistics.median(r["wall_s"] for r in runs),
+                      "wall_s_min": min(r["wall_s"] for r in runs),
+                      "peak_rss_mib_median": statistics.median(r["peak_rss_mib"] for r in runs)}
+               for name, runs in samples.items()}
+    print(f"{'variant':<16}{'resources':>10}{'median s':>10}{'min s':>8}{'peak MiB':>10}")
+    for name, r in results.items():
+        print(f"{name:<16}{r['resources']:>10}{r['wall_s_median']:>10.2f}{r['wall_s_min']:>8.2f}"
+              f"{r['peak_rss_mib_median']:>10.0f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

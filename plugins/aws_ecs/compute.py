@@ -139,7 +139,8 @@ def container_definition(ctx: PhaseContext, *, image: str, log_group: str, regio
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v} for k, v in sorted(app.env.items())],
+        "environment": [{"name": k, "value": v}
+                        for k, v in sorted({**app.env, "PORT": str(app.port)}.items())],
         "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": log_group, "awslogs-region": region,

@@ -17,7 +17,8 @@ from typing import Any
 from attrs import frozen
 
 from deployer.errors import DeployFailed
-from deployer.models import Status
+from deployer.models import ExpressedSpec, Status
+from deployer.plugins.aws_ecs import expressed
 
 
 @frozen
@@ -149,6 +150,16 @@ def _explain(ecs: Any, cluster: str, service: str, seen: Observation, headline: 
     return "\n".join(lines)
 
 
+def live_spec(ecs: Any, elbv2: Any, outputs: dict[str, Any], *, replicas: int) -> ExpressedSpec:
+    """The deployed task definition and target group health path, read back as a spec."""
+    task = ecs.describe_task_definition(taskDefinition=outputs["task_definition"])["taskDefinition"]
+    (group,) = elbv2.describe_target_groups(
+        TargetGroupArns=[outputs["target_group_arn"]])["TargetGroups"]
+    return expressed.from_task_definition(task, image_id=outputs.get("image_id", ""),
+                                          health_path=group.get("HealthCheckPath", ""),
+                                          replicas=replicas)
+
+
 def live_status(ecs: Any, elbv2: Any, *, target: str, stack: str,
                 outputs: dict[str, Any]) -> Status:
     """A :class:`Status` from the stack outputs and one live reading of the service."""
@@ -156,6 +167,7 @@ def live_status(ecs: Any, elbv2: Any, *, target: str, stack: str,
                    target_group_arn=outputs.get("target_group_arn"),
                    task_definition=outputs.get("task_definition"))
     return Status(
+        spec=live_spec(ecs, elbv2, outputs, replicas=seen.desired),
         target=target, stack=stack, deployed=True,
         endpoint=outputs.get("endpoint"), healthy=seen.healthy, desired=seen.desired,
         image=outputs.get("image_ref"),

@@ -19,8 +19,8 @@ import pulumi
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from deployer.models import Change, PhaseContext, Plan
-from deployer.plugins.aws_ecs import program
+from deployer.models import Change, ExpressedSpec, PhaseContext, Plan
+from deployer.plugins.aws_ecs import expressed, program
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 
@@ -41,7 +41,22 @@ def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
         changes=tuple(Change("create", r["type"], r["name"]) for r in resources),
         resources=tuple(resources),
         outputs=outputs,
+        spec=_spec(resources, outputs),
     )
+
+
+def _spec(resources: list[dict], outputs: Mapping[str, Any]) -> ExpressedSpec | None:
+    """The planned task definition, service and target group read back as a spec (None
+    when a replaced phase did not create them)."""
+    by_type = {r["type"]: r["inputs"] for r in resources}
+    task = by_type.get("aws:ecs/taskDefinition:TaskDefinition")
+    service = by_type.get("aws:ecs/service:Service")
+    group = by_type.get("aws:lb/targetGroup:TargetGroup")
+    if not (task and service and group):
+        return None
+    return expressed.from_task_definition(task, image_id=outputs.get("image_id", ""),
+                                          health_path=group["healthCheck"]["path"],
+                                          replicas=service["desiredCount"])
 
 
 def record(body: Callable[[], Mapping[str, Any]], *, project: str, stack: str,

@@ -128,7 +128,8 @@ def deployed(aws_env, monkeypatch):
         balancer = elbv2.create_load_balancer(Name="web-alb", Subnets=subnets, Type="application",
                                               SecurityGroups=[group])["LoadBalancers"][0]
         target_group = elbv2.create_target_group(Name="web-tg", Protocol="HTTP", Port=8000,
-                                                 VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+                                                 VpcId=vpc, TargetType="ip",
+                                                 HealthCheckPath="/healthz")["TargetGroups"][0]["TargetGroupArn"]
         elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
                               DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}])
         ecs.create_cluster(clusterName="web-cluster")
@@ -136,7 +137,10 @@ def deployed(aws_env, monkeypatch):
             family="web-dev", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
             cpu="256", memory="512",
             containerDefinitions=[{"name": "web", "image": "repo@sha256:" + "0" * 64,
-                                   "portMappings": [{"containerPort": 8000}]}],
+                                   "portMappings": [{"containerPort": 8000}],
+                                   "environment": [{"name": "LOG_LEVEL", "value": "info"},
+                                                   {"name": "PORT", "value": "8000"}],
+                                   "command": ["gunicorn", "app:create_app()"]}],
         )["taskDefinition"]["taskDefinitionArn"]
         ecs.create_service(
             cluster="web-cluster", serviceName="web-service", taskDefinition=task, desiredCount=2,
@@ -154,5 +158,5 @@ def deployed(aws_env, monkeypatch):
             "endpoint": f"http://{balancer['DNSName']}", "cluster": "web-cluster",
             "service": "web-service", "task_definition": task, "target_group_arn": target_group,
             "log_group": "/deployer/web/dev", "region": "us-east-1",
-            "image_ref": "repo@sha256:" + "0" * 64,
+            "image_ref": "repo@sha256:" + "0" * 64, "image_id": IMAGE.id,
         }

@@ -7,7 +7,8 @@ import os
 from collections import Counter
 
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
-from tests.aws_ecs.conftest import SECRET_VALUE, make_ctx, offline_plan
+from deployer.models import ExpressedSpec
+from tests.aws_ecs.conftest import IMAGE, SECRET_VALUE, make_ctx, offline_plan
 
 KEYS = {"type", "name", "urn", "id", "inputs", "depends_on"}
 
@@ -65,6 +66,13 @@ def test_outputs_are_what_status_and_logs_read(graph):
     assert outputs["endpoint"].startswith("http://web-alb-")
     assert {"cluster", "service", "task_definition", "target_group_arn", "log_group",
             "region", "image_ref", "image_id"} <= set(outputs)
+
+
+def test_plan_reads_back_the_expressed_spec(graph):
+    """Parity: the planned task definition expresses the app spec like every target."""
+    assert graph.plan.spec == ExpressedSpec(
+        image_id=IMAGE.id, port=8000, env_names=("API_TOKEN", "LOG_LEVEL"), health_path="/healthz",
+        cpu=256, memory=512, replicas=2, command=("gunicorn", "app:create_app()"))
 
 
 def test_resource_counts_per_configuration(plans):

@@ -301,7 +301,8 @@ def test_container_expresses_the_app_spec(graph):
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definitions"""
     container = graph.container()
     assert container["portMappings"] == [{"containerPort": 8000, "protocol": "tcp"}]
-    assert container["environment"] == [{"name": "LOG_LEVEL", "value": "info"}]
+    assert container["environment"] == [{"name": "LOG_LEVEL", "value": "info"},
+                                        {"name": "PORT", "value": "8000"}]
     assert container["command"] == ["gunicorn", "app:create_app()"]
     assert container["healthCheck"]["command"][0] == "CMD-SHELL"
     assert "http://127.0.0.1:8000/healthz" in container["healthCheck"]["command"][1]

@@ -8,6 +8,7 @@ from itertools import islice
 import pytest
 
 from deployer.errors import UsageError
+from deployer.models import ExpressedSpec
 from deployer.plugins.aws_ecs import logs
 from deployer.plugins.aws_ecs.health import live_status
 
@@ -22,6 +23,9 @@ def test_status_reports_endpoint_rollout_and_healthy_targets(deployed):
     assert status.details["rollout"] == "COMPLETED"
     assert status.details["task_definition"] == outputs["task_definition"]
     assert status.details["rolled_back"] is None
+    assert status.spec == ExpressedSpec(
+        image_id=outputs["image_id"], port=8000, env_names=("LOG_LEVEL",), health_path="/healthz",
+        cpu=256, memory=512, replicas=2, command=("gunicorn", "app:create_app()"))
 
 
 def _put(session, group, stream, *messages):

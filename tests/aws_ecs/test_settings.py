@@ -43,3 +43,13 @@ def test_bad_values_name_the_key(raw, key):
     with pytest.raises(ConfigError) as error:
         parse_settings(raw, KEY)
     assert error.value.key == f"{KEY}.{key}"
+
+
+def test_every_key_is_documented():
+    """Docs cannot drift: each settings field has a row in docs/targets/aws-ecs.md."""
+    from pathlib import Path
+
+    import attrs
+
+    doc = (Path(__file__).parents[2] / "docs" / "targets" / "aws-ecs.md").read_text()
+    assert [f.name for f in attrs.fields(AwsSettings) if f"| `{f.name}` |" not in doc] == []

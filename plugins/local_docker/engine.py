@@ -8,6 +8,9 @@ keeps an unchanged ``up`` fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from deployer.models import PhaseContext
@@ -28,14 +31,30 @@ ROLE_NETWORK = "network"
 ROLE_LB_CONFIG = "load-balancer-config"
 
 
+_shared: ContextVar[DockerClient | None] = ContextVar("deployer_local_docker_client", default=None)
+
+
 def client() -> DockerClient:
-    """A client for the environment's Docker engine.
+    """The client of the current :func:`session`, or a new one for the environment's
+    Docker engine (checked with a ping).
 
     :raises EnvironmentProblem: the engine is not reachable; the message says how to start it.
     """
     from deployer.image import docker_client
 
-    return docker_client(timeout=120)
+    return _shared.get() or docker_client(timeout=120)
+
+
+@contextmanager
+def session() -> Iterator[DockerClient]:
+    """One client for a whole driver operation: the phases it runs reuse it, which saves
+    two engine round trips per phase."""
+    docker = client()
+    token = _shared.set(docker)
+    try:
+        yield docker
+    finally:
+        _shared.reset(token)
 
 
 def prefix(ctx: PhaseContext) -> str:

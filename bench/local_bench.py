@@ -1,0 +1,170 @@
+"""Side-by-side benchmark: ``deployer up --target local`` against ``docker-compose up -d``.
+
+Runs both on a copy of website/ in one go and prints a Markdown table (and JSON with
+``--json FILE``):
+
+1. no-op re-run time: hyperfine, after warm-up, median of ``--runs`` runs;
+2. a one-template change until the new version serves, with GET requests on 127.0.0.1
+   from 4 threads during the whole rollout, counting failed requests.
+
+Usage: ``.venv/bin/python bench/local_bench.py [--runs 10] [--json results.json]``
+(needs the Docker engine, python:3.12-slim, hyperfine and docker-compose).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "bench" / "docker-compose.yml"
+DEPLOYER = str(Path(sys.executable).with_name("deployer"))
+STACK, PROJECT = "bench", "deployerbench"
+TEMPLATE = Path("personal_site/templates/home.html")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run(command: list[str], env: dict[str, str]) -> None:
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for(url: str, marker: str, timeout: float = 300) -> float:
+    """Seconds until GET ``url`` answers 200 with ``marker`` in the body."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200 and marker in response.text:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url} never served {marker!r}")
+
+
+class Load:
+    """GET ``url`` from 4 threads until stopped; counts failures (errors and non-200) and
+    notes when a body first contains ``marker`` (seconds after :meth:`start_clock`)."""
+
+    def __init__(self, url: str, marker: str):
+        self.url, self.marker, self.ok, self.failed = url, marker, 0, Counter()
+        self.started, self.first_seen = time.monotonic(), None
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(4)]
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                response = requests.get(self.url, timeout=10)
+            except requests.RequestException as error:
+                self.failed[type(error).__name__] += 1
+                continue
+            if response.status_code == 200:
+                self.ok += 1
+                if self.first_seen is None and self.marker in response.text:
+                    self.first_seen = time.monotonic() - self.started
+            else:
+                self.failed[f"HTTP {response.status_code}"] += 1
+
+    def start_clock(self) -> None:
+        self.started = time.monotonic()
+
+    def __enter__(self) -> "Load":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="deployer-bench-"))
+    site = work / "site"
+    shutil.copytree(ROOT / "website", site, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    ours_port, compose_port = free_port(), free_port()
+    config = work / "deployer.toml"
+    config.write_text(f"""[app]
+name = "benchsite"
+port = 8000
+replicas = 2
+[app.build]
+context = "site"
+[targets.local]
+host_port = {ours_port}
+""")
+    env = {**os.environ, "SITE_DIR": str(site), "COMPOSE_PORT": str(compose_port),
+           "XDG_STATE_HOME": str(work / "state")}
+    ours = [DEPLOYER, "up", "--target", "local", "--stack", STACK, "--config", str(config)]
+    compose = ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "up", "-d"]
+    results: dict[str, object] = {"commands": {"deployer": " ".join(ours), "compose": " ".join(compose)}}
+    try:
+        run(ours, env)
+        run([*compose, "--build"], env)
+        wait_for(f"http://127.0.0.1:{compose_port}/", "")
+
+        hyperfine = work / "hyperfine.json"
+        subprocess.run(["hyperfine", "--warmup", "2", "--runs", str(args.runs), "--export-json", str(hyperfine),
+                        "-n", "deployer up", subprocess.list2cmdline(ours),
+                        "-n", "docker-compose up -d", subprocess.list2cmdline(compose),
+                        "-n", "docker-compose up -d --build", subprocess.list2cmdline([*compose, "--build"])],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        results["noop_median_s"] = {r["command"]: round(r["median"], 3)
+                                    for r in json.loads(hyperfine.read_text())["results"]}
+
+        rollouts = {}
+        for name, command, port in (("deployer up", ours, ours_port),
+                                    ("docker-compose up -d --build", [*compose, "--build"], compose_port)):
+            marker = f"rev-{name.split()[0]}-{time.time_ns()}"
+            page = site / TEMPLATE
+            page.write_text(page.read_text().replace("</h1>", f" {marker}</h1>", 1))
+            url = f"http://127.0.0.1:{port}/"
+            with Load(url, marker) as load:
+                time.sleep(1)
+                load.start_clock()
+                run(command, env)
+                returned = time.monotonic() - load.started
+                wait_for(url, marker)
+                time.sleep(1)
+            rollouts[name] = {"command_s": round(returned, 2), "new_version_served_s": round(load.first_seen, 2),
+                              "requests": load.ok + sum(load.failed.values()),
+                              "failed": sum(load.failed.values()), "failures": dict(load.failed)}
+        results["rollout"] = rollouts
+    finally:
+        subprocess.run([DEPLOYER, "down", "--target", "local", "--stack", STACK, "--config", str(config)],
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "down", "-v", "--rmi", "local"],
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

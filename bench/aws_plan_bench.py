@@ -11,6 +11,9 @@ Runs, side by side in one invocation, each variant in a fresh subprocess ``--run
   offline plan, with the image named from its content hash (no Docker lookup);
 - ``tutorial``: bench/aws_plan_tutorial.py under the very same mocks (``offline.record``).
 
+Then, for the library variants, the median of 5 further plans in one warm process (all
+modules imported): the cost of planning the stack itself.
+
 Usage: ``python bench/aws_plan_bench.py [--runs 5] [--json results.json]``
 """
 
@@ -29,38 +32,48 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deployer.toml"
 
 
-def child(variant: str) -> None:
-    """Run one plan in this process and print its resource count as JSON."""
+def child(variant: str, warm_runs: int) -> None:
+    """Run one plan in this process, then ``warm_runs`` more (every module already
+    imported); print the resource count and the median warm plan time as JSON."""
     import warnings
 
     warnings.simplefilter("ignore", DeprecationWarning)
+    run = _planner(variant)
+    resources = run()
+    warm = []
+    for _ in range(warm_runs):
+        started = time.perf_counter()
+        run()
+        warm.append(time.perf_counter() - started)
+    print(json.dumps({"resources": resources,
+                      "warm_s": statistics.median(warm) if warm else None}))
+
+
+def _planner(variant: str):
+    """A zero-argument function planning ``variant`` once and returning its resource count."""
     if variant == "tutorial":
         sys.path.insert(0, str(ROOT / "bench"))
         import aws_plan_tutorial
 
         from deployer.plugins.aws_ecs import offline
 
-        resources, _ = offline.record(aws_plan_tutorial.program, project="tutorial",
-                                      stack="dev", region="us-east-1")
-    elif variant == "deployer-api":
-        from deployer import api
+        return lambda: len(offline.record(aws_plan_tutorial.program, project="tutorial",
+                                          stack="dev", region="us-east-1")[0])
+    from deployer import api
 
-        session = api.open_session(target="aws-ecs", stack="dev", config=CONFIG)
-        resources = api.plan(session, offline=True).resources
-    else:
-        from attrs import evolve
+    session = api.open_session(target="aws-ecs", stack="dev", config=CONFIG)
+    if variant == "deployer-api":
+        return lambda: len(api.plan(session, offline=True).resources)
+    from attrs import evolve
 
-        from deployer import api
-        from deployer.image import content_hash, repository
-        from deployer.lifecycle import phase_runner
-        from deployer.models import Image
+    from deployer.image import content_hash, repository
+    from deployer.lifecycle import phase_runner
+    from deployer.models import Image
 
-        session = api.open_session(target="aws-ecs", stack="dev", config=CONFIG)
-        app = session.project.app
-        ctx = evolve(session.context("plan"), image=Image(repository(app), content_hash(app.build)))
-        driver = session.driver()
-        resources = driver.plan(ctx, phase_runner(session.pm), offline=True).resources
-    print(json.dumps({"resources": len(resources)}))
+    app = session.project.app
+    ctx = evolve(session.context("plan"), image=Image(repository(app), content_hash(app.build)))
+    driver = session.driver()
+    return lambda: len(driver.plan(ctx, phase_runner(session.pm), offline=True).resources)
 
 
 COMMANDS = {
@@ -82,8 +95,9 @@ def measure(command: list[str]) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed with exit code {proc.returncode}")
-    resources = json.loads(output)["resources"]  # a list from the CLI, a count from a child
-    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024,
+    result = json.loads(output)  # the plan from the CLI, a summary from a child
+    resources = result["resources"]
+    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "warm_s": result.get("warm_s"),
             "resources": resources if isinstance(resources, int) else len(resources)}
 
 
@@ -92,24 +106,30 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", choices=("deployer-api", "aws-ecs-driver", "tutorial"))
+    parser.add_argument("--warm", type=int, default=0)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.warm)
         return
     samples: dict[str, list[dict]] = {name: [] for name in COMMANDS}
     for _ in range(args.runs):  # interleaved, so drift hits every variant alike
         for name, command in COMMANDS.items():
             samples[name].append(measure(command))
+    warm = {name: measure([*command, "--warm", "5"])["warm_s"]
+            for name, command in COMMANDS.items() if "--child" in command}
     results = {name: {"runs": len(runs),
                       "resources": runs[0]["resources"],
                       "wall_s_median": statistics.median(r["wall_s"] for r in runs),
                       "wall_s_min": min(r["wall_s"] for r in runs),
-                      "peak_rss_mib_median": statistics.median(r["peak_rss_mib"] for r in runs)}
+                      "peak_rss_mib_median": statistics.median(r["peak_rss_mib"] for r in runs),
+                      "warm_plan_s_median": warm.get(name)}
                for name, runs in samples.items()}
-    print(f"{'variant':<16}{'resources':>10}{'median s':>10}{'min s':>8}{'peak MiB':>10}")
+    print(f"{'variant':<16}{'resources':>10}{'median s':>10}{'min s':>8}{'peak MiB':>10}"
+          f"{'warm plan s':>13}")
     for name, r in results.items():
+        warm = f"{r['warm_plan_s_median']:.3f}" if r["warm_plan_s_median"] is not None else "-"
         print(f"{name:<16}{r['resources']:>10}{r['wall_s_median']:>10.2f}{r['wall_s_min']:>8.2f}"
-              f"{r['peak_rss_mib_median']:>10.0f}")
+              f"{r['peak_rss_mib_median']:>10.0f}{warm:>13}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

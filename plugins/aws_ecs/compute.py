@@ -105,6 +105,8 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
         opts=pulumi.ResourceOptions(
             depends_on=[*ingress.extra.get("listeners", ()), *execution_grants],
             ignore_changes=["desired_count"] if replicas.autoscaling else None,
+            custom_timeouts=pulumi.CustomTimeouts(create=f"{cfg.deploy_timeout}s",
+                                                  update=f"{cfg.deploy_timeout}s"),
         ),
     )
     if replicas.autoscaling:

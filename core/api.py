@@ -79,6 +79,13 @@ def _timed(session: Session, step: str, func, *args, **kwargs):
     return result
 
 
+def _preflight(driver: Driver, ctx: PhaseContext) -> None:
+    """Let the driver check its tools and credentials before anything is built."""
+    check = getattr(driver, "preflight", None)
+    if check is not None:
+        check(ctx)
+
+
 def build(session: Session) -> Image:
     """Build the app image (a no-op when an image with the same content hash exists)."""
     from deployer.image import build_image
@@ -90,6 +97,7 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
     """Deploy: validate, build the image once, then let the target's driver run the phases."""
     ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
+    _preflight(driver, ctx)
     ctx = evolve(ctx, image=build(session))
     return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
@@ -100,6 +108,8 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
 
     ctx = session.context("plan", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
+    if not offline:
+        _preflight(driver, ctx)
     ctx = evolve(ctx, image=resolve_image(session.project.app))
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 

@@ -27,6 +27,10 @@ class Driver(Protocol):
     ``up`` and ``plan`` receive ``phases``, the core's phase runner, and call it once with
     the context (``ctx.mode`` says which). The other operations act on what exists,
     found through the target's own state (Docker labels, a Pulumi stack).
+
+    A driver may also define ``preflight(ctx) -> None``: the core calls it before it
+    builds anything (not for ``plan --offline``), so a missing tool, service or
+    credential is reported first; raise ``EnvironmentProblem`` saying how to fix it.
     """
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:

@@ -126,17 +126,19 @@ class AwsEcsDriver:
 
     # --- the stack --------------------------------------------------------------------
 
-    def _stack(self, ctx: PhaseContext, run: Callable[[], Any], *, create: bool = True):
-        """The checked environment's stack (None when ``create`` is False and it does not
-        exist) and a boto3 session for its region."""
+    def preflight(self, ctx: PhaseContext) -> None:
+        """Check the Pulumi CLI, the passphrase, the region and the credentials, so the
+        core reports a missing piece before it builds anything."""
+        self._environment(ctx)
+
+    def _environment(self, ctx: PhaseContext) -> tuple[str, Any]:
+        """The checked backend URL and a boto3 session for the region."""
         cfg = aws_settings.of(ctx)
         backend = preflight(ctx, cfg, os.environ)
         import boto3
-        from pulumi import automation as auto
 
         session = boto3.Session(region_name=cfg.region) if cfg.region else boto3.Session()
-        region = session.region_name
-        if region is None:
+        if session.region_name is None:
             raise EnvironmentProblem(
                 "aws-ecs needs an AWS region: set [targets.aws-ecs] region = \"eu-west-1\" "
                 "or export AWS_REGION (or configure your AWS profile's region)")
@@ -144,6 +146,15 @@ class AwsEcsDriver:
             raise EnvironmentProblem(
                 "no AWS credentials found: export AWS_PROFILE (after `aws sso login` or "
                 "`aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        return backend, session
+
+    def _stack(self, ctx: PhaseContext, run: Callable[[], Any], *, create: bool = True):
+        """The checked environment's stack (None when ``create`` is False and it does not
+        exist) and a boto3 session for its region."""
+        backend, session = self._environment(ctx)
+        region = session.region_name
+        from pulumi import automation as auto
+
         work_dir = ctx.project_dir / ".deployer" / "aws-ecs"
         work_dir.mkdir(parents=True, exist_ok=True)
         if backend.startswith("file://"):

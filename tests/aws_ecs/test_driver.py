@@ -108,3 +108,19 @@ def test_cli_status_without_pulumi_exits_2_without_traceback(bare_env):
     assert "Pulumi CLI" in run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     assert sorted(p.name for p in project.iterdir()) == ["app", "deployer.toml"]
+
+
+def test_up_reports_a_missing_cli_before_building_the_image(bare_env, monkeypatch):
+    """The core calls the driver's preflight first: no image build when the CLI is missing."""
+    from deployer import api
+    from deployer.testing import write_project
+
+    _, project = bare_env
+    config = write_project(project, app={"name": "pre"}, targets={"aws-ecs": {"region": "eu-west-1"}})
+
+    def no_build(session):
+        raise AssertionError("the image must not be built before the environment is checked")
+
+    monkeypatch.setattr(api, "build", no_build)
+    with pytest.raises(EnvironmentProblem, match="Pulumi CLI"):
+        api.up(api.open_session(target="aws-ecs", config=config))

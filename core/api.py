@@ -72,13 +72,6 @@ def open_session(
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 
 
-def _timed(session: Session, step: str, func, *args, **kwargs):
-    started = time.perf_counter()
-    result = func(*args, **kwargs)
-    session.reporter.phase(step, time.perf_counter() - started)
-    return result
-
-
 def _preflight(driver: Driver, ctx: PhaseContext) -> None:
     """Let the driver check its tools and credentials before anything is built."""
     check = getattr(driver, "preflight", None)
@@ -86,11 +79,16 @@ def _preflight(driver: Driver, ctx: PhaseContext) -> None:
         check(ctx)
 
 
-def build(session: Session) -> Image:
-    """Build the app image (a no-op when an image with the same content hash exists)."""
+def build(project: Project, reporter: Reporter | None = None) -> Image:
+    """Build the app image (a no-op when an image with the same content hash exists).
+    Needs no target: no plugin is loaded."""
     from deployer.image import build_image
 
-    return _timed(session, "build", build_image, session.project.app, report=session.reporter.line)
+    reporter = reporter or SilentReporter()
+    started = time.perf_counter()
+    image = build_image(project.app, report=reporter.line)
+    reporter.phase("build", time.perf_counter() - started)
+    return image
 
 
 def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
@@ -98,7 +96,7 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
     ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
     _preflight(driver, ctx)
-    ctx = evolve(ctx, image=build(session))
+    ctx = evolve(ctx, image=build(session.project, session.reporter))
     return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 
@@ -117,7 +115,9 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
 def down(session: Session) -> None:
     """Remove everything ``up`` created for this app and stack."""
     ctx = session.context("down")
-    _timed(session, "down", session.driver().down, ctx)
+    started = time.perf_counter()
+    session.driver().down(ctx)
+    session.reporter.phase("down", time.perf_counter() - started)
 
 
 def status(session: Session) -> Status:

@@ -54,9 +54,8 @@ def _run(as_json: bool, action: Callable[[Any], Any], render: Callable[[Any], No
     from deployer.errors import DeployerError
     from deployer.progress import ConsoleReporter
 
-    reporter = ConsoleReporter()
     try:
-        session = api.open_session(reporter=reporter, **session_args) if session_args else None
+        session = api.open_session(reporter=ConsoleReporter(), **session_args) if session_args else None
         result = action(session)
     except DeployerError as exc:
         _fail(str(exc), exc.exit_code, as_json)
@@ -165,8 +164,10 @@ def logs(
 def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Build the app image (skipped when nothing changed) and print its tag."""
     from deployer import api
+    from deployer.config import load_project
+    from deployer.progress import ConsoleReporter
 
-    _run(as_json, lambda s: api.build(s), lambda image: _out(image.tag), config=config)
+    _run(as_json, lambda _: api.build(load_project(config), ConsoleReporter()), lambda image: _out(image.tag))
 
 
 @app.command()

@@ -12,12 +12,14 @@ import shlex
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployer.errors import ConfigError
 from deployer.models import AppSpec, BuildSpec, HealthCheck, Project, Replicas, TargetConfig
 from deployer.settings import Section
-from deployer.targets import TargetInfo
+
+if TYPE_CHECKING:
+    from deployer.targets import TargetInfo
 
 CONFIG_FILE = "deployer.toml"
 NAME_PATTERN = r"[a-z][a-z0-9-]{0,22}[a-z0-9]"

@@ -121,23 +121,38 @@ def repository(app: AppSpec) -> str:
 
 
 def docker_client(*, timeout: int = BUILD_TIMEOUT) -> DockerClient:
-    """A client for the Docker engine of the environment (``DOCKER_HOST`` or the default
-    socket), checked with a ping.
+    """The client for the Docker engine of the environment (``DOCKER_HOST`` or the default
+    socket), checked by negotiating the API version with it.
+
+    One client per environment and ``timeout`` is made per process and shared: callers
+    (the image build, a target's driver) reuse its connection and negotiated version.
+    A failed attempt is not remembered, and a changed ``DOCKER_*`` environment gets a new
+    client, so an engine that is unreachable is always reported.
 
     :raises EnvironmentProblem: the engine is not reachable; says how to start it.
     """
+    key = (timeout, *(os.environ.get(name) for name in _DOCKER_ENV))
+    if key not in _clients:
+        _clients[key] = _connect(timeout)
+    return _clients[key]
+
+
+_DOCKER_ENV = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+"""The variables ``docker.from_env`` reads to choose and reach the engine."""
+_clients: dict[tuple[Any, ...], DockerClient] = {}
+
+
+def _connect(timeout: int) -> DockerClient:
     import docker
     from docker.errors import DockerException
 
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
+        return docker.from_env(timeout=timeout)  # GET /version: fails when unreachable
     except DockerException as error:
         raise EnvironmentProblem(
             f"Docker engine not reachable at {where}: start it (sudo systemctl start docker, "
             f"or dockerd) or set DOCKER_HOST ({error})") from error
-    return client
 
 
 def resolve_image(app: AppSpec, *, client: DockerClient | None = None) -> Image:

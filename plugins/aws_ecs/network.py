@@ -46,7 +46,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
     if cfg.nat:
         task_subnets = _private_subnets(app, vpc, zones, blocks[cfg.az_count:], public[0], gateway)
 
-    alb_sg, task_sg = _security_groups(ctx, vpc, https=cfg.https)
+    alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https)
     return NetworkResult(
         id=vpc.id,
         subnets=tuple(s.id for s in public),
@@ -98,11 +98,15 @@ def _private_subnets(app, vpc, zones, blocks, nat_home, gateway):
     return _subnets(app, "private", vpc, zones, blocks, table)
 
 
-def _security_groups(ctx, vpc, *, https):
+def security_groups(ctx: PhaseContext, vpc_id: pulumi.Input[str], *,
+                    https: bool) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+    """The ALB and task security groups in ``vpc_id``, with the rules in the module
+    docstring; returns ``(alb_sg, task_sg)``. Public so a plugin that brings its own VPC
+    can create exactly the groups the later phases expect."""
     app, port = ctx.app.name, ctx.app.port
-    alb_sg = aws.ec2.SecurityGroup(f"{app}-alb-sg", vpc_id=vpc.id,
+    alb_sg = aws.ec2.SecurityGroup(f"{app}-alb-sg", vpc_id=vpc_id,
                                    description=f"{app} load balancer: HTTP(S) from the internet")
-    task_sg = aws.ec2.SecurityGroup(f"{app}-task-sg", vpc_id=vpc.id,
+    task_sg = aws.ec2.SecurityGroup(f"{app}-task-sg", vpc_id=vpc_id,
                                     description=f"{app} tasks: app port from the load balancer only")
     for listen in (80, 443) if https else (80,):
         aws.vpc.SecurityGroupIngressRule(

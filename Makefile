@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[aws,test]'
+	$(PY) -m pip install -q -e docs/examples/deployer-byo-vpc
 	touch $@
 
 engine:

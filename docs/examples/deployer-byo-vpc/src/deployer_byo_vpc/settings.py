@@ -1,0 +1,49 @@
+"""The plugin's configuration, read from the environment.
+
+- ``DEPLOYER_BYO_VPC_ID``: the existing VPC, ``vpc-...``.
+- ``DEPLOYER_BYO_SUBNET_IDS``: at least two of its public subnets, ``subnet-...``, comma
+  separated, in distinct availability zones (the load balancer needs two).
+
+Neither set means "not configured". Anything else that is not exactly right raises
+``ConfigError`` naming the variable, before any resource is declared.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from attrs import frozen
+from deployer.errors import ConfigError
+
+VPC_ID = "DEPLOYER_BYO_VPC_ID"
+SUBNET_IDS = "DEPLOYER_BYO_SUBNET_IDS"
+_VPC = re.compile(r"vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+_SUBNET = re.compile(r"subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+
+
+@frozen
+class ExistingNetwork:
+    """The VPC and subnets to deploy into."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+
+
+def from_environ(environ: Mapping[str, str] = os.environ) -> ExistingNetwork | None:
+    """The configured network, or None when neither variable is set."""
+    vpc_id = environ.get(VPC_ID, "").strip()
+    subnets = environ.get(SUBNET_IDS, "").strip()
+    if not vpc_id and not subnets:
+        return None
+    if not _VPC.fullmatch(vpc_id):
+        raise ConfigError(VPC_ID, f"must be the id of an existing VPC, such as vpc-0a1b2c3d4e5f67890 "
+                                  f"(environment variable, needed with {SUBNET_IDS})", value=vpc_id)
+    subnet_ids = tuple(s.strip() for s in subnets.split(","))
+    if len(subnet_ids) < 2 or len(set(subnet_ids)) < len(subnet_ids) or not all(
+            _SUBNET.fullmatch(s) for s in subnet_ids):
+        raise ConfigError(SUBNET_IDS, f"must list at least two distinct subnet ids of {vpc_id}, comma "
+                                      "separated, such as subnet-0a1b2c3d,subnet-4e5f6a7b "
+                                      "(environment variable)", value=subnets)
+    return ExistingNetwork(vpc_id, subnet_ids)

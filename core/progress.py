@@ -5,9 +5,13 @@ Everything goes to stderr, so stdout stays clean for ``--json``.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Reporter(Protocol):
@@ -31,13 +35,21 @@ class SilentReporter:
 
 
 class ConsoleReporter:
-    """Prints to stderr with rich: dim detail lines and a check mark per phase."""
+    """Prints to stderr with rich: dim detail lines and a check mark per phase.
+
+    rich is imported at the first line printed, so a command that reports nothing does
+    not pay for it.
+    """
 
     def __init__(self, stream: TextIO | None = None):
+        self._stream = stream or sys.stderr
+        self._started = time.perf_counter()
+
+    @functools.cached_property
+    def _console(self) -> Console:
         from rich.console import Console
 
-        self._console = Console(file=stream or sys.stderr, highlight=False)
-        self._started = time.perf_counter()
+        return Console(file=self._stream, highlight=False)
 
     def line(self, text: str) -> None:
         text = text.rstrip()

@@ -4,7 +4,8 @@ balancer, replaced by a zero-downtime rolling update when the image or spec chan
 Every replica is labelled with :data:`~.engine.SPEC_HASH`, a hash of the image ID, the
 app spec, the local settings that shape a replica and a hash of the secret values (never
 the values). An ``up`` whose hash, replica count and load balancer config all match
-touches nothing. Otherwise:
+touches nothing (the load balancer's routes are read from HAProxy itself, see
+:func:`~.ingress.routes`). Otherwise:
 
 1. the missing replicas start (new hash) and must pass their health check within
    ``health_timeout``; if one fails, every unregistered new replica is removed and
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,7 +53,6 @@ COMMAND_SET = "dev.deployer.command-set"
 """Replica label: ``true`` when the spec's ``command`` replaced the image's CMD."""
 _POLL = 0.25
 _LOG_LINES = 20
-_SERVER = re.compile(r"^\s*server (\S+) ", re.MULTILINE)
 
 _PROBE = """\
 import sys, urllib.request
@@ -176,17 +175,17 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
     digest = spec_hash(ctx, registry.image_id, settings)
     wanted = ctx.app.replicas.min
     rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
-    config = ingress.read_config(docker, upstream)
-    members = tuple(_SERVER.findall(config))
+    routed = ingress.routes(docker, upstream)
+    members = routed.members if routed else ()
 
     current = [r for r in rows if r["Labels"].get(engine.SPEC_HASH) == digest and engine.is_up(r)]
     current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
     keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
     new_names = _new_names(engine.prefix(ctx), digest, {engine.name(r) for r in rows}, wanted - len(keep))
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
-    reload_needed = ingress.render(upstream, final) != config
+    reload_needed = routed != ingress.Routes(ingress.config_id(upstream), final)
 
-    changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed and bool(config), upstream)
+    changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed and routed is not None, upstream)
     extra = {"spec_hash": digest, "replicas": final, "changes": changes,
              "spec": planned_spec(ctx, registry.image_id)}
     result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra)

@@ -40,8 +40,8 @@ class LocalDriver:
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Converge the stack and return once the load balancer serves healthy replicas."""
         settings = of(ctx.target.settings)
-        with engine.session() as docker, \
-                stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report), \
+        docker = engine.client()
+        with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report), \
                 _sigterm_as_interrupt():
             ingress.check_port(docker, ctx)
             results = phases(ctx)
@@ -62,8 +62,7 @@ class LocalDriver:
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """What ``up`` would change, from the phases run in ``plan`` mode; touches nothing.
         ``offline`` makes no difference here: the local engine is always at hand."""
-        with engine.session():
-            results = phases(evolve(ctx, mode="plan"))
+        results = phases(evolve(ctx, mode="plan"))
         changes = tuple(c for r in (results.network, results.registry, results.ingress, results.compute)
                         for c in r.extra.get("changes", ()))
         return Plan(target="local", stack=ctx.stack, changes=changes,
@@ -130,7 +129,7 @@ class LocalDriver:
 
 def _published(row: dict[str, Any]) -> str | None:
     for port in row.get("Ports", ()):
-        if port.get("PublicPort"):
+        if port.get("PrivatePort") == ingress.LISTEN_PORT and port.get("PublicPort"):
             host = port.get("IP") or "127.0.0.1"
             host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             return f"http://{host}:{port['PublicPort']}"

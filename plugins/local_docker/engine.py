@@ -8,9 +8,6 @@ keeps an unchanged ``up`` fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from deployer.models import PhaseContext
@@ -31,30 +28,15 @@ ROLE_NETWORK = "network"
 ROLE_LB_CONFIG = "load-balancer-config"
 
 
-_shared: ContextVar[DockerClient | None] = ContextVar("deployer_local_docker_client", default=None)
-
-
 def client() -> DockerClient:
-    """The client of the current :func:`session`, or a new one for the environment's
-    Docker engine (checked with a ping).
+    """The process's shared client for the environment's Docker engine
+    (:func:`deployer.image.docker_client`: the one the core's image build used).
 
     :raises EnvironmentProblem: the engine is not reachable; the message says how to start it.
     """
     from deployer.image import docker_client
 
-    return _shared.get() or docker_client(timeout=120)
-
-
-@contextmanager
-def session() -> Iterator[DockerClient]:
-    """One client for a whole driver operation: the phases it runs reuse it, which saves
-    two engine round trips per phase."""
-    docker = client()
-    token = _shared.set(docker)
-    try:
-        yield docker
-    finally:
-        _shared.reset(token)
+    return docker_client()
 
 
 def prefix(ctx: PhaseContext) -> str:

@@ -2,11 +2,12 @@
 
 The load balancer publishes ``<bind>:<host_port>`` and routes to the replicas listed in
 its config, like targets registered in a target group: compute registers replicas with
-:func:`register` only once Docker reports them healthy. HAProxy also checks every
-replica itself (``GET <health path>``, expecting 200), retries a failed connection or an
-empty response of a safe request on another replica (``retry-on`` + ``redispatch``), and
-finds replicas by container name through Docker's DNS, so a restarted replica with a new
-IP is found again.
+:func:`register` only once Docker reports them healthy, and reads what HAProxy routes to
+now with :func:`routes`, from HAProxy's stats listener (published on ``127.0.0.1`` at a
+port Docker chooses). HAProxy also checks every replica itself (``GET <health path>``,
+expecting 200), retries a failed connection or an empty response of a safe request on
+another replica (``retry-on`` + ``redispatch``), and finds replicas by container name
+through Docker's DNS, so a restarted replica with a new IP is found again.
 
 A membership change writes the new config into the load balancer's volume, validates
 it with ``haproxy -c`` and reloads the master process (``SIGUSR2``): the new worker takes
@@ -19,13 +20,15 @@ Its image is built here, offline, from ``lb_base_image`` with Debian's HAProxy p
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
+import re
 import socket
 import tarfile
 import time
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
@@ -41,6 +44,9 @@ LISTEN_PORT = 8080
 """The port HAProxy listens on inside its container (unprivileged: it runs as haproxy)."""
 CONFIG_DIR = "/usr/local/etc/haproxy"
 CONFIG_FILE = f"{CONFIG_DIR}/haproxy.cfg"
+STATS_PORT = 8404
+"""HAProxy's stats listener inside its container; published on 127.0.0.1 only."""
+STATS_PATH = "/routes"
 LB_HASH = "dev.deployer.lb-hash"
 """Label on the load balancer container: a hash of what its container was created from."""
 
@@ -75,7 +81,8 @@ CMD ["haproxy", "-W", "-db", "-f", "{CONFIG_FILE}"]
 
 @frozen
 class Upstream:
-    """What compute registers replicas into: the load balancer and how it checks them.
+    """What compute registers replicas into: the load balancer and how it checks them,
+    and where its live routes can be read (None until the load balancer runs).
 
     This is :attr:`IngressResult.attach` for the local target.
     """
@@ -85,6 +92,16 @@ class Upstream:
     health_path: str
     health_interval: int
     fall: int
+    stats_url: str | None = None
+
+
+@frozen
+class Routes:
+    """What a load balancer routes to: the :func:`config_id` of the config it runs and
+    the replica names in its backend (sorted)."""
+
+    config_id: str
+    members: tuple[str, ...]
 
 
 # --- the load balancer's image -----------------------------------------------------------
@@ -174,16 +191,16 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     settings = of(ctx.target.settings)
     docker = engine.client()
     name = f"{engine.prefix(ctx)}-lb"
-    upstream = Upstream(container=name, app_port=ctx.app.port, health_path=ctx.app.health.path,
-                        health_interval=settings.health_interval, fall=ctx.app.health.retries)
     tag = lb_image_tag(settings)
     network_name = network.extra.get("name", engine.prefix(ctx))
     wanted = _lb_hash(tag, settings, network_name)
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
     current = [r for r in rows if r["Labels"].get(LB_HASH) == wanted and engine.is_up(r)]
     detail = f"HAProxy on {settings.bind}:{settings.host_port}"
+    stats_url = None
     if current and len(rows) == 1:
         change = Change("unchanged", "load-balancer", name, detail)
+        stats_url = _stats_url(current[0])
     elif ctx.mode == "plan":
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
     else:
@@ -192,14 +209,27 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
             ctx.report(f"replacing load balancer {engine.name(row)}")
             docker.api.remove_container(row["Id"], force=True)
         _create_lb(docker, ctx, settings, tag, name, network_name, wanted)
+        stats_url = next(map(_stats_url, engine.containers(docker, ctx, engine.ROLE_LB)), None)
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
+    upstream = Upstream(container=name, app_port=ctx.app.port, health_path=ctx.app.health.path,
+                        health_interval=settings.health_interval, fall=ctx.app.health.retries,
+                        stats_url=stats_url)
     return IngressResult(endpoint=endpoint(settings), attach=upstream,
                          extra={"container": name, "changes": (change,)})
 
 
 def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:
-    text = "\0".join([tag, settings.bind, str(settings.host_port), settings.restart, network_name])
+    text = "\0".join([tag, settings.bind, str(settings.host_port), settings.restart, network_name,
+                      f"stats:{STATS_PORT}"])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stats_url(row: dict[str, Any]) -> str | None:
+    """The CSV URL of a load balancer's stats listener, from its summary's ``Ports``."""
+    for port in row.get("Ports", ()):
+        if port.get("PrivatePort") == STATS_PORT and port.get("PublicPort"):
+            return f"http://127.0.0.1:{port['PublicPort']}{STATS_PATH};csv"
+    return None
 
 
 def _create_lb(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, tag: str,
@@ -212,7 +242,7 @@ def _create_lb(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
         docker.api.create_volume(volume, labels=engine.labels(ctx, engine.ROLE_LB_CONFIG))
     ctx.report(f"starting load balancer {name} on {settings.bind}:{settings.host_port}")
     host_config = docker.api.create_host_config(
-        port_bindings={LISTEN_PORT: (settings.bind, settings.host_port)},
+        port_bindings={LISTEN_PORT: (settings.bind, settings.host_port), STATS_PORT: ("127.0.0.1",)},
         mounts=[Mount(target=CONFIG_DIR, source=volume, type="volume")],
         tmpfs={"/tmp": "size=4m"},
         read_only=True,
@@ -223,7 +253,7 @@ def _create_lb(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
     )
     created = docker.api.create_container(
         tag, name=name, labels=engine.labels(ctx, engine.ROLE_LB, **{LB_HASH: lb_hash}),
-        ports=[LISTEN_PORT], host_config=host_config,
+        ports=[LISTEN_PORT, STATS_PORT], host_config=host_config,
         networking_config=docker.api.create_networking_config(
             {network_name: docker.api.create_endpoint_config()}),
     )
@@ -241,7 +271,21 @@ def _create_lb(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
 
 
 def render(upstream: Upstream, members: tuple[str, ...]) -> str:
-    """The HAProxy config routing to ``members`` (replica container names)."""
+    """The HAProxy config routing to ``members`` (replica container names); its backend
+    is named ``app-<config id>`` so that :func:`routes` can tell which config runs."""
+    return _config(upstream, members, f"{_BACKEND}{config_id(upstream)}")
+
+
+def config_id(upstream: Upstream) -> str:
+    """A hash of the config :func:`render` writes for ``upstream``, members aside:
+    changes when the template or how replicas are checked changes."""
+    return hashlib.sha256(_config(upstream, (), "").encode()).hexdigest()[:12]
+
+
+_BACKEND = "app-"
+
+
+def _config(upstream: Upstream, members: tuple[str, ...], backend: str) -> str:
     servers = "".join(f"    server {m} {m}:{upstream.app_port}\n" for m in members)
     return f"""\
 # Generated by deployer (local target). Registered replicas: {' '.join(members) or 'none'}
@@ -273,9 +317,16 @@ defaults
 
 frontend web
     bind :{LISTEN_PORT}
-    default_backend app
+    default_backend {backend}
 
-backend app
+listen stats
+    bind :{STATS_PORT}
+    no log
+    stats enable
+    stats hide-version
+    stats uri {STATS_PATH}
+
+backend {backend}
     balance roundrobin
     http-request disable-l7-retry if !METH_GET
     option httpchk
@@ -290,14 +341,53 @@ def _quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def read_config(docker: DockerClient, upstream: Upstream) -> str:
-    """The load balancer's current config text (empty when it cannot be read)."""
+def routes(docker: DockerClient, upstream: Upstream) -> Routes | None:
+    """What the load balancer routes to now; None when there is no load balancer.
+
+    Read from what the running HAProxy has loaded (its stats CSV: one local HTTP request),
+    so a config written but never loaded is not mistaken for routes. When the stats cannot
+    be reached (no ``stats_url``: a load balancer that is not running, or one still on a
+    config without the stats listener), the config file in its volume is read instead:
+    that is what HAProxy loads when it starts.
+    """
+    if upstream.stats_url:
+        try:
+            with urllib.request.urlopen(upstream.stats_url, timeout=2) as response:
+                return _parse_stats(response.read().decode())
+        except (OSError, http.client.HTTPException):  # URLError is an OSError
+            pass
+    config = _read_config(docker, upstream)
+    if config is None:
+        return None
+    backend = _BACKEND_LINE.search(config)
+    return Routes(backend[1] if backend else "", tuple(sorted(_SERVER_LINE.findall(config))))
+
+
+_BACKEND_LINE = re.compile(rf"^backend {_BACKEND}(\S+)", re.MULTILINE)
+_SERVER_LINE = re.compile(r"^\s*server (\S+) ", re.MULTILINE)
+
+
+def _parse_stats(csv: str) -> Routes:
+    """Routes from HAProxy's stats CSV (``# pxname,svname,...``, one line per proxy and server)."""
+    config, members = "", []
+    for line in csv.splitlines():
+        proxy, _, rest = line.partition(",")
+        if proxy.startswith(_BACKEND):
+            config = proxy.removeprefix(_BACKEND)
+            server = rest.partition(",")[0]
+            if server not in ("FRONTEND", "BACKEND"):
+                members.append(server)
+    return Routes(config, tuple(sorted(members)))
+
+
+def _read_config(docker: DockerClient, upstream: Upstream) -> str | None:
+    """The config file in the load balancer's volume; None when there is no load balancer."""
     from docker.errors import NotFound
 
     try:
         stream, _ = docker.api.get_archive(upstream.container, CONFIG_FILE)
     except NotFound:
-        return ""
+        return None
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
         member = archive.extractfile(archive.getmembers()[0])
         return member.read().decode() if member else ""

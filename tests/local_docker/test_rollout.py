@@ -15,6 +15,7 @@ import requests
 
 from deployer import api
 from deployer.errors import DeployFailed, EnvironmentProblem
+from deployer.plugins.local_docker import ingress
 
 pytestmark = pytest.mark.docker
 
@@ -105,6 +106,26 @@ def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
     assert len({c["Labels"]["dev.deployer.spec-hash"] for c in replicas}) == 1
     assert len(stack.containers()) == 3, "replicas plus the load balancer, nothing else"
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 4\n"}
+
+
+def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
+    stack.up()
+    old = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}
+    stack.version = "5"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("between starting the new replicas and reloading HAProxy")
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(ingress, "register", interrupted)
+        stack.up()
+    assert len(stack.containers("replica")) == 4, "new replicas started, old ones still routed"
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+
+    stack.up()
+    replicas = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}
+    assert len(replicas) == 2 and not replicas & old
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 5\n"}
 
 
 def test_concurrent_up_waits_for_the_first(stack):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
@@ -18,7 +18,7 @@ from attrs import evolve, frozen
 
 from deployer import hookspecs
 from deployer.errors import PluginError, TargetUnavailable, UsageError
-from deployer.targets import TargetInfo
+from deployer.targets import Driver, TargetInfo
 
 ENTRY_POINT_GROUP = "deployer"
 DISABLE_ENV = "DEPLOYER_DISABLE_PLUGINS"
@@ -72,6 +72,13 @@ class DeployerPluginManager(pluggy.PluginManager):
                 f"Install them with: {info.install_hint or 'see the plugin documentation'}"
             )
         return info
+
+    def use_driver(self, name: str, driver: Callable[[], Driver]) -> None:
+        """Make target ``name`` use ``driver`` (a zero-argument factory) instead of the
+        driver its plugin registered, e.g. an emulated driver in tests. Phases, settings
+        and plugins stay as they are. An unknown or unavailable target is an error, as
+        for :meth:`target`."""
+        self._targets = {**self.targets, name: evolve(self.target(name), driver=driver)}
 
 
 def collect_targets(pm: pluggy.PluginManager) -> dict[str, TargetInfo]:

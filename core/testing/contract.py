@@ -16,6 +16,7 @@ needs, so any one can also run alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets as random_secrets
@@ -113,6 +114,12 @@ class TargetContract:
         """The plugin manager for the run: installed plugins, ``plugins``, the recorder."""
         return get_plugin_manager(extra=[*self.plugins, ("contract-recorder", recorder)])
 
+    def environment(self) -> contextlib.AbstractContextManager[Any]:
+        """The context the whole run happens in: entered before anything else (project,
+        plugin manager), left after the final ``down``. E.g. an emulator and its
+        credentials. None by default."""
+        return contextlib.nullcontext()
+
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """What the target still holds for ``ctx``'s app and stack (objects, resources).
         The contract requires none after ``down`` and none after a ``plan`` alone."""
@@ -124,12 +131,13 @@ class TargetContract:
     @classmethod
     def run(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractRun]:
         contract = cls()
-        folder = tmp_path_factory.mktemp(f"contract-{contract.target}")
-        config = write_project(folder, app=contract.app, targets={contract.target: contract.target_settings()})
-        recorder = HookRecorder()
-        pm = contract.make_plugin_manager(recorder)
-        secret = "s3cr3t-" + random_secrets.token_hex(12)
-        with pytest.MonkeyPatch.context() as patch:
+        with contract.environment(), pytest.MonkeyPatch.context() as patch:
+            folder = tmp_path_factory.mktemp(f"contract-{contract.target}")
+            config = write_project(folder, app=contract.app,
+                                   targets={contract.target: contract.target_settings()})
+            recorder = HookRecorder()
+            pm = contract.make_plugin_manager(recorder)
+            secret = "s3cr3t-" + random_secrets.token_hex(12)
             patch.setenv(SECRET_NAME, secret)
             patch.setattr(api, "get_plugin_manager", lambda: pm)  # the CLI sees the same plugins
             run = ContractRun(config=config, stack="c" + random_secrets.token_hex(4), target=contract.target, pm=pm,

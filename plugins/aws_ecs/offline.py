@@ -34,7 +34,7 @@ ACCOUNT = "123456789012"
 def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
     """Run the program under mocks and return every resource, dependencies first."""
     resources, outputs = record(lambda: program.run(ctx, phases), project=f"deployer-{ctx.app.name}",
-                                stack=ctx.stack, region=_region(ctx))
+                                stack=ctx.stack, region=region(ctx))
     return Plan(
         target=ctx.target.name,
         stack=ctx.stack,
@@ -60,10 +60,11 @@ def _spec(resources: list[dict], outputs: Mapping[str, Any]) -> ExpressedSpec | 
 
 
 def record(body: Callable[[], Mapping[str, Any]], *, project: str, stack: str,
-           region: str) -> tuple[list[dict], dict[str, Any]]:
-    """Run any Pulumi program ``body`` (returning its exports) under :class:`PlanMocks`;
-    return the recorded resources and the resolved exports, both JSON-ready."""
-    mocks = PlanMocks(region)
+           region: str, mocks: PlanMocks | None = None) -> tuple[list[dict], dict[str, Any]]:
+    """Run any Pulumi program ``body`` (returning its exports) under :class:`PlanMocks`
+    (``mocks``, or a fresh one); return the recorded resources and the resolved exports,
+    both JSON-ready. A caller passing ``mocks`` can read its raw inputs and outputs after."""
+    mocks = mocks or PlanMocks(region)
     monitor = _RecordingMonitor(mocks)
     runtime_settings.ROOT.set(None)  # a fresh root stack: programs may run repeatedly
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
@@ -73,12 +74,17 @@ def record(body: Callable[[], Mapping[str, Any]], *, project: str, stack: str,
 
 
 class PlanMocks(Mocks):
-    """Answers resource registrations and invokes with realistic, name-derived values."""
+    """Answers resource registrations and invokes with realistic, name-derived values.
+
+    Keeps, per ``(type, name)``, the raw inputs (secrets still wrapped), the mock id and
+    the mock outputs it answered with.
+    """
 
     def __init__(self, region: str):
         self.region = region
         self.inputs: dict[tuple[str, str], dict] = {}
         self.ids: dict[tuple[str, str], str] = {}
+        self.outputs: dict[tuple[str, str], dict] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
         key = (args.typ, args.name)
@@ -86,7 +92,8 @@ class PlanMocks(Mocks):
             raise ValueError(f"duplicate resource {args.typ} named {args.name!r}")
         self.inputs[key] = args.inputs
         self.ids[key] = f"{args.name}-id"
-        return self.ids[key], {**args.inputs, **self._outputs(args)}
+        self.outputs[key] = {**args.inputs, **self._outputs(args)}
+        return self.ids[key], self.outputs[key]
 
     def _outputs(self, args: MockResourceArgs) -> dict:
         name, region = args.inputs.get("name") or args.name, self.region
@@ -186,6 +193,7 @@ def _hex(seed: str, length: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
 
-def _region(ctx: PhaseContext) -> str:
+def region(ctx: PhaseContext) -> str:
+    """The region offline plans name in ARNs: the target setting, else the AWS environment."""
     return (aws_settings.of(ctx).region or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")

@@ -1,0 +1,69 @@
+"""The contract suite for the aws-ecs target, run through its emulated driver.
+
+No AWS account, no Pulumi CLI: the real aws-ecs program runs under Pulumi mocks and its
+resources are applied to moto (:mod:`deployer.plugins.aws_ecs.emulated`), so status,
+health and logs run the production code against an AWS emulator. Plugin authors who
+replace or wrap a phase of aws-ecs subclass it with their plugin::
+
+    from deployer.testing.aws import AwsEcsContract
+
+    class TestMyVpc(AwsEcsContract):
+        plugins = [("byo-vpc", my_plugin)]
+
+Needs the test extra (moto); it is imported when the run starts, not with this module.
+Override :meth:`environment` (call ``super()``) to create what your plugin expects to
+find in the emulator (an existing VPC, say) before the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+
+from deployer.models import PhaseContext
+from deployer.testing.contract import TargetContract
+from deployer.testing.recorder import HookRecorder
+
+TARGET = "aws-ecs"
+
+
+class AwsEcsContract(TargetContract):
+    """:class:`TargetContract` for aws-ecs with the emulated driver, inside ``moto.mock_aws``
+    (active for the whole class run), with fake credentials and ``region``."""
+
+    target: ClassVar[str] = TARGET
+    offline: ClassVar[bool] = True
+    region: ClassVar[str] = "us-east-1"
+
+    @contextlib.contextmanager
+    def environment(self) -> Iterator[None]:
+        """Fake credentials and ``region`` in the environment, AWS's managed IAM policies
+        loaded, and moto's in-process emulator active for the whole run."""
+        from moto import mock_aws
+
+        with pytest.MonkeyPatch.context() as patch:
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+                patch.delenv(name, raising=False)
+            for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                                "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
+                                "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}.items():
+                patch.setenv(name, value)
+            with mock_aws():
+                yield
+
+    def make_plugin_manager(self, recorder: HookRecorder) -> Any:
+        """The usual plugin manager, with the emulated driver for aws-ecs."""
+        from deployer.plugins.aws_ecs.emulated import EmulatedDriver
+
+        pm = super().make_plugin_manager(recorder)
+        pm.use_driver(TARGET, EmulatedDriver)
+        return pm
+
+    def leftovers(self, ctx: PhaseContext) -> list[str]:
+        """Live emulator objects tagged for the app and stack, and the state file."""
+        from deployer.plugins.aws_ecs.emulated import EmulatedDriver
+
+        return EmulatedDriver().leftovers(ctx)

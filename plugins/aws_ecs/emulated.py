@@ -1,0 +1,319 @@
+"""The emulated aws-ecs driver: the real program, applied to moto instead of AWS.
+
+For the contract kit and tests, where there is no AWS account and no Pulumi CLI. It
+implements :class:`deployer.targets.Driver`:
+
+- ``up`` runs the same Pulumi program under the offline plan's mocks
+  (:func:`.offline.record`), then plays Pulumi's engine in the small: it compares each
+  recorded resource with the stored state, deletes what changed or disappeared (and,
+  transitively, what depends on it), and creates what is new or changed in the AWS
+  emulator (:mod:`.emulator`, moto through boto3), in dependency order, resolving the
+  mock ids, ARNs and DNS names in each resource's inputs to the emulator's real ones.
+  It then waits with the production code (:func:`.health.wait_until_healthy`) on a
+  virtual clock: moto changes only when the emulator acts, so waiting in real time would
+  change nothing.
+- ``status`` is the production :func:`.health.live_status` against moto; ``logs`` the
+  production CloudWatch reader.
+- ``plan`` is the offline plan (same resources, outputs and ``spec``) with each change
+  compared against the stored state: create, update, unchanged or remove.
+- ``down`` deletes every stored object from moto, dependents first, then the state file;
+  with no state it does nothing.
+
+State is one JSON file per stack, ``<project>/.deployer/emulated/<stack>.json``: the
+recorded resources (inputs with secrets redacted, as in offline plans), the emulator's
+ids for each, and the stack outputs. Secret values reach moto (Secrets Manager) and
+nothing else.
+
+It refuses to run unless moto's in-process mock (``moto.mock_aws``) is active, so it can
+never create anything in a real AWS account.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from deployer.errors import DeployFailed, EnvironmentProblem
+from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.plugins.aws_ecs import emulator, health, offline, program
+from deployer.plugins.aws_ecs import logs as cloudwatch
+from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.targets import RunPhases
+
+OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId",
+               "sha256Digest")
+"""Resource outputs other resources consume: mapped from mock values to emulator values."""
+
+TASK_MODEL = "ecs::task"
+"""moto's state-transition name for ECS tasks."""
+
+
+class VirtualClock:
+    """``clock`` and ``sleep`` for the health wait: sleeping advances time instantly."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@frozen
+class Stored:
+    """The emulated stack: applied resources in dependency order, and the stack outputs."""
+
+    resources: tuple[dict, ...] = ()
+    outputs: Mapping[str, Any] = field(factory=dict)
+
+
+def key(resource: Mapping[str, Any]) -> tuple[str, str]:
+    return resource["type"], resource["name"]
+
+
+def diff(stored: tuple[dict, ...], recorded: list[dict]) -> list[Change]:
+    """What applying ``recorded`` over ``stored`` does, per resource, dependencies first,
+    then removals: ``create``; ``update`` when the inputs changed or a dependency is
+    created or updated (the emulator replaces the resource then); ``unchanged``; and
+    ``remove`` for stored resources the program no longer declares."""
+    before = {key(r): r for r in stored}
+    touched: set[str] = set()
+    changes = []
+    for resource in recorded:
+        old = before.get(key(resource))
+        if old is None:
+            action, detail = "create", ""
+        elif old["inputs"] != resource["inputs"]:
+            action, detail = "update", "inputs changed"
+        elif touched & set(resource["depends_on"]):
+            action, detail = "update", "a dependency changes"
+        else:
+            action, detail = "unchanged", ""
+        if action != "unchanged":
+            touched.add(resource["urn"])
+        changes.append(Change(action, resource["type"], resource["name"], detail))
+    declared = {key(r) for r in recorded}
+    changes += [Change("remove", r["type"], r["name"]) for r in stored if key(r) not in declared]
+    return changes
+
+
+def reveal(value: Any) -> Any:
+    """Raw mock inputs as the provider would receive them: secrets unwrapped, integral
+    floats back to ints."""
+    if isinstance(value, dict):
+        if offline.SECRET_SIGNATURE in value:
+            return reveal(value.get("value"))
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [reveal(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def resolve(value: Any, table: Mapping[str, str]) -> Any:
+    """``value`` with every mock id/ARN/name in ``table`` replaced by the emulator's,
+    also inside strings (JSON documents, URLs, ``repo@digest``); longest match first."""
+    if not table:
+        return value
+    pattern = re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True))))
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return pattern.sub(lambda m: table[m.group(0)], item)
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
+
+
+class EmulatedDriver:
+    """Implements :class:`deployer.targets.Driver` against moto (see the module docstring).
+
+    ``session`` makes the boto3 session for a region (injectable, e.g. to observe calls).
+    """
+
+    def __init__(self, *, session: Callable[[str], Any] | None = None):
+        self._session = session
+
+    # --- Driver protocol --------------------------------------------------------------
+
+    def preflight(self, ctx: PhaseContext) -> None:
+        """Refuse to run outside moto's in-process mock."""
+        require_moto()
+
+    def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
+        """Apply the program's resources to moto, then wait with the production health code."""
+        aws = self._aws(ctx)
+        mocks = offline.PlanMocks(offline.region(ctx))
+        recorded, exports = offline.record(lambda: program.run(ctx, phases),
+                                           project=f"deployer-{ctx.app.name}", stack=ctx.stack,
+                                           region=mocks.region, mocks=mocks)
+        stored = load(ctx)
+        actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded)}
+        live = {key(r): r for r in stored.resources}
+        for resource in reversed(stored.resources):
+            if actions[key(resource)] in ("update", "remove"):
+                self._delete(ctx, aws, resource, live)
+        table: dict[str, str] = {}
+        for resource in recorded:
+            entry = live.get(key(resource))
+            if entry is None:
+                entry = self._create(ctx, aws, resource, mocks, table, live)
+            table.update(_mapping(entry))
+        outputs = resolve(exports, table)
+        save(ctx, Stored(tuple(live[key(r)] for r in recorded), outputs))
+        clock = VirtualClock()
+        health.wait_until_healthy(
+            aws.ecs, aws.elbv2, cluster=outputs["cluster"], service=outputs["service"],
+            target_group_arn=outputs.get("target_group_arn"),
+            task_definition=outputs.get("task_definition"),
+            timeout=aws_settings.of(ctx).deploy_timeout, clock=clock.clock, sleep=clock.sleep,
+            report=ctx.report)
+        return Deployment(target=ctx.target.name, stack=ctx.stack,
+                          endpoint=outputs["endpoint"], outputs=outputs)
+
+    def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
+        """The offline plan, its changes compared with the stored state (``offline`` or
+        not: the emulator is always offline). Touches nothing."""
+        from deployer.plugins.aws_ecs import offline as mocked  # the flag shadows the module
+
+        planned = mocked.plan(ctx, phases)
+        changes = diff(load(ctx).resources, list(planned.resources))
+        return Plan(target=planned.target, stack=planned.stack, changes=tuple(changes),
+                    resources=planned.resources, outputs=planned.outputs, spec=planned.spec)
+
+    def down(self, ctx: PhaseContext) -> None:
+        """Delete every stored object from moto, dependents first, then the state file."""
+        stored = load(ctx)
+        if not stored.resources and not state_file(ctx).exists():
+            ctx.report(f"aws-ecs (emulated): no stack {ctx.stack}, nothing to remove")
+            return
+        aws = self._aws(ctx)
+        live = {key(r): r for r in stored.resources}
+        for resource in reversed(stored.resources):
+            self._delete(ctx, aws, resource, live)
+        state_file(ctx).unlink(missing_ok=True)
+
+    def status(self, ctx: PhaseContext) -> Status:
+        """The production status code against moto; not deployed without state."""
+        outputs = dict(load(ctx).outputs)
+        if "service" not in outputs:
+            return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
+        aws = self._aws(ctx)
+        return health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack,
+                                  outputs=outputs)
+
+    def logs(self, ctx: PhaseContext, *, follow: bool = False,
+             since: str | None = None) -> Iterator[LogLine]:
+        """The log group's events in moto, through the production CloudWatch reader."""
+        outputs = load(ctx).outputs
+        if "log_group" not in outputs:
+            raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
+        yield from cloudwatch.read(self._aws(ctx).logs, outputs["log_group"], follow=follow,
+                                   since=since)
+
+    def leftovers(self, ctx: PhaseContext) -> list[str]:
+        """What the emulator still holds for the app and stack (live objects carrying its
+        tags, see :func:`.emulator.remaining`), plus the state file if it exists."""
+        left = emulator.remaining(self._aws(ctx))
+        return [*left, str(state_file(ctx))] if state_file(ctx).exists() else left
+
+    # --- applying ---------------------------------------------------------------------
+
+    def _aws(self, ctx: PhaseContext) -> emulator.Aws:
+        require_moto()
+        import boto3
+
+        region = offline.region(ctx)
+        session = self._session(region) if self._session else boto3.Session(region_name=region)
+        return emulator.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+
+    def _create(self, ctx, aws, resource, mocks, table, live) -> dict:
+        """Create ``resource`` in moto; record it in ``live`` and on disk at once, so a
+        later failure leaves a state ``down`` can clean up."""
+        applier = emulator.applier(resource["type"])
+        real: dict[str, Any] = {}
+        if applier is not None:
+            inputs = resolve(reveal(mocks.inputs[key(resource)]), table)
+            ctx.report(f"create {resource['type']} {resource['name']} (emulated)")
+            try:
+                real = applier.create(aws, inputs, resource["name"])
+            except Exception as exc:  # boto3/moto errors: name the resource, keep the state
+                save(ctx, Stored(tuple(live.values())))
+                raise DeployFailed(f"emulated create of {resource['type']} {resource['name']} "
+                                   f"failed: {exc}") from exc
+        mock = {**mocks.outputs[key(resource)], "id": mocks.ids[key(resource)]}
+        entry = {**resource, "real": real,
+                 "mock": {k: mock[k] for k in OUTPUT_KEYS if k in real and isinstance(mock.get(k), str)}}
+        live[key(resource)] = entry
+        save(ctx, Stored(tuple(live.values())))
+        return entry
+
+    def _delete(self, ctx, aws, resource, live) -> None:
+        applier = emulator.applier(resource["type"])
+        if applier is not None and resource.get("real"):
+            ctx.report(f"delete {resource['type']} {resource['name']} (emulated)")
+            applier.delete(aws, resource["real"])
+        del live[key(resource)]
+        save(ctx, Stored(tuple(live.values())))
+
+
+def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:
+    """Mock value to emulator value for the outputs of one applied resource."""
+    real = entry["real"]
+    return {mock: real[k] for k, mock in entry["mock"].items()
+            if isinstance(real.get(k), str) and real[k] != mock}
+
+
+def require_moto() -> None:
+    """Raise :class:`EnvironmentProblem` unless moto's in-process mock is active; then
+    keep service tasks RUNNING until stopped: by default moto walks a task towards
+    STOPPED on every read (fit for one-off tasks, not for a service's)."""
+    try:
+        from moto.core.models import botocore_stubber
+        from moto.moto_api import state_manager
+    except ImportError:
+        raise EnvironmentProblem("the emulated aws-ecs driver needs moto: "
+                                 'pip install "moto[server]>=5"') from None
+    if not botocore_stubber.enabled:
+        raise EnvironmentProblem("the emulated aws-ecs driver runs only inside moto's "
+                                 "mock_aws(); it never talks to a real AWS account")
+    state_manager.set_transition(TASK_MODEL, {"progression": "manual", "times": sys.maxsize})
+
+
+# --- state ---------------------------------------------------------------------------------
+
+
+def state_file(ctx: PhaseContext) -> Path:
+    return ctx.project_dir / ".deployer" / "emulated" / f"{ctx.stack}.json"
+
+
+def load(ctx: PhaseContext) -> Stored:
+    """The stored stack; empty when there is none."""
+    path = state_file(ctx)
+    if not path.exists():
+        return Stored()
+    data = json.loads(path.read_text())
+    return Stored(tuple(data["resources"]), data["outputs"])
+
+
+def save(ctx: PhaseContext, stored: Stored) -> None:
+    """Write the state atomically (a temporary file, then a rename)."""
+    path = state_file(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"resources": list(stored.resources),
+                                     "outputs": dict(stored.outputs)}, indent=1, sort_keys=True))
+    temporary.replace(path)

@@ -11,7 +11,7 @@ import json
 
 import pytest
 from deployer.cli import app
-from deployer.models import AppSpec, BuildSpec, PhaseContext, TargetConfig
+from deployer.models import PHASES, AppSpec, BuildSpec, PhaseContext, TargetConfig
 from typer.testing import CliRunner
 
 import deployer_byo_vpc
@@ -30,10 +30,10 @@ RULE_TYPES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 
 
 @pytest.fixture
-def plan(deployer_plugin_manager, deployer_project, monkeypatch):
+def plan(deployer_plugin_manager, deployer_project, hook_recorder, monkeypatch):
     """``plan(environ, **aws_ecs_settings)``: run the CLI's offline plan with the built-in
-    targets and this plugin; return ``(exit code, the JSON document)``."""
-    deployer_plugin_manager(("byo-vpc", deployer_byo_vpc), builtins=True)
+    targets, this plugin and the kit's recorder; return ``(exit code, the JSON document)``."""
+    deployer_plugin_manager(("byo-vpc", deployer_byo_vpc), ("recorder", hook_recorder), builtins=True)
 
     def run(environ, **settings):
         config = deployer_project(app={"name": "web"}, targets={"aws-ecs": settings})
@@ -52,9 +52,10 @@ def resources(document, type_token):
     return [r for r in document["resources"] if r["type"] == type_token]
 
 
-def test_configured_plan_creates_no_network_and_uses_the_given_vpc_and_subnets(plan):
+def test_configured_plan_creates_no_network_and_uses_the_given_vpc_and_subnets(plan, hook_recorder):
     code, document = plan(CONFIGURED)
     assert code == 0, document
+    assert hook_recorder.phases("plan") == list(PHASES)
     assert not {r["type"] for r in document["resources"]} & NETWORK_TYPES
     groups = resources(document, "aws:ec2/securityGroup:SecurityGroup")
     assert sorted(g["name"] for g in groups) == ["web-alb-sg", "web-task-sg"]

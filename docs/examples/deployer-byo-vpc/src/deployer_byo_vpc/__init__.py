@@ -6,7 +6,7 @@ Replaces one phase of the built-in aws-ecs target, network, when
 its own network: installing the plugin changes nothing until it is configured.
 """
 
-from deployer.hookspecs import hookimpl
+from deployer import hookimpl
 
 from deployer_byo_vpc import settings
 

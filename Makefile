@@ -3,7 +3,7 @@
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXAMPLE := docs/examples/deployer-byo-network
+EXAMPLE := docs/examples/deployer-byo-vpc
 
 .PHONY: up test down install engine base-image bench
 
@@ -19,11 +19,11 @@ down: install
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(EXAMPLE)/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[aws,test]'
-	$(PY) -m pip install -q -e docs/examples/deployer-byo-vpc
+	$(PY) -m pip install -q -e $(EXAMPLE)
 	touch $@
 
 engine:
@@ -33,4 +33,5 @@ base-image: engine
 	bash scripts/base-image.sh
 
 bench: install base-image
-	$(PY) bench/run.py
+	$(PY) bench/local_bench.py --runs 10
+	$(PY) bench/aws_plan_bench.py --runs 9

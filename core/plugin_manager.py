@@ -131,7 +131,9 @@ def get_plugin_manager(
     """A plugin manager holding the built-in plugins, the installed third-party plugins
     (entry-point group ``deployer``) and any ``extra`` ``(name, plugin)`` pairs.
 
-    Blocked plugins (``DEPLOYER_DISABLE_PLUGINS``) are skipped. A third-party plugin that
+    An ``extra`` plugin takes the place of an installed entry point of the same name (a
+    plugin's own tests may pass it explicitly while it is installed). Blocked plugins
+    (``DEPLOYER_DISABLE_PLUGINS``) are skipped. A third-party plugin that
     fails to import is recorded in ``pm.load_failures`` and skipped. Hook implementations
     without a matching spec raise :class:`PluginError` naming the plugin.
     """
@@ -142,8 +144,10 @@ def get_plugin_manager(
             _register(pm, importlib.import_module(module), name)
     if entry_points_ is None:
         entry_points_ = entry_points(group=ENTRY_POINT_GROUP)
+    extra = list(extra)
+    given = {name for name, _ in extra}  # passed explicitly: wins over its installed entry point
     for ep in entry_points_:
-        if ep.name in blocked or pm.has_plugin(ep.name):
+        if ep.name in blocked or ep.name in given or pm.has_plugin(ep.name):
             continue
         try:
             plugin = ep.load()

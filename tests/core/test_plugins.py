@@ -83,6 +83,15 @@ def test_entry_point_plugin_adds_a_target(site):
     assert '"name": "memory"' in result.output
 
 
+def test_a_plugin_passed_explicitly_takes_the_place_of_its_installed_entry_point(site):
+    install_distribution(site, "deployer-memory", "memory = deployer_memory:plugin",
+                         "from tests.core.memory_target import MemoryTarget\nplugin = MemoryTarget()\n")
+    mine = MemoryTarget()
+    pm = get_plugin_manager(extra=[("memory", mine)])
+    assert pm.get_plugin("memory") is mine
+    assert pm.targets["memory"].plugin == "memory"
+
+
 def test_two_plugins_registering_the_same_target_name():
     with pytest.raises(PluginError) as caught:
         _ = get_plugin_manager(extra=[("first-plugin", MemoryTarget()), ("second-plugin", MemoryTarget())]).targets

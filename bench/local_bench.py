@@ -86,7 +86,7 @@ class Load:
     def start_clock(self) -> None:
         self.started = time.monotonic()
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Load:
         for thread in self._threads:
             thread.start()
         return self

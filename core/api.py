@@ -14,11 +14,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from attrs import evolve, frozen
-
 from deployer.config import load_project, resolve_secrets, target_config
 from deployer.errors import UsageError
 from deployer.lifecycle import phase_runner
-from deployer.models import Deployment, Image, LogLine, Mode, PhaseContext, Plan, Project, Status
+from deployer.models import (
+    Deployment,
+    Image,
+    LogLine,
+    Mode,
+    PhaseContext,
+    Plan,
+    Project,
+    Status,
+)
 from deployer.plugin_manager import DeployerPluginManager, get_plugin_manager
 from deployer.progress import Reporter, SilentReporter
 from deployer.targets import Driver

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-
 from deployer import __version__
 
 app = typer.Typer(

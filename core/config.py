@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deployer.errors import ConfigError
-from deployer.models import AppSpec, BuildSpec, HealthCheck, Project, Replicas, TargetConfig
+from deployer.models import (
+    AppSpec,
+    BuildSpec,
+    HealthCheck,
+    Project,
+    Replicas,
+    TargetConfig,
+)
 from deployer.settings import Section
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ class ConfigError(UsageError):
         shown = "" if self.value is ... else f" (got {self.value!r})"
         return f"{where}{self.key}: {self.message}{shown}"
 
-    def in_file(self, file: object) -> "ConfigError":
+    def in_file(self, file: object) -> ConfigError:
         """The same error, naming ``file`` (config parsers raise without knowing the file)."""
         return ConfigError(self.key, self.message, value=self.value, file=file)
 

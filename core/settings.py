@@ -122,7 +122,7 @@ class Section:
             result[item_key] = item
         return result
 
-    def section(self, name: str) -> "Section":
+    def section(self, name: str) -> Section:
         """A nested table (empty when absent)."""
         return Section(self._get(name, {}), self.key(name))
 

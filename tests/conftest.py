@@ -1,11 +1,17 @@
-"""Shared fixtures: a throwaway project folder with a config file and a Dockerfile."""
+"""Shared fixtures: a throwaway project folder, the Docker client, the website image and
+the website running on a loopback port."""
 
 from __future__ import annotations
 
 import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+WEBSITE = Path(__file__).resolve().parents[1] / "website"
+TEST_LABEL = "dev.deployer.test"
 
 MINIMAL_CONFIG = """
 [app]
@@ -30,3 +36,38 @@ def make_project(tmp_path: Path):
         return config
 
     return make
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """The process's shared Docker client (deployer.image.docker_client)."""
+    from deployer.image import docker_client
+
+    return docker_client()
+
+
+@pytest.fixture(scope="session")
+def website_image(docker_client):
+    """The website image, built at most once per session (a no-op when already built)."""
+    from deployer.image import build_image
+    from deployer.models import AppSpec, BuildSpec
+
+    return build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None, client=docker_client)
+
+
+@pytest.fixture(scope="session")
+def website_url(docker_client, website_image) -> Iterator[str]:
+    """The website image running on a loopback port, healthy (Docker probes every 0.5 s)."""
+    container = docker_client.containers.run(website_image.id, detach=True, labels={TEST_LABEL: "1"},
+                                             ports={"8000/tcp": ("127.0.0.1", None)},
+                                             healthcheck={"interval": 500_000_000})
+    try:
+        deadline = time.monotonic() + 60
+        while container.attrs["State"].get("Health", {}).get("Status") != "healthy":
+            assert time.monotonic() < deadline, container.logs().decode()[-2000:]
+            time.sleep(0.2)
+            container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        container.remove(force=True)

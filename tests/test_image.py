@@ -13,10 +13,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from deployer import image as image_module
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem
-from deployer.image import LABEL_APP, LABEL_HASH, build_image, content_hash, prune_images, resolve_image
+from deployer.image import (
+    LABEL_APP,
+    LABEL_HASH,
+    build_image,
+    content_hash,
+    prune_images,
+    resolve_image,
+)
 from deployer.models import AppSpec, BuildSpec
 
 WEBSITE = Path(__file__).resolve().parents[1] / "website"
@@ -24,20 +30,6 @@ TEST_LABEL = "dev.deployer.test"
 
 
 # --- fixtures -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    client = image_module.docker_client()
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def website_image(docker_client):
-    """The website image, built at most once per session (a no-op when already built)."""
-    return build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None,
-                       client=docker_client)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import re
 import socket
 
 import pytest
-
 from deployer import api
 from deployer.testing import write_project
 

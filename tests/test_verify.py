@@ -7,17 +7,10 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-
 from deployer.errors import VerifyFailed
-from deployer.image import build_image, docker_client
-from deployer.models import AppSpec, BuildSpec
 from deployer.verify import SECURITY_HEADERS, require_passed, run_checks
-
-WEBSITE = Path(__file__).resolve().parents[1] / "website"
-TEST_LABEL = "dev.deployer.test"
 
 GOOD_HEADERS = {header.name: header.contains or "no-referrer" for header in SECURITY_HEADERS}
 HTML = "text/html; charset=utf-8"
@@ -154,27 +147,6 @@ def test_a_base_url_must_be_http():
 
 
 # --- against the real website container ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def website_url() -> Iterator[str]:
-    """The website image (built once, then reused by tag) running on a loopback port."""
-    client = docker_client()
-    image = build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None, client=client)
-    container = client.containers.run(image.id, detach=True, labels={TEST_LABEL: "1"},
-                                      ports={"8000/tcp": ("127.0.0.1", None)},
-                                      healthcheck={"interval": 500_000_000})
-    try:
-        deadline = time.monotonic() + 60
-        while container.attrs["State"].get("Health", {}).get("Status") != "healthy":
-            assert time.monotonic() < deadline, container.logs().decode()[-2000:]
-            time.sleep(0.2)
-            container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        container.remove(force=True)
-        client.close()
 
 
 @pytest.mark.docker

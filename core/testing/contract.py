@@ -26,7 +26,6 @@ from typing import Any, ClassVar
 
 import attrs
 import pytest
-
 from deployer import api
 from deployer.errors import ConfigError
 from deployer.models import PHASES, Deployment, ExpressedSpec, PhaseContext
@@ -75,9 +74,8 @@ class ContractRun:
 
     def cli(self, *args: str) -> Any:
         """Run the real CLI (``--target``, ``--stack``, ``--config`` added)."""
-        from typer.testing import CliRunner
-
         from deployer.cli import app
+        from typer.testing import CliRunner
 
         command = [*args, "--target", self.target, "--stack", self.stack, "--config", str(self.config)]
         return CliRunner().invoke(app, command)

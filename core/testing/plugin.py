@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from deployer.testing.project import write_project
 from deployer.testing.recorder import HookRecorder
 

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from attrs import field, frozen
-
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import emulator, health, offline, program
@@ -187,7 +186,9 @@ class EmulatedDriver:
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
         not: the emulator is always offline). Touches nothing."""
-        from deployer.plugins.aws_ecs import offline as mocked  # the flag shadows the module
+        from deployer.plugins.aws_ecs import (
+            offline as mocked,  # the flag shadows the module
+        )
 
         planned = mocked.plan(ctx, phases)
         changes = diff(load(ctx).resources, list(planned.resources))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from deployer.errors import UsageError
@@ -31,7 +31,7 @@ def since_millis(since: str | None, now: float) -> int | None:
         raise UsageError(f"--since {since!r}: use a duration such as 10m, 2h, 1d "
                          "or an ISO time such as 2024-05-01T12:00:00") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 
@@ -52,7 +52,7 @@ def read(client: Any, group: str, *, follow: bool = False, since: str | None = N
             yield LogLine(
                 source=event.get("logStreamName", "").rsplit("/", 1)[-1],
                 text=event.get("message", "").rstrip("\n"),
-                timestamp=datetime.fromtimestamp(event["timestamp"] / 1000, timezone.utc)
+                timestamp=datetime.fromtimestamp(event["timestamp"] / 1000, UTC)
                 .isoformat(timespec="milliseconds"),
             )
         if not follow:

@@ -31,9 +31,14 @@ import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
-
 from deployer.errors import DeployFailed, UsageError
-from deployer.models import Change, IngressResult, NetworkResult, PhaseContext, RegistryResult
+from deployer.models import (
+    Change,
+    IngressResult,
+    NetworkResult,
+    PhaseContext,
+    RegistryResult,
+)
 from deployer.plugins.local_docker import engine
 from deployer.plugins.local_docker.settings import LocalSettings, of
 

@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from deployer.models import AppSpec, BuildSpec, HealthCheck, Image, PhaseContext, Replicas, TargetConfig
+from deployer.models import (
+    AppSpec,
+    BuildSpec,
+    HealthCheck,
+    Image,
+    PhaseContext,
+    Replicas,
+    TargetConfig,
+)
 
 ALB_CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 SECRET_VALUE = "s3cr3t-value-never-in-plans"

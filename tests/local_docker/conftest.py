@@ -14,7 +14,6 @@ from typing import Any
 
 import attrs
 import pytest
-
 from deployer import api
 from deployer.testing.project import toml_value
 
@@ -133,7 +132,7 @@ class Traffic:
     _stop: threading.Event = attrs.field(factory=threading.Event)
     _workers: list[threading.Thread] = attrs.field(factory=list)
 
-    def __enter__(self) -> "Traffic":
+    def __enter__(self) -> Traffic:
         assert self.url.startswith("http://127.0.0.1:")
         self._workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(self.threads)]
         for worker in self._workers:

@@ -6,7 +6,6 @@ import socket
 from typing import Any
 
 import pytest
-
 from deployer.models import PhaseContext
 from deployer.testing import TargetContract
 

@@ -7,11 +7,10 @@ import time
 
 import pytest
 import requests
-from docker.api.client import APIClient
-
 from deployer import api
 from deployer.errors import UsageError
 from deployer.plugins.local_docker import ingress
+from docker.api.client import APIClient
 
 pytestmark = pytest.mark.docker
 

@@ -54,6 +54,7 @@ def _planner(variant: str):
     if variant == "tutorial":
         sys.path.insert(0, str(ROOT / "bench"))
         import aws_plan_tutorial
+
         from deployer.plugins.aws_ecs import offline
 
         return lambda: len(offline.record(aws_plan_tutorial.program, project="tutorial",
@@ -64,6 +65,7 @@ def _planner(variant: str):
     if variant == "deployer-api":
         return lambda: len(api.plan(session, offline=True).resources)
     from attrs import evolve
+
     from deployer.image import content_hash, repository
     from deployer.lifecycle import phase_runner
     from deployer.models import Image

@@ -12,8 +12,10 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attrs import evolve, frozen
+
 from deployer.config import load_project, resolve_secrets, target_config
 from deployer.errors import UsageError
 from deployer.lifecycle import phase_runner
@@ -27,9 +29,11 @@ from deployer.models import (
     Project,
     Status,
 )
-from deployer.plugin_manager import DeployerPluginManager, get_plugin_manager
 from deployer.progress import Reporter, SilentReporter
 from deployer.targets import Driver
+
+if TYPE_CHECKING:
+    from deployer.plugin_manager import DeployerPluginManager
 
 STACK_PATTERN = r"[a-z0-9][a-z0-9-]{0,15}"
 
@@ -75,7 +79,10 @@ def open_session(
     if not re.fullmatch(STACK_PATTERN, stack):
         raise UsageError(f"--stack: {stack!r} must be 1-16 lowercase letters, digits or dashes")
     project = project or load_project(config)
-    pm = pm or get_plugin_manager()
+    if pm is None:
+        from deployer import plugin_manager  # loaded only by commands that need a target
+
+        pm = plugin_manager.get_plugin_manager()
     pm.target(target)
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 

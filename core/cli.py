@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
 from deployer import __version__
 
 app = typer.Typer(

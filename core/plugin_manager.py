@@ -15,6 +15,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
 from attrs import evolve, frozen
+
 from deployer import hookspecs
 from deployer.errors import PluginError, TargetUnavailable, UsageError
 from deployer.targets import Driver, TargetInfo

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import time
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
@@ -35,36 +34,33 @@ class SilentReporter:
 
 
 class ConsoleReporter:
-    """Prints to stderr with rich: dim detail lines and a check mark per phase.
-
-    rich is imported at the first line printed, so a command that reports nothing does
-    not pay for it.
-    """
+    """Prints to stderr: with rich's colours on a terminal, plain lines otherwise (logs,
+    CI, pipes), where rich is not even imported."""
 
     def __init__(self, stream: TextIO | None = None):
         self._stream = stream or sys.stderr
-        self._started = time.perf_counter()
 
     @functools.cached_property
-    def _console(self) -> Console:
+    def _console(self) -> Console | None:
+        if not self._stream.isatty():
+            return None
         from rich.console import Console
 
         return Console(file=self._stream, highlight=False)
 
     def line(self, text: str) -> None:
         text = text.rstrip()
-        if text:
-            self._console.print(f"  [dim]{_escape(text)}[/dim]")
+        if not text:
+            return
+        if self._console is None:
+            print(f"  {text}", file=self._stream, flush=True)
+        else:
+            from rich.markup import escape
+
+            self._console.print(f"  [dim]{escape(text)}[/dim]")
 
     def phase(self, name: str, seconds: float) -> None:
-        self._console.print(f"[green]✓[/green] {name:<10} [dim]{seconds:6.2f}s[/dim]")
-
-    def done(self, text: str) -> None:
-        total = time.perf_counter() - self._started
-        self._console.print(f"[bold]{_escape(text)}[/bold] [dim]({total:.2f}s)[/dim]")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+        if self._console is None:
+            print(f"✓ {name:<10} {seconds:6.2f}s", file=self._stream, flush=True)
+        else:
+            self._console.print(f"[green]✓[/green] {name:<10} [dim]{seconds:6.2f}s[/dim]")

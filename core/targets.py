@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from attrs import field, frozen
+
 from deployer.models import (
     Deployment,
     LogLine,

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from attrs import field, frozen
+
 from deployer.errors import VerifyFailed
 
 MAX_BODY_BYTES = 5 * 1024 * 1024

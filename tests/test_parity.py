@@ -13,6 +13,7 @@ import re
 import socket
 
 import pytest
+
 from deployer import api
 from deployer.testing import write_project
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from deployer.errors import VerifyFailed
 from deployer.verify import SECURITY_HEADERS, require_passed, run_checks
 

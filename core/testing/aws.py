@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+
 from deployer.models import PhaseContext
 from deployer.testing.contract import TargetContract
 from deployer.testing.recorder import HookRecorder

@@ -26,7 +26,8 @@ from typing import Any, ClassVar
 
 import attrs
 import pytest
-from deployer import api
+
+from deployer import api, plugin_manager
 from deployer.errors import ConfigError
 from deployer.models import PHASES, Deployment, ExpressedSpec, PhaseContext
 from deployer.plugin_manager import get_plugin_manager
@@ -74,8 +75,9 @@ class ContractRun:
 
     def cli(self, *args: str) -> Any:
         """Run the real CLI (``--target``, ``--stack``, ``--config`` added)."""
-        from deployer.cli import app
         from typer.testing import CliRunner
+
+        from deployer.cli import app
 
         command = [*args, "--target", self.target, "--stack", self.stack, "--config", str(self.config)]
         return CliRunner().invoke(app, command)
@@ -137,7 +139,7 @@ class TargetContract:
             pm = contract.make_plugin_manager(recorder)
             secret = "s3cr3t-" + random_secrets.token_hex(12)
             patch.setenv(SECRET_NAME, secret)
-            patch.setattr(api, "get_plugin_manager", lambda: pm)  # the CLI sees the same plugins
+            patch.setattr(plugin_manager, "get_plugin_manager", lambda **_: pm)  # the CLI sees the same plugins
             run = ContractRun(config=config, stack="c" + random_secrets.token_hex(4), target=contract.target, pm=pm,
                               recorder=recorder, secret=secret, offline=contract.offline)
             try:

@@ -4,6 +4,7 @@ returned. Register it in a plugin manager to observe a run without changing it."
 from __future__ import annotations
 
 from attrs import frozen
+
 from deployer.hookspecs import hookimpl
 
 

@@ -18,6 +18,7 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+
 from deployer.errors import ConfigError, EnvironmentProblem
 from deployer.models import (
     ComputeResult,

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from attrs import field, frozen
+
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import emulator, health, offline, program

@@ -43,6 +43,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from attrs import frozen
+
 from deployer.errors import DeployFailed
 
 NOT_APPLIED = frozenset({"pulumi:providers:docker", "docker:index/tag:Tag"})

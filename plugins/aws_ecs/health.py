@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from attrs import frozen
+
 from deployer.errors import DeployFailed
 from deployer.models import ExpressedSpec, Status
 from deployer.plugins.aws_ecs import expressed

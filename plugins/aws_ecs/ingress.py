@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+
 from deployer.models import IngressResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
 

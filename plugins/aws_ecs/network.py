@@ -19,6 +19,7 @@ import ipaddress
 
 import pulumi
 import pulumi_aws as aws
+
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import settings as aws_settings

@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
 from deployer.models import Change, ExpressedSpec, PhaseContext, Plan
 from deployer.plugins.aws_ecs import expressed, program
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 """The key Pulumi wraps secret values in (``{SIG: <secret sig>, "value": ...}``)."""

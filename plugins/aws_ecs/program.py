@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+
 from deployer.models import PhaseContext, PhaseResults
 from deployer.targets import RunPhases
 

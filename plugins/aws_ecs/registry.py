@@ -17,6 +17,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
+
 from deployer.errors import DeployFailed
 from deployer.models import NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings

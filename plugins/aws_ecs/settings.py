@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from attrs import frozen
+
 from deployer.errors import ConfigError
 from deployer.settings import Section
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from attrs import evolve
+
 from deployer.errors import UsageError
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.local_docker import compute, engine, ingress

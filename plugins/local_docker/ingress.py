@@ -31,6 +31,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
+
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import (
     Change,

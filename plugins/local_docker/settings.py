@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from attrs import frozen
+
 from deployer.errors import ConfigError
 from deployer.settings import Section
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from deployer.testing.aws import AwsEcsContract
 
 pytestmark = pytest.mark.docker  # the core builds the sample app's image for every target

@@ -11,9 +11,9 @@ import tempfile
 import textwrap
 
 import pytest
+
 from deployer.errors import EnvironmentProblem
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
-
 from tests.aws_ecs.conftest import make_ctx
 
 

@@ -9,6 +9,7 @@ import warnings
 import boto3
 import pytest
 from attrs import evolve
+
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.plugin_manager import get_plugin_manager

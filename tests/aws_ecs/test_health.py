@@ -10,6 +10,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from deployer.errors import DeployFailed
 from deployer.plugins.aws_ecs.health import wait_until_healthy
 

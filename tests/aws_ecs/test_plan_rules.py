@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from deployer.errors import ConfigError
 
+from deployer.errors import ConfigError
 from tests.aws_ecs.conftest import IMAGE, SECRET_VALUE
 
 VPC = "aws:ec2/vpc:Vpc"

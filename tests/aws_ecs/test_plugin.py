@@ -7,12 +7,12 @@ import sys
 
 import pytest
 from attrs import evolve
+
 from deployer.errors import TargetUnavailable
 from deployer.hookspecs import hookimpl
 from deployer.models import NetworkResult, TargetConfig
 from deployer.plugin_manager import get_plugin_manager
 from deployer.plugins.aws_ecs import plugin
-
 from tests.aws_ecs.conftest import make_ctx
 
 BUILTIN = {"aws-ecs": "deployer.plugins.aws_ecs.plugin"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from deployer.errors import ConfigError
 from deployer.plugins.aws_ecs.settings import AwsSettings, parse_settings
 

@@ -6,6 +6,7 @@ import time
 from itertools import islice
 
 import pytest
+
 from deployer.errors import UsageError
 from deployer.models import ExpressedSpec
 from deployer.plugins.aws_ecs import logs

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from deployer import __version__, api
 from deployer.cli import app
-from typer.testing import CliRunner
 
 HEAVY = ("pulumi", "pulumi_aws", "pulumi_docker", "docker", "boto3")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from deployer.cli import app
 from deployer.config import load_project, resolve_secrets
 from deployer.errors import ConfigError
-from typer.testing import CliRunner
 
 GOOD = """
 [app]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from deployer.config import load_project, parse_project
 from deployer.errors import ConfigError
 from deployer.models import Project
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 scalars = st.one_of(
     st.none().map(lambda _: ""),

@@ -2,6 +2,7 @@
 a target whose every step is visible."""
 
 import pytest
+
 from deployer.testing import TargetContract
 
 from .memory_target import MemoryTarget

@@ -7,6 +7,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+
 from deployer import hookspecs
 
 DOCS = Path(__file__).parents[2] / "docs"

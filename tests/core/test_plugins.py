@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from attrs import evolve
+from typer.testing import CliRunner
+
 from deployer import hookimpl
 from deployer.cli import app
 from deployer.config import load_project, target_config
@@ -16,7 +18,6 @@ from deployer.lifecycle import phase_runner
 from deployer.models import PHASES, Image, NetworkResult, PhaseContext
 from deployer.plugin_manager import get_plugin_manager
 from deployer.testing import HookRecorder
-from typer.testing import CliRunner
 
 from .memory_target import MemoryTarget
 

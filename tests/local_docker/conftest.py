@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 import pytest
+
 from deployer import api
 from deployer.testing.project import toml_value
 

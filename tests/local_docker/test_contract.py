@@ -6,6 +6,7 @@ import socket
 from typing import Any
 
 import pytest
+
 from deployer.models import PhaseContext
 from deployer.testing import TargetContract
 

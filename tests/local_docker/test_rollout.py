@@ -12,6 +12,7 @@ import time
 
 import pytest
 import requests
+
 from deployer import api
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.plugins.local_docker import ingress

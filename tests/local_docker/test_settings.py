@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from deployer.errors import ConfigError
 from deployer.plugins.local_docker.settings import LocalSettings, parse_settings
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from deployer import api
 
 WEBSITE = Path(__file__).resolve().parents[2] / "website"

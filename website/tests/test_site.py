@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from deployer.verify import DEFAULT_SUITE, SECURITY_HEADERS, Response, run_checks_with
 
 

@@ -9,8 +9,9 @@ import os
 import boto3
 import deployer_byo_vpc
 import pytest
-from deployer.testing.aws import AwsEcsContract
 from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
+
+from deployer.testing.aws import AwsEcsContract
 
 pytestmark = pytest.mark.docker  # the core builds the kit's sample app image
 

@@ -11,10 +11,11 @@ import json
 
 import deployer_byo_vpc
 import pytest
-from deployer.cli import app
-from deployer.models import PHASES, AppSpec, BuildSpec, PhaseContext, TargetConfig
 from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
 from typer.testing import CliRunner
+
+from deployer.cli import app
+from deployer.models import PHASES, AppSpec, BuildSpec, PhaseContext, TargetConfig
 
 VPC = "vpc-0a1b2c3d4e5f67890"
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 
 from attrs import frozen
+
 from deployer.errors import ConfigError
 
 VPC_ID = "DEPLOYER_BYO_VPC_ID"

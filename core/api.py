@@ -51,8 +51,8 @@ class Session:
     def driver(self) -> Driver:
         return self.pm.target(self.target).driver()
 
-    def context(self, mode: Mode, *, image: Image | None = None,
-                secrets: Mapping[str, str] | None = None) -> PhaseContext:
+    def context(self, mode: Mode, *, secrets: Mapping[str, str] | None = None) -> PhaseContext:
+        """The phase context for ``mode``; validates the target's config section."""
         info = self.pm.target(self.target)
         return PhaseContext(
             app=self.project.app,
@@ -60,7 +60,6 @@ class Session:
             stack=self.stack,
             project_dir=self.project.root,
             mode=mode,
-            image=image,
             secrets=secrets or {},
             report=self.reporter.line,
         )

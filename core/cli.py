@@ -48,8 +48,10 @@ def main_options(
     """Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config."""
 
 
-def _run(as_json: bool, action: Callable[[Any], Any], render: Callable[[Any], None], **session_args: Any) -> None:
-    """Open a session, run ``action``, print its result; map errors to exit codes."""
+def _run(as_json: bool, action: Callable[[Any], Any], render: Callable[[Any], None], *,
+         failed: Callable[[Any], bool] = lambda result: False, **session_args: Any) -> None:
+    """Open a session, run ``action``, print its result; map errors to exit codes (1 when
+    ``failed(result)``, after the result is printed)."""
     from deployer import api
     from deployer.errors import DeployerError
     from deployer.progress import ConsoleReporter
@@ -65,6 +67,8 @@ def _run(as_json: bool, action: Callable[[Any], Any], render: Callable[[Any], No
         typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
     else:
         render(result)
+    if failed(result):
+        raise typer.Exit(1)
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:
@@ -181,19 +185,13 @@ def verify(
     """Run the website's HTTP checks against a deployed target or any URL; exit 1 on failure."""
     from deployer import api
     from deployer.render import print_verify
-    from deployer.verify import require_passed, run_checks
+    from deployer.verify import run_checks
 
     def action(session: Any) -> Any:
-        report = run_checks(url or api.deployed_url(session))
-        if not as_json:
-            print_verify(report)
-        require_passed(report)
-        return report
+        return run_checks(url or api.deployed_url(session))
 
-    if url:
-        _run(as_json, action, lambda _: None)
-    else:
-        _run(as_json, action, lambda _: None, target=target, stack=stack, config=config)
+    where = {} if url else {"target": target, "stack": stack, "config": config}
+    _run(as_json, action, print_verify, failed=lambda report: not report.passed, **where)
 
 
 @app.command()

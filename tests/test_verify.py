@@ -3,6 +3,7 @@ answers wrongly fails naming each wrong check. All traffic stays on 127.0.0.1.""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -157,3 +158,24 @@ def test_the_website_container_passes_verify(website_url):
     assert {"project deployer", "project field-notes", "project tiny-load-tester",
             "stylesheet style.css"} <= {c.name for c in report.checks}
 
+
+
+# --- the command ----------------------------------------------------------------------
+
+
+def test_cli_verify_url_exits_0_on_a_correct_site_and_1_naming_the_failed_check(fake_site):
+    from typer.testing import CliRunner
+
+    from deployer.cli import app
+
+    url, routes = fake_site
+    good = CliRunner().invoke(app, ["verify", "--url", url])
+    assert good.exit_code == 0, good.output
+    assert "PASS healthz /healthz" in good.stdout
+
+    routes["/healthz"] = (500, "text/plain", b"boom", GOOD_HEADERS)
+    bad = CliRunner().invoke(app, ["verify", "--url", url, "--json"])
+    assert bad.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(bad.stdout)["checks"]}
+    assert checks["healthz"]["passed"] is False and "500" in checks["healthz"]["reason"]
+    assert checks["home"]["passed"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from deployer.models import Plan, Status
@@ -37,6 +38,7 @@ def print_plan(plan: Plan) -> None:
 
 
 def print_status(status: Status) -> None:
+    """One summary line, then the image and each detail (lists of records one per line)."""
     if not status.deployed:
         print(f"{status.target}/{status.stack}: not deployed")
         return
@@ -44,7 +46,12 @@ def print_status(status: Status) -> None:
     if status.image:
         print(f"  image: {status.image}")
     for key, value in status.details.items():
-        print(f"  {key}: {value}")
+        if isinstance(value, (list, tuple)) and all(isinstance(item, Mapping) for item in value):
+            print(f"  {key}:")
+            for item in value:
+                print("    - " + ", ".join(f"{k}: {v}" for k, v in item.items()))
+        else:
+            print(f"  {key}: {value}")
 
 
 def print_verify(report: Any) -> None:

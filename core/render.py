@@ -27,12 +27,15 @@ def print_plan(plan: Plan) -> None:
     console.print(f"[bold]Plan for {plan.target}/{plan.stack}[/bold]: {summary or 'no changes'}"
                   + (f" ({counts['unchanged']} unchanged)" if counts["unchanged"] else ""))
     width = max((len(c.kind) for c in plan.changes), default=0)
+    names = max((len(c.name) for c in plan.changes), default=0)
+    if plan.changes:
+        console.print(f"[dim]       {'Type':<{width}}  {'Name':<{names}}  Plan[/dim]")
     last = len(plan.changes) - 1
     for index, change in enumerate(plan.changes):
         branch = "└─" if index == last else "├─"
         detail = f"  [dim]{escape(change.detail)}[/dim]" if change.detail else ""
         console.print(f" {SYMBOLS[change.action]:<2} {branch} {escape(change.kind):<{width}}  "
-                      f"{escape(change.name)}  [dim]{change.action}[/dim]{detail}")
+                      f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{detail}")
     for key, value in plan.outputs.items():
         console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(str(value))}")
 

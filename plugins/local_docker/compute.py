@@ -222,13 +222,21 @@ def _start_and_check(docker: DockerClient, ctx: PhaseContext, settings: LocalSet
                      new_names: list[str], unregistered: list[str]) -> None:
     """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
     failure or interruption remove all of them, so none is left outside the load balancer."""
+    from docker.errors import APIError
+
     network_name = network.extra.get("name", engine.prefix(ctx))
     pending = list(unregistered)
     try:
         for name in new_names:
             ctx.report(f"starting replica {name}")
             pending.append(name)
-            _create(docker, ctx, settings, registry.image_ref, name, network_name, digest)
+            try:
+                _create(docker, ctx, settings, registry.image_ref, name, network_name, digest)
+            except APIError as error:  # e.g. the spec's command is not in the image
+                raise DeployFailed(
+                    f"replica {name} of the new version could not start: "
+                    f"{error.explanation or error}.\nThe new replicas were removed; the "
+                    "previous version, if any, keeps serving.") from None
         if pending:
             ctx.report(f"waiting for {len(pending)} replica(s) to pass their health check "
                        f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)")

@@ -57,6 +57,7 @@ class Stack:
     version: str = "1"
     env: dict[str, str] = attrs.field(factory=dict)
     replicas: int = 2
+    command: list[str] | None = None
     settings: dict[str, Any] = attrs.field(factory=dict)
     context: Path = APP_DIR
     lines: list[str] = attrs.field(factory=list)
@@ -66,6 +67,8 @@ class Stack:
         app = {"name": APP_NAME, "port": 8000, "replicas": self.replicas, "env": self.env,
                "build": {"context": str(self.context), "args": {"VERSION": self.version}},
                "health": {"interval": 5, "timeout": 2, "retries": 2, "start_period": 0}}
+        if self.command is not None:
+            app["command"] = self.command
         target = {"host_port": self.port, "health_interval": 1, "drain_seconds": 1, **self.settings}
         path = self.folder / "deployer.toml"
         path.write_text("[app]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in app.items())

@@ -169,3 +169,14 @@ def test_unreachable_engine_says_how_to_start_it(stack, tmp_path):
             with pytest.raises(EnvironmentProblem) as caught:
                 call()
             assert "Docker engine not reachable" in str(caught.value) and "dockerd" in str(caught.value)
+
+
+def test_a_command_missing_from_the_image_is_a_clear_failure(stack):
+    stack.up()
+    old = sorted(c["Id"] for c in stack.containers("replica"))
+    stack.command = ["no-such-binary"]
+    with pytest.raises(DeployFailed) as caught:
+        stack.up()
+    assert "could not start" in str(caught.value) and "no-such-binary" in str(caught.value)
+    assert sorted(c["Id"] for c in stack.containers("replica")) == old, "the new replica is removed"
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"

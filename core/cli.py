@@ -158,8 +158,11 @@ def logs(
     from deployer import api
 
     def action(session: Any) -> None:
-        for entry in api.logs(session, follow=follow, since=since):
-            _out(f"{entry.source} | {entry.text}")
+        try:
+            for entry in api.logs(session, follow=follow, since=since):
+                _out(f"{entry.source} | {entry.text}")
+        except KeyboardInterrupt:  # how a user stops --follow: not an error
+            pass
 
     _run(False, action, lambda _: None, target=target, stack=stack, config=config)
 

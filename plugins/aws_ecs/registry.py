@@ -3,9 +3,10 @@
 Creates: an ECR repository (scan on push, immutable tags, force-delete as configured),
 a lifecycle policy that keeps the last ``keep_images`` images, a docker provider
 authenticated with an ECR token, a local ``docker.Tag`` of the core's image (its image
-ID) as ``<repo_url>:<content hash>``, and a ``docker.RegistryImage`` that pushes it.
+ID) as ``<repo_url>:<content hash>-<image ID>`` (:func:`image_tag`), and a
+``docker.RegistryImage`` that pushes it.
 
-The tag is the image's content hash, so an unchanged app means unchanged inputs: Pulumi
+The tag is derived from the image, so an unchanged app means unchanged inputs: Pulumi
 neither re-tags nor re-pushes. ``image_ref`` is ``<repo_url>@sha256:...``, so a new
 image always changes the task definition and ECS always rolls out the new one.
 """
@@ -19,7 +20,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from deployer.errors import DeployFailed
-from deployer.models import NetworkResult, PhaseContext, RegistryResult
+from deployer.models import Image, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 
@@ -48,7 +49,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
     tagged = docker.Tag(
         f"{app}-image-tag",
         source_image=source,
-        target_image=pulumi.Output.concat(repo.repository_url, ":", ctx.image.content_hash),
+        target_image=pulumi.Output.concat(repo.repository_url, ":", image_tag(ctx.image)),
         opts=pulumi.ResourceOptions(provider=ecr),
     )
     pushed = docker.RegistryImage(
@@ -63,6 +64,19 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
         image_id=ctx.image.id,
         extra={"repository_url": repo.repository_url},
     )
+
+
+def image_tag(image: Image) -> str:
+    """The ECR tag of ``image``: ``<content hash>-<12 hex of the image ID>``.
+
+    The repository's tags are immutable and Docker builds are not reproducible: the same
+    content rebuilt elsewhere (a fresh CI runner, after a prune) has another image ID and
+    digest. A tag of the content hash alone would then be pushed again with the new
+    digest, which ECR rejects (``ImageTagAlreadyExistsException``), and the app could
+    never be deployed again from that machine. The image ID makes the tag unique per image.
+    """
+    short_id = (image.id or "").removeprefix("sha256:")[:12]
+    return f"{image.content_hash}-{short_id}" if short_id else image.content_hash
 
 
 def lifecycle_policy(keep: int) -> str:

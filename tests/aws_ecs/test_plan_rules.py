@@ -154,18 +154,32 @@ def test_ecr_lifecycle_keeps_the_last_n_images(graph):
     assert rule["action"] == {"type": "expire"}
 
 
-def test_pushes_the_core_built_image_with_its_content_hash_tag(graph):
-    """The image pushed is the core's image ID under a unique tag (its content hash), with
+def test_pushes_the_core_built_image_with_a_unique_tag(graph):
+    """The image pushed is the core's image ID under a unique tag (content hash + image ID), with
     ECR credentials on the docker provider; pulumi-docker Tag + RegistryImage.
     https://www.pulumi.com/registry/packages/docker/api-docs/tag/ and
     https://www.pulumi.com/registry/packages/docker/api-docs/registryimage/"""
     tag, push = graph.one(TAG), graph.one(PUSH)
     repo_url = graph.plan.outputs["repository_url"]
     assert tag["inputs"]["sourceImage"] == IMAGE.id
-    assert tag["inputs"]["targetImage"] == f"{repo_url}:{IMAGE.content_hash}"
+    assert tag["inputs"]["targetImage"] == f"{repo_url}:{IMAGE.content_hash}-{'ab' * 6}"
     assert push["inputs"]["name"] == tag["inputs"]["targetImage"]
     provider = graph.one("pulumi:providers:docker")
     assert provider["urn"] in push["depends_on"] and provider["urn"] in tag["depends_on"]
+
+
+def test_the_same_content_rebuilt_gets_another_tag():
+    """ECR tags are immutable and Docker builds are not reproducible: the same content
+    rebuilt on another machine (another image ID and digest) must not be pushed under the
+    tag of the first build, which ECR would reject.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html"""
+    from deployer.models import Image
+    from deployer.plugins.aws_ecs.registry import image_tag
+
+    rebuilt = Image(IMAGE.repository, IMAGE.content_hash, "sha256:" + "cd" * 32)
+    assert image_tag(rebuilt) != image_tag(IMAGE)
+    assert image_tag(IMAGE).startswith(IMAGE.content_hash)
+    assert image_tag(Image(IMAGE.repository, IMAGE.content_hash, "")) == IMAGE.content_hash
 
 
 def test_task_definition_references_the_image_by_digest(graph):

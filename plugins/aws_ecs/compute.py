@@ -15,6 +15,7 @@ autoscaling (an Application Auto Scaling target and policy).
 from __future__ import annotations
 
 import json
+import shlex
 
 import pulumi
 import pulumi_aws as aws
@@ -163,10 +164,10 @@ def container_definition(ctx: PhaseContext, *, image: str, log_group: str, regio
 def health_command(port: int, path: str) -> str:
     """A shell check of ``http://127.0.0.1:<port><path>`` that works in images with curl,
     wget or python3 (whichever exists), failing when the app does not answer 2xx/3xx."""
-    url = f"http://127.0.0.1:{port}{path}"
+    url = shlex.quote(f"http://127.0.0.1:{port}{path}")  # a path may hold & ; ' $ ...
+    probe = shlex.quote("import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=4)")
     return (f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url} || "
-            f"python3 -c \"import urllib.request; urllib.request.urlopen('{url}', timeout=4)\" "
-            "|| exit 1")
+            f"python3 -c {probe} {url} || exit 1")
 
 
 def _secrets(ctx: PhaseContext) -> list[tuple[str, pulumi.Output]]:

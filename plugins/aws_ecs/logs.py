@@ -19,7 +19,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def since_millis(since: str | None, now: float) -> int | None:
-    """``since`` ("30s", "10m", "2h", "1d" or an ISO 8601 time) as epoch milliseconds."""
+    """``since`` ("30s", "10m", "2h", "1d" or an ISO 8601 time, local time unless it names
+    its zone) as epoch milliseconds."""
     if since is None:
         return None
     match = re.fullmatch(r"(\d+)([smhd])", since.strip())
@@ -30,8 +31,8 @@ def since_millis(since: str | None, now: float) -> int | None:
     except ValueError:
         raise UsageError(f"--since {since!r}: use a duration such as 10m, 2h, 1d "
                          "or an ISO time such as 2024-05-01T12:00:00") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:  # local time, as `docker logs --since` and the local target
+        moment = moment.astimezone()
     return int(moment.timestamp() * 1000)
 
 

@@ -67,3 +67,20 @@ def test_since_accepts_durations_and_iso_times():
     assert logs.since_millis(None, now=0) is None
     with pytest.raises(UsageError, match="--since"):
         logs.since_millis("yesterday", now=0)
+
+
+def test_since_without_a_zone_means_the_same_moment_on_every_target(monkeypatch):
+    """`deployer logs --since 2024-05-01T12:00` is local time, as with `docker logs` and
+    the local target, whatever the target."""
+    import time
+
+    from deployer.plugins.local_docker.driver import _since
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert logs.since_millis("2024-05-01T12:00:00", now=0) == _since("2024-05-01T12:00:00") * 1000
+        assert logs.since_millis("2024-05-01T12:00:00", now=0) == 1714579200000
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

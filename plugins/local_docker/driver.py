@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import evolve
 
-from deployer.errors import UsageError
+from deployer.errors import DeployFailed, UsageError
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.local_docker import compute, engine, ingress
 from deployer.plugins.local_docker.lock import stack_lock
@@ -71,21 +71,41 @@ class LocalDriver:
     def down(self, ctx: PhaseContext) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
         (and nothing else). Idempotent."""
+        from docker.errors import APIError, NotFound
+
         docker = engine.client()
         settings = of(ctx.target.settings)
+        left: list[str] = []
         with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report):
             rows = engine.containers(docker, ctx)
             for row in rows:
                 ctx.report(f"removing container {engine.name(row)}")
-                docker.api.remove_container(row["Id"], v=True, force=True)
+                try:
+                    docker.api.remove_container(row["Id"], v=True, force=True)
+                except NotFound:
+                    pass
             for network in docker.api.networks(filters=engine.selector(ctx)):
                 ctx.report(f"removing network {network['Name']}")
-                docker.api.remove_network(network["Id"])
+                try:
+                    docker.api.remove_network(network["Id"])
+                except NotFound:
+                    pass
+                except APIError as error:  # e.g. a container deployer did not create joined it
+                    left.append(f"network {network['Name']}: {error.explanation or error}")
             for volume in docker.api.volumes(filters=engine.selector(ctx)).get("Volumes") or ():
                 ctx.report(f"removing volume {volume['Name']}")
-                docker.api.remove_volume(volume["Name"], force=True)
+                try:
+                    docker.api.remove_volume(volume["Name"], force=True)
+                except NotFound:
+                    pass
+                except APIError as error:
+                    left.append(f"volume {volume['Name']}: {error.explanation or error}")
             if not rows:
                 ctx.report(f"no container of app {ctx.app.name!r}, stack {ctx.stack!r} was running")
+        if left:
+            raise DeployFailed("down removed every container but could not remove:\n  "
+                               + "\n  ".join(left)
+                               + "\nDisconnect or remove what still uses them, then run down again.")
 
     def status(self, ctx: PhaseContext) -> Status:
         """Endpoint, healthy and desired replicas, image and age, from one labelled listing."""

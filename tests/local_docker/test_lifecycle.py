@@ -9,7 +9,7 @@ import requests
 from docker.api.client import APIClient
 
 from deployer import api
-from deployer.errors import UsageError
+from deployer.errors import DeployFailed, UsageError
 from deployer.plugins.local_docker import ingress
 
 pytestmark = pytest.mark.docker
@@ -131,3 +131,22 @@ def test_logs_are_merged_and_prefixed_by_replica(stack):
     assert [line.timestamp for line in lines] == sorted(line.timestamp for line in lines)
     with pytest.raises(UsageError):
         list(api.logs(stack.session(), since="yesterday"))
+
+
+def test_down_with_a_foreign_container_on_the_network_is_a_clear_error(stack, docker_client):
+    stack.up()
+    network = f"deployer-ldtest-{stack.stack}"
+    guest = docker_client.api.create_container(
+        "python:3.12-slim", command=["sleep", "300"], name=f"guest-{stack.stack}",
+        host_config=docker_client.api.create_host_config(network_mode=network))
+    docker_client.api.start(guest["Id"])
+    try:
+        with pytest.raises(DeployFailed) as caught:
+            api.down(stack.session())
+        assert f"network {network}" in str(caught.value) and "run down again" in str(caught.value)
+        left = stack.objects()
+        assert left["containers"] == [] and left["volumes"] == [], "everything else is removed"
+    finally:
+        docker_client.api.remove_container(guest["Id"], force=True)
+    api.down(stack.session())
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}

@@ -11,6 +11,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,8 +141,28 @@ def status(session: Session) -> Status:
 
 
 def logs(session: Session, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
-    """The replicas' log lines, merged; with ``follow``, until interrupted."""
-    return session.driver().logs(session.context("logs"), follow=follow, since=since)
+    """The replicas' log lines, merged; with ``follow``, until interrupted. ``since`` is
+    parsed here, once for every target (:func:`parse_since`)."""
+    start = parse_since(since, time.time()) if since is not None else None
+    return session.driver().logs(session.context("logs"), follow=follow, since=start)
+
+
+_AGE = re.compile(r"(\d+)([smhd])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, now: float) -> datetime:
+    """``--since``: an age (``30s``, ``10m``, ``2h``, ``1d``) before ``now`` (epoch
+    seconds), or an ISO 8601 time, read as local time unless it names its zone (as
+    ``docker logs --since``). Returns an aware datetime."""
+    if match := _AGE.fullmatch(text.strip()):
+        return datetime.fromtimestamp(now - int(match[1]) * _SECONDS[match[2]], UTC)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--since: {text!r} must be an age such as 30s, 10m, 2h, 1d "
+                         "or an ISO 8601 time such as 2026-05-01T12:00:00") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def deployed_url(session: Session) -> str:

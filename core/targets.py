@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from attrs import field, frozen
@@ -45,8 +46,10 @@ class Driver(Protocol):
     def status(self, ctx: PhaseContext) -> Status:
         """Report the deployed stack: endpoint, healthy and desired replicas, image."""
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
-        """Yield the replicas' log lines, oldest first; with ``follow``, keep yielding."""
+    def logs(self, ctx: PhaseContext, *, follow: bool = False,
+             since: datetime | None = None) -> Iterator[LogLine]:
+        """Yield the replicas' log lines, oldest first (only those at or after ``since``,
+        an aware datetime, when given); with ``follow``, keep yielding."""
 
 
 def _no_settings(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:

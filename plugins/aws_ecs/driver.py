@@ -20,6 +20,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ class AwsEcsDriver:
                                   target=ctx.target.name, stack=ctx.stack, outputs=outputs)
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False,
-             since: str | None = None) -> Iterator[LogLine]:
+             since: datetime | None = None) -> Iterator[LogLine]:
         """The app's CloudWatch log lines, oldest first."""
         stack, session = self._stack(ctx, lambda: None, create=False)
         outputs = {k: v.value for k, v in stack.outputs().items()} if stack else {}

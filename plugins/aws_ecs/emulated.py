@@ -34,6 +34,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,7 @@ class EmulatedDriver:
                                   outputs=outputs)
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False,
-             since: str | None = None) -> Iterator[LogLine]:
+             since: datetime | None = None) -> Iterator[LogLine]:
         """The log group's events in moto, through the production CloudWatch reader."""
         outputs = load(ctx).outputs
         if "log_group" not in outputs:

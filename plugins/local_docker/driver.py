@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
-import re
 import signal
 import threading
 import time
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import evolve
 
-from deployer.errors import DeployFailed, UsageError
+from deployer.errors import DeployFailed
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.local_docker import compute, engine, ingress
 from deployer.plugins.local_docker.lock import stack_lock
@@ -30,8 +29,6 @@ from deployer.targets import RunPhases
 if TYPE_CHECKING:
     from docker import DockerClient
 
-_RELATIVE = re.compile(r"(\d+)([smhd])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class LocalDriver:
@@ -132,11 +129,12 @@ class LocalDriver:
             },
         )
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
+    def logs(self, ctx: PhaseContext, *, follow: bool = False,
+             since: dt.datetime | None = None) -> Iterator[LogLine]:
         """The replicas' lines merged by timestamp, each with its replica as ``source``;
         with ``follow``, keep yielding lines as they come until every replica is gone."""
         docker = engine.client()
-        start = _since(since)
+        start = int(since.timestamp()) if since is not None else None
         rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
         prefix = engine.prefix(ctx) + "-"
         sources = {r["Id"]: engine.name(r).removeprefix(prefix) for r in rows}
@@ -161,22 +159,6 @@ def _age(seconds: float) -> str:
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds)}s"
-
-
-def _since(since: str | None) -> int | None:
-    """``--since``: a relative age (``30s``, ``10m``, ``2h``, ``1d``) or an ISO 8601 time,
-    as a Unix timestamp."""
-    if since is None:
-        return None
-    if match := _RELATIVE.fullmatch(since.strip()):
-        return int(time.time()) - int(match[1]) * _UNITS[match[2]]
-    try:
-        moment = dt.datetime.fromisoformat(since.strip())
-    except ValueError:
-        raise UsageError(f"--since: {since!r} must be an age like 30s, 10m, 2h, 1d or an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return int(moment.timestamp())
 
 
 def _parse(source: str, raw: bytes) -> Iterator[LogLine]:

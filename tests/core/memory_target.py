@@ -110,5 +110,5 @@ class MemoryDriver:
                       healthy=results.compute.replicas, desired=results.compute.replicas,
                       image=results.registry.image_ref, spec=results.compute.extra["spec"])
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: Any = None) -> Iterator[LogLine]:
         yield LogLine(source="memory-1", text="started")

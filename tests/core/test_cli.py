@@ -92,3 +92,23 @@ def test_interrupt_exits_130(make_project, monkeypatch):
     result = CliRunner().invoke(app, ["status", "--config", str(make_project())])
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
+
+
+def test_since_is_parsed_once_for_every_target(monkeypatch):
+    """Ages count back from now; a time without a zone is local time, as with docker logs."""
+    import time
+    from datetime import UTC, datetime
+
+    from deployer.errors import UsageError
+
+    assert api.parse_since("10m", now=1000.0) == datetime.fromtimestamp(400, UTC)
+    assert api.parse_since("2024-05-01T00:00:00+00:00", now=0).timestamp() == 1714521600
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert api.parse_since("2024-05-01T12:00:00", now=0).timestamp() == 1714579200
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    with pytest.raises(UsageError, match="--since: 'yesterday'"):
+        api.parse_since("yesterday", now=0)

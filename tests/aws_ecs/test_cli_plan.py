@@ -1,0 +1,55 @@
+"""`deployer plan --target aws-ecs --offline` through the real CLI: a pulumi-preview-like
+tree, and with --json one document whose references can be followed by mock id."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from deployer.cli import app
+from deployer.testing import write_project
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLI_PLAN_SECRET", "do-not-print-me")
+    return write_project(tmp_path, app={"name": "cliplan", "secrets": ["CLI_PLAN_SECRET"], "replicas": 2},
+                         targets={"aws-ecs": {"region": "eu-west-1"}})
+
+
+def run(*args):
+    return CliRunner().invoke(app, ["plan", "--target", "aws-ecs", "--offline", *args])
+
+
+def test_text_plan_is_a_resource_tree(config):
+    result = run("--config", str(config))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Plan for aws-ecs/dev: ") and "to create" in lines[0]
+    assert lines[1].split() == ["Type", "Name", "Plan"]
+    rows = [line for line in lines if "─ " in line]
+    assert rows[-1].lstrip().startswith("+  └─ ")
+    assert any("aws:ecs/service:Service" in row and "cliplan-service" in row for row in rows)
+    assert "do-not-print-me" not in result.stdout + result.stderr
+
+
+def test_json_plan_lists_every_resource_with_followable_references(config):
+    result = run("--config", str(config), "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert {"resources", "outputs", "changes", "spec"} <= set(document)
+    resources = document["resources"]
+    for resource in resources:
+        assert set(resource) >= {"type", "name", "urn", "id", "inputs", "depends_on"}
+    by_urn = {r["urn"]: r for r in resources}
+    assert all(dep in by_urn for r in resources for dep in r["depends_on"])
+    by_type = {r["type"]: r for r in resources}
+    service = by_type["aws:ecs/service:Service"]
+    assert service["inputs"]["cluster"] in {r["id"] for r in resources if r["type"] == "aws:ecs/cluster:Cluster"} | {
+        by_type["aws:ecs/cluster:Cluster"].get("inputs", {}).get("arn")} or service["inputs"]["cluster"].endswith(
+        by_type["aws:ecs/cluster:Cluster"]["name"])
+    assert by_type["aws:ecs/cluster:Cluster"]["urn"] in service["depends_on"]
+    assert "do-not-print-me" not in result.stdout
+    assert "[secret]" in result.stdout

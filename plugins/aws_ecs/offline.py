@@ -76,14 +76,16 @@ def record(body: Callable[[], Mapping[str, Any]], *, project: str, stack: str,
 class PlanMocks(Mocks):
     """Answers resource registrations and invokes with realistic, name-derived values.
 
-    Keeps, per ``(type, name)``, the raw inputs (secrets still wrapped), the mock id and
-    the mock outputs it answered with.
+    Keeps, per ``(type, name)``, the raw inputs (secrets still wrapped), the mock id, the
+    attributes it computed (ARN, DNS name, URL: what other resources refer to besides
+    the id) and all the mock outputs it answered with.
     """
 
     def __init__(self, region: str):
         self.region = region
         self.inputs: dict[tuple[str, str], dict] = {}
         self.ids: dict[tuple[str, str], str] = {}
+        self.computed: dict[tuple[str, str], dict] = {}
         self.outputs: dict[tuple[str, str], dict] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
@@ -92,7 +94,8 @@ class PlanMocks(Mocks):
             raise ValueError(f"duplicate resource {args.typ} named {args.name!r}")
         self.inputs[key] = args.inputs
         self.ids[key] = f"{args.name}-id"
-        self.outputs[key] = {**args.inputs, **self._outputs(args)}
+        self.computed[key] = self._outputs(args)
+        self.outputs[key] = {**args.inputs, **self.computed[key]}
         return self.ids[key], self.outputs[key]
 
     def _outputs(self, args: MockResourceArgs) -> dict:
@@ -164,7 +167,8 @@ class _RecordingMonitor(MockMonitor):
             provider_urn = provider.rsplit("::", 1)[0] if provider else ""  # "<urn>::<id>"
             depends_on = sorted({*dependencies, provider_urn} - {""})
             result.append({"type": typ, "name": name, "urn": urn, "id": mocks.ids[(typ, name)],
-                           "inputs": plain(mocks.inputs[(typ, name)]), "depends_on": depends_on})
+                           "inputs": plain(mocks.inputs[(typ, name)]), "depends_on": depends_on,
+                           "outputs": plain(mocks.computed[(typ, name)])})
         depth: dict[str, int] = {}
         by_urn = {r["urn"]: r for r in result}
 

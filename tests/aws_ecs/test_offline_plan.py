@@ -10,7 +10,7 @@ from deployer.models import ExpressedSpec
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
 from tests.aws_ecs.conftest import IMAGE, SECRET_VALUE, make_ctx, offline_plan
 
-KEYS = {"type", "name", "urn", "id", "inputs", "depends_on"}
+KEYS = {"type", "name", "urn", "id", "inputs", "depends_on", "outputs"}
 
 
 def _values(value):

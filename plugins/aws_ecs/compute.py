@@ -15,12 +15,12 @@ autoscaling (an Application Auto Scaling target and policy).
 from __future__ import annotations
 
 import json
-import shlex
 
 import pulumi
 import pulumi_aws as aws
 
 from deployer.errors import ConfigError, EnvironmentProblem
+from deployer.healthcheck import probe_command
 from deployer.models import (
     ComputeResult,
     IngressResult,
@@ -149,7 +149,7 @@ def container_definition(ctx: PhaseContext, *, image: str, log_group: str, regio
             "awslogs-group": log_group, "awslogs-region": region,
             "awslogs-stream-prefix": app.name}},
         "healthCheck": {
-            "command": ["CMD-SHELL", health_command(app.port, health.path)],
+            "command": ["CMD-SHELL", probe_command(app.port, health.path, min(max(health.timeout, 2), 60))],
             "interval": min(max(health.interval, 5), 300),
             "timeout": min(max(health.timeout, 2), 60),
             "retries": min(max(health.retries, 1), 10),
@@ -159,15 +159,6 @@ def container_definition(ctx: PhaseContext, *, image: str, log_group: str, regio
     if app.command:
         definition["command"] = list(app.command)
     return definition
-
-
-def health_command(port: int, path: str) -> str:
-    """A shell check of ``http://127.0.0.1:<port><path>`` that works in images with curl,
-    wget or python3 (whichever exists), failing when the app does not answer 2xx/3xx."""
-    url = shlex.quote(f"http://127.0.0.1:{port}{path}")  # a path may hold & ; ' $ ...
-    probe = shlex.quote("import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=4)")
-    return (f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url} || "
-            f"python3 -c {probe} {url} || exit 1")
 
 
 def _secrets(ctx: PhaseContext) -> list[tuple[str, pulumi.Output]]:

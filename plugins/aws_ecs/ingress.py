@@ -12,6 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from deployer.healthcheck import HEALTHY_STATUSES
 from deployer.models import IngressResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
 
@@ -75,7 +76,7 @@ def health_check(ctx: PhaseContext) -> dict:
         "protocol": "HTTP",
         "port": "traffic-port",
         "path": health.path,
-        "matcher": "200-299",
+        "matcher": HEALTHY_STATUSES,
         "interval": interval,
         "timeout": timeout,
         "healthy_threshold": 2,

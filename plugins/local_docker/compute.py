@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from deployer.errors import DeployFailed
+from deployer.healthcheck import probe_command
 from deployer.models import (
     Change,
     ComputeResult,
@@ -54,17 +54,6 @@ COMMAND_SET = "dev.deployer.command-set"
 _POLL = 0.25
 _LOG_LINES = 20
 
-_PROBE = """\
-import sys, urllib.request
-url = sys.argv[1]
-try:
-    status = urllib.request.urlopen(url, timeout=float(sys.argv[2])).status
-except Exception as error:
-    sys.exit(f"GET {url}: {error}")
-sys.exit(0 if status == 200 else f"GET {url}: status {status}")
-"""
-
-
 # --- what a replica is -------------------------------------------------------------------
 
 
@@ -81,16 +70,6 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
         "restart": settings.restart, "network": engine.prefix(ctx),
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def health_test(port: int, path: str, timeout: int) -> list[str]:
-    """The Docker HEALTHCHECK command: ``GET http://127.0.0.1:<port><path>`` must answer
-    200, probed with Python if the image has it, else curl, else wget."""
-    url = shlex.quote(f"http://127.0.0.1:{port}{path}")
-    return ["CMD-SHELL",
-            f"if command -v python3 >/dev/null; then python3 -c {shlex.quote(_PROBE)} {url} {timeout}; "
-            f"elif command -v curl >/dev/null; then curl -fsS -o /dev/null --max-time {timeout} {url}; "
-            f"else wget -q -O /dev/null -T {timeout} {url}; fi"]
 
 
 def _create(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, image: str,
@@ -115,7 +94,7 @@ def _create(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, im
             engine.SPEC_HASH: digest, ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
             HEALTH_PATH: app.health.path, COMMAND_SET: "true" if app.command else "false"}),
         healthcheck=Healthcheck(
-            test=health_test(app.port, app.health.path, app.health.timeout),
+            test=["CMD-SHELL", probe_command(app.port, app.health.path, app.health.timeout)],
             interval=settings.health_interval * second, timeout=app.health.timeout * second,
             retries=app.health.retries, start_period=app.health.start_period * second),
         host_config=host_config,

@@ -1,0 +1,39 @@
+"""The container health check every target runs: one definition of "healthy".
+
+``GET http://127.0.0.1:<port><path>`` from inside the container must answer a 2xx
+status (no redirect followed) within the timeout: the same rule as the aws-ecs target
+group's matcher (200-299). Probed with python3 when the image has it, else curl, else
+wget, through ``/bin/sh`` (Docker's and ECS's ``CMD-SHELL``). The path is shell-quoted:
+any path the config accepts reaches the app as one URL.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+HEALTHY_STATUSES = "200-299"
+"""The statuses that mean healthy, in the ELBv2 matcher syntax."""
+
+_PYTHON_PROBE = (
+    "import http.client, sys\n"
+    "port, path, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])\n"
+    "try:\n"
+    "    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)\n"
+    "    conn.request('GET', path)\n"
+    "    status = conn.getresponse().status\n"
+    "except Exception as error:\n"
+    "    sys.exit(f'GET {path}: {error}')\n"
+    "sys.exit(0 if 200 <= status < 300 else f'GET {path}: status {status}')\n"
+)
+
+
+def probe_command(port: int, path: str, timeout: int) -> str:
+    """The shell command of the health check (for ``["CMD-SHELL", probe_command(...)]``)."""
+    url = shlex.quote(f"http://127.0.0.1:{port}{path}")
+    return (
+        f"if command -v python3 >/dev/null; then "
+        f"python3 -c {shlex.quote(_PYTHON_PROBE)} {port} {shlex.quote(path)} {timeout}; "
+        f"elif command -v curl >/dev/null; then "
+        f"curl -s -o /dev/null -m {timeout} -w '%{{http_code}}' {url} | grep -q '^2'; "
+        f"else wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; fi"
+    )

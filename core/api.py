@@ -108,22 +108,28 @@ def build(project: Project, reporter: Reporter | None = None) -> Image:
 
 def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
     """Deploy: validate, build the image once, then let the target's driver run the phases."""
+    from deployer.image import require_non_root
+
     ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
     _preflight(driver, ctx)
-    ctx = evolve(ctx, image=build(session.project, session.reporter))
+    image = build(session.project, session.reporter)
+    require_non_root(session.project.app, image)
+    ctx = evolve(ctx, image=image)
     return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
     """What ``up`` would do; never builds, creates or changes anything."""
-    from deployer.image import resolve_image
+    from deployer.image import require_non_root, resolve_image
 
     ctx = session.context("plan", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
     if not offline:
         _preflight(driver, ctx)
-    ctx = evolve(ctx, image=resolve_image(session.project.app))
+    image = resolve_image(session.project.app)
+    require_non_root(session.project.app, image)
+    ctx = evolve(ctx, image=image)
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 

@@ -124,9 +124,10 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     health = _parse_health(s.section("health"))
     cpu, memory = _parse_size(s)
     replicas = _parse_replicas(s)
+    allow_root = s.boolean("allow_root", False)
     s.done()
     return AppSpec(name=name, build=build, port=port, command=command, env=env, secrets=secrets,
-                   health=health, cpu=cpu, memory=memory, replicas=replicas)
+                   health=health, cpu=cpu, memory=memory, replicas=replicas, allow_root=allow_root)
 
 
 def _parse_build(s: Section, root: Path) -> BuildSpec:

@@ -21,7 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deployer.errors import BuildError, ConfigError, EnvironmentProblem
+from attrs import evolve
+
+from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
 from deployer.models import AppSpec, BuildSpec, Image
 
 if TYPE_CHECKING:
@@ -168,8 +170,7 @@ def resolve_image(app: AppSpec, *, client: DockerClient | None = None) -> Image:
             client = docker_client()
         except EnvironmentProblem:
             return image
-    found = _image_id(client, image.tag)
-    return Image(image.repository, image.content_hash, found) if found else image
+    return _existing(client, image) or image
 
 
 def build_image(app: AppSpec, *, report: Callable[[str], None],
@@ -186,16 +187,19 @@ def build_image(app: AppSpec, *, report: Callable[[str], None],
     """
     client = client or docker_client()
     image = Image(repository(app), content_hash(app.build))
-    existing = _image_id(client, image.tag)
+    existing = _existing(client, image)
     if existing:
-        report(f"image {image.tag} is up to date ({existing[:19]})")
-        return Image(image.repository, image.content_hash, existing)
+        report(f"image {image.tag} is up to date ({existing.id[:19]})")
+        return existing
 
     report(f"building {image.tag} from {app.build.context}")
-    built_id = _build(client, app, image, report)
-    for line in prune_images(app.name, keep=keep, protect=built_id, client=client):
+    _build(client, app, image, report)
+    built = _existing(client, image)
+    if built is None:
+        raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
+    for line in prune_images(app.name, keep=keep, protect=built.id, client=client):
         report(line)
-    return Image(image.repository, image.content_hash, built_id)
+    return built
 
 
 def prune_images(app_name: str, *, keep: int, protect: str = "",
@@ -232,22 +236,35 @@ def prune_images(app_name: str, *, keep: int, protect: str = "",
     return lines
 
 
-def _image_id(client: DockerClient, tag: str) -> str:
+def _existing(client: DockerClient, image: Image) -> Image | None:
+    """``image`` with its ID and USER when an image with its tag exists, else None."""
     from docker.errors import ImageNotFound
 
     try:
-        return client.api.inspect_image(tag)["Id"]
+        found = client.api.inspect_image(image.tag)
     except ImageNotFound:
-        return ""
+        return None
+    return evolve(image, id=found["Id"], user=(found.get("Config") or {}).get("User") or "")
 
 
-def _build(client: DockerClient, app: AppSpec, image: Image, report: Callable[[str], None]) -> str:
-    """Run Docker's (legacy) builder, streaming output; return the new image ID."""
+def require_non_root(app: AppSpec, image: Image) -> None:
+    """Refuse an image that runs as root unless the config allows it (``app.allow_root``).
+
+    :raises UsageError: names the Dockerfile and the two ways out.
+    """
+    if image.id and image.runs_as_root and not app.allow_root:
+        dockerfile = app.build.context / app.build.dockerfile
+        raise UsageError(
+            f"{dockerfile}: the image runs as root (USER {image.user or 'not set'}); add a non-root "
+            "USER instruction (e.g. USER 10001) or, if it must run as root, set app.allow_root = true")
+
+
+def _build(client: DockerClient, app: AppSpec, image: Image, report: Callable[[str], None]) -> None:
+    """Run Docker's (legacy) builder, streaming output, tagging the result ``image.tag``."""
     from docker.errors import APIError
 
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     step = ""
-    built_id = ""
     try:
         stream = client.api.build(
             path=str(app.build.context), dockerfile=app.build.dockerfile, tag=image.tag,
@@ -257,7 +274,6 @@ def _build(client: DockerClient, app: AppSpec, image: Image, report: Callable[[s
         for chunk in stream:
             if "error" in chunk:
                 raise _build_error(image, step, chunk["error"], tail)
-            built_id = chunk.get("aux", {}).get("ID", built_id)
             text = _ANSI.sub("", str(chunk.get("stream") or chunk.get("status") or ""))
             for line in text.splitlines():
                 if line.strip():
@@ -266,7 +282,6 @@ def _build(client: DockerClient, app: AppSpec, image: Image, report: Callable[[s
                     report(line)
     except APIError as error:
         raise _build_error(image, step, error.explanation or str(error), tail) from error
-    return built_id or _image_id(client, image.tag)
 
 
 def _build_error(image: Image, step: str, message: str, tail: deque[str]) -> BuildError:

@@ -65,7 +65,8 @@ class AppSpec:
     """The validated application: everything a target needs to run it.
 
     ``secrets`` holds names only; values are read from the environment at deploy time
-    and live in :attr:`PhaseContext.secrets`, never here.
+    and live in :attr:`PhaseContext.secrets`, never here. ``allow_root`` lets an image
+    whose ``USER`` is root be deployed (refused by default).
     """
 
     name: str
@@ -78,6 +79,7 @@ class AppSpec:
     cpu: int = 256
     memory: int = 512
     replicas: Replicas = field(factory=Replicas)
+    allow_root: bool = False
 
 
 @frozen
@@ -116,10 +118,17 @@ class Image:
     repository: str
     content_hash: str
     id: str = ""
+    user: str = ""
+    """The image's ``USER`` (empty: root), known once the image exists."""
 
     @property
     def tag(self) -> str:
         return f"{self.repository}:{self.content_hash}"
+
+    @property
+    def runs_as_root(self) -> bool:
+        name = self.user.split(":")[0]
+        return name in ("", "root", "0")
 
 
 # --- what each phase receives and returns ----------------------------------------------

@@ -269,3 +269,48 @@ def test_prune_keeps_only_what_it_is_told(tmp_path, docker_client, throwaway_app
 
     assert len(lines) == 1 and lines[0].startswith("removed old image deployer/test-")
     assert len(docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})) == 1
+
+
+# --- non-root by default -------------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_an_image_running_as_root_is_refused_before_anything_is_created(tmp_path, docker_client):
+    from deployer import api
+    from deployer.errors import UsageError
+    from deployer.testing import write_project
+
+    def root_project(folder, **app):
+        config = write_project(folder, app={"name": "test-rootapp", **app}, targets={"local": {"host_port": 1}})
+        dockerfile = folder / "app" / "Dockerfile"
+        dockerfile.write_text("\n".join(line for line in dockerfile.read_text().splitlines()
+                                        if not line.startswith("USER")) + "\n")
+        return config
+
+    config = root_project(tmp_path / "refused")
+    try:
+        session = api.open_session(config=config, stack="rootcheck")
+        with pytest.raises(UsageError, match=r"Dockerfile: the image runs as root .*USER 10001.*allow_root") as caught:
+            api.up(session)
+        assert caught.value.exit_code == 2
+        assert docker_client.containers.list(all=True, filters={"label": "dev.deployer.app=test-rootapp"}) == []
+        with pytest.raises(UsageError, match="runs as root"):
+            api.plan(session)
+
+        allowed = api.open_session(config=root_project(tmp_path / "allowed", allow_root=True)).project
+        image = api.build(allowed)
+        assert image.runs_as_root
+        image_module.require_non_root(allowed.app, image)  # no error
+    finally:
+        for found in docker_client.api.images(filters={"label": f"{LABEL_APP}=test-rootapp"}):
+            docker_client.api.remove_image(found["Id"], force=True)
+
+
+def test_runs_as_root_reads_the_user_field():
+    from deployer.models import Image
+
+    assert Image("r", "h", "sha256:x", user="").runs_as_root
+    assert Image("r", "h", "sha256:x", user="0:0").runs_as_root
+    assert Image("r", "h", "sha256:x", user="root").runs_as_root
+    assert not Image("r", "h", "sha256:x", user="10001:10001").runs_as_root
+    assert not Image("r", "h", "sha256:x", user="web").runs_as_root

@@ -7,11 +7,11 @@ import contextlib
 import os
 
 import boto3
-import deployer_byo_vpc
 import pytest
-from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
-
 from deployer.testing.aws import AwsEcsContract
+
+import deployer_byo_vpc
+from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
 
 pytestmark = pytest.mark.docker  # the core builds the kit's sample app image
 

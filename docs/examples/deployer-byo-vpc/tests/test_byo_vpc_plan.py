@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 
-import deployer_byo_vpc
 import pytest
-from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
-from typer.testing import CliRunner
-
 from deployer.cli import app
 from deployer.models import PHASES, AppSpec, BuildSpec, PhaseContext, TargetConfig
+from typer.testing import CliRunner
+
+import deployer_byo_vpc
+from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
 
 VPC = "vpc-0a1b2c3d4e5f67890"
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]

@@ -7,6 +7,7 @@ its own network: installing the plugin changes nothing until it is configured.
 """
 
 from deployer import hookimpl
+
 from deployer_byo_vpc import settings
 
 TARGET = "aws-ecs"

@@ -12,6 +12,7 @@ from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import network
 from deployer.plugins.aws_ecs import settings as aws_settings
+
 from deployer_byo_vpc.settings import VPC_ID, ExistingNetwork
 
 

@@ -15,7 +15,6 @@ import re
 from collections.abc import Mapping
 
 from attrs import frozen
-
 from deployer.errors import ConfigError
 
 VPC_ID = "DEPLOYER_BYO_VPC_ID"

@@ -179,18 +179,24 @@ def _parse_health(s: Section) -> HealthCheck:
 
 def _parse_size(s: Section) -> tuple[int, int]:
     cpu = s.integer("cpu", 256)
+    memory = s.integer("memory", FARGATE_MEMORY.get(cpu, (0,))[0])
+    check_task_size(cpu, memory, key=s.key)
+    return cpu, memory
+
+
+def check_task_size(cpu: int, memory: int, *, key=lambda name: f"app.{name}") -> None:
+    """Raise :class:`ConfigError` (naming ``key("cpu")`` or ``key("memory")``) unless
+    ``cpu``/``memory`` is a valid Fargate task size. Targets re-check specs built in code."""
     if cpu not in FARGATE_MEMORY:
-        raise ConfigError(s.key("cpu"), f"must be one of {', '.join(map(str, FARGATE_MEMORY))} (cpu units; 1024 = 1 vCPU)",
-                          value=cpu)
+        raise ConfigError(key("cpu"), f"must be one of {', '.join(map(str, FARGATE_MEMORY))} "
+                          "(cpu units; 1024 = 1 vCPU)", value=cpu)
     allowed = FARGATE_MEMORY[cpu]
-    memory = s.integer("memory", allowed[0])
     if memory not in allowed:
         raise ConfigError(
-            s.key("memory"),
+            key("memory"),
             f"with cpu = {cpu} must be one of {_describe(allowed)} (MiB; the Fargate cpu/memory table)",
             value=memory,
         )
-    return cpu, memory
 
 
 def _describe(values: tuple[int, ...]) -> str:

@@ -19,7 +19,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from deployer.errors import ConfigError, EnvironmentProblem
+from deployer.config import check_task_size
+from deployer.errors import EnvironmentProblem
 from deployer.healthcheck import probe_command
 from deployer.models import (
     ComputeResult,
@@ -31,17 +32,6 @@ from deployer.models import (
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-
-FARGATE_MEMORY = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4097, 1024)),
-    1024: tuple(range(2048, 8193, 1024)),
-    2048: tuple(range(4096, 16385, 1024)),
-    4096: tuple(range(8192, 30721, 1024)),
-    8192: tuple(range(16384, 61441, 4096)),
-    16384: tuple(range(32768, 122881, 8192)),
-}
-"""Fargate's valid task sizes: cpu units to the memory values (MiB) allowed with them."""
 
 ECS_TASKS_TRUST = json.dumps({
     "Version": "2012-10-17",
@@ -118,19 +108,6 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
         extra={"cluster": cluster.name, "task_definition": definition.arn,
                "log_group": logs.name, "region": region},
     )
-
-
-def check_task_size(cpu: int, memory: int) -> None:
-    """Raise ``ConfigError`` unless ``cpu``/``memory`` is a valid Fargate pair."""
-    if cpu not in FARGATE_MEMORY:
-        raise ConfigError("app.cpu", "must be a Fargate cpu value: "
-                          + ", ".join(map(str, FARGATE_MEMORY)), value=cpu)
-    if memory not in FARGATE_MEMORY[cpu]:
-        allowed = FARGATE_MEMORY[cpu]
-        raise ConfigError("app.memory", f"with cpu = {cpu} Fargate accepts "
-                          f"{allowed[0]}..{allowed[-1]} MiB in steps of "
-                          f"{allowed[1] - allowed[0] if len(allowed) > 1 else allowed[0]}",
-                          value=memory)
 
 
 def container_definition(ctx: PhaseContext, *, image: str, log_group: str, region: str,

@@ -55,6 +55,8 @@ class AwsEcsDriver:
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
         try:
             result = stack.up(on_event=_reporter(ctx), color="never", show_secrets=False)
+        except auto.errors.ConcurrentUpdateError:
+            raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
             raise self._explain_failure(ctx, stack, session, exc) from None
         outputs = {key: item.value for key, item in result.outputs.items()}
@@ -87,6 +89,8 @@ class AwsEcsDriver:
 
         try:
             stack.preview(on_event=collect, color="never")
+        except auto.errors.ConcurrentUpdateError:
+            raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
             raise DeployFailed(f"pulumi preview failed: {_last_lines(exc)}") from None
         return Plan(target=ctx.target.name, stack=ctx.stack, changes=tuple(changes))
@@ -101,6 +105,8 @@ class AwsEcsDriver:
 
         try:
             stack.destroy(on_event=_reporter(ctx), color="never")
+        except auto.errors.ConcurrentUpdateError:
+            raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
             raise DeployFailed(f"pulumi destroy failed (run it again to retry): "
                                f"{_last_lines(exc)}") from None
@@ -199,6 +205,15 @@ class AwsEcsDriver:
                   *[f"health check: {p}" for p in seen.unhealthy],
                   *[f"stopped task: {r}" for r in reasons]]
         return DeployFailed("\n".join([message, *detail]))
+
+
+def _locked(ctx: PhaseContext) -> DeployFailed:
+    """The stack is locked: another update runs, or one was killed before it could unlock."""
+    work_dir = ctx.project_dir / ".deployer" / "aws-ecs"
+    return DeployFailed(
+        f"aws-ecs: stack {ctx.stack} is locked by another update. If none is running (an earlier "
+        f"one was killed), unlock it with `pulumi cancel --stack {ctx.stack} --cwd {work_dir}`, then "
+        "run the same command again: it converges from where the killed update stopped.")
 
 
 def preflight(ctx: PhaseContext, cfg: aws_settings.AwsSettings, environ) -> str:

@@ -124,3 +124,27 @@ def test_up_reports_a_missing_cli_before_building_the_image(bare_env, monkeypatc
     monkeypatch.setattr(api, "build", no_build)
     with pytest.raises(EnvironmentProblem, match="Pulumi CLI"):
         api.up(api.open_session(target="aws-ecs", config=config))
+
+
+@pytest.mark.parametrize("operation", ["up", "plan", "down"])
+def test_a_locked_stack_says_how_to_unlock_and_retry(operation, monkeypatch, tmp_path):
+    """A killed `pulumi up` leaves the stack locked; the next command says what to do."""
+    from pulumi.automation import CommandResult
+    from pulumi.automation.errors import ConcurrentUpdateError
+
+    from deployer.errors import DeployFailed
+
+    class LockedStack:
+        def _locked(self, *args, **kwargs):
+            raise ConcurrentUpdateError(CommandResult(stdout="", stderr="error: the stack is currently locked",
+                                                      code=255))
+
+        up = preview = destroy = _locked
+
+    driver, ctx = AwsEcsDriver(), make_ctx(project_dir=tmp_path)
+    monkeypatch.setattr(driver, "_stack", lambda *a, **k: (LockedStack(), None))
+    call = {"up": lambda: driver.up(ctx, _no_phases), "plan": lambda: driver.plan(ctx, _no_phases),
+            "down": lambda: driver.down(ctx)}[operation]
+    with pytest.raises(DeployFailed, match=r"is locked by another update.*pulumi cancel --stack dev") as error:
+        call()
+    assert "run the same command again" in str(error.value)

@@ -221,7 +221,7 @@ def _start_and_check(docker: DockerClient, ctx: PhaseContext, settings: LocalSet
                        f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)")
             _wait_healthy(docker, ctx, settings, digest, pending)
     except BaseException:
-        _remove(docker, pending)
+        remove(docker, pending)
         raise
 
 
@@ -279,10 +279,10 @@ def _retire(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
         ctx.report(f"draining {', '.join(sorted(drained))} for {settings.drain_seconds} s")
         time.sleep(settings.drain_seconds)
     ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")
-    _remove(docker, [engine.name(r) for r in rows])
+    remove(docker, [engine.name(r) for r in rows])
 
 
-def _remove(docker: DockerClient, names: list[str]) -> None:
+def remove(docker: DockerClient, names: list[str]) -> None:
     """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
     parallel; already gone is fine."""
     from docker.errors import NotFound

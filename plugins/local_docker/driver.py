@@ -75,12 +75,9 @@ class LocalDriver:
         left: list[str] = []
         with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report):
             rows = engine.containers(docker, ctx)
-            for row in rows:
-                ctx.report(f"removing container {engine.name(row)}")
-                try:
-                    docker.api.remove_container(row["Id"], v=True, force=True)
-                except NotFound:
-                    pass
+            if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
+                ctx.report(f"stopping and removing {', '.join(engine.name(r) for r in rows)}")
+                compute.remove(docker, [engine.name(r) for r in rows])
             for network in docker.api.networks(filters=engine.selector(ctx)):
                 ctx.report(f"removing network {network['Name']}")
                 try:

@@ -47,9 +47,6 @@ class Section:
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise ConfigError(self.key(name), f"must be {what}, not a {_type_name(value)}", value=value)
 
-    def has(self, name: str) -> bool:
-        return name in self.raw
-
     def value(self, name: str, default: Any = _MISSING) -> Any:
         """The raw value, unchecked: for keys that accept more than one shape."""
         return self._get(name, default)

@@ -35,26 +35,7 @@ def test_text_plan_is_a_resource_tree(config):
     assert "do-not-print-me" not in result.stdout + result.stderr
 
 
-def _strings(value):
-    """Every string inside an input, JSON documents (policies, container definitions) included."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, str):
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            decoded = None
-        if isinstance(decoded, (dict, list)):
-            yield from _strings(decoded)
-        else:
-            yield value
-
-
-def test_json_plan_lists_every_resource_with_followable_references(config):
+def test_json_plan_is_one_document_listing_every_resource(config):
     result = run("--config", str(config), "--json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
@@ -65,24 +46,9 @@ def test_json_plan_lists_every_resource_with_followable_references(config):
     by_urn = {r["urn"]: r for r in resources}
     assert all(dep in by_urn for r in resources for dep in r["depends_on"])
 
-    # a value that is another resource's mock id or computed attribute (ARN, DNS name,
-    # URL) names that resource, and the dependency is recorded
-    owner = {}
-    for r in resources:
-        own = set(_strings(r["inputs"])) | {r["name"]}  # echoed inputs and bare names are not references
-        for value in [r["id"], *(v for v in r["outputs"].values() if isinstance(v, str))]:
-            if value not in own:
-                owner[value] = r["urn"]
-    followed = 0
-    for r in resources:
-        for value in _strings(r["inputs"]):
-            if value in owner and owner[value] != r["urn"]:
-                assert owner[value] in r["depends_on"], (r["name"], value)
-                followed += 1
-    assert followed >= 20
-
     by_type = {r["type"]: r for r in resources}
     cluster, service = by_type["aws:ecs/cluster:Cluster"], by_type["aws:ecs/service:Service"]
-    assert owner[service["inputs"]["cluster"]] == cluster["urn"]
+    assert service["inputs"]["cluster"] == cluster["outputs"]["arn"]  # followable (all: test_offline_plan)
+    assert cluster["urn"] in service["depends_on"]
     assert "do-not-print-me" not in result.stdout
     assert "[secret]" in result.stdout

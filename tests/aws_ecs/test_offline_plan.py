@@ -13,15 +13,23 @@ from tests.aws_ecs.conftest import IMAGE, SECRET_VALUE, make_ctx, offline_plan
 KEYS = {"type", "name", "urn", "id", "inputs", "depends_on", "outputs"}
 
 
-def _values(value):
+def _strings(value):
+    """Every string inside an input, JSON documents (policies, container definitions) included."""
     if isinstance(value, dict):
         for item in value.values():
-            yield from _values(item)
+            yield from _strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _values(item)
-    else:
-        yield value
+            yield from _strings(item)
+    elif isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, (dict, list)):
+            yield from _strings(decoded)
+        else:
+            yield value
 
 
 def test_every_resource_is_recorded_with_type_name_urn_id_inputs_and_dependencies(plans):
@@ -35,16 +43,22 @@ def test_every_resource_is_recorded_with_type_name_urn_id_inputs_and_dependencie
         json.dumps({"resources": plan.resources, "outputs": dict(plan.outputs)})
 
 
-def test_an_input_holding_another_resources_id_is_a_recorded_dependency(plans):
-    """References are followable: a mock id in the inputs names a resource the plan lists,
-    and the consumer depends on it (the dependency the SDK sent, not a guess)."""
+def test_an_input_referring_to_another_resource_is_a_recorded_dependency(plans):
+    """References are followable: an input holding another resource's mock id or computed
+    attribute (ARN, DNS name, URL; echoed inputs and bare names excluded) names a resource
+    the plan lists, and the consumer depends on it (the dependency the SDK sent)."""
     for graph in plans.values():
-        by_id = {r["id"]: r for r in graph.resources}
+        owner = {}
+        for r in graph.resources:
+            own = set(_strings(r["inputs"])) | {r["name"]}
+            for value in [r["id"], *(v for v in r["outputs"].values() if isinstance(v, str))]:
+                if value not in own:
+                    owner[value] = r["urn"]
         checked = 0
         for resource in graph.resources:
-            for value in _values(resource["inputs"]):
-                if value in by_id:
-                    assert by_id[value]["urn"] in resource["depends_on"], (resource["name"], value)
+            for value in _strings(resource["inputs"]):
+                if value in owner and owner[value] != resource["urn"]:
+                    assert owner[value] in resource["depends_on"], (resource["name"], value)
                     checked += 1
         assert checked > 20
 

@@ -5,9 +5,10 @@ its config, like targets registered in a target group: compute registers replica
 :func:`register` only once Docker reports them healthy, and reads what HAProxy routes to
 now with :func:`routes`, from HAProxy's stats listener (published on ``127.0.0.1`` at a
 port Docker chooses). HAProxy also checks every replica itself (``GET <health path>``,
-expecting 200), retries a failed connection or an empty response of a safe request on
-another replica (``retry-on`` + ``redispatch``), and finds replicas by container name
-through Docker's DNS, so a restarted replica with a new IP is found again.
+expecting a 2xx, as the container health check and the ALB do), retries a failed
+connection or an empty response of a safe request on another replica (``retry-on`` +
+``redispatch``), and finds replicas by container name through Docker's DNS, so a
+restarted replica with a new IP is found again.
 
 A membership change writes the new config into the load balancer's volume, validates
 it with ``haproxy -c`` and reloads the master process (``SIGUSR2``): the new worker takes
@@ -337,7 +338,7 @@ backend {backend}
     http-request disable-l7-retry if !METH_GET
     option httpchk
     http-check send meth GET uri {_quote(upstream.health_path)} ver HTTP/1.1 hdr Host localhost
-    http-check expect status 200
+    http-check expect rstatus ^2[0-9][0-9]$
     default-server check inter {upstream.health_interval}s fall {upstream.fall} rise 1 resolvers docker resolve-prefer ipv4 init-addr last,libc,none
 {servers}"""
 

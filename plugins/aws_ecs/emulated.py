@@ -106,20 +106,6 @@ def diff(stored: tuple[dict, ...], recorded: list[dict]) -> list[Change]:
     return changes
 
 
-def reveal(value: Any) -> Any:
-    """Raw mock inputs as the provider would receive them: secrets unwrapped, integral
-    floats back to ints."""
-    if isinstance(value, dict):
-        if offline.SECRET_SIGNATURE in value:
-            return reveal(value.get("value"))
-        return {k: reveal(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [reveal(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def resolve(value: Any, table: Mapping[str, str]) -> Any:
     """``value`` with every mock id/ARN/name in ``table`` replaced by the emulator's,
     also inside strings (JSON documents, URLs, ``repo@digest``); longest match first."""
@@ -249,7 +235,7 @@ class EmulatedDriver:
         applier = emulator.applier(resource["type"])
         real: dict[str, Any] = {}
         if applier is not None:
-            inputs = resolve(reveal(mocks.inputs[key(resource)]), table)
+            inputs = resolve(offline.plain(mocks.inputs[key(resource)], reveal=True), table)
             ctx.report(f"create {resource['type']} {resource['name']} (emulated)")
             try:
                 real = applier.create(aws, inputs, resource["name"])

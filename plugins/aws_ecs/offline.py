@@ -180,14 +180,15 @@ class _RecordingMonitor(MockMonitor):
 
         return sorted(result, key=lambda r: (level(r["urn"]), r["type"], r["name"]))
 
-def plain(value: Any) -> Any:
-    """``value`` as JSON-ready data: secrets redacted, integral floats back to ints."""
+def plain(value: Any, *, reveal: bool = False) -> Any:
+    """``value`` (mock inputs or outputs) as plain data: integral floats back to ints,
+    secrets redacted, or with ``reveal`` unwrapped (as the provider would receive them)."""
     if isinstance(value, dict):
         if SECRET_SIGNATURE in value:
-            return REDACTED
-        return {key: plain(item) for key, item in value.items()}
+            return plain(value.get("value"), reveal=True) if reveal else REDACTED
+        return {key: plain(item, reveal=reveal) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
+        return [plain(item, reveal=reveal) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

@@ -21,16 +21,20 @@ def toml_value(value: Any) -> str:
     return json.dumps(value)  # strings, integers and booleans are spelled the same in TOML
 
 
-def write_project(folder: Path, *, app: Mapping[str, Any], targets: Mapping[str, Mapping[str, Any]] = {}) -> Path:
-    """Copy the sample app into ``folder/app`` and write ``folder/deployer.toml`` with the
-    ``[app]`` keys in ``app`` (``build.context`` defaults to the copied app) and one
+def write_config(folder: Path, *, app: Mapping[str, Any], targets: Mapping[str, Mapping[str, Any]] = {}) -> Path:
+    """Write ``folder/deployer.toml`` with the ``[app]`` keys in ``app`` and one
     ``[targets.<name>]`` table per entry of ``targets``. Returns the config path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(SAMPLE_APP, folder / "app", dirs_exist_ok=True)
-    app = {"build": {"context": "app"}, **app}
     lines = ["[app]", *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in app.items())]
     for name, section in targets.items():
         lines += ["", f"[targets.{json.dumps(name)}]", *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in section.items())]
     config = folder / "deployer.toml"
     config.write_text("\n".join(lines) + "\n")
     return config
+
+
+def write_project(folder: Path, *, app: Mapping[str, Any], targets: Mapping[str, Mapping[str, Any]] = {}) -> Path:
+    """Copy the sample app into ``folder/app`` and :func:`write_config` (``build.context``
+    defaults to the copied app). Returns the config path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SAMPLE_APP, folder / "app", dirs_exist_ok=True)
+    return write_config(folder, app={"build": {"context": "app"}, **app}, targets=targets)

@@ -16,28 +16,10 @@ import attrs
 import pytest
 
 from deployer import api
-from deployer.testing.project import toml_value
+from deployer.testing.project import write_config
 
 APP_DIR = Path(__file__).parent / "app"
 APP_NAME = "ldtest"
-BASE_IMAGE = "python:3.12-slim"
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Any:
-    """The engine; tests are skipped (not failed) when there is none or the base image is
-    missing (``scripts/base-image.sh`` builds it)."""
-    docker = pytest.importorskip("docker")
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as error:
-        pytest.skip(f"no Docker engine: {error}")
-    try:
-        client.api.inspect_image(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
-        pytest.skip(f"{BASE_IMAGE} is missing: run scripts/base-image.sh")
-    return client
 
 
 def free_port() -> int:
@@ -70,10 +52,7 @@ class Stack:
         if self.command is not None:
             app["command"] = self.command
         target = {"host_port": self.port, "health_interval": 1, "drain_seconds": 1, **self.settings}
-        path = self.folder / "deployer.toml"
-        path.write_text("[app]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in app.items())
-                        + "\n[targets.local]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in target.items()))
-        return path
+        return write_config(self.folder, app=app, targets={"local": target})
 
     def session(self) -> api.Session:
         return api.open_session(target="local", stack=self.stack, config=self.config, reporter=_Lines(self.lines))

@@ -15,7 +15,6 @@ WEBSITE = Path(__file__).resolve().parents[2] / "website"
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-@pytest.mark.skipif(not (WEBSITE / "Dockerfile").is_file(), reason="website/ is not there")
 def test_website_serves_and_rolls_out_without_failures(stack, traffic):
     stack.context = WEBSITE
     stack.up()

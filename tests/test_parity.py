@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 
 import pytest
 
 from deployer import api
 from deployer.testing import write_project
+from tests.ports import free_port
 
 pytestmark = pytest.mark.docker
 
@@ -32,10 +32,6 @@ APP = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

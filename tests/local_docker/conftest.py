@@ -4,7 +4,6 @@ of its own per test (removed afterwards), and a bounded traffic generator on 127
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
 import time
 from collections import Counter
@@ -17,15 +16,12 @@ import pytest
 
 from deployer import api
 from deployer.testing.project import write_config
+from tests.ports import free_port
 
 APP_DIR = Path(__file__).parent / "app"
 APP_NAME = "ldtest"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @attrs.define

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
 
 from deployer.models import PhaseContext
 from deployer.testing import TargetContract
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.ports import free_port
 
 pytestmark = pytest.mark.docker
 

@@ -5,8 +5,8 @@ exactly what Docker receives (the build context after ``.dockerignore``, file mo
 Dockerfile, the build args). An unchanged app therefore never reaches Docker's builder,
 and every target runs the same image ID.
 
-``docker`` is imported inside functions only, so importing this module (or the CLI's
-``--help``) stays cheap.
+An unchanged app costs a content hash and one image lookup
+(:mod:`deployer.docker_engine`); the docker SDK is imported only to build.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import stat
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import evolve
 
+from deployer import docker_engine
+from deployer.docker_engine import DockerEngine
+from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
 from deployer.models import AppSpec, BuildSpec, Image
-
-if TYPE_CHECKING:
-    from docker import DockerClient
 
 LABEL_APP = "dev.deployer.app"
 """Label on every image deployer builds: the app name."""
@@ -37,8 +37,6 @@ KEEP_IMAGES = 3
 """How many images of one app :func:`build_image` keeps (the one just built included)."""
 HASH_LENGTH = 16
 """Hex digits of the content hash used in tags (64 bits)."""
-BUILD_TIMEOUT = 600
-"""Seconds a silent build step may take before the Docker client gives up."""
 
 _HASH_VERSION = b"deployer-image-hash-v1\0"
 _IMAGE_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
@@ -59,8 +57,6 @@ def content_hash(build: BuildSpec) -> str:
 
     :raises ConfigError: the context folder or the Dockerfile does not exist.
     """
-    from docker.utils.build import exclude_paths
-
     root = Path(build.context)
     if not root.is_dir():
         raise ConfigError("app.build.context", "is not a folder", value=str(root))
@@ -71,18 +67,9 @@ def content_hash(build: BuildSpec) -> str:
     digest = hashlib.sha256(_HASH_VERSION)
     _feed(digest, "dockerfile", dockerfile.read_bytes())
     _feed(digest, "args", json.dumps(dict(build.args), sort_keys=True).encode())
-    for relative in sorted(exclude_paths(str(root), _dockerignore(root), dockerfile=build.dockerfile)):
+    for relative in sorted(context_paths(root, read_patterns(root), dockerfile=build.dockerfile)):
         _feed_path(digest, root, relative)
     return digest.hexdigest()[:HASH_LENGTH]
-
-
-def _dockerignore(root: Path) -> list[str]:
-    """The patterns of ``root/.dockerignore``, read as the docker SDK reads them."""
-    path = root / ".dockerignore"
-    if not path.is_file():
-        return []
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _feed(digest: Any, kind: str, data: bytes) -> None:
@@ -122,42 +109,7 @@ def repository(app: AppSpec) -> str:
 # --- Docker -------------------------------------------------------------------------------
 
 
-def docker_client(*, timeout: int = BUILD_TIMEOUT) -> DockerClient:
-    """The client for the Docker engine of the environment (``DOCKER_HOST`` or the default
-    socket), checked by negotiating the API version with it.
-
-    One client per environment and ``timeout`` is made per process and shared: callers
-    (the image build, a target's driver) reuse its connection and negotiated version.
-    A failed attempt is not remembered, and a changed ``DOCKER_*`` environment gets a new
-    client, so an engine that is unreachable is always reported.
-
-    :raises EnvironmentProblem: the engine is not reachable; says how to start it.
-    """
-    key = (timeout, *(os.environ.get(name) for name in _DOCKER_ENV))
-    if key not in _clients:
-        _clients[key] = _connect(timeout)
-    return _clients[key]
-
-
-_DOCKER_ENV = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
-"""The variables ``docker.from_env`` reads to choose and reach the engine."""
-_clients: dict[tuple[Any, ...], DockerClient] = {}
-
-
-def _connect(timeout: int) -> DockerClient:
-    import docker
-    from docker.errors import DockerException
-
-    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    try:
-        return docker.from_env(timeout=timeout)  # GET /version: fails when unreachable
-    except DockerException as error:
-        raise EnvironmentProblem(
-            f"Docker engine not reachable at {where}: start it (sudo systemctl start docker, "
-            f"or dockerd) or set DOCKER_HOST ({error})") from error
-
-
-def resolve_image(app: AppSpec, *, client: DockerClient | None = None) -> Image:
+def resolve_image(app: AppSpec, *, client: DockerEngine | None = None) -> Image:
     """The image ``app`` would run, without building: tag from the content hash, ``id``
     filled only when an image with that tag already exists. Used by ``plan``.
 
@@ -167,14 +119,14 @@ def resolve_image(app: AppSpec, *, client: DockerClient | None = None) -> Image:
     image = Image(repository(app), content_hash(app.build))
     if client is None:
         try:
-            client = docker_client()
+            client = docker_engine.connect()
         except EnvironmentProblem:
             return image
     return _existing(client, image) or image
 
 
 def build_image(app: AppSpec, *, report: Callable[[str], None],
-                client: DockerClient | None = None, keep: int = KEEP_IMAGES) -> Image:
+                client: DockerEngine | None = None, keep: int = KEEP_IMAGES) -> Image:
     """Return ``app``'s image, building it only when no image has its content-hash tag.
 
     A build streams each output line to ``report``, labels the image with
@@ -185,7 +137,7 @@ def build_image(app: AppSpec, *, report: Callable[[str], None],
         the last output lines.
     :raises EnvironmentProblem: the Docker engine is not reachable.
     """
-    client = client or docker_client()
+    client = client or docker_engine.connect()
     image = Image(repository(app), content_hash(app.build))
     existing = _existing(client, image)
     if existing:
@@ -203,7 +155,7 @@ def build_image(app: AppSpec, *, report: Callable[[str], None],
 
 
 def prune_images(app_name: str, *, keep: int, protect: str = "",
-                 client: DockerClient) -> list[str]:
+                 client: DockerEngine) -> list[str]:
     """Untag ``app_name``'s images (by :data:`LABEL_APP`) beyond the newest ``keep``.
 
     Skips ``protect`` (an image ID), images a container uses (running or stopped), and
@@ -213,11 +165,11 @@ def prune_images(app_name: str, *, keep: int, protect: str = "",
     """
     from docker.errors import APIError
 
-    images = client.api.images(filters={"label": f"{LABEL_APP}={app_name}"})
+    images = client.images({"label": [f"{LABEL_APP}={app_name}"]})
     own = f"deployer/{app_name}:"
     images = [i for i in images if any(t.startswith(own) for t in i.get("RepoTags") or ())]
     images.sort(key=lambda i: i["Created"], reverse=True)
-    in_use = {c.get("ImageID") for c in client.api.containers(all=True)}
+    in_use = {c.get("ImageID") for c in client.containers()}
     others = [i for i in images if i["Id"] != protect]
     retain = keep - 1 if len(others) < len(images) else keep  # the protected one counts
     lines = []
@@ -236,13 +188,10 @@ def prune_images(app_name: str, *, keep: int, protect: str = "",
     return lines
 
 
-def _existing(client: DockerClient, image: Image) -> Image | None:
+def _existing(client: DockerEngine, image: Image) -> Image | None:
     """``image`` with its ID and USER when an image with its tag exists, else None."""
-    from docker.errors import ImageNotFound
-
-    try:
-        found = client.api.inspect_image(image.tag)
-    except ImageNotFound:
+    found = client.image(image.tag)
+    if found is None:
         return None
     return evolve(image, id=found["Id"], user=(found.get("Config") or {}).get("User") or "")
 
@@ -259,7 +208,7 @@ def require_non_root(app: AppSpec, image: Image) -> None:
             "USER instruction (e.g. USER 10001) or, if it must run as root, set app.allow_root = true")
 
 
-def _build(client: DockerClient, app: AppSpec, image: Image, report: Callable[[str], None]) -> None:
+def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[str], None]) -> None:
     """Run Docker's (legacy) builder, streaming output, tagging the result ``image.tag``."""
     from docker.errors import APIError
 

@@ -39,20 +39,27 @@ def make_project(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def docker_client():
-    """The process's shared Docker client (deployer.image.docker_client)."""
-    from deployer.image import docker_client
+def docker_engine():
+    """The process's shared Docker engine (deployer.docker_engine.connect); fails, never
+    skips, when no engine answers."""
+    from deployer.docker_engine import connect
 
-    return docker_client()
+    return connect()
 
 
 @pytest.fixture(scope="session")
-def website_image(docker_client):
+def docker_client(docker_engine):
+    """The docker SDK's client of that engine, for tests to arrange and inspect."""
+    return docker_engine.sdk
+
+
+@pytest.fixture(scope="session")
+def website_image(docker_engine):
     """The website image, built at most once per session (a no-op when already built)."""
     from deployer.image import build_image
     from deployer.models import AppSpec, BuildSpec
 
-    return build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None, client=docker_client)
+    return build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None, client=docker_engine)
 
 
 @pytest.fixture(scope="session")

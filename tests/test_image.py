@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from deployer import image as image_module
+from deployer.docker_engine import DockerEngine
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem
 from deployer.image import (
     LABEL_APP,
@@ -183,38 +184,38 @@ def test_container_runs_as_non_root_and_becomes_healthy(docker_client, website_i
 
 
 @pytest.mark.docker
-def test_unchanged_app_never_reaches_dockers_builder(docker_client, website_image, monkeypatch):
-    def no_build(*args, **kwargs):
-        raise AssertionError("Docker's build was called for an unchanged app")
-
-    monkeypatch.setattr(docker_client.api, "build", no_build)
+def test_unchanged_app_never_reaches_dockers_builder(docker_engine, website_image):
+    fresh = DockerEngine(docker_engine.host)  # its docker SDK client is made on first use
     lines: list[str] = []
-    again = build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lines.append, client=docker_client)
+    again = build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lines.append, client=fresh)
+
     assert again == website_image
     assert lines == [f"image {website_image.tag} is up to date ({website_image.id[:19]})"]
+    assert "sdk" not in vars(fresh), "a no-op build must not even load the docker SDK"
 
 
 @pytest.mark.docker
-def test_resolve_image_never_builds(docker_client, website_image, website_copy, monkeypatch):
-    monkeypatch.setattr(docker_client.api, "build", None)  # any call would fail
+def test_resolve_image_never_builds(docker_engine, website_image, website_copy):
+    fresh = DockerEngine(docker_engine.host)
 
-    assert resolve_image(AppSpec("website", BuildSpec(WEBSITE)), client=docker_client) == website_image
+    assert resolve_image(AppSpec("website", BuildSpec(WEBSITE)), client=fresh) == website_image
     edited = website_copy / "personal_site" / "templates" / "home.html"
     edited.write_text(edited.read_text() + " ")
-    unbuilt = resolve_image(AppSpec("website", BuildSpec(website_copy)), client=docker_client)
+    unbuilt = resolve_image(AppSpec("website", BuildSpec(website_copy)), client=fresh)
 
     assert unbuilt.id == "" and unbuilt.content_hash != website_image.content_hash
+    assert "sdk" not in vars(fresh), "resolving reads the engine without the docker SDK"
 
 
 @pytest.mark.docker
 def test_template_change_builds_a_new_tag_reusing_dependency_layers(
-        docker_client, website_image, website_copy, throwaway_app):
+        docker_engine, docker_client, website_image, website_copy, throwaway_app):
     app = throwaway_app(website_copy)
-    first = build_image(app, report=lambda line: None, client=docker_client)
+    first = build_image(app, report=lambda line: None, client=docker_engine)
     template = website_copy / "personal_site" / "templates" / "contact.html"
     template.write_text(template.read_text().replace("Contact", "Kontact", 1))
     lines: list[str] = []
-    second = build_image(app, report=lines.append, client=docker_client)
+    second = build_image(app, report=lines.append, client=docker_engine)
 
     assert second.tag != first.tag and second.id != first.id
     assert docker_client.api.inspect_image(second.tag)["Id"] == second.id
@@ -239,13 +240,13 @@ def test_failing_run_step_is_named_in_the_build_error(tmp_path, throwaway_app):
 
 
 @pytest.mark.docker
-def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_client, throwaway_app):
+def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_engine, docker_client, throwaway_app):
     (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY version.txt /version.txt\n")
     app = throwaway_app(tmp_path)
     built = []
     for version in range(5):
         (tmp_path / "version.txt").write_text(f"{version}\n")
-        built.append(build_image(app, report=lambda line: None, client=docker_client))
+        built.append(build_image(app, report=lambda line: None, client=docker_engine))
         if version == 0:  # a container (even a stopped one) keeps the oldest image alive
             docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", LABEL_APP: app.name})
         time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists
@@ -257,15 +258,15 @@ def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_client, throw
 
 
 @pytest.mark.docker
-def test_prune_keeps_only_what_it_is_told(tmp_path, docker_client, throwaway_app):
+def test_prune_keeps_only_what_it_is_told(tmp_path, docker_engine, docker_client, throwaway_app):
     (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY version.txt /version.txt\n")
     app = throwaway_app(tmp_path)
     for version in range(2):
         (tmp_path / "version.txt").write_text(f"{version}\n")
-        build_image(app, report=lambda line: None, client=docker_client, keep=10)
+        build_image(app, report=lambda line: None, client=docker_engine, keep=10)
         time.sleep(1.1)
 
-    lines = prune_images(app.name, keep=1, client=docker_client)
+    lines = prune_images(app.name, keep=1, client=docker_engine)
 
     assert len(lines) == 1 and lines[0].startswith("removed old image deployer/test-")
     assert len(docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})) == 1

@@ -25,8 +25,9 @@ import hashlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
 from deployer.healthcheck import probe_command
 from deployer.models import (
@@ -40,9 +41,6 @@ from deployer.models import (
 )
 from deployer.plugins.local_docker import engine, ingress
 from deployer.plugins.local_docker.settings import LocalSettings, of
-
-if TYPE_CHECKING:
-    from docker import DockerClient
 
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
@@ -72,7 +70,7 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _create(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, image: str,
+def _create(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, image: str,
             name: str, network: str, digest: str) -> str:
     from docker.types import Healthcheck
 
@@ -112,7 +110,7 @@ def planned_spec(ctx: PhaseContext, image_id: str) -> ExpressedSpec:
                          replicas=app.replicas.min, command=app.command)
 
 
-def expressed_spec(docker: DockerClient, rows: list[dict[str, Any]]) -> ExpressedSpec | None:
+def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> ExpressedSpec | None:
     """How the running replicas express the spec, read back from the newest one's
     container config (``rows`` are replica summaries); None when none runs."""
     running = [r for r in rows if engine.is_up(r)]
@@ -120,7 +118,9 @@ def expressed_spec(docker: DockerClient, rows: list[dict[str, Any]]) -> Expresse
         return None
     newest = max(running, key=lambda r: r["Created"])
     same = [r for r in running if r["Labels"].get(engine.SPEC_HASH) == newest["Labels"].get(engine.SPEC_HASH)]
-    info = docker.api.inspect_container(newest["Id"])
+    info = docker.container(newest["Id"])
+    if info is None:  # removed since it was listed
+        return None
     env = dict(item.partition("=")[::2] for item in info["Config"].get("Env") or ())
     names = tuple(n for n in newest["Labels"].get(ENV_NAMES, "").split(",") if n and n in env)
     host = info["HostConfig"]
@@ -196,7 +196,7 @@ def _changes(ctx: PhaseContext, registry: RegistryResult, keep: list, surplus: l
     return tuple(changes)
 
 
-def _start_and_check(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
+def _start_and_check(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings,
                      registry: RegistryResult, network: NetworkResult, digest: str,
                      new_names: list[str], unregistered: list[str]) -> None:
     """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
@@ -225,13 +225,13 @@ def _start_and_check(docker: DockerClient, ctx: PhaseContext, settings: LocalSet
         raise
 
 
-def _wait_healthy(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
+def _wait_healthy(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings,
                   digest: str, names: list[str]) -> None:
     deadline = time.monotonic() + settings.health_timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
     filters["label"].append(f"{engine.SPEC_HASH}={digest}")
     while True:
-        rows = {engine.name(r): r for r in docker.api.containers(all=True, filters=filters)}
+        rows = {engine.name(r): r for r in docker.containers(filters)}
         waiting = []
         for name in names:
             row = rows.get(name)
@@ -249,7 +249,7 @@ def _wait_healthy(docker: DockerClient, ctx: PhaseContext, settings: LocalSettin
         time.sleep(_POLL)
 
 
-def _failure(docker: DockerClient, ctx: PhaseContext, name: str, row: dict[str, Any] | None,
+def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None,
              what: str) -> DeployFailed:
     from docker.errors import NotFound
 
@@ -269,7 +269,7 @@ def _failure(docker: DockerClient, ctx: PhaseContext, name: str, row: dict[str, 
         "The new replicas were removed; the previous version, if any, keeps serving.")
 
 
-def _retire(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
+def _retire(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings,
             rows: list[dict[str, Any]], drained: set[str]) -> None:
     """Stop and remove ``rows``, after ``drain_seconds`` when some just left the load
     balancer (``drained``), so their in-flight requests finish."""
@@ -282,7 +282,7 @@ def _retire(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings,
     remove(docker, [engine.name(r) for r in rows])
 
 
-def remove(docker: DockerClient, names: list[str]) -> None:
+def remove(docker: DockerEngine, names: list[str]) -> None:
     """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
     parallel; already gone is fine."""
     from docker.errors import NotFound

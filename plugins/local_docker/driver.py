@@ -15,20 +15,17 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import evolve
 
+from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.local_docker import compute, engine, ingress
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
 from deployer.targets import RunPhases
-
-if TYPE_CHECKING:
-    from docker import DockerClient
-
 
 
 class LocalDriver:
@@ -78,7 +75,7 @@ class LocalDriver:
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
                 ctx.report(f"stopping and removing {', '.join(engine.name(r) for r in rows)}")
                 compute.remove(docker, [engine.name(r) for r in rows])
-            for network in docker.api.networks(filters=engine.selector(ctx)):
+            for network in docker.networks(engine.selector(ctx)):
                 ctx.report(f"removing network {network['Name']}")
                 try:
                     docker.api.remove_network(network["Id"])
@@ -86,7 +83,7 @@ class LocalDriver:
                     pass
                 except APIError as error:  # e.g. a container deployer did not create joined it
                     left.append(f"network {network['Name']}: {error.explanation or error}")
-            for volume in docker.api.volumes(filters=engine.selector(ctx)).get("Volumes") or ():
+            for volume in docker.volumes(engine.selector(ctx)):
                 ctx.report(f"removing volume {volume['Name']}")
                 try:
                     docker.api.remove_volume(volume["Name"], force=True)
@@ -164,7 +161,7 @@ def _parse(source: str, raw: bytes) -> Iterator[LogLine]:
         yield LogLine(source=source, text=text, timestamp=timestamp)
 
 
-def _follow(docker: DockerClient, sources: dict[str, str], start: int | None) -> Iterator[LogLine]:
+def _follow(docker: DockerEngine, sources: dict[str, str], start: int | None) -> Iterator[LogLine]:
     lines: queue.Queue[LogLine | None] = queue.Queue()
 
     def pump(cid: str, source: str) -> None:

@@ -1,4 +1,4 @@
-"""Docker access shared by the phases: the client, names, labels and labelled listings.
+"""Docker access shared by the phases: the engine, names, labels and labelled listings.
 
 State is labels, as with docker compose: every object this target creates carries
 :data:`APP`, :data:`STACK`, :data:`TARGET` (``local``) and :data:`ROLE`; replicas also
@@ -8,12 +8,11 @@ keeps an unchanged ``up`` fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from deployer import docker_engine
+from deployer.docker_engine import DockerEngine, Filters
 from deployer.models import PhaseContext
-
-if TYPE_CHECKING:
-    from docker import DockerClient
 
 APP = "dev.deployer.app"
 STACK = "dev.deployer.stack"
@@ -28,15 +27,13 @@ ROLE_NETWORK = "network"
 ROLE_LB_CONFIG = "load-balancer-config"
 
 
-def client() -> DockerClient:
-    """The process's shared client for the environment's Docker engine
-    (:func:`deployer.image.docker_client`: the one the core's image build used).
+def client() -> DockerEngine:
+    """The process's shared Docker engine (:func:`deployer.docker_engine.connect`: the one
+    the core's image build used).
 
     :raises EnvironmentProblem: the engine is not reachable; the message says how to start it.
     """
-    from deployer.image import docker_client
-
-    return docker_client()
+    return docker_engine.connect()
 
 
 def prefix(ctx: PhaseContext) -> str:
@@ -49,7 +46,7 @@ def labels(ctx: PhaseContext, role: str, **extra: str) -> dict[str, str]:
     return {APP: ctx.app.name, STACK: ctx.stack, TARGET: TARGET_NAME, ROLE: role, **extra}
 
 
-def selector(ctx: PhaseContext, role: str | None = None) -> dict[str, list[str]]:
+def selector(ctx: PhaseContext, role: str | None = None) -> Filters:
     """An engine ``filters`` value matching this app and stack (and ``role`` when given)."""
     wanted = {APP: ctx.app.name, STACK: ctx.stack, TARGET: TARGET_NAME}
     if role:
@@ -57,10 +54,10 @@ def selector(ctx: PhaseContext, role: str | None = None) -> dict[str, list[str]]
     return {"label": [f"{key}={value}" for key, value in wanted.items()]}
 
 
-def containers(docker: DockerClient, ctx: PhaseContext, role: str | None = None) -> list[dict[str, Any]]:
+def containers(docker: DockerEngine, ctx: PhaseContext, role: str | None = None) -> list[dict[str, Any]]:
     """Summaries (``docker ps -a`` rows, no per-container inspect) of this stack's
     containers, optionally of one role, sorted by name."""
-    rows = docker.api.containers(all=True, filters=selector(ctx, role))
+    rows = docker.containers(selector(ctx, role))
     return sorted(rows, key=name)
 
 

@@ -21,18 +21,18 @@ Its image is built here, offline, from ``lb_base_image`` with Debian's HAProxy p
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import re
 import socket
 import tarfile
 import time
-import urllib.error
-import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import urlsplit
 
 from attrs import frozen
 
+from deployer import rawhttp
+from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import (
     Change,
@@ -43,9 +43,6 @@ from deployer.models import (
 )
 from deployer.plugins.local_docker import engine
 from deployer.plugins.local_docker.settings import LocalSettings, of
-
-if TYPE_CHECKING:
-    from docker import DockerClient
 
 LISTEN_PORT = 8080
 """The port HAProxy listens on inside its container (unprivileged: it runs as haproxy)."""
@@ -99,7 +96,7 @@ class Upstream:
     health_path: str
     health_interval: int
     fall: int
-    stats_url: str | None = None
+    stats_port: int | None = None
 
 
 @frozen
@@ -120,20 +117,17 @@ def lb_image_tag(settings: LocalSettings) -> str:
     return f"deployer/local-lb:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def _ensure_lb_image(docker: DockerClient, settings: LocalSettings, report) -> str:
-    from docker.errors import APIError, BuildError, ImageNotFound
+def _ensure_lb_image(docker: DockerEngine, settings: LocalSettings, report) -> str:
+    from docker.errors import APIError, BuildError
 
     tag = lb_image_tag(settings)
-    try:
-        docker.api.inspect_image(tag)
+    if docker.image(tag) is not None:
         return tag
-    except ImageNotFound:
-        pass
     report(f"building the load balancer image {tag} (HAProxy from Debian packages)")
     context = _tar({"Dockerfile": _DOCKERFILE.format(base=settings.lb_base_image),
                     "haproxy.cfg": _BOOTSTRAP_CONFIG})
     try:
-        docker.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True, pull=False)
+        docker.sdk.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True, pull=False)
     except (BuildError, APIError) as error:
         raise DeployFailed(f"building the load balancer image from {settings.lb_base_image} failed: {error}. "
                            "It needs that image locally (scripts/base-image.sh builds python:3.12-slim) "
@@ -163,7 +157,7 @@ def endpoint(settings: LocalSettings) -> str:
     return f"http://{host}:{settings.host_port}"
 
 
-def check_port(docker: DockerClient, ctx: PhaseContext) -> None:
+def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
     """Fail before anything changes when ``host_port`` on ``bind`` is taken by something
     other than this stack's own load balancer.
 
@@ -181,7 +175,7 @@ def check_port(docker: DockerClient, ctx: PhaseContext) -> None:
             return
         except OSError as error:
             reason = error.strerror or str(error)
-    holders = [engine.name(r) for r in docker.api.containers(filters={"publish": str(settings.host_port)})]
+    holders = [engine.name(r) for r in docker.containers({"publish": [str(settings.host_port)], "status": ["running"]})]
     by = f" by container {', '.join(holders)}" if holders else ""
     raise UsageError(
         f"port {settings.host_port} on {settings.bind} is already in use{by} ({reason}): nothing was "
@@ -204,10 +198,10 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
     current = [r for r in rows if r["Labels"].get(LB_HASH) == wanted and engine.is_up(r)]
     detail = f"HAProxy on {settings.bind}:{settings.host_port}"
-    stats_url = None
+    stats_port = None
     if current and len(rows) == 1:
         change = Change("unchanged", "load-balancer", name, detail)
-        stats_url = _stats_url(current[0])
+        stats_port = _stats_port(current[0])
     elif ctx.mode == "plan":
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
     else:
@@ -216,11 +210,11 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
             ctx.report(f"replacing load balancer {engine.name(row)}")
             docker.api.remove_container(row["Id"], force=True)
         _create_lb(docker, ctx, settings, tag, name, network_name, wanted)
-        stats_url = next(map(_stats_url, engine.containers(docker, ctx, engine.ROLE_LB)), None)
+        stats_port = next(map(_stats_port, engine.containers(docker, ctx, engine.ROLE_LB)), None)
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
     upstream = Upstream(container=name, app_port=ctx.app.port, health_path=ctx.app.health.path,
                         health_interval=settings.health_interval, fall=ctx.app.health.retries,
-                        stats_url=stats_url)
+                        stats_port=stats_port)
     return IngressResult(endpoint=endpoint(settings), attach=upstream,
                          extra={"container": name, "changes": (change,)})
 
@@ -231,21 +225,21 @@ def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _stats_url(row: dict[str, Any]) -> str | None:
-    """The CSV URL of a load balancer's stats listener, from its summary's ``Ports``."""
+def _stats_port(row: dict[str, Any]) -> int | None:
+    """The loopback port of a load balancer's stats listener, from its summary's ``Ports``."""
     for port in row.get("Ports", ()):
         if port.get("PrivatePort") == STATS_PORT and port.get("PublicPort"):
-            return f"http://127.0.0.1:{port['PublicPort']}{STATS_PATH};csv"
+            return int(port["PublicPort"])
     return None
 
 
-def _create_lb(docker: DockerClient, ctx: PhaseContext, settings: LocalSettings, tag: str,
+def _create_lb(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, tag: str,
                name: str, network_name: str, lb_hash: str) -> None:
     from docker.errors import APIError
     from docker.types import Mount
 
     volume = f"{name}-config"
-    if not docker.api.volumes(filters={"name": volume}).get("Volumes"):
+    if not docker.volumes({"name": [volume]}):
         docker.api.create_volume(volume, labels=engine.labels(ctx, engine.ROLE_LB_CONFIG))
     ctx.report(f"starting load balancer {name} on {settings.bind}:{settings.host_port}")
     host_config = docker.api.create_host_config(
@@ -348,21 +342,22 @@ def _quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def routes(docker: DockerClient, upstream: Upstream) -> Routes | None:
+def routes(docker: DockerEngine, upstream: Upstream) -> Routes | None:
     """What the load balancer routes to now; None when there is no load balancer.
 
     Read from what the running HAProxy has loaded (its stats CSV: one local HTTP request),
     so a config written but never loaded is not mistaken for routes. When the stats cannot
-    be reached (no ``stats_url``: a load balancer that is not running, or one still on a
+    be reached (no ``stats_port``: a load balancer that is not running, or one still on a
     config without the stats listener), the config file in its volume is read instead:
     that is what HAProxy loads when it starts.
     """
-    if upstream.stats_url:
+    if upstream.stats_port:
         try:
-            with urllib.request.urlopen(upstream.stats_url, timeout=2) as response:
-                return _parse_stats(response.read().decode())
-        except (OSError, http.client.HTTPException):  # URLError is an OSError
-            pass
+            reply = rawhttp.get(("127.0.0.1", upstream.stats_port), f"{STATS_PATH};csv", timeout=2)
+        except OSError:
+            reply = None
+        if reply is not None and reply.status == 200:
+            return _parse_stats(reply.body.decode())
     config = _read_config(docker, upstream)
     if config is None:
         return None
@@ -387,7 +382,7 @@ def _parse_stats(csv: str) -> Routes:
     return Routes(config, tuple(sorted(members)))
 
 
-def _read_config(docker: DockerClient, upstream: Upstream) -> str | None:
+def _read_config(docker: DockerEngine, upstream: Upstream) -> str | None:
     """The config file in the load balancer's volume; None when there is no load balancer."""
     from docker.errors import NotFound
 
@@ -400,7 +395,7 @@ def _read_config(docker: DockerClient, upstream: Upstream) -> str | None:
         return member.read().decode() if member else ""
 
 
-def register(docker: DockerClient, upstream: Upstream, members: tuple[str, ...]) -> None:
+def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...]) -> None:
     """Route to exactly ``members``: write, validate and gracefully reload the config.
 
     :raises DeployFailed: HAProxy rejected the config (nothing was changed).
@@ -420,15 +415,18 @@ def wait_serving(url: str, path: str, timeout: float) -> None:
 
     :raises DeployFailed: it did not within ``timeout`` seconds.
     """
+    parts = urlsplit(url)
+    address = (parts.hostname or "127.0.0.1", parts.port or 80)
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url + path, timeout=2) as response:
-                if response.status == 200:
-                    return
-                last = f"status {response.status}"
-        except (urllib.error.URLError, OSError) as error:
-            last = str(error)
+            status = rawhttp.get(address, path, timeout=2).status
+        except OSError as error:
+            last = str(error) or type(error).__name__
+        else:
+            if status == 200:
+                return
+            last = f"status {status}"
         time.sleep(0.1)
     raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: {last}")

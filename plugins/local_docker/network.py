@@ -15,7 +15,7 @@ def apply(ctx: PhaseContext) -> NetworkResult:
     """Create the network unless it exists (``plan``: only say whether it would be)."""
     docker = engine.client()
     name = engine.prefix(ctx)
-    found = docker.api.networks(names=[name], filters=engine.selector(ctx, engine.ROLE_NETWORK))
+    found = docker.networks({"name": [name], **engine.selector(ctx, engine.ROLE_NETWORK)})
     found = [n for n in found if n["Name"] == name]
     if found:
         change = Change("unchanged", "network", name)

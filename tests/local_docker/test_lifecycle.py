@@ -51,13 +51,12 @@ def test_second_up_touches_nothing(stack):
     before = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
     lb_started = stack.docker.api.inspect_container(f"deployer-ldtest-{stack.stack}-lb")["State"]["StartedAt"]
     session = stack.session()
-    engine_calls = []
-    with pytest.MonkeyPatch.context() as patch:
-        for method in ("get_archive", "version"):  # reading the config file; a new client's negotiation
-            patch.setattr(APIClient, method, lambda *a, _m=method, **k: engine_calls.append(_m))
+    sdk_requests = []
+    with pytest.MonkeyPatch.context() as patch:  # every docker SDK call ends in Session.send
+        patch.setattr(APIClient, "send", lambda self, request, **k: sdk_requests.append(request.url))
         for _ in range(3):
             api.up(session)
-    assert engine_calls == [], "a no-op up reuses the client and reads the routes from HAProxy's stats"
+    assert sdk_requests == [], "a no-op up only reads (engine socket, HAProxy's stats), never through the SDK"
     after = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
     assert after.keys() == before.keys()
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
@@ -67,7 +66,7 @@ def test_second_up_touches_nothing(stack):
 
 def test_routes_are_read_from_the_config_file_when_the_stats_are_unreachable(stack, monkeypatch):
     stack.up()
-    monkeypatch.setattr(ingress, "_stats_url", lambda row: None)
+    monkeypatch.setattr(ingress, "_stats_port", lambda row: None)
     stack.lines.clear()
 
     stack.up()

@@ -1,0 +1,163 @@
+"""The Docker engine of the environment, shared by the core's image build and the targets.
+
+Reading is cheap: the listings and inspections an unchanged ``up`` or ``build`` asks for go
+straight to the engine's Unix socket (:mod:`deployer.rawhttp`), so a run that changes
+nothing never imports the docker SDK (requests and urllib3, about 0.1 s). Everything
+that changes the engine or streams (builds, containers, logs, archives, exec) goes
+through the docker SDK's clients, :attr:`DockerEngine.sdk` and :attr:`DockerEngine.api`,
+made on first use. An engine reached another way (``tcp://``, ``ssh://``, TLS) is read
+through the SDK too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from deployer import rawhttp
+from deployer.errors import DeployerError, EnvironmentProblem
+
+if TYPE_CHECKING:
+    from docker import APIClient, DockerClient
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+READ_TIMEOUT = 60
+"""Seconds one read may take."""
+SDK_TIMEOUT = 600
+"""Seconds a silent SDK call (a build step, a container stop) may take."""
+
+Filters = dict[str, list[str]]
+"""An engine ``filters`` value: filter name to accepted values, e.g. ``{"label": ["a=b"]}``."""
+
+
+class EngineError(DeployerError):
+    """The engine answered a read with an error (a status other than 2xx or 404)."""
+
+
+class DockerEngine:
+    """One Docker engine: cheap reads, and the docker SDK for everything else.
+
+    Each read returns the engine's JSON as the SDK's low-level client would; one that
+    names a single object returns None when the engine does not know it (404).
+    """
+
+    def __init__(self, host: str = DEFAULT_HOST) -> None:
+        self.host = host
+        self._socket = host.removeprefix("unix://") if host.startswith("unix://") else None
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def containers(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """Summaries of the containers matching ``filters``, stopped ones included."""
+        return self._get("/containers/json", all="1", filters=filters)
+
+    def networks(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """The networks matching ``filters``."""
+        return self._get("/networks", filters=filters)
+
+    def volumes(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """The volumes matching ``filters``."""
+        return self._get("/volumes", filters=filters).get("Volumes") or []
+
+    def images(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """Summaries of the images matching ``filters``."""
+        return self._get("/images/json", filters=filters)
+
+    def container(self, ref: str) -> dict[str, Any] | None:
+        """``docker inspect`` of the container ``ref`` (ID or name); None when there is none."""
+        return self._get(f"/containers/{quote(ref, safe='')}/json", missing_ok=True)
+
+    def image(self, ref: str) -> dict[str, Any] | None:
+        """``docker inspect`` of the image ``ref`` (ID or tag); None when there is none."""
+        return self._get(f"/images/{quote(ref, safe='/:@')}/json", missing_ok=True)
+
+    def check(self) -> None:
+        """Make sure the engine answers.
+
+        :raises EnvironmentProblem: it does not; says how to start it.
+        """
+        if self._socket is None:
+            self.sdk  # noqa: B018 - making the SDK client negotiates the API version with the engine
+        else:
+            self._get("/_ping", raw=True)
+
+    # --- the docker SDK ------------------------------------------------------------------
+
+    @cached_property
+    def sdk(self) -> DockerClient:
+        """The docker SDK's client for this engine (imported and connected on first use).
+
+        :raises EnvironmentProblem: the engine is not reachable.
+        """
+        import docker
+        from docker.errors import DockerException
+
+        try:  # from_env reads DOCKER_HOST and the TLS variables, and negotiates the version
+            return docker.from_env(timeout=SDK_TIMEOUT)
+        except DockerException as error:
+            raise self._unreachable(error) from error
+
+    @property
+    def api(self) -> APIClient:
+        """The SDK's low-level client (one call per Engine API endpoint)."""
+        return self.sdk.api
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _get(self, path: str, *, missing_ok: bool = False, raw: bool = False,
+             **query: Any) -> Any:
+        params = {k: json.dumps(v) if k == "filters" else v for k, v in query.items() if v is not None}
+        target = f"{path}?{urlencode(params)}" if params else path
+        try:  # requests' errors are OSErrors too
+            if self._socket is None:
+                reply = self.api.get(self.api.base_url + target, timeout=READ_TIMEOUT)
+                status, body = reply.status_code, reply.content
+            else:
+                answer = rawhttp.get(self._socket, target, timeout=READ_TIMEOUT)
+                status, body = answer.status, answer.body
+        except OSError as error:
+            raise self._unreachable(error) from error
+        if status == 404 and missing_ok:
+            return None
+        if not 200 <= status < 300:
+            message = body.decode(errors="replace").strip()
+            try:
+                message = json.loads(message).get("message", message)
+            except (ValueError, AttributeError):
+                pass
+            raise EngineError(f"Docker engine at {self.host}: GET {path} failed ({status}): {message}")
+        return body if raw else json.loads(body)
+
+    def _unreachable(self, error: Exception) -> EnvironmentProblem:
+        hint = " (is your user in the docker group?)" if isinstance(error, PermissionError) else ""
+        return EnvironmentProblem(
+            f"Docker engine not reachable at {self.host}{hint}: start it (sudo systemctl start docker, "
+            f"or dockerd) or set DOCKER_HOST ({error})")
+
+
+def connect() -> DockerEngine:
+    """The process's engine for the current environment (``DOCKER_HOST`` or the default
+    socket), checked to answer.
+
+    Made once per environment and shared by callers (the image build, a target's driver),
+    so the SDK, once needed, is imported and connected once. A failed check is not
+    remembered, and a changed ``DOCKER_*`` environment gets a new engine, so an engine
+    that is unreachable is always reported.
+
+    :raises EnvironmentProblem: the engine is not reachable; says how to start it.
+    """
+    key = tuple(os.environ.get(name) for name in _DOCKER_ENV)
+    engine = _engines.get(key)
+    if engine is None:
+        engine = DockerEngine(os.environ.get("DOCKER_HOST") or DEFAULT_HOST)
+        engine.check()
+        _engines[key] = engine
+    return engine
+
+
+_DOCKER_ENV = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+"""The variables ``docker.from_env`` reads to choose and reach the engine."""
+_engines: dict[tuple[str | None, ...], DockerEngine] = {}

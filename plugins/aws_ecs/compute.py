@@ -10,6 +10,11 @@ command); a FARGATE service registered in the target group, with the deployment 
 breaker and rollback, a health-check grace period, ``wait_for_steady_state``, created
 after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
 autoscaling (an Application Auto Scaling target and policy).
+
+The log group is pulumi-aws's, declared by type token (:mod:`.declared`): the
+``pulumi_aws.cloudwatch`` package would import its 48 modules for it. The Secrets Manager
+and Application Auto Scaling packages are loaded only when the app has secrets or a
+replica range.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
+from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -53,8 +59,8 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
     execution_role, execution_grants = _execution_role(app, [arn for _, arn in secrets])
     task_role = aws.iam.Role(f"{app}-task-role", assume_role_policy=ECS_TASKS_TRUST,
                              description=f"{app} task role: no permissions unless you add them")
-    logs = aws.cloudwatch.LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}",
-                                   retention_in_days=cfg.log_retention_days)
+    logs = declared.LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}",
+                             retention_in_days=cfg.log_retention_days)
     region = aws.get_region_output().region
     definition = aws.ecs.TaskDefinition(
         f"{app}-task",

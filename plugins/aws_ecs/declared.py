@@ -2,11 +2,12 @@
 
 A generated Pulumi package imports every one of its modules when it is first used:
 ``pulumi_docker`` (about 20 modules, ~80 ms) for the three docker resources of the
-registry phase. The classes here register exactly what the generated classes register
+registry phase, ``pulumi_aws.cloudwatch`` (48 modules, ~90 ms) for the one log group of
+the compute phase. The classes here register exactly what the generated classes register
 (type token, inputs under their wire names, the output properties read back, the provider
 plugin version) and nothing else, so the engine cannot tell them apart: a real ``up``
 behaves the same. ``tests/aws_ecs/test_declared.py`` checks every field of the
-RegisterResource request against ``pulumi_docker``'s own classes.
+RegisterResource request against ``pulumi_docker``'s and ``pulumi_aws``'s own classes.
 
 Only ``sourcePosition`` and ``stackTrace`` (where the resource was declared, for display)
 may differ: for the docker provider they point here instead of into ``pulumi_docker``.
@@ -84,3 +85,15 @@ class DockerRegistryImage(pulumi.CustomResource):
         """The digest of the pushed image, ``sha256:...``."""
         return self.sha256Digest
 
+
+class LogGroup(pulumi.CustomResource):
+    """``pulumi_aws.cloudwatch.LogGroup(name=..., retention_in_days=...)``."""
+
+    def __init__(self, resource_name: str, *, name: pulumi.Input[str],
+                 retention_in_days: pulumi.Input[int], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aws:cloudwatch/logGroup:LogGroup", resource_name, {
+            "name": name,
+            "retentionInDays": retention_in_days,
+            "arn": None,
+            "tagsAll": None,
+        }, _options("pulumi_aws", opts))

@@ -1,12 +1,13 @@
 """Resources declared by type token (:mod:`deployer.plugins.aws_ecs.declared`) register
-exactly what pulumi-docker's generated classes register, and spare the offline plan that
-package's imports."""
+exactly what pulumi-docker's and pulumi-aws's generated classes register, and spare the
+offline plan those packages' imports."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pulumi_aws
 import pulumi_docker
 from google.protobuf.json_format import MessageToDict
 
@@ -17,9 +18,10 @@ SDK_CLASSES = {
     "DockerProvider": pulumi_docker.Provider,
     "DockerTag": pulumi_docker.Tag,
     "DockerRegistryImage": pulumi_docker.RegistryImage,
+    "LogGroup": pulumi_aws.cloudwatch.LogGroup,
 }
 DECLARED_TYPES = {"pulumi:providers:docker", "docker:index/tag:Tag",
-                  "docker:index/registryImage:RegistryImage"}
+                  "docker:index/registryImage:RegistryImage", "aws:cloudwatch/logGroup:LogGroup"}
 WHERE = {"sourcePosition", "stackTrace"}
 """Where a resource was declared (display only): the docker provider's points into the SDK."""
 
@@ -61,12 +63,15 @@ def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch):
     assert plan == sdk_plan
     versions = {r["type"]: r.get("version") for r in requests.values()}
     assert versions["docker:index/tag:Tag"] == pulumi_docker._utilities.get_version()
+    assert versions["aws:cloudwatch/logGroup:LogGroup"] == pulumi_aws._utilities.get_version()
 
 
-def test_the_offline_plan_does_not_import_pulumi_docker():
+def test_the_offline_plan_imports_neither_pulumi_docker_nor_the_cloudwatch_package():
+    # pulumi_aws puts every subpackage in sys.modules as a lazy module: a loaded package
+    # shows by its modules
     code = ("import sys, warnings; warnings.simplefilter('ignore', DeprecationWarning)\n"
             "from tests.aws_ecs.conftest import make_ctx, offline_plan\n"
             "offline_plan(make_ctx())\n"
-            "print(sorted({'pulumi_docker', 'boto3'} & set(sys.modules)))")
+            "print(sorted({'pulumi_docker', 'pulumi_aws.cloudwatch.log_group', 'boto3'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

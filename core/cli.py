@@ -172,7 +172,11 @@ def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     from deployer.config import load_project
     from deployer.progress import ConsoleReporter
 
-    _run(as_json, lambda _: api.build(load_project(config), ConsoleReporter()), lambda image: _out(image.tag))
+    def action(_: Any) -> dict[str, Any]:
+        image = api.build(load_project(config), ConsoleReporter())
+        return {"tag": image.tag, **_plain(image)}
+
+    _run(as_json, action, lambda image: _out(image["tag"]))
 
 
 @app.command()

@@ -32,6 +32,17 @@ def test_help_and_targets_import_nothing_heavy(command):
     assert not imported & set(HEAVY), imported & set(HEAVY)
 
 
+@pytest.mark.docker
+def test_a_no_op_build_imports_no_docker_sdk(website_image):
+    config = Path(__file__).resolve().parents[2] / "deployer.toml"  # builds website/ as "website"
+    result = run_cli("-X", "importtime", "-m", "deployer", "build", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tag"] == website_image.tag
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert not imported & {*HEAVY, "requests", "urllib3"}
+
+
 def test_targets_lists_both_builtins_with_their_phases():
     result = run_cli("-m", "deployer", "targets")
     assert result.returncode == 0, result.stderr

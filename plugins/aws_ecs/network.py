@@ -11,6 +11,9 @@ route and an explicit association per subnet; two security groups with explicit 
 
 With ``nat = true`` tasks get private subnets routed through one NAT gateway (in the first
 public subnet) instead of a public IP.
+
+The rules are pulumi-aws's ``vpc.SecurityGroupIngressRule`` and ``SecurityGroupEgressRule``,
+declared by type token (:mod:`.declared`) so that the ``pulumi_aws.vpc`` package is not loaded.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pulumi_aws as aws
 
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
+from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 ANYWHERE = "0.0.0.0/0"
@@ -109,19 +113,19 @@ def security_groups(ctx: PhaseContext, vpc_id: pulumi.Input[str], *,
     task_sg = aws.ec2.SecurityGroup(f"{app}-task-sg", vpc_id=vpc_id,
                                     description=f"{app} tasks: app port from the load balancer only")
     for listen in (80, 443) if https else (80,):
-        aws.vpc.SecurityGroupIngressRule(
+        declared.SecurityGroupIngressRule(
             f"{app}-alb-in-{listen}", security_group_id=alb_sg.id, ip_protocol="tcp",
             from_port=listen, to_port=listen, cidr_ipv4=ANYWHERE,
             description=f"port {listen} from the internet")
-    aws.vpc.SecurityGroupEgressRule(
+    declared.SecurityGroupEgressRule(
         f"{app}-alb-out-tasks", security_group_id=alb_sg.id, ip_protocol="tcp",
         from_port=port, to_port=port, referenced_security_group_id=task_sg.id,
         description="to the tasks on the app port")
-    aws.vpc.SecurityGroupIngressRule(
+    declared.SecurityGroupIngressRule(
         f"{app}-task-in-alb", security_group_id=task_sg.id, ip_protocol="tcp",
         from_port=port, to_port=port, referenced_security_group_id=alb_sg.id,
         description="app port from the load balancer")
-    aws.vpc.SecurityGroupEgressRule(
+    declared.SecurityGroupEgressRule(
         f"{app}-task-out-https", security_group_id=task_sg.id, ip_protocol="tcp",
         from_port=443, to_port=443, cidr_ipv4=ANYWHERE,
         description="HTTPS out: ECR, CloudWatch Logs, Secrets Manager")

@@ -9,19 +9,24 @@ import sys
 
 import pulumi_aws
 import pulumi_docker
+import pytest
 from google.protobuf.json_format import MessageToDict
 
 from deployer.plugins.aws_ecs import declared, offline
-from tests.aws_ecs.conftest import make_ctx, offline_plan
+from tests.aws_ecs.conftest import _CONFIGS, make_ctx, offline_plan
 
 SDK_CLASSES = {
     "DockerProvider": pulumi_docker.Provider,
     "DockerTag": pulumi_docker.Tag,
     "DockerRegistryImage": pulumi_docker.RegistryImage,
     "LogGroup": pulumi_aws.cloudwatch.LogGroup,
+    "SecurityGroupIngressRule": pulumi_aws.vpc.SecurityGroupIngressRule,
+    "SecurityGroupEgressRule": pulumi_aws.vpc.SecurityGroupEgressRule,
 }
 DECLARED_TYPES = {"pulumi:providers:docker", "docker:index/tag:Tag",
-                  "docker:index/registryImage:RegistryImage", "aws:cloudwatch/logGroup:LogGroup"}
+                  "docker:index/registryImage:RegistryImage", "aws:cloudwatch/logGroup:LogGroup",
+                  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"}
 WHERE = {"sourcePosition", "stackTrace"}
 """Where a resource was declared (display only): the docker provider's points into the SDK."""
 
@@ -51,8 +56,10 @@ def _registrations(monkeypatch, ctx):
     return plan, requests
 
 
-def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch):
-    ctx = make_ctx()
+@pytest.mark.parametrize("config", sorted(_CONFIGS))
+def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch, config):
+    settings, app = _CONFIGS[config]
+    ctx = make_ctx(settings, **app)
     plan, requests = _registrations(monkeypatch, ctx)
     for name, sdk_class in SDK_CLASSES.items():
         monkeypatch.setattr(declared, name, sdk_class)
@@ -66,12 +73,13 @@ def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch):
     assert versions["aws:cloudwatch/logGroup:LogGroup"] == pulumi_aws._utilities.get_version()
 
 
-def test_the_offline_plan_imports_neither_pulumi_docker_nor_the_cloudwatch_package():
+def test_the_offline_plan_loads_neither_pulumi_docker_nor_the_cloudwatch_and_vpc_packages():
     # pulumi_aws puts every subpackage in sys.modules as a lazy module: a loaded package
     # shows by its modules
     code = ("import sys, warnings; warnings.simplefilter('ignore', DeprecationWarning)\n"
             "from tests.aws_ecs.conftest import make_ctx, offline_plan\n"
             "offline_plan(make_ctx())\n"
-            "print(sorted({'pulumi_docker', 'pulumi_aws.cloudwatch.log_group', 'boto3'} & set(sys.modules)))")
+            "print(sorted({'pulumi_docker', 'pulumi_aws.cloudwatch.log_group',\n"
+            "              'pulumi_aws.vpc.security_group_ingress_rule', 'boto3'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -144,7 +144,8 @@ class AwsEcsDriver:
         backend = preflight(ctx, cfg, os.environ)
         import boto3
 
-        session = boto3.Session(region_name=cfg.region) if cfg.region else boto3.Session()
+        # boto3 reads AWS_DEFAULT_REGION and the profile but not AWS_REGION, which Pulumi and the AWS CLI honour
+        session = boto3.Session(region_name=cfg.region or os.environ.get("AWS_REGION") or None)
         if session.region_name is None:
             raise EnvironmentProblem(
                 "aws-ecs needs an AWS region: set [targets.aws-ecs] region = \"eu-west-1\" "
@@ -160,12 +161,15 @@ class AwsEcsDriver:
         exist) and a boto3 session for its region."""
         backend, session = self._environment(ctx)
         region = session.region_name
+        state_dir = Path(backend.removeprefix("file://")) if backend.startswith("file://") else None
+        if not create and state_dir is not None and not state_dir.is_dir():
+            return None, session  # nothing was ever deployed from here: create nothing either
         from pulumi import automation as auto
 
         work_dir = ctx.project_dir / ".deployer" / "aws-ecs"
         work_dir.mkdir(parents=True, exist_ok=True)
-        if backend.startswith("file://"):
-            Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+        if state_dir is not None:
+            state_dir.mkdir(parents=True, exist_ok=True)
         name = f"deployer-{ctx.app.name}"
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(work_dir),

@@ -110,6 +110,31 @@ def test_cli_status_without_pulumi_exits_2_without_traceback(bare_env):
     assert sorted(p.name for p in project.iterdir()) == ["app", "deployer.toml"]
 
 
+@pytest.mark.parametrize("operation", ["status", "down", "logs"])
+def test_reading_a_never_deployed_stack_writes_nothing(bare_env, monkeypatch, operation):
+    """status, down and logs with a file:// backend that does not exist yet create no
+    workspace and no state folder: nothing was deployed from this project. The region
+    comes from AWS_REGION alone (boto3 by itself reads only AWS_DEFAULT_REGION)."""
+    from deployer.errors import DeployFailed
+
+    bin_dir, project = bare_env
+    _fake_pulumi(bin_dir)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    driver, ctx = AwsEcsDriver(), make_ctx(project_dir=project)
+
+    if operation == "status":
+        assert driver.status(ctx).deployed is False
+    elif operation == "down":
+        driver.down(ctx)
+    else:
+        with pytest.raises(DeployFailed, match="is not deployed"):
+            list(driver.logs(ctx))
+    assert list(project.iterdir()) == []
+
+
 def test_up_reports_a_missing_cli_before_building_the_image(bare_env, monkeypatch):
     """The core calls the driver's preflight first: no image build when the CLI is missing."""
     from deployer import api

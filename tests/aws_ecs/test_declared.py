@@ -4,6 +4,7 @@ offline plan those packages' imports."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -20,13 +21,12 @@ SDK_CLASSES = {
     "DockerTag": pulumi_docker.Tag,
     "DockerRegistryImage": pulumi_docker.RegistryImage,
     "LogGroup": pulumi_aws.cloudwatch.LogGroup,
+    **{name: getattr(pulumi_aws.ec2, name)
+       for name in ("Vpc", "Subnet", "InternetGateway", "RouteTable", "Route",
+                    "RouteTableAssociation", "Eip", "NatGateway", "SecurityGroup")},
     "SecurityGroupIngressRule": pulumi_aws.vpc.SecurityGroupIngressRule,
     "SecurityGroupEgressRule": pulumi_aws.vpc.SecurityGroupEgressRule,
 }
-DECLARED_TYPES = {"pulumi:providers:docker", "docker:index/tag:Tag",
-                  "docker:index/registryImage:RegistryImage", "aws:cloudwatch/logGroup:LogGroup",
-                  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-                  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"}
 WHERE = {"sourcePosition", "stackTrace"}
 """Where a resource was declared (display only): the docker provider's points into the SDK."""
 
@@ -60,12 +60,16 @@ def _registrations(monkeypatch, ctx):
 def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch, config):
     settings, app = _CONFIGS[config]
     ctx = make_ctx(settings, **app)
+    declared_types = {getattr(declared, name).TOKEN for name in SDK_CLASSES
+                      if name != "DockerProvider"} | {"pulumi:providers:docker"}
+    if config != "nat":
+        declared_types -= {declared.Eip.TOKEN, declared.NatGateway.TOKEN}
     plan, requests = _registrations(monkeypatch, ctx)
     for name, sdk_class in SDK_CLASSES.items():
         monkeypatch.setattr(declared, name, sdk_class)
     sdk_plan, sdk_requests = _registrations(monkeypatch, ctx)
 
-    assert {typ for typ, _ in requests} >= DECLARED_TYPES
+    assert {typ for typ, _ in requests} >= declared_types
     assert requests == sdk_requests  # every field: type, inputs, version, provider, deps ...
     assert plan == sdk_plan
     versions = {r["type"]: r.get("version") for r in requests.values()}
@@ -73,13 +77,35 @@ def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch, 
     assert versions["aws:cloudwatch/logGroup:LogGroup"] == pulumi_aws._utilities.get_version()
 
 
-def test_the_offline_plan_loads_neither_pulumi_docker_nor_the_cloudwatch_and_vpc_packages():
+@pytest.mark.parametrize("name", sorted(set(SDK_CLASSES) - {"DockerProvider"}))
+def test_declared_classes_have_the_outputs_of_the_sdk_classes(name):
+    sdk_class = SDK_CLASSES[name]
+    properties = {key for key, value in vars(sdk_class).items() if isinstance(value, property)}
+    inputs = set(inspect.signature(sdk_class._internal_init).parameters) - {
+        "__self__", "resource_name", "opts"}
+    assert set(getattr(declared, name).OUTPUTS) == properties - inputs
+
+
+def test_declared_resources_read_back_under_python_and_wire_names():
+    def body():
+        tag = declared.DockerTag("tag", source_image="sha256:1", target_image="repo:1")
+        assert tag.source_image_id is tag.sourceImageId  # a computed output
+        with pytest.raises(AttributeError, match="no_such_output"):
+            tag.no_such_output  # noqa: B018
+        return {"python": tag.target_image, "wire": tag.targetImage}
+
+    _, outputs = offline.record(body, project="p", stack="s", region="us-east-1")
+    assert outputs == {"python": "repo:1", "wire": "repo:1"}
+
+
+def test_the_offline_plan_loads_neither_pulumi_docker_nor_the_ec2_cloudwatch_and_vpc_packages():
     # pulumi_aws puts every subpackage in sys.modules as a lazy module: a loaded package
     # shows by its modules
     code = ("import sys, warnings; warnings.simplefilter('ignore', DeprecationWarning)\n"
             "from tests.aws_ecs.conftest import make_ctx, offline_plan\n"
             "offline_plan(make_ctx())\n"
             "print(sorted({'pulumi_docker', 'pulumi_aws.cloudwatch.log_group',\n"
+            "              'pulumi_aws.ec2.vpc', 'pulumi_aws.ec2.security_group',\n"
             "              'pulumi_aws.vpc.security_group_ingress_rule', 'boto3'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from deployer.models import Plan, Status
+from deployer.models import Change, Plan, Status
 
+STACK = "pulumi:pulumi:Stack"
+"""The type of a Pulumi stack's own resource, the root of its tree."""
 SYMBOLS = {"create": "+", "replace": "+-", "update": "~", "remove": "-", "unchanged": " "}
 
 
@@ -18,7 +20,8 @@ def _console() -> Any:
 
 
 def print_plan(plan: Plan) -> None:
-    """A resource tree in the style of ``pulumi preview``: one row per change."""
+    """A resource tree in the style of ``pulumi preview``: one row per change, under the
+    stack's own row when the first change is a Pulumi stack (``pulumi:pulumi:Stack``)."""
     from rich.markup import escape
 
     console = _console()
@@ -26,18 +29,26 @@ def print_plan(plan: Plan) -> None:
     summary = ", ".join(f"{n} to {action}" for action, n in counts.items() if action != "unchanged")
     console.print(f"[bold]Plan for {plan.target}/{plan.stack}[/bold]: {summary or 'no changes'}"
                   + (f" ({counts['unchanged']} unchanged)" if counts["unchanged"] else ""))
-    width = max((len(c.kind) for c in plan.changes), default=0)
-    names = max((len(c.name) for c in plan.changes), default=0)
-    if plan.changes:
-        console.print(f"[dim]       {'Type':<{width}}  {'Name':<{names}}  Plan[/dim]")
-    last = len(plan.changes) - 1
-    for index, change in enumerate(plan.changes):
-        branch = "└─" if index == last else "├─"
+    rows = _tree(plan.changes)
+    width = max((len(label) for label, _ in rows), default=0)
+    names = max((len(change.name) for change in plan.changes), default=0)
+    if rows:
+        console.print(f"[dim]    {'Type':<{width}}  {'Name':<{names}}  Plan[/dim]")
+    for label, change in rows:
         detail = f"  [dim]{escape(change.detail)}[/dim]" if change.detail else ""
-        console.print(f" {SYMBOLS[change.action]:<2} {branch} {escape(change.kind):<{width}}  "
+        console.print(f" {SYMBOLS[change.action]:<2} {escape(label):<{width}}  "
                       f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{detail}")
     for key, value in plan.outputs.items():
         console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(str(value))}")
+
+
+def _tree(changes: tuple[Change, ...]) -> list[tuple[str, Change]]:
+    """``(type column, change)`` rows: a leading stack is the root, the rest its branches."""
+    root = changes[:1] if changes and changes[0].kind == STACK else ()
+    branches = changes[len(root):]
+    return [(change.kind, change) for change in root] + [
+        (("└─ " if index == len(branches) - 1 else "├─ ") + change.kind, change)
+        for index, change in enumerate(branches)]
 
 
 def print_status(status: Status) -> None:

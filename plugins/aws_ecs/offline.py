@@ -32,13 +32,16 @@ ACCOUNT = "123456789012"
 
 
 def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
-    """Run the program under mocks and return every resource, dependencies first."""
-    resources, outputs = record(lambda: program.run(ctx, phases), project=f"deployer-{ctx.app.name}",
+    """Run the program under mocks and return every resource, dependencies first; the
+    changes also list the stack itself, first, as ``pulumi preview`` does."""
+    project = f"deployer-{ctx.app.name}"
+    resources, outputs = record(lambda: program.run(ctx, phases), project=project,
                                 stack=ctx.stack, region=region(ctx))
+    stack = Change("create", "pulumi:pulumi:Stack", f"{project}-{ctx.stack}")  # as a preview lists it
     return Plan(
         target=ctx.target.name,
         stack=ctx.stack,
-        changes=tuple(Change("create", r["type"], r["name"]) for r in resources),
+        changes=(stack, *(Change("create", r["type"], r["name"]) for r in resources)),
         resources=tuple(resources),
         outputs=outputs,
         spec=_spec(resources, outputs),

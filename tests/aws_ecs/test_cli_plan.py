@@ -29,8 +29,11 @@ def test_text_plan_is_a_resource_tree(config):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Plan for aws-ecs/dev: ") and "to create" in lines[0]
     assert lines[1].split() == ["Type", "Name", "Plan"]
+    assert lines[2].split() == ["+", "pulumi:pulumi:Stack", "deployer-cliplan-dev", "create"]
     rows = [line for line in lines if "─ " in line]
-    assert rows[-1].lstrip().startswith("+  └─ ")
+    assert len(rows) == len(lines) - 3 - sum("output" in line for line in lines)
+    assert all(row.startswith(" +  ├─ ") for row in rows[:-1])
+    assert rows[-1].startswith(" +  └─ ")
     assert any("aws:ecs/service:Service" in row and "cliplan-service" in row for row in rows)
     assert "do-not-print-me" not in result.stdout + result.stderr
 

@@ -37,7 +37,8 @@ def test_every_resource_is_recorded_with_type_name_urn_id_inputs_and_dependencie
         plan = graph.plan
         assert all(set(r) == KEYS for r in plan.resources)
         assert [(c.action, c.kind, c.name) for c in plan.changes] == [
-            ("create", r["type"], r["name"]) for r in plan.resources]
+            ("create", "pulumi:pulumi:Stack", "deployer-web-dev"),
+            *(("create", r["type"], r["name"]) for r in plan.resources)]
         assert len({r["urn"] for r in plan.resources}) == len(plan.resources)
         assert len({r["id"] for r in plan.resources}) == len(plan.resources)
         json.dumps({"resources": plan.resources, "outputs": dict(plan.outputs)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class DeployerError(Exception):
     """Base class: a failure deployer understands and can explain to the user."""
@@ -25,12 +27,20 @@ class ConfigError(UsageError):
 
     def _render(self) -> str:
         where = f"{self.file}: " if self.file else ""
-        shown = "" if self.value is ... else f" (got {self.value!r})"
+        shown = "" if self.value is ... else f" (got {_as_written(self.value)})"
         return f"{where}{self.key}: {self.message}{shown}"
 
     def in_file(self, file: object) -> ConfigError:
         """The same error, naming ``file`` (config parsers raise without knowing the file)."""
         return ConfigError(self.key, self.message, value=self.value, file=file)
+
+
+def _as_written(value: object) -> str:
+    """``value`` as a config file writes it: ``true``, ``4096``, ``"text"``, ``[1, 2]``."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 class PluginError(UsageError):

@@ -9,8 +9,9 @@ route and an explicit association per subnet; two security groups with explicit 
 - ``compute`` (the tasks): the app port from the ALB security group only; egress 443 to
   anywhere (ECR pulls, CloudWatch Logs, Secrets Manager).
 
-With ``nat = true`` tasks get private subnets routed through one NAT gateway (in the first
-public subnet) instead of a public IP.
+With ``nat = true`` tasks get private subnets instead of a public IP, routed through one
+NAT gateway (in the first public subnet) or, with ``nat_per_az``, through a NAT gateway in
+their own AZ, so that one AZ's outage does not cut the others off.
 
 Every resource here is pulumi-aws's (``ec2.Vpc`` ... ``ec2.SecurityGroup``, the rules
 ``vpc.SecurityGroupIngressRule``/``SecurityGroupEgressRule``), declared by type token
@@ -41,16 +42,21 @@ def create(ctx: PhaseContext) -> NetworkResult:
     blocks = subnet_blocks(cfg.vpc_cidr, 2 * cfg.az_count if cfg.nat else cfg.az_count)
 
     vpc = declared.Vpc(f"{app}-vpc", cidr_block=cfg.vpc_cidr, enable_dns_support=True,
-                      enable_dns_hostnames=True, tags={"Name": f"{app}-{ctx.stack}"})
+                       enable_dns_hostnames=True, tags={"Name": f"{app}-{ctx.stack}"})
     gateway = declared.InternetGateway(f"{app}-igw", vpc_id=vpc.id)
     public_table = declared.RouteTable(f"{app}-public-rt", vpc_id=vpc.id)
     declared.Route(f"{app}-public-default", route_table_id=public_table.id,
-                  destination_cidr_block=ANYWHERE, gateway_id=gateway.id)
-    public = _subnets(app, "public", vpc, zones, blocks[:cfg.az_count], public_table)
+                   destination_cidr_block=ANYWHERE, gateway_id=gateway.id)
+    public = _subnets(app, "public", vpc, zones, blocks[:cfg.az_count],
+                      [public_table] * cfg.az_count)
 
     task_subnets = public
     if cfg.nat:
-        task_subnets = _private_subnets(app, vpc, zones, blocks[cfg.az_count:], public[0], gateway)
+        homes = public if cfg.nat_per_az else public[:1]
+        tables = [_nat_route_table(app, f"-{index}" if cfg.nat_per_az else "", vpc, home, gateway)
+                  for index, home in enumerate(homes)]
+        task_subnets = _subnets(app, "private", vpc, zones, blocks[cfg.az_count:],
+                                tables if cfg.nat_per_az else tables * cfg.az_count)
 
     alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https)
     return NetworkResult(
@@ -81,27 +87,30 @@ def subnet_blocks(vpc_cidr: str, count: int) -> list[str]:
     return [str(block) for block in network.subnets(prefixlen_diff=4)][:count]
 
 
-def _subnets(app, kind, vpc, zones, blocks, table):
+def _subnets(app, kind, vpc, zones, blocks, tables):
+    """One subnet per zone, each explicitly associated with its route table in ``tables``."""
     subnets = []
-    for index, (zone, block) in enumerate(zip(zones, blocks, strict=True)):
+    for index, (zone, block, table) in enumerate(zip(zones, blocks, tables, strict=True)):
         subnet = declared.Subnet(f"{app}-{kind}-{index}", vpc_id=vpc.id, cidr_block=block,
-                                availability_zone=zone, map_public_ip_on_launch=False,
-                                tags={"Name": f"{app}-{kind}-{zone}"})
+                                 availability_zone=zone, map_public_ip_on_launch=False,
+                                 tags={"Name": f"{app}-{kind}-{zone}"})
         declared.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id,
-                                      route_table_id=table.id)
+                                       route_table_id=table.id)
         subnets.append(subnet)
     return subnets
 
 
-def _private_subnets(app, vpc, zones, blocks, nat_home, gateway):
-    address = declared.Eip(f"{app}-nat-ip", domain="vpc",
-                          opts=pulumi.ResourceOptions(depends_on=[gateway]))
-    nat = declared.NatGateway(f"{app}-nat", allocation_id=address.id, subnet_id=nat_home.id,
-                             opts=pulumi.ResourceOptions(depends_on=[gateway]))
-    table = declared.RouteTable(f"{app}-private-rt", vpc_id=vpc.id)
-    declared.Route(f"{app}-private-default", route_table_id=table.id,
-                  destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id)
-    return _subnets(app, "private", vpc, zones, blocks, table)
+def _nat_route_table(app, suffix, vpc, home, gateway):
+    """A NAT gateway (with its Elastic IP) in the public subnet ``home`` and a private route
+    table whose default route goes through it."""
+    address = declared.Eip(f"{app}-nat{suffix}-ip", domain="vpc",
+                           opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    nat = declared.NatGateway(f"{app}-nat{suffix}", allocation_id=address.id, subnet_id=home.id,
+                              opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    table = declared.RouteTable(f"{app}-private{suffix}-rt", vpc_id=vpc.id)
+    declared.Route(f"{app}-private{suffix}-default", route_table_id=table.id,
+                   destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id)
+    return table
 
 
 def security_groups(ctx: PhaseContext, vpc_id: pulumi.Input[str], *,
@@ -111,9 +120,10 @@ def security_groups(ctx: PhaseContext, vpc_id: pulumi.Input[str], *,
     can create exactly the groups the later phases expect."""
     app, port = ctx.app.name, ctx.app.port
     alb_sg = declared.SecurityGroup(f"{app}-alb-sg", vpc_id=vpc_id,
-                                   description=f"{app} load balancer: HTTP(S) from the internet")
-    task_sg = declared.SecurityGroup(f"{app}-task-sg", vpc_id=vpc_id,
-                                    description=f"{app} tasks: app port from the load balancer only")
+                                    description=f"{app} load balancer: HTTP(S) from the internet")
+    task_sg = declared.SecurityGroup(
+        f"{app}-task-sg", vpc_id=vpc_id,
+        description=f"{app} tasks: app port from the load balancer only")
     for listen in (80, 443) if https else (80,):
         declared.SecurityGroupIngressRule(
             f"{app}-alb-in-{listen}", security_group_id=alb_sg.id, ip_protocol="tcp",

@@ -38,6 +38,7 @@ class AwsSettings:
     vpc_cidr: str = "10.0.0.0/16"
     certificate_arn: str | None = None
     nat: bool = False
+    nat_per_az: bool = False
     log_retention_days: int = 30
     keep_images: int = 10
     force_delete_repository: bool = True
@@ -71,6 +72,7 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         certificate_arn=s.text("certificate_arn", None, pattern=_CERT_ARN,
                                hint="an ACM certificate ARN"),
         nat=s.boolean("nat", default.nat),
+        nat_per_az=s.boolean("nat_per_az", default.nat_per_az),
         log_retention_days=retention,
         keep_images=s.integer("keep_images", default.keep_images, minimum=1, maximum=1000),
         force_delete_repository=s.boolean("force_delete_repository",
@@ -89,6 +91,9 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
                            hint="a Pulumi backend URL (file://, s3://, https://...)"),
     )
     s.done()
+    if settings.nat_per_az and not settings.nat:
+        raise ConfigError(s.key("nat_per_az"), "needs nat = true (without NAT, tasks use public IPs)",
+                          value=True)
     return settings
 
 

@@ -78,6 +78,29 @@ def test_up_applies_the_program_and_status_reads_moto(moto, pm, tmp_path):
     assert status.spec.env_names == ("API_TOKEN", "LOG_LEVEL")
 
 
+def test_nat_per_az_routes_each_private_subnet_through_its_zones_gateway_in_moto(moto, pm, tmp_path):
+    ctx = make_ctx({"nat": True, "nat_per_az": True, "az_count": 3}, mode="up",
+                   project_dir=tmp_path, secrets=())
+    EmulatedDriver().up(ctx, phase_runner(pm))
+    ec2 = moto.client("ec2")
+    zone_of = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
+    nats = ec2.describe_nat_gateways()["NatGateways"]
+    zone_of_nat = {n["NatGatewayId"]: zone_of[n["SubnetId"]] for n in nats}
+    assert len(set(zone_of_nat.values())) == 3
+    private = 0
+    for table in ec2.describe_route_tables()["RouteTables"]:
+        (nat,) = [r.get("NatGatewayId") for r in table["Routes"]
+                  if r.get("DestinationCidrBlock") == "0.0.0.0/0"] or [None]
+        if nat is not None:
+            for association in table["Associations"]:
+                private += 1
+                assert zone_of[association["SubnetId"]] == zone_of_nat[nat]
+    assert private == 3
+    EmulatedDriver().down(ctx)
+    assert ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])[
+        "NatGateways"] == []
+
+
 def test_second_up_touches_nothing(moto, pm, tmp_path, calls):
     made, driver = calls
     ctx = ctx_for(tmp_path)

@@ -93,7 +93,7 @@ def test_plan_reads_back_the_expressed_spec(graph):
 def test_resource_counts_per_configuration(plans):
     """The sizes the docs and the report quote (tutorial: 20 resources, one subnet)."""
     counts = {name: len(graph.resources) for name, graph in plans.items()}
-    assert counts == {"default": 32, "tls": 36, "nat": 41}
+    assert counts == {"default": 32, "tls": 36, "nat": 41, "nat_per_az": 49}
     assert Counter(r["type"] for r in plans["default"].resources)["aws:ec2/subnet:Subnet"] == 2
 
 

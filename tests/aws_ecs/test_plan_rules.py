@@ -18,6 +18,7 @@ VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+NAT = "aws:ec2/natGateway:NatGateway"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -127,8 +128,36 @@ def test_nat_option_puts_tasks_in_private_subnets_behind_a_nat_gateway(plans):
     private = [s for s in graph.all(SUBNET) if s["name"].startswith("web-private")]
     assert service["assignPublicIp"] is False
     assert sorted(service["subnets"]) == sorted(s["id"] for s in private) and len(private) == 3
-    nat = graph.one("aws:ec2/natGateway:NatGateway")
-    assert any(r["inputs"].get("natGatewayId") == nat["id"] for r in graph.all(ROUTE))
+    nat = graph.one(NAT)
+    assert _nat_of_each_private_subnet(graph) == {s["name"]: nat["name"] for s in private}
+
+
+def test_nat_per_az_routes_each_private_subnet_through_a_gateway_in_its_own_zone(plans):
+    """A NAT gateway serves one AZ: "create a NAT gateway in each Availability Zone and
+    configure your routing to ensure that resources use the NAT gateway in the same
+    Availability Zone", so an AZ outage cuts off only that AZ.
+    https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html"""
+    graph = plans["nat_per_az"]
+    subnets = {s["id"]: s for s in graph.all(SUBNET)}
+    zone_of_nat = {nat["name"]: subnets[nat["inputs"]["subnetId"]]["inputs"]["availabilityZone"]
+                   for nat in graph.all(NAT)}
+    assert all(subnets[nat["inputs"]["subnetId"]]["name"].startswith("web-public")
+               for nat in graph.all(NAT))
+    routed = _nat_of_each_private_subnet(graph)
+    assert len(routed) == 3 and len(set(routed.values())) == 3
+    for subnet_name, nat_name in routed.items():
+        (subnet,) = [s for s in subnets.values() if s["name"] == subnet_name]
+        assert zone_of_nat[nat_name] == subnet["inputs"]["availabilityZone"]
+
+
+def _nat_of_each_private_subnet(graph) -> dict[str, str]:
+    """Private subnet name -> the NAT gateway its table's default route goes through."""
+    nat_by_id = {nat["id"]: nat["name"] for nat in graph.all(NAT)}
+    nat_of_table = {r["inputs"]["routeTableId"]: nat_by_id[r["inputs"]["natGatewayId"]]
+                    for r in graph.all(ROUTE) if "natGatewayId" in r["inputs"]}
+    subnet_names = {s["id"]: s["name"] for s in graph.all(SUBNET)}
+    return {subnet_names[a["inputs"]["subnetId"]]: nat_of_table[a["inputs"]["routeTableId"]]
+            for a in graph.all(ASSOCIATION) if a["inputs"]["routeTableId"] in nat_of_table}
 
 
 # --- registry -----------------------------------------------------------------------------

@@ -57,9 +57,9 @@ class Declared(pulumi.CustomResource):
 
     Inputs are keyword arguments under their Python names (``vpc_id=...``), sent under
     their wire names (``vpcId``); ``OUTPUTS`` are the properties the provider computes.
-    Given inputs and the outputs read back under either name (``sg.tags_all``, as on the
-    generated class, or ``sg.tagsAll``). Keyword names are not checked here: the test
-    runs every call with the generated class too, which rejects unknown ones."""
+    The given inputs and the outputs can be read under either name (``sg.tags_all``, as
+    on the generated class, or ``sg.tagsAll``). Keyword names are not checked here: the
+    test runs every call with the generated class too, which rejects unknown ones."""
 
     TOKEN: ClassVar[str]
     PACKAGE: ClassVar[str] = "pulumi_aws"

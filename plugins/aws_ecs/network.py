@@ -52,11 +52,12 @@ def create(ctx: PhaseContext) -> NetworkResult:
 
     task_subnets = public
     if cfg.nat:
-        homes = public if cfg.nat_per_az else public[:1]
-        tables = [_nat_route_table(app, f"-{index}" if cfg.nat_per_az else "", vpc, home, gateway)
-                  for index, home in enumerate(homes)]
-        task_subnets = _subnets(app, "private", vpc, zones, blocks[cfg.az_count:],
-                                tables if cfg.nat_per_az else tables * cfg.az_count)
+        if cfg.nat_per_az:
+            tables = [_nat_route_table(app, f"-{index}", vpc, home, gateway)
+                      for index, home in enumerate(public)]
+        else:
+            tables = [_nat_route_table(app, "", vpc, public[0], gateway)] * cfg.az_count
+        task_subnets = _subnets(app, "private", vpc, zones, blocks[cfg.az_count:], tables)
 
     alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https)
     return NetworkResult(

@@ -239,9 +239,14 @@ class Deployment:
     outputs: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
 
 
+STACK_KIND = "pulumi:pulumi:Stack"
+"""The kind of a Pulumi stack's own resource: listed first, as ``pulumi preview`` does."""
+
+
 @frozen
 class Change:
-    """One line of a plan: ``action`` is create, replace, update, remove or unchanged."""
+    """One line of a plan: ``action`` is create, replace, update, remove or unchanged.
+    A first change of kind :data:`STACK_KIND` is the root the other changes hang from."""
 
     action: Literal["create", "replace", "update", "remove", "unchanged"]
     kind: str

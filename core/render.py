@@ -6,10 +6,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from deployer.models import Change, Plan, Status
+from deployer.models import STACK_KIND, Change, Plan, Status
 
-STACK = "pulumi:pulumi:Stack"
-"""The type of a Pulumi stack's own resource, the root of its tree."""
 SYMBOLS = {"create": "+", "replace": "+-", "update": "~", "remove": "-", "unchanged": " "}
 
 
@@ -21,7 +19,7 @@ def _console() -> Any:
 
 def print_plan(plan: Plan) -> None:
     """A resource tree in the style of ``pulumi preview``: one row per change, under the
-    stack's own row when the first change is a Pulumi stack (``pulumi:pulumi:Stack``)."""
+    stack's own row when the first change is a Pulumi stack (:data:`STACK_KIND`)."""
     from rich.markup import escape
 
     console = _console()
@@ -44,7 +42,7 @@ def print_plan(plan: Plan) -> None:
 
 def _tree(changes: tuple[Change, ...]) -> list[tuple[str, Change]]:
     """``(type column, change)`` rows: a leading stack is the root, the rest its branches."""
-    root = changes[:1] if changes and changes[0].kind == STACK else ()
+    root = changes[:1] if changes and changes[0].kind == STACK_KIND else ()
     branches = changes[len(root):]
     return [(change.kind, change) for change in root] + [
         (("└─ " if index == len(branches) - 1 else "├─ ") + change.kind, change)

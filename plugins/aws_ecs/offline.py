@@ -19,7 +19,7 @@ import pulumi
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from deployer.models import Change, ExpressedSpec, PhaseContext, Plan
+from deployer.models import STACK_KIND, Change, ExpressedSpec, PhaseContext, Plan
 from deployer.plugins.aws_ecs import expressed, program
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
@@ -37,7 +37,7 @@ def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
     project = f"deployer-{ctx.app.name}"
     resources, outputs = record(lambda: program.run(ctx, phases), project=project,
                                 stack=ctx.stack, region=region(ctx))
-    stack = Change("create", "pulumi:pulumi:Stack", f"{project}-{ctx.stack}")  # as a preview lists it
+    stack = Change("create", STACK_KIND, f"{project}-{ctx.stack}")
     return Plan(
         target=ctx.target.name,
         stack=ctx.stack,
@@ -157,7 +157,7 @@ class _RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != STACK_KIND:
             self.registrations.append((response.urn, request.type, request.name,
                                        sorted(set(request.dependencies)), request.provider))
         return response

@@ -45,8 +45,7 @@ def child(variant: str, warm_runs: int) -> None:
         started = time.perf_counter()
         run()
         warm.append(time.perf_counter() - started)
-    print(json.dumps({"resources": resources,
-                      "warm_s": statistics.median(warm) if warm else None}))
+    print(json.dumps({"resources": resources, "warm_s": statistics.median(warm) if warm else None}))
 
 
 def _planner(variant: str):
@@ -57,8 +56,9 @@ def _planner(variant: str):
 
         from deployer.plugins.aws_ecs import offline
 
-        return lambda: len(offline.record(aws_plan_tutorial.program, project="tutorial",
-                                          stack="dev", region="us-east-1")[0])
+        return lambda: len(
+            offline.record(aws_plan_tutorial.program, project="tutorial", stack="dev", region="us-east-1")[0]
+        )
     from deployer import api
 
     session = api.open_session(target="aws-ecs", stack="dev", config=CONFIG)
@@ -77,8 +77,16 @@ def _planner(variant: str):
 
 
 COMMANDS = {
-    "deployer-cli": [str(Path(sys.executable).parent / "deployer"), "plan", "--target", "aws-ecs",
-                     "--offline", "--json", "--config", str(CONFIG)],
+    "deployer-cli": [
+        str(Path(sys.executable).parent / "deployer"),
+        "plan",
+        "--target",
+        "aws-ecs",
+        "--offline",
+        "--json",
+        "--config",
+        str(CONFIG),
+    ],
     "deployer-api": [sys.executable, __file__, "--child", "deployer-api"],
     "aws-ecs-driver": [sys.executable, __file__, "--child", "aws-ecs-driver"],
     "tutorial": [sys.executable, __file__, "--child", "tutorial"],
@@ -97,8 +105,12 @@ def measure(command: list[str]) -> dict:
         raise SystemExit(f"{' '.join(command)} failed with exit code {proc.returncode}")
     result = json.loads(output)  # the plan from the CLI, a summary from a child
     resources = result["resources"]
-    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "warm_s": result.get("warm_s"),
-            "resources": resources if isinstance(resources, int) else len(resources)}
+    return {
+        "wall_s": wall,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "warm_s": result.get("warm_s"),
+        "resources": resources if isinstance(resources, int) else len(resources),
+    }
 
 
 def main() -> None:
@@ -115,21 +127,27 @@ def main() -> None:
     for _ in range(args.runs):  # interleaved, so drift hits every variant alike
         for name, command in COMMANDS.items():
             samples[name].append(measure(command))
-    warm = {name: measure([*command, "--warm", "5"])["warm_s"]
-            for name, command in COMMANDS.items() if "--child" in command}
-    results = {name: {"runs": len(runs),
-                      "resources": runs[0]["resources"],
-                      "wall_s_median": statistics.median(r["wall_s"] for r in runs),
-                      "wall_s_min": min(r["wall_s"] for r in runs),
-                      "peak_rss_mib_median": statistics.median(r["peak_rss_mib"] for r in runs),
-                      "warm_plan_s_median": warm.get(name)}
-               for name, runs in samples.items()}
-    print(f"{'variant':<16}{'resources':>10}{'median s':>10}{'min s':>8}{'peak MiB':>10}"
-          f"{'warm plan s':>13}")
+    warm = {
+        name: measure([*command, "--warm", "5"])["warm_s"] for name, command in COMMANDS.items() if "--child" in command
+    }
+    results = {
+        name: {
+            "runs": len(runs),
+            "resources": runs[0]["resources"],
+            "wall_s_median": statistics.median(r["wall_s"] for r in runs),
+            "wall_s_min": min(r["wall_s"] for r in runs),
+            "peak_rss_mib_median": statistics.median(r["peak_rss_mib"] for r in runs),
+            "warm_plan_s_median": warm.get(name),
+        }
+        for name, runs in samples.items()
+    }
+    print(f"{'variant':<16}{'resources':>10}{'median s':>10}{'min s':>8}{'peak MiB':>10}{'warm plan s':>13}")
     for name, r in results.items():
         warm = f"{r['warm_plan_s_median']:.3f}" if r["warm_plan_s_median"] is not None else "-"
-        print(f"{name:<16}{r['resources']:>10}{r['wall_s_median']:>10.2f}{r['wall_s_min']:>8.2f}"
-              f"{r['peak_rss_mib_median']:>10.0f}{warm:>13}")
+        print(
+            f"{name:<16}{r['resources']:>10}{r['wall_s_median']:>10.2f}{r['wall_s_min']:>8.2f}"
+            f"{r['peak_rss_mib_median']:>10.0f}{warm:>13}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

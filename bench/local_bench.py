@@ -117,8 +117,12 @@ context = "site"
 [targets.local]
 host_port = {ours_port}
 """)
-    env = {**os.environ, "SITE_DIR": str(site), "COMPOSE_PORT": str(compose_port),
-           "XDG_STATE_HOME": str(work / "state")}
+    env = {
+        **os.environ,
+        "SITE_DIR": str(site),
+        "COMPOSE_PORT": str(compose_port),
+        "XDG_STATE_HOME": str(work / "state"),
+    }
     ours = [DEPLOYER, "up", "--target", "local", "--stack", STACK, "--config", str(config)]
     compose = ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "up", "-d"]
     results: dict[str, object] = {"commands": {"deployer": " ".join(ours), "compose": " ".join(compose)}}
@@ -128,17 +132,38 @@ host_port = {ours_port}
         wait_for(f"http://127.0.0.1:{compose_port}/", "")
 
         hyperfine = work / "hyperfine.json"
-        subprocess.run(["hyperfine", "--warmup", "2", "--runs", str(args.runs), "--export-json", str(hyperfine),
-                        "-n", "deployer up", subprocess.list2cmdline(ours),
-                        "-n", "docker-compose up -d", subprocess.list2cmdline(compose),
-                        "-n", "docker-compose up -d --build", subprocess.list2cmdline([*compose, "--build"])],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
-        results["noop_median_s"] = {r["command"]: round(r["median"], 3)
-                                    for r in json.loads(hyperfine.read_text())["results"]}
+        subprocess.run(
+            [
+                "hyperfine",
+                "--warmup",
+                "2",
+                "--runs",
+                str(args.runs),
+                "--export-json",
+                str(hyperfine),
+                "-n",
+                "deployer up",
+                subprocess.list2cmdline(ours),
+                "-n",
+                "docker-compose up -d",
+                subprocess.list2cmdline(compose),
+                "-n",
+                "docker-compose up -d --build",
+                subprocess.list2cmdline([*compose, "--build"]),
+            ],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        results["noop_median_s"] = {
+            r["command"]: round(r["median"], 3) for r in json.loads(hyperfine.read_text())["results"]
+        }
 
         rollouts = {}
-        for name, command, port in (("deployer up", ours, ours_port),
-                                    ("docker-compose up -d --build", [*compose, "--build"], compose_port)):
+        for name, command, port in (
+            ("deployer up", ours, ours_port),
+            ("docker-compose up -d --build", [*compose, "--build"], compose_port),
+        ):
             marker = f"rev-{name.split()[0]}-{time.time_ns()}"
             page = site / TEMPLATE
             page.write_text(page.read_text().replace("</h1>", f" {marker}</h1>", 1))
@@ -150,15 +175,27 @@ host_port = {ours_port}
                 returned = time.monotonic() - load.started
                 wait_for(url, marker)
                 time.sleep(1)
-            rollouts[name] = {"command_s": round(returned, 2), "new_version_served_s": round(load.first_seen, 2),
-                              "requests": load.ok + sum(load.failed.values()),
-                              "failed": sum(load.failed.values()), "failures": dict(load.failed)}
+            rollouts[name] = {
+                "command_s": round(returned, 2),
+                "new_version_served_s": round(load.first_seen, 2),
+                "requests": load.ok + sum(load.failed.values()),
+                "failed": sum(load.failed.values()),
+                "failures": dict(load.failed),
+            }
         results["rollout"] = rollouts
     finally:
-        subprocess.run([DEPLOYER, "down", "--target", "local", "--stack", STACK, "--config", str(config)],
-                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "down", "-v", "--rmi", "local"],
-                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [DEPLOYER, "down", "--target", "local", "--stack", STACK, "--config", str(config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "down", "-v", "--rmi", "local"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(work, ignore_errors=True)
 
     print(json.dumps(results, indent=2))

@@ -166,8 +166,9 @@ def parse_since(text: str, now: float) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"--since: {text!r} must be an age such as 30s, 10m, 2h, 1d "
-                         "or an ISO 8601 time such as 2026-05-01T12:00:00") from None
+        raise UsageError(
+            f"--since: {text!r} must be an age such as 30s, 10m, 2h, 1d or an ISO 8601 time such as 2026-05-01T12:00:00"
+        ) from None
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
@@ -180,4 +181,3 @@ def deployed_url(session: Session) -> str:
             f"stack {session.stack!r}: run `deployer up --target {session.target}` first"
         )
     return current.endpoint
-

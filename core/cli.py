@@ -48,8 +48,14 @@ def main_options(
     """Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config."""
 
 
-def _run(as_json: bool, action: Callable[[Any], Any], render: Callable[[Any], None], *,
-         failed: Callable[[Any], bool] = lambda result: False, **session_args: Any) -> None:
+def _run(
+    as_json: bool,
+    action: Callable[[Any], Any],
+    render: Callable[[Any], None],
+    *,
+    failed: Callable[[Any], bool] = lambda result: False,
+    **session_args: Any,
+) -> None:
     """Open a session, run ``action``, print its result; map errors to exit codes (1 when
     ``failed(result)``, after the result is printed)."""
     from deployer import api
@@ -99,12 +105,20 @@ def _out(text: str) -> None:
 
 
 @app.command()
-def up(target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def up(
+    target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
     """Build the image once and deploy it; returns when the app is healthy."""
     from deployer import api
 
-    _run(as_json, api.up, lambda d: _out(f"deployed {d.target}/{d.stack}: {d.endpoint}"),
-         target=target, stack=stack, config=config)
+    _run(
+        as_json,
+        api.up,
+        lambda d: _out(f"deployed {d.target}/{d.stack}: {d.endpoint}"),
+        target=target,
+        stack=stack,
+        config=config,
+    )
 
 
 @app.command()
@@ -123,7 +137,9 @@ def plan(
 
 
 @app.command()
-def down(target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def down(
+    target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
     """Remove everything `up` created for this app and stack (idempotent)."""
     from deployer import api
 
@@ -131,12 +147,20 @@ def down(target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt
         api.down(session)
         return {"target": session.target, "stack": session.stack, "removed": "true"}
 
-    _run(as_json, action, lambda r: _out(f"removed {r['target']}/{r['stack']}"),
-         target=target, stack=stack, config=config)
+    _run(
+        as_json,
+        action,
+        lambda r: _out(f"removed {r['target']}/{r['stack']}"),
+        target=target,
+        stack=stack,
+        config=config,
+    )
 
 
 @app.command()
-def status(target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def status(
+    target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
     """Show the deployed stack: URL, healthy/desired replicas, image."""
     from deployer import api
     from deployer.render import print_status
@@ -209,8 +233,14 @@ def targets(as_json: JsonOpt = False) -> None:
         pm = get_plugin_manager()
         return {
             "targets": [
-                {"name": t.name, "plugin": t.plugin, "description": t.description, "phases": dict(t.phases),
-                 "available": t.available, "install_hint": t.install_hint}
+                {
+                    "name": t.name,
+                    "plugin": t.plugin,
+                    "description": t.description,
+                    "phases": dict(t.phases),
+                    "available": t.available,
+                    "install_hint": t.install_hint,
+                }
                 for t in pm.targets.values()
             ],
             "load_failures": [str(f) for f in pm.load_failures],

@@ -59,8 +59,8 @@ def find_config(start: Path) -> Path:
         if pyproject.is_file() and "tool" in (doc := _read_toml(pyproject)) and "deployer" in doc["tool"]:
             return pyproject
     raise ConfigError(
-        CONFIG_FILE, f"no {CONFIG_FILE} (or pyproject.toml with [tool.deployer]) in {start} or above; "
-        "create one or pass --config"
+        CONFIG_FILE,
+        f"no {CONFIG_FILE} (or pyproject.toml with [tool.deployer]) in {start} or above; create one or pass --config",
     )
 
 
@@ -91,8 +91,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("(file)", f"cannot be read: {exc}", file=path) from None
 
 
-def parse_project(document: Mapping[str, Any], *, root: Path, prefix: str = "",
-                  config_file: Path | None = None) -> Project:
+def parse_project(
+    document: Mapping[str, Any], *, root: Path, prefix: str = "", config_file: Path | None = None
+) -> Project:
     """Validate a parsed TOML document into a :class:`Project`."""
     top = Section(document, prefix)
     app = parse_app(top.section("app"), root)
@@ -100,8 +101,7 @@ def parse_project(document: Mapping[str, Any], *, root: Path, prefix: str = "",
     for name in targets.raw:
         targets.section(name)  # each must be a table; keys are checked by the target's plugin
     top.done()
-    return Project(root=root, config_file=config_file or root / CONFIG_FILE, app=app,
-                   targets=dict(targets.raw))
+    return Project(root=root, config_file=config_file or root / CONFIG_FILE, app=app, targets=dict(targets.raw))
 
 
 def parse_app(s: Section, root: Path) -> AppSpec:
@@ -114,20 +114,35 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     secrets = s.names("secrets", pattern=ENV_NAME_PATTERN, hint=ENV_NAME_HINT)
     for index, secret in enumerate(secrets):
         if secret in env:
-            raise ConfigError(f"{s.key('secrets')}[{index}]", f"{secret} is also set in {s.key('env')}; "
-                              "a name is either plain env or a secret")
+            raise ConfigError(
+                f"{s.key('secrets')}[{index}]",
+                f"{secret} is also set in {s.key('env')}; a name is either plain env or a secret",
+            )
         if secrets.index(secret) != index:
             raise ConfigError(f"{s.key('secrets')}[{index}]", f"{secret} is listed twice")
     for reserved in RESERVED_ENV:
         if reserved in env or reserved in secrets:
-            raise ConfigError(f"{s.key('env')}.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}")
+            raise ConfigError(
+                f"{s.key('env')}.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}"
+            )
     health = _parse_health(s.section("health"))
     cpu, memory = _parse_size(s)
     replicas = _parse_replicas(s)
     allow_root = s.boolean("allow_root", False)
     s.done()
-    return AppSpec(name=name, build=build, port=port, command=command, env=env, secrets=secrets,
-                   health=health, cpu=cpu, memory=memory, replicas=replicas, allow_root=allow_root)
+    return AppSpec(
+        name=name,
+        build=build,
+        port=port,
+        command=command,
+        env=env,
+        secrets=secrets,
+        health=health,
+        cpu=cpu,
+        memory=memory,
+        replicas=replicas,
+        allow_root=allow_root,
+    )
 
 
 def _parse_build(s: Section, root: Path) -> BuildSpec:
@@ -188,8 +203,9 @@ def check_task_size(cpu: int, memory: int, *, key=lambda name: f"app.{name}") ->
     """Raise :class:`ConfigError` (naming ``key("cpu")`` or ``key("memory")``) unless
     ``cpu``/``memory`` is a valid Fargate task size. Targets re-check specs built in code."""
     if cpu not in FARGATE_MEMORY:
-        raise ConfigError(key("cpu"), f"must be one of {', '.join(map(str, FARGATE_MEMORY))} "
-                          "(cpu units; 1024 = 1 vCPU)", value=cpu)
+        raise ConfigError(
+            key("cpu"), f"must be one of {', '.join(map(str, FARGATE_MEMORY))} (cpu units; 1024 = 1 vCPU)", value=cpu
+        )
     allowed = FARGATE_MEMORY[cpu]
     if memory not in allowed:
         raise ConfigError(
@@ -216,8 +232,7 @@ def _parse_replicas(s: Section) -> Replicas:
             raise ConfigError(r.key("max"), f"must be at least {r.key('min')} ({low})", value=high)
         return Replicas(min=low, max=high)
     if not isinstance(raw, int) or isinstance(raw, bool):
-        raise ConfigError(s.key("replicas"), "must be a count (integer) or a table {min = N, max = M}",
-                          value=raw)
+        raise ConfigError(s.key("replicas"), "must be a count (integer) or a table {min = N, max = M}", value=raw)
     count = s.integer("replicas", 1, minimum=1, maximum=100)
     return Replicas(min=count, max=count)
 

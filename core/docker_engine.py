@@ -107,8 +107,7 @@ class DockerEngine:
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def _get(self, path: str, *, missing_ok: bool = False, raw: bool = False,
-             **query: Any) -> Any:
+    def _get(self, path: str, *, missing_ok: bool = False, raw: bool = False, **query: Any) -> Any:
         params = {k: json.dumps(v) if k == "filters" else v for k, v in query.items() if v is not None}
         target = f"{path}?{urlencode(params)}" if params else path
         try:  # requests' errors are OSErrors too
@@ -135,7 +134,8 @@ class DockerEngine:
         hint = " (is your user in the docker group?)" if isinstance(error, PermissionError) else ""
         return EnvironmentProblem(
             f"Docker engine not reachable at {self.host}{hint}: start it (sudo systemctl start docker, "
-            f"or dockerd) or set DOCKER_HOST ({error})")
+            f"or dockerd) or set DOCKER_HOST ({error})"
+        )
 
 
 def connect() -> DockerEngine:

@@ -94,18 +94,18 @@ def _translate(pattern: str) -> str:
         char = pattern[i]
         i += 1
         if char == "*":
-            if pattern[i:i + 1] != "*":
+            if pattern[i : i + 1] != "*":
                 out.append("[^/]*")
                 continue
             i += 1
-            if pattern[i:i + 1] == "/":
+            if pattern[i : i + 1] == "/":
                 i += 1
             out.append(".*" if i >= n else "(.*/)?")
         elif char == "?":
             out.append("[^/]")
         elif char == "[":
-            end = i + (pattern[i:i + 1] == "!")
-            end += pattern[end:end + 1] == "]"
+            end = i + (pattern[i : i + 1] == "!")
+            end += pattern[end : end + 1] == "]"
             end = pattern.find("]", end)
             if end < 0:
                 out.append("\\[")

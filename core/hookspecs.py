@@ -79,9 +79,7 @@ def deployer_registry(ctx: PhaseContext, network: NetworkResult) -> RegistryResu
 
 
 @_hookspec(firstresult=True)
-def deployer_ingress(
-    ctx: PhaseContext, network: NetworkResult, registry: RegistryResult
-) -> IngressResult | None:
+def deployer_ingress(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult | None:
     """Phase 3, ingress: how traffic reaches the app (a load balancer and its routing target).
 
     Runs before compute because workloads register into a routing target that must

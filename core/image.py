@@ -101,8 +101,11 @@ def repository(app: AppSpec) -> str:
     :raises ConfigError: the app name cannot be part of an image name.
     """
     if not _IMAGE_NAME.fullmatch(app.name):
-        raise ConfigError("app.name", "must be lowercase letters and digits, separated by "
-                          "'-', '_' or '.', to name an image", value=app.name)
+        raise ConfigError(
+            "app.name",
+            "must be lowercase letters and digits, separated by '-', '_' or '.', to name an image",
+            value=app.name,
+        )
     return f"deployer/{app.name}"
 
 
@@ -125,8 +128,9 @@ def resolve_image(app: AppSpec, *, client: DockerEngine | None = None) -> Image:
     return _existing(client, image) or image
 
 
-def build_image(app: AppSpec, *, report: Callable[[str], None],
-                client: DockerEngine | None = None, keep: int = KEEP_IMAGES) -> Image:
+def build_image(
+    app: AppSpec, *, report: Callable[[str], None], client: DockerEngine | None = None, keep: int = KEEP_IMAGES
+) -> Image:
     """Return ``app``'s image, building it only when no image has its content-hash tag.
 
     A build streams each output line to ``report``, labels the image with
@@ -154,8 +158,7 @@ def build_image(app: AppSpec, *, report: Callable[[str], None],
     return built
 
 
-def prune_images(app_name: str, *, keep: int, protect: str = "",
-                 client: DockerEngine) -> list[str]:
+def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerEngine) -> list[str]:
     """Untag ``app_name``'s images (by :data:`LABEL_APP`) beyond the newest ``keep``.
 
     Skips ``protect`` (an image ID), images a container uses (running or stopped), and
@@ -173,7 +176,7 @@ def prune_images(app_name: str, *, keep: int, protect: str = "",
     others = [i for i in images if i["Id"] != protect]
     retain = keep - 1 if len(others) < len(images) else keep  # the protected one counts
     lines = []
-    for old in others[max(retain, 0):]:
+    for old in others[max(retain, 0) :]:
         tags = [t for t in old["RepoTags"] if t.startswith(own)]
         if old["Id"] in in_use:
             lines.append(f"kept old image {', '.join(tags)}: a container uses it")
@@ -205,7 +208,8 @@ def require_non_root(app: AppSpec, image: Image) -> None:
         dockerfile = app.build.context / app.build.dockerfile
         raise UsageError(
             f"{dockerfile}: the image runs as root (USER {image.user or 'not set'}); add a non-root "
-            "USER instruction (e.g. USER 10001) or, if it must run as root, set app.allow_root = true")
+            "USER instruction (e.g. USER 10001) or, if it must run as root, set app.allow_root = true"
+        )
 
 
 def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[str], None]) -> None:
@@ -216,8 +220,14 @@ def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[s
     step = ""
     try:
         stream = client.api.build(
-            path=str(app.build.context), dockerfile=app.build.dockerfile, tag=image.tag,
-            buildargs=dict(app.build.args), rm=True, forcerm=True, pull=False, decode=True,
+            path=str(app.build.context),
+            dockerfile=app.build.dockerfile,
+            tag=image.tag,
+            buildargs=dict(app.build.args),
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
             labels={LABEL_APP: app.name, LABEL_HASH: image.content_hash},
         )
         for chunk in stream:
@@ -239,5 +249,4 @@ def _build_error(image: Image, step: str, message: str, tail: deque[str]) -> Bui
     if step.split(" : ", 1)[-1].upper().startswith("FROM"):
         hint = "\nThe base image is not available locally and cannot be pulled: pull or build it first."
     shown = "\n".join(f"  | {line}" for line in tail)
-    return BuildError(f"building {image.tag} failed {where}: {message.strip()}{hint}\n"
-                      f"last output lines:\n{shown}")
+    return BuildError(f"building {image.tag} failed {where}: {message.strip()}{hint}\nlast output lines:\n{shown}")

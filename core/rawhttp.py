@@ -47,7 +47,6 @@ def get(address: Address, target: str, *, timeout: float) -> Reply:
             chunks.append(chunk)
     head, separator, body = b"".join(chunks).partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].split(b" ", 2)
-    if not separator or len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") \
-            or not status_line[1].isdigit():
+    if not separator or len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") or not status_line[1].isdigit():
         raise BadReply(f"not an HTTP reply from {address}: {head[:80]!r}")
     return Reply(int(status_line[1]), body)

@@ -25,8 +25,10 @@ def print_plan(plan: Plan) -> None:
     console = _console()
     counts = Counter(change.action for change in plan.changes)
     summary = ", ".join(f"{n} to {action}" for action, n in counts.items() if action != "unchanged")
-    console.print(f"[bold]Plan for {plan.target}/{plan.stack}[/bold]: {summary or 'no changes'}"
-                  + (f" ({counts['unchanged']} unchanged)" if counts["unchanged"] else ""))
+    console.print(
+        f"[bold]Plan for {plan.target}/{plan.stack}[/bold]: {summary or 'no changes'}"
+        + (f" ({counts['unchanged']} unchanged)" if counts["unchanged"] else "")
+    )
     rows = _tree(plan.changes)
     width = max((len(label) for label, _ in rows), default=0)
     names = max((len(change.name) for change in plan.changes), default=0)
@@ -34,8 +36,10 @@ def print_plan(plan: Plan) -> None:
         console.print(f"[dim]    {'Type':<{width}}  {'Name':<{names}}  Plan[/dim]")
     for label, change in rows:
         detail = f"  [dim]{escape(change.detail)}[/dim]" if change.detail else ""
-        console.print(f" {SYMBOLS[change.action]:<2} {escape(label):<{width}}  "
-                      f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{detail}")
+        console.print(
+            f" {SYMBOLS[change.action]:<2} {escape(label):<{width}}  "
+            f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{detail}"
+        )
     for key, value in plan.outputs.items():
         console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(str(value))}")
 
@@ -43,10 +47,11 @@ def print_plan(plan: Plan) -> None:
 def _tree(changes: tuple[Change, ...]) -> list[tuple[str, Change]]:
     """``(type column, change)`` rows: a leading stack is the root, the rest its branches."""
     root = changes[:1] if changes and changes[0].kind == STACK_KIND else ()
-    branches = changes[len(root):]
+    branches = changes[len(root) :]
     return [(change.kind, change) for change in root] + [
         (("└─ " if index == len(branches) - 1 else "├─ ") + change.kind, change)
-        for index, change in enumerate(branches)]
+        for index, change in enumerate(branches)
+    ]
 
 
 def print_status(status: Status) -> None:
@@ -76,10 +81,15 @@ def print_targets(listing: dict[str, Any]) -> None:
 
     console = _console()
     for target in listing["targets"]:
-        state = "[green]available[/green]" if target["available"] else (
-            f"[yellow]unavailable[/yellow]: install with [bold]{escape(target['install_hint'] or '')}[/bold]")
-        console.print(f"[bold]{escape(target['name'])}[/bold] ({escape(target['plugin'])}): "
-                      f"{escape(target['description'])} - {state}")
+        state = (
+            "[green]available[/green]"
+            if target["available"]
+            else (f"[yellow]unavailable[/yellow]: install with [bold]{escape(target['install_hint'] or '')}[/bold]")
+        )
+        console.print(
+            f"[bold]{escape(target['name'])}[/bold] ({escape(target['plugin'])}): "
+            f"{escape(target['description'])} - {state}"
+        )
         for phase, what in target["phases"].items():
             console.print(f"    {phase:<9} {escape(what)}")
     for failure in listing["load_failures"]:

@@ -20,8 +20,9 @@ _MISSING = object()
 
 
 def _type_name(value: object) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string",
-            list: "array", dict: "table"}.get(type(value), type(value).__name__)
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}.get(
+        type(value), type(value).__name__
+    )
 
 
 class Section:
@@ -51,8 +52,15 @@ class Section:
         """The raw value, unchecked: for keys that accept more than one shape."""
         return self._get(name, default)
 
-    def text(self, name: str, default: Any = _MISSING, *, choices: tuple[str, ...] = (),
-             pattern: str | None = None, hint: str = "") -> Any:
+    def text(
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        choices: tuple[str, ...] = (),
+        pattern: str | None = None,
+        hint: str = "",
+    ) -> Any:
         """A string; optionally one of ``choices`` or matching ``pattern`` (``hint`` says what)."""
         value = self._get(name, default)
         if value is default and name not in self.raw:
@@ -64,8 +72,9 @@ class Section:
             raise ConfigError(self.key(name), f"must be {hint or 'matching ' + pattern}", value=value)
         return value
 
-    def integer(self, name: str, default: Any = _MISSING, *, minimum: int | None = None,
-                maximum: int | None = None) -> Any:
+    def integer(
+        self, name: str, default: Any = _MISSING, *, minimum: int | None = None, maximum: int | None = None
+    ) -> Any:
         """An integer within ``[minimum, maximum]``."""
         value = self._get(name, default)
         if value is default and name not in self.raw:
@@ -84,8 +93,7 @@ class Section:
         self._expect(name, value, bool, "true or false")
         return value
 
-    def names(self, name: str, default: Any = (), *, pattern: str | None = None,
-              hint: str = "") -> tuple[str, ...]:
+    def names(self, name: str, default: Any = (), *, pattern: str | None = None, hint: str = "") -> tuple[str, ...]:
         """An array of strings, each matching ``pattern`` when given."""
         value = self._get(name, default)
         if value is default and name not in self.raw:
@@ -114,8 +122,7 @@ class Section:
             elif isinstance(item, (int, float)):
                 item = str(item)
             if not isinstance(item, str):
-                raise ConfigError(key, f"must be a string, number or boolean, not a {_type_name(item)}",
-                                  value=item)
+                raise ConfigError(key, f"must be a string, number or boolean, not a {_type_name(item)}", value=item)
             result[item_key] = item
         return result
 

@@ -46,8 +46,7 @@ class Driver(Protocol):
     def status(self, ctx: PhaseContext) -> Status:
         """Report the deployed stack: endpoint, healthy and desired replicas, image."""
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False,
-             since: datetime | None = None) -> Iterator[LogLine]:
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """Yield the replicas' log lines, oldest first (only those at or after ``since``,
         an aware datetime, when given); with ``follow``, keep yielding."""
 
@@ -79,9 +78,7 @@ class TargetInfo:
     description: str
     driver: Callable[[], Driver] = field(eq=False, repr=False)
     phases: Mapping[str, str] = field(factory=dict)
-    parse_settings: Callable[[Mapping[str, Any], str], Any] = field(
-        default=_no_settings, eq=False, repr=False
-    )
+    parse_settings: Callable[[Mapping[str, Any], str], Any] = field(default=_no_settings, eq=False, repr=False)
     available: bool = True
     install_hint: str | None = None
     plugin: str = ""

@@ -1,4 +1,4 @@
-""""The site works", defined once: named HTTP checks that run against any endpoint.
+""" "The site works", defined once: named HTTP checks that run against any endpoint.
 
 The checks are data (:class:`Check`, :class:`Follow`, :class:`Header` in a
 :class:`Suite`). They run through one tiny interface, ``get(path) -> Response``, so the
@@ -114,8 +114,7 @@ SECURITY_HEADERS: tuple[Header, ...] = (
 
 DEFAULT_SUITE = Suite(
     checks=(
-        Check("home", "/", follow=(Follow("stylesheet", element="link", rel="stylesheet",
-                                          media_type="text/css"),)),
+        Check("home", "/", follow=(Follow("stylesheet", element="link", rel="stylesheet", media_type="text/css"),)),
         Check("about", "/about"),
         Check("projects", "/projects", follow=(Follow("project", prefix="/projects/"),)),
         Check("contact", "/contact"),
@@ -154,8 +153,10 @@ class VerifyReport:
 
     def lines(self) -> list[str]:
         """One human-readable line per check: ``PASS home /`` or ``FAIL about /about: why``."""
-        return [f"{'PASS' if r.passed else 'FAIL'} {r.name} {r.path}" + (f": {r.reason}" if r.reason else "")
-                for r in self.checks]
+        return [
+            f"{'PASS' if r.passed else 'FAIL'} {r.name} {r.path}" + (f": {r.reason}" if r.reason else "")
+            for r in self.checks
+        ]
 
 
 # --- running ------------------------------------------------------------------------------
@@ -190,8 +191,10 @@ def run_checks_with(get: Get, *, suite: Suite = DEFAULT_SUITE, target: str = "cl
         for follow in check.follow:
             paths = _links(response, follow)
             if len(paths) < follow.minimum:
-                problems.append(f"expected at least {follow.minimum} link(s) to {follow.prefix}... "
-                                f"({follow.name}), found {len(paths)}")
+                problems.append(
+                    f"expected at least {follow.minimum} link(s) to {follow.prefix}... "
+                    f"({follow.name}), found {len(paths)}"
+                )
             for path in paths:
                 if path not in seen:
                     seen.add(path)
@@ -250,8 +253,9 @@ def _problems(check: Check, response: Response, headers: tuple[Header, ...]) -> 
     problems = []
     if response.status != check.status:
         where = response.headers.get("location")
-        problems.append(f"expected status {check.status}, got {response.status}"
-                        + (f" (Location: {where})" if where else ""))
+        problems.append(
+            f"expected status {check.status}, got {response.status}" + (f" (Location: {where})" if where else "")
+        )
     if response.media_type != check.media_type:
         problems.append(f"expected content type {check.media_type}, got {response.media_type or 'none'}")
     if check.json is not None:
@@ -272,8 +276,11 @@ def _json_problems(expected: Mapping[str, Any], body: bytes) -> list[str]:
         return ["body is not JSON"]
     if not isinstance(document, dict):
         return ["JSON body is not an object"]
-    return [f"expected JSON {key}={value!r}, got {document.get(key, '<missing>')!r}"
-            for key, value in expected.items() if document.get(key) != value]
+    return [
+        f"expected JSON {key}={value!r}, got {document.get(key, '<missing>')!r}"
+        for key, value in expected.items()
+        if document.get(key) != value
+    ]
 
 
 def _links(response: Response, follow: Follow) -> list[str]:

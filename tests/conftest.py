@@ -65,9 +65,13 @@ def website_image(docker_engine):
 @pytest.fixture(scope="session")
 def website_url(docker_client, website_image) -> Iterator[str]:
     """The website image running on a loopback port, healthy (Docker probes every 0.5 s)."""
-    container = docker_client.containers.run(website_image.id, detach=True, labels={TEST_LABEL: "1"},
-                                             ports={"8000/tcp": ("127.0.0.1", None)},
-                                             healthcheck={"interval": 500_000_000})
+    container = docker_client.containers.run(
+        website_image.id,
+        detach=True,
+        labels={TEST_LABEL: "1"},
+        ports={"8000/tcp": ("127.0.0.1", None)},
+        healthcheck={"interval": 500_000_000},
+    )
     try:
         deadline = time.monotonic() + 60
         while container.attrs["State"].get("Health", {}).get("Status") != "healthy":

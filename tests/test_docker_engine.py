@@ -23,8 +23,16 @@ pytestmark = pytest.mark.docker
 
 def _summary(rows: list[dict]) -> list[tuple]:
     """The parts of container summaries that do not change from one second to the next."""
-    return sorted((r["Id"], r["Image"], r["ImageID"], json.dumps(r["Labels"], sort_keys=True),
-                   json.dumps(r["Ports"], sort_keys=True)) for r in rows)
+    return sorted(
+        (
+            r["Id"],
+            r["Image"],
+            r["ImageID"],
+            json.dumps(r["Labels"], sort_keys=True),
+            json.dumps(r["Ports"], sort_keys=True),
+        )
+        for r in rows
+    )
 
 
 def _same_reads(engine: DockerEngine, sdk, tag: str) -> None:
@@ -33,8 +41,9 @@ def _same_reads(engine: DockerEngine, sdk, tag: str) -> None:
     assert rows and _summary(rows) == _summary(sdk.api.containers(all=True, filters=labelled))
     assert engine.container(rows[0]["Id"])["Config"] == sdk.api.inspect_container(rows[0]["Id"])["Config"]
     assert engine.image(tag) == sdk.api.inspect_image(tag)
-    assert [n["Id"] for n in engine.networks({"name": ["bridge"]})] == \
-        [n["Id"] for n in sdk.api.networks(filters={"name": ["bridge"]})]
+    assert [n["Id"] for n in engine.networks({"name": ["bridge"]})] == [
+        n["Id"] for n in sdk.api.networks(filters={"name": ["bridge"]})
+    ]
     assert engine.volumes({"label": [f"{TEST_LABEL}=none"]}) == []
     assert engine.images({"reference": [tag]})[0]["Id"] == sdk.api.inspect_image(tag)["Id"]
     assert engine.image("deployer/no-such-image:0") is None
@@ -42,7 +51,8 @@ def _same_reads(engine: DockerEngine, sdk, tag: str) -> None:
 
 
 def test_reads_over_the_socket_match_the_docker_sdk_and_never_load_it(
-        docker_engine, docker_client, website_image, website_url):
+    docker_engine, docker_client, website_image, website_url
+):
     fresh = DockerEngine(docker_engine.host)
 
     _same_reads(fresh, docker_client, website_image.tag)
@@ -50,8 +60,9 @@ def test_reads_over_the_socket_match_the_docker_sdk_and_never_load_it(
     assert "sdk" not in vars(fresh)
 
 
-def test_an_engine_over_tcp_is_read_through_the_sdk(docker_engine, docker_client, website_image,
-                                                     website_url, monkeypatch):
+def test_an_engine_over_tcp_is_read_through_the_sdk(
+    docker_engine, docker_client, website_image, website_url, monkeypatch
+):
     with _tcp_forwarder(docker_engine.host.removeprefix("unix://")) as port:
         monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
         engine = connect()

@@ -14,11 +14,16 @@ from deployer.dockerignore import context_paths, read_patterns
 
 NAMES = st.sampled_from(["a", "b", "A", "b.py", "ab.py", "x.pyc", ".git", "node_modules", "Dockerfile", "c d"])
 TREES = st.sets(st.lists(NAMES, min_size=1, max_size=4).map("/".join), min_size=1, max_size=12)
-SEGMENTS = st.one_of(NAMES, st.sampled_from(["*", "?", "**", "*.py", "[ab]", "[!a]*", "[^a]", "[]a]",
-                                             "[a-c]b*", "[", "a?", ".", "..", ""]))
+SEGMENTS = st.one_of(
+    NAMES,
+    st.sampled_from(["*", "?", "**", "*.py", "[ab]", "[!a]*", "[^a]", "[]a]", "[a-c]b*", "[", "a?", ".", "..", ""]),
+)
 PATTERNS = st.lists(
-    st.tuples(st.sampled_from(["", "!", "/", "!/", " "]), st.lists(SEGMENTS, min_size=1, max_size=4))
-    .map(lambda p: p[0] + "/".join(p[1])), max_size=6)
+    st.tuples(st.sampled_from(["", "!", "/", "!/", " "]), st.lists(SEGMENTS, min_size=1, max_size=4)).map(
+        lambda p: p[0] + "/".join(p[1])
+    ),
+    max_size=6,
+)
 
 
 def _make(root: Path, files: set[str]) -> None:
@@ -42,8 +47,9 @@ def test_the_same_paths_as_the_docker_sdk(files, patterns, dockerfile):
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         _make(root, files)
-        assert context_paths(root, patterns, dockerfile=dockerfile) == \
-            exclude_paths(folder, list(patterns), dockerfile=dockerfile)
+        assert context_paths(root, patterns, dockerfile=dockerfile) == exclude_paths(
+            folder, list(patterns), dockerfile=dockerfile
+        )
 
 
 def test_exceptions_reach_into_excluded_folders_and_symlinks_are_not_followed(tmp_path):

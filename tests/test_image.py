@@ -163,8 +163,9 @@ def test_website_image_is_labelled_and_tagged_by_content(docker_client, website_
 @pytest.mark.docker
 def test_container_runs_as_non_root_and_becomes_healthy(docker_client, website_image):
     # Same HEALTHCHECK test as the image, probed every 0.5 s instead of 10 s.
-    container = run_labelled(docker_client, website_image.id, ports={"8000/tcp": ("127.0.0.1", None)},
-                             healthcheck={"interval": 500_000_000})
+    container = run_labelled(
+        docker_client, website_image.id, ports={"8000/tcp": ("127.0.0.1", None)}, healthcheck={"interval": 500_000_000}
+    )
     try:
         health = wait_for_health(container)
         uid = container.exec_run(["id", "-u"]).output.decode().strip()
@@ -209,7 +210,8 @@ def test_resolve_image_never_builds(docker_engine, website_image, website_copy):
 
 @pytest.mark.docker
 def test_template_change_builds_a_new_tag_reusing_dependency_layers(
-        docker_engine, docker_client, website_image, website_copy, throwaway_app):
+    docker_engine, docker_client, website_image, website_copy, throwaway_app
+):
     app = throwaway_app(website_copy)
     first = build_image(app, report=lambda line: None, client=docker_engine)
     template = website_copy / "personal_site" / "templates" / "contact.html"
@@ -225,7 +227,8 @@ def test_template_change_builds_a_new_tag_reusing_dependency_layers(
 @pytest.mark.docker
 def test_failing_run_step_is_named_in_the_build_error(tmp_path, throwaway_app):
     (tmp_path / "Dockerfile").write_text(
-        "FROM python:3.12-slim\nRUN echo preparing\nRUN echo about to fail && false\nRUN echo never\n")
+        "FROM python:3.12-slim\nRUN echo preparing\nRUN echo about to fail && false\nRUN echo never\n"
+    )
     lines: list[str] = []
 
     with pytest.raises(BuildError) as caught:
@@ -251,8 +254,11 @@ def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_engine, docke
             docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", LABEL_APP: app.name})
         time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists
 
-    remaining = {tag for found in docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})
-                 for tag in found["RepoTags"] or ()}
+    remaining = {
+        tag
+        for found in docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})
+        for tag in found["RepoTags"] or ()
+    }
 
     assert remaining == {built[0].tag, built[2].tag, built[3].tag, built[4].tag}
 
@@ -284,8 +290,9 @@ def test_an_image_running_as_root_is_refused_before_anything_is_created(tmp_path
     def root_project(folder, **app):
         config = write_project(folder, app={"name": "test-rootapp", **app}, targets={"local": {"host_port": 1}})
         dockerfile = folder / "app" / "Dockerfile"
-        dockerfile.write_text("\n".join(line for line in dockerfile.read_text().splitlines()
-                                        if not line.startswith("USER")) + "\n")
+        dockerfile.write_text(
+            "\n".join(line for line in dockerfile.read_text().splitlines() if not line.startswith("USER")) + "\n"
+        )
         return config
 
     config = root_project(tmp_path / "refused")

@@ -32,14 +32,15 @@ APP = {
 }
 
 
-
-
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     """The running local stack's status and the aws-ecs offline plan of one config."""
     folder = tmp_path_factory.mktemp("parity")
-    config = write_project(folder, app=APP, targets={"local": {"host_port": free_port(), "health_interval": 1},
-                                                     "aws-ecs": {"region": "eu-west-1"}})
+    config = write_project(
+        folder,
+        app=APP,
+        targets={"local": {"host_port": free_port(), "health_interval": 1}, "aws-ecs": {"region": "eu-west-1"}},
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PARITY_TOKEN", "parity-secret-value")
         local = api.open_session(target="local", stack="parity", config=config)
@@ -67,7 +68,9 @@ def test_aws_pushes_the_image_local_runs_and_references_it_by_digest(both):
     tag = by_type["docker:index/tag:Tag"]["inputs"]
     assert tag["sourceImage"] == status.spec.image_id  # the very image local runs
     containers = json.loads(by_type["aws:ecs/taskDefinition:TaskDefinition"]["inputs"]["containerDefinitions"])
-    assert re.fullmatch(r"\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/[\w-]+@sha256:[0-9a-f]{64}", containers[0]["image"])
+    assert re.fullmatch(
+        r"\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/[\w-]+@sha256:[0-9a-f]{64}", containers[0]["image"]
+    )
     assert containers[0]["image"] == plan.outputs["image_ref"]
 
 

@@ -30,10 +30,11 @@ def doc_files() -> dict[str, str]:
 
 def example_files() -> dict[str, bytes]:
     """The example package's source files by path (build and cache output left out)."""
-    return {path.relative_to(EXAMPLE).as_posix(): path.read_bytes()
-            for path in sorted(EXAMPLE.rglob("*"))
-            if path.is_file() and not any(part.endswith(NOT_SOURCE)
-                                          for part in path.relative_to(EXAMPLE).parts)}
+    return {
+        path.relative_to(EXAMPLE).as_posix(): path.read_bytes()
+        for path in sorted(EXAMPLE.rglob("*"))
+        if path.is_file() and not any(part.endswith(NOT_SOURCE) for part in path.relative_to(EXAMPLE).parts)
+    }
 
 
 def test_the_doc_shows_every_file_of_the_example_package_byte_for_byte():
@@ -57,13 +58,32 @@ def test_following_the_doc_outside_the_repository_gives_a_plugin_whose_tests_pas
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         (folder / path).write_text(text, encoding="utf-8")
     site = tmp_path / "site"  # built in pip's isolated build environment, installed here:
-    run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",  # the shared one is unchanged
-         "--target", str(site), str(folder)], cwd=tmp_path)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",  # the shared one is unchanged
+            "--target",
+            str(site),
+            str(folder),
+        ],
+        cwd=tmp_path,
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
-    where = run([sys.executable, "-c", "import importlib.metadata as m, deployer_byo_vpc as p; "
-                 "print(p.__file__); print(m.distribution('deployer-byo-vpc').locate_file(''))"],
-                cwd=tmp_path, env=env)
+    where = run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib.metadata as m, deployer_byo_vpc as p; "
+            "print(p.__file__); print(m.distribution('deployer-byo-vpc').locate_file(''))",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     assert all(line.startswith(str(site)) for line in where.stdout.split()), where.stdout
     targets = run([sys.executable, "-m", "deployer", "targets", "--json"], cwd=tmp_path, env=env)
     assert json.loads(targets.stdout)["load_failures"] == []

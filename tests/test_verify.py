@@ -45,7 +45,8 @@ def fake_site() -> Iterator[tuple[str, dict]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             status, content_type, body, headers = routes.get(
-                self.path.split("?")[0], (404, HTML, b"<h1>missing</h1>", GOOD_HEADERS))
+                self.path.split("?")[0], (404, HTML, b"<h1>missing</h1>", GOOD_HEADERS)
+            )
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -74,8 +75,16 @@ def test_a_correct_site_passes_and_links_are_followed(fake_site):
     report = require_passed(run_checks(url))
 
     assert [c.name for c in report.checks] == [
-        "home", "about", "projects", "contact", "healthz", "not found",
-        "stylesheet s.css", "project one", "project two"]
+        "home",
+        "about",
+        "projects",
+        "contact",
+        "healthz",
+        "not found",
+        "stylesheet s.css",
+        "project one",
+        "project two",
+    ]
 
 
 def test_wrong_answers_fail_naming_each_check(fake_site):
@@ -109,7 +118,8 @@ def test_a_projects_page_without_project_links_fails(fake_site):
     failures = run_checks(url).failures
 
     assert [(c.name, c.reason) for c in failures] == [
-        ("projects", "expected at least 1 link(s) to /projects/... (project), found 0")]
+        ("projects", "expected at least 1 link(s) to /projects/... (project), found 0")
+    ]
 
 
 def test_a_200_for_missing_pages_and_redirects_are_failures(fake_site):
@@ -119,8 +129,10 @@ def test_a_200_for_missing_pages_and_redirects_are_failures(fake_site):
 
     reasons = {c.name: c.reason for c in run_checks(url).failures}
 
-    assert reasons == {"not found": "expected status 404, got 200",
-                       "contact": "expected status 200, got 301 (Location: /contact/)"}
+    assert reasons == {
+        "not found": "expected status 404, got 200",
+        "contact": "expected status 200, got 301 (Location: /contact/)",
+    }
 
 
 def test_weak_csp_is_named(fake_site):
@@ -155,9 +167,9 @@ def test_a_base_url_must_be_http():
 def test_the_website_container_passes_verify(website_url):
     report = require_passed(run_checks(website_url))
 
-    assert {"project deployer", "project field-notes", "project tiny-load-tester",
-            "stylesheet style.css"} <= {c.name for c in report.checks}
-
+    assert {"project deployer", "project field-notes", "project tiny-load-tester", "stylesheet style.css"} <= {
+        c.name for c in report.checks
+    }
 
 
 # --- the command ----------------------------------------------------------------------

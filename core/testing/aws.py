@@ -47,9 +47,13 @@ class AwsEcsContract(TargetContract):
         with pytest.MonkeyPatch.context() as patch:
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
                 patch.delenv(name, raising=False)
-            for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                                "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
-                                "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}.items():
+            for name, value in {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+            }.items():
                 patch.setenv(name, value)
             with mock_aws():
                 yield

@@ -133,15 +133,21 @@ class TargetContract:
         contract = cls()
         with contract.environment(), pytest.MonkeyPatch.context() as patch:
             folder = tmp_path_factory.mktemp(f"contract-{contract.target}")
-            config = write_project(folder, app=contract.app,
-                                   targets={contract.target: contract.target_settings()})
+            config = write_project(folder, app=contract.app, targets={contract.target: contract.target_settings()})
             recorder = HookRecorder()
             pm = contract.make_plugin_manager(recorder)
             secret = "s3cr3t-" + random_secrets.token_hex(12)
             patch.setenv(SECRET_NAME, secret)
             patch.setattr(plugin_manager, "get_plugin_manager", lambda **_: pm)  # the CLI sees the same plugins
-            run = ContractRun(config=config, stack="c" + random_secrets.token_hex(4), target=contract.target, pm=pm,
-                              recorder=recorder, secret=secret, offline=contract.offline)
+            run = ContractRun(
+                config=config,
+                stack="c" + random_secrets.token_hex(4),
+                target=contract.target,
+                pm=pm,
+                recorder=recorder,
+                secret=secret,
+                offline=contract.offline,
+            )
             try:
                 yield run
             finally:
@@ -150,8 +156,9 @@ class TargetContract:
     # --- the contract, in order -------------------------------------------------------
 
     def test_bad_config_fails_before_any_side_effect(self, run: ContractRun, tmp_path: Path) -> None:
-        bad = write_project(tmp_path, app=self.app,
-                            targets={self.target: {**self.target_settings(), "not_a_key_of_any_target": 1}})
+        bad = write_project(
+            tmp_path, app=self.app, targets={self.target: {**self.target_settings(), "not_a_key_of_any_target": 1}}
+        )
         run.recorder.clear()
         with pytest.raises(ConfigError) as caught:
             api.up(run.session(bad))
@@ -177,8 +184,10 @@ class TargetContract:
         run.ensure_up()
         calls = [c for c in run.recorder.calls if c.mode == "up"]
         assert [(c.phase, c.result_type) for c in calls] == [
-            ("network", "NetworkResult"), ("registry", "RegistryResult"),
-            ("ingress", "IngressResult"), ("compute", "ComputeResult"),
+            ("network", "NetworkResult"),
+            ("registry", "RegistryResult"),
+            ("ingress", "IngressResult"),
+            ("compute", "ComputeResult"),
         ]
         assert {c.target for c in calls} == {self.target}
 

@@ -26,7 +26,11 @@ def write_config(folder: Path, *, app: Mapping[str, Any], targets: Mapping[str, 
     ``[targets.<name>]`` table per entry of ``targets``. Returns the config path."""
     lines = ["[app]", *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in app.items())]
     for name, section in targets.items():
-        lines += ["", f"[targets.{json.dumps(name)}]", *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in section.items())]
+        lines += [
+            "",
+            f"[targets.{json.dumps(name)}]",
+            *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in section.items()),
+        ]
     config = folder / "deployer.toml"
     config.write_text("\n".join(lines) + "\n")
     return config

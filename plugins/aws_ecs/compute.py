@@ -39,16 +39,20 @@ from deployer.plugins.aws_ecs import settings as aws_settings
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
-ECS_TASKS_TRUST = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                   "Principal": {"Service": "ecs-tasks.amazonaws.com"}}],
-})
+ECS_TASKS_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ecs-tasks.amazonaws.com"}}
+        ],
+    }
+)
 """Trust policy letting ECS tasks assume a role (both the execution and the task role)."""
 
 
-def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
-           ingress: IngressResult) -> ComputeResult:
+def create(
+    ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
+) -> ComputeResult:
     """Create the workload; ``extra`` names the cluster, service, task definition and log
     group so the driver can export them for ``status``, ``logs`` and the health wait."""
     check_task_size(ctx.app.cpu, ctx.app.memory)
@@ -57,10 +61,14 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
     cluster = aws.ecs.Cluster(f"{app}-cluster")
     secrets = _secrets(ctx)
     execution_role, execution_grants = _execution_role(app, [arn for _, arn in secrets])
-    task_role = aws.iam.Role(f"{app}-task-role", assume_role_policy=ECS_TASKS_TRUST,
-                             description=f"{app} task role: no permissions unless you add them")
-    logs = declared.LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}",
-                             retention_in_days=cfg.log_retention_days)
+    task_role = aws.iam.Role(
+        f"{app}-task-role",
+        assume_role_policy=ECS_TASKS_TRUST,
+        description=f"{app} task role: no permissions unless you add them",
+    )
+    logs = declared.LogGroup(
+        f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days
+    )
     region = aws.get_region_output().region
     definition = aws.ecs.TaskDefinition(
         f"{app}-task",
@@ -69,12 +77,13 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
         network_mode="awsvpc",
         cpu=str(ctx.app.cpu),
         memory=str(ctx.app.memory),
-        runtime_platform={"operating_system_family": "LINUX",
-                          "cpu_architecture": cfg.architecture},
+        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": cfg.architecture},
         execution_role_arn=execution_role.arn,
         task_role_arn=task_role.arn,
         container_definitions=pulumi.Output.all(
-            image=registry.image_ref, log_group=logs.name, region=region,
+            image=registry.image_ref,
+            log_group=logs.name,
+            region=region,
             secrets={name: arn for name, arn in secrets},
         ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
     )
@@ -91,8 +100,7 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
             "security_groups": [network.security_groups["compute"]],
             "assign_public_ip": network.extra.get("assign_public_ip", True),
         },
-        load_balancers=[{"target_group_arn": ingress.attach, "container_name": app,
-                         "container_port": ctx.app.port}],
+        load_balancers=[{"target_group_arn": ingress.attach, "container_name": app, "container_port": ctx.app.port}],
         deployment_circuit_breaker={"enable": True, "rollback": True},
         deployment_minimum_healthy_percent=100,
         deployment_maximum_percent=200,
@@ -102,8 +110,7 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
         opts=pulumi.ResourceOptions(
             depends_on=[*ingress.extra.get("listeners", ()), *execution_grants],
             ignore_changes=["desired_count"] if replicas.autoscaling else None,
-            custom_timeouts=pulumi.CustomTimeouts(create=f"{cfg.deploy_timeout}s",
-                                                  update=f"{cfg.deploy_timeout}s"),
+            custom_timeouts=pulumi.CustomTimeouts(create=f"{cfg.deploy_timeout}s", update=f"{cfg.deploy_timeout}s"),
         ),
     )
     if replicas.autoscaling:
@@ -111,13 +118,13 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
     return ComputeResult(
         service=service.name,
         replicas=replicas.min,
-        extra={"cluster": cluster.name, "task_definition": definition.arn,
-               "log_group": logs.name, "region": region},
+        extra={"cluster": cluster.name, "task_definition": definition.arn, "log_group": logs.name, "region": region},
     )
 
 
-def container_definition(ctx: PhaseContext, *, image: str, log_group: str, region: str,
-                         secrets: dict[str, str]) -> dict:
+def container_definition(
+    ctx: PhaseContext, *, image: str, log_group: str, region: str, secrets: dict[str, str]
+) -> dict:
     """The app's one container, in ECS's container definition JSON."""
     app, health = ctx.app, ctx.app.health
     definition = {
@@ -125,12 +132,12 @@ def container_definition(ctx: PhaseContext, *, image: str, log_group: str, regio
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v}
-                        for k, v in sorted({**app.env, "PORT": str(app.port)}.items())],
+        "environment": [{"name": k, "value": v} for k, v in sorted({**app.env, "PORT": str(app.port)}.items())],
         "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
-        "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": log_group, "awslogs-region": region,
-            "awslogs-stream-prefix": app.name}},
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": app.name},
+        },
         "healthCheck": {
             "command": ["CMD-SHELL", probe_command(app.port, health.path, min(max(health.timeout, 2), 60))],
             "interval": min(max(health.interval, 5), 300),
@@ -149,8 +156,7 @@ def _secrets(ctx: PhaseContext) -> list[tuple[str, pulumi.Output]]:
     result = []
     for name in ctx.app.secrets:
         if name not in ctx.secrets and ctx.mode == "up":
-            raise EnvironmentProblem(f"secret {name} has no value: export {name}=... "
-                                     "before deploying")
+            raise EnvironmentProblem(f"secret {name} has no value: export {name}=... before deploying")
         label = f"{ctx.app.name}-secret-{name.lower().replace('_', '-')}"
         secret = aws.secretsmanager.Secret(
             label,
@@ -168,19 +174,29 @@ def _secrets(ctx: PhaseContext) -> list[tuple[str, pulumi.Output]]:
 
 def _execution_role(app: str, secret_arns: list) -> tuple[aws.iam.Role, list]:
     """The role ECS uses to start tasks, and the grants the service must wait for."""
-    role = aws.iam.Role(f"{app}-execution-role", assume_role_policy=ECS_TASKS_TRUST,
-                        description=f"{app}: lets ECS pull the image, write logs, read secrets")
-    grants = [aws.iam.RolePolicyAttachment(f"{app}-execution-policy", role=role.name,
-                                           policy_arn=EXECUTION_POLICY)]
+    role = aws.iam.Role(
+        f"{app}-execution-role",
+        assume_role_policy=ECS_TASKS_TRUST,
+        description=f"{app}: lets ECS pull the image, write logs, read secrets",
+    )
+    grants = [aws.iam.RolePolicyAttachment(f"{app}-execution-policy", role=role.name, policy_arn=EXECUTION_POLICY)]
     if secret_arns:
-        grants.append(aws.iam.RolePolicy(
-            f"{app}-read-secrets", role=role.id,
-            policy=pulumi.Output.all(*secret_arns).apply(lambda arns: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                               "Resource": list(arns)}],
-            })),
-        ))
+        grants.append(
+            aws.iam.RolePolicy(
+                f"{app}-read-secrets",
+                role=role.id,
+                policy=pulumi.Output.all(*secret_arns).apply(
+                    lambda arns: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": list(arns)}
+                            ],
+                        }
+                    )
+                ),
+            )
+        )
     return role, grants
 
 
@@ -200,8 +216,7 @@ def _autoscaling(app, cluster, service, replicas, cpu_target) -> None:
         scalable_dimension=target.scalable_dimension,
         resource_id=target.resource_id,
         target_tracking_scaling_policy_configuration={
-            "predefined_metric_specification": {
-                "predefined_metric_type": "ECSServiceAverageCPUUtilization"},
+            "predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
             "target_value": float(cpu_target),
             "scale_in_cooldown": 120,
             "scale_out_cooldown": 60,

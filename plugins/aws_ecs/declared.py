@@ -65,8 +65,7 @@ class Declared(pulumi.CustomResource):
     PACKAGE: ClassVar[str] = "pulumi_aws"
     OUTPUTS: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
-                 **inputs: Any):
+    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None, **inputs: Any):
         props = dict.fromkeys(map(wire_name, self.OUTPUTS))
         props.update((wire_name(name), value) for name, value in inputs.items())
         super().__init__(self.TOKEN, resource_name, props, _options(self.PACKAGE, opts))
@@ -83,12 +82,18 @@ class DockerProvider(pulumi.ProviderResource):
     """``pulumi_docker.Provider(name, registry_auth=...)``: a docker provider that logs in
     to registries (the host comes from ``DOCKER_HOST``, as the generated class does)."""
 
-    def __init__(self, resource_name: str, *, registry_auth: pulumi.Input[list],
-                 opts: pulumi.ResourceOptions | None = None):
-        super().__init__("docker", resource_name, {
-            "registryAuth": pulumi.Output.from_input(registry_auth).apply(pulumi.runtime.to_json),
-            "host": os.environ.get("DOCKER_HOST"),
-        }, _options("pulumi_docker", opts))
+    def __init__(
+        self, resource_name: str, *, registry_auth: pulumi.Input[list], opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__(
+            "docker",
+            resource_name,
+            {
+                "registryAuth": pulumi.Output.from_input(registry_auth).apply(pulumi.runtime.to_json),
+                "host": os.environ.get("DOCKER_HOST"),
+            },
+            _options("pulumi_docker", opts),
+        )
 
 
 class DockerTag(Declared):
@@ -118,9 +123,15 @@ class Vpc(Declared):
     """``pulumi_aws.ec2.Vpc``."""
 
     TOKEN = "aws:ec2/vpc:Vpc"
-    OUTPUTS = (*_TAGGED, "default_network_acl_id", "default_route_table_id",
-               "default_security_group_id", "dhcp_options_id", "ipv6_association_id",
-               "main_route_table_id")
+    OUTPUTS = (
+        *_TAGGED,
+        "default_network_acl_id",
+        "default_route_table_id",
+        "default_security_group_id",
+        "dhcp_options_id",
+        "ipv6_association_id",
+        "main_route_table_id",
+    )
 
 
 class Subnet(Declared):
@@ -158,17 +169,36 @@ class Eip(Declared):
     """``pulumi_aws.ec2.Eip``: an Elastic IP address."""
 
     TOKEN = "aws:ec2/eip:Eip"
-    OUTPUTS = ("allocation_id", "arn", "association_id", "carrier_ip", "customer_owned_ip",
-               "private_dns", "private_ip", "ptr_record", "public_dns", "public_ip", "tags_all")
+    OUTPUTS = (
+        "allocation_id",
+        "arn",
+        "association_id",
+        "carrier_ip",
+        "customer_owned_ip",
+        "private_dns",
+        "private_ip",
+        "ptr_record",
+        "public_dns",
+        "public_ip",
+        "tags_all",
+    )
 
 
 class NatGateway(Declared):
     """``pulumi_aws.ec2.NatGateway``."""
 
     TOKEN = "aws:ec2/natGateway:NatGateway"
-    OUTPUTS = ("association_id", "auto_provision_zones", "auto_scaling_ips",
-               "network_interface_id", "public_ip", "regional_nat_gateway_addresses",
-               "regional_nat_gateway_auto_mode", "route_table_id", "tags_all")
+    OUTPUTS = (
+        "association_id",
+        "auto_provision_zones",
+        "auto_scaling_ips",
+        "network_interface_id",
+        "public_ip",
+        "regional_nat_gateway_addresses",
+        "regional_nat_gateway_auto_mode",
+        "route_table_id",
+        "tags_all",
+    )
 
 
 class SecurityGroup(Declared):
@@ -176,8 +206,14 @@ class SecurityGroup(Declared):
 
     TOKEN, OUTPUTS = "aws:ec2/securityGroup:SecurityGroup", _TAGGED
 
-    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None, *,
-                 description: str = "Managed by Pulumi", **inputs: Any):
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        description: str = "Managed by Pulumi",
+        **inputs: Any,
+    ):
         super().__init__(resource_name, opts, description=description, **inputs)
 
 

@@ -32,8 +32,14 @@ from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
-_ACTIONS = {"create": "create", "update": "update", "replace": "replace",
-            "create-replacement": "replace", "delete": "remove", "same": "unchanged"}
+_ACTIONS = {
+    "create": "create",
+    "update": "update",
+    "replace": "replace",
+    "create-replacement": "replace",
+    "delete": "remove",
+    "same": "unchanged",
+}
 
 
 class AwsEcsDriver:
@@ -42,8 +48,7 @@ class AwsEcsDriver:
     ``sleep`` and ``clock`` drive the post-deploy health wait (injectable for tests).
     """
 
-    def __init__(self, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
         self._sleep, self._clock = sleep, clock
 
     # --- Driver protocol --------------------------------------------------------------
@@ -62,13 +67,18 @@ class AwsEcsDriver:
         outputs = {key: item.value for key, item in result.outputs.items()}
         ecs, elbv2 = session.client("ecs"), session.client("elbv2")
         health.wait_until_healthy(
-            ecs, elbv2, cluster=outputs["cluster"], service=outputs["service"],
+            ecs,
+            elbv2,
+            cluster=outputs["cluster"],
+            service=outputs["service"],
             target_group_arn=outputs.get("target_group_arn"),
             task_definition=outputs.get("task_definition"),
             timeout=aws_settings.of(ctx).deploy_timeout,
-            clock=self._clock, sleep=self._sleep, report=ctx.report)
-        return Deployment(target=ctx.target.name, stack=ctx.stack,
-                          endpoint=outputs["endpoint"], outputs=outputs)
+            clock=self._clock,
+            sleep=self._sleep,
+            report=ctx.report,
+        )
+        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """A Pulumi preview, or with ``offline`` the program under mocks (no CLI, no AWS)."""
@@ -108,8 +118,7 @@ class AwsEcsDriver:
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
-            raise DeployFailed(f"pulumi destroy failed (run it again to retry): "
-                               f"{_last_lines(exc)}") from None
+            raise DeployFailed(f"pulumi destroy failed (run it again to retry): {_last_lines(exc)}") from None
         stack.workspace.remove_stack(ctx.stack)
 
     def status(self, ctx: PhaseContext) -> Status:
@@ -118,18 +127,19 @@ class AwsEcsDriver:
         outputs = {k: v.value for k, v in stack.outputs().items()} if stack else {}
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
-        return health.live_status(session.client("ecs"), session.client("elbv2"),
-                                  target=ctx.target.name, stack=ctx.stack, outputs=outputs)
+        return health.live_status(
+            session.client("ecs"), session.client("elbv2"), target=ctx.target.name, stack=ctx.stack, outputs=outputs
+        )
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False,
-             since: datetime | None = None) -> Iterator[LogLine]:
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The app's CloudWatch log lines, oldest first."""
         stack, session = self._stack(ctx, lambda: None, create=False)
         outputs = {k: v.value for k, v in stack.outputs().items()} if stack else {}
         if "log_group" not in outputs:
             raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
-        yield from cloudwatch.read(session.client("logs"), outputs["log_group"],
-                                   follow=follow, since=since, sleep=self._sleep)
+        yield from cloudwatch.read(
+            session.client("logs"), outputs["log_group"], follow=follow, since=since, sleep=self._sleep
+        )
 
     # --- the stack --------------------------------------------------------------------
 
@@ -148,12 +158,14 @@ class AwsEcsDriver:
         session = boto3.Session(region_name=cfg.region or os.environ.get("AWS_REGION") or None)
         if session.region_name is None:
             raise EnvironmentProblem(
-                "aws-ecs needs an AWS region: set [targets.aws-ecs] region = \"eu-west-1\" "
-                "or export AWS_REGION (or configure your AWS profile's region)")
+                'aws-ecs needs an AWS region: set [targets.aws-ecs] region = "eu-west-1" '
+                "or export AWS_REGION (or configure your AWS profile's region)"
+            )
         if session.get_credentials() is None:
             raise EnvironmentProblem(
                 "no AWS credentials found: export AWS_PROFILE (after `aws sso login` or "
-                "`aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+                "`aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
         return backend, session
 
     def _stack(self, ctx: PhaseContext, run: Callable[[], Any], *, create: bool = True):
@@ -175,7 +187,8 @@ class AwsEcsDriver:
             work_dir=str(work_dir),
             env_vars={"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true"},
             project_settings=auto.ProjectSettings(
-                name=name, runtime="python", backend=auto.ProjectBackend(url=backend)),
+                name=name, runtime="python", backend=auto.ProjectBackend(url=backend)
+            ),
         )
         try:
             if create:
@@ -185,8 +198,9 @@ class AwsEcsDriver:
         except auto.errors.StackNotFoundError:
             return None, session
         except auto.errors.CommandError as exc:
-            raise EnvironmentProblem(f"pulumi could not open stack {ctx.stack} at {backend}: "
-                                     f"{_last_lines(exc)}") from None
+            raise EnvironmentProblem(
+                f"pulumi could not open stack {ctx.stack} at {backend}: {_last_lines(exc)}"
+            ) from None
         stack.set_config("aws:region", auto.ConfigValue(region))
         for key, value in {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack}.items():
             stack.set_config(f"aws:defaultTags.tags.{key}", auto.ConfigValue(value), path=True)
@@ -197,17 +211,22 @@ class AwsEcsDriver:
         message = f"pulumi up failed: {_last_lines(exc)}"
         try:
             outputs = {k: v.value for k, v in stack.outputs().items()}
-            seen = health.observe(session.client("ecs"), session.client("elbv2"),
-                                  cluster=outputs["cluster"], service=outputs["service"],
-                                  target_group_arn=outputs.get("target_group_arn"),
-                                  task_definition=outputs.get("task_definition"))
-            reasons = health.stopped_task_reasons(session.client("ecs"), outputs["cluster"],
-                                                  outputs["service"])
+            seen = health.observe(
+                session.client("ecs"),
+                session.client("elbv2"),
+                cluster=outputs["cluster"],
+                service=outputs["service"],
+                target_group_arn=outputs.get("target_group_arn"),
+                task_definition=outputs.get("task_definition"),
+            )
+            reasons = health.stopped_task_reasons(session.client("ecs"), outputs["cluster"], outputs["service"])
         except Exception:  # noqa: BLE001 - diagnosis is best effort; the failure stands
             return DeployFailed(message)
-        detail = [f"ECS rollout {seen.rollout_state}: {seen.rollout_reason}",
-                  *[f"health check: {p}" for p in seen.unhealthy],
-                  *[f"stopped task: {r}" for r in reasons]]
+        detail = [
+            f"ECS rollout {seen.rollout_state}: {seen.rollout_reason}",
+            *[f"health check: {p}" for p in seen.unhealthy],
+            *[f"stopped task: {r}" for r in reasons],
+        ]
         return DeployFailed("\n".join([message, *detail]))
 
 
@@ -217,7 +236,8 @@ def _locked(ctx: PhaseContext) -> DeployFailed:
     return DeployFailed(
         f"aws-ecs: stack {ctx.stack} is locked by another update. If none is running (an earlier "
         f"one was killed), unlock it with `pulumi cancel --stack {ctx.stack} --cwd {work_dir}`, then "
-        "run the same command again: it converges from where the killed update stopped.")
+        "run the same command again: it converges from where the killed update stopped."
+    )
 
 
 def preflight(ctx: PhaseContext, cfg: aws_settings.AwsSettings, environ) -> str:
@@ -226,14 +246,19 @@ def preflight(ctx: PhaseContext, cfg: aws_settings.AwsSettings, environ) -> str:
         raise EnvironmentProblem(
             "the aws-ecs target runs the Pulumi CLI, which is not on PATH. Install it "
             f"({PULUMI_INSTALL}), then retry. `deployer plan --target aws-ecs --offline` "
-            "works without it.")
-    backend = (environ.get("PULUMI_BACKEND_URL") or cfg.backend_url
-               or f"file://{(ctx.project_dir / '.deployer' / 'pulumi').resolve()}")
+            "works without it."
+        )
+    backend = (
+        environ.get("PULUMI_BACKEND_URL")
+        or cfg.backend_url
+        or f"file://{(ctx.project_dir / '.deployer' / 'pulumi').resolve()}"
+    )
     needs_passphrase = not backend.startswith("https://")
     if needs_passphrase and not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(environ):
         raise EnvironmentProblem(
             "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts the "
-            f"stack's secrets in the state at {backend}. Keep it: every later up/down needs it.")
+            f"stack's secrets in the state at {backend}. Keep it: every later up/down needs it."
+        )
     return backend
 
 

@@ -47,8 +47,7 @@ from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 
-OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId",
-               "sha256Digest")
+OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest")
 """Resource outputs other resources consume: mapped from mock values to emulator values."""
 
 TASK_MODEL = "ecs::task"
@@ -144,9 +143,13 @@ class EmulatedDriver:
         """Apply the program's resources to moto, then wait with the production health code."""
         aws = self._aws(ctx)
         mocks = offline.PlanMocks(offline.region(ctx))
-        recorded, exports = offline.record(lambda: program.run(ctx, phases),
-                                           project=f"deployer-{ctx.app.name}", stack=ctx.stack,
-                                           region=mocks.region, mocks=mocks)
+        recorded, exports = offline.record(
+            lambda: program.run(ctx, phases),
+            project=f"deployer-{ctx.app.name}",
+            stack=ctx.stack,
+            region=mocks.region,
+            mocks=mocks,
+        )
         stored = load(ctx)
         actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded)}
         live = {key(r): r for r in stored.resources}
@@ -163,13 +166,18 @@ class EmulatedDriver:
         save(ctx, Stored(tuple(live[key(r)] for r in recorded), outputs))
         clock = VirtualClock()
         health.wait_until_healthy(
-            aws.ecs, aws.elbv2, cluster=outputs["cluster"], service=outputs["service"],
+            aws.ecs,
+            aws.elbv2,
+            cluster=outputs["cluster"],
+            service=outputs["service"],
             target_group_arn=outputs.get("target_group_arn"),
             task_definition=outputs.get("task_definition"),
-            timeout=aws_settings.of(ctx).deploy_timeout, clock=clock.clock, sleep=clock.sleep,
-            report=ctx.report)
-        return Deployment(target=ctx.target.name, stack=ctx.stack,
-                          endpoint=outputs["endpoint"], outputs=outputs)
+            timeout=aws_settings.of(ctx).deploy_timeout,
+            clock=clock.clock,
+            sleep=clock.sleep,
+            report=ctx.report,
+        )
+        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
@@ -180,8 +188,14 @@ class EmulatedDriver:
 
         planned = mocked.plan(ctx, phases)
         changes = diff(load(ctx).resources, list(planned.resources))
-        return Plan(target=planned.target, stack=planned.stack, changes=tuple(changes),
-                    resources=planned.resources, outputs=planned.outputs, spec=planned.spec)
+        return Plan(
+            target=planned.target,
+            stack=planned.stack,
+            changes=tuple(changes),
+            resources=planned.resources,
+            outputs=planned.outputs,
+            spec=planned.spec,
+        )
 
     def down(self, ctx: PhaseContext) -> None:
         """Delete every stored object from moto, dependents first, then the state file."""
@@ -201,17 +215,14 @@ class EmulatedDriver:
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         aws = self._aws(ctx)
-        return health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack,
-                                  outputs=outputs)
+        return health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack, outputs=outputs)
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False,
-             since: datetime | None = None) -> Iterator[LogLine]:
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The log group's events in moto, through the production CloudWatch reader."""
         outputs = load(ctx).outputs
         if "log_group" not in outputs:
             raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
-        yield from cloudwatch.read(self._aws(ctx).logs, outputs["log_group"], follow=follow,
-                                   since=since)
+        yield from cloudwatch.read(self._aws(ctx).logs, outputs["log_group"], follow=follow, since=since)
 
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """What the emulator still holds for the app and stack (live objects carrying its
@@ -241,11 +252,13 @@ class EmulatedDriver:
                 real = applier.create(aws, inputs, resource["name"])
             except Exception as exc:  # boto3/moto errors: name the resource, keep the state
                 save(ctx, Stored(tuple(live.values())))
-                raise DeployFailed(f"emulated create of {resource['type']} {resource['name']} "
-                                   f"failed: {exc}") from exc
+                raise DeployFailed(f"emulated create of {resource['type']} {resource['name']} failed: {exc}") from exc
         mock = {**mocks.outputs[key(resource)], "id": mocks.ids[key(resource)]}
-        entry = {**resource, "real": real,
-                 "mock": {k: mock[k] for k in OUTPUT_KEYS if k in real and isinstance(mock.get(k), str)}}
+        entry = {
+            **resource,
+            "real": real,
+            "mock": {k: mock[k] for k in OUTPUT_KEYS if k in real and isinstance(mock.get(k), str)},
+        }
         live[key(resource)] = entry
         save(ctx, Stored(tuple(live.values())))
         return entry
@@ -262,8 +275,7 @@ class EmulatedDriver:
 def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:
     """Mock value to emulator value for the outputs of one applied resource."""
     real = entry["real"]
-    return {mock: real[k] for k, mock in entry["mock"].items()
-            if isinstance(real.get(k), str) and real[k] != mock}
+    return {mock: real[k] for k, mock in entry["mock"].items() if isinstance(real.get(k), str) and real[k] != mock}
 
 
 def require_moto() -> None:
@@ -274,11 +286,11 @@ def require_moto() -> None:
         from moto.core.models import botocore_stubber
         from moto.moto_api import state_manager
     except ImportError:
-        raise EnvironmentProblem("the emulated aws-ecs driver needs moto: "
-                                 'pip install "moto[server]>=5"') from None
+        raise EnvironmentProblem('the emulated aws-ecs driver needs moto: pip install "moto[server]>=5"') from None
     if not botocore_stubber.enabled:
-        raise EnvironmentProblem("the emulated aws-ecs driver runs only inside moto's "
-                                 "mock_aws(); it never talks to a real AWS account")
+        raise EnvironmentProblem(
+            "the emulated aws-ecs driver runs only inside moto's mock_aws(); it never talks to a real AWS account"
+        )
     state_manager.set_transition(TASK_MODEL, {"progression": "manual", "times": sys.maxsize})
 
 
@@ -303,6 +315,7 @@ def save(ctx: PhaseContext, stored: Stored) -> None:
     path = state_file(ctx)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"resources": list(stored.resources),
-                                     "outputs": dict(stored.outputs)}, indent=1, sort_keys=True))
+    temporary.write_text(
+        json.dumps({"resources": list(stored.resources), "outputs": dict(stored.outputs)}, indent=1, sort_keys=True)
+    )
     temporary.replace(path)

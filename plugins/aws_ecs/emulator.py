@@ -55,12 +55,30 @@ MOTO_RUNNING = "MOTO_ECS_SERVICE_RUNNING"
 SCHEDULER = "deployer-emulated-ecs"
 """``startedBy`` of the tasks the emulated ECS scheduler runs for a service."""
 
-_GONE = ("NotFound", "NoSuchEntity", "DoesNotExist", "ResourceNotFound", "InvalidGroup",
-         "InvalidVpcID", "InvalidSubnetID", "InvalidRouteTableID", "InvalidAssociationID",
-         "InvalidInternetGatewayID", "InvalidRoute", "InvalidPermission", "ClusterNotFound",
-         "ServiceNotFound", "RepositoryNotFound", "LifecyclePolicyNotFound",
-         "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound",
-         "ObjectNotFound", "InvalidAllocationID", "NatGatewayNotFound")
+_GONE = (
+    "NotFound",
+    "NoSuchEntity",
+    "DoesNotExist",
+    "ResourceNotFound",
+    "InvalidGroup",
+    "InvalidVpcID",
+    "InvalidSubnetID",
+    "InvalidRouteTableID",
+    "InvalidAssociationID",
+    "InvalidInternetGatewayID",
+    "InvalidRoute",
+    "InvalidPermission",
+    "ClusterNotFound",
+    "ServiceNotFound",
+    "RepositoryNotFound",
+    "LifecyclePolicyNotFound",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "ListenerNotFound",
+    "ObjectNotFound",
+    "InvalidAllocationID",
+    "NatGatewayNotFound",
+)
 
 
 class Aws:
@@ -77,8 +95,9 @@ class Aws:
             self._clients[service] = self.session.client(service.replace("_", "-"))
         return self._clients[service]
 
-    def tag_list(self, extra: Mapping[str, str] | None = None, *, key: str = "Key",
-                 value: str = "Value") -> list[dict[str, str]]:
+    def tag_list(
+        self, extra: Mapping[str, str] | None = None, *, key: str = "Key", value: str = "Value"
+    ) -> list[dict[str, str]]:
         return [{key: k, value: v} for k, v in {**(extra or {}), **self.tags}.items()]
 
     def ec2_tags(self, kind: str, extra: Mapping[str, str] | None = None) -> list[dict]:
@@ -101,8 +120,9 @@ def applier(type_token: str) -> Applier | None:
         return None
     found = APPLIERS.get(type_token)
     if found is None:
-        raise DeployFailed(f"the emulated aws-ecs driver cannot apply {type_token}; "
-                           f"it knows {', '.join(sorted(APPLIERS))}")
+        raise DeployFailed(
+            f"the emulated aws-ecs driver cannot apply {type_token}; it knows {', '.join(sorted(APPLIERS))}"
+        )
     return found
 
 
@@ -124,25 +144,27 @@ def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
 
 
 def _vpc(aws: Aws, i: dict, name: str) -> dict:
-    vpc = aws.ec2.create_vpc(CidrBlock=i["cidrBlock"],
-                             TagSpecifications=aws.ec2_tags("vpc", i.get("tags")))["Vpc"]["VpcId"]
+    vpc = aws.ec2.create_vpc(CidrBlock=i["cidrBlock"], TagSpecifications=aws.ec2_tags("vpc", i.get("tags")))["Vpc"][
+        "VpcId"
+    ]
     for attribute in ("enableDnsSupport", "enableDnsHostnames"):
         if attribute in i:
-            aws.ec2.modify_vpc_attribute(VpcId=vpc, **{attribute[0].upper() + attribute[1:]:
-                                                       {"Value": i[attribute]}})
+            aws.ec2.modify_vpc_attribute(VpcId=vpc, **{attribute[0].upper() + attribute[1:]: {"Value": i[attribute]}})
     return {"id": vpc}
 
 
 def _subnet(aws: Aws, i: dict, name: str) -> dict:
-    subnet = aws.ec2.create_subnet(VpcId=i["vpcId"], CidrBlock=i["cidrBlock"],
-                                   AvailabilityZone=i["availabilityZone"],
-                                   TagSpecifications=aws.ec2_tags("subnet", i.get("tags")))
+    subnet = aws.ec2.create_subnet(
+        VpcId=i["vpcId"],
+        CidrBlock=i["cidrBlock"],
+        AvailabilityZone=i["availabilityZone"],
+        TagSpecifications=aws.ec2_tags("subnet", i.get("tags")),
+    )
     return {"id": subnet["Subnet"]["SubnetId"]}
 
 
 def _gateway(aws: Aws, i: dict, name: str) -> dict:
-    gateway = aws.ec2.create_internet_gateway(
-        TagSpecifications=aws.ec2_tags("internet-gateway", i.get("tags")))
+    gateway = aws.ec2.create_internet_gateway(TagSpecifications=aws.ec2_tags("internet-gateway", i.get("tags")))
     gateway_id = gateway["InternetGateway"]["InternetGatewayId"]
     aws.ec2.attach_internet_gateway(InternetGatewayId=gateway_id, VpcId=i["vpcId"])
     return {"id": gateway_id, "vpcId": i["vpcId"]}
@@ -154,17 +176,18 @@ def _delete_gateway(aws: Aws, real: dict) -> None:
 
 
 def _route_table(aws: Aws, i: dict, name: str) -> dict:
-    table = aws.ec2.create_route_table(VpcId=i["vpcId"],
-                                       TagSpecifications=aws.ec2_tags("route-table", i.get("tags")))
+    table = aws.ec2.create_route_table(VpcId=i["vpcId"], TagSpecifications=aws.ec2_tags("route-table", i.get("tags")))
     return {"id": table["RouteTable"]["RouteTableId"]}
 
 
 def _route(aws: Aws, i: dict, name: str) -> dict:
     target = {"GatewayId": i["gatewayId"]} if "gatewayId" in i else {"NatGatewayId": i["natGatewayId"]}
-    aws.ec2.create_route(RouteTableId=i["routeTableId"],
-                         DestinationCidrBlock=i["destinationCidrBlock"], **target)
-    return {"id": f"r-{i['routeTableId']}-{i['destinationCidrBlock']}", "routeTableId": i["routeTableId"],
-            "destinationCidrBlock": i["destinationCidrBlock"]}
+    aws.ec2.create_route(RouteTableId=i["routeTableId"], DestinationCidrBlock=i["destinationCidrBlock"], **target)
+    return {
+        "id": f"r-{i['routeTableId']}-{i['destinationCidrBlock']}",
+        "routeTableId": i["routeTableId"],
+        "destinationCidrBlock": i["destinationCidrBlock"],
+    }
 
 
 def _association(aws: Aws, i: dict, name: str) -> dict:
@@ -173,29 +196,40 @@ def _association(aws: Aws, i: dict, name: str) -> dict:
 
 
 def _eip(aws: Aws, i: dict, name: str) -> dict:
-    address = aws.ec2.allocate_address(Domain=i.get("domain", "vpc"),
-                                       TagSpecifications=aws.ec2_tags("elastic-ip", i.get("tags")))
+    address = aws.ec2.allocate_address(
+        Domain=i.get("domain", "vpc"), TagSpecifications=aws.ec2_tags("elastic-ip", i.get("tags"))
+    )
     return {"id": address["AllocationId"]}
 
 
 def _nat(aws: Aws, i: dict, name: str) -> dict:
-    nat = aws.ec2.create_nat_gateway(SubnetId=i["subnetId"], AllocationId=i["allocationId"],
-                                     TagSpecifications=aws.ec2_tags("natgateway", i.get("tags")))
+    nat = aws.ec2.create_nat_gateway(
+        SubnetId=i["subnetId"],
+        AllocationId=i["allocationId"],
+        TagSpecifications=aws.ec2_tags("natgateway", i.get("tags")),
+    )
     return {"id": nat["NatGateway"]["NatGatewayId"]}
 
 
 def _security_group(aws: Aws, i: dict, name: str) -> dict:
     group = aws.ec2.create_security_group(
-        GroupName=name, Description=i.get("description", "Managed by Pulumi"), VpcId=i["vpcId"],
-        TagSpecifications=aws.ec2_tags("security-group", i.get("tags")))["GroupId"]
-    aws.ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[
-        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])  # as the provider does
+        GroupName=name,
+        Description=i.get("description", "Managed by Pulumi"),
+        VpcId=i["vpcId"],
+        TagSpecifications=aws.ec2_tags("security-group", i.get("tags")),
+    )["GroupId"]
+    aws.ec2.revoke_security_group_egress(
+        GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )  # as the provider does
     return {"id": group}
 
 
 def _permission(i: dict) -> dict:
-    permission: dict[str, Any] = {"IpProtocol": i["ipProtocol"], "FromPort": i.get("fromPort"),
-                                  "ToPort": i.get("toPort")}
+    permission: dict[str, Any] = {
+        "IpProtocol": i["ipProtocol"],
+        "FromPort": i.get("fromPort"),
+        "ToPort": i.get("toPort"),
+    }
     described = {"Description": i["description"]} if i.get("description") else {}
     if "cidrIpv4" in i:
         permission["IpRanges"] = [{"CidrIp": i["cidrIpv4"], **described}]
@@ -223,11 +257,18 @@ def _rule(direction: str) -> Applier:
 
 def _repository(aws: Aws, i: dict, name: str) -> dict:
     repo = aws.ecr.create_repository(
-        repositoryName=name, imageTagMutability=i.get("imageTagMutability", "MUTABLE"),
+        repositoryName=name,
+        imageTagMutability=i.get("imageTagMutability", "MUTABLE"),
         imageScanningConfiguration=i.get("imageScanningConfiguration", {}),
-        tags=aws.tag_list(i.get("tags")))["repository"]
-    return {"id": name, "name": name, "arn": repo["repositoryArn"],
-            "repositoryUrl": repo["repositoryUri"], "registryId": repo["registryId"]}
+        tags=aws.tag_list(i.get("tags")),
+    )["repository"]
+    return {
+        "id": name,
+        "name": name,
+        "arn": repo["repositoryArn"],
+        "repositoryUrl": repo["repositoryUri"],
+        "registryId": repo["registryId"],
+    }
 
 
 def _lifecycle(aws: Aws, i: dict, name: str) -> dict:
@@ -241,34 +282,44 @@ def _push(aws: Aws, i: dict, name: str) -> dict:
     digests, so another image gets another digest."""
     repository, _, tag = i["name"].split("/", 1)[1].partition(":")
     image_id = i.get("triggers", {}).get("image_id", "")
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                   "digest": image_id, "size": 0},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "digest": image_id, "size": 0}],
-    })
-    image = aws.ecr.put_image(repositoryName=repository, imageManifest=manifest,
-                              imageTag=tag)["image"]
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": image_id, "size": 0},
+            "layers": [
+                {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": image_id, "size": 0}
+            ],
+        }
+    )
+    image = aws.ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)["image"]
     digest = image["imageId"]["imageDigest"]
-    return {"id": f"{i['name']}@{digest}", "sha256Digest": digest, "repository": repository,
-            "digest": digest, "keepRemotely": bool(i.get("keepRemotely"))}
+    return {
+        "id": f"{i['name']}@{digest}",
+        "sha256Digest": digest,
+        "repository": repository,
+        "digest": digest,
+        "keepRemotely": bool(i.get("keepRemotely")),
+    }
 
 
 def _delete_push(aws: Aws, real: dict) -> None:
     if not real["keepRemotely"]:  # like the provider: keep_remotely leaves the image in ECR
-        _quietly(aws.ecr.batch_delete_image, repositoryName=real["repository"],
-                 imageIds=[{"imageDigest": real["digest"]}])
+        _quietly(
+            aws.ecr.batch_delete_image, repositoryName=real["repository"], imageIds=[{"imageDigest": real["digest"]}]
+        )
 
 
 # --- IAM and Secrets Manager ---------------------------------------------------------------
 
 
 def _role(aws: Aws, i: dict, name: str) -> dict:
-    role = aws.iam.create_role(RoleName=name, AssumeRolePolicyDocument=i["assumeRolePolicy"],
-                               Description=i.get("description", ""),
-                               Tags=aws.tag_list(i.get("tags")))["Role"]
+    role = aws.iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=i["assumeRolePolicy"],
+        Description=i.get("description", ""),
+        Tags=aws.tag_list(i.get("tags")),
+    )["Role"]
     return {"id": name, "name": name, "arn": role["Arn"]}
 
 
@@ -283,15 +334,15 @@ def _role_policy(aws: Aws, i: dict, name: str) -> dict:
 
 
 def _secret(aws: Aws, i: dict, name: str) -> dict:
-    secret = aws.secretsmanager.create_secret(Name=name, Description=i.get("description", ""),
-                                              Tags=aws.tag_list(i.get("tags")))
+    secret = aws.secretsmanager.create_secret(
+        Name=name, Description=i.get("description", ""), Tags=aws.tag_list(i.get("tags"))
+    )
     return {"id": secret["ARN"], "arn": secret["ARN"], "name": name}
 
 
 def _secret_version(aws: Aws, i: dict, name: str) -> dict:
     with _quiet_botocore():  # its DEBUG log prints request parameters, the value included
-        version = aws.secretsmanager.put_secret_value(SecretId=i["secretId"],
-                                                      SecretString=i["secretString"])
+        version = aws.secretsmanager.put_secret_value(SecretId=i["secretId"], SecretString=i["secretString"])
     return {"id": f"{i['secretId']}|{version['VersionId']}"}
 
 
@@ -322,24 +373,37 @@ def _log_group(aws: Aws, i: dict, name: str) -> dict:
 
 def _balancer(aws: Aws, i: dict, name: str) -> dict:
     (balancer,) = aws.elbv2.create_load_balancer(
-        Name=name, Subnets=i["subnets"], SecurityGroups=i.get("securityGroups", []),
+        Name=name,
+        Subnets=i["subnets"],
+        SecurityGroups=i.get("securityGroups", []),
         Scheme="internal" if i.get("internal") else "internet-facing",
         Type=i.get("loadBalancerType", "application"),
-        Tags=aws.tag_list(i.get("tags")))["LoadBalancers"]
+        Tags=aws.tag_list(i.get("tags")),
+    )["LoadBalancers"]
     arn = balancer["LoadBalancerArn"]
     if "dropInvalidHeaderFields" in i:
-        aws.elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{
-            "Key": "routing.http.drop_invalid_header_fields.enabled",
-            "Value": str(i["dropInvalidHeaderFields"]).lower()}])
-    return {"id": arn, "arn": arn, "arnSuffix": arn.split(":loadbalancer/", 1)[1],
-            "dnsName": balancer["DNSName"]}
+        aws.elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=arn,
+            Attributes=[
+                {
+                    "Key": "routing.http.drop_invalid_header_fields.enabled",
+                    "Value": str(i["dropInvalidHeaderFields"]).lower(),
+                }
+            ],
+        )
+    return {"id": arn, "arn": arn, "arnSuffix": arn.split(":loadbalancer/", 1)[1], "dnsName": balancer["DNSName"]}
 
 
-_HEALTH_KEYS = {"enabled": "HealthCheckEnabled", "protocol": "HealthCheckProtocol",
-                "port": "HealthCheckPort", "path": "HealthCheckPath",
-                "interval": "HealthCheckIntervalSeconds", "timeout": "HealthCheckTimeoutSeconds",
-                "healthyThreshold": "HealthyThresholdCount",
-                "unhealthyThreshold": "UnhealthyThresholdCount"}
+_HEALTH_KEYS = {
+    "enabled": "HealthCheckEnabled",
+    "protocol": "HealthCheckProtocol",
+    "port": "HealthCheckPort",
+    "path": "HealthCheckPath",
+    "interval": "HealthCheckIntervalSeconds",
+    "timeout": "HealthCheckTimeoutSeconds",
+    "healthyThreshold": "HealthyThresholdCount",
+    "unhealthyThreshold": "UnhealthyThresholdCount",
+}
 
 
 def _target_group(aws: Aws, i: dict, name: str) -> dict:
@@ -348,14 +412,20 @@ def _target_group(aws: Aws, i: dict, name: str) -> dict:
     if "matcher" in check:
         options["Matcher"] = {"HttpCode": check["matcher"]}
     (group,) = aws.elbv2.create_target_group(
-        Name=name, Protocol=i.get("protocol", "HTTP"), Port=i["port"], VpcId=i["vpcId"],
-        TargetType=i.get("targetType", "instance"), Tags=aws.tag_list(i.get("tags")),
-        **options)["TargetGroups"]
+        Name=name,
+        Protocol=i.get("protocol", "HTTP"),
+        Port=i["port"],
+        VpcId=i["vpcId"],
+        TargetType=i.get("targetType", "instance"),
+        Tags=aws.tag_list(i.get("tags")),
+        **options,
+    )["TargetGroups"]
     arn = group["TargetGroupArn"]
     if "deregistrationDelay" in i:
-        aws.elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[{
-            "Key": "deregistration_delay.timeout_seconds",
-            "Value": str(i["deregistrationDelay"])}])
+        aws.elbv2.modify_target_group_attributes(
+            TargetGroupArn=arn,
+            Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(i["deregistrationDelay"])}],
+        )
     return {"id": arn, "arn": arn, "arnSuffix": arn.split(":", 5)[5]}
 
 
@@ -377,9 +447,13 @@ def _listener(aws: Aws, i: dict, name: str) -> dict:
     if i.get("sslPolicy"):
         options["SslPolicy"] = i["sslPolicy"]
     (listener,) = aws.elbv2.create_listener(
-        LoadBalancerArn=i["loadBalancerArn"], Protocol=i["protocol"], Port=i["port"],
+        LoadBalancerArn=i["loadBalancerArn"],
+        Protocol=i["protocol"],
+        Port=i["port"],
         DefaultActions=[_action(a) for a in i["defaultActions"]],
-        Tags=aws.tag_list(i.get("tags")), **options)["Listeners"]
+        Tags=aws.tag_list(i.get("tags")),
+        **options,
+    )["Listeners"]
     return {"id": listener["ListenerArn"], "arn": listener["ListenerArn"]}
 
 
@@ -387,31 +461,51 @@ def _listener(aws: Aws, i: dict, name: str) -> dict:
 
 
 def _cluster(aws: Aws, i: dict, name: str) -> dict:
-    cluster = aws.ecs.create_cluster(clusterName=i.get("name", name),
-                                     tags=aws.tag_list(i.get("tags"), key="key", value="value"))
-    return {"id": cluster["cluster"]["clusterArn"], "arn": cluster["cluster"]["clusterArn"],
-            "name": cluster["cluster"]["clusterName"]}
+    cluster = aws.ecs.create_cluster(
+        clusterName=i.get("name", name), tags=aws.tag_list(i.get("tags"), key="key", value="value")
+    )
+    return {
+        "id": cluster["cluster"]["clusterArn"],
+        "arn": cluster["cluster"]["clusterArn"],
+        "name": cluster["cluster"]["clusterName"],
+    }
 
 
 def _task_definition(aws: Aws, i: dict, name: str) -> dict:
-    options = {key: i[key] for key in ("cpu", "memory", "networkMode", "requiresCompatibilities",
-                                       "executionRoleArn", "taskRoleArn", "runtimePlatform")
-               if key in i}
+    options = {
+        key: i[key]
+        for key in (
+            "cpu",
+            "memory",
+            "networkMode",
+            "requiresCompatibilities",
+            "executionRoleArn",
+            "taskRoleArn",
+            "runtimePlatform",
+        )
+        if key in i
+    }
     containers = json.loads(i["containerDefinitions"])
     for container in containers:  # moto's RunTask needs a container-level memory figure
         if "memory" not in container and "memoryReservation" not in container:
             container["memoryReservation"] = int(i["memory"]) // len(containers)
     task = aws.ecs.register_task_definition(
-        family=i["family"], containerDefinitions=containers,
-        tags=aws.tag_list(i.get("tags"), key="key", value="value"), **options)["taskDefinition"]
+        family=i["family"],
+        containerDefinitions=containers,
+        tags=aws.tag_list(i.get("tags"), key="key", value="value"),
+        **options,
+    )["taskDefinition"]
     return {"id": task["family"], "arn": task["taskDefinitionArn"]}
 
 
 def _awsvpc(configuration: dict) -> dict:
-    return {"awsvpcConfiguration": {
-        "subnets": configuration["subnets"],
-        "securityGroups": configuration.get("securityGroups", []),
-        "assignPublicIp": "ENABLED" if configuration.get("assignPublicIp") else "DISABLED"}}
+    return {
+        "awsvpcConfiguration": {
+            "subnets": configuration["subnets"],
+            "securityGroups": configuration.get("securityGroups", []),
+            "assignPublicIp": "ENABLED" if configuration.get("assignPublicIp") else "DISABLED",
+        }
+    }
 
 
 @contextmanager
@@ -433,37 +527,68 @@ def _service(aws: Aws, i: dict, name: str) -> dict:
     target groups, then create the service reporting the tasks moto runs."""
     cluster, network = i["cluster"], _awsvpc(i["networkConfiguration"])
     desired = int(i.get("desiredCount", 1))
-    tasks = aws.ecs.run_task(cluster=cluster, taskDefinition=i["taskDefinition"], count=desired,
-                             launchType=i.get("launchType", "FARGATE"), group=f"service:{name}",
-                             startedBy=SCHEDULER, networkConfiguration=network)["tasks"] if desired else []
+    tasks = (
+        aws.ecs.run_task(
+            cluster=cluster,
+            taskDefinition=i["taskDefinition"],
+            count=desired,
+            launchType=i.get("launchType", "FARGATE"),
+            group=f"service:{name}",
+            startedBy=SCHEDULER,
+            networkConfiguration=network,
+        )["tasks"]
+        if desired
+        else []
+    )
     arns = [task["taskArn"] for task in tasks]
-    running = [t for t in aws.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
-               if t["lastStatus"] == "RUNNING"] if arns else []
-    ips = [detail["value"] for task in running for attachment in task.get("attachments", [])
-           for detail in attachment["details"] if detail["name"] == "privateIPv4Address"]
+    running = (
+        [t for t in aws.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if t["lastStatus"] == "RUNNING"]
+        if arns
+        else []
+    )
+    ips = [
+        detail["value"]
+        for task in running
+        for attachment in task.get("attachments", [])
+        for detail in attachment["details"]
+        if detail["name"] == "privateIPv4Address"
+    ]
     targets = []
     for balancer in i.get("loadBalancers", []):
         registered = [{"Id": ip, "Port": balancer["containerPort"]} for ip in ips]
         if registered:
             aws.elbv2.register_targets(TargetGroupArn=balancer["targetGroupArn"], Targets=registered)
         targets.append({"TargetGroupArn": balancer["targetGroupArn"], "Targets": registered})
-    options = {key: i[key] for key in ("platformVersion", "propagateTags",
-                                       "healthCheckGracePeriodSeconds") if key in i}
+    options = {key: i[key] for key in ("platformVersion", "propagateTags", "healthCheckGracePeriodSeconds") if key in i}
     if "deploymentCircuitBreaker" in i:
         options["deploymentConfiguration"] = {
             "deploymentCircuitBreaker": i["deploymentCircuitBreaker"],
-            **{key: i[f"deployment{key[0].upper()}{key[1:]}"]
-               for key in ("minimumHealthyPercent", "maximumPercent")
-               if f"deployment{key[0].upper()}{key[1:]}" in i}}
+            **{
+                key: i[f"deployment{key[0].upper()}{key[1:]}"]
+                for key in ("minimumHealthyPercent", "maximumPercent")
+                if f"deployment{key[0].upper()}{key[1:]}" in i
+            },
+        }
     with _moto_running(len(running)):
         service = aws.ecs.create_service(
-            cluster=cluster, serviceName=name, taskDefinition=i["taskDefinition"],
-            desiredCount=desired, launchType=i.get("launchType", "FARGATE"),
+            cluster=cluster,
+            serviceName=name,
+            taskDefinition=i["taskDefinition"],
+            desiredCount=desired,
+            launchType=i.get("launchType", "FARGATE"),
             networkConfiguration=network,
             loadBalancers=i.get("loadBalancers", []),
-            tags=aws.tag_list(i.get("tags"), key="key", value="value"), **options)["service"]
-    return {"id": service["serviceArn"], "arn": service["serviceArn"], "name": name,
-            "cluster": cluster, "tasks": arns, "targets": targets}
+            tags=aws.tag_list(i.get("tags"), key="key", value="value"),
+            **options,
+        )["service"]
+    return {
+        "id": service["serviceArn"],
+        "arn": service["serviceArn"],
+        "name": name,
+        "cluster": cluster,
+        "tasks": arns,
+        "targets": targets,
+    }
 
 
 def _delete_service(aws: Aws, real: dict) -> None:
@@ -483,26 +608,32 @@ def _delete_service(aws: Aws, real: dict) -> None:
 
 def _scaling_target(aws: Aws, i: dict, name: str) -> dict:
     aws.application_autoscaling.register_scalable_target(
-        ServiceNamespace=i["serviceNamespace"], ResourceId=i["resourceId"],
-        ScalableDimension=i["scalableDimension"], MinCapacity=i["minCapacity"],
-        MaxCapacity=i["maxCapacity"])
-    return {"id": i["resourceId"], **{k: i[k] for k in ("serviceNamespace", "resourceId",
-                                                         "scalableDimension")}}
+        ServiceNamespace=i["serviceNamespace"],
+        ResourceId=i["resourceId"],
+        ScalableDimension=i["scalableDimension"],
+        MinCapacity=i["minCapacity"],
+        MaxCapacity=i["maxCapacity"],
+    )
+    return {"id": i["resourceId"], **{k: i[k] for k in ("serviceNamespace", "resourceId", "scalableDimension")}}
 
 
 def _scaling_policy(aws: Aws, i: dict, name: str) -> dict:
     tracking = i["targetTrackingScalingPolicyConfiguration"]
     metric = tracking["predefinedMetricSpecification"]["predefinedMetricType"]
     aws.application_autoscaling.put_scaling_policy(
-        PolicyName=name, ServiceNamespace=i["serviceNamespace"], ResourceId=i["resourceId"],
-        ScalableDimension=i["scalableDimension"], PolicyType=i["policyType"],
+        PolicyName=name,
+        ServiceNamespace=i["serviceNamespace"],
+        ResourceId=i["resourceId"],
+        ScalableDimension=i["scalableDimension"],
+        PolicyType=i["policyType"],
         TargetTrackingScalingPolicyConfiguration={
             "TargetValue": tracking["targetValue"],
             "PredefinedMetricSpecification": {"PredefinedMetricType": metric},
             "ScaleInCooldown": tracking.get("scaleInCooldown", 0),
-            "ScaleOutCooldown": tracking.get("scaleOutCooldown", 0)})
-    return {"id": name, "name": name, **{k: i[k] for k in ("serviceNamespace", "resourceId",
-                                                          "scalableDimension")}}
+            "ScaleOutCooldown": tracking.get("scaleOutCooldown", 0),
+        },
+    )
+    return {"id": name, "name": name, **{k: i[k] for k in ("serviceNamespace", "resourceId", "scalableDimension")}}
 
 
 # --- what is left ------------------------------------------------------------------------
@@ -551,51 +682,73 @@ APPLIERS: Mapping[str, Applier] = {
     "aws:ec2/vpc:Vpc": Applier(_vpc, _by_id("ec2.delete_vpc", "VpcId")),
     "aws:ec2/subnet:Subnet": Applier(_subnet, _by_id("ec2.delete_subnet", "SubnetId")),
     "aws:ec2/internetGateway:InternetGateway": Applier(_gateway, _delete_gateway),
-    "aws:ec2/routeTable:RouteTable": Applier(_route_table,
-                                             _by_id("ec2.delete_route_table", "RouteTableId")),
-    "aws:ec2/route:Route": Applier(_route, lambda aws, real: _quietly(
-        aws.ec2.delete_route, RouteTableId=real["routeTableId"],
-        DestinationCidrBlock=real["destinationCidrBlock"])),
+    "aws:ec2/routeTable:RouteTable": Applier(_route_table, _by_id("ec2.delete_route_table", "RouteTableId")),
+    "aws:ec2/route:Route": Applier(
+        _route,
+        lambda aws, real: _quietly(
+            aws.ec2.delete_route, RouteTableId=real["routeTableId"], DestinationCidrBlock=real["destinationCidrBlock"]
+        ),
+    ),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Applier(
-        _association, _by_id("ec2.disassociate_route_table", "AssociationId")),
+        _association, _by_id("ec2.disassociate_route_table", "AssociationId")
+    ),
     "aws:ec2/eip:Eip": Applier(_eip, _by_id("ec2.release_address", "AllocationId")),
     "aws:ec2/natGateway:NatGateway": Applier(_nat, _by_id("ec2.delete_nat_gateway", "NatGatewayId")),
-    "aws:ec2/securityGroup:SecurityGroup": Applier(_security_group,
-                                                   _by_id("ec2.delete_security_group", "GroupId")),
+    "aws:ec2/securityGroup:SecurityGroup": Applier(_security_group, _by_id("ec2.delete_security_group", "GroupId")),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _rule("ingress"),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _rule("egress"),
-    "aws:ecr/repository:Repository": Applier(_repository, lambda aws, real: _quietly(
-        aws.ecr.delete_repository, repositoryName=real["name"], force=True)),
+    "aws:ecr/repository:Repository": Applier(
+        _repository, lambda aws, real: _quietly(aws.ecr.delete_repository, repositoryName=real["name"], force=True)
+    ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": Applier(
-        _lifecycle, _by_id("ecr.delete_lifecycle_policy", "repositoryName", "repository")),
+        _lifecycle, _by_id("ecr.delete_lifecycle_policy", "repositoryName", "repository")
+    ),
     "docker:index/registryImage:RegistryImage": Applier(_push, _delete_push),
     "aws:iam/role:Role": Applier(_role, _by_id("iam.delete_role", "RoleName", "name")),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Applier(
-        _attachment, lambda aws, real: _quietly(aws.iam.detach_role_policy, RoleName=real["role"],
-                                                PolicyArn=real["policyArn"])),
-    "aws:iam/rolePolicy:RolePolicy": Applier(_role_policy, lambda aws, real: _quietly(
-        aws.iam.delete_role_policy, RoleName=real["role"], PolicyName=real["name"])),
-    "aws:secretsmanager/secret:Secret": Applier(_secret, lambda aws, real: _quietly(
-        aws.secretsmanager.delete_secret, SecretId=real["arn"], ForceDeleteWithoutRecovery=True)),
+        _attachment,
+        lambda aws, real: _quietly(aws.iam.detach_role_policy, RoleName=real["role"], PolicyArn=real["policyArn"]),
+    ),
+    "aws:iam/rolePolicy:RolePolicy": Applier(
+        _role_policy,
+        lambda aws, real: _quietly(aws.iam.delete_role_policy, RoleName=real["role"], PolicyName=real["name"]),
+    ),
+    "aws:secretsmanager/secret:Secret": Applier(
+        _secret,
+        lambda aws, real: _quietly(
+            aws.secretsmanager.delete_secret, SecretId=real["arn"], ForceDeleteWithoutRecovery=True
+        ),
+    ),
     "aws:secretsmanager/secretVersion:SecretVersion": Applier(
-        _secret_version, lambda aws, real: None),  # deleting the secret deletes its versions
-    "aws:cloudwatch/logGroup:LogGroup": Applier(_log_group,
-                                                _by_id("logs.delete_log_group", "logGroupName")),
-    "aws:lb/loadBalancer:LoadBalancer": Applier(
-        _balancer, _by_id("elbv2.delete_load_balancer", "LoadBalancerArn")),
-    "aws:lb/targetGroup:TargetGroup": Applier(_target_group,
-                                              _by_id("elbv2.delete_target_group", "TargetGroupArn")),
+        _secret_version, lambda aws, real: None
+    ),  # deleting the secret deletes its versions
+    "aws:cloudwatch/logGroup:LogGroup": Applier(_log_group, _by_id("logs.delete_log_group", "logGroupName")),
+    "aws:lb/loadBalancer:LoadBalancer": Applier(_balancer, _by_id("elbv2.delete_load_balancer", "LoadBalancerArn")),
+    "aws:lb/targetGroup:TargetGroup": Applier(_target_group, _by_id("elbv2.delete_target_group", "TargetGroupArn")),
     "aws:lb/listener:Listener": Applier(_listener, _by_id("elbv2.delete_listener", "ListenerArn")),
     "aws:ecs/cluster:Cluster": Applier(_cluster, _by_id("ecs.delete_cluster", "cluster")),
     "aws:ecs/taskDefinition:TaskDefinition": Applier(
-        _task_definition, _by_id("ecs.deregister_task_definition", "taskDefinition", "arn")),
+        _task_definition, _by_id("ecs.deregister_task_definition", "taskDefinition", "arn")
+    ),
     "aws:ecs/service:Service": Applier(_service, _delete_service),
-    "aws:appautoscaling/target:Target": Applier(_scaling_target, lambda aws, real: _quietly(
-        aws.application_autoscaling.deregister_scalable_target, ServiceNamespace=real["serviceNamespace"],
-        ResourceId=real["resourceId"], ScalableDimension=real["scalableDimension"])),
-    "aws:appautoscaling/policy:Policy": Applier(_scaling_policy, lambda aws, real: _quietly(
-        aws.application_autoscaling.delete_scaling_policy, PolicyName=real["name"],
-        ServiceNamespace=real["serviceNamespace"], ResourceId=real["resourceId"],
-        ScalableDimension=real["scalableDimension"])),
+    "aws:appautoscaling/target:Target": Applier(
+        _scaling_target,
+        lambda aws, real: _quietly(
+            aws.application_autoscaling.deregister_scalable_target,
+            ServiceNamespace=real["serviceNamespace"],
+            ResourceId=real["resourceId"],
+            ScalableDimension=real["scalableDimension"],
+        ),
+    ),
+    "aws:appautoscaling/policy:Policy": Applier(
+        _scaling_policy,
+        lambda aws, real: _quietly(
+            aws.application_autoscaling.delete_scaling_policy,
+            PolicyName=real["name"],
+            ServiceNamespace=real["serviceNamespace"],
+            ResourceId=real["resourceId"],
+            ScalableDimension=real["scalableDimension"],
+        ),
+    ),
 }
 """Every resource type the aws-ecs program creates, applied to the emulator."""

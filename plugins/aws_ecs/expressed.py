@@ -17,8 +17,7 @@ DEPLOYER_ENV = frozenset({"PORT"})
 """Variables deployer sets itself on every target; not part of the user's env."""
 
 
-def from_task_definition(task: Mapping[str, Any], *, image_id: str, health_path: str,
-                         replicas: int) -> ExpressedSpec:
+def from_task_definition(task: Mapping[str, Any], *, image_id: str, health_path: str, replicas: int) -> ExpressedSpec:
     """The :class:`ExpressedSpec` of the first container of ``task``."""
     containers = task["containerDefinitions"]
     if isinstance(containers, str):

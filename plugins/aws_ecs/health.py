@@ -37,13 +37,22 @@ class Observation:
 
     def complete_for(self, task_definition: str | None) -> bool:
         """True when ``task_definition`` rolled out completely and enough targets are healthy."""
-        return (self.rollout_state == "COMPLETED"
-                and (task_definition is None or self.task_definition == task_definition)
-                and self.healthy >= self.desired > 0)
+        return (
+            self.rollout_state == "COMPLETED"
+            and (task_definition is None or self.task_definition == task_definition)
+            and self.healthy >= self.desired > 0
+        )
 
 
-def observe(ecs: Any, elbv2: Any, *, cluster: str, service: str,
-            target_group_arn: str | None, task_definition: str | None = None) -> Observation:
+def observe(
+    ecs: Any,
+    elbv2: Any,
+    *,
+    cluster: str,
+    service: str,
+    target_group_arn: str | None,
+    task_definition: str | None = None,
+) -> Observation:
     """Read the service's PRIMARY deployment and the target group's health once."""
     found = ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
     if not found or found[0].get("status") == "INACTIVE":
@@ -68,47 +77,66 @@ def _rollback(deployments: list[dict], primary: dict, task_definition: str | Non
     """Why ECS is no longer rolling out ``task_definition``: a FAILED deployment of it that
     is not PRIMARY any more, or a PRIMARY deployment of another revision (the rollback)."""
     for deployment in deployments:
-        if (deployment is not primary and deployment.get("rolloutState") == "FAILED"
-                and deployment.get("taskDefinition") in (task_definition, None)):
+        if (
+            deployment is not primary
+            and deployment.get("rolloutState") == "FAILED"
+            and deployment.get("taskDefinition") in (task_definition, None)
+        ):
             return deployment.get("rolloutStateReason") or "the deployment failed"
     if task_definition and primary and primary.get("taskDefinition") != task_definition:
-        return (f"ECS runs {primary.get('taskDefinition')} instead of {task_definition} "
-                f"({primary.get('rolloutStateReason', 'rolled back')})")
+        return (
+            f"ECS runs {primary.get('taskDefinition')} instead of {task_definition} "
+            f"({primary.get('rolloutStateReason', 'rolled back')})"
+        )
     return None
 
 
-def wait_until_healthy(ecs: Any, elbv2: Any, *, cluster: str, service: str,
-                       target_group_arn: str | None, task_definition: str | None,
-                       timeout: float, interval: float = 10.0,
-                       clock: Callable[[], float] = time.monotonic,
-                       sleep: Callable[[float], None] = time.sleep,
-                       report: Callable[[str], None] = lambda line: None) -> Observation:
+def wait_until_healthy(
+    ecs: Any,
+    elbv2: Any,
+    *,
+    cluster: str,
+    service: str,
+    target_group_arn: str | None,
+    task_definition: str | None,
+    timeout: float,
+    interval: float = 10.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    report: Callable[[str], None] = lambda line: None,
+) -> Observation:
     """Poll until :meth:`Observation.complete_for` ``task_definition``; raise DeployFailed
     at once on a failed or rolled-back rollout, or after ``timeout`` seconds."""
     deadline = clock() + timeout
     while True:
-        seen = observe(ecs, elbv2, cluster=cluster, service=service,
-                       target_group_arn=target_group_arn, task_definition=task_definition)
+        seen = observe(
+            ecs,
+            elbv2,
+            cluster=cluster,
+            service=service,
+            target_group_arn=target_group_arn,
+            task_definition=task_definition,
+        )
         if seen.complete_for(task_definition):
             return seen
         if seen.rolled_back_from is not None:
-            raise DeployFailed(_explain(ecs, cluster, service, seen,
-                                        f"the circuit breaker rolled back: {seen.rolled_back_from}"))
+            raise DeployFailed(
+                _explain(ecs, cluster, service, seen, f"the circuit breaker rolled back: {seen.rolled_back_from}")
+            )
         if seen.rollout_state == "FAILED":
-            raise DeployFailed(_explain(ecs, cluster, service, seen,
-                                        f"the deployment failed: {seen.rollout_reason}"))
-        report(f"waiting for {service}: rollout {seen.rollout_state or 'unknown'}, "
-               f"{seen.running}/{seen.desired} running, {seen.healthy} healthy targets")
+            raise DeployFailed(_explain(ecs, cluster, service, seen, f"the deployment failed: {seen.rollout_reason}"))
+        report(
+            f"waiting for {service}: rollout {seen.rollout_state or 'unknown'}, "
+            f"{seen.running}/{seen.desired} running, {seen.healthy} healthy targets"
+        )
         if clock() >= deadline:
-            raise DeployFailed(_explain(ecs, cluster, service, seen,
-                                        f"not healthy after {timeout:.0f} s"))
+            raise DeployFailed(_explain(ecs, cluster, service, seen, f"not healthy after {timeout:.0f} s"))
         sleep(interval)
 
 
 def stopped_task_reasons(ecs: Any, cluster: str, service: str, limit: int = 3) -> list[str]:
     """Why the service's most recent stopped tasks stopped (task and container reasons)."""
-    arns = ecs.list_tasks(cluster=cluster, serviceName=service,
-                          desiredStatus="STOPPED").get("taskArns", [])[:limit]
+    arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])[:limit]
     if not arns:
         return []
     reasons = []
@@ -116,8 +144,10 @@ def stopped_task_reasons(ecs: Any, cluster: str, service: str, limit: int = 3) -
         parts = [task.get("stoppedReason", "stopped")]
         for container in task.get("containers", []):
             if container.get("reason") or container.get("exitCode") not in (None, 0):
-                parts.append(f"container {container.get('name')}: "
-                             f"{container.get('reason', '')} exit code {container.get('exitCode')}".strip())
+                parts.append(
+                    f"container {container.get('name')}: "
+                    f"{container.get('reason', '')} exit code {container.get('exitCode')}".strip()
+                )
         reasons.append("; ".join(parts))
     return reasons
 
@@ -125,8 +155,7 @@ def stopped_task_reasons(ecs: Any, cluster: str, service: str, limit: int = 3) -
 def _target_health(elbv2: Any, target_group_arn: str | None) -> tuple[int, tuple[str, ...]]:
     if not target_group_arn:
         return 0, ()
-    descriptions = elbv2.describe_target_health(
-        TargetGroupArn=target_group_arn).get("TargetHealthDescriptions", [])
+    descriptions = elbv2.describe_target_health(TargetGroupArn=target_group_arn).get("TargetHealthDescriptions", [])
     healthy, problems = 0, []
     for item in descriptions:
         health = item.get("TargetHealth", {})
@@ -134,16 +163,20 @@ def _target_health(elbv2: Any, target_group_arn: str | None) -> tuple[int, tuple
             healthy += 1
         elif health.get("State") not in ("initial", "draining"):
             target = item.get("Target", {})
-            problems.append(f"target {target.get('Id')}:{target.get('Port')} "
-                            f"{health.get('State')}: {health.get('Reason', '')} "
-                            f"{health.get('Description', '')}".strip())
+            problems.append(
+                f"target {target.get('Id')}:{target.get('Port')} "
+                f"{health.get('State')}: {health.get('Reason', '')} "
+                f"{health.get('Description', '')}".strip()
+            )
     return healthy, tuple(problems)
 
 
 def _explain(ecs: Any, cluster: str, service: str, seen: Observation, headline: str) -> str:
-    lines = [f"{service}: {headline}",
-             f"rollout {seen.rollout_state or 'unknown'}: {seen.rollout_reason}".rstrip(": "),
-             f"{seen.running}/{seen.desired} tasks running, {seen.healthy} healthy targets"]
+    lines = [
+        f"{service}: {headline}",
+        f"rollout {seen.rollout_state or 'unknown'}: {seen.rollout_reason}".rstrip(": "),
+        f"{seen.running}/{seen.desired} tasks running, {seen.healthy} healthy targets",
+    ]
     lines += [f"health check: {problem}" for problem in seen.unhealthy]
     lines += [f"stopped task: {reason}" for reason in stopped_task_reasons(ecs, cluster, service)]
     lines.append("the previous deployment (if any) keeps serving; see `deployer logs --target aws-ecs`")
@@ -153,26 +186,37 @@ def _explain(ecs: Any, cluster: str, service: str, seen: Observation, headline: 
 def live_spec(ecs: Any, elbv2: Any, outputs: dict[str, Any], *, replicas: int) -> ExpressedSpec:
     """The deployed task definition and target group health path, read back as a spec."""
     task = ecs.describe_task_definition(taskDefinition=outputs["task_definition"])["taskDefinition"]
-    (group,) = elbv2.describe_target_groups(
-        TargetGroupArns=[outputs["target_group_arn"]])["TargetGroups"]
-    return expressed.from_task_definition(task, image_id=outputs.get("image_id", ""),
-                                          health_path=group.get("HealthCheckPath", ""),
-                                          replicas=replicas)
+    (group,) = elbv2.describe_target_groups(TargetGroupArns=[outputs["target_group_arn"]])["TargetGroups"]
+    return expressed.from_task_definition(
+        task, image_id=outputs.get("image_id", ""), health_path=group.get("HealthCheckPath", ""), replicas=replicas
+    )
 
 
-def live_status(ecs: Any, elbv2: Any, *, target: str, stack: str,
-                outputs: dict[str, Any]) -> Status:
+def live_status(ecs: Any, elbv2: Any, *, target: str, stack: str, outputs: dict[str, Any]) -> Status:
     """A :class:`Status` from the stack outputs and one live reading of the service."""
-    seen = observe(ecs, elbv2, cluster=outputs["cluster"], service=outputs["service"],
-                   target_group_arn=outputs.get("target_group_arn"),
-                   task_definition=outputs.get("task_definition"))
+    seen = observe(
+        ecs,
+        elbv2,
+        cluster=outputs["cluster"],
+        service=outputs["service"],
+        target_group_arn=outputs.get("target_group_arn"),
+        task_definition=outputs.get("task_definition"),
+    )
     return Status(
         spec=live_spec(ecs, elbv2, outputs, replicas=seen.desired),
-        target=target, stack=stack, deployed=True,
-        endpoint=outputs.get("endpoint"), healthy=seen.healthy, desired=seen.desired,
+        target=target,
+        stack=stack,
+        deployed=True,
+        endpoint=outputs.get("endpoint"),
+        healthy=seen.healthy,
+        desired=seen.desired,
         image=outputs.get("image_ref"),
-        details={"rollout": seen.rollout_state, "rollout_reason": seen.rollout_reason,
-                 "running": seen.running, "task_definition": seen.task_definition,
-                 "unhealthy_targets": list(seen.unhealthy),
-                 "rolled_back": seen.rolled_back_from},
+        details={
+            "rollout": seen.rollout_state,
+            "rollout_reason": seen.rollout_reason,
+            "running": seen.running,
+            "task_definition": seen.task_definition,
+            "unhealthy_targets": list(seen.unhealthy),
+            "rolled_back": seen.rolled_back_from,
+        },
     )

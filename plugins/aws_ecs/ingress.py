@@ -44,24 +44,36 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
     )
     forward = [{"type": "forward", "target_group_arn": group.arn}]
     if cfg.https:
-        secure = aws.lb.Listener(f"{app}-https", load_balancer_arn=balancer.arn, port=443,
-                                 protocol="HTTPS", ssl_policy=TLS_POLICY,
-                                 certificate_arn=cfg.certificate_arn, default_actions=forward)
-        redirect = aws.lb.Listener(f"{app}-http", load_balancer_arn=balancer.arn, port=80,
-                                   protocol="HTTP", default_actions=[{
-                                       "type": "redirect",
-                                       "redirect": {"protocol": "HTTPS", "port": "443",
-                                                    "status_code": "HTTP_301"}}])
+        secure = aws.lb.Listener(
+            f"{app}-https",
+            load_balancer_arn=balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=cfg.certificate_arn,
+            default_actions=forward,
+        )
+        redirect = aws.lb.Listener(
+            f"{app}-http",
+            load_balancer_arn=balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}
+            ],
+        )
         listeners = (secure, redirect)
     else:
-        listeners = (aws.lb.Listener(f"{app}-http", load_balancer_arn=balancer.arn, port=80,
-                                     protocol="HTTP", default_actions=forward),)
+        listeners = (
+            aws.lb.Listener(
+                f"{app}-http", load_balancer_arn=balancer.arn, port=80, protocol="HTTP", default_actions=forward
+            ),
+        )
     scheme = "https" if cfg.https else "http"
     return IngressResult(
         endpoint=pulumi.Output.concat(f"{scheme}://", balancer.dns_name),
         attach=group.arn,
-        extra={"listeners": listeners, "load_balancer_arn": balancer.arn,
-               "target_group_arn": group.arn},
+        extra={"listeners": listeners, "load_balancer_arn": balancer.arn, "target_group_arn": group.arn},
     )
 
 

@@ -14,9 +14,15 @@ from typing import Any
 from deployer.models import LogLine
 
 
-def read(client: Any, group: str, *, follow: bool = False, since: datetime | None = None,
-         poll: float = 2.0,
-         sleep: Callable[[float], None] = time.sleep) -> Iterator[LogLine]:
+def read(
+    client: Any,
+    group: str,
+    *,
+    follow: bool = False,
+    since: datetime | None = None,
+    poll: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[LogLine]:
     """Yield every event of ``group`` since ``since``; with ``follow`` keep polling for
     new events (each event once) until the consumer stops iterating."""
     start = int(since.timestamp() * 1000) if since is not None else None
@@ -31,8 +37,7 @@ def read(client: Any, group: str, *, follow: bool = False, since: datetime | Non
             yield LogLine(
                 source=event.get("logStreamName", "").rsplit("/", 1)[-1],
                 text=event.get("message", "").rstrip("\n"),
-                timestamp=datetime.fromtimestamp(event["timestamp"] / 1000, UTC)
-                .isoformat(timespec="milliseconds"),
+                timestamp=datetime.fromtimestamp(event["timestamp"] / 1000, UTC).isoformat(timespec="milliseconds"),
             )
         if not follow:
             return

@@ -41,32 +41,38 @@ def create(ctx: PhaseContext) -> NetworkResult:
     zones = pinned_zones(cfg.az_count)
     blocks = subnet_blocks(cfg.vpc_cidr, 2 * cfg.az_count if cfg.nat else cfg.az_count)
 
-    vpc = declared.Vpc(f"{app}-vpc", cidr_block=cfg.vpc_cidr, enable_dns_support=True,
-                       enable_dns_hostnames=True, tags={"Name": f"{app}-{ctx.stack}"})
+    vpc = declared.Vpc(
+        f"{app}-vpc",
+        cidr_block=cfg.vpc_cidr,
+        enable_dns_support=True,
+        enable_dns_hostnames=True,
+        tags={"Name": f"{app}-{ctx.stack}"},
+    )
     gateway = declared.InternetGateway(f"{app}-igw", vpc_id=vpc.id)
     public_table = declared.RouteTable(f"{app}-public-rt", vpc_id=vpc.id)
-    declared.Route(f"{app}-public-default", route_table_id=public_table.id,
-                   destination_cidr_block=ANYWHERE, gateway_id=gateway.id)
-    public = _subnets(app, "public", vpc, zones, blocks[:cfg.az_count],
-                      [public_table] * cfg.az_count)
+    declared.Route(
+        f"{app}-public-default", route_table_id=public_table.id, destination_cidr_block=ANYWHERE, gateway_id=gateway.id
+    )
+    public = _subnets(app, "public", vpc, zones, blocks[: cfg.az_count], [public_table] * cfg.az_count)
 
     task_subnets = public
     if cfg.nat:
         if cfg.nat_per_az:
-            tables = [_nat_route_table(app, f"-{index}", vpc, home, gateway)
-                      for index, home in enumerate(public)]
+            tables = [_nat_route_table(app, f"-{index}", vpc, home, gateway) for index, home in enumerate(public)]
         else:
             tables = [_nat_route_table(app, "", vpc, public[0], gateway)] * cfg.az_count
-        task_subnets = _subnets(app, "private", vpc, zones, blocks[cfg.az_count:], tables)
+        task_subnets = _subnets(app, "private", vpc, zones, blocks[cfg.az_count :], tables)
 
     alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https)
     return NetworkResult(
         id=vpc.id,
         subnets=tuple(s.id for s in public),
         security_groups={"ingress": alb_sg.id, "compute": task_sg.id},
-        extra={"task_subnets": tuple(s.id for s in task_subnets),
-               "assign_public_ip": not cfg.nat,
-               "availability_zones": zones},
+        extra={
+            "task_subnets": tuple(s.id for s in task_subnets),
+            "assign_public_ip": not cfg.nat,
+            "availability_zones": zones,
+        },
     )
 
 
@@ -77,8 +83,9 @@ def pinned_zones(count: int) -> tuple[str, ...]:
         filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
     ).names
     if len(found) < count:
-        raise ConfigError("targets.aws-ecs.az_count",
-                          f"the region has only {len(found)} availability zones", value=count)
+        raise ConfigError(
+            "targets.aws-ecs.az_count", f"the region has only {len(found)} availability zones", value=count
+        )
     return tuple(sorted(found)[:count])
 
 
@@ -92,11 +99,15 @@ def _subnets(app, kind, vpc, zones, blocks, tables):
     """One subnet per zone, each explicitly associated with its route table in ``tables``."""
     subnets = []
     for index, (zone, block, table) in enumerate(zip(zones, blocks, tables, strict=True)):
-        subnet = declared.Subnet(f"{app}-{kind}-{index}", vpc_id=vpc.id, cidr_block=block,
-                                 availability_zone=zone, map_public_ip_on_launch=False,
-                                 tags={"Name": f"{app}-{kind}-{zone}"})
-        declared.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id,
-                                       route_table_id=table.id)
+        subnet = declared.Subnet(
+            f"{app}-{kind}-{index}",
+            vpc_id=vpc.id,
+            cidr_block=block,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{app}-{kind}-{zone}"},
+        )
+        declared.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
         subnets.append(subnet)
     return subnets
 
@@ -104,42 +115,71 @@ def _subnets(app, kind, vpc, zones, blocks, tables):
 def _nat_route_table(app, suffix, vpc, home, gateway):
     """A NAT gateway (with its Elastic IP) in the public subnet ``home`` and a private route
     table whose default route goes through it."""
-    address = declared.Eip(f"{app}-nat{suffix}-ip", domain="vpc",
-                           opts=pulumi.ResourceOptions(depends_on=[gateway]))
-    nat = declared.NatGateway(f"{app}-nat{suffix}", allocation_id=address.id, subnet_id=home.id,
-                              opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    address = declared.Eip(f"{app}-nat{suffix}-ip", domain="vpc", opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    nat = declared.NatGateway(
+        f"{app}-nat{suffix}",
+        allocation_id=address.id,
+        subnet_id=home.id,
+        opts=pulumi.ResourceOptions(depends_on=[gateway]),
+    )
     table = declared.RouteTable(f"{app}-private{suffix}-rt", vpc_id=vpc.id)
-    declared.Route(f"{app}-private{suffix}-default", route_table_id=table.id,
-                   destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id)
+    declared.Route(
+        f"{app}-private{suffix}-default",
+        route_table_id=table.id,
+        destination_cidr_block=ANYWHERE,
+        nat_gateway_id=nat.id,
+    )
     return table
 
 
-def security_groups(ctx: PhaseContext, vpc_id: pulumi.Input[str], *,
-                    https: bool) -> tuple[declared.SecurityGroup, declared.SecurityGroup]:
+def security_groups(
+    ctx: PhaseContext, vpc_id: pulumi.Input[str], *, https: bool
+) -> tuple[declared.SecurityGroup, declared.SecurityGroup]:
     """The ALB and task security groups in ``vpc_id``, with the rules in the module
     docstring; returns ``(alb_sg, task_sg)``. Public so a plugin that brings its own VPC
     can create exactly the groups the later phases expect."""
     app, port = ctx.app.name, ctx.app.port
-    alb_sg = declared.SecurityGroup(f"{app}-alb-sg", vpc_id=vpc_id,
-                                    description=f"{app} load balancer: HTTP(S) from the internet")
+    alb_sg = declared.SecurityGroup(
+        f"{app}-alb-sg", vpc_id=vpc_id, description=f"{app} load balancer: HTTP(S) from the internet"
+    )
     task_sg = declared.SecurityGroup(
-        f"{app}-task-sg", vpc_id=vpc_id,
-        description=f"{app} tasks: app port from the load balancer only")
+        f"{app}-task-sg", vpc_id=vpc_id, description=f"{app} tasks: app port from the load balancer only"
+    )
     for listen in (80, 443) if https else (80,):
         declared.SecurityGroupIngressRule(
-            f"{app}-alb-in-{listen}", security_group_id=alb_sg.id, ip_protocol="tcp",
-            from_port=listen, to_port=listen, cidr_ipv4=ANYWHERE,
-            description=f"port {listen} from the internet")
+            f"{app}-alb-in-{listen}",
+            security_group_id=alb_sg.id,
+            ip_protocol="tcp",
+            from_port=listen,
+            to_port=listen,
+            cidr_ipv4=ANYWHERE,
+            description=f"port {listen} from the internet",
+        )
     declared.SecurityGroupEgressRule(
-        f"{app}-alb-out-tasks", security_group_id=alb_sg.id, ip_protocol="tcp",
-        from_port=port, to_port=port, referenced_security_group_id=task_sg.id,
-        description="to the tasks on the app port")
+        f"{app}-alb-out-tasks",
+        security_group_id=alb_sg.id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        referenced_security_group_id=task_sg.id,
+        description="to the tasks on the app port",
+    )
     declared.SecurityGroupIngressRule(
-        f"{app}-task-in-alb", security_group_id=task_sg.id, ip_protocol="tcp",
-        from_port=port, to_port=port, referenced_security_group_id=alb_sg.id,
-        description="app port from the load balancer")
+        f"{app}-task-in-alb",
+        security_group_id=task_sg.id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        referenced_security_group_id=alb_sg.id,
+        description="app port from the load balancer",
+    )
     declared.SecurityGroupEgressRule(
-        f"{app}-task-out-https", security_group_id=task_sg.id, ip_protocol="tcp",
-        from_port=443, to_port=443, cidr_ipv4=ANYWHERE,
-        description="HTTPS out: ECR, CloudWatch Logs, Secrets Manager")
+        f"{app}-task-out-https",
+        security_group_id=task_sg.id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        cidr_ipv4=ANYWHERE,
+        description="HTTPS out: ECR, CloudWatch Logs, Secrets Manager",
+    )
     return alb_sg, task_sg

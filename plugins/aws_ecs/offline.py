@@ -35,8 +35,7 @@ def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
     """Run the program under mocks and return every resource, dependencies first; the
     changes also list the stack itself, first, as ``pulumi preview`` does."""
     project = f"deployer-{ctx.app.name}"
-    resources, outputs = record(lambda: program.run(ctx, phases), project=project,
-                                stack=ctx.stack, region=region(ctx))
+    resources, outputs = record(lambda: program.run(ctx, phases), project=project, stack=ctx.stack, region=region(ctx))
     stack = Change("create", STACK_KIND, f"{project}-{ctx.stack}")
     return Plan(
         target=ctx.target.name,
@@ -57,13 +56,17 @@ def _spec(resources: list[dict], outputs: Mapping[str, Any]) -> ExpressedSpec | 
     group = by_type.get("aws:lb/targetGroup:TargetGroup")
     if not (task and service and group):
         return None
-    return expressed.from_task_definition(task, image_id=outputs.get("image_id", ""),
-                                          health_path=group["healthCheck"]["path"],
-                                          replicas=service["desiredCount"])
+    return expressed.from_task_definition(
+        task,
+        image_id=outputs.get("image_id", ""),
+        health_path=group["healthCheck"]["path"],
+        replicas=service["desiredCount"],
+    )
 
 
-def record(body: Callable[[], Mapping[str, Any]], *, project: str, stack: str,
-           region: str, mocks: PlanMocks | None = None) -> tuple[list[dict], dict[str, Any]]:
+def record(
+    body: Callable[[], Mapping[str, Any]], *, project: str, stack: str, region: str, mocks: PlanMocks | None = None
+) -> tuple[list[dict], dict[str, Any]]:
     """Run any Pulumi program ``body`` (returning its exports) under :class:`PlanMocks`
     (``mocks``, or a fresh one); return the recorded resources and the resolved exports,
     both JSON-ready. A caller passing ``mocks`` can read its raw inputs and outputs after."""
@@ -114,12 +117,14 @@ class PlanMocks(Mocks):
                 outputs["registryId"] = ACCOUNT
             case "aws:lb/loadBalancer:LoadBalancer":
                 suffix = f"app/{name}/{_hex(name, 16)}"
-                outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}",
-                               arnSuffix=suffix, dnsName=f"{name}-{_hex(name, 8)}.{region}.elb.amazonaws.com")
+                outputs.update(
+                    arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}",
+                    arnSuffix=suffix,
+                    dnsName=f"{name}-{_hex(name, 8)}.{region}.elb.amazonaws.com",
+                )
             case "aws:lb/targetGroup:TargetGroup":
                 suffix = f"targetgroup/{name}/{_hex(name, 16)}"
-                outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}",
-                               arnSuffix=suffix)
+                outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}", arnSuffix=suffix)
             case "aws:ecs/taskDefinition:TaskDefinition":
                 family = args.inputs.get("family", name)
                 outputs["arn"] = f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1"
@@ -134,17 +139,31 @@ class PlanMocks(Mocks):
         match args.token:
             case "aws:index/getAvailabilityZones:getAvailabilityZones":
                 names = [f"{region}{letter}" for letter in "abc"]
-                return {"id": region, "names": names, "state": "available",
-                        "zoneIds": [f"{region[:3]}{region[-1]}-az{i + 1}" for i in range(3)],
-                        "groupNames": [region] * 3}
+                return {
+                    "id": region,
+                    "names": names,
+                    "state": "available",
+                    "zoneIds": [f"{region[:3]}{region[-1]}-az{i + 1}" for i in range(3)],
+                    "groupNames": [region] * 3,
+                }
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-                return {"id": ACCOUNT, "userName": "AWS", "password": "mock-ecr-password",
-                        "authorizationToken": "mock-token", "expiresAt": "2000-01-01T12:00:00Z",
-                        "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.amazonaws.com",
-                        "registryId": args.args.get("registryId", ACCOUNT)}
+                return {
+                    "id": ACCOUNT,
+                    "userName": "AWS",
+                    "password": "mock-ecr-password",
+                    "authorizationToken": "mock-token",
+                    "expiresAt": "2000-01-01T12:00:00Z",
+                    "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.amazonaws.com",
+                    "registryId": args.args.get("registryId", ACCOUNT),
+                }
             case "aws:index/getRegion:getRegion":
-                return {"id": region, "name": region, "region": region,
-                        "endpoint": f"ec2.{region}.amazonaws.com", "description": region}
+                return {
+                    "id": region,
+                    "name": region,
+                    "region": region,
+                    "endpoint": f"ec2.{region}.amazonaws.com",
+                    "description": region,
+                }
         raise NotImplementedError(f"offline plan has no mock for the invoke {args.token}")
 
 
@@ -158,8 +177,9 @@ class _RecordingMonitor(MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != STACK_KIND:
-            self.registrations.append((response.urn, request.type, request.name,
-                                       sorted(set(request.dependencies)), request.provider))
+            self.registrations.append(
+                (response.urn, request.type, request.name, sorted(set(request.dependencies)), request.provider)
+            )
         return response
 
     def recorded(self, mocks: PlanMocks) -> list[dict]:
@@ -169,19 +189,27 @@ class _RecordingMonitor(MockMonitor):
         for urn, typ, name, dependencies, provider in self.registrations:
             provider_urn = provider.rsplit("::", 1)[0] if provider else ""  # "<urn>::<id>"
             depends_on = sorted({*dependencies, provider_urn} - {""})
-            result.append({"type": typ, "name": name, "urn": urn, "id": mocks.ids[(typ, name)],
-                           "inputs": plain(mocks.inputs[(typ, name)]), "depends_on": depends_on,
-                           "outputs": plain(mocks.computed[(typ, name)])})
+            result.append(
+                {
+                    "type": typ,
+                    "name": name,
+                    "urn": urn,
+                    "id": mocks.ids[(typ, name)],
+                    "inputs": plain(mocks.inputs[(typ, name)]),
+                    "depends_on": depends_on,
+                    "outputs": plain(mocks.computed[(typ, name)]),
+                }
+            )
         depth: dict[str, int] = {}
         by_urn = {r["urn"]: r for r in result}
 
         def level(urn: str) -> int:
             if urn not in depth:
-                depth[urn] = 1 + max((level(d) for d in by_urn[urn]["depends_on"] if d in by_urn),
-                                     default=-1)
+                depth[urn] = 1 + max((level(d) for d in by_urn[urn]["depends_on"] if d in by_urn), default=-1)
             return depth[urn]
 
         return sorted(result, key=lambda r: (level(r["urn"]), r["type"], r["name"]))
+
 
 def plain(value: Any, *, reveal: bool = False) -> Any:
     """``value`` (mock inputs or outputs) as plain data: integral floats back to ints,
@@ -203,5 +231,9 @@ def _hex(seed: str, length: int) -> str:
 
 def region(ctx: PhaseContext) -> str:
     """The region offline plans name in ARNs: the target setting, else the AWS environment."""
-    return (aws_settings.of(ctx).region or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    return (
+        aws_settings.of(ctx).region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1"
+    )

@@ -36,24 +36,25 @@ def make_driver():
 
 @hookimpl
 def deployer_register_targets(register):
-    register(TargetInfo(
-        name=NAME,
-        description="AWS ECS Fargate behind an Application Load Balancer, applied by Pulumi",
-        driver=make_driver,
-        phases={
-            "network": "VPC, public subnets in 2+ pinned AZs, internet gateway, routes, "
-                       "ALB and task security groups",
-            "registry": "ECR repository + lifecycle policy; pushes the core-built image, "
-                        "referenced by digest",
-            "ingress": "Application Load Balancer, ip target group with health check, "
-                       "HTTP (or HTTPS + redirect) listener",
-            "compute": "ECS cluster, IAM roles, secrets, log group, task definition, "
-                       "Fargate service, optional CPU autoscaling",
-        },
-        parse_settings=parse_settings,
-        available=available(),
-        install_hint=INSTALL_HINT,
-    ))
+    register(
+        TargetInfo(
+            name=NAME,
+            description="AWS ECS Fargate behind an Application Load Balancer, applied by Pulumi",
+            driver=make_driver,
+            phases={
+                "network": "VPC, public subnets in 2+ pinned AZs, internet gateway, routes, "
+                "ALB and task security groups",
+                "registry": "ECR repository + lifecycle policy; pushes the core-built image, referenced by digest",
+                "ingress": "Application Load Balancer, ip target group with health check, "
+                "HTTP (or HTTPS + redirect) listener",
+                "compute": "ECS cluster, IAM roles, secrets, log group, task definition, "
+                "Fargate service, optional CPU autoscaling",
+            },
+            parse_settings=parse_settings,
+            available=available(),
+            install_hint=INSTALL_HINT,
+        )
+    )
 
 
 @hookimpl(trylast=True)

@@ -38,15 +38,19 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
         image_scanning_configuration={"scan_on_push": True},
         force_delete=cfg.force_delete_repository,
     )
-    aws.ecr.LifecyclePolicy(f"{app}-repo-lifecycle", repository=repo.name,
-                            policy=lifecycle_policy(cfg.keep_images))
+    aws.ecr.LifecyclePolicy(f"{app}-repo-lifecycle", repository=repo.name, policy=lifecycle_policy(cfg.keep_images))
 
     token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id)
-    ecr = declared.DockerProvider(f"{app}-ecr", registry_auth=[{
-        "address": token.proxy_endpoint,
-        "username": token.user_name,
-        "password": pulumi.Output.secret(token.password),
-    }])
+    ecr = declared.DockerProvider(
+        f"{app}-ecr",
+        registry_auth=[
+            {
+                "address": token.proxy_endpoint,
+                "username": token.user_name,
+                "password": pulumi.Output.secret(token.password),
+            }
+        ],
+    )
     source = ctx.image.id or ctx.image.tag
     tagged = declared.DockerTag(
         f"{app}-image-tag",
@@ -83,10 +87,15 @@ def image_tag(image: Image) -> str:
 
 def lifecycle_policy(keep: int) -> str:
     """An ECR lifecycle policy document that expires all but the newest ``keep`` images."""
-    return json.dumps({"rules": [{
-        "rulePriority": 1,
-        "description": f"keep the last {keep} images",
-        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-                      "countNumber": keep},
-        "action": {"type": "expire"},
-    }]})
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"keep the last {keep} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )

@@ -16,8 +16,30 @@ from attrs import frozen
 from deployer.errors import ConfigError
 from deployer.settings import Section
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-                      1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 """The values CloudWatch Logs accepts for ``retentionInDays`` (PutRetentionPolicy)."""
 
 _REGION = r"[a-z]{2}(-[a-z]+)+-\d+"
@@ -62,38 +84,37 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
     _check_cidr(s.key("vpc_cidr"), vpc_cidr)
     retention = s.integer("log_retention_days", default.log_retention_days)
     if retention not in LOG_RETENTION_DAYS:
-        raise ConfigError(s.key("log_retention_days"),
-                          "must be a CloudWatch Logs retention value: "
-                          + ", ".join(map(str, LOG_RETENTION_DAYS)), value=retention)
+        raise ConfigError(
+            s.key("log_retention_days"),
+            "must be a CloudWatch Logs retention value: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+            value=retention,
+        )
     settings = AwsSettings(
         region=s.text("region", None, pattern=_REGION, hint="an AWS region such as eu-west-1"),
         az_count=s.integer("az_count", default.az_count, minimum=2, maximum=6),
         vpc_cidr=vpc_cidr,
-        certificate_arn=s.text("certificate_arn", None, pattern=_CERT_ARN,
-                               hint="an ACM certificate ARN"),
+        certificate_arn=s.text("certificate_arn", None, pattern=_CERT_ARN, hint="an ACM certificate ARN"),
         nat=s.boolean("nat", default.nat),
         nat_per_az=s.boolean("nat_per_az", default.nat_per_az),
         log_retention_days=retention,
         keep_images=s.integer("keep_images", default.keep_images, minimum=1, maximum=1000),
-        force_delete_repository=s.boolean("force_delete_repository",
-                                          default.force_delete_repository),
-        deregistration_delay=s.integer("deregistration_delay", default.deregistration_delay,
-                                       minimum=0, maximum=3600),
-        health_check_grace_period=s.integer("health_check_grace_period",
-                                            default.health_check_grace_period,
-                                            minimum=0, maximum=86400),
-        autoscaling_cpu_target=s.integer("autoscaling_cpu_target",
-                                         default.autoscaling_cpu_target, minimum=10, maximum=95),
+        force_delete_repository=s.boolean("force_delete_repository", default.force_delete_repository),
+        deregistration_delay=s.integer("deregistration_delay", default.deregistration_delay, minimum=0, maximum=3600),
+        health_check_grace_period=s.integer(
+            "health_check_grace_period", default.health_check_grace_period, minimum=0, maximum=86400
+        ),
+        autoscaling_cpu_target=s.integer(
+            "autoscaling_cpu_target", default.autoscaling_cpu_target, minimum=10, maximum=95
+        ),
         architecture=s.text("architecture", default.architecture, choices=("X86_64", "ARM64")),
-        deploy_timeout=s.integer("deploy_timeout", default.deploy_timeout,
-                                 minimum=60, maximum=7200),
-        backend_url=s.text("backend_url", None, pattern=_BACKEND,
-                           hint="a Pulumi backend URL (file://, s3://, https://...)"),
+        deploy_timeout=s.integer("deploy_timeout", default.deploy_timeout, minimum=60, maximum=7200),
+        backend_url=s.text(
+            "backend_url", None, pattern=_BACKEND, hint="a Pulumi backend URL (file://, s3://, https://...)"
+        ),
     )
     s.done()
     if settings.nat_per_az and not settings.nat:
-        raise ConfigError(s.key("nat_per_az"), "needs nat = true (without NAT, tasks use public IPs)",
-                          value=True)
+        raise ConfigError(s.key("nat_per_az"), "needs nat = true (without NAT, tasks use public IPs)", value=True)
     return settings
 
 
@@ -103,8 +124,7 @@ def _check_cidr(key: str, value: str) -> None:
     except ValueError:
         raise ConfigError(key, "must be an IPv4 CIDR block such as 10.0.0.0/16", value=value) from None
     if not 16 <= network.prefixlen <= 24:
-        raise ConfigError(key, "must have a prefix between /16 and /24 (room for the subnets)",
-                          value=value)
+        raise ConfigError(key, "must have a prefix between /16 and /24 (room for the subnets)", value=value)
 
 
 def of(ctx: Any) -> AwsSettings:

@@ -61,17 +61,30 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
     app = ctx.app
     secrets = hashlib.sha256(json.dumps(sorted(ctx.secrets.items())).encode()).hexdigest()
     spec = {
-        "image": image_id, "port": app.port, "command": app.command, "env": sorted(app.env.items()),
-        "secrets": secrets, "health": [app.health.path, app.health.timeout, app.health.retries,
-                                       app.health.start_period, settings.health_interval],
-        "cpu": app.cpu, "memory": app.memory, "read_only": settings.read_only,
-        "restart": settings.restart, "network": engine.prefix(ctx),
+        "image": image_id,
+        "port": app.port,
+        "command": app.command,
+        "env": sorted(app.env.items()),
+        "secrets": secrets,
+        "health": [
+            app.health.path,
+            app.health.timeout,
+            app.health.retries,
+            app.health.start_period,
+            settings.health_interval,
+        ],
+        "cpu": app.cpu,
+        "memory": app.memory,
+        "read_only": settings.read_only,
+        "restart": settings.restart,
+        "network": engine.prefix(ctx),
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _create(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, image: str,
-            name: str, network: str, digest: str) -> str:
+def _create(
+    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, image: str, name: str, network: str, digest: str
+) -> str:
     from docker.types import Healthcheck
 
     app = ctx.app
@@ -86,15 +99,28 @@ def _create(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, im
         tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
     )
     created = docker.api.create_container(
-        image, name=name, command=list(app.command) if app.command else None, hostname=name,
+        image,
+        name=name,
+        command=list(app.command) if app.command else None,
+        hostname=name,
         environment={**app.env, **ctx.secrets, "PORT": str(app.port)},
-        labels=engine.labels(ctx, engine.ROLE_REPLICA, **{
-            engine.SPEC_HASH: digest, ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
-            HEALTH_PATH: app.health.path, COMMAND_SET: "true" if app.command else "false"}),
+        labels=engine.labels(
+            ctx,
+            engine.ROLE_REPLICA,
+            **{
+                engine.SPEC_HASH: digest,
+                ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
+                HEALTH_PATH: app.health.path,
+                COMMAND_SET: "true" if app.command else "false",
+            },
+        ),
         healthcheck=Healthcheck(
             test=["CMD-SHELL", probe_command(app.port, app.health.path, app.health.timeout)],
-            interval=settings.health_interval * second, timeout=app.health.timeout * second,
-            retries=app.health.retries, start_period=app.health.start_period * second),
+            interval=settings.health_interval * second,
+            timeout=app.health.timeout * second,
+            retries=app.health.retries,
+            start_period=app.health.start_period * second,
+        ),
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )
@@ -105,9 +131,16 @@ def _create(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, im
 def planned_spec(ctx: PhaseContext, image_id: str) -> ExpressedSpec:
     """How :func:`_create` expresses the spec (for ``plan``)."""
     app = ctx.app
-    return ExpressedSpec(image_id=image_id, port=app.port, env_names=tuple(sorted((*app.env, *app.secrets))),
-                         health_path=app.health.path, cpu=app.cpu, memory=app.memory,
-                         replicas=app.replicas.min, command=app.command)
+    return ExpressedSpec(
+        image_id=image_id,
+        port=app.port,
+        env_names=tuple(sorted((*app.env, *app.secrets))),
+        health_path=app.health.path,
+        cpu=app.cpu,
+        memory=app.memory,
+        replicas=app.replicas.min,
+        command=app.command,
+    )
 
 
 def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> ExpressedSpec | None:
@@ -126,10 +159,15 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
     host = info["HostConfig"]
     command_set = newest["Labels"].get(COMMAND_SET) == "true"
     return ExpressedSpec(
-        image_id=info["Image"], port=int(env.get("PORT", 0)), env_names=names,
+        image_id=info["Image"],
+        port=int(env.get("PORT", 0)),
+        env_names=names,
         health_path=newest["Labels"].get(HEALTH_PATH, ""),
-        cpu=round(host.get("NanoCpus", 0) * 1024 / 1_000_000_000), memory=host.get("Memory", 0) // 2**20,
-        replicas=len(same), command=tuple(info["Config"]["Cmd"]) if command_set else None)
+        cpu=round(host.get("NanoCpus", 0) * 1024 / 1_000_000_000),
+        memory=host.get("Memory", 0) // 2**20,
+        replicas=len(same),
+        command=tuple(info["Config"]["Cmd"]) if command_set else None,
+    )
 
 
 def _new_names(prefix: str, digest: str, taken: set[str], count: int) -> list[str]:
@@ -145,8 +183,9 @@ def _new_names(prefix: str, digest: str, taken: set[str], count: int) -> list[st
 # --- the phase ---------------------------------------------------------------------------
 
 
-def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
-          ingress_result: IngressResult) -> ComputeResult:
+def apply(
+    ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress_result: IngressResult
+) -> ComputeResult:
     """Converge the replicas on the spec (``plan``: list the changes, touch nothing)."""
     settings = of(ctx.target.settings)
     upstream: ingress.Upstream = ingress_result.attach
@@ -165,8 +204,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
     reload_needed = routed != ingress.Routes(ingress.config_id(upstream), final)
 
     changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed and routed is not None, upstream)
-    extra = {"spec_hash": digest, "replicas": final, "changes": changes,
-             "spec": planned_spec(ctx, registry.image_id)}
+    extra = {"spec_hash": digest, "replicas": final, "changes": changes, "spec": planned_spec(ctx, registry.image_id)}
     result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra)
     if ctx.mode == "plan" or not (new_names or surplus or reload_needed):
         return result
@@ -181,8 +219,15 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
     return result
 
 
-def _changes(ctx: PhaseContext, registry: RegistryResult, keep: list, surplus: list,
-             new_names: list[str], routes_change: bool, upstream: ingress.Upstream) -> tuple[Change, ...]:
+def _changes(
+    ctx: PhaseContext,
+    registry: RegistryResult,
+    keep: list,
+    surplus: list,
+    new_names: list[str],
+    routes_change: bool,
+    upstream: ingress.Upstream,
+) -> tuple[Change, ...]:
     """The plan lines of this phase; a routes update is listed only for an existing load
     balancer (a new one is created with its routes)."""
     changes = [Change("unchanged", "container", engine.name(r), "replica") for r in keep]
@@ -191,14 +236,27 @@ def _changes(ctx: PhaseContext, registry: RegistryResult, keep: list, surplus: l
         why = "old version" if engine.is_up(row) else f"{row.get('State', 'stopped')} replica"
         changes.append(Change("remove", "container", engine.name(row), f"{why}, after draining"))
     if routes_change:
-        changes.append(Change("update", "load-balancer-routes", upstream.container,
-                              f"route to {len(keep) + len(new_names)} replica(s)"))
+        changes.append(
+            Change(
+                "update",
+                "load-balancer-routes",
+                upstream.container,
+                f"route to {len(keep) + len(new_names)} replica(s)",
+            )
+        )
     return tuple(changes)
 
 
-def _start_and_check(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings,
-                     registry: RegistryResult, network: NetworkResult, digest: str,
-                     new_names: list[str], unregistered: list[str]) -> None:
+def _start_and_check(
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    settings: LocalSettings,
+    registry: RegistryResult,
+    network: NetworkResult,
+    digest: str,
+    new_names: list[str],
+    unregistered: list[str],
+) -> None:
     """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
     failure or interruption remove all of them, so none is left outside the load balancer."""
     from docker.errors import APIError
@@ -215,18 +273,22 @@ def _start_and_check(docker: DockerEngine, ctx: PhaseContext, settings: LocalSet
                 raise DeployFailed(
                     f"replica {name} of the new version could not start: "
                     f"{error.explanation or error}.\nThe new replicas were removed; the "
-                    "previous version, if any, keeps serving.") from None
+                    "previous version, if any, keeps serving."
+                ) from None
         if pending:
-            ctx.report(f"waiting for {len(pending)} replica(s) to pass their health check "
-                       f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)")
+            ctx.report(
+                f"waiting for {len(pending)} replica(s) to pass their health check "
+                f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)"
+            )
             _wait_healthy(docker, ctx, settings, digest, pending)
     except BaseException:
         remove(docker, pending)
         raise
 
 
-def _wait_healthy(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings,
-                  digest: str, names: list[str]) -> None:
+def _wait_healthy(
+    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, digest: str, names: list[str]
+) -> None:
     deadline = time.monotonic() + settings.health_timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
     filters["label"].append(f"{engine.SPEC_HASH}={digest}")
@@ -244,13 +306,17 @@ def _wait_healthy(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettin
         if not waiting:
             return
         if time.monotonic() > deadline:
-            raise _failure(docker, ctx, waiting[0], rows.get(waiting[0]),
-                           f"was not healthy after {settings.health_timeout} s (health_timeout)")
+            raise _failure(
+                docker,
+                ctx,
+                waiting[0],
+                rows.get(waiting[0]),
+                f"was not healthy after {settings.health_timeout} s (health_timeout)",
+            )
         time.sleep(_POLL)
 
 
-def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None,
-             what: str) -> DeployFailed:
+def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
     from docker.errors import NotFound
 
     check, logs = "", ""
@@ -266,11 +332,13 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
     return DeployFailed(
         f"replica {name} of the new version {what} (GET {ctx.app.health.path} on port {ctx.app.port})."
         f"{check}\nlast log lines:\n{shown}\n"
-        "The new replicas were removed; the previous version, if any, keeps serving.")
+        "The new replicas were removed; the previous version, if any, keeps serving."
+    )
 
 
-def _retire(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings,
-            rows: list[dict[str, Any]], drained: set[str]) -> None:
+def _retire(
+    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, rows: list[dict[str, Any]], drained: set[str]
+) -> None:
     """Stop and remove ``rows``, after ``drain_seconds`` when some just left the load
     balancer (``drained``), so their in-flight requests finish."""
     if not rows:

@@ -35,32 +35,50 @@ class LocalDriver:
         """Converge the stack and return once the load balancer serves healthy replicas."""
         settings = of(ctx.target.settings)
         docker = engine.client()
-        with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report), \
-                _sigterm_as_interrupt():
+        with (
+            stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report),
+            _sigterm_as_interrupt(),
+        ):
             ingress.check_port(docker, ctx)
             results = phases(ctx)
-        changes = [c for r in (results.network, results.registry, results.ingress, results.compute)
-                   for c in r.extra.get("changes", ())]
+        changes = [
+            c
+            for r in (results.network, results.registry, results.ingress, results.compute)
+            for c in r.extra.get("changes", ())
+        ]
         if all(c.action == "unchanged" for c in changes):
             ctx.report("everything is up to date: nothing changed")
-        return Deployment(target="local", stack=ctx.stack, endpoint=results.ingress.endpoint, outputs={
-            "endpoint": results.ingress.endpoint,
-            "network": results.network.extra.get("name"),
-            "load_balancer": results.ingress.extra.get("container"),
-            "image": results.registry.image_ref,
-            "image_id": results.registry.image_id,
-            "replicas": list(results.compute.extra.get("replicas", ())),
-            "spec_hash": results.compute.extra.get("spec_hash"),
-        })
+        return Deployment(
+            target="local",
+            stack=ctx.stack,
+            endpoint=results.ingress.endpoint,
+            outputs={
+                "endpoint": results.ingress.endpoint,
+                "network": results.network.extra.get("name"),
+                "load_balancer": results.ingress.extra.get("container"),
+                "image": results.registry.image_ref,
+                "image_id": results.registry.image_id,
+                "replicas": list(results.compute.extra.get("replicas", ())),
+                "spec_hash": results.compute.extra.get("spec_hash"),
+            },
+        )
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """What ``up`` would change, from the phases run in ``plan`` mode; touches nothing.
         ``offline`` makes no difference here: the local engine is always at hand."""
         results = phases(evolve(ctx, mode="plan"))
-        changes = tuple(c for r in (results.network, results.registry, results.ingress, results.compute)
-                        for c in r.extra.get("changes", ()))
-        return Plan(target="local", stack=ctx.stack, changes=changes,
-                    outputs={"endpoint": results.ingress.endpoint}, spec=results.compute.extra.get("spec"))
+        changes = tuple(
+            c
+            for r in (results.network, results.registry, results.ingress, results.compute)
+            for c in r.extra.get("changes", ())
+        )
+        return Plan(
+            target="local",
+            stack=ctx.stack,
+            changes=changes,
+            outputs={"endpoint": results.ingress.endpoint},
+            spec=results.compute.extra.get("spec"),
+        )
 
     def down(self, ctx: PhaseContext) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
@@ -94,9 +112,11 @@ class LocalDriver:
             if not rows:
                 ctx.report(f"no container of app {ctx.app.name!r}, stack {ctx.stack!r} was running")
         if left:
-            raise DeployFailed("down removed every container but could not remove:\n  "
-                               + "\n  ".join(left)
-                               + "\nDisconnect or remove what still uses them, then run down again.")
+            raise DeployFailed(
+                "down removed every container but could not remove:\n  "
+                + "\n  ".join(left)
+                + "\nDisconnect or remove what still uses them, then run down again."
+            )
 
     def status(self, ctx: PhaseContext) -> Status:
         """Endpoint, healthy and desired replicas, image and age, from one labelled listing."""
@@ -110,21 +130,31 @@ class LocalDriver:
         images = Counter(r["Image"] for r in replicas)
         now = time.time()
         return Status(
-            target="local", stack=ctx.stack, deployed=True,
+            target="local",
+            stack=ctx.stack,
+            deployed=True,
             endpoint=_published(lbs[0]) if lbs else None,
-            healthy=healthy, desired=ctx.app.replicas.min,
+            healthy=healthy,
+            desired=ctx.app.replicas.min,
             image=images.most_common(1)[0][0] if images else None,
             spec=compute.expressed_spec(docker, replicas),
             details={
                 "age": _age(now - max((r["Created"] for r in replicas), default=now)),
                 "load_balancer": [{"name": engine.name(r), "state": r["State"]} for r in lbs],
-                "replicas": [{"name": engine.name(r), "state": r["State"], "health": engine.health(r),
-                              "image": r["Image"], "age": _age(now - r["Created"])} for r in replicas],
+                "replicas": [
+                    {
+                        "name": engine.name(r),
+                        "state": r["State"],
+                        "health": engine.health(r),
+                        "image": r["Image"],
+                        "age": _age(now - r["Created"]),
+                    }
+                    for r in replicas
+                ],
             },
         )
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False,
-             since: dt.datetime | None = None) -> Iterator[LogLine]:
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: dt.datetime | None = None) -> Iterator[LogLine]:
         """The replicas' lines merged by timestamp, each with its replica as ``source``;
         with ``follow``, keep yielding lines as they come until every replica is gone."""
         docker = engine.client()
@@ -134,8 +164,11 @@ class LocalDriver:
         sources = {r["Id"]: engine.name(r).removeprefix(prefix) for r in rows}
         if follow:
             return _follow(docker, sources, start)
-        lines = [line for cid, source in sources.items()
-                 for line in _parse(source, docker.api.logs(cid, timestamps=True, since=start))]
+        lines = [
+            line
+            for cid, source in sources.items()
+            for line in _parse(source, docker.api.logs(cid, timestamps=True, since=start))
+        ]
         return iter(sorted(lines, key=lambda line: line.timestamp or ""))
 
 

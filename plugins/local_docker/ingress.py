@@ -124,14 +124,15 @@ def _ensure_lb_image(docker: DockerEngine, settings: LocalSettings, report) -> s
     if docker.image(tag) is not None:
         return tag
     report(f"building the load balancer image {tag} (HAProxy from Debian packages)")
-    context = _tar({"Dockerfile": _DOCKERFILE.format(base=settings.lb_base_image),
-                    "haproxy.cfg": _BOOTSTRAP_CONFIG})
+    context = _tar({"Dockerfile": _DOCKERFILE.format(base=settings.lb_base_image), "haproxy.cfg": _BOOTSTRAP_CONFIG})
     try:
         docker.sdk.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True, pull=False)
     except (BuildError, APIError) as error:
-        raise DeployFailed(f"building the load balancer image from {settings.lb_base_image} failed: {error}. "
-                           "It needs that image locally (scripts/base-image.sh builds python:3.12-slim) "
-                           "and apt-get access to a Debian mirror") from error
+        raise DeployFailed(
+            f"building the load balancer image from {settings.lb_base_image} failed: {error}. "
+            "It needs that image locally (scripts/base-image.sh builds python:3.12-slim) "
+            "and apt-get access to a Debian mirror"
+        ) from error
     return tag
 
 
@@ -179,7 +180,8 @@ def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
     by = f" by container {', '.join(holders)}" if holders else ""
     raise UsageError(
         f"port {settings.host_port} on {settings.bind} is already in use{by} ({reason}): nothing was "
-        f"changed. Free it, or choose another port with `host_port = N` under [targets.local]")
+        f"changed. Free it, or choose another port with `host_port = N` under [targets.local]"
+    )
 
 
 # --- the phase ---------------------------------------------------------------------------
@@ -212,16 +214,21 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
         _create_lb(docker, ctx, settings, tag, name, network_name, wanted)
         stats_port = next(map(_stats_port, engine.containers(docker, ctx, engine.ROLE_LB)), None)
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
-    upstream = Upstream(container=name, app_port=ctx.app.port, health_path=ctx.app.health.path,
-                        health_interval=settings.health_interval, fall=ctx.app.health.retries,
-                        stats_port=stats_port)
-    return IngressResult(endpoint=endpoint(settings), attach=upstream,
-                         extra={"container": name, "changes": (change,)})
+    upstream = Upstream(
+        container=name,
+        app_port=ctx.app.port,
+        health_path=ctx.app.health.path,
+        health_interval=settings.health_interval,
+        fall=ctx.app.health.retries,
+        stats_port=stats_port,
+    )
+    return IngressResult(endpoint=endpoint(settings), attach=upstream, extra={"container": name, "changes": (change,)})
 
 
 def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:
-    text = "\0".join([tag, settings.bind, str(settings.host_port), settings.restart, network_name,
-                      f"stats:{STATS_PORT}"])
+    text = "\0".join(
+        [tag, settings.bind, str(settings.host_port), settings.restart, network_name, f"stats:{STATS_PORT}"]
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -233,8 +240,15 @@ def _stats_port(row: dict[str, Any]) -> int | None:
     return None
 
 
-def _create_lb(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, tag: str,
-               name: str, network_name: str, lb_hash: str) -> None:
+def _create_lb(
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    settings: LocalSettings,
+    tag: str,
+    name: str,
+    network_name: str,
+    lb_hash: str,
+) -> None:
     from docker.errors import APIError
     from docker.types import Mount
 
@@ -253,18 +267,22 @@ def _create_lb(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings,
         mem_limit="256m",
     )
     created = docker.api.create_container(
-        tag, name=name, labels=engine.labels(ctx, engine.ROLE_LB, **{LB_HASH: lb_hash}),
-        ports=[LISTEN_PORT, STATS_PORT], host_config=host_config,
-        networking_config=docker.api.create_networking_config(
-            {network_name: docker.api.create_endpoint_config()}),
+        tag,
+        name=name,
+        labels=engine.labels(ctx, engine.ROLE_LB, **{LB_HASH: lb_hash}),
+        ports=[LISTEN_PORT, STATS_PORT],
+        host_config=host_config,
+        networking_config=docker.api.create_networking_config({network_name: docker.api.create_endpoint_config()}),
     )
     try:
         docker.api.start(created["Id"])
     except APIError as error:
         docker.api.remove_container(created["Id"], force=True)
         if "port is already allocated" in str(error) or "address already in use" in str(error):
-            raise UsageError(f"port {settings.host_port} on {settings.bind} is already in use: choose "
-                             "another with `host_port = N` under [targets.local]") from error
+            raise UsageError(
+                f"port {settings.host_port} on {settings.bind} is already in use: choose "
+                "another with `host_port = N` under [targets.local]"
+            ) from error
         raise
 
 
@@ -289,7 +307,7 @@ _BACKEND = "app-"
 def _config(upstream: Upstream, members: tuple[str, ...], backend: str) -> str:
     servers = "".join(f"    server {m} {m}:{upstream.app_port}\n" for m in members)
     return f"""\
-# Generated by deployer (local target). Registered replicas: {' '.join(members) or 'none'}
+# Generated by deployer (local target). Registered replicas: {" ".join(members) or "none"}
 global
     log stdout format raw local0 notice
     stats socket /tmp/admin.sock mode 600 level admin expose-fd listeners
@@ -402,8 +420,7 @@ def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...])
     """
     text = render(upstream, members)
     docker.api.put_archive(upstream.container, CONFIG_DIR, _tar({"haproxy.cfg.new": text}))
-    script = (f"haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} "
-              "&& kill -USR2 1")
+    script = f"haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && kill -USR2 1"
     exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
     output = docker.api.exec_start(exec_id).decode(errors="replace")
     if docker.api.exec_inspect(exec_id)["ExitCode"] != 0:

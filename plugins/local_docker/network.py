@@ -26,7 +26,7 @@ def apply(ctx: PhaseContext) -> NetworkResult:
     else:
         ctx.report(f"creating network {name}")
         network_id = docker.api.create_network(
-            name, driver="bridge", check_duplicate=True,
-            labels=engine.labels(ctx, engine.ROLE_NETWORK))["Id"]
+            name, driver="bridge", check_duplicate=True, labels=engine.labels(ctx, engine.ROLE_NETWORK)
+        )["Id"]
         change = Change("create", "network", name, "bridge")
     return NetworkResult(id=network_id, extra={"name": name, "changes": (change,)})

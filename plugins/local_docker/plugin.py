@@ -35,18 +35,20 @@ def _driver() -> Driver:
 
 @hookimpl
 def deployer_register_targets(register: Callable[[TargetInfo], None]) -> None:
-    register(TargetInfo(
-        name=NAME,
-        description="The local Docker engine: replicas behind an HAProxy container on a loopback port.",
-        driver=_driver,
-        phases={
-            "network": "a user-defined bridge network per app and stack",
-            "registry": "the core-built image in the local image store (no push)",
-            "ingress": "an HAProxy container published on <bind>:<host_port>, health-checking replicas",
-            "compute": "N replica containers, rolled out with zero downtime",
-        },
-        parse_settings=parse_settings,
-    ))
+    register(
+        TargetInfo(
+            name=NAME,
+            description="The local Docker engine: replicas behind an HAProxy container on a loopback port.",
+            driver=_driver,
+            phases={
+                "network": "a user-defined bridge network per app and stack",
+                "registry": "the core-built image in the local image store (no push)",
+                "ingress": "an HAProxy container published on <bind>:<host_port>, health-checking replicas",
+                "compute": "N replica containers, rolled out with zero downtime",
+            },
+            parse_settings=parse_settings,
+        )
+    )
 
 
 @hookimpl(trylast=True)
@@ -77,8 +79,9 @@ def deployer_ingress(ctx: PhaseContext, network: NetworkResult, registry: Regist
 
 
 @hookimpl(trylast=True)
-def deployer_compute(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult,
-                     ingress: IngressResult) -> ComputeResult | None:
+def deployer_compute(
+    ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
+) -> ComputeResult | None:
     if ctx.target.name != NAME:
         return None
     from deployer.plugins.local_docker import compute

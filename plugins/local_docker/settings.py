@@ -62,8 +62,11 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> LocalSettings:
     try:
         ipaddress.ip_address(settings.bind)
     except ValueError:
-        raise ConfigError(s.key("bind"), "must be an IP address such as 127.0.0.1 (0.0.0.0 listens "
-                          "on every interface)", value=settings.bind) from None
+        raise ConfigError(
+            s.key("bind"),
+            "must be an IP address such as 127.0.0.1 (0.0.0.0 listens on every interface)",
+            value=settings.bind,
+        ) from None
     return settings
 
 

@@ -29,19 +29,34 @@ SECRET_VALUE = "s3cr3t-value-never-in-plans"
 IMAGE = Image("deployer/web", "c0ffee1234", "sha256:" + "ab" * 32)
 
 
-def make_ctx(settings: Mapping[str, Any] | None = None, *, mode: str = "plan",
-             project_dir: Path = Path("/nonexistent/project"), **app: Any) -> PhaseContext:
+def make_ctx(
+    settings: Mapping[str, Any] | None = None,
+    *,
+    mode: str = "plan",
+    project_dir: Path = Path("/nonexistent/project"),
+    **app: Any,
+) -> PhaseContext:
     """A context for the ``web`` app on aws-ecs; ``app`` keywords override the app spec."""
     from deployer.plugins.aws_ecs.settings import parse_settings
 
-    spec = {"name": "web", "build": BuildSpec(context=Path("app")), "port": 8000,
-            "env": {"LOG_LEVEL": "info"}, "secrets": ("API_TOKEN",),
-            "health": HealthCheck(path="/healthz"), "replicas": Replicas(2, 2),
-            "command": ("gunicorn", "app:create_app()"), **app}
+    spec = {
+        "name": "web",
+        "build": BuildSpec(context=Path("app")),
+        "port": 8000,
+        "env": {"LOG_LEVEL": "info"},
+        "secrets": ("API_TOKEN",),
+        "health": HealthCheck(path="/healthz"),
+        "replicas": Replicas(2, 2),
+        "command": ("gunicorn", "app:create_app()"),
+        **app,
+    }
     return PhaseContext(
         app=AppSpec(**spec),
         target=TargetConfig("aws-ecs", parse_settings(dict(settings or {}), "targets.aws-ecs")),
-        stack="dev", project_dir=project_dir, mode=mode, image=IMAGE,
+        stack="dev",
+        project_dir=project_dir,
+        mode=mode,
+        image=IMAGE,
         secrets={"API_TOKEN": SECRET_VALUE},
     )
 
@@ -52,8 +67,7 @@ def offline_plan(ctx: PhaseContext):
     from deployer.plugin_manager import get_plugin_manager
     from deployer.plugins.aws_ecs import offline
 
-    pm = get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"},
-                            entry_points_=[], environ={})
+    pm = get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return offline.plan(ctx, phase_runner(pm))
@@ -100,8 +114,7 @@ def plans() -> dict[str, Graph]:
     """Offline plans of three configurations: ``default`` (HTTP, public IP, one secret,
     2 fixed replicas), ``tls`` (certificate, autoscaling 1-4), ``nat`` (3 AZs, one NAT
     gateway) and ``nat_per_az`` (3 AZs, a NAT gateway in each)."""
-    return {name: Graph(offline_plan(make_ctx(settings, **app)))
-            for name, (settings, app) in _CONFIGS.items()}
+    return {name: Graph(offline_plan(make_ctx(settings, **app))) for name, (settings, app) in _CONFIGS.items()}
 
 
 @pytest.fixture(scope="session")
@@ -131,42 +144,68 @@ def deployed(aws_env, monkeypatch):
         session = boto3.Session(region_name="us-east-1")
         ec2, ecs, elbv2 = (session.client(n) for n in ("ec2", "ecs", "elbv2"))
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
-                                     AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
-                   for i, zone in enumerate("ab")]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, zone in enumerate("ab")
+        ]
         group = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
-        balancer = elbv2.create_load_balancer(Name="web-alb", Subnets=subnets, Type="application",
-                                              SecurityGroups=[group])["LoadBalancers"][0]
-        target_group = elbv2.create_target_group(Name="web-tg", Protocol="HTTP", Port=8000,
-                                                 VpcId=vpc, TargetType="ip",
-                                                 HealthCheckPath="/healthz")["TargetGroups"][0]["TargetGroupArn"]
-        elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                              DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}])
+        balancer = elbv2.create_load_balancer(
+            Name="web-alb", Subnets=subnets, Type="application", SecurityGroups=[group]
+        )["LoadBalancers"][0]
+        target_group = elbv2.create_target_group(
+            Name="web-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip", HealthCheckPath="/healthz"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.create_listener(
+            LoadBalancerArn=balancer["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
+        )
         ecs.create_cluster(clusterName="web-cluster")
         task = ecs.register_task_definition(
-            family="web-dev", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
-            cpu="256", memory="512",
-            containerDefinitions=[{"name": "web", "image": "repo@sha256:" + "0" * 64,
-                                   "portMappings": [{"containerPort": 8000}],
-                                   "environment": [{"name": "LOG_LEVEL", "value": "info"},
-                                                   {"name": "PORT", "value": "8000"}],
-                                   "command": ["gunicorn", "app:create_app()"]}],
+            family="web-dev",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            containerDefinitions=[
+                {
+                    "name": "web",
+                    "image": "repo@sha256:" + "0" * 64,
+                    "portMappings": [{"containerPort": 8000}],
+                    "environment": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "PORT", "value": "8000"}],
+                    "command": ["gunicorn", "app:create_app()"],
+                }
+            ],
         )["taskDefinition"]["taskDefinitionArn"]
         ecs.create_service(
-            cluster="web-cluster", serviceName="web-service", taskDefinition=task, desiredCount=2,
+            cluster="web-cluster",
+            serviceName="web-service",
+            taskDefinition=task,
+            desiredCount=2,
             launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets,
-                                                          "securityGroups": [group],
-                                                          "assignPublicIp": "ENABLED"}},
-            loadBalancers=[{"targetGroupArn": target_group, "containerName": "web",
-                            "containerPort": 8000}],
+            networkConfiguration={
+                "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group], "assignPublicIp": "ENABLED"}
+            },
+            loadBalancers=[{"targetGroupArn": target_group, "containerName": "web", "containerPort": 8000}],
         )
-        elbv2.register_targets(TargetGroupArn=target_group, Targets=[
-            {"Id": "10.0.0.10", "Port": 8000}, {"Id": "10.0.1.10", "Port": 8000}])
+        elbv2.register_targets(
+            TargetGroupArn=target_group, Targets=[{"Id": "10.0.0.10", "Port": 8000}, {"Id": "10.0.1.10", "Port": 8000}]
+        )
         session.client("logs").create_log_group(logGroupName="/deployer/web/dev")
-        yield session, {
-            "endpoint": f"http://{balancer['DNSName']}", "cluster": "web-cluster",
-            "service": "web-service", "task_definition": task, "target_group_arn": target_group,
-            "log_group": "/deployer/web/dev", "region": "us-east-1",
-            "image_ref": "repo@sha256:" + "0" * 64, "image_id": IMAGE.id,
-        }
+        yield (
+            session,
+            {
+                "endpoint": f"http://{balancer['DNSName']}",
+                "cluster": "web-cluster",
+                "service": "web-service",
+                "task_definition": task,
+                "target_group_arn": target_group,
+                "log_group": "/deployer/web/dev",
+                "region": "us-east-1",
+                "image_ref": "repo@sha256:" + "0" * 64,
+                "image_id": IMAGE.id,
+            },
+        )

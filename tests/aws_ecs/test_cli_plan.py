@@ -15,8 +15,11 @@ from deployer.testing import write_project
 @pytest.fixture
 def config(tmp_path, monkeypatch):
     monkeypatch.setenv("CLI_PLAN_SECRET", "do-not-print-me")
-    return write_project(tmp_path, app={"name": "cliplan", "secrets": ["CLI_PLAN_SECRET"], "replicas": 2},
-                         targets={"aws-ecs": {"region": "eu-west-1"}})
+    return write_project(
+        tmp_path,
+        app={"name": "cliplan", "secrets": ["CLI_PLAN_SECRET"], "replicas": 2},
+        targets={"aws-ecs": {"region": "eu-west-1"}},
+    )
 
 
 def run(*args):

@@ -21,9 +21,20 @@ SDK_CLASSES = {
     "DockerTag": pulumi_docker.Tag,
     "DockerRegistryImage": pulumi_docker.RegistryImage,
     "LogGroup": pulumi_aws.cloudwatch.LogGroup,
-    **{name: getattr(pulumi_aws.ec2, name)
-       for name in ("Vpc", "Subnet", "InternetGateway", "RouteTable", "Route",
-                    "RouteTableAssociation", "Eip", "NatGateway", "SecurityGroup")},
+    **{
+        name: getattr(pulumi_aws.ec2, name)
+        for name in (
+            "Vpc",
+            "Subnet",
+            "InternetGateway",
+            "RouteTable",
+            "Route",
+            "RouteTableAssociation",
+            "Eip",
+            "NatGateway",
+            "SecurityGroup",
+        )
+    },
     "SecurityGroupIngressRule": pulumi_aws.vpc.SecurityGroupIngressRule,
     "SecurityGroupEgressRule": pulumi_aws.vpc.SecurityGroupEgressRule,
 }
@@ -60,8 +71,9 @@ def _registrations(monkeypatch, ctx):
 def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch, config):
     settings, app = _CONFIGS[config]
     ctx = make_ctx(settings, **app)
-    declared_types = {getattr(declared, name).TOKEN for name in SDK_CLASSES
-                      if name != "DockerProvider"} | {"pulumi:providers:docker"}
+    declared_types = {getattr(declared, name).TOKEN for name in SDK_CLASSES if name != "DockerProvider"} | {
+        "pulumi:providers:docker"
+    }
     if not settings.get("nat"):
         declared_types -= {declared.Eip.TOKEN, declared.NatGateway.TOKEN}
     plan, requests = _registrations(monkeypatch, ctx)
@@ -81,8 +93,7 @@ def test_declared_resources_register_what_the_sdk_classes_register(monkeypatch, 
 def test_declared_classes_have_the_outputs_of_the_sdk_classes(name):
     sdk_class = SDK_CLASSES[name]
     properties = {key for key, value in vars(sdk_class).items() if isinstance(value, property)}
-    inputs = set(inspect.signature(sdk_class._internal_init).parameters) - {
-        "__self__", "resource_name", "opts"}
+    inputs = set(inspect.signature(sdk_class._internal_init).parameters) - {"__self__", "resource_name", "opts"}
     assert set(getattr(declared, name).OUTPUTS) == properties - inputs
 
 
@@ -101,11 +112,13 @@ def test_declared_resources_read_back_under_python_and_wire_names():
 def test_the_offline_plan_loads_neither_pulumi_docker_nor_the_ec2_cloudwatch_and_vpc_packages():
     # pulumi_aws puts every subpackage in sys.modules as a lazy module: a loaded package
     # shows by its modules
-    code = ("import sys, warnings; warnings.simplefilter('ignore', DeprecationWarning)\n"
-            "from tests.aws_ecs.conftest import make_ctx, offline_plan\n"
-            "offline_plan(make_ctx())\n"
-            "print(sorted({'pulumi_docker', 'pulumi_aws.cloudwatch.log_group',\n"
-            "              'pulumi_aws.ec2.vpc', 'pulumi_aws.ec2.security_group',\n"
-            "              'pulumi_aws.vpc.security_group_ingress_rule', 'boto3'} & set(sys.modules)))")
+    code = (
+        "import sys, warnings; warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "from tests.aws_ecs.conftest import make_ctx, offline_plan\n"
+        "offline_plan(make_ctx())\n"
+        "print(sorted({'pulumi_docker', 'pulumi_aws.cloudwatch.log_group',\n"
+        "              'pulumi_aws.ec2.vpc', 'pulumi_aws.ec2.security_group',\n"
+        "              'pulumi_aws.vpc.security_group_ingress_rule', 'boto3'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -49,8 +49,12 @@ def test_missing_pulumi_cli_is_a_clear_error_leaving_nothing_behind(bare_env, op
     _, project = bare_env
     before = set(os.listdir(tempfile.gettempdir()))
     driver, ctx = AwsEcsDriver(), make_ctx(project_dir=project)
-    call = {"up": lambda: driver.up(ctx, _no_phases), "plan": lambda: driver.plan(ctx, _no_phases),
-            "down": lambda: driver.down(ctx), "status": lambda: driver.status(ctx)}[operation]
+    call = {
+        "up": lambda: driver.up(ctx, _no_phases),
+        "plan": lambda: driver.plan(ctx, _no_phases),
+        "down": lambda: driver.down(ctx),
+        "status": lambda: driver.status(ctx),
+    }[operation]
     with pytest.raises(EnvironmentProblem, match="Pulumi CLI") as error:
         call()
     assert error.value.exit_code == 2
@@ -89,7 +93,8 @@ def test_cli_status_without_pulumi_exits_2_without_traceback(bare_env):
     _, project = bare_env
     (project / "app").mkdir()
     (project / "app" / "Dockerfile").write_text("FROM scratch\n")
-    (project / "deployer.toml").write_text(textwrap.dedent("""
+    (project / "deployer.toml").write_text(
+        textwrap.dedent("""
         [app]
         name = "web"
         port = 8000
@@ -99,11 +104,15 @@ def test_cli_status_without_pulumi_exits_2_without_traceback(bare_env):
 
         [targets.aws-ecs]
         region = "eu-west-1"
-    """))
-    run = subprocess.run([sys.executable, "-m", "deployer", "status", "--target", "aws-ecs",
-                          "--config", str(project / "deployer.toml")],
-                         capture_output=True, text=True, cwd=project,
-                         env={**os.environ, "PATH": os.environ["PATH"]})
+    """)
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "deployer", "status", "--target", "aws-ecs", "--config", str(project / "deployer.toml")],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env={**os.environ, "PATH": os.environ["PATH"]},
+    )
     assert run.returncode == 2, run.stderr
     assert "Pulumi CLI" in run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
@@ -161,15 +170,19 @@ def test_a_locked_stack_says_how_to_unlock_and_retry(operation, monkeypatch, tmp
 
     class LockedStack:
         def _locked(self, *args, **kwargs):
-            raise ConcurrentUpdateError(CommandResult(stdout="", stderr="error: the stack is currently locked",
-                                                      code=255))
+            raise ConcurrentUpdateError(
+                CommandResult(stdout="", stderr="error: the stack is currently locked", code=255)
+            )
 
         up = preview = destroy = _locked
 
     driver, ctx = AwsEcsDriver(), make_ctx(project_dir=tmp_path)
     monkeypatch.setattr(driver, "_stack", lambda *a, **k: (LockedStack(), None))
-    call = {"up": lambda: driver.up(ctx, _no_phases), "plan": lambda: driver.plan(ctx, _no_phases),
-            "down": lambda: driver.down(ctx)}[operation]
+    call = {
+        "up": lambda: driver.up(ctx, _no_phases),
+        "plan": lambda: driver.plan(ctx, _no_phases),
+        "down": lambda: driver.down(ctx),
+    }[operation]
     with pytest.raises(DeployFailed, match=r"is locked by another update.*pulumi cancel --stack dev") as error:
         call()
     assert "run the same command again" in str(error.value)

@@ -18,14 +18,28 @@ from deployer.plugins.aws_ecs.emulated import EmulatedDriver, state_file
 
 from .conftest import SECRET_VALUE, make_ctx
 
-MUTATING = ("Create", "Put", "Register", "Run", "Delete", "Update", "Modify", "Attach",
-            "Authorize", "Revoke", "Associate", "Deregister", "Stop", "Detach", "Allocate")
+MUTATING = (
+    "Create",
+    "Put",
+    "Register",
+    "Run",
+    "Delete",
+    "Update",
+    "Modify",
+    "Attach",
+    "Authorize",
+    "Revoke",
+    "Associate",
+    "Deregister",
+    "Stop",
+    "Detach",
+    "Allocate",
+)
 
 
 @pytest.fixture
 def pm():
-    return get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"},
-                              entry_points_=[], environ={})
+    return get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
 
 
 @pytest.fixture
@@ -46,8 +60,7 @@ def calls():
 
     def session(region):
         observed = boto3.Session(region_name=region)
-        observed.events.register("before-call.*.*",
-                                 lambda model, **_: made.append(model.name))
+        observed.events.register("before-call.*.*", lambda model, **_: made.append(model.name))
         return observed
 
     return made, EmulatedDriver(session=session)
@@ -79,8 +92,7 @@ def test_up_applies_the_program_and_status_reads_moto(moto, pm, tmp_path):
 
 
 def test_nat_per_az_routes_each_private_subnet_through_its_zones_gateway_in_moto(moto, pm, tmp_path):
-    ctx = make_ctx({"nat": True, "nat_per_az": True, "az_count": 3}, mode="up",
-                   project_dir=tmp_path, secrets=())
+    ctx = make_ctx({"nat": True, "nat_per_az": True, "az_count": 3}, mode="up", project_dir=tmp_path, secrets=())
     EmulatedDriver().up(ctx, phase_runner(pm))
     ec2 = moto.client("ec2")
     zone_of = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
@@ -89,16 +101,16 @@ def test_nat_per_az_routes_each_private_subnet_through_its_zones_gateway_in_moto
     assert len(set(zone_of_nat.values())) == 3
     private = 0
     for table in ec2.describe_route_tables()["RouteTables"]:
-        (nat,) = [r.get("NatGatewayId") for r in table["Routes"]
-                  if r.get("DestinationCidrBlock") == "0.0.0.0/0"] or [None]
+        (nat,) = [r.get("NatGatewayId") for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"] or [
+            None
+        ]
         if nat is not None:
             for association in table["Associations"]:
                 private += 1
                 assert zone_of[association["SubnetId"]] == zone_of_nat[nat]
     assert private == 3
     EmulatedDriver().down(ctx)
-    assert ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])[
-        "NatGateways"] == []
+    assert ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])["NatGateways"] == []
 
 
 def test_second_up_touches_nothing(moto, pm, tmp_path, calls):
@@ -171,7 +183,6 @@ def test_plugin_manager_swaps_a_targets_driver(pm):
     pm.use_driver("aws-ecs", EmulatedDriver)
     swapped = pm.target("aws-ecs")
     assert isinstance(swapped.driver(), EmulatedDriver)
-    assert (swapped.name, swapped.phases, swapped.plugin) == (original.name, original.phases,
-                                                              original.plugin)
+    assert (swapped.name, swapped.phases, swapped.plugin) == (original.name, original.phases, original.plugin)
     with pytest.raises(UsageError, match="unknown target 'nope'"):
         pm.use_driver("nope", EmulatedDriver)

@@ -32,13 +32,26 @@ class FakeClock:
 
 
 def _service(*deployments, desired=2):
-    return {"services": [{"serviceName": "web-service", "status": "ACTIVE",
-                          "desiredCount": desired, "deployments": list(deployments)}]}
+    return {
+        "services": [
+            {
+                "serviceName": "web-service",
+                "status": "ACTIVE",
+                "desiredCount": desired,
+                "deployments": list(deployments),
+            }
+        ]
+    }
 
 
 def _deployment(status, td, state, reason="", running=0):
-    return {"status": status, "taskDefinition": td, "rolloutState": state,
-            "rolloutStateReason": reason, "runningCount": running}
+    return {
+        "status": status,
+        "taskDefinition": td,
+        "rolloutState": state,
+        "rolloutStateReason": reason,
+        "runningCount": running,
+    }
 
 
 def _clients():
@@ -51,11 +64,17 @@ def test_healthy_rollout_returns_once_complete(deployed):
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html"""
     session, outputs = deployed
     clock = FakeClock()
-    seen = wait_until_healthy(session.client("ecs"), session.client("elbv2"),
-                              cluster=outputs["cluster"], service=outputs["service"],
-                              target_group_arn=outputs["target_group_arn"],
-                              task_definition=outputs["task_definition"],
-                              timeout=60, clock=clock, sleep=clock.sleep)
+    seen = wait_until_healthy(
+        session.client("ecs"),
+        session.client("elbv2"),
+        cluster=outputs["cluster"],
+        service=outputs["service"],
+        target_group_arn=outputs["target_group_arn"],
+        task_definition=outputs["task_definition"],
+        timeout=60,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     assert (seen.rollout_state, seen.healthy, seen.desired) == ("COMPLETED", 2, 2)
     assert clock.now == 0
 
@@ -66,23 +85,48 @@ def test_failing_health_check_fails_with_the_target_reason(aws_env):
     https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html"""
     ecs, elbv2 = _clients()
     clock = FakeClock()
-    unhealthy = {"TargetHealthDescriptions": [{
-        "Target": {"Id": "10.0.0.10", "Port": 8000},
-        "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
-                         "Description": "Health checks failed with these codes: [500]"}}]}
+    unhealthy = {
+        "TargetHealthDescriptions": [
+            {
+                "Target": {"Id": "10.0.0.10", "Port": 8000},
+                "TargetHealth": {
+                    "State": "unhealthy",
+                    "Reason": "Target.ResponseCodeMismatch",
+                    "Description": "Health checks failed with these codes: [500]",
+                },
+            }
+        ]
+    }
     with Stubber(ecs) as ecs_stub, Stubber(elbv2) as elb_stub:
         for _ in range(2):
-            ecs_stub.add_response("describe_services", _service(
-                _deployment("PRIMARY", TD2, "IN_PROGRESS", running=1)))
+            ecs_stub.add_response("describe_services", _service(_deployment("PRIMARY", TD2, "IN_PROGRESS", running=1)))
             elb_stub.add_response("describe_target_health", unhealthy)
         ecs_stub.add_response("list_tasks", {"taskArns": [TASK]})
-        ecs_stub.add_response("describe_tasks", {"tasks": [{
-            "taskArn": TASK, "stoppedReason": "Task failed ELB health checks in (target-group web-tg)",
-            "containers": [{"name": "web", "exitCode": 137}]}]})
+        ecs_stub.add_response(
+            "describe_tasks",
+            {
+                "tasks": [
+                    {
+                        "taskArn": TASK,
+                        "stoppedReason": "Task failed ELB health checks in (target-group web-tg)",
+                        "containers": [{"name": "web", "exitCode": 137}],
+                    }
+                ]
+            },
+        )
         with pytest.raises(DeployFailed) as failure:
-            wait_until_healthy(ecs, elbv2, cluster="web-cluster", service="web-service",
-                               target_group_arn=TG, task_definition=TD2, timeout=10,
-                               interval=10, clock=clock, sleep=clock.sleep)
+            wait_until_healthy(
+                ecs,
+                elbv2,
+                cluster="web-cluster",
+                service="web-service",
+                target_group_arn=TG,
+                task_definition=TD2,
+                timeout=10,
+                interval=10,
+                clock=clock,
+                sleep=clock.sleep,
+            )
     message = str(failure.value)
     assert "not healthy after 10 s" in message
     assert "Target.ResponseCodeMismatch" in message and "[500]" in message
@@ -97,15 +141,27 @@ def test_circuit_breaker_rollback_fails_at_once_with_its_reason(aws_env):
     clock = FakeClock()
     reason = "ECS deployment circuit breaker: tasks failed to start."
     with Stubber(ecs) as ecs_stub, Stubber(elbv2) as elb_stub:
-        ecs_stub.add_response("describe_services", _service(
-            _deployment("PRIMARY", TD1, "IN_PROGRESS", "rolling back", running=2),
-            _deployment("ACTIVE", TD2, "FAILED", reason)))
+        ecs_stub.add_response(
+            "describe_services",
+            _service(
+                _deployment("PRIMARY", TD1, "IN_PROGRESS", "rolling back", running=2),
+                _deployment("ACTIVE", TD2, "FAILED", reason),
+            ),
+        )
         elb_stub.add_response("describe_target_health", {"TargetHealthDescriptions": []})
         ecs_stub.add_response("list_tasks", {"taskArns": []})
         with pytest.raises(DeployFailed, match="circuit breaker rolled back: ECS deployment circuit breaker"):
-            wait_until_healthy(ecs, elbv2, cluster="web-cluster", service="web-service",
-                               target_group_arn=TG, task_definition=TD2, timeout=600,
-                               clock=clock, sleep=clock.sleep)
+            wait_until_healthy(
+                ecs,
+                elbv2,
+                cluster="web-cluster",
+                service="web-service",
+                target_group_arn=TG,
+                task_definition=TD2,
+                timeout=600,
+                clock=clock,
+                sleep=clock.sleep,
+            )
     assert clock.now == 0
 
 
@@ -114,10 +170,18 @@ def test_rollback_already_finished_is_still_reported(aws_env):
     means the new one did not stick."""
     ecs, elbv2 = _clients()
     with Stubber(ecs) as ecs_stub, Stubber(elbv2) as elb_stub:
-        ecs_stub.add_response("describe_services", _service(
-            _deployment("PRIMARY", TD1, "COMPLETED", "completed", running=2)))
+        ecs_stub.add_response(
+            "describe_services", _service(_deployment("PRIMARY", TD1, "COMPLETED", "completed", running=2))
+        )
         elb_stub.add_response("describe_target_health", {"TargetHealthDescriptions": []})
         ecs_stub.add_response("list_tasks", {"taskArns": []})
         with pytest.raises(DeployFailed, match="web-dev:1 instead of .*web-dev:2"):
-            wait_until_healthy(ecs, elbv2, cluster="web-cluster", service="web-service",
-                               target_group_arn=TG, task_definition=TD2, timeout=600)
+            wait_until_healthy(
+                ecs,
+                elbv2,
+                cluster="web-cluster",
+                service="web-service",
+                target_group_arn=TG,
+                task_definition=TD2,
+                timeout=600,
+            )

@@ -38,7 +38,8 @@ def test_every_resource_is_recorded_with_type_name_urn_id_inputs_and_dependencie
         assert all(set(r) == KEYS for r in plan.resources)
         assert [(c.action, c.kind, c.name) for c in plan.changes] == [
             ("create", "pulumi:pulumi:Stack", "deployer-web-dev"),
-            *(("create", r["type"], r["name"]) for r in plan.resources)]
+            *(("create", r["type"], r["name"]) for r in plan.resources),
+        ]
         assert len({r["urn"] for r in plan.resources}) == len(plan.resources)
         assert len({r["id"] for r in plan.resources}) == len(plan.resources)
         json.dumps({"resources": plan.resources, "outputs": dict(plan.outputs)})
@@ -79,15 +80,30 @@ def test_secret_values_never_appear_and_are_shown_redacted(graph):
 def test_outputs_are_what_status_and_logs_read(graph):
     outputs = graph.plan.outputs
     assert outputs["endpoint"].startswith("http://web-alb-")
-    assert {"cluster", "service", "task_definition", "target_group_arn", "log_group",
-            "region", "image_ref", "image_id"} <= set(outputs)
+    assert {
+        "cluster",
+        "service",
+        "task_definition",
+        "target_group_arn",
+        "log_group",
+        "region",
+        "image_ref",
+        "image_id",
+    } <= set(outputs)
 
 
 def test_plan_reads_back_the_expressed_spec(graph):
     """Parity: the planned task definition expresses the app spec like every target."""
     assert graph.plan.spec == ExpressedSpec(
-        image_id=IMAGE.id, port=8000, env_names=("API_TOKEN", "LOG_LEVEL"), health_path="/healthz",
-        cpu=256, memory=512, replicas=2, command=("gunicorn", "app:create_app()"))
+        image_id=IMAGE.id,
+        port=8000,
+        env_names=("API_TOKEN", "LOG_LEVEL"),
+        health_path="/healthz",
+        cpu=256,
+        memory=512,
+        replicas=2,
+        command=("gunicorn", "app:create_app()"),
+    )
 
 
 def test_resource_counts_per_configuration(plans):
@@ -110,8 +126,7 @@ def test_driver_offline_plan_needs_no_cli_credentials_or_network(monkeypatch, tm
     from deployer.lifecycle import phase_runner
     from deployer.plugin_manager import get_plugin_manager
 
-    pm = get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"},
-                            entry_points_=[], environ={})
+    pm = get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
     plan = AwsEcsDriver().plan(make_ctx(project_dir=tmp_path), phase_runner(pm), offline=True)
     assert plan.target == "aws-ecs" and plan.stack == "dev" and len(plan.resources) == 32
     assert list(tmp_path.iterdir()) == []

@@ -73,16 +73,16 @@ def test_each_subnet_has_an_explicit_route_table_association(plans):
     graph = plans["default"]
     (default_route,) = graph.all(ROUTE)
     assert default_route["inputs"]["destinationCidrBlock"] == "0.0.0.0/0"
-    assert default_route["inputs"]["gatewayId"] == graph.one(
-        "aws:ec2/internetGateway:InternetGateway")["id"]
+    assert default_route["inputs"]["gatewayId"] == graph.one("aws:ec2/internetGateway:InternetGateway")["id"]
 
 
 def test_alb_security_group_opens_only_http_without_a_certificate(graph):
     """The load balancer's security group must allow inbound traffic on its listener ports.
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-update-security-groups.html"""
     rules = _rules(graph, INGRESS, "web-alb-sg")
-    assert [(r["inputs"]["fromPort"], r["inputs"]["toPort"], r["inputs"]["cidrIpv4"])
-            for r in rules] == [(80, 80, "0.0.0.0/0")]
+    assert [(r["inputs"]["fromPort"], r["inputs"]["toPort"], r["inputs"]["cidrIpv4"]) for r in rules] == [
+        (80, 80, "0.0.0.0/0")
+    ]
 
 
 def test_alb_security_group_opens_443_with_a_certificate(plans):
@@ -99,10 +99,12 @@ def test_tasks_accept_only_the_alb_security_group_on_the_app_port(graph):
     https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html#security-group-referencing"""
     alb_sg = graph.one(SG, "web-alb-sg")
     rules = _rules(graph, INGRESS, "web-task-sg")
-    assert rules and all(r["inputs"]["referencedSecurityGroupId"] == alb_sg["id"]
-                         and "cidrIpv4" not in r["inputs"]
-                         and r["inputs"]["fromPort"] == r["inputs"]["toPort"] == 8000
-                         for r in rules)
+    assert rules and all(
+        r["inputs"]["referencedSecurityGroupId"] == alb_sg["id"]
+        and "cidrIpv4" not in r["inputs"]
+        and r["inputs"]["fromPort"] == r["inputs"]["toPort"] == 8000
+        for r in rules
+    )
 
 
 def test_egress_is_explicit_and_narrow(graph):
@@ -113,8 +115,7 @@ def test_egress_is_explicit_and_narrow(graph):
     for group in graph.all(SG):
         assert "ingress" not in group["inputs"] and "egress" not in group["inputs"]
     alb_out = _rules(graph, EGRESS, "web-alb-sg")
-    assert [r["inputs"]["referencedSecurityGroupId"] for r in alb_out] == [
-        graph.one(SG, "web-task-sg")["id"]]
+    assert [r["inputs"]["referencedSecurityGroupId"] for r in alb_out] == [graph.one(SG, "web-task-sg")["id"]]
     task_out = _rules(graph, EGRESS, "web-task-sg")
     assert [(r["inputs"]["ipProtocol"], r["inputs"]["fromPort"]) for r in task_out] == [("tcp", 443)]
 
@@ -139,10 +140,10 @@ def test_nat_per_az_routes_each_private_subnet_through_a_gateway_in_its_own_zone
     https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html"""
     graph = plans["nat_per_az"]
     subnets = {s["id"]: s for s in graph.all(SUBNET)}
-    zone_of_nat = {nat["name"]: subnets[nat["inputs"]["subnetId"]]["inputs"]["availabilityZone"]
-                   for nat in graph.all(NAT)}
-    assert all(subnets[nat["inputs"]["subnetId"]]["name"].startswith("web-public")
-               for nat in graph.all(NAT))
+    zone_of_nat = {
+        nat["name"]: subnets[nat["inputs"]["subnetId"]]["inputs"]["availabilityZone"] for nat in graph.all(NAT)
+    }
+    assert all(subnets[nat["inputs"]["subnetId"]]["name"].startswith("web-public") for nat in graph.all(NAT))
     routed = _nat_of_each_private_subnet(graph)
     assert len(routed) == 3 and len(set(routed.values())) == 3
     for subnet_name, nat_name in routed.items():
@@ -153,11 +154,17 @@ def test_nat_per_az_routes_each_private_subnet_through_a_gateway_in_its_own_zone
 def _nat_of_each_private_subnet(graph) -> dict[str, str]:
     """Private subnet name -> the NAT gateway its table's default route goes through."""
     nat_by_id = {nat["id"]: nat["name"] for nat in graph.all(NAT)}
-    nat_of_table = {r["inputs"]["routeTableId"]: nat_by_id[r["inputs"]["natGatewayId"]]
-                    for r in graph.all(ROUTE) if "natGatewayId" in r["inputs"]}
+    nat_of_table = {
+        r["inputs"]["routeTableId"]: nat_by_id[r["inputs"]["natGatewayId"]]
+        for r in graph.all(ROUTE)
+        if "natGatewayId" in r["inputs"]
+    }
     subnet_names = {s["id"]: s["name"] for s in graph.all(SUBNET)}
-    return {subnet_names[a["inputs"]["subnetId"]]: nat_of_table[a["inputs"]["routeTableId"]]
-            for a in graph.all(ASSOCIATION) if a["inputs"]["routeTableId"] in nat_of_table}
+    return {
+        subnet_names[a["inputs"]["subnetId"]]: nat_of_table[a["inputs"]["routeTableId"]]
+        for a in graph.all(ASSOCIATION)
+        if a["inputs"]["routeTableId"] in nat_of_table
+    }
 
 
 # --- registry -----------------------------------------------------------------------------
@@ -178,8 +185,7 @@ def test_ecr_lifecycle_keeps_the_last_n_images(graph):
     policy = graph.one(LIFECYCLE)
     assert policy["inputs"]["repository"] == "web-repo"
     (rule,) = json.loads(policy["inputs"]["policy"])["rules"]
-    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan",
-                                 "countNumber": 10}
+    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
     assert rule["action"] == {"type": "expire"}
 
 
@@ -247,8 +253,7 @@ def test_http_listener_forwards_without_a_certificate(graph):
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html"""
     listener = graph.one(LISTENER)["inputs"]
     assert (listener["port"], listener["protocol"]) == (80, "HTTP")
-    assert listener["defaultActions"] == [{"type": "forward",
-                                           "targetGroupArn": graph.plan.outputs["target_group_arn"]}]
+    assert listener["defaultActions"] == [{"type": "forward", "targetGroupArn": graph.plan.outputs["target_group_arn"]}]
 
 
 def test_certificate_gives_https_listener_and_redirect(plans):
@@ -260,8 +265,9 @@ def test_certificate_gives_https_listener_and_redirect(plans):
     http = graph.one(LISTENER, "web-http")["inputs"]
     assert (https["port"], https["protocol"]) == (443, "HTTPS") and https["certificateArn"]
     assert https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
-    assert http["defaultActions"] == [{"type": "redirect", "redirect": {
-        "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
+    assert http["defaultActions"] == [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+    ]
     assert graph.plan.outputs["endpoint"].startswith("https://")
 
 
@@ -277,7 +283,8 @@ def test_execution_role_has_the_managed_execution_policy(graph):
     (attachment,) = graph.all(ATTACHMENT)
     assert attachment["inputs"] == {
         "role": "web-execution-role",
-        "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}
+        "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+    }
     assert graph.one(TASK)["inputs"]["executionRoleArn"].endswith(":role/web-execution-role")
 
 
@@ -344,8 +351,7 @@ def test_container_expresses_the_app_spec(graph):
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definitions"""
     container = graph.container()
     assert container["portMappings"] == [{"containerPort": 8000, "protocol": "tcp"}]
-    assert container["environment"] == [{"name": "LOG_LEVEL", "value": "info"},
-                                        {"name": "PORT", "value": "8000"}]
+    assert container["environment"] == [{"name": "LOG_LEVEL", "value": "info"}, {"name": "PORT", "value": "8000"}]
     assert container["command"] == ["gunicorn", "app:create_app()"]
     from deployer.healthcheck import probe_command  # the same check as every target's
 
@@ -366,8 +372,7 @@ def test_service_runs_on_fargate_with_a_public_ip(graph):
 def test_service_has_circuit_breaker_with_rollback(graph):
     """The deployment circuit breaker fails a deployment that cannot reach steady state and
     rolls back. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html"""
-    assert graph.one(SERVICE)["inputs"]["deploymentCircuitBreaker"] == {"enable": True,
-                                                                        "rollback": True}
+    assert graph.one(SERVICE)["inputs"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
 
 
 def test_service_waits_for_steady_state(graph):
@@ -384,8 +389,11 @@ def test_service_is_attached_to_the_target_group_after_the_listener(plans):
     for graph in plans.values():
         service = graph.one(SERVICE)
         (attachment,) = service["inputs"]["loadBalancers"]
-        assert attachment == {"targetGroupArn": graph.plan.outputs["target_group_arn"],
-                              "containerName": "web", "containerPort": 8000}
+        assert attachment == {
+            "targetGroupArn": graph.plan.outputs["target_group_arn"],
+            "containerName": "web",
+            "containerPort": 8000,
+        }
         assert all(graph.depends(service, listener) for listener in graph.all(LISTENER))
 
 

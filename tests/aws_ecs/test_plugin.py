@@ -27,9 +27,11 @@ def test_registers_the_aws_ecs_target():
 
 
 def test_loading_the_plugin_imports_no_heavy_library():
-    code = ("import sys, deployer.plugins.aws_ecs.plugin as p; p.available(); "
-            "heavy = {'pulumi', 'pulumi_aws', 'pulumi_docker', 'boto3', 'docker'} & set(sys.modules); "
-            "print(sorted(heavy))")
+    code = (
+        "import sys, deployer.plugins.aws_ecs.plugin as p; p.available(); "
+        "heavy = {'pulumi', 'pulumi_aws', 'pulumi_docker', 'boto3', 'docker'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -41,8 +43,7 @@ def test_phases_decline_other_targets():
 
 
 def test_missing_aws_extra_gives_the_install_command(monkeypatch):
-    monkeypatch.setattr(plugin.importlib.util, "find_spec",
-                        lambda name: None if name == "pulumi_aws" else object())
+    monkeypatch.setattr(plugin.importlib.util, "find_spec", lambda name: None if name == "pulumi_aws" else object())
     assert plugin.available() is False
     with pytest.raises(TargetUnavailable, match=r'pip install "deployer\[aws\]"') as error:
         plugin.make_driver()
@@ -56,16 +57,18 @@ class BringYourOwnVpc:
     def deployer_network(self, ctx):
         if ctx.target.name != "aws-ecs":
             return None
-        return NetworkResult(id="vpc-0existing", subnets=("subnet-a", "subnet-b"),
-                             security_groups={"ingress": "sg-alb", "compute": "sg-task"})
+        return NetworkResult(
+            id="vpc-0existing",
+            subnets=("subnet-a", "subnet-b"),
+            security_groups={"ingress": "sg-alb", "compute": "sg-task"},
+        )
 
 
 def test_a_third_party_plugin_can_replace_the_network_phase():
     from deployer.lifecycle import phase_runner
     from deployer.plugins.aws_ecs import offline
 
-    pm = get_plugin_manager(builtins=BUILTIN, entry_points_=[], environ={},
-                            extra=[("byo-vpc", BringYourOwnVpc())])
+    pm = get_plugin_manager(builtins=BUILTIN, entry_points_=[], environ={}, extra=[("byo-vpc", BringYourOwnVpc())])
     plan = offline.plan(make_ctx(), phase_runner(pm))
     types = {r["type"] for r in plan.resources}
     assert "aws:ec2/vpc:Vpc" not in types and "aws:ecs/service:Service" in types

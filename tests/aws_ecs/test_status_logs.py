@@ -13,8 +13,7 @@ from deployer.plugins.aws_ecs.health import live_status
 
 def test_status_reports_endpoint_rollout_and_healthy_targets(deployed):
     session, outputs = deployed
-    status = live_status(session.client("ecs"), session.client("elbv2"),
-                         target="aws-ecs", stack="dev", outputs=outputs)
+    status = live_status(session.client("ecs"), session.client("elbv2"), target="aws-ecs", stack="dev", outputs=outputs)
     assert status.deployed and status.endpoint == outputs["endpoint"]
     assert (status.healthy, status.desired) == (2, 2)
     assert status.image == outputs["image_ref"]
@@ -22,25 +21,33 @@ def test_status_reports_endpoint_rollout_and_healthy_targets(deployed):
     assert status.details["task_definition"] == outputs["task_definition"]
     assert status.details["rolled_back"] is None
     assert status.spec == ExpressedSpec(
-        image_id=outputs["image_id"], port=8000, env_names=("LOG_LEVEL",), health_path="/healthz",
-        cpu=256, memory=512, replicas=2, command=("gunicorn", "app:create_app()"))
+        image_id=outputs["image_id"],
+        port=8000,
+        env_names=("LOG_LEVEL",),
+        health_path="/healthz",
+        cpu=256,
+        memory=512,
+        replicas=2,
+        command=("gunicorn", "app:create_app()"),
+    )
 
 
 def _put(session, group, stream, *messages):
     client = session.client("logs")
     client.create_log_stream(logGroupName=group, logStreamName=stream)
     now = int(time.time() * 1000)
-    client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
-        {"timestamp": now - 1000 * (len(messages) - i), "message": m}
-        for i, m in enumerate(messages)])
+    client.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": now - 1000 * (len(messages) - i), "message": m} for i, m in enumerate(messages)],
+    )
 
 
 def test_logs_yield_lines_oldest_first_named_by_task(deployed):
     session, outputs = deployed
     _put(session, outputs["log_group"], "web/web/task1", "booting\n", "listening on 8000\n")
     lines = list(logs.read(session.client("logs"), outputs["log_group"]))
-    assert [(line.source, line.text) for line in lines] == [
-        ("task1", "booting"), ("task1", "listening on 8000")]
+    assert [(line.source, line.text) for line in lines] == [("task1", "booting"), ("task1", "listening on 8000")]
     assert lines[0].timestamp < lines[1].timestamp
 
 

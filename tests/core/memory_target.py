@@ -43,13 +43,15 @@ class MemoryTarget:
 
     @hookimpl
     def deployer_register_targets(self, register):
-        register(TargetInfo(
-            name=self.name,
-            description="deploys into memory (tests)",
-            driver=lambda: MemoryDriver(self),
-            phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
-            parse_settings=parse_settings,
-        ))
+        register(
+            TargetInfo(
+                name=self.name,
+                description="deploys into memory (tests)",
+                driver=lambda: MemoryDriver(self),
+                phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
+                parse_settings=parse_settings,
+            )
+        )
 
     @hookimpl(trylast=True)
     def deployer_network(self, ctx):
@@ -64,19 +66,26 @@ class MemoryTarget:
     @hookimpl(trylast=True)
     def deployer_ingress(self, ctx, network, registry):
         if self._mine(ctx):
-            return IngressResult(endpoint=f"http://127.0.0.1:{ctx.target.settings['port']}",
-                                 attach=f"{network.id}/lb")
+            return IngressResult(endpoint=f"http://127.0.0.1:{ctx.target.settings['port']}", attach=f"{network.id}/lb")
         return None
 
     @hookimpl(trylast=True)
     def deployer_compute(self, ctx, network, registry, ingress):
         if self._mine(ctx):
             app = ctx.app
-            spec = ExpressedSpec(image_id=registry.image_id, port=app.port,
-                                 env_names=tuple(sorted((*app.env, *ctx.secrets))), health_path=app.health.path,
-                                 cpu=app.cpu, memory=app.memory, replicas=app.replicas.min, command=app.command)
-            return ComputeResult(service=f"{ingress.attach}/{registry.image_ref}", replicas=app.replicas.min,
-                                 extra={"spec": spec})
+            spec = ExpressedSpec(
+                image_id=registry.image_id,
+                port=app.port,
+                env_names=tuple(sorted((*app.env, *ctx.secrets))),
+                health_path=app.health.path,
+                cpu=app.cpu,
+                memory=app.memory,
+                replicas=app.replicas.min,
+                command=app.command,
+            )
+            return ComputeResult(
+                service=f"{ingress.attach}/{registry.image_ref}", replicas=app.replicas.min, extra={"spec": spec}
+            )
         return None
 
 
@@ -89,15 +98,22 @@ class MemoryDriver:
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         results = phases(ctx)
         self.target.deployed[(ctx.app.name, ctx.stack)] = results
-        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=results.ingress.endpoint,
-                          outputs={"service": results.compute.service})
+        return Deployment(
+            target=ctx.target.name,
+            stack=ctx.stack,
+            endpoint=results.ingress.endpoint,
+            outputs={"service": results.compute.service},
+        )
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         results = phases(ctx)
         action = "unchanged" if self.target.deployed.get((ctx.app.name, ctx.stack)) == results else "create"
-        return Plan(target=ctx.target.name, stack=ctx.stack,
-                    changes=(Change(action, "memory:service", results.compute.service),),
-                    spec=results.compute.extra["spec"])
+        return Plan(
+            target=ctx.target.name,
+            stack=ctx.stack,
+            changes=(Change(action, "memory:service", results.compute.service),),
+            spec=results.compute.extra["spec"],
+        )
 
     def down(self, ctx: PhaseContext) -> None:
         self.target.deployed.pop((ctx.app.name, ctx.stack), None)
@@ -106,9 +122,16 @@ class MemoryDriver:
         results = self.target.deployed.get((ctx.app.name, ctx.stack))
         if results is None:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
-        return Status(target=ctx.target.name, stack=ctx.stack, deployed=True, endpoint=results.ingress.endpoint,
-                      healthy=results.compute.replicas, desired=results.compute.replicas,
-                      image=results.registry.image_ref, spec=results.compute.extra["spec"])
+        return Status(
+            target=ctx.target.name,
+            stack=ctx.stack,
+            deployed=True,
+            endpoint=results.ingress.endpoint,
+            healthy=results.compute.replicas,
+            desired=results.compute.replicas,
+            image=results.registry.image_ref,
+            spec=results.compute.extra["spec"],
+        )
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: Any = None) -> Iterator[LogLine]:
         yield LogLine(source="memory-1", text="started")

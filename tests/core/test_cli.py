@@ -19,16 +19,20 @@ HEAVY = ("pulumi", "pulumi_aws", "pulumi_docker", "docker", "boto3")
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
 
 
 @pytest.mark.parametrize("command", [["--help"], ["targets"], ["--version"]])
 def test_help_and_targets_import_nothing_heavy(command):
     result = run_cli("-X", "importtime", "-m", "deployer", *command)
     assert result.returncode == 0, result.stderr
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert not imported & set(HEAVY), imported & set(HEAVY)
 
 
@@ -38,8 +42,11 @@ def test_a_no_op_build_imports_no_docker_sdk(website_image):
     result = run_cli("-X", "importtime", "-m", "deployer", "build", "--json", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["tag"] == website_image.tag
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert not imported & {*HEAVY, "requests", "urllib3"}
 
 
@@ -65,8 +72,9 @@ def test_without_the_aws_extra_aws_ecs_is_unavailable_with_the_install_command(t
     assert 'pip install "deployer[aws]"' in run_cli("-m", "deployer", "targets", env=env).stdout
 
     repo = Path(__file__).parents[2]
-    plan = run_cli("-m", "deployer", "plan", "--target", "aws-ecs", "--offline", "--config",
-                   str(repo / "deployer.toml"), env=env)
+    plan = run_cli(
+        "-m", "deployer", "plan", "--target", "aws-ecs", "--offline", "--config", str(repo / "deployer.toml"), env=env
+    )
     assert plan.returncode == 2
     assert 'pip install "deployer[aws]"' in plan.stderr
     assert "Traceback" not in plan.stderr
@@ -91,8 +99,10 @@ def test_bad_stack_name_is_a_usage_error(make_project):
 def test_json_errors_are_one_document_on_stdout(make_project):
     result = CliRunner().invoke(app, ["plan", "--json", "--target", "nowhere", "--config", str(make_project())])
     assert result.exit_code == 2
-    assert json.loads(result.stdout) == {"error": "unknown target 'nowhere'; known targets: aws-ecs, local",
-                                         "exit_code": 2}
+    assert json.loads(result.stdout) == {
+        "error": "unknown target 'nowhere'; known targets: aws-ecs, local",
+        "exit_code": 2,
+    }
 
 
 def test_interrupt_exits_130(make_project, monkeypatch):

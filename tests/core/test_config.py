@@ -113,16 +113,19 @@ BAD = [
     (BASE.replace('name = "demo"', 'name = "demo"\nsecrets = ["OK", 5]'), "app.secrets[1]", "string"),
     (BASE.replace('name = "demo"', 'name = "demo"\nsecrets = ["A", "A"]'), "app.secrets[1]", "twice"),
     (BASE.replace('name = "demo"', 'name = "demo"\nsecrets = ["1BAD"]'), "app.secrets[0]", "letters"),
-    (BASE.replace('name = "demo"', 'name = "demo"\nsecrets = ["A"]') + '[app.env]\nA = "x"\n', "app.secrets[0]",
-     "also set"),
+    (
+        BASE.replace('name = "demo"', 'name = "demo"\nsecrets = ["A"]') + '[app.env]\nA = "x"\n',
+        "app.secrets[0]",
+        "also set",
+    ),
     (BASE + '[app.env]\nPORT = "1"\n', "app.env.PORT", "app.port"),
     (BASE + '[app.env]\n"BAD-NAME" = "1"\n', "app.env.BAD-NAME", "not a valid name"),
-    (BASE + '[app.env]\nLIST = [1]\n', "app.env.LIST", "string, number or boolean"),
+    (BASE + "[app.env]\nLIST = [1]\n", "app.env.LIST", "string, number or boolean"),
     (BASE + '[app.health]\npath = "healthz"\n', "app.health.path", "starting with /"),
     (BASE + "[app.health]\ninterval = 5\ntimeout = 5\n", "app.health.timeout", "shorter than"),
     (BASE + "[app.health]\nretries = 0\n", "app.health.retries", "between 1 and 10"),
     (BASE.replace('name = "demo"', 'name = "demo"\ncommand = []'), "app.command", "must not be empty"),
-    (BASE.replace('name = "demo"', "name = \"demo\"\ncommand = \"sh -c 'x\""), "app.command", "split"),
+    (BASE.replace('name = "demo"', 'name = "demo"\ncommand = "sh -c \'x"'), "app.command", "split"),
     (BASE + '[targets]\nlocal = "yes"\n', "targets.local", "table"),
     (BASE + "[targets.local]\nbogus = 1\n", "targets.local.bogus", "not a known key"),
     ("unknown_top = 1\n" + BASE, "unknown_top", "not a known key"),
@@ -173,4 +176,3 @@ def test_repository_config_deploys_the_website():
     project = load_project(Path(__file__).parents[2] / "deployer.toml")
     assert project.app.build.context.name == "website"
     assert (project.app.build.context / project.app.build.dockerfile).is_file()
-

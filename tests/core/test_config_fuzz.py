@@ -20,9 +20,32 @@ scalars = st.one_of(
     st.text(max_size=20),
     st.sampled_from(["demo", "/healthz", ".", "app", "Dockerfile", "256", "x" * 30]),
 )
-KEYS = ["app", "name", "port", "build", "context", "dockerfile", "args", "env", "secrets", "health", "path",
-        "interval", "timeout", "retries", "start_period", "cpu", "memory", "replicas", "min", "max", "command",
-        "targets", "local", "aws-ecs"]
+KEYS = [
+    "app",
+    "name",
+    "port",
+    "build",
+    "context",
+    "dockerfile",
+    "args",
+    "env",
+    "secrets",
+    "health",
+    "path",
+    "interval",
+    "timeout",
+    "retries",
+    "start_period",
+    "cpu",
+    "memory",
+    "replicas",
+    "min",
+    "max",
+    "command",
+    "targets",
+    "local",
+    "aws-ecs",
+]
 keys = st.one_of(st.sampled_from(KEYS), st.text(min_size=1, max_size=8))
 values = st.recursive(
     scalars,
@@ -34,8 +57,9 @@ near_valid = st.fixed_dictionaries(
     {
         "app": st.fixed_dictionaries(
             {"name": st.sampled_from(["demo", "a", "Bad", "ok-name"]), "build": st.just({"context": "app"})},
-            optional={k: values for k in ["port", "cpu", "memory", "replicas", "env", "secrets", "health",
-                                          "command", "args"]},
+            optional={
+                k: values for k in ["port", "cpu", "memory", "replicas", "env", "secrets", "health", "command", "args"]
+            },
         )
     },
     optional={"targets": values},

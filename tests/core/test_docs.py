@@ -21,8 +21,13 @@ def signature(name: str) -> str:
 
 
 def test_there_are_four_phase_hooks_and_a_registration_hook():
-    assert HOOKS == ["deployer_compute", "deployer_ingress", "deployer_network", "deployer_register_targets",
-                     "deployer_registry"]
+    assert HOOKS == [
+        "deployer_compute",
+        "deployer_ingress",
+        "deployer_network",
+        "deployer_register_targets",
+        "deployer_registry",
+    ]
 
 
 @pytest.mark.parametrize("doc", ["architecture.md", "plugin-authoring.md"])

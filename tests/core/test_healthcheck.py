@@ -66,6 +66,7 @@ def test_nothing_listening_is_unhealthy():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, never listening
-        result = subprocess.run(["/bin/sh", "-c", probe_command(port, "/healthz", timeout=2)],
-                                capture_output=True, timeout=30)
+        result = subprocess.run(
+            ["/bin/sh", "-c", probe_command(port, "/healthz", timeout=2)], capture_output=True, timeout=30
+        )
     assert result.returncode != 0

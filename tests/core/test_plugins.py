@@ -45,8 +45,14 @@ def site(tmp_path, monkeypatch):
 
 def context(pm, make_project, target: str = "memory", mode: str = "up") -> PhaseContext:
     project = load_project(make_project())
-    return PhaseContext(app=project.app, target=target_config(project, pm.target(target)), stack="dev",
-                        project_dir=project.root, mode=mode, image=IMAGE)
+    return PhaseContext(
+        app=project.app,
+        target=target_config(project, pm.target(target)),
+        stack="dev",
+        project_dir=project.root,
+        mode=mode,
+        image=IMAGE,
+    )
 
 
 # --- discovery ------------------------------------------------------------------------
@@ -60,8 +66,7 @@ def test_builtin_targets_are_plugins_like_any_other():
 
 
 def test_plugin_that_fails_to_import_is_named_and_the_rest_keep_working(site):
-    install_distribution(site, "deployer-broken", "broken = deployer_broken",
-                         "raise RuntimeError('boom at import')")
+    install_distribution(site, "deployer-broken", "broken = deployer_broken", "raise RuntimeError('boom at import')")
     pm = get_plugin_manager()
     assert [str(f) for f in pm.load_failures] == [
         "plugin 'broken' from distribution 'deployer-broken' failed to load: RuntimeError: boom at import"
@@ -75,8 +80,12 @@ def test_plugin_that_fails_to_import_is_named_and_the_rest_keep_working(site):
 
 
 def test_entry_point_plugin_adds_a_target(site):
-    install_distribution(site, "deployer-memory", "memory = deployer_memory:plugin",
-                         "from tests.core.memory_target import MemoryTarget\nplugin = MemoryTarget()\n")
+    install_distribution(
+        site,
+        "deployer-memory",
+        "memory = deployer_memory:plugin",
+        "from tests.core.memory_target import MemoryTarget\nplugin = MemoryTarget()\n",
+    )
     pm = get_plugin_manager()
     assert pm.targets["memory"].plugin == "memory"
     result = CliRunner().invoke(app, ["targets", "--json"])
@@ -84,8 +93,12 @@ def test_entry_point_plugin_adds_a_target(site):
 
 
 def test_a_plugin_passed_explicitly_takes_the_place_of_its_installed_entry_point(site):
-    install_distribution(site, "deployer-memory", "memory = deployer_memory:plugin",
-                         "from tests.core.memory_target import MemoryTarget\nplugin = MemoryTarget()\n")
+    install_distribution(
+        site,
+        "deployer-memory",
+        "memory = deployer_memory:plugin",
+        "from tests.core.memory_target import MemoryTarget\nplugin = MemoryTarget()\n",
+    )
     mine = MemoryTarget()
     pm = get_plugin_manager(extra=[("memory", mine)])
     assert pm.get_plugin("memory") is mine
@@ -101,8 +114,7 @@ def test_two_plugins_registering_the_same_target_name():
 
 
 def test_blocked_plugins_are_not_loaded():
-    pm = get_plugin_manager(extra=[("memory", MemoryTarget())],
-                            environ={"DEPLOYER_DISABLE_PLUGINS": "memory, aws-ecs"})
+    pm = get_plugin_manager(extra=[("memory", MemoryTarget())], environ={"DEPLOYER_DISABLE_PLUGINS": "memory, aws-ecs"})
     assert "memory" not in pm.targets and "aws-ecs" not in pm.targets
     assert "local" in pm.targets
     with pytest.raises(UsageError, match="unknown target 'aws-ecs'; known targets: local"):
@@ -137,8 +149,11 @@ def test_phase_order_recorded_by_an_observing_plugin(make_project):
     ctx = context(pm, make_project)
     deployment = pm.target("memory").driver().up(ctx, phase_runner(pm, observe=lambda p, s: timings.append(p)))
     assert [(c.phase, c.result_type) for c in recorder.calls] == [
-        ("network", "NetworkResult"), ("registry", "RegistryResult"),
-        ("ingress", "IngressResult"), ("compute", "ComputeResult")]
+        ("network", "NetworkResult"),
+        ("registry", "RegistryResult"),
+        ("ingress", "IngressResult"),
+        ("compute", "ComputeResult"),
+    ]
     assert timings == list(PHASES)
     assert deployment.endpoint == "http://127.0.0.1:9999"
 
@@ -207,7 +222,8 @@ def test_phase_returning_the_wrong_type_names_the_hook(make_project):
 
 def test_target_settings_are_validated_by_the_plugin(make_project):
     pm = get_plugin_manager(extra=[("memory", MemoryTarget())])
-    project = load_project(make_project('[app]\nname = "demo"\n[app.build]\ncontext = "app"\n'
-                                        '[targets.memory]\nport = 0\n'))
+    project = load_project(
+        make_project('[app]\nname = "demo"\n[app.build]\ncontext = "app"\n[targets.memory]\nport = 0\n')
+    )
     with pytest.raises(Exception, match=r"targets\.memory\.port: must be between 1 and 65535"):
         target_config(project, pm.target("memory"))

@@ -22,8 +22,6 @@ APP_DIR = Path(__file__).parent / "app"
 APP_NAME = "ldtest"
 
 
-
-
 @attrs.define
 class Stack:
     """One test's project and stack, with shortcuts to the library API."""
@@ -42,9 +40,14 @@ class Stack:
 
     @property
     def config(self) -> Path:
-        app = {"name": APP_NAME, "port": 8000, "replicas": self.replicas, "env": self.env,
-               "build": {"context": str(self.context), "args": {"VERSION": self.version}},
-               "health": {"interval": 5, "timeout": 2, "retries": 2, "start_period": 0}}
+        app = {
+            "name": APP_NAME,
+            "port": 8000,
+            "replicas": self.replicas,
+            "env": self.env,
+            "build": {"context": str(self.context), "args": {"VERSION": self.version}},
+            "health": {"interval": 5, "timeout": 2, "retries": 2, "start_period": 0},
+        }
         if self.command is not None:
             app["command"] = self.command
         target = {"host_port": self.port, "health_interval": 1, "drain_seconds": 1, **self.settings}

@@ -25,6 +25,8 @@ class TestLocalContract(TargetContract):
 
         docker = engine.client()
         selector = engine.selector(ctx)
-        return ([engine.name(c) for c in docker.api.containers(all=True, filters=selector)]
-                + [n["Name"] for n in docker.api.networks(filters=selector)]
-                + [v["Name"] for v in docker.api.volumes(filters=selector).get("Volumes") or ()])
+        return (
+            [engine.name(c) for c in docker.api.containers(all=True, filters=selector)]
+            + [n["Name"] for n in docker.api.networks(filters=selector)]
+            + [v["Name"] for v in docker.api.volumes(filters=selector).get("Volumes") or ()]
+        )

@@ -95,8 +95,9 @@ def test_plan_lists_changes_and_touches_nothing(stack):
 
 def test_down_removes_only_this_stack(stack, docker_client):
     stack.up()
-    decoy = docker_client.api.create_container("python:3.12-slim", command=["sleep", "300"],
-                                               name=f"decoy-{stack.stack}")
+    decoy = docker_client.api.create_container(
+        "python:3.12-slim", command=["sleep", "300"], name=f"decoy-{stack.stack}"
+    )
     docker_client.api.start(decoy["Id"])
     try:
         api.down(stack.session())
@@ -136,8 +137,11 @@ def test_down_with_a_foreign_container_on_the_network_is_a_clear_error(stack, do
     stack.up()
     network = f"deployer-ldtest-{stack.stack}"
     guest = docker_client.api.create_container(
-        "python:3.12-slim", command=["sleep", "300"], name=f"guest-{stack.stack}",
-        host_config=docker_client.api.create_host_config(network_mode=network))
+        "python:3.12-slim",
+        command=["sleep", "300"],
+        name=f"guest-{stack.stack}",
+        host_config=docker_client.api.create_host_config(network_mode=network),
+    )
     docker_client.api.start(guest["Id"])
     try:
         with pytest.raises(DeployFailed) as caught:

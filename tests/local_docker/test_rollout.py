@@ -75,8 +75,9 @@ def _up_in_subprocess(stack) -> subprocess.Popen:
         from deployer import api
         api.up(api.open_session(target="local", stack={stack.stack!r}, config={str(stack.config)!r}))
         """)
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ})
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}
+    )
 
 
 def _wait_for_new_replica(stack, old: set[str]) -> None:
@@ -142,13 +143,23 @@ def test_concurrent_up_waits_for_the_first(stack):
 def test_lock_timeout_fails_clearly(stack):
     from deployer.plugins.local_docker.lock import stack_lock
 
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import sys, time
         from deployer.plugins.local_docker.lock import stack_lock
         with stack_lock("ldtest", sys.argv[1], timeout=5, report=print):
             print("held", flush=True)
             time.sleep(30)
-        """), stack.stack], stdout=subprocess.PIPE, text=True, env={**os.environ})
+        """),
+            stack.stack,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         waited = []

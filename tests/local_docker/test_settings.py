@@ -22,13 +22,16 @@ def test_keys_are_read_and_typed():
     assert (settings.host_port, settings.bind, settings.drain_seconds) == (9000, "0.0.0.0", 0)
 
 
-@pytest.mark.parametrize(("raw", "key"), [
-    ({"hostport": 1}, "targets.local.hostport"),
-    ({"host_port": 0}, "targets.local.host_port"),
-    ({"host_port": "80"}, "targets.local.host_port"),
-    ({"bind": "localhost"}, "targets.local.bind"),
-    ({"restart": "sometimes"}, "targets.local.restart"),
-])
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"hostport": 1}, "targets.local.hostport"),
+        ({"host_port": 0}, "targets.local.host_port"),
+        ({"host_port": "80"}, "targets.local.host_port"),
+        ({"bind": "localhost"}, "targets.local.bind"),
+        ({"restart": "sometimes"}, "targets.local.restart"),
+    ],
+)
 def test_bad_keys_name_the_key(raw, key):
     with pytest.raises(ConfigError) as caught:
         parse_settings(raw, "targets.local")
@@ -36,7 +39,9 @@ def test_bad_keys_name_the_key(raw, key):
 
 
 def test_listing_targets_does_not_import_docker():
-    code = ("import sys; from deployer.plugin_manager import get_plugin_manager; "
-            "assert 'local' in get_plugin_manager().targets; print('docker' in sys.modules)")
+    code = (
+        "import sys; from deployer.plugin_manager import get_plugin_manager; "
+        "assert 'local' in get_plugin_manager().targets; print('docker' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -38,7 +38,8 @@ def test_gunicorn_rejects_a_bad_worker_count(monkeypatch):
 
 
 def test_sigterm_drains_in_flight_requests(tmp_path):
-    (tmp_path / "slow_app.py").write_text(textwrap.dedent("""
+    (tmp_path / "slow_app.py").write_text(
+        textwrap.dedent("""
         import time
 
         def app(environ, start_response):
@@ -46,14 +47,28 @@ def test_sigterm_drains_in_flight_requests(tmp_path):
                 time.sleep(1.5)
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"done"]
-    """))
+    """)
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "slow_app:app"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(GUNICORN_CONF),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "slow_app:app",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_until_serving(f"http://127.0.0.1:{port}/")
         answers = []

@@ -15,8 +15,7 @@ def test_the_deployment_checks_pass_on_the_app(verify_get):
     assert report.passed, "\n".join(report.lines())
     names = {result.name for result in report.checks}
     assert {check.name for check in DEFAULT_SUITE.checks} <= names
-    assert {"project deployer", "project field-notes", "project tiny-load-tester",
-            "stylesheet style.css"} <= names
+    assert {"project deployer", "project field-notes", "project tiny-load-tester", "stylesheet style.css"} <= names
 
 
 def test_a_new_project_is_verified_without_touching_the_checks(tmp_path):

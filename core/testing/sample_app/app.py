@@ -15,8 +15,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/healthz":
             healthy = os.environ.get("HEALTHY", "true") != "false"
-            self._send(200 if healthy else 503, "application/json",
-                       json.dumps({"status": "ok" if healthy else "failing", "version": VERSION}))
+            self._send(
+                200 if healthy else 503,
+                "application/json",
+                json.dumps({"status": "ok" if healthy else "failing", "version": VERSION}),
+            )
         else:
             self._send(200, "text/plain", f"sample app version {VERSION}\n")
 

@@ -28,9 +28,12 @@ class TestByoVpcContract(AwsEcsContract):
             ec2 = boto3.client("ec2", region_name=self.region)
             vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
             ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as ECS tasks expect
-            subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{index}.0/24",
-                                         AvailabilityZone=f"{self.region}{zone}")["Subnet"]["SubnetId"]
-                       for index, zone in enumerate("ab")]
+            subnets = [
+                ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{index}.0/24", AvailabilityZone=f"{self.region}{zone}")[
+                    "Subnet"
+                ]["SubnetId"]
+                for index, zone in enumerate("ab")
+            ]
             patch.setenv(VPC_ID, vpc)
             patch.setenv(SUBNET_IDS, ",".join(subnets))
             yield
@@ -41,12 +44,14 @@ class TestByoVpcContract(AwsEcsContract):
     def test_the_app_runs_in_the_existing_vpc_and_subnets(self, run):
         vpc, subnets = os.environ[VPC_ID], sorted(os.environ[SUBNET_IDS].split(","))
         outputs = run.ensure_up().outputs
-        (balancer,) = boto3.client("elbv2").describe_load_balancers(
-            LoadBalancerArns=[outputs["load_balancer_arn"]])["LoadBalancers"]
+        (balancer,) = boto3.client("elbv2").describe_load_balancers(LoadBalancerArns=[outputs["load_balancer_arn"]])[
+            "LoadBalancers"
+        ]
         assert balancer["VpcId"] == vpc
         assert sorted(zone["SubnetId"] for zone in balancer["AvailabilityZones"]) == subnets
-        (service,) = boto3.client("ecs").describe_services(
-            cluster=outputs["cluster"], services=[outputs["service"]])["services"]
+        (service,) = boto3.client("ecs").describe_services(cluster=outputs["cluster"], services=[outputs["service"]])[
+            "services"
+        ]
         assert sorted(service["networkConfiguration"]["awsvpcConfiguration"]["subnets"]) == subnets
         vpcs = boto3.client("ec2").describe_vpcs()["Vpcs"]
         assert [v["VpcId"] for v in vpcs if not v["IsDefault"]] == [vpc], "no VPC of deployer's own"

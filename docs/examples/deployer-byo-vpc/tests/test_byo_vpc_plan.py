@@ -21,12 +21,19 @@ VPC = "vpc-0a1b2c3d4e5f67890"
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 CONFIGURED = {VPC_ID: VPC, SUBNET_IDS: ",".join(SUBNETS)}
 NETWORK_TYPES = {
-    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip", "aws:ec2/routeTable:RouteTable",
-    "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/eip:Eip",
+    "aws:ec2/routeTable:RouteTable",
+    "aws:ec2/route:Route",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation",
 }
-RULE_TYPES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-              "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"}
+RULE_TYPES = {
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+}
 
 
 @pytest.fixture
@@ -41,8 +48,9 @@ def plan(deployer_plugin_manager, deployer_project, hook_recorder, monkeypatch):
             monkeypatch.delenv(name, raising=False)
         for name, value in environ.items():
             monkeypatch.setenv(name, value)
-        result = CliRunner().invoke(app, ["plan", "--target", "aws-ecs", "--offline", "--json",
-                                          "--config", str(config)])
+        result = CliRunner().invoke(
+            app, ["plan", "--target", "aws-ecs", "--offline", "--json", "--config", str(config)]
+        )
         return result.exit_code, json.loads(result.stdout)
 
     return run
@@ -65,7 +73,10 @@ def test_configured_plan_creates_no_network_and_uses_the_given_vpc_and_subnets(p
     assert balancer["inputs"]["securityGroups"] == ["web-alb-sg-id"]
     (service,) = resources(document, "aws:ecs/service:Service")
     assert service["inputs"]["networkConfiguration"] == {
-        "subnets": SUBNETS, "securityGroups": ["web-task-sg-id"], "assignPublicIp": True}
+        "subnets": SUBNETS,
+        "securityGroups": ["web-task-sg-id"],
+        "assignPublicIp": True,
+    }
     (target_group,) = resources(document, "aws:lb/targetGroup:TargetGroup")
     assert target_group["inputs"]["vpcId"] == VPC
 
@@ -73,11 +84,12 @@ def test_configured_plan_creates_no_network_and_uses_the_given_vpc_and_subnets(p
 def test_security_group_rules_are_the_built_in_ones(plan):
     rules = {}
     for environ in (CONFIGURED, {}):
-        code, document = plan(environ, certificate_arn=(
-            "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"))
+        code, document = plan(
+            environ,
+            certificate_arn=("arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"),
+        )
         assert code == 0, document
-        rules[bool(environ)] = [(r["name"], r["inputs"]) for r in document["resources"]
-                                if r["type"] in RULE_TYPES]
+        rules[bool(environ)] = [(r["name"], r["inputs"]) for r in document["resources"] if r["type"] in RULE_TYPES]
     assert len(rules[True]) == 5 and rules[True] == rules[False]
 
 
@@ -88,19 +100,21 @@ def test_not_configured_the_built_in_network_is_planned(plan):
     assert len(resources(document, "aws:ec2/subnet:Subnet")) == 2
     (balancer,) = resources(document, "aws:lb/loadBalancer:LoadBalancer")
     assert balancer["inputs"]["subnets"] == ["web-public-0-id", "web-public-1-id"]
-    assert {g["inputs"]["vpcId"] for g in resources(document, "aws:ec2/securityGroup:SecurityGroup")} == {
-        vpc["id"]}
+    assert {g["inputs"]["vpcId"] for g in resources(document, "aws:ec2/securityGroup:SecurityGroup")} == {vpc["id"]}
 
 
-@pytest.mark.parametrize(("environ", "named"), [
-    ({SUBNET_IDS: ",".join(SUBNETS)}, VPC_ID),
-    ({**CONFIGURED, VPC_ID: "vpc-mine"}, VPC_ID),
-    ({VPC_ID: VPC}, SUBNET_IDS),
-    ({**CONFIGURED, SUBNET_IDS: SUBNETS[0]}, SUBNET_IDS),
-    ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},{SUBNETS[0]}"}, SUBNET_IDS),
-    ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},sg-0a1b2c3d"}, SUBNET_IDS),
-    ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},,{SUBNETS[1]}"}, SUBNET_IDS),
-])
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({SUBNET_IDS: ",".join(SUBNETS)}, VPC_ID),
+        ({**CONFIGURED, VPC_ID: "vpc-mine"}, VPC_ID),
+        ({VPC_ID: VPC}, SUBNET_IDS),
+        ({**CONFIGURED, SUBNET_IDS: SUBNETS[0]}, SUBNET_IDS),
+        ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},{SUBNETS[0]}"}, SUBNET_IDS),
+        ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},sg-0a1b2c3d"}, SUBNET_IDS),
+        ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},,{SUBNETS[1]}"}, SUBNET_IDS),
+    ],
+)
 def test_bad_values_fail_naming_the_variable(plan, environ, named):
     code, document = plan(environ)
     assert code == 2
@@ -116,6 +130,10 @@ def test_nat_cannot_be_combined_with_an_existing_vpc(plan):
 def test_other_targets_are_never_touched(monkeypatch):
     for name, value in CONFIGURED.items():
         monkeypatch.setenv(name, value)
-    ctx = PhaseContext(app=AppSpec(name="web", build=BuildSpec(context=".")),
-                       target=TargetConfig("local"), stack="dev", project_dir=".")
+    ctx = PhaseContext(
+        app=AppSpec(name="web", build=BuildSpec(context=".")),
+        target=TargetConfig("local"),
+        stack="dev",
+        project_dir=".",
+    )
     assert deployer_byo_vpc.deployer_network(ctx) is None

@@ -21,8 +21,9 @@ def create(ctx: PhaseContext, existing: ExistingNetwork) -> NetworkResult:
     tasks use the given subnets, and tasks get a public IP so they can pull the image."""
     cfg = aws_settings.of(ctx)
     if cfg.nat:
-        raise ConfigError(f"targets.{ctx.target.name}.nat",
-                          f"cannot be used with {VPC_ID}: tasks run in the given public subnets")
+        raise ConfigError(
+            f"targets.{ctx.target.name}.nat", f"cannot be used with {VPC_ID}: tasks run in the given public subnets"
+        )
     alb_sg, task_sg = network.security_groups(ctx, existing.vpc_id, https=cfg.https)
     return NetworkResult(
         id=existing.vpc_id,

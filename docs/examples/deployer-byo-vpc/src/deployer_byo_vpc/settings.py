@@ -38,12 +38,23 @@ def from_environ(environ: Mapping[str, str] = os.environ) -> ExistingNetwork | N
     if not vpc_id and not subnets:
         return None
     if not _VPC.fullmatch(vpc_id):
-        raise ConfigError(VPC_ID, f"must be the id of an existing VPC, such as vpc-0a1b2c3d4e5f67890 "
-                                  f"(environment variable, needed with {SUBNET_IDS})", value=vpc_id)
+        raise ConfigError(
+            VPC_ID,
+            f"must be the id of an existing VPC, such as vpc-0a1b2c3d4e5f67890 "
+            f"(environment variable, needed with {SUBNET_IDS})",
+            value=vpc_id,
+        )
     subnet_ids = tuple(s.strip() for s in subnets.split(","))
-    if len(subnet_ids) < 2 or len(set(subnet_ids)) < len(subnet_ids) or not all(
-            _SUBNET.fullmatch(s) for s in subnet_ids):
-        raise ConfigError(SUBNET_IDS, f"must list at least two distinct subnet ids of {vpc_id}, comma "
-                                      "separated, such as subnet-0a1b2c3d,subnet-4e5f6a7b "
-                                      "(environment variable)", value=subnets)
+    if (
+        len(subnet_ids) < 2
+        or len(set(subnet_ids)) < len(subnet_ids)
+        or not all(_SUBNET.fullmatch(s) for s in subnet_ids)
+    ):
+        raise ConfigError(
+            SUBNET_IDS,
+            f"must list at least two distinct subnet ids of {vpc_id}, comma "
+            "separated, such as subnet-0a1b2c3d,subnet-4e5f6a7b "
+            "(environment variable)",
+            value=subnets,
+        )
     return ExistingNetwork(vpc_id, subnet_ids)

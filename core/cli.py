@@ -205,22 +205,41 @@ def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def verify(
+    ctx: typer.Context,
     target: TargetOpt = "local",
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
-    url: Annotated[Optional[str], typer.Option(help="Check this base URL instead of a deployed target.")] = None,
+    url: Annotated[
+        Optional[str], typer.Option(help="Check this base URL (http or https) instead of a deployed target.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the website's HTTP checks against a deployed target or any URL; exit 1 on failure."""
+    """Run the app's HTTP checks against a deployed target or any URL; exit 1 when one fails.
+
+    The checks are the config's \\[\\[checks]]; without any, the health path must answer 2xx and / below 500.
+    """
     from deployer import api
+    from deployer.errors import UsageError
     from deployer.render import print_verify
-    from deployer.verify import run_checks
 
-    def action(session: Any) -> Any:
-        return run_checks(url or api.deployed_url(session))
+    failed = lambda report: not report.passed  # noqa: E731
+    if url is None:
+        _run(as_json, api.verify, print_verify, failed=failed, target=target, stack=stack, config=config)
+        return
 
-    where = {} if url else {"target": target, "stack": stack, "config": config}
-    _run(as_json, action, print_verify, failed=lambda report: not report.passed, **where)
+    def action(_: Any) -> Any:
+        ignored = [f"--{name}" for name in ("target", "stack") if _given(ctx, name)]
+        if ignored:
+            raise UsageError(f"--url: cannot be combined with {' and '.join(ignored)}, which would be ignored")
+        return api.verify_url(url, api.find_project(config))
+
+    _run(as_json, action, print_verify, failed=failed)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given (on the command line or by its variable)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
 
 
 @app.command()

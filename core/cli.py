@@ -14,11 +14,45 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from deployer import __version__
 
-app = typer.Typer(
+
+class _RefuseRepeats:
+    """Refuses an option that takes one value given more than once (``--stack a --stack b``
+    would otherwise silently mean ``b``), for the group's options and every command's."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))  # each use, in order
+            seen: set[str] = set()
+            for param in order:
+                single = param.param_type_name == "option" and not (param.multiple or param.count or param.is_flag)
+                if single and param.name in seen:
+                    raise typer.BadParameter("given more than once; give it once", ctx=ctx, param=param)
+                seen.add(param.name or "")
+        return super().parse_args(ctx, args)
+
+
+class _Command(_RefuseRepeats, TyperCommand):
+    pass
+
+
+class _Group(_RefuseRepeats, TyperGroup):
+    pass
+
+
+class _Typer(typer.Typer):
+    """Every command is a :class:`_Command`, so no command can forget the checks above."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
     name="deployer",
+    cls=_Group,
     help="Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config.",
     no_args_is_help=True,
     add_completion=False,

@@ -133,3 +133,48 @@ def test_since_is_parsed_once_for_every_target(monkeypatch):
         time.tzset()
     with pytest.raises(UsageError, match="--since: 'yesterday'"):
         api.parse_since("yesterday", now=0)
+
+
+# --- an option that takes one value, given twice ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["up", "--stack", "a", "--stack", "b"], "'--stack' / '-s'"),
+        (["up", "-s", "a", "--stack", "b"], "'--stack' / '-s'"),
+        (["plan", "--target", "local", "-t", "aws-ecs"], "'--target' / '-t'"),
+        (["down", "--config", "a.toml", "--config", "b.toml"], "'--config' / '-c'"),
+        (["status", "--stack", "a", "--stack", "a"], "'--stack' / '-s'"),
+        (["logs", "--since", "1h", "--since", "2h"], "'--since'"),
+        (["build", "-c", "a.toml", "-c", "b.toml"], "'--config' / '-c'"),
+        (["verify", "--url", "http://a", "--url", "http://b"], "'--url'"),
+    ],
+)
+def test_an_option_given_twice_is_refused_before_anything_runs(args, named, monkeypatch):
+    def must_not_run(**kwargs):
+        raise AssertionError("a session was opened")
+
+    monkeypatch.setattr(api, "open_session", must_not_run)
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 2
+    assert f"Invalid value for {named}: given more than once" in result.output
+
+
+def test_every_command_refuses_repeated_options():
+    """One mechanism for all commands: each is built with the refusing command class."""
+    import typer.main
+
+    from deployer import cli
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, cli._RefuseRepeats)
+    assert group.commands and all(isinstance(command, cli._RefuseRepeats) for command in group.commands.values())
+
+
+def test_flags_and_single_options_are_still_accepted(make_project):
+    result = CliRunner().invoke(
+        app, ["plan", "--json", "--json", "--target", "nowhere", "--config", str(make_project())]
+    )
+    assert result.exit_code == 2 and "unknown target 'nowhere'" in result.stdout

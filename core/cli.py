@@ -18,6 +18,8 @@ from typer.core import TyperCommand, TyperGroup
 
 from deployer import __version__
 
+DEBUG_ENV = "DEPLOYER_DEBUG"
+
 
 class _RefuseRepeats:
     """Refuses an option that takes one value given more than once (``--stack a --stack b``
@@ -75,11 +77,23 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar=DEBUG_ENV, help=f"Show the full traceback of an unexpected error (or {DEBUG_ENV}=1)."
+        ),
+    ] = False,
 ) -> None:
     """Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config."""
+    _invocation.update(command=ctx.invoked_subcommand or "", debug=debug)
+
+
+_invocation: dict[str, Any] = {"command": "", "debug": False}
+"""This run's subcommand and --debug, set by the callback before any command runs."""
 
 
 def _run(
@@ -91,24 +105,48 @@ def _run(
     **session_args: Any,
 ) -> None:
     """Open a session, run ``action``, print its result; map errors to exit codes (1 when
-    ``failed(result)``, after the result is printed)."""
+    ``failed(result)``, after the result is printed). An exception deployer did not raise
+    on purpose is one line naming whose code raised it (:func:`_crash`), never a traceback
+    unless asked for."""
     from deployer import api
     from deployer.errors import DeployerError
     from deployer.progress import ConsoleReporter
 
+    session = None
     try:
         session = api.open_session(reporter=ConsoleReporter(), **session_args) if session_args else None
         result = action(session)
+        if as_json:
+            typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
+        else:
+            render(result)
     except DeployerError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
         _fail("interrupted; run the same command again to converge", 130, as_json)
-    if as_json:
-        typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
-    else:
-        render(result)
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise
+    except Exception as exc:
+        _crash(exc, session, as_json)
     if failed(result):
         raise typer.Exit(1)
+
+
+def _crash(exc: Exception, session: Any, as_json: bool) -> None:
+    """Report an unexpected exception: ``error: <command> failed [in plugin 'x']:
+    <Type>: <message>``, exit 1; the traceback too with ``--debug`` or DEPLOYER_DEBUG=1."""
+    import traceback
+
+    from deployer.crash import summary
+
+    command = " ".join(filter(None, ("deployer", _invocation["command"])))
+    plugins = session.pm.list_name_plugin() if session is not None else ()
+    message = summary(command, exc, plugins)
+    if _invocation["debug"]:
+        typer.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+    else:
+        message += " (run with --debug for the traceback)"
+    _fail(message, 1, as_json)
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:

@@ -403,6 +403,26 @@ def test_cli_verify_unknown_target_or_bad_stack_is_a_usage_error(make_project):
     assert bad_stack.exit_code == 2 and "--stack" in bad_stack.stderr
 
 
+def test_cli_verify_target_runs_the_projects_checks_against_its_endpoint(
+    site, tmp_path, deployer_plugin_manager, monkeypatch
+):
+    from deployer import api
+    from tests.core.memory_target import MemoryTarget
+
+    url, _ = site
+    deployer_plugin_manager(("memory", MemoryTarget()))
+    config = str(write_config(tmp_path, '[[checks]]\npath = "/status"\ncontains = "ok"\n'))
+
+    nothing = CliRunner().invoke(app, ["verify", "--target", "memory", "--config", config])
+    assert nothing.exit_code == 2 and "nothing is deployed" in nothing.stderr
+
+    monkeypatch.setattr(api, "deployed_url", lambda session: url)
+    result = CliRunner().invoke(app, ["verify", "--target", "memory", "--config", config, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["passed"] is True and [r["path"] for r in report["results"]] == ["/status"]
+
+
 # --- the sample website -----------------------------------------------------------------
 
 

@@ -294,7 +294,9 @@ def verify(
     from deployer.errors import UsageError
     from deployer.render import print_verify
 
-    failed = lambda report: not report.passed  # noqa: E731
+    def failed(report: Any) -> bool:
+        return not report.passed
+
     if url is None:
         _run(as_json, api.verify, print_verify, failed=failed, target=target, stack=stack, config=config)
         return

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from attrs import evolve, frozen
 
-from deployer.config import load_project, resolve_secrets, target_config
-from deployer.errors import UsageError
+from deployer.config import CONFIG_FILE, load_project, resolve_secrets, target_config
+from deployer.errors import ConfigError, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -35,6 +35,7 @@ from deployer.targets import Driver
 
 if TYPE_CHECKING:
     from deployer.plugin_manager import DeployerPluginManager
+    from deployer.verify import Report
 
 STACK_PATTERN = r"[a-z0-9][a-z0-9-]{0,15}"
 
@@ -181,3 +182,37 @@ def deployed_url(session: Session) -> str:
             f"stack {session.stack!r}: run `deployer up --target {session.target}` first"
         )
     return current.endpoint
+
+
+def verify(session: Session) -> Report:
+    """Run the project's checks (its ``[[checks]]``, else the defaults) against the
+    deployed stack's endpoint. Failed checks are in the report, not raised."""
+    from deployer.checks import checks_for
+    from deployer.verify import run_checks
+
+    return run_checks(deployed_url(session), checks_for(session.project))
+
+
+def verify_url(url: str, project: Project | None = None) -> Report:
+    """Run ``project``'s checks (the defaults without a project) against ``url``, any
+    http(s) base URL; a URL that is not one is a :class:`UsageError` naming ``--url``."""
+    from deployer.checks import checks_for
+    from deployer.verify import base_url_problem, run_checks
+
+    problem = base_url_problem(url)
+    if problem:
+        raise UsageError(f"--url: {url!r} {problem}")
+    return run_checks(url, checks_for(project))
+
+
+def find_project(config: Path | None = None, *, cwd: Path | None = None) -> Project | None:
+    """The project of ``config``, else of the nearest config file above ``cwd``; None when
+    no ``config`` is given and there is no config file to find (an invalid one is an error)."""
+    if config is not None:
+        return load_project(config)
+    try:
+        return load_project(cwd=cwd)
+    except ConfigError as exc:
+        if exc.key == CONFIG_FILE and exc.file is None:  # find_config: nothing to find
+            return None
+        raise

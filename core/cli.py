@@ -14,11 +14,47 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from deployer import __version__
 
-app = typer.Typer(
+DEBUG_ENV = "DEPLOYER_DEBUG"
+
+
+class _RefuseRepeats:
+    """Refuses an option that takes one value given more than once (``--stack a --stack b``
+    would otherwise silently mean ``b``), for the group's options and every command's."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))  # each use, in order
+            seen: set[str] = set()
+            for param in order:
+                single = param.param_type_name == "option" and not (param.multiple or param.count or param.is_flag)
+                if single and param.name in seen:
+                    raise typer.BadParameter("given more than once; give it once", ctx=ctx, param=param)
+                seen.add(param.name or "")
+        return super().parse_args(ctx, args)
+
+
+class _Command(_RefuseRepeats, TyperCommand):
+    pass
+
+
+class _Group(_RefuseRepeats, TyperGroup):
+    pass
+
+
+class _Typer(typer.Typer):
+    """Every command is a :class:`_Command`, so no command can forget the checks above."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
     name="deployer",
+    cls=_Group,
     help="Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config.",
     no_args_is_help=True,
     add_completion=False,
@@ -41,11 +77,23 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar=DEBUG_ENV, help=f"Show the full traceback of an unexpected error (or {DEBUG_ENV}=1)."
+        ),
+    ] = False,
 ) -> None:
     """Deploy a containerized web app: locally on Docker or to AWS ECS Fargate, from one config."""
+    _invocation.update(command=ctx.invoked_subcommand or "", debug=debug)
+
+
+_invocation: dict[str, Any] = {"command": "", "debug": False}
+"""This run's subcommand and --debug, set by the callback before any command runs."""
 
 
 def _run(
@@ -57,24 +105,48 @@ def _run(
     **session_args: Any,
 ) -> None:
     """Open a session, run ``action``, print its result; map errors to exit codes (1 when
-    ``failed(result)``, after the result is printed)."""
+    ``failed(result)``, after the result is printed). An exception deployer did not raise
+    on purpose is one line naming whose code raised it (:func:`_crash`), never a traceback
+    unless asked for."""
     from deployer import api
     from deployer.errors import DeployerError
     from deployer.progress import ConsoleReporter
 
+    session = None
     try:
         session = api.open_session(reporter=ConsoleReporter(), **session_args) if session_args else None
         result = action(session)
+        if as_json:
+            typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
+        else:
+            render(result)
     except DeployerError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
         _fail("interrupted; run the same command again to converge", 130, as_json)
-    if as_json:
-        typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
-    else:
-        render(result)
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise
+    except Exception as exc:
+        _crash(exc, session, as_json)
     if failed(result):
         raise typer.Exit(1)
+
+
+def _crash(exc: Exception, session: Any, as_json: bool) -> None:
+    """Report an unexpected exception: ``error: <command> failed [in plugin 'x']:
+    <Type>: <message>``, exit 1; the traceback too with ``--debug`` or DEPLOYER_DEBUG=1."""
+    import traceback
+
+    from deployer.crash import summary
+
+    command = " ".join(filter(None, ("deployer", _invocation["command"])))
+    plugins = session.pm.list_name_plugin() if session is not None else ()
+    message = summary(command, exc, plugins)
+    if _invocation["debug"]:
+        typer.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+    else:
+        message += " (run with --debug for the traceback)"
+    _fail(message, 1, as_json)
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:
@@ -205,22 +277,43 @@ def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def verify(
+    ctx: typer.Context,
     target: TargetOpt = "local",
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
-    url: Annotated[Optional[str], typer.Option(help="Check this base URL instead of a deployed target.")] = None,
+    url: Annotated[
+        Optional[str], typer.Option(help="Check this base URL (http or https) instead of a deployed target.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the website's HTTP checks against a deployed target or any URL; exit 1 on failure."""
+    """Run the app's HTTP checks against a deployed target or any URL; exit 1 when one fails.
+
+    The checks are the config's \\[\\[checks]]; without any, the health path must answer 2xx and / below 500.
+    """
     from deployer import api
+    from deployer.errors import UsageError
     from deployer.render import print_verify
-    from deployer.verify import run_checks
 
-    def action(session: Any) -> Any:
-        return run_checks(url or api.deployed_url(session))
+    def failed(report: Any) -> bool:
+        return not report.passed
 
-    where = {} if url else {"target": target, "stack": stack, "config": config}
-    _run(as_json, action, print_verify, failed=lambda report: not report.passed, **where)
+    if url is None:
+        _run(as_json, api.verify, print_verify, failed=failed, target=target, stack=stack, config=config)
+        return
+
+    def action(_: Any) -> Any:
+        ignored = [f"--{name}" for name in ("target", "stack") if _given(ctx, name)]
+        if ignored:
+            raise UsageError(f"--url: cannot be combined with {' and '.join(ignored)}, which would be ignored")
+        return api.verify_url(url, api.find_project(config))
+
+    _run(as_json, action, print_verify, failed=failed)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given (on the command line or by its variable)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
 
 
 @app.command()

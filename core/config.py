@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deployer.checks import parse_checks
 from deployer.errors import ConfigError
 from deployer.models import (
     AppSpec,
@@ -97,11 +98,14 @@ def parse_project(
     """Validate a parsed TOML document into a :class:`Project`."""
     top = Section(document, prefix)
     app = parse_app(top.section("app"), root)
+    checks = parse_checks(top)
     targets = top.section("targets")
     for name in targets.raw:
         targets.section(name)  # each must be a table; keys are checked by the target's plugin
     top.done()
-    return Project(root=root, config_file=config_file or root / CONFIG_FILE, app=app, targets=dict(targets.raw))
+    return Project(
+        root=root, config_file=config_file or root / CONFIG_FILE, app=app, targets=dict(targets.raw), checks=checks
+    )
 
 
 def parse_app(s: Section, root: Path) -> AppSpec:

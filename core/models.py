@@ -95,6 +95,47 @@ class TargetConfig:
 
 
 @frozen
+class StatusRange:
+    """The response statuses a :class:`Check` accepts, ``low`` to ``high`` inclusive."""
+
+    low: int
+    high: int
+
+    def __contains__(self, status: object) -> bool:
+        return isinstance(status, int) and self.low <= status <= self.high
+
+    def __str__(self) -> str:
+        if self.low == self.high:
+            return str(self.low)
+        if self.low % 100 == 0 and self.high == self.low + 99:
+            return f"{self.low // 100}xx"
+        if self.low == 100:
+            return f"below {self.high + 1}"
+        return f"{self.low}-{self.high}"
+
+
+def _status_range(value: int | StatusRange) -> StatusRange:
+    return value if isinstance(value, StatusRange) else StatusRange(value, value)
+
+
+@frozen
+class Check:
+    """One HTTP check of the deployed app (a ``[[checks]]`` table of the config).
+
+    A GET of ``path`` must answer a status in ``status`` (an int means exactly that one),
+    a body containing ``contains`` (when not empty), each header of ``headers`` (lower-case
+    name) with its value containing the given text (case-insensitive; empty: present),
+    within ``max_ms`` milliseconds (when set).
+    """
+
+    path: str
+    status: StatusRange = field(default=200, converter=_status_range)
+    contains: str = ""
+    headers: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
+    max_ms: int | None = None
+
+
+@frozen
 class Project:
     """A loaded config file: where it came from, the app, and every target section."""
 
@@ -102,6 +143,8 @@ class Project:
     config_file: Path
     app: AppSpec
     targets: Mapping[str, Mapping[str, Any]] = field(factory=dict, converter=_frozen_map)
+    checks: tuple[Check, ...] = ()
+    """The app's declared checks (``[[checks]]``); empty when none are declared."""
 
 
 # --- the image the core builds once for every target -----------------------------------

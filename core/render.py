@@ -74,6 +74,8 @@ def print_status(status: Status) -> None:
 def print_verify(report: Any) -> None:
     for line in report.lines():
         print(line)
+    passed = len(report.results) - len(report.failures)
+    print(f"{passed} of {len(report.results)} checks passed against {report.target}")
 
 
 def print_targets(listing: dict[str, Any]) -> None:

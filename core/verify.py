@@ -1,35 +1,36 @@
-""" "The site works", defined once: named HTTP checks that run against any endpoint.
+"""Running the app's HTTP checks (:class:`deployer.models.Check`) against any endpoint.
 
-The checks are data (:class:`Check`, :class:`Follow`, :class:`Header` in a
-:class:`Suite`). They run through one tiny interface, ``get(path) -> Response``, so the
-same suite runs against a deployed base URL (:func:`run_checks`, standard-library HTTP)
-and through a framework's test client (:func:`run_checks_with`)::
+The checks are data, declared in the config (:mod:`deployer.checks`). They run through one
+tiny interface, ``get(path) -> Response``, so the same checks run against a deployed base
+URL (:func:`run_checks`, standard-library HTTP) and through a framework's test client
+(:func:`run_checks_with`)::
 
-    report = run_checks("http://127.0.0.1:8080")
+    report = run_checks("http://127.0.0.1:8080", project.checks)
     require_passed(report)          # VerifyFailed naming each failed check
 
-Pages found by following links (each project page, the stylesheet) are checked too, so
-the list of projects is never written down twice: a new project is verified as soon as
-the projects page links to it.
+:func:`wait_until_passing` polls until every check passes, for code that has just
+deployed something.
 """
 
 from __future__ import annotations
 
 import http.client
-import json
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
-from html.parser import HTMLParser
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
 from deployer.errors import VerifyFailed
+from deployer.models import Check
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 """Bodies are read up to this size; a check never needs more."""
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds one request may take before its check fails (raised to a check's ``max_ms``)."""
 
 
 def _lower_keys(headers: Mapping[str, str]) -> Mapping[str, str]:
@@ -44,182 +45,158 @@ class Response:
     headers: Mapping[str, str] = field(factory=dict, converter=_lower_keys)
     body: bytes = b""
 
-    @property
-    def media_type(self) -> str:
-        """The Content-Type without parameters, lower-case (``"text/html"``)."""
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
 
 Get = Callable[[str], Response]
 """Fetches a site-relative path (``"/about"``); raises ``OSError`` when it cannot connect."""
 
 
 @frozen
-class Header:
-    """A response header every checked response must carry; ``contains`` is a required
-    substring of its value (case-insensitive), empty for presence only."""
-
-    name: str
-    contains: str = ""
-
-
-@frozen
-class Follow:
-    """Site-relative links in a checked page that become checks of their own.
-
-    ``element`` is ``"a"`` or ``"link"`` (``rel`` filters link elements, e.g.
-    ``"stylesheet"``); only paths starting with ``prefix`` count. Each link becomes a
-    check named ``"<name> <last path segment>"`` (``"project deployer"``) expecting 200 and ``media_type``. A page with fewer
-    than ``minimum`` such links fails its own check.
-    """
-
-    name: str
-    element: str = "a"
-    rel: str = ""
-    prefix: str = "/"
-    media_type: str = "text/html"
-    minimum: int = 1
-
-
-@frozen
-class Check:
-    """One named request and what its response must be.
-
-    ``json`` is a subset the JSON body must contain (``{"status": "ok"}``); ``follow``
-    derives further checks from the links in this response's HTML.
-    """
-
-    name: str
-    path: str
-    status: int = 200
-    media_type: str = "text/html"
-    json: Mapping[str, Any] | None = None
-    follow: tuple[Follow, ...] = ()
-
-
-@frozen
-class Suite:
-    """The checks to run, in order, and the headers every response must carry."""
-
-    checks: tuple[Check, ...]
-    headers: tuple[Header, ...] = ()
-
-
-SECURITY_HEADERS: tuple[Header, ...] = (
-    Header("Content-Security-Policy", "frame-ancestors 'none'"),
-    Header("X-Content-Type-Options", "nosniff"),
-    Header("X-Frame-Options", "DENY"),
-    Header("Referrer-Policy"),
-)
-
-DEFAULT_SUITE = Suite(
-    checks=(
-        Check("home", "/", follow=(Follow("stylesheet", element="link", rel="stylesheet", media_type="text/css"),)),
-        Check("about", "/about"),
-        Check("projects", "/projects", follow=(Follow("project", prefix="/projects/"),)),
-        Check("contact", "/contact"),
-        Check("healthz", "/healthz", media_type="application/json", json={"status": "ok"}),
-        Check("not found", "/deployer-verify/no-such-page", status=404),
-    ),
-    headers=SECURITY_HEADERS,
-)
-"""What "the website works" means for every target."""
-
-
-@frozen
 class CheckResult:
-    """The outcome of one check; ``reason`` says what was wrong when it failed."""
+    """The outcome of one check: what was expected, what came back, and (when it failed)
+    ``reason``, every problem found. ``status`` and ``ms`` are None when no response came."""
 
-    name: str
     path: str
+    expected: str
     passed: bool
     reason: str = ""
+    status: int | None = None
+    ms: int | None = None
 
 
 @frozen
-class VerifyReport:
-    """Every check that ran against ``target`` (a base URL, or a label for a test client)."""
+class Report:
+    """Every check that ran against ``target`` (a base URL, or a label for a test client).
+    ``passed``: at least one check ran and every one passed."""
 
     target: str
-    checks: tuple[CheckResult, ...]
+    results: tuple[CheckResult, ...]
+    passed: bool = field(init=False)
 
-    @property
-    def passed(self) -> bool:
-        return bool(self.checks) and all(result.passed for result in self.checks)
+    @passed.default
+    def _all_passed(self) -> bool:
+        return bool(self.results) and all(result.passed for result in self.results)
 
     @property
     def failures(self) -> tuple[CheckResult, ...]:
-        return tuple(result for result in self.checks if not result.passed)
+        return tuple(result for result in self.results if not result.passed)
 
     def lines(self) -> list[str]:
-        """One human-readable line per check: ``PASS home /`` or ``FAIL about /about: why``."""
+        """One human-readable line per check:
+        ``PASS /about: status 200, contains 'About' (12 ms)`` or
+        ``FAIL /about: expected status 200, got 500``."""
         return [
-            f"{'PASS' if r.passed else 'FAIL'} {r.name} {r.path}" + (f": {r.reason}" if r.reason else "")
-            for r in self.checks
+            f"PASS {r.path}: {r.expected} ({r.ms} ms)" if r.passed else f"FAIL {r.path}: {r.reason}"
+            for r in self.results
         ]
+
+
+def describe(check: Check) -> str:
+    """What ``check`` expects, in words: ``status 200, contains 'ok', header content-type
+    has 'application/json', within 500 ms``."""
+    parts = [f"status {check.status}"]
+    if check.contains:
+        parts.append(f"contains {check.contains!r}")
+    for name, text in check.headers.items():
+        parts.append(f"header {name} has {text!r}" if text else f"header {name} present")
+    if check.max_ms is not None:
+        parts.append(f"within {check.max_ms} ms")
+    return ", ".join(parts)
 
 
 # --- running ------------------------------------------------------------------------------
 
 
-def run_checks(base_url: str, *, timeout: float = 5, suite: Suite = DEFAULT_SUITE) -> VerifyReport:
-    """Run ``suite`` over HTTP against ``base_url`` (``http://host:port``, optional path prefix).
+def run_checks(base_url: str, checks: Iterable[Check], *, timeout: float = DEFAULT_TIMEOUT) -> Report:
+    """Run ``checks`` over HTTP against ``base_url`` (``http(s)://host[:port]``, optional
+    path prefix).
 
-    Never raises for a failing site: connection errors, timeouts and wrong answers are
+    Never raises for a failing app: connection errors, timeouts and wrong answers are
     failed checks in the report. Redirects are not followed (a 301 fails a 200 check and
-    names its Location).
+    names its Location). A request may take ``timeout`` seconds, or a check's ``max_ms``
+    when longer.
     """
-    return run_checks_with(http_get(base_url, timeout=timeout), suite=suite, target=base_url)
+    checks = tuple(checks)
+    longest = max((check.max_ms or 0 for check in checks), default=0) / 1000
+    return run_checks_with(http_get(base_url, timeout=max(timeout, longest + 1)), checks, target=base_url)
 
 
-def run_checks_with(get: Get, *, suite: Suite = DEFAULT_SUITE, target: str = "client") -> VerifyReport:
-    """Run ``suite`` through ``get``, e.g. an adapter over Flask's test client.
+def run_checks_with(get: Get, checks: Iterable[Check], *, target: str = "client") -> Report:
+    """Run ``checks`` through ``get``, e.g. an adapter over Flask's test client.
 
     ``get`` may raise ``OSError`` (reported as a failed check); other exceptions propagate.
     """
-    results: list[CheckResult] = []
-    pending = list(suite.checks)
-    seen = {check.path for check in pending}
-    while pending:
-        check = pending.pop(0)
+    results = []
+    for check in checks:
+        expected = describe(check)
+        started = time.perf_counter()
         try:
             response = get(check.path)
         except OSError as error:
-            results.append(CheckResult(check.name, check.path, False, f"request failed: {_describe(error)}"))
+            results.append(CheckResult(check.path, expected, False, f"request failed: {_describe_error(error)}"))
             continue
-        problems = _problems(check, response, suite.headers)
-        for follow in check.follow:
-            paths = _links(response, follow)
-            if len(paths) < follow.minimum:
-                problems.append(
-                    f"expected at least {follow.minimum} link(s) to {follow.prefix}... "
-                    f"({follow.name}), found {len(paths)}"
-                )
-            for path in paths:
-                if path not in seen:
-                    seen.add(path)
-                    label = path.rstrip("/").rsplit("/", 1)[-1] or path
-                    pending.append(Check(f"{follow.name} {label}", path, media_type=follow.media_type))
-        results.append(CheckResult(check.name, check.path, not problems, "; ".join(problems)))
-    return VerifyReport(target, tuple(results))
+        ms = round((time.perf_counter() - started) * 1000)
+        problems = _problems(check, response, ms)
+        results.append(CheckResult(check.path, expected, not problems, "; ".join(problems), response.status, ms))
+    return Report(target, tuple(results))
 
 
-def require_passed(report: VerifyReport) -> VerifyReport:
+def wait_until_passing(
+    base_url: str,
+    checks: Iterable[Check],
+    timeout: float,
+    *,
+    interval: float = 1.0,
+    request_timeout: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Report:
+    """Run ``checks`` against ``base_url`` every ``interval`` seconds until they all pass or
+    ``timeout`` seconds have gone by; return the passing report, or the last failing one
+    (pass it to :func:`require_passed` to raise)."""
+    checks = tuple(checks)
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        report = run_checks(base_url, checks, timeout=max(0.1, min(request_timeout, remaining)))
+        if report.passed or time.monotonic() + interval > deadline:
+            return report
+        sleep(interval)
+
+
+def require_passed(report: Report) -> Report:
     """Return ``report`` when every check passed; else raise :class:`VerifyFailed` naming each
     failed check and why."""
     if report.passed:
         return report
-    failed = report.failures or (CheckResult("suite", "", False, "no checks ran"),)
-    detail = "\n".join(f"  {r.name} ({r.path}): {r.reason}" for r in failed)
-    raise VerifyFailed(f"{len(failed)} of {len(report.checks)} checks failed against {report.target}:\n{detail}")
+    failed = report.failures or (CheckResult("", "at least one check", False, "no checks ran"),)
+    detail = "\n".join(f"  {r.path or '(none)'}: {r.reason}" for r in failed)
+    raise VerifyFailed(f"{len(failed)} of {len(report.results)} checks failed against {report.target}:\n{detail}")
 
 
-def http_get(base_url: str, *, timeout: float = 5) -> Get:
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a base URL (http or https with a host), or None when it can."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        return f"is not a valid URL ({error})"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "must name a host (http://host:port)"
+    if parts.query or parts.fragment:
+        return "must not have a query or fragment; checks add their own paths"
+    if any(c.isspace() for c in url):
+        return "must not contain spaces"
+    return None
+
+
+def http_get(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Get:
     """A :data:`Get` over HTTP(S) with the standard library: no redirects, bodies capped at
     :data:`MAX_BODY_BYTES`, HTTP error statuses returned as responses."""
+    problem = base_url_problem(base_url)
+    if problem:
+        raise ValueError(f"base URL {base_url!r} {problem}")
     base = base_url.rstrip("/")
-    if urlsplit(base).scheme not in ("http", "https"):
-        raise ValueError(f"base URL must start with http:// or https:// (got {base_url!r})")
     opener = urllib.request.build_opener(_NoRedirect)
 
     def get(path: str) -> Response:
@@ -244,72 +221,26 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _describe(error: OSError) -> str:
+def _describe_error(error: OSError) -> str:
     reason = getattr(error, "reason", None)  # URLError wraps the socket error
     return str(reason if reason is not None else error) or type(error).__name__
 
 
-def _problems(check: Check, response: Response, headers: tuple[Header, ...]) -> list[str]:
+def _problems(check: Check, response: Response, ms: int) -> list[str]:
     problems = []
-    if response.status != check.status:
+    if response.status not in check.status:
         where = response.headers.get("location")
         problems.append(
             f"expected status {check.status}, got {response.status}" + (f" (Location: {where})" if where else "")
         )
-    if response.media_type != check.media_type:
-        problems.append(f"expected content type {check.media_type}, got {response.media_type or 'none'}")
-    if check.json is not None:
-        problems.extend(_json_problems(check.json, response.body))
-    for header in headers:
-        value = response.headers.get(header.name.lower())
+    if check.contains and check.contains not in response.body.decode("utf-8", errors="replace"):
+        problems.append(f"body lacks {check.contains!r}")
+    for name, text in check.headers.items():
+        value = response.headers.get(name.lower())
         if value is None:
-            problems.append(f"missing header {header.name}")
-        elif header.contains.lower() not in value.lower():
-            problems.append(f"header {header.name} lacks {header.contains!r} (got {value!r})")
+            problems.append(f"missing header {name}")
+        elif text.lower() not in value.lower():
+            problems.append(f"header {name} lacks {text!r} (got {value!r})")
+    if check.max_ms is not None and ms > check.max_ms:
+        problems.append(f"took {ms} ms, more than {check.max_ms} ms")
     return problems
-
-
-def _json_problems(expected: Mapping[str, Any], body: bytes) -> list[str]:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return ["body is not JSON"]
-    if not isinstance(document, dict):
-        return ["JSON body is not an object"]
-    return [
-        f"expected JSON {key}={value!r}, got {document.get(key, '<missing>')!r}"
-        for key, value in expected.items()
-        if document.get(key) != value
-    ]
-
-
-def _links(response: Response, follow: Follow) -> list[str]:
-    """Site-relative paths (query and fragment dropped) linked by ``follow``'s elements, in
-    document order without repeats."""
-    if response.media_type != "text/html":
-        return []
-    parser = _LinkParser(follow.element, follow.rel)
-    parser.feed(response.body.decode("utf-8", errors="replace"))
-    paths: list[str] = []
-    for href in parser.hrefs:
-        parts = urlsplit(href)
-        if parts.scheme or parts.netloc or not parts.path.startswith(follow.prefix):
-            continue
-        if parts.path not in paths:
-            paths.append(parts.path)
-    return paths
-
-
-class _LinkParser(HTMLParser):
-    def __init__(self, element: str, rel: str):
-        super().__init__()
-        self.element, self.rel, self.hrefs = element, rel.lower(), []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != self.element:
-            return
-        values = {name: value or "" for name, value in attrs}
-        if self.rel and self.rel not in values.get("rel", "").lower().split():
-            return
-        if values.get("href"):
-            self.hrefs.append(values["href"])

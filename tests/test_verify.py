@@ -1,57 +1,46 @@
-"""``deployer verify``'s checks over real HTTP: the website container passes, a site that
-answers wrongly fails naming each wrong check. All traffic stays on 127.0.0.1."""
+"""``deployer verify``: the app's declared checks (``[[checks]]``) over real HTTP against a
+small server each test shapes, every kind of check seen passing and failing, the default
+checks, the config errors and the command. All traffic stays on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from deployer.errors import VerifyFailed
-from deployer.verify import SECURITY_HEADERS, require_passed, run_checks
+from deployer.checks import checks_for, default_checks
+from deployer.cli import app
+from deployer.config import load_project, parse_project
+from deployer.errors import ConfigError, VerifyFailed
+from deployer.models import Check, StatusRange
+from deployer.verify import Report, require_passed, run_checks, wait_until_passing
 
-GOOD_HEADERS = {header.name: header.contains or "no-referrer" for header in SECURITY_HEADERS}
-HTML = "text/html; charset=utf-8"
-
-
-# --- a small site whose answers each test chooses ---------------------------------------
-
-
-def good_site() -> dict[str, tuple[int, str, bytes, dict[str, str]]]:
-    """path -> (status, content type, body, headers) for a site that passes every check."""
-    page = b'<html><head><link rel="stylesheet" href="/s.css"></head><body>hi</body></html>'
-    listing = b'<a href="/projects/one">One</a> <a href="/projects/two?x=1#top">Two</a> <a href="/about">About</a>'
-    return {
-        "/": (200, HTML, page, GOOD_HEADERS),
-        "/about": (200, HTML, page, GOOD_HEADERS),
-        "/projects": (200, HTML, listing, GOOD_HEADERS),
-        "/projects/one": (200, HTML, page, GOOD_HEADERS),
-        "/projects/two": (200, HTML, page, GOOD_HEADERS),
-        "/contact": (200, HTML, page, GOOD_HEADERS),
-        "/healthz": (200, "application/json", b'{"status": "ok", "version": "x"}', GOOD_HEADERS),
-        "/s.css": (200, "text/css", b"body{}", GOOD_HEADERS),
-    }
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def fake_site() -> Iterator[tuple[str, dict]]:
-    """A threaded HTTP server on 127.0.0.1 answering from a dict the test may edit."""
-    routes = good_site()
+def site() -> Iterator[tuple[str, dict]]:
+    """A threaded HTTP server on 127.0.0.1 answering from ``routes``, which the test may
+    edit: path -> (status, headers, body, delay in seconds). Unknown paths are 404."""
+    routes: dict[str, tuple[int, dict[str, str], bytes, float]] = {
+        "/status": (200, {"Content-Type": "application/json"}, b'{"state": "ok"}', 0.0),
+    }
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            status, content_type, body, headers = routes.get(
-                self.path.split("?")[0], (404, HTML, b"<h1>missing</h1>", GOOD_HEADERS)
-            )
+            status, headers, body, delay = routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"no", 0.0))
+            time.sleep(delay)
             self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
@@ -66,128 +55,389 @@ def fake_site() -> Iterator[tuple[str, dict]]:
     server.server_close()
 
 
-# --- against the fake site ------------------------------------------------------------
+def only_result(report: Report):
+    (result,) = report.results
+    return result
 
 
-def test_a_correct_site_passes_and_links_are_followed(fake_site):
-    url, _ = fake_site
+# --- each kind of check, passing and failing -----------------------------------------------
 
-    report = require_passed(run_checks(url))
-
-    assert [c.name for c in report.checks] == [
-        "home",
-        "about",
-        "projects",
-        "contact",
-        "healthz",
-        "not found",
-        "stylesheet s.css",
-        "project one",
-        "project two",
-    ]
+KINDS = {
+    "status": Check("/status", status=200),
+    "contains": Check("/status", contains='"state": "ok"'),
+    "header": Check("/status", headers={"content-type": "APPLICATION/JSON"}),
+    "header presence": Check("/status", headers={"content-type": ""}),
+    "max_ms": Check("/status", max_ms=2000),
+}
 
 
-def test_wrong_answers_fail_naming_each_check(fake_site):
-    url, routes = fake_site
-    routes["/about"] = (200, HTML, b"about", {k: v for k, v in GOOD_HEADERS.items() if k != "X-Frame-Options"})
-    routes["/projects/two"] = (500, HTML, b"boom", GOOD_HEADERS)
-    routes["/healthz"] = (200, "application/json", b'{"status": "degraded"}', GOOD_HEADERS)
-    routes["/s.css"] = (200, "text/plain", b"body{}", GOOD_HEADERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_of_check_passes_on_a_matching_answer(site, kind):
+    url, _ = site
 
-    report = run_checks(url)
+    result = only_result(require_passed(run_checks(url, [KINDS[kind]])))
 
-    assert {c.name: c.reason for c in report.failures} == {
-        "about": "missing header X-Frame-Options",
-        "project two": "expected status 200, got 500",
-        "healthz": "expected JSON status='ok', got 'degraded'",
-        "stylesheet s.css": "expected content type text/css, got text/plain",
-    }
-    with pytest.raises(VerifyFailed) as caught:
-        require_passed(report)
-    message = str(caught.value)
-    assert message.startswith(f"4 of 9 checks failed against {url}:")
-    for name in ("about (/about)", "project two (/projects/two)", "healthz (/healthz)", "stylesheet s.css"):
-        assert name in message
-    assert caught.value.exit_code == 1
+    assert result.passed and result.status == 200 and result.ms is not None
 
 
-def test_a_projects_page_without_project_links_fails(fake_site):
-    url, routes = fake_site
-    routes["/projects"] = (200, HTML, b"<p>coming soon</p>", GOOD_HEADERS)
+@pytest.mark.parametrize(
+    ("kind", "answer", "reason"),
+    [
+        ("status", (503, {"Content-Type": "application/json"}, b'{"state": "ok"}', 0), "expected status 200, got 503"),
+        ("contains", (200, {"Content-Type": "application/json"}, b'{"state": "down"}', 0), "body lacks"),
+        (
+            "header",
+            (200, {"Content-Type": "text/html"}, b'{"state": "ok"}', 0),
+            "header content-type lacks 'APPLICATION/JSON' (got 'text/html')",
+        ),
+        ("header presence", (200, {}, b'{"state": "ok"}', 0), "missing header content-type"),
+        ("max_ms", (200, {"Content-Type": "application/json"}, b'{"state": "ok"}', 2.5), "more than 2000 ms"),
+    ],
+)
+def test_each_kind_of_check_fails_naming_what_was_wrong(site, kind, answer, reason):
+    url, routes = site
+    routes["/status"] = answer
 
-    failures = run_checks(url).failures
+    result = only_result(run_checks(url, [KINDS[kind]]))
 
-    assert [(c.name, c.reason) for c in failures] == [
-        ("projects", "expected at least 1 link(s) to /projects/... (project), found 0")
-    ]
-
-
-def test_a_200_for_missing_pages_and_redirects_are_failures(fake_site):
-    url, routes = fake_site
-    routes["/deployer-verify/no-such-page"] = (200, HTML, b"soft 404", GOOD_HEADERS)
-    routes["/contact"] = (301, HTML, b"", {**GOOD_HEADERS, "Location": "/contact/"})
-
-    reasons = {c.name: c.reason for c in run_checks(url).failures}
-
-    assert reasons == {
-        "not found": "expected status 404, got 200",
-        "contact": "expected status 200, got 301 (Location: /contact/)",
-    }
+    assert not result.passed
+    assert reason in result.reason
 
 
-def test_weak_csp_is_named(fake_site):
-    url, routes = fake_site
-    weak = {**GOOD_HEADERS, "Content-Security-Policy": "default-src *"}
-    routes["/"] = (200, HTML, routes["/"][2], weak)
+def test_a_check_with_every_key_names_each_problem(site):
+    url, routes = site
+    routes["/status"] = (500, {"Content-Type": "text/plain"}, b"boom", 0)
+    check = Check("/status", status=200, contains="ok", headers={"content-type": "json", "x-id": ""}, max_ms=1000)
 
-    (failure,) = run_checks(url).failures
+    result = only_result(run_checks(url, [check]))
 
-    assert failure.name == "home"
-    assert "Content-Security-Policy lacks \"frame-ancestors 'none'\"" in failure.reason
+    assert result.reason == (
+        "expected status 200, got 500; body lacks 'ok'; header content-type lacks 'json' (got 'text/plain'); "
+        "missing header x-id"
+    )
+    assert result.expected == (
+        "status 200, contains 'ok', header content-type has 'json', header x-id present, within 1000 ms"
+    )
+
+
+def test_redirects_are_not_followed_and_the_location_is_named(site):
+    url, routes = site
+    routes["/status"] = (301, {"Location": "/status/"}, b"", 0)
+
+    result = only_result(run_checks(url, [Check("/status")]))
+
+    assert result.reason == "expected status 200, got 301 (Location: /status/)"
 
 
 def test_nothing_listening_fails_every_check_quickly():
     started = time.monotonic()
-    report = run_checks("http://127.0.0.1:9", timeout=2)
+    report = run_checks("http://127.0.0.1:9", default_checks(), timeout=2)
 
-    assert not report.passed and len(report.failures) == 6
+    assert not report.passed and len(report.failures) == 2
     assert all(c.reason.startswith("request failed:") and "refused" in c.reason for c in report.failures)
     assert time.monotonic() - started < 5
 
 
-def test_a_base_url_must_be_http():
-    with pytest.raises(ValueError, match="http:// or https://"):
-        run_checks("127.0.0.1:8000")
+def test_no_checks_is_not_a_pass(site):
+    url, _ = site
+    report = run_checks(url, [])
+
+    assert not report.passed
+    with pytest.raises(VerifyFailed, match="no checks ran"):
+        require_passed(report)
 
 
-# --- against the real website container ------------------------------------------------
+def test_require_passed_names_each_failed_check(site):
+    url, routes = site
+    routes["/a"] = (200, {}, b"", 0)
+    report = run_checks(url, [Check("/a"), Check("/b"), Check("/status", status=201)])
+
+    with pytest.raises(VerifyFailed) as caught:
+        require_passed(report)
+
+    message = str(caught.value)
+    assert message.startswith(f"2 of 3 checks failed against {url}:")
+    assert "  /b: expected status 200, got 404" in message
+    assert "  /status: expected status 201, got 200" in message
+    assert caught.value.exit_code == 1
 
 
-@pytest.mark.docker
-def test_the_website_container_passes_verify(website_url):
-    report = require_passed(run_checks(website_url))
+@pytest.mark.parametrize("base", ["127.0.0.1:8000", "ftp://host", "http://", "http://h:port"])
+def test_a_base_url_must_be_http_with_a_host(base):
+    with pytest.raises(ValueError, match="base URL"):
+        run_checks(base, default_checks())
 
-    assert {"project deployer", "project field-notes", "project tiny-load-tester", "stylesheet style.css"} <= {
-        c.name for c in report.checks
-    }
+
+# --- the default checks: the health path and / ------------------------------------------
+
+
+def test_without_declared_checks_the_health_path_must_answer_2xx_and_home_below_500(site):
+    url, routes = site
+    routes["/healthz"] = (204, {}, b"", 0)  # "/" answers 404: fine, the app is up
+
+    assert [str(c.status) for c in default_checks()] == ["2xx", "below 500"]
+    assert run_checks(url, default_checks()).passed
+
+    routes["/"] = (500, {}, b"boom", 0)
+    routes["/healthz"] = (302, {"Location": "/login"}, b"", 0)
+    reasons = [r.reason for r in run_checks(url, default_checks()).results]
+    assert reasons == [
+        "expected status 2xx, got 302 (Location: /login)",
+        "expected status below 500, got 500",
+    ]
+
+
+def test_the_defaults_follow_the_apps_health_path(make_project):
+    project = load_project(
+        make_project("""
+        [app]
+        name = "demo"
+        [app.build]
+        context = "app"
+        [app.health]
+        path = "/ready"
+    """)
+    )
+
+    assert project.checks == ()
+    assert [c.path for c in checks_for(project)] == ["/ready", "/"]
+    assert checks_for(None) == default_checks("/healthz")
+    assert default_checks("/") == (Check("/", status=StatusRange(200, 299)),)
+
+
+# --- waiting until the checks pass --------------------------------------------------------
+
+
+def test_wait_until_passing_returns_once_the_app_answers(site):
+    url, routes = site
+    routes["/status"] = (503, {}, b"", 0)
+    threading.Timer(0.5, lambda: routes.update({"/status": (200, {}, b"", 0)})).start()
+
+    report = wait_until_passing(url, [Check("/status")], timeout=10, interval=0.1)
+
+    assert report.passed
+
+
+def test_wait_until_passing_gives_up_with_the_last_failing_report(site):
+    url, routes = site
+    routes["/status"] = (503, {}, b"", 0)
+    started = time.monotonic()
+
+    report = wait_until_passing(url, [Check("/status")], timeout=0.6, interval=0.1)
+
+    assert not report.passed and report.failures[0].reason == "expected status 200, got 503"
+    assert time.monotonic() - started < 3
+
+
+# --- [[checks]] in the config --------------------------------------------------------------
+
+APP = """
+[app]
+name = "demo"
+[app.build]
+context = "app"
+"""
+
+
+def test_checks_are_read_from_the_config(make_project):
+    project = load_project(
+        make_project(
+            APP
+            + textwrap.dedent("""
+            [[checks]]
+            path = "/status"
+            status = 200
+            contains = "ok"
+            header = { "Content-Type" = "application/json" }
+            max_ms = 500
+
+            [[checks]]
+            path = "/gone?x=1"
+            status = 410
+            """)
+        )
+    )
+
+    assert project.checks == (
+        Check("/status", status=200, contains="ok", headers={"content-type": "application/json"}, max_ms=500),
+        Check("/gone?x=1", status=410),
+    )
+    assert checks_for(project) == project.checks
+
+
+@pytest.mark.parametrize(
+    ("checks", "key", "message"),
+    [
+        ("checks = 5", "checks", "must be an array of tables"),
+        ("checks = []", "checks", "must not be empty"),
+        ("checks = [1]", "checks[0]", "must be a table"),
+        ("[[checks]]\nstatus = 200", "checks[0].path", "is required"),
+        ('[[checks]]\npath = "status"', "checks[0].path", "a URL path starting with /"),
+        ('[[checks]]\npath = "/a b"', "checks[0].path", "without spaces or #"),
+        ('[[checks]]\npath = "/a#top"', "checks[0].path", "without spaces or #"),
+        ('[[checks]]\npath = "/\u00e9"', "checks[0].path", "printable ASCII"),
+        ('[[checks]]\npath = "/"\n[[checks]]\npath = "/"\nstatus = 600', "checks[1].status", "between 100 and 599"),
+        ('[[checks]]\npath = "/"\nstatus = 99', "checks[0].status", "between 100 and 599"),
+        ('[[checks]]\npath = "/"\nstatus = "200"', "checks[0].status", "must be an integer"),
+        ('[[checks]]\npath = "/"\ncontains = ""', "checks[0].contains", "some text"),
+        ('[[checks]]\npath = "/"\ncontains = 1', "checks[0].contains", "must be a string"),
+        ('[[checks]]\npath = "/"\nheader = "x"', "checks[0].header", "must be a table"),
+        ('[[checks]]\npath = "/"\nheader = { "bad name" = "x" }', "checks[0].header.bad name", "header name"),
+        ('[[checks]]\npath = "/"\nheader = { "A" = "x", "a" = "y" }', "checks[0].header.a", "given twice"),
+        ('[[checks]]\npath = "/"\nheader = { "a" = [] }', "checks[0].header.a", "must be a string"),
+        ('[[checks]]\npath = "/"\nmax_ms = 0', "checks[0].max_ms", "between 1 and 60000"),
+        ('[[checks]]\npath = "/"\nmax_ms = 60001', "checks[0].max_ms", "between 1 and 60000"),
+        ('[[checks]]\npath = "/"\nmax_ms = 1.5', "checks[0].max_ms", "must be an integer"),
+        ('[[checks]]\npath = "/"\nexpect = 200', "checks[0].expect", "is not a known key"),
+    ],
+)
+def test_a_bad_check_is_a_config_error_naming_the_key(make_project, checks, key, message):
+    # a bare key must come before the first table; [[checks]] tables may come anywhere
+    config = make_project(APP + checks + "\n" if checks.startswith("[[") else checks + "\n" + APP)
+
+    with pytest.raises(ConfigError) as caught:
+        load_project(config)
+    assert caught.value.key == key and message in caught.value.message
+
+    result = CliRunner().invoke(app, ["verify", "--url", "http://127.0.0.1:9", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"{key}: " in result.stderr
+
+
+def test_checks_in_pyproject_are_named_under_tool_deployer(tmp_path):
+    document = {"app": {"name": "demo", "build": {"context": "."}}, "checks": [{"path": "/", "status": 1000}]}
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+
+    with pytest.raises(ConfigError) as caught:
+        parse_project(document, root=tmp_path, prefix="tool.deployer")
+
+    assert caught.value.key == "tool.deployer.checks[0].status"
 
 
 # --- the command ----------------------------------------------------------------------
 
 
-def test_cli_verify_url_exits_0_on_a_correct_site_and_1_naming_the_failed_check(fake_site):
-    from typer.testing import CliRunner
+def write_config(tmp_path: Path, checks: str) -> Path:
+    (tmp_path / "app").mkdir(exist_ok=True)
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
+    config = tmp_path / "deployer.toml"
+    config.write_text(textwrap.dedent(APP) + textwrap.dedent(checks))
+    return config
 
-    from deployer.cli import app
 
-    url, routes = fake_site
-    good = CliRunner().invoke(app, ["verify", "--url", url])
+def test_cli_verify_url_runs_the_declared_checks(site, tmp_path):
+    url, routes = site
+    config = write_config(
+        tmp_path,
+        """
+        [[checks]]
+        path = "/status"
+        contains = "ok"
+        header = { "content-type" = "json" }
+        """,
+    )
+
+    good = CliRunner().invoke(app, ["verify", "--url", url, "--config", str(config)])
     assert good.exit_code == 0, good.output
-    assert "PASS healthz /healthz" in good.stdout
+    assert "PASS /status: status 200, contains 'ok', header content-type has 'json' (" in good.stdout
+    assert f"1 of 1 checks passed against {url}" in good.stdout
 
-    routes["/healthz"] = (500, "text/plain", b"boom", GOOD_HEADERS)
-    bad = CliRunner().invoke(app, ["verify", "--url", url, "--json"])
+    routes["/status"] = (200, {"Content-Type": "application/json"}, b'{"state": "down"}', 0)
+    bad = CliRunner().invoke(app, ["verify", "--url", url, "--config", str(config), "--json"])
     assert bad.exit_code == 1
-    checks = {c["name"]: c for c in json.loads(bad.stdout)["checks"]}
-    assert checks["healthz"]["passed"] is False and "500" in checks["healthz"]["reason"]
-    assert checks["home"]["passed"] is True
+    report = json.loads(bad.stdout)
+    assert report["passed"] is False and report["target"] == url
+    (result,) = report["results"]
+    assert result["path"] == "/status" and result["passed"] is False and result["status"] == 200
+    assert result["reason"] == "body lacks 'ok'"
+
+
+def test_cli_verify_url_without_a_config_runs_the_default_checks(site, tmp_path, monkeypatch):
+    url, routes = site
+    monkeypatch.chdir(tmp_path)  # no deployer.toml here or above
+    routes["/healthz"] = (200, {}, b"", 0)
+
+    result = CliRunner().invoke(app, ["verify", "--url", url])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == [
+        f"PASS /healthz: status 2xx ({only_ms(result.stdout, 0)} ms)",
+        f"PASS /: status below 500 ({only_ms(result.stdout, 1)} ms)",
+    ]
+
+
+def only_ms(stdout: str, line: int) -> str:
+    return stdout.splitlines()[line].rsplit("(", 1)[1].split(" ms)")[0]
+
+
+@pytest.mark.parametrize("bad", ["127.0.0.1:8000", "ftp://example.com", "http://", "http://host:port", "https:///x"])
+def test_cli_verify_refuses_a_url_that_is_not_http_with_a_host(bad):
+    result = CliRunner().invoke(app, ["verify", "--url", bad])
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --url: {bad!r}")
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        (["--target", "local"], "--target"),
+        (["-s", "prod"], "--stack"),
+        (["--stack", "dev", "-t", "aws-ecs"], "--target and --stack"),
+    ],
+)
+def test_cli_verify_refuses_url_with_target_or_stack(given, named):
+    result = CliRunner().invoke(app, ["verify", "--url", "http://127.0.0.1:9", *given])
+
+    assert result.exit_code == 2
+    assert f"--url: cannot be combined with {named}" in result.stderr
+
+
+def test_cli_verify_unknown_target_or_bad_stack_is_a_usage_error(make_project):
+    config = str(make_project())
+
+    unknown = CliRunner().invoke(app, ["verify", "--target", "nowhere", "--config", config])
+    assert unknown.exit_code == 2 and "unknown target 'nowhere'" in unknown.stderr
+
+    bad_stack = CliRunner().invoke(app, ["verify", "--stack", "Prod!", "--config", config])
+    assert bad_stack.exit_code == 2 and "--stack" in bad_stack.stderr
+
+
+def test_cli_verify_target_runs_the_projects_checks_against_its_endpoint(
+    site, tmp_path, deployer_plugin_manager, monkeypatch
+):
+    from deployer import api
+    from tests.core.memory_target import MemoryTarget
+
+    url, _ = site
+    deployer_plugin_manager(("memory", MemoryTarget()))
+    config = str(write_config(tmp_path, '[[checks]]\npath = "/status"\ncontains = "ok"\n'))
+
+    nothing = CliRunner().invoke(app, ["verify", "--target", "memory", "--config", config])
+    assert nothing.exit_code == 2 and "nothing is deployed" in nothing.stderr
+
+    monkeypatch.setattr(api, "deployed_url", lambda session: url)
+    result = CliRunner().invoke(app, ["verify", "--target", "memory", "--config", config, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["passed"] is True and [r["path"] for r in report["results"]] == ["/status"]
+
+
+# --- the sample website -----------------------------------------------------------------
+
+
+def test_the_repository_config_checks_the_sample_website():
+    checks = load_project(REPO / "deployer.toml").checks
+
+    assert {"/", "/about", "/projects", "/contact", "/healthz", "/static/style.css"} <= {c.path for c in checks}
+    assert all(c.contains or c.path == "/static/style.css" for c in checks)
+    assert all({"content-type", "x-frame-options", "content-security-policy"} <= set(c.headers) for c in checks)
+
+
+@pytest.mark.docker
+def test_the_website_container_passes_the_repository_checks(website_url):
+    checks = load_project(REPO / "deployer.toml").checks
+
+    report = require_passed(run_checks(website_url, checks))
+
+    assert len(report.results) == len(checks)

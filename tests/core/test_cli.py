@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from deployer import __version__, api
+from deployer import __version__, api, hookimpl
 from deployer.cli import app
+from tests.core.memory_target import MemoryTarget
 
 HEAVY = ("pulumi", "pulumi_aws", "pulumi_docker", "docker", "boto3")
 
@@ -133,3 +134,184 @@ def test_since_is_parsed_once_for_every_target(monkeypatch):
         time.tzset()
     with pytest.raises(UsageError, match="--since: 'yesterday'"):
         api.parse_since("yesterday", now=0)
+
+
+# --- an option that takes one value, given twice ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["up", "--stack", "a", "--stack", "b"], "'--stack' / '-s'"),
+        (["up", "-s", "a", "--stack", "b"], "'--stack' / '-s'"),
+        (["plan", "--target", "local", "-t", "aws-ecs"], "'--target' / '-t'"),
+        (["down", "--config", "a.toml", "--config", "b.toml"], "'--config' / '-c'"),
+        (["status", "--stack", "a", "--stack", "a"], "'--stack' / '-s'"),
+        (["logs", "--since", "1h", "--since", "2h"], "'--since'"),
+        (["build", "-c", "a.toml", "-c", "b.toml"], "'--config' / '-c'"),
+        (["verify", "--url", "http://a", "--url", "http://b"], "'--url'"),
+    ],
+)
+def test_an_option_given_twice_is_refused_before_anything_runs(args, named, monkeypatch):
+    def must_not_run(**kwargs):
+        raise AssertionError("a session was opened")
+
+    monkeypatch.setattr(api, "open_session", must_not_run)
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 2
+    assert f"Invalid value for {named}: given more than once" in result.output
+
+
+def test_every_command_refuses_repeated_options():
+    """One mechanism for all commands: each is built with the refusing command class."""
+    import typer.main
+
+    from deployer import cli
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, cli._RefuseRepeats)
+    assert group.commands and all(isinstance(command, cli._RefuseRepeats) for command in group.commands.values())
+
+
+def test_flags_and_single_options_are_still_accepted(make_project):
+    result = CliRunner().invoke(
+        app, ["plan", "--json", "--json", "--target", "nowhere", "--config", str(make_project())]
+    )
+    assert result.exit_code == 2 and "unknown target 'nowhere'" in result.stdout
+
+
+# --- an unexpected exception: one line naming whose code raised it -------------------------
+
+
+class BrokenNetwork:
+    """A third-party-style plugin whose network phase has a bug."""
+
+    @hookimpl(tryfirst=True)
+    def deployer_network(self, ctx):
+        raise RuntimeError("subnet table is empty")
+
+
+@pytest.fixture
+def broken_plugin(deployer_plugin_manager, make_project, monkeypatch):
+    """``plan --offline --target memory`` with a plugin that raises in its network phase
+    (the image is resolved without Docker)."""
+    from deployer import image
+    from deployer.models import Image
+
+    deployer_plugin_manager(("memory", MemoryTarget()), ("broken-net", BrokenNetwork()))
+    monkeypatch.setattr(image, "resolve_image", lambda app: Image("deployer/demo", "0" * 16, user="app"))
+    monkeypatch.delenv("DEPLOYER_DEBUG", raising=False)
+    return ["plan", "--offline", "--target", "memory", "--config", str(make_project())]
+
+
+def test_a_plugin_that_raises_is_named_in_one_line_without_a_traceback(broken_plugin):
+    result = CliRunner().invoke(app, broken_plugin)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: deployer plan failed in plugin 'broken-net': RuntimeError: subnet table is empty "
+        "(run with --debug for the traceback)"
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_json_output_gets_the_same_line_as_a_document(broken_plugin):
+    result = CliRunner().invoke(app, [*broken_plugin, "--json"])
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "error": "deployer plan failed in plugin 'broken-net': RuntimeError: subnet table is empty "
+        "(run with --debug for the traceback)",
+        "exit_code": 1,
+    }
+
+
+@pytest.mark.parametrize(("flag", "env"), [(["--debug"], {}), ([], {"DEPLOYER_DEBUG": "1"})])
+def test_debug_shows_the_full_traceback(broken_plugin, flag, env):
+    result = CliRunner().invoke(app, [*flag, *broken_plugin], env=env)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert "in deployer_network" in result.stderr and 'raise RuntimeError("subnet table is empty")' in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "error: deployer plan failed in plugin 'broken-net': RuntimeError: subnet table is empty"
+    )
+
+
+def test_an_unexpected_error_in_the_core_names_no_plugin(make_project, monkeypatch):
+    def broken(session):
+        return {}["endpoint"]
+
+    monkeypatch.setattr(api, "status", broken)
+    monkeypatch.delenv("DEPLOYER_DEBUG", raising=False)
+    result = CliRunner().invoke(app, ["status", "--config", str(make_project())])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: deployer status failed: KeyError: 'endpoint' (run with --debug for the traceback)"
+    ]
+
+
+def test_the_console_script_prints_no_traceback(tmp_path):
+    """The real entry point, where nothing catches what the CLI lets through."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import deployer.api\ndef broken(session):\n    raise OSError('disk on fire')\ndeployer.api.status = broken\n"
+    )
+    config = Path(__file__).resolve().parents[2] / "deployer.toml"
+    env = {"PYTHONPATH": str(tmp_path), "DEPLOYER_DEBUG": ""}
+
+    result = run_cli("-m", "deployer", "status", "--config", str(config), env=env)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: deployer status failed: OSError: disk on fire (run with --debug for the traceback)"
+    )
+
+
+def raising_in(*modules: str) -> BaseException:
+    """An exception raised through functions defined in ``modules`` (outermost first), as
+    if each lived in that module: the frames ``culprit`` walks."""
+    call = None
+    for module in reversed(modules):
+        namespace = {"__name__": module, "inner": call}
+        body = "    inner()\n" if call else "    raise RuntimeError('boom')\n"
+        exec(compile("def step():\n" + body, f"<{module}>", "exec"), namespace)
+        call = namespace["step"]
+    try:
+        call()
+    except RuntimeError as exc:
+        return exc
+    raise AssertionError("did not raise")
+
+
+@pytest.mark.parametrize(
+    ("modules", "expected"),
+    [
+        (["deployer.api", "deployer.plugins.local_docker.driver"], "in plugin 'local'"),
+        (["deployer.api", "deployer.plugins.someday.phases"], "in plugin 'someday'"),
+        (
+            ["deployer.lifecycle", "pluggy._callers", "deployer_byo_vpc"],
+            "in plugin 'byo-vpc' (distribution deployer-byo-vpc)",
+        ),
+        (["deployer.image", "docker.api.build", "json.decoder"], "in docker"),
+        (["deployer.plugins.local_docker.driver", "docker.models.containers"], "in plugin 'local', inside docker"),
+        (["deployer.api", "deployer.plugins.aws_ecs.driver", "deployer.verify"], "in plugin 'aws-ecs'"),
+        (["deployer.api", "json.decoder"], ""),
+        (["docker.utils", "deployer.image"], ""),
+    ],
+)
+def test_the_culprit_is_found_by_walking_the_frames(modules, expected):
+    from deployer.crash import culprit
+
+    assert culprit(raising_in(*modules).__traceback__).describe() == expected
+
+
+def test_a_plugin_registered_from_any_module_is_named_by_its_registered_name():
+    from deployer.crash import culprit
+
+    plugin = type("Plugin", (), {"__module__": "my_local_hooks"})()
+
+    found = culprit(raising_in("deployer.lifecycle", "my_local_hooks").__traceback__, [("mine", plugin)])
+
+    assert found.describe() == "in plugin 'mine'"

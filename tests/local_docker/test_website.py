@@ -1,16 +1,19 @@
 """The real website (website/) on the local target: built by the core, served through
-HAProxy, rolled out without a failed request."""
+HAProxy, passing the checks the repository's deployer.toml declares for it, rolled out
+without a failed request."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import requests
 
 from deployer import api
+from deployer.config import load_project
+from deployer.verify import require_passed, run_checks
 
-WEBSITE = Path(__file__).resolve().parents[2] / "website"
+REPO = Path(__file__).resolve().parents[2]
+WEBSITE = REPO / "website"
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -18,9 +21,9 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def test_website_serves_and_rolls_out_without_failures(stack, traffic):
     stack.context = WEBSITE
     stack.up()
-    home = requests.get(stack.url(), timeout=10)
-    assert home.status_code == 200 and "<html" in home.text.lower()
-    assert requests.get(stack.url("/healthz"), timeout=10).status_code == 200
+    checks = load_project(REPO / "deployer.toml").checks
+    assert checks
+    require_passed(run_checks(stack.url(""), checks))
     assert api.status(stack.session()).healthy == 2
 
     stack.env = {"SITE_REVISION": "2"}
@@ -28,3 +31,4 @@ def test_website_serves_and_rolls_out_without_failures(stack, traffic):
         stack.up()
     assert not load.failures, load.failures
     assert sum(load.bodies.values()) > 0
+    require_passed(run_checks(stack.url(""), checks))

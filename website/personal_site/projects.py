@@ -2,7 +2,8 @@
 
 The file holds a list of objects with ``slug``, ``title``, ``summary``, ``body``
 (a list of paragraphs), ``tags`` (list of strings) and optional ``url``. Adding a
-project means adding an entry: pages, links and ``deployer verify`` follow.
+project means adding an entry: its page and the links to it follow, and the website's
+tests check every project page the projects page links to.
 """
 
 from __future__ import annotations

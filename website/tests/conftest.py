@@ -1,4 +1,5 @@
-"""Fixtures for the website's own tests: the Flask app and the verify adapter.
+"""Fixtures for the website's own tests: the Flask app, the verify adapter and the
+checks the repository's deployer.toml declares for the deployed site.
 
 The website is not an installed package; its folder goes on ``sys.path`` here so
 ``import personal_site`` works exactly as in the image (WORKDIR /srv/website).
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 WEBSITE = Path(__file__).resolve().parents[1]
+CONFIG = WEBSITE.parent / "deployer.toml"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,3 +45,13 @@ def verify_get(client):
         return Response(response.status_code, dict(response.headers), response.data)
 
     return get
+
+
+@pytest.fixture(scope="session")
+def site_checks():
+    """The ``[[checks]]`` of the repository's deployer.toml: what ``deployer verify`` checks."""
+    from deployer.config import load_project
+
+    checks = load_project(CONFIG).checks
+    assert checks, f"{CONFIG} declares no [[checks]]"
+    return checks

@@ -19,10 +19,17 @@ down: install
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml $(EXAMPLE)/pyproject.toml
-	python3 -m venv $(VENV)
+# The editable install links each module of core/ and plugins/ into the package
+# (editable_mode=strict), so that mypy resolves `deployer` as installed; it is redone
+# when a module is added or removed (.modules lists them).
+MODULES := $(VENV)/.modules
+$(shell mkdir -p $(VENV) && find core plugins -name '*.py' -o -name py.typed | sort > $(MODULES).new \
+	&& (cmp -s $(MODULES).new $(MODULES) || mv $(MODULES).new $(MODULES)); rm -f $(MODULES).new)
+
+$(VENV)/.installed: pyproject.toml $(EXAMPLE)/pyproject.toml $(MODULES)
+	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[aws,test]'
+	$(PY) -m pip install -q -e '.[aws,test]' --config-settings editable_mode=strict
 	$(PY) -m pip install -q -e $(EXAMPLE)
 	touch $@
 

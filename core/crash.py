@@ -91,15 +91,15 @@ def _plugin_packages(plugins: Iterable[tuple[str, object]]) -> dict[str, str]:
     from deployer.plugin_manager import BUILTIN_PLUGINS, ENTRY_POINT_GROUP
 
     owners: dict[str, str] = {}
-    for name, module in BUILTIN_PLUGINS.items():
-        owners[_package(module)] = name
+    for name, builtin in BUILTIN_PLUGINS.items():
+        owners[_package(builtin)] = name
     try:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             owners.setdefault(_package(ep.module), ep.name)
     except Exception:  # broken metadata must not hide the error being explained
         pass
     for name, plugin in plugins:
-        module = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(plugin, "__module__", None)
+        module: object = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(plugin, "__module__", None)
         if isinstance(module, str) and module:
             owners.setdefault(module, name)  # exact module: a plugin defined in any module
             if module.startswith(PLUGINS_PACKAGE + ".") or _distribution(module) not in ("", CORE_PACKAGE):

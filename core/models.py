@@ -271,6 +271,21 @@ class ExpressedSpec:
     replicas: int
     command: tuple[str, ...] | None = None
 
+    @classmethod
+    def from_app(cls, app: AppSpec, image_id: str) -> ExpressedSpec:
+        """The spec as every target must express ``app`` running image ``image_id``:
+        what parity compares a target's read-back against (``replicas``: the minimum)."""
+        return cls(
+            image_id=image_id,
+            port=app.port,
+            env_names=tuple(sorted((*app.env, *app.secrets))),
+            health_path=app.health.path,
+            cpu=app.cpu,
+            memory=app.memory,
+            replicas=app.replicas.min,
+            command=app.command,
+        )
+
 
 @frozen
 class Deployment:

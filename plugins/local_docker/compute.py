@@ -130,17 +130,7 @@ def _create(
 
 def planned_spec(ctx: PhaseContext, image_id: str) -> ExpressedSpec:
     """How :func:`_create` expresses the spec (for ``plan``)."""
-    app = ctx.app
-    return ExpressedSpec(
-        image_id=image_id,
-        port=app.port,
-        env_names=tuple(sorted((*app.env, *app.secrets))),
-        health_path=app.health.path,
-        cpu=app.cpu,
-        memory=app.memory,
-        replicas=app.replicas.min,
-        command=app.command,
-    )
+    return ExpressedSpec.from_app(ctx.app, image_id)
 
 
 def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> ExpressedSpec | None:

@@ -38,7 +38,8 @@ class Driver(Protocol):
         """Make the stack match the spec; return only once the app is healthy."""
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
-        """Describe what ``up`` would change, touching nothing."""
+        """Describe what ``up`` would change, touching nothing. ``Plan.root`` may hold
+        the row the changes hang from (a Pulumi stack); the renderer draws a tree."""
 
     def down(self, ctx: PhaseContext) -> None:
         """Remove everything ``up`` created for this app and stack. Idempotent."""

@@ -90,12 +90,14 @@ class AwsEcsDriver:
 
         stack, _ = self._stack(ctx, lambda: program.run(ctx, phases))
         changes: list[Change] = []
+        root: list[Change] = []
 
         def collect(event: Any) -> None:
             pre = event.resource_pre_event
             if pre is not None and pre.metadata.op in _ACTIONS:
                 meta = pre.metadata
-                changes.append(Change(_ACTIONS[meta.op], meta.type, meta.urn.rsplit("::", 1)[-1]))
+                change = Change(_ACTIONS[meta.op], meta.type, meta.urn.rsplit("::", 1)[-1])
+                (root if meta.type == program.STACK_TYPE else changes).append(change)
 
         try:
             stack.preview(on_event=collect, color="never")
@@ -103,7 +105,7 @@ class AwsEcsDriver:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
             raise DeployFailed(f"pulumi preview failed: {_last_lines(exc)}") from None
-        return Plan(target=ctx.target.name, stack=ctx.stack, changes=tuple(changes))
+        return Plan(target=ctx.target.name, stack=ctx.stack, changes=tuple(changes), root=next(iter(root), None))
 
     def down(self, ctx: PhaseContext) -> None:
         """Destroy every resource of the stack and remove the stack; nothing to do is fine."""
@@ -182,7 +184,7 @@ class AwsEcsDriver:
         work_dir.mkdir(parents=True, exist_ok=True)
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
-        name = f"deployer-{ctx.app.name}"
+        name = program.project_name(ctx)
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(work_dir),
             env_vars={"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true"},

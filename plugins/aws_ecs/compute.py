@@ -24,7 +24,6 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from deployer.config import check_task_size
 from deployer.errors import EnvironmentProblem
 from deployer.healthcheck import probe_command
 from deployer.models import (
@@ -36,6 +35,7 @@ from deployer.models import (
 )
 from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.limits import check_app
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
@@ -55,8 +55,8 @@ def create(
 ) -> ComputeResult:
     """Create the workload; ``extra`` names the cluster, service, task definition and log
     group so the driver can export them for ``status``, ``logs`` and the health wait."""
-    check_task_size(ctx.app.cpu, ctx.app.memory)
     cfg = aws_settings.of(ctx)
+    check_app(ctx.app, cfg)  # the core checked the config; specs built in code too
     app = ctx.app.name
     cluster = aws.ecs.Cluster(f"{app}-cluster")
     secrets = _secrets(ctx)

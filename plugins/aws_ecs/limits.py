@@ -1,4 +1,4 @@
-"""What AWS accepts from an app spec: the Fargate task sizes.
+"""What AWS accepts from an app spec: the Fargate task sizes and the health check ranges.
 
 Importable without pulumi: :func:`check_app` is the aws-ecs target's ``check_app`` (see
 :class:`deployer.targets.TargetInfo`), run by the core before anything is built, also
@@ -24,6 +24,26 @@ FARGATE_MEMORY: Mapping[int, tuple[int, ...]] = {
 }
 """Valid Fargate task sizes: cpu units to the memory sizes (MiB) allowed with them.
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"""
+
+Range = tuple[int, int]
+
+ALB_HEALTH_CHECK: Mapping[str, Range] = {"interval": (5, 300), "timeout": (2, 120), "threshold": (2, 10)}
+"""What an ELBv2 target group health check accepts (seconds; threshold in checks)."""
+
+CONTAINER_HEALTH_CHECK: Mapping[str, Range] = {
+    "interval": (5, 300),
+    "timeout": (2, 60),
+    "retries": (1, 10),
+    "start_period": (0, 300),
+}
+"""What an ECS container definition's ``healthCheck`` accepts (seconds; retries in checks)."""
+
+
+def clamp(value: int, limits: Range) -> int:
+    """``value`` moved into ``limits`` (inclusive): specs built in code may exceed what
+    AWS accepts; the config loader's own bounds are narrower or equal."""
+    low, high = limits
+    return min(max(value, low), high)
 
 
 def check_app(app: AppSpec, settings: Any = None) -> None:

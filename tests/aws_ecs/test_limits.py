@@ -1,6 +1,6 @@
 """What aws-ecs accepts from an app spec, checked by the target itself (limits.py):
 the Fargate task sizes, refused before anything is built, also for ``--target local``
-when the config has a ``[targets.aws-ecs]`` table."""
+when the config has a ``[targets.aws-ecs]`` table; and the health check ranges."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from deployer import api
 from deployer.cli import app
 from deployer.errors import ConfigError
-from deployer.models import Plan
+from deployer.healthcheck import probe_command
+from deployer.models import HealthCheck, Plan
 from deployer.plugin_manager import get_plugin_manager
 from deployer.plugins.aws_ecs.limits import FARGATE_MEMORY, check_app, check_task_size
 from deployer.testing import write_project
@@ -84,3 +85,34 @@ def test_the_table_steps_as_documented():
     check_task_size(16384, 122880)
     with pytest.raises(ConfigError, match=r"app\.memory: with cpu = 1024 must be one of 2048 to 8192 in steps of 1024"):
         check_task_size(1024, 1024)
+
+
+@pytest.mark.parametrize(
+    ("health", "alb", "container"),
+    [
+        (
+            HealthCheck(interval=1, timeout=500, retries=50, start_period=1000),
+            {"interval": 5, "timeout": 4, "unhealthy_threshold": 10},
+            {"interval": 5, "timeout": 60, "retries": 10, "startPeriod": 300},
+        ),
+        (
+            HealthCheck(interval=1000, timeout=1, retries=1, start_period=0),
+            {"interval": 300, "timeout": 2, "unhealthy_threshold": 2},
+            {"interval": 300, "timeout": 2, "retries": 1, "startPeriod": 0},
+        ),
+    ],
+    ids=["above", "below"],
+)
+def test_health_checks_built_in_code_are_clamped_to_what_aws_accepts(health, alb, container):
+    """ELB: interval 5-300 s, timeout 2-120 s and shorter than the interval, thresholds
+    2-10 (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html);
+    ECS: interval 5-300, timeout 2-60, retries 1-10, start period 0-300
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html)."""
+    from deployer.plugins.aws_ecs.compute import container_definition
+    from deployer.plugins.aws_ecs.ingress import health_check
+
+    ctx = make_ctx(health=health)
+    assert {key: health_check(ctx)[key] for key in alb} == alb
+    check = container_definition(ctx, image="x", log_group="g", region="eu-west-1", secrets={})["healthCheck"]
+    assert {key: check[key] for key in container} == container
+    assert check["command"] == ["CMD-SHELL", probe_command(8000, "/healthz", container["timeout"])]

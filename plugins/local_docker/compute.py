@@ -177,7 +177,7 @@ def apply(
     ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress_result: IngressResult
 ) -> ComputeResult:
     """Converge the replicas on the spec (``plan``: list the changes, touch nothing)."""
-    settings = of(ctx.target.settings)
+    settings = of(ctx)
     upstream: ingress.Upstream = ingress_result.attach
     docker = engine.client()
     digest = spec_hash(ctx, registry.image_id, settings)

@@ -101,3 +101,12 @@ def test_down_status_and_logs_do_not_check(tmp_path):
 def test_the_default_check_runs_any_app():
     info = TargetInfo(name="x", description="x", driver=object)
     assert info.check_app(object(), None) is None
+
+
+def test_another_targets_table_is_validated_when_its_check_runs(tmp_path):
+    """Its check gets its parsed settings, so a bad key there is refused by name too."""
+    small = Small()
+    with pytest.raises(ConfigError) as caught:
+        plan(tmp_path, target="memory", memory=512, tables={"small": {"port": 0}}, small=small)
+    assert caught.value.key == "targets.small.port"
+    assert small.checked == []

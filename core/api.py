@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from attrs import evolve, frozen
 
-from deployer.config import CONFIG_FILE, load_project, resolve_secrets, target_config
+from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
 from deployer.errors import ConfigError, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.models import (
@@ -52,6 +52,15 @@ class Session:
 
     def driver(self) -> Driver:
         return self.pm.target(self.target).driver()
+
+    def check_app(self) -> None:
+        """Let the selected target, then every other available target with a
+        ``[targets.<name>]`` table in the config, refuse an app it cannot run (size
+        parity: ``--target local`` refuses what a configured aws-ecs would)."""
+        check_app(self.project, self.pm.target(self.target))
+        for name, info in self.pm.targets.items():
+            if name != self.target and name in self.project.targets and info.available:
+                check_app(self.project, info, selected=False)
 
     def context(self, mode: Mode, *, secrets: Mapping[str, str] | None = None) -> PhaseContext:
         """The phase context for ``mode``; validates the target's config section."""
@@ -111,6 +120,7 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
     """Deploy: validate, build the image once, then let the target's driver run the phases."""
     from deployer.image import require_non_root
 
+    session.check_app()
     ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
     _preflight(driver, ctx)
@@ -124,6 +134,7 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     """What ``up`` would do; never builds, creates or changes anything."""
     from deployer.image import require_non_root, resolve_image
 
+    session.check_app()
     ctx = session.context("plan", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
     if not offline:

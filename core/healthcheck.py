@@ -1,8 +1,9 @@
 """The container health check every target runs: one definition of "healthy".
 
 ``GET http://127.0.0.1:<port><path>`` from inside the container must answer a 2xx
-status (no redirect followed) within the timeout: the same rule as the aws-ecs target
-group's matcher (200-299). Probed with python3 when the image has it, else curl, else
+status (:data:`HEALTHY_STATUSES`; no redirect followed) within the timeout. A target
+whose load balancer also checks the app states the same rule in its own terms. Probed
+with python3 when the image has it, else curl, else
 wget, through ``/bin/sh`` (Docker's and ECS's ``CMD-SHELL``). The path is shell-quoted:
 any path the config accepts reaches the app as one URL.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import shlex
 
-HEALTHY_STATUSES = "200-299"
-"""The statuses that mean healthy, in the ELBv2 matcher syntax."""
+HEALTHY_STATUSES = range(200, 300)
+"""The statuses that mean healthy: any 2xx, answered on the health path itself (a
+redirect is not followed, so a 3xx is unhealthy)."""
 
 _PYTHON_PROBE = (
     "import http.client, sys\n"
@@ -23,7 +25,7 @@ _PYTHON_PROBE = (
     "    status = conn.getresponse().status\n"
     "except Exception as error:\n"
     "    sys.exit(f'GET {path}: {error}')\n"
-    "sys.exit(0 if 200 <= status < 300 else f'GET {path}: status {status}')\n"
+    f"sys.exit(0 if {HEALTHY_STATUSES.start} <= status < {HEALTHY_STATUSES.stop} else f'GET {{path}}: status {{status}}')\n"
 )
 
 

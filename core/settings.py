@@ -6,15 +6,22 @@ section, so every config error in deployer reads the same way::
     s = Section(raw, "targets.local")
     port = s.integer("port", default=8080, minimum=1, maximum=65535)
     s.done()   # rejects keys nobody read
+
+:func:`target_settings` gives a phase its target's parsed settings from its context.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from deployer.errors import ConfigError
+
+if TYPE_CHECKING:
+    from deployer.models import PhaseContext
+
+T = TypeVar("T")
 
 _MISSING = object()
 
@@ -136,3 +143,13 @@ class Section:
         if unknown:
             allowed = ", ".join(sorted(self._read)) or "none"
             raise ConfigError(self.key(unknown[0]), f"is not a known key; allowed here: {allowed}")
+
+
+def target_settings(ctx: PhaseContext, kind: type[T], parse: Callable[[Mapping[str, Any], str], T]) -> T:
+    """The settings of ``ctx``'s target as ``kind``: ``ctx.target.settings`` when the core
+    parsed them already, else that raw table (None: empty, so the defaults) parsed now
+    with ``parse``, as for a context built in code. A target's ``of(ctx)`` is this."""
+    settings = ctx.target.settings
+    if isinstance(settings, kind):
+        return settings
+    return parse(settings or {}, f"targets.{ctx.target.name}")

@@ -214,16 +214,7 @@ class TargetContract:
         from deployer.image import resolve_image
 
         app = run.session().project.app
-        expected = ExpressedSpec(
-            image_id=resolve_image(app).id,
-            port=app.port,
-            env_names=tuple(sorted((*app.env, *app.secrets))),
-            health_path=app.health.path,
-            cpu=app.cpu,
-            memory=app.memory,
-            replicas=app.replicas.min,
-            command=app.command,
-        )
+        expected = ExpressedSpec.from_app(app, resolve_image(app).id)
         assert expected.image_id.startswith("sha256:")
         assert run.status().spec == expected
         assert run.plan().spec == expected

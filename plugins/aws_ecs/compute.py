@@ -24,7 +24,6 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from deployer.config import check_task_size
 from deployer.errors import EnvironmentProblem
 from deployer.healthcheck import probe_command
 from deployer.models import (
@@ -36,6 +35,7 @@ from deployer.models import (
 )
 from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
@@ -55,8 +55,8 @@ def create(
 ) -> ComputeResult:
     """Create the workload; ``extra`` names the cluster, service, task definition and log
     group so the driver can export them for ``status``, ``logs`` and the health wait."""
-    check_task_size(ctx.app.cpu, ctx.app.memory)
     cfg = aws_settings.of(ctx)
+    check_app(ctx.app, cfg)  # the core checked the config; specs built in code too
     app = ctx.app.name
     cluster = aws.ecs.Cluster(f"{app}-cluster")
     secrets = _secrets(ctx)
@@ -125,8 +125,10 @@ def create(
 def container_definition(
     ctx: PhaseContext, *, image: str, log_group: str, region: str, secrets: dict[str, str]
 ) -> dict:
-    """The app's one container, in ECS's container definition JSON."""
+    """The app's one container, in ECS's container definition JSON; the health check
+    clamped to what ECS accepts (:data:`.limits.CONTAINER_HEALTH_CHECK`)."""
     app, health = ctx.app, ctx.app.health
+    timeout = clamp(health.timeout, CONTAINER_HEALTH_CHECK["timeout"])
     definition = {
         "name": app.name,
         "image": image,
@@ -139,11 +141,11 @@ def container_definition(
             "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": app.name},
         },
         "healthCheck": {
-            "command": ["CMD-SHELL", probe_command(app.port, health.path, min(max(health.timeout, 2), 60))],
-            "interval": min(max(health.interval, 5), 300),
-            "timeout": min(max(health.timeout, 2), 60),
-            "retries": min(max(health.retries, 1), 10),
-            "startPeriod": min(max(health.start_period, 0), 300),
+            "command": ["CMD-SHELL", probe_command(app.port, health.path, timeout)],
+            "interval": clamp(health.interval, CONTAINER_HEALTH_CHECK["interval"]),
+            "timeout": timeout,
+            "retries": clamp(health.retries, CONTAINER_HEALTH_CHECK["retries"]),
+            "startPeriod": clamp(health.start_period, CONTAINER_HEALTH_CHECK["start_period"]),
         },
     }
     if app.command:

@@ -145,7 +145,7 @@ class EmulatedDriver:
         mocks = offline.PlanMocks(offline.region(ctx))
         recorded, exports = offline.record(
             lambda: program.run(ctx, phases),
-            project=f"deployer-{ctx.app.name}",
+            project=program.project_name(ctx),
             stack=ctx.stack,
             region=mocks.region,
             mocks=mocks,

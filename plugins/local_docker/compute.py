@@ -130,17 +130,7 @@ def _create(
 
 def planned_spec(ctx: PhaseContext, image_id: str) -> ExpressedSpec:
     """How :func:`_create` expresses the spec (for ``plan``)."""
-    app = ctx.app
-    return ExpressedSpec(
-        image_id=image_id,
-        port=app.port,
-        env_names=tuple(sorted((*app.env, *app.secrets))),
-        health_path=app.health.path,
-        cpu=app.cpu,
-        memory=app.memory,
-        replicas=app.replicas.min,
-        command=app.command,
-    )
+    return ExpressedSpec.from_app(ctx.app, image_id)
 
 
 def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> ExpressedSpec | None:
@@ -187,7 +177,7 @@ def apply(
     ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress_result: IngressResult
 ) -> ComputeResult:
     """Converge the replicas on the spec (``plan``: list the changes, touch nothing)."""
-    settings = of(ctx.target.settings)
+    settings = of(ctx)
     upstream: ingress.Upstream = ingress_result.attach
     docker = engine.client()
     digest = spec_hash(ctx, registry.image_id, settings)

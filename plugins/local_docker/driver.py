@@ -33,7 +33,7 @@ class LocalDriver:
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Converge the stack and return once the load balancer serves healthy replicas."""
-        settings = of(ctx.target.settings)
+        settings = of(ctx)
         docker = engine.client()
         with (
             stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report),
@@ -86,7 +86,7 @@ class LocalDriver:
         from docker.errors import APIError, NotFound
 
         docker = engine.client()
-        settings = of(ctx.target.settings)
+        settings = of(ctx)
         left: list[str] = []
         with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report):
             rows = engine.containers(docker, ctx)

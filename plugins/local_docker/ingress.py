@@ -164,7 +164,7 @@ def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
 
     :raises UsageError: names the container holding the port when it is one.
     """
-    settings = of(ctx.target.settings)
+    settings = of(ctx)
     for row in engine.containers(docker, ctx, engine.ROLE_LB):
         if engine.is_up(row) and any(p.get("PublicPort") == settings.host_port for p in row.get("Ports", ())):
             return
@@ -191,7 +191,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     """Make sure the load balancer runs with the current settings (``plan``: say what
     would change). A changed port, bind address or image replaces the container; its
     volume keeps the registered replicas."""
-    settings = of(ctx.target.settings)
+    settings = of(ctx)
     docker = engine.client()
     name = f"{engine.prefix(ctx)}-lb"
     tag = lb_image_tag(settings)

@@ -11,10 +11,7 @@ breaker and rollback, a health-check grace period, ``wait_for_steady_state``, cr
 after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
 autoscaling (an Application Auto Scaling target and policy).
 
-The log group is pulumi-aws's, declared by type token (:mod:`.declared`): the
-``pulumi_aws.cloudwatch`` package would import its 48 modules for it. The Secrets Manager
-and Application Auto Scaling packages are loaded only when the app has secrets or a
-replica range.
+All resources are pulumi-aws generated classes.
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -66,7 +62,7 @@ def create(
         assume_role_policy=ECS_TASKS_TRUST,
         description=f"{app} task role: no permissions unless you add them",
     )
-    logs = declared.LogGroup(
+    logs = aws.cloudwatch.LogGroup(
         f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days
     )
     region = aws.get_region_output().region

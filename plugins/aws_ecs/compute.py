@@ -11,7 +11,10 @@ breaker and rollback, a health-check grace period, ``wait_for_steady_state``, cr
 after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
 autoscaling (an Application Auto Scaling target and policy).
 
-All resources are pulumi-aws generated classes.
+All resources are pulumi-aws generated classes. The log group is imported from its own
+module: it is all this target uses of ``pulumi_aws.cloudwatch``, whose package would load
+its 48 modules. The Secrets Manager and Application Auto Scaling packages are loaded (by
+attribute access on ``pulumi_aws``) only when the app has secrets or a replica range.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws.cloudwatch.log_group import LogGroup
 
 from deployer.config import check_task_size
 from deployer.errors import EnvironmentProblem
@@ -62,9 +66,7 @@ def create(
         assume_role_policy=ECS_TASKS_TRUST,
         description=f"{app} task role: no permissions unless you add them",
     )
-    logs = aws.cloudwatch.LogGroup(
-        f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days
-    )
+    logs = LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days)
     region = aws.get_region_output().region
     definition = aws.ecs.TaskDefinition(
         f"{app}-task",

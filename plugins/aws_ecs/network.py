@@ -14,7 +14,10 @@ NAT gateway (in the first public subnet) or, with ``nat_per_az``, through a NAT 
 their own AZ, so that one AZ's outage does not cut the others off.
 
 Every resource is a pulumi-aws generated class: ``ec2.Vpc`` ... ``ec2.SecurityGroup``, and
-the rules ``vpc.SecurityGroupIngressRule``/``SecurityGroupEgressRule``.
+the rules ``vpc.SecurityGroupIngressRule``/``SecurityGroupEgressRule``. The rules are
+imported from their own modules: they are all this target uses of ``pulumi_aws.vpc``, whose
+package would load its 15 modules. ``pulumi_aws.ec2`` is loaded whole anyway (the route
+table's, NAT gateway's and security group's modules import the package's ``outputs``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import ipaddress
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws.vpc.security_group_egress_rule import SecurityGroupEgressRule
+from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
@@ -143,7 +148,7 @@ def security_groups(
         f"{app}-task-sg", vpc_id=vpc_id, description=f"{app} tasks: app port from the load balancer only"
     )
     for listen in (80, 443) if https else (80,):
-        aws.vpc.SecurityGroupIngressRule(
+        SecurityGroupIngressRule(
             f"{app}-alb-in-{listen}",
             security_group_id=alb_sg.id,
             ip_protocol="tcp",
@@ -152,7 +157,7 @@ def security_groups(
             cidr_ipv4=ANYWHERE,
             description=f"port {listen} from the internet",
         )
-    aws.vpc.SecurityGroupEgressRule(
+    SecurityGroupEgressRule(
         f"{app}-alb-out-tasks",
         security_group_id=alb_sg.id,
         ip_protocol="tcp",
@@ -161,7 +166,7 @@ def security_groups(
         referenced_security_group_id=task_sg.id,
         description="to the tasks on the app port",
     )
-    aws.vpc.SecurityGroupIngressRule(
+    SecurityGroupIngressRule(
         f"{app}-task-in-alb",
         security_group_id=task_sg.id,
         ip_protocol="tcp",
@@ -170,7 +175,7 @@ def security_groups(
         referenced_security_group_id=alb_sg.id,
         description="app port from the load balancer",
     )
-    aws.vpc.SecurityGroupEgressRule(
+    SecurityGroupEgressRule(
         f"{app}-task-out-https",
         security_group_id=task_sg.id,
         ip_protocol="tcp",

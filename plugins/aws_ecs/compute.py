@@ -11,10 +11,10 @@ breaker and rollback, a health-check grace period, ``wait_for_steady_state``, cr
 after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
 autoscaling (an Application Auto Scaling target and policy).
 
-The log group is pulumi-aws's, declared by type token (:mod:`.declared`): the
-``pulumi_aws.cloudwatch`` package would import its 48 modules for it. The Secrets Manager
-and Application Auto Scaling packages are loaded only when the app has secrets or a
-replica range.
+All resources are pulumi-aws generated classes. The log group is imported from its own
+module: it is all this target uses of ``pulumi_aws.cloudwatch``, whose package would load
+its 48 modules. The Secrets Manager and Application Auto Scaling packages are loaded (by
+attribute access on ``pulumi_aws``) only when the app has secrets or a replica range.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws.cloudwatch.log_group import LogGroup
 
 from deployer.errors import EnvironmentProblem
 from deployer.healthcheck import probe_command
@@ -33,7 +34,6 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp
 
@@ -66,9 +66,7 @@ def create(
         assume_role_policy=ECS_TASKS_TRUST,
         description=f"{app} task role: no permissions unless you add them",
     )
-    logs = declared.LogGroup(
-        f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days
-    )
+    logs = LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days)
     region = aws.get_region_output().region
     definition = aws.ecs.TaskDefinition(
         f"{app}-task",

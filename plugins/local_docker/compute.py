@@ -1,7 +1,7 @@
 """Phase 4, compute: ``replicas`` containers of the app image, registered into the load
 balancer, replaced by a zero-downtime rolling update when the image or spec changes.
 
-Every replica is labelled with :data:`~.engine.SPEC_HASH`, a hash of the image ID, the
+Every replica is labelled with :data:`~deployer.docker_labels.SPEC_HASH`, a hash of the image ID, the
 app spec, the local settings that shape a replica and a hash of the secret values (never
 the values). An ``up`` whose hash, replica count and load balancer config all match
 touches nothing (the load balancer's routes are read from HAProxy itself, see
@@ -27,6 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
 from deployer.healthcheck import probe_command
@@ -44,11 +45,6 @@ from deployer.plugins.local_docker.settings import LocalSettings, of
 
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
-ENV_NAMES = "dev.deployer.env-names"
-"""Replica label: the names (never the values) of the spec's env and secrets."""
-HEALTH_PATH = "dev.deployer.health-path"
-COMMAND_SET = "dev.deployer.command-set"
-"""Replica label: ``true`` when the spec's ``command`` replaced the image's CMD."""
 _POLL = 0.25
 _LOG_LINES = 20
 
@@ -108,10 +104,10 @@ def _create(
             ctx,
             engine.ROLE_REPLICA,
             **{
-                engine.SPEC_HASH: digest,
-                ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
-                HEALTH_PATH: app.health.path,
-                COMMAND_SET: "true" if app.command else "false",
+                docker_labels.SPEC_HASH: digest,
+                docker_labels.ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
+                docker_labels.HEALTH_PATH: app.health.path,
+                docker_labels.COMMAND_SET: "true" if app.command else "false",
             },
         ),
         healthcheck=Healthcheck(
@@ -150,19 +146,21 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
     if not running:
         return None
     newest = max(running, key=lambda r: r["Created"])
-    same = [r for r in running if r["Labels"].get(engine.SPEC_HASH) == newest["Labels"].get(engine.SPEC_HASH)]
+    same = [
+        r for r in running if r["Labels"].get(docker_labels.SPEC_HASH) == newest["Labels"].get(docker_labels.SPEC_HASH)
+    ]
     info = docker.container(newest["Id"])
     if info is None:  # removed since it was listed
         return None
     env = dict(item.partition("=")[::2] for item in info["Config"].get("Env") or ())
-    names = tuple(n for n in newest["Labels"].get(ENV_NAMES, "").split(",") if n and n in env)
+    names = tuple(n for n in newest["Labels"].get(docker_labels.ENV_NAMES, "").split(",") if n and n in env)
     host = info["HostConfig"]
-    command_set = newest["Labels"].get(COMMAND_SET) == "true"
+    command_set = newest["Labels"].get(docker_labels.COMMAND_SET) == "true"
     return ExpressedSpec(
         image_id=info["Image"],
         port=int(env.get("PORT", 0)),
         env_names=names,
-        health_path=newest["Labels"].get(HEALTH_PATH, ""),
+        health_path=newest["Labels"].get(docker_labels.HEALTH_PATH, ""),
         cpu=round(host.get("NanoCpus", 0) * 1024 / 1_000_000_000),
         memory=host.get("Memory", 0) // 2**20,
         replicas=len(same),
@@ -196,7 +194,7 @@ def apply(
     routed = ingress.routes(docker, upstream)
     members = routed.members if routed else ()
 
-    current = [r for r in rows if r["Labels"].get(engine.SPEC_HASH) == digest and engine.is_up(r)]
+    current = [r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
     current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
     keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
     new_names = _new_names(engine.prefix(ctx), digest, {engine.name(r) for r in rows}, wanted - len(keep))
@@ -291,7 +289,7 @@ def _wait_healthy(
 ) -> None:
     deadline = time.monotonic() + settings.health_timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
-    filters["label"].append(f"{engine.SPEC_HASH}={digest}")
+    filters["label"].append(f"{docker_labels.SPEC_HASH}={digest}")
     while True:
         rows = {engine.name(r): r for r in docker.containers(filters)}
         waiting = []

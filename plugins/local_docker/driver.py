@@ -124,8 +124,8 @@ class LocalDriver:
         rows = engine.containers(docker, ctx)
         if not rows:
             return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
-        lbs = [r for r in rows if r["Labels"].get(engine.ROLE) == engine.ROLE_LB]
-        replicas = [r for r in rows if r["Labels"].get(engine.ROLE) == engine.ROLE_REPLICA]
+        lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
+        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
         healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
         images = Counter(r["Image"] for r in replicas)
         now = time.time()

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from attrs import frozen
 
-from deployer import rawhttp
+from deployer import docker_labels, rawhttp
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import (
@@ -51,8 +51,6 @@ CONFIG_FILE = f"{CONFIG_DIR}/haproxy.cfg"
 STATS_PORT = 8404
 """HAProxy's stats listener inside its container; published on 127.0.0.1 only."""
 STATS_PATH = "/routes"
-LB_HASH = "dev.deployer.lb-hash"
-"""Label on the load balancer container: a hash of what its container was created from."""
 
 _BOOTSTRAP_CONFIG = f"""\
 # Before any replica is registered: answer 503.
@@ -75,7 +73,7 @@ RUN apt-get update \\
  && rm -rf /var/lib/apt/lists/* \\
  && mkdir -p {CONFIG_DIR} && chown haproxy:haproxy {CONFIG_DIR}
 COPY --chown=haproxy:haproxy haproxy.cfg {CONFIG_FILE}
-LABEL {engine.ROLE}=load-balancer-image
+LABEL {docker_labels.ROLE}={engine.ROLE_LB_IMAGE}
 USER haproxy
 EXPOSE {LISTEN_PORT}
 STOPSIGNAL SIGUSR1
@@ -198,7 +196,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     network_name = network.extra.get("name", engine.prefix(ctx))
     wanted = _lb_hash(tag, settings, network_name)
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
-    current = [r for r in rows if r["Labels"].get(LB_HASH) == wanted and engine.is_up(r)]
+    current = [r for r in rows if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.is_up(r)]
     detail = f"HAProxy on {settings.bind}:{settings.host_port}"
     stats_port = None
     if current and len(rows) == 1:
@@ -269,7 +267,7 @@ def _create_lb(
     created = docker.api.create_container(
         tag,
         name=name,
-        labels=engine.labels(ctx, engine.ROLE_LB, **{LB_HASH: lb_hash}),
+        labels=engine.labels(ctx, engine.ROLE_LB, **{docker_labels.LB_HASH: lb_hash}),
         ports=[LISTEN_PORT, STATS_PORT],
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network_name: docker.api.create_endpoint_config()}),

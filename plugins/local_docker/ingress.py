@@ -21,6 +21,7 @@ Its image is built here, offline, from ``lb_base_image`` with Debian's HAProxy p
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import re
 import socket
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 
 from attrs import frozen
 
-from deployer import docker_labels, rawhttp
+from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import (
@@ -368,17 +369,37 @@ def routes(docker: DockerEngine, upstream: Upstream) -> Routes | None:
     that is what HAProxy loads when it starts.
     """
     if upstream.stats_port:
-        try:
-            reply = rawhttp.get(("127.0.0.1", upstream.stats_port), f"{STATS_PATH};csv", timeout=2)
-        except OSError:
-            reply = None
-        if reply is not None and reply.status == 200:
-            return _parse_stats(reply.body.decode())
+        csv = _stats_csv(upstream.stats_port)
+        if csv is not None:
+            return _parse_stats(csv)
     config = _read_config(docker, upstream)
     if config is None:
         return None
     backend = _BACKEND_LINE.search(config)
     return Routes(backend[1] if backend else "", tuple(sorted(_SERVER_LINE.findall(config))))
+
+
+STATS_TIMEOUT = 2
+"""Seconds the stats request may take before the config file is read instead."""
+MAX_STATS_BYTES = 1024 * 1024
+"""The largest stats CSV read (about 3,000 replicas); a larger reply is not HAProxy's
+answer for a config this target writes, so the config file is read instead."""
+
+
+def _stats_csv(port: int) -> str | None:
+    """HAProxy's stats CSV from its loopback ``port``; None when it cannot be read."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=STATS_TIMEOUT)
+    try:
+        connection.request("GET", f"{STATS_PATH};csv")
+        reply = connection.getresponse()
+        body = reply.read(MAX_STATS_BYTES + 1)
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    if reply.status != 200 or len(body) > MAX_STATS_BYTES:
+        return None
+    return body.decode(errors="replace")
 
 
 _BACKEND_LINE = re.compile(rf"^backend {_BACKEND}(\S+)", re.MULTILINE)
@@ -431,17 +452,21 @@ def wait_serving(url: str, path: str, timeout: float) -> None:
     :raises DeployFailed: it did not within ``timeout`` seconds.
     """
     parts = urlsplit(url)
-    address = (parts.hostname or "127.0.0.1", parts.port or 80)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(host, port, timeout=2)
         try:
-            status = rawhttp.get(address, path, timeout=2).status
-        except OSError as error:
+            connection.request("GET", path)
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException) as error:
             last = str(error) or type(error).__name__
         else:
             if status == 200:
                 return
             last = f"status {status}"
+        finally:
+            connection.close()
         time.sleep(0.1)
     raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: {last}")

@@ -5,7 +5,7 @@ Every replica is labelled with :data:`~deployer.docker_labels.SPEC_HASH`, a hash
 app spec, the local settings that shape a replica and a hash of the secret values (never
 the values). An ``up`` whose hash, replica count and load balancer config all match
 touches nothing (the load balancer's routes are read from HAProxy itself, see
-:func:`~.ingress.routes`). Otherwise:
+:func:`~.lb_routes.routes`). Otherwise:
 
 1. the missing replicas start (new hash) and must pass their health check within
    ``health_timeout``; if one fails, every unregistered new replica is removed and
@@ -40,7 +40,8 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.local_docker import engine, ingress
+from deployer.plugins.local_docker import engine, lb_routes
+from deployer.plugins.local_docker.haproxy_config import Routes, Upstream, config_id
 from deployer.plugins.local_docker.settings import LocalSettings, of
 
 STOP_TIMEOUT = 10
@@ -186,12 +187,12 @@ def apply(
 ) -> ComputeResult:
     """Converge the replicas on the spec (``plan``: list the changes, touch nothing)."""
     settings = of(ctx.target.settings)
-    upstream: ingress.Upstream = ingress_result.attach
+    upstream: Upstream = ingress_result.attach
     docker = engine.client()
     digest = spec_hash(ctx, registry.image_id, settings)
     wanted = ctx.app.replicas.min
     rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
-    routed = ingress.routes(docker, upstream)
+    routed = lb_routes.routes(docker, upstream)
     members = routed.members if routed else ()
 
     current = [r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
@@ -199,7 +200,7 @@ def apply(
     keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
     new_names = _new_names(engine.prefix(ctx), digest, {engine.name(r) for r in rows}, wanted - len(keep))
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
-    reload_needed = routed != ingress.Routes(ingress.config_id(upstream), final)
+    reload_needed = routed != Routes(config_id(upstream), final)
 
     changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed and routed is not None, upstream)
     extra = {"spec_hash": digest, "replicas": final, "changes": changes, "spec": planned_spec(ctx, registry.image_id)}
@@ -211,8 +212,8 @@ def apply(
     _start_and_check(docker, ctx, settings, registry, network, digest, new_names, unregistered)
     if reload_needed:
         ctx.report(f"load balancer: routing to {', '.join(final)}")
-        ingress.register(docker, upstream, final)
-        ingress.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
+        lb_routes.register(docker, upstream, final)
+        lb_routes.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
     _retire(docker, ctx, settings, surplus, drained=set(members) - set(final))
     return result
 
@@ -224,7 +225,7 @@ def _changes(
     surplus: list,
     new_names: list[str],
     routes_change: bool,
-    upstream: ingress.Upstream,
+    upstream: Upstream,
 ) -> tuple[Change, ...]:
     """The plan lines of this phase; a routes update is listed only for an existing load
     balancer (a new one is created with its routes)."""

@@ -22,7 +22,9 @@ from attrs import evolve
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import compute, engine, ingress
+from deployer.plugins.local_docker import compute, engine
+from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
+from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
 from deployer.targets import RunPhases
@@ -39,7 +41,7 @@ class LocalDriver:
             stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report),
             _sigterm_as_interrupt(),
         ):
-            ingress.check_port(docker, ctx)
+            check_port(docker, ctx)
             results = phases(ctx)
         changes = [
             c
@@ -174,7 +176,7 @@ class LocalDriver:
 
 def _published(row: dict[str, Any]) -> str | None:
     for port in row.get("Ports", ()):
-        if port.get("PrivatePort") == ingress.LISTEN_PORT and port.get("PublicPort"):
+        if port.get("PrivatePort") == LISTEN_PORT and port.get("PublicPort"):
             host = port.get("IP") or "127.0.0.1"
             host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             return f"http://{host}:{port['PublicPort']}"

@@ -10,6 +10,9 @@ keeps an unchanged ``up`` fast.
 
 from __future__ import annotations
 
+import io
+import tarfile
+import time
 from typing import Any
 
 from deployer import docker_engine, docker_labels
@@ -92,3 +95,17 @@ def health(row: dict[str, Any]) -> str:
         if f"({state})" in status:
             return state.removeprefix("health: ")
     return "none"
+
+
+def tar(files: dict[str, str], *, mode: int = 0o644) -> io.BytesIO:
+    """An uncompressed tar archive of ``files`` (path to text), as the engine takes a
+    build context or files to copy into a container."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer

@@ -15,7 +15,7 @@ import requests
 
 from deployer import api, docker_labels
 from deployer.errors import DeployFailed, EnvironmentProblem
-from deployer.plugins.local_docker import ingress
+from deployer.plugins.local_docker import lb_routes
 
 pytestmark = pytest.mark.docker
 
@@ -118,7 +118,7 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
         raise KeyboardInterrupt("between starting the new replicas and reloading HAProxy")
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(ingress, "register", interrupted)
+        patch.setattr(lb_routes, "register", interrupted)
         stack.up()
     assert len(stack.containers("replica")) == 4, "new replicas started, old ones still routed"
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"

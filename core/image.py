@@ -162,8 +162,6 @@ def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerE
     so an image also tagged elsewhere (a registry tag) keeps that tag. Returns one line
     per image removed or skipped.
     """
-    from docker.errors import APIError
-
     images = client.images({"label": [f"{docker_labels.APP}={app_name}"]})
     own = f"deployer/{app_name}:"
     images = [i for i in images if any(t.startswith(own) for t in i.get("RepoTags") or ())]
@@ -180,7 +178,7 @@ def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerE
         try:
             for tag in tags:
                 client.api.remove_image(tag)
-        except APIError as error:
+        except client.errors.APIError as error:
             lines.append(f"kept old image {', '.join(tags)}: {error.explanation or error}")
         else:
             lines.append(f"removed old image {', '.join(tags)}")
@@ -210,8 +208,6 @@ def require_non_root(app: AppSpec, image: Image) -> None:
 
 def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[str], None]) -> None:
     """Run Docker's (legacy) builder, streaming output, tagging the result ``image.tag``."""
-    from docker.errors import APIError
-
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     step = ""
     try:
@@ -235,7 +231,7 @@ def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[s
                     step = line if line.startswith("Step ") else step
                     tail.append(line)
                     report(line)
-    except APIError as error:
+    except client.errors.APIError as error:
         raise _build_error(image, step, error.explanation or str(error), tail) from error
 
 

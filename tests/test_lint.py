@@ -1,5 +1,5 @@
-"""The code base stays lint-clean and formatted (ruff, configured in pyproject.toml), and
-writes each Docker label name once."""
+"""The code base stays lint-clean and formatted (ruff, configured in pyproject.toml), writes
+each Docker label name once, and imports the docker SDK in one module."""
 
 import re
 import subprocess
@@ -39,3 +39,17 @@ def test_every_docker_label_name_is_defined_in_docker_labels() -> None:
 
     names = [v for k, v in vars(docker_labels).items() if k.isupper() and isinstance(v, str)]
     assert all(name.startswith("dev.deployer.") for name in names) and len(set(names)) == len(names)
+
+
+def test_only_the_docker_engine_facade_imports_the_docker_sdk() -> None:
+    """The docker SDK (about 0.1 s of imports) has one boundary, deployer.docker_engine:
+    everything else reaches it through DockerEngine.sdk, .api and .errors."""
+    root = Path(__file__).parents[1]
+    importing = re.compile(r"^\s*(import docker\b|from docker\b)", re.MULTILINE)
+    found = [
+        str(path.relative_to(root))
+        for folder in ("core", "plugins")
+        for path in sorted((root / folder).rglob("*.py"))
+        if importing.search(path.read_text())
+    ]
+    assert found == ["core/docker_engine.py"]

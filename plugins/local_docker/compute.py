@@ -82,8 +82,6 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
 def _create(
     docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, image: str, name: str, network: str, digest: str
 ) -> str:
-    from docker.types import Healthcheck
-
     app = ctx.app
     second = 1_000_000_000
     host_config = docker.api.create_host_config(
@@ -111,13 +109,13 @@ def _create(
                 docker_labels.COMMAND_SET: "true" if app.command else "false",
             },
         ),
-        healthcheck=Healthcheck(
-            test=["CMD-SHELL", probe_command(app.port, app.health.path, app.health.timeout)],
-            interval=settings.health_interval * second,
-            timeout=app.health.timeout * second,
-            retries=app.health.retries,
-            start_period=app.health.start_period * second,
-        ),
+        healthcheck={  # the Engine API's HealthConfig
+            "Test": ["CMD-SHELL", probe_command(app.port, app.health.path, app.health.timeout)],
+            "Interval": settings.health_interval * second,
+            "Timeout": app.health.timeout * second,
+            "Retries": app.health.retries,
+            "StartPeriod": app.health.start_period * second,
+        },
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )
@@ -258,8 +256,6 @@ def _start_and_check(
 ) -> None:
     """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
     failure or interruption remove all of them, so none is left outside the load balancer."""
-    from docker.errors import APIError
-
     network_name = network.extra.get("name", engine.prefix(ctx))
     pending = list(unregistered)
     try:
@@ -268,7 +264,7 @@ def _start_and_check(
             pending.append(name)
             try:
                 _create(docker, ctx, settings, registry.image_ref, name, network_name, digest)
-            except APIError as error:  # e.g. the spec's command is not in the image
+            except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
                 raise DeployFailed(
                     f"replica {name} of the new version could not start: "
                     f"{error.explanation or error}.\nThe new replicas were removed; the "
@@ -316,8 +312,6 @@ def _wait_healthy(
 
 
 def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
-    from docker.errors import NotFound
-
     check, logs = "", ""
     if row is not None:
         try:
@@ -325,7 +319,7 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
             if health.get("Log"):
                 check = f"\nlast health check output: {health['Log'][-1]['Output'].strip()}"
             logs = docker.api.logs(row["Id"], tail=_LOG_LINES).decode(errors="replace")
-        except NotFound:
+        except docker.errors.NotFound:
             pass
     shown = "\n".join(f"  | {line}" for line in logs.splitlines()) or "  | (no output)"
     return DeployFailed(
@@ -352,13 +346,12 @@ def _retire(
 def remove(docker: DockerEngine, names: list[str]) -> None:
     """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
     parallel; already gone is fine."""
-    from docker.errors import NotFound
 
     def one(name: str) -> None:
         try:
             docker.api.stop(name, timeout=STOP_TIMEOUT)
             docker.api.remove_container(name, v=True, force=True)
-        except NotFound:
+        except docker.errors.NotFound:
             pass
 
     if names:

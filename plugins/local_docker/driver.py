@@ -85,8 +85,6 @@ class LocalDriver:
     def down(self, ctx: PhaseContext) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
         (and nothing else). Idempotent."""
-        from docker.errors import APIError, NotFound
-
         docker = engine.client()
         settings = of(ctx.target.settings)
         left: list[str] = []
@@ -99,17 +97,17 @@ class LocalDriver:
                 ctx.report(f"removing network {network['Name']}")
                 try:
                     docker.api.remove_network(network["Id"])
-                except NotFound:
+                except docker.errors.NotFound:
                     pass
-                except APIError as error:  # e.g. a container deployer did not create joined it
+                except docker.errors.APIError as error:  # e.g. a container deployer did not create joined it
                     left.append(f"network {network['Name']}: {error.explanation or error}")
             for volume in docker.volumes(engine.selector(ctx)):
                 ctx.report(f"removing volume {volume['Name']}")
                 try:
                     docker.api.remove_volume(volume["Name"], force=True)
-                except NotFound:
+                except docker.errors.NotFound:
                     pass
-                except APIError as error:
+                except docker.errors.APIError as error:
                     left.append(f"volume {volume['Name']}: {error.explanation or error}")
             if not rows:
                 ctx.report(f"no container of app {ctx.app.name!r}, stack {ctx.stack!r} was running")

@@ -1,9 +1,9 @@
 """Phase 4, compute: ``replicas`` containers of the app image, registered into the load
 balancer, replaced by a zero-downtime rolling update when the image or spec changes.
 
-Every replica is labelled with :data:`~deployer.docker_labels.SPEC_HASH`, a hash of the image ID, the
-app spec, the local settings that shape a replica and a hash of the secret values (never
-the values). An ``up`` whose hash, replica count and load balancer config all match
+Every replica is labelled with :data:`~deployer.docker_labels.SPEC_HASH`, a hash of the
+image ID, the app spec, the local settings that shape a replica and a hash of the secret
+values (never the values). An ``up`` whose hash, replica count and load balancer config all match
 touches nothing (the load balancer's routes are read from HAProxy itself, see
 :func:`~.lb_routes.routes`). Otherwise:
 

@@ -53,15 +53,15 @@ class UnixHTTPConnection(http.client.HTTPConnection):
     requests, ``Content-Length`` and chunked replies, status and header parsing.
     """
 
-    def __init__(self, path: str, *, timeout: float) -> None:
+    def __init__(self, socket_path: str, *, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
-        self.path = path
+        self.socket_path = socket_path
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
-            sock.connect(self.path)
+            sock.connect(self.socket_path)
         except OSError:
             sock.close()
             raise

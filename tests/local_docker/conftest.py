@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import pytest
 
-from deployer import api
+from deployer import api, docker_labels
 from deployer.testing.project import write_config
 from tests.ports import free_port
 
@@ -63,14 +63,14 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def containers(self, role: str | None = None) -> list[dict[str, Any]]:
-        labels = [f"dev.deployer.app={APP_NAME}", f"dev.deployer.stack={self.stack}"]
+        labels = [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]
         if role:
-            labels.append(f"dev.deployer.role={role}")
+            labels.append(f"{docker_labels.ROLE}={role}")
         return self.docker.api.containers(all=True, filters={"label": labels})
 
     def objects(self) -> dict[str, list[str]]:
         """Names of every container, network and volume labelled with this stack."""
-        labels = {"label": [f"dev.deployer.app={APP_NAME}", f"dev.deployer.stack={self.stack}"]}
+        labels = {"label": [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]}
         return {
             "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers()),
             "networks": sorted(n["Name"] for n in self.docker.api.networks(filters=labels)),

@@ -13,9 +13,9 @@ import time
 import pytest
 import requests
 
-from deployer import api
+from deployer import api, docker_labels
 from deployer.errors import DeployFailed, EnvironmentProblem
-from deployer.plugins.local_docker import ingress
+from deployer.plugins.local_docker import lb_routes
 
 pytestmark = pytest.mark.docker
 
@@ -72,7 +72,7 @@ def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):
 
 def _up_in_subprocess(stack) -> subprocess.Popen:
     code = textwrap.dedent(f"""
-        from deployer import api
+        from deployer import api, docker_labels
         api.up(api.open_session(target="local", stack={stack.stack!r}, config={str(stack.config)!r}))
         """)
     return subprocess.Popen(
@@ -104,7 +104,7 @@ def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
     stack.up()
     replicas = stack.containers("replica")
     assert len(replicas) == 2 and {c["State"] for c in replicas} == {"running"}
-    assert len({c["Labels"]["dev.deployer.spec-hash"] for c in replicas}) == 1
+    assert len({c["Labels"][docker_labels.SPEC_HASH] for c in replicas}) == 1
     assert len(stack.containers()) == 3, "replicas plus the load balancer, nothing else"
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 4\n"}
 
@@ -118,7 +118,7 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
         raise KeyboardInterrupt("between starting the new replicas and reloading HAProxy")
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(ingress, "register", interrupted)
+        patch.setattr(lb_routes, "register", interrupted)
         stack.up()
     assert len(stack.containers("replica")) == 4, "new replicas started, old ones still routed"
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"

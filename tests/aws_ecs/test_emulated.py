@@ -13,8 +13,9 @@ from attrs import evolve
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.plugin_manager import get_plugin_manager
-from deployer.plugins.aws_ecs import emulator
-from deployer.plugins.aws_ecs.emulated import EmulatedDriver, state_file
+from deployer.testing.aws_ecs import moto_appliers
+from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
+from deployer.testing.aws_ecs.emulated_state import state_file
 
 from .conftest import SECRET_VALUE, make_ctx
 
@@ -175,7 +176,7 @@ def test_refuses_to_run_outside_moto(aws_env, pm, tmp_path):
 
 def test_an_unknown_resource_type_is_an_error_not_a_silent_skip():
     with pytest.raises(DeployFailed, match="cannot apply aws:rds/instance:Instance"):
-        emulator.applier("aws:rds/instance:Instance")
+        moto_appliers.applier("aws:rds/instance:Instance")
 
 
 def test_plugin_manager_swaps_a_targets_driver(pm):

@@ -6,11 +6,28 @@
   real program to moto instead of AWS; its state lives in :mod:`.emulated_state`.
 - :mod:`.moto_appliers`: how each resource type is created in and deleted from moto.
 
-It needs the aws extra and moto.
+It needs both the aws and the testing extras: ``pip install "deployer[aws,testing]"``.
 """
 
 from __future__ import annotations
 
-from deployer.testing.aws_ecs.contract import AwsEcsContract
+from importlib.util import find_spec
+
+EXTRAS = "deployer[aws,testing]"
+"""What to install for this package."""
+
+_NEEDS = {"boto3": "aws", "pulumi": "aws", "pulumi_aws": "aws", "moto": "testing", "pytest": "testing"}
+"""Third-party modules this package (and the aws-ecs modules it runs) imports, by extra."""
+
+_missing = sorted(name for name in _NEEDS if find_spec(name) is None)
+if _missing:
+    extras = sorted({_NEEDS[name] for name in _missing})
+    raise ImportError(
+        f"deployer.testing.aws_ecs needs the {' and '.join(extras)} extra{'s' if len(extras) > 1 else ''} "
+        f'(missing: {", ".join(_missing)}): pip install "{EXTRAS}"',
+        name=_missing[0],
+    )
+
+from deployer.testing.aws_ecs.contract import AwsEcsContract  # noqa: E402
 
 __all__ = ["AwsEcsContract"]

@@ -10,7 +10,8 @@ phase of aws-ecs subclass it with their plugin::
     class TestMyVpc(AwsEcsContract):
         plugins = [("byo-vpc", my_plugin)]
 
-Needs moto; it is imported when the run starts, not with this module.
+Needs ``deployer[aws,testing]``; moto is imported when the run starts, not with this
+module.
 Override :meth:`environment` (call ``super()``) to create what your plugin expects to
 find in the emulator (an existing VPC, say) before the run.
 """

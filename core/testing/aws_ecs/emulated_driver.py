@@ -271,7 +271,9 @@ def require_moto() -> None:
         from moto.core.models import botocore_stubber
         from moto.moto_api import state_manager
     except ImportError:
-        raise EnvironmentProblem('the emulated aws-ecs driver needs moto: pip install "moto[server]>=5"') from None
+        raise EnvironmentProblem(
+            'the emulated aws-ecs driver needs moto: pip install "deployer[aws,testing]"'
+        ) from None
     if not botocore_stubber.enabled:
         raise EnvironmentProblem(
             "the emulated aws-ecs driver runs only inside moto's mock_aws(); it never talks to a real AWS account"

@@ -16,12 +16,12 @@ from importlib.util import find_spec
 EXTRAS = "deployer[aws,testing]"
 """What to install for this package."""
 
-_NEEDS = {"boto3": "aws", "pulumi": "aws", "pulumi_aws": "aws", "moto": "testing", "pytest": "testing"}
+REQUIRES = {"boto3": "aws", "pulumi": "aws", "pulumi_aws": "aws", "moto": "testing", "pytest": "testing"}
 """Third-party modules this package (and the aws-ecs modules it runs) imports, by extra."""
 
-_missing = sorted(name for name in _NEEDS if find_spec(name) is None)
+_missing = sorted(name for name in REQUIRES if find_spec(name) is None)
 if _missing:
-    extras = sorted({_NEEDS[name] for name in _missing})
+    extras = sorted({REQUIRES[name] for name in _missing})
     raise ImportError(
         f"deployer.testing.aws_ecs needs the {' and '.join(extras)} extra{'s' if len(extras) > 1 else ''} "
         f'(missing: {", ".join(_missing)}): pip install "{EXTRAS}"',

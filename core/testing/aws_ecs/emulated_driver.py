@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
@@ -64,7 +64,7 @@ class VirtualClock:
         self.now += seconds
 
 
-def diff(stored: tuple[dict, ...], recorded: list[dict]) -> list[Change]:
+def diff(stored: Sequence[Mapping[str, Any]], recorded: Sequence[Mapping[str, Any]]) -> list[Change]:
     """What applying ``recorded`` over ``stored`` does, per resource, dependencies first,
     then removals: ``create``; ``update`` when the inputs changed or a dependency is
     created or updated (the emulator replaces the resource then); ``unchanged``; and
@@ -72,6 +72,7 @@ def diff(stored: tuple[dict, ...], recorded: list[dict]) -> list[Change]:
     before = {key(r): r for r in stored}
     touched: set[str] = set()
     changes = []
+    action: Literal["create", "update", "unchanged"]
     for resource in recorded:
         old = before.get(key(resource))
         if old is None:

@@ -6,10 +6,11 @@ and the test kit (``deployer.testing``) imports only what its extra provides: th
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -91,9 +92,14 @@ def _is_module(name: str) -> bool:
         return False
 
 
+@functools.cache
+def _distributions() -> Mapping[str, list[str]]:
+    return importlib.metadata.packages_distributions()  # reads every installed distribution
+
+
 def provided_by(module: str) -> set[str]:
     """Canonical names of the installed distributions that provide top-level ``module``."""
-    return {canonicalize_name(name) for name in importlib.metadata.packages_distributions().get(module, [])}
+    return {canonicalize_name(name) for name in _distributions().get(module, [])}
 
 
 def unprovided(files: list[Path], allowed: set[str]) -> dict[str, set[str]]:

@@ -143,8 +143,10 @@ def test_probe_inside_an_image_is_healthy_only_on_2xx(request, status_server, im
         assert tools.decode().startswith("BusyBox"), tools
     for status, healthy in ((200, True), (204, True), (301, False), (302, False), (307, False), (500, False)):
         path = f"/status/{status}"
-        before = status_server.logs().decode().count("GET ")
+        before = len(status_server.logs().decode().splitlines())
         result = prober.exec_run(["/bin/sh", "-c", probe_command(9000, path, timeout=2)])
         assert (result.exit_code == 0) is healthy, (image, status, result.exit_code, result.output.decode())
-        asked = status_server.logs().decode().splitlines()[before:]
+        asked = [line for line in status_server.logs().decode().splitlines()[before:] if line.startswith("GET ")]
         assert asked[:1] == [f"GET {path}"], (image, status, asked)
+    nothing_listening = prober.exec_run(["/bin/sh", "-c", probe_command(9001, "/healthz", timeout=2)])
+    assert nothing_listening.exit_code != 0, (image, nothing_listening.output.decode())

@@ -42,6 +42,8 @@ class ForeignApp:
     """``app.name`` in its deployer.toml."""
     release_file: str
     """The file the second version changes, relative to the app folder."""
+    release_text: str
+    """That file's text, with ``{}`` for the release."""
     body: str
     """What ``/`` answers, with ``{}`` for the release."""
     user: str
@@ -49,8 +51,8 @@ class ForeignApp:
 
 
 FOREIGN_APPS = [
-    ForeignApp("asgi_api", "asgi-api", "RELEASE", "release {}", "10001:10001", secrets=("API_TOKEN",)),
-    ForeignApp("busybox_site", "busybox-site", "www/index.html", "version {}", "10001:10001"),
+    ForeignApp("asgi_api", "asgi-api", "RELEASE", "{}\n", "release {}", "10001:10001", secrets=("API_TOKEN",)),
+    ForeignApp("busybox_site", "busybox-site", "www/index.html", "version {}\n", "version {}", "10001:10001"),
 ]
 
 
@@ -80,7 +82,7 @@ class Deployment:
         return result
 
     def release(self, number: int) -> None:
-        (self.folder / self.app.release_file).write_text(self.app.body.format(number) + "\n")
+        (self.folder / self.app.release_file).write_text(self.app.release_text.format(number))
 
     def labelled(self) -> dict[str, list[str]]:
         """Every container, network and volume labelled with this app and stack."""

@@ -30,12 +30,21 @@ _PYTHON_PROBE = (
 
 
 def probe_command(port: int, path: str, timeout: int) -> str:
-    """The shell command of the health check (for ``["CMD-SHELL", probe_command(...)]``)."""
+    """The shell command of the health check (for ``["CMD-SHELL", probe_command(...)]``).
+
+    wget is GNU wget (``wget --version`` succeeds) or BusyBox's. GNU's refuses the
+    redirect (``--max-redirect=0``) and gets ``-T``. BusyBox's has neither option (an
+    unknown option is an error; ``-T`` even crashes Debian's busybox-static) and follows
+    301, 302, 303 and 307 itself, so the first status line it shows (``-S``) decides: a
+    redirect is unhealthy whatever it leads to. Its time limit is the engine's: Docker's
+    and ECS's health-check ``timeout`` stop a probe that takes longer."""
     url = shlex.quote(f"http://127.0.0.1:{port}{path}")
     return (
         f"if command -v python3 >/dev/null; then "
         f"python3 -c {shlex.quote(_PYTHON_PROBE)} {port} {shlex.quote(path)} {timeout}; "
         f"elif command -v curl >/dev/null; then "
         f"curl -s -o /dev/null -m {timeout} -w '%{{http_code}}' {url} | grep -q '^2'; "
-        f"else wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; fi"
+        f"elif wget --version >/dev/null 2>&1; then "
+        f"wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; "
+        f"else wget -q -S -O /dev/null {url} 2>&1 | grep -m1 '^ *HTTP/' | grep -qE '^ *HTTP/[0-9.]+ 2[0-9][0-9]( |$)'; fi"
     )

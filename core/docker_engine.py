@@ -83,27 +83,33 @@ class DockerEngine:
 
     def containers(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Summaries of the containers matching ``filters``, stopped ones included."""
-        return self._get("/containers/json", all="1", filters=filters)
+        rows: list[dict[str, Any]] = self._get("/containers/json", all="1", filters=filters)
+        return rows
 
     def networks(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The networks matching ``filters``."""
-        return self._get("/networks", filters=filters)
+        rows: list[dict[str, Any]] = self._get("/networks", filters=filters)
+        return rows
 
     def volumes(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The volumes matching ``filters``."""
-        return self._get("/volumes", filters=filters).get("Volumes") or []
+        rows: list[dict[str, Any]] = self._get("/volumes", filters=filters).get("Volumes") or []
+        return rows
 
     def images(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Summaries of the images matching ``filters``."""
-        return self._get("/images/json", filters=filters)
+        rows: list[dict[str, Any]] = self._get("/images/json", filters=filters)
+        return rows
 
     def container(self, ref: str) -> dict[str, Any] | None:
         """``docker inspect`` of the container ``ref`` (ID or name); None when there is none."""
-        return self._get(f"/containers/{quote(ref, safe='')}/json", missing_ok=True)
+        found: dict[str, Any] | None = self._get(f"/containers/{quote(ref, safe='')}/json", missing_ok=True)
+        return found
 
     def image(self, ref: str) -> dict[str, Any] | None:
         """``docker inspect`` of the image ``ref`` (ID or tag); None when there is none."""
-        return self._get(f"/images/{quote(ref, safe='/:@')}/json", missing_ok=True)
+        found: dict[str, Any] | None = self._get(f"/images/{quote(ref, safe='/:@')}/json", missing_ok=True)
+        return found
 
     def check(self) -> None:
         """Make sure the engine answers.
@@ -142,7 +148,8 @@ class DockerEngine:
         ``except`` clause only when an exception is raised, so a read never loads the SDK."""
         import docker.errors  # the SDK's exceptions, imported with the SDK (see sdk)
 
-        return docker.errors
+        errors: ModuleType = docker.errors
+        return errors
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -20,6 +20,9 @@ PHASES: tuple[str, ...] = ("network", "registry", "ingress", "compute")
 
 Mode = Literal["up", "plan", "down", "status", "logs"]
 
+Action = Literal["create", "replace", "update", "remove", "unchanged"]
+"""What a plan does to one object."""
+
 
 def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
@@ -129,7 +132,7 @@ class Check:
     """
 
     path: str
-    status: StatusRange = field(default=200, converter=_status_range)
+    status: StatusRange = field(default=StatusRange(200, 200), converter=_status_range)
     contains: str = ""
     headers: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
     max_ms: int | None = None
@@ -301,7 +304,7 @@ class Deployment:
 class Change:
     """One line of a plan: ``action`` is create, replace, update, remove or unchanged."""
 
-    action: Literal["create", "replace", "update", "remove", "unchanged"]
+    action: Action
     kind: str
     name: str
     detail: str = ""

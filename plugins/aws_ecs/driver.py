@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from deployer.errors import DeployFailed, EnvironmentProblem
-from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import health, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
-_ACTIONS = {
+_ACTIONS: dict[str, Action] = {
     "create": "create",
     "update": "update",
     "replace": "replace",

@@ -66,7 +66,7 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
                 {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}
             ],
         )
-        listeners = (secure, redirect)
+        listeners: tuple[aws.lb.Listener, ...] = (secure, redirect)
     else:
         listeners = (
             aws.lb.Listener(

@@ -134,7 +134,12 @@ class PlanMocks(Mocks):
                 outputs["sha256Digest"] = "sha256:" + _hex(str(args.inputs.get("name")), 64)
         return outputs
 
-    def call(self, args: MockCallArgs) -> dict:
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        """The answer to an invoke, with no failures (an empty list: pulumi 3.272 cannot
+        read the None its own signature allows)."""
+        return self._answer(args), []
+
+    def _answer(self, args: MockCallArgs) -> dict:
         region = self.region
         match args.token:
             case "aws:index/getAvailabilityZones:getAvailabilityZones":

@@ -158,7 +158,8 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
 
 
 def _new_names(prefix: str, digest: str, taken: set[str], count: int) -> list[str]:
-    names, index = [], 1
+    names: list[str] = []
+    index = 1
     while len(names) < count:
         candidate = f"{prefix}-{digest[:8]}-{index}"
         if candidate not in taken:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
@@ -68,9 +68,7 @@ app = _Typer(
 
 TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Target to use (see `deployer targets`).")]
 StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack name: one app can have several.")]
-ConfigOpt = Annotated[
-    Optional[Path], typer.Option("--config", "-c", help="Config file (default: nearest deployer.toml).")
-]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: nearest deployer.toml).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.")]
 
 
@@ -251,7 +249,7 @@ def logs(
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
-    since: Annotated[Optional[str], typer.Option(help="Only lines newer than this (e.g. 10m, 1h).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only lines newer than this (e.g. 10m, 1h).")] = None,
 ) -> None:
     """Print the replicas' logs, merged, each line prefixed with its replica."""
     from deployer import api
@@ -287,7 +285,7 @@ def verify(
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
     url: Annotated[
-        Optional[str], typer.Option(help="Check this base URL (http or https) instead of a deployed target.")
+        str | None, typer.Option(help="Check this base URL (http or https) instead of a deployed target.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

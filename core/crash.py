@@ -19,6 +19,8 @@ from types import ModuleType, TracebackType
 
 from attrs import frozen
 
+from deployer.plugin_manager import BUILTIN_PLUGINS, ENTRY_POINT_GROUP
+
 CORE_PACKAGE = "deployer"
 PLUGINS_PACKAGE = "deployer.plugins"
 
@@ -88,8 +90,6 @@ def culprit(tb: TracebackType | None, plugins: Iterable[tuple[str, object]] = ()
 
 def _plugin_packages(plugins: Iterable[tuple[str, object]]) -> dict[str, str]:
     """Module or package name -> plugin name, for every plugin deployer can know of."""
-    from deployer.plugin_manager import BUILTIN_PLUGINS, ENTRY_POINT_GROUP
-
     owners: dict[str, str] = {}
     for name, builtin in BUILTIN_PLUGINS.items():
         owners[_package(builtin)] = name

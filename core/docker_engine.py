@@ -14,6 +14,7 @@ This module is the docker SDK's one boundary: nothing else in deployer imports i
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -175,10 +176,8 @@ class DockerEngine:
             return None
         if not 200 <= status < 300:
             message = body.decode(errors="replace").strip()
-            try:
+            with contextlib.suppress(ValueError, AttributeError):
                 message = json.loads(message).get("message", message)
-            except (ValueError, AttributeError):
-                pass
             raise EngineError(f"Docker engine at {self.host}: GET {path} failed ({status}): {message}")
         return body if raw else json.loads(body)
 

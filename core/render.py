@@ -6,22 +6,21 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from rich.console import Console
+from rich.markup import escape
+
 from deployer.models import Change, Plan, Status
 
 SYMBOLS = {"create": "+", "replace": "+-", "update": "~", "remove": "-", "unchanged": " "}
 
 
-def _console() -> Any:
-    from rich.console import Console
-
+def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
 def print_plan(plan: Plan) -> None:
     """A resource tree in the style of ``pulumi preview``: one row per change, under the
     plan's root row when it has one (:attr:`Plan.root`). Counts include the root."""
-    from rich.markup import escape
-
     console = _console()
     rows = _tree(plan.root, plan.changes)
     counts = Counter(change.action for _, change in rows)
@@ -79,8 +78,6 @@ def print_verify(report: Any) -> None:
 
 
 def print_targets(listing: dict[str, Any]) -> None:
-    from rich.markup import escape
-
     console = _console()
     for target in listing["targets"]:
         state = (

@@ -17,6 +17,7 @@ from deployer.models import (
     Plan,
     Status,
 )
+from deployer.settings import Section
 
 RunPhases = Callable[[PhaseContext], PhaseResults]
 """Runs the four phase hooks in order for a context; the driver decides where (directly,
@@ -54,8 +55,6 @@ class Driver(Protocol):
 
 
 def _no_settings(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    from deployer.settings import Section
-
     section = Section(raw, key)
     section.done()
     return {}

@@ -16,8 +16,8 @@ from importlib.util import find_spec
 if find_spec("pytest") is None:
     raise ImportError('deployer.testing needs the testing extra (missing: pytest): pip install "deployer[testing]"')
 
-from deployer.testing.contract import TargetContract  # noqa: E402
-from deployer.testing.project import write_project  # noqa: E402
-from deployer.testing.recorder import HookCall, HookRecorder  # noqa: E402
+from deployer.testing.contract import TargetContract
+from deployer.testing.project import write_project
+from deployer.testing.recorder import HookCall, HookRecorder
 
 __all__ = ["HookCall", "HookRecorder", "TargetContract", "write_project"]

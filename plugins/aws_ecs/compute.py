@@ -82,7 +82,7 @@ def create(
             image=registry.image_ref,
             log_group=logs.name,
             region=region,
-            secrets={name: arn for name, arn in secrets},
+            secrets=dict(secrets),
         ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
     )
     replicas = ctx.app.replicas

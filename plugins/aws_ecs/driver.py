@@ -222,7 +222,7 @@ class AwsEcsDriver:
                 task_definition=outputs.get("task_definition"),
             )
             reasons = health.stopped_task_reasons(session.client("ecs"), outputs["cluster"], outputs["service"])
-        except Exception:  # noqa: BLE001 - diagnosis is best effort; the failure stands
+        except Exception:
             return DeployFailed(message)
         detail = [
             f"ECS rollout {seen.rollout_state}: {seen.rollout_reason}",

@@ -57,9 +57,9 @@ near_valid = st.fixed_dictionaries(
     {
         "app": st.fixed_dictionaries(
             {"name": st.sampled_from(["demo", "a", "Bad", "ok-name"]), "build": st.just({"context": "app"})},
-            optional={
-                k: values for k in ["port", "cpu", "memory", "replicas", "env", "secrets", "health", "command", "args"]
-            },
+            optional=dict.fromkeys(
+                ["port", "cpu", "memory", "replicas", "env", "secrets", "health", "command", "args"], values
+            ),
         )
     },
     optional={"targets": values},

@@ -38,9 +38,8 @@ def test_failing_new_version_never_gets_traffic(stack, traffic):
     stack.up()
     old = sorted(c["Id"] for c in stack.containers("replica"))
     stack.version, stack.env = "3", {"HEALTH": "fail"}
-    with traffic(stack.url()) as traffic:
-        with pytest.raises(DeployFailed) as caught:
-            stack.up()
+    with traffic(stack.url()) as traffic, pytest.raises(DeployFailed) as caught:
+        stack.up()
     assert not traffic.failures, traffic.failures
     assert set(traffic.bodies) == {"version 1"}
     message = str(caught.value)
@@ -163,9 +162,11 @@ def test_lock_timeout_fails_clearly(stack):
     try:
         assert holder.stdout.readline().strip() == "held"
         waited = []
-        with pytest.raises(DeployFailed) as caught:
-            with stack_lock("ldtest", stack.stack, timeout=0.5, report=waited.append):
-                pass
+        with (
+            pytest.raises(DeployFailed) as caught,
+            stack_lock("ldtest", stack.stack, timeout=0.5, report=waited.append),
+        ):
+            pass
         assert f"pid {holder.pid}" in str(caught.value) and "lock_timeout" in str(caught.value)
         assert waited and "waiting for another deployer run" in waited[0]
     finally:

@@ -35,10 +35,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+import boto3
+from moto.core.models import botocore_stubber
+from moto.moto_api import state_manager
+
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, offline, program
+from deployer.plugins.aws_ecs import health, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
+from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import moto_appliers
@@ -128,8 +133,8 @@ class EmulatedDriver:
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Apply the program's resources to moto, then wait with the production health code."""
         aws = self._aws(ctx)
-        mocks = offline.PlanMocks(offline.region(ctx))
-        recorded, exports = offline.record(
+        mocks = offline_plan.PlanMocks(offline_plan.region(ctx))
+        recorded, exports = offline_plan.record(
             lambda: program.run(ctx, phases),
             project=program.project_name(ctx),
             stack=ctx.stack,
@@ -168,11 +173,7 @@ class EmulatedDriver:
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
         not: the emulator is always offline). Touches nothing."""
-        from deployer.plugins.aws_ecs import (
-            offline as mocked,  # the flag shadows the module
-        )
-
-        planned = mocked.plan(ctx, phases)
+        planned = offline_plan.plan(ctx, phases)
         changes = diff(load(ctx).resources, list(planned.resources))
         return Plan(
             target=planned.target,
@@ -220,9 +221,7 @@ class EmulatedDriver:
 
     def _aws(self, ctx: PhaseContext) -> moto_appliers.Aws:
         require_moto()
-        import boto3
-
-        region = offline.region(ctx)
+        region = offline_plan.region(ctx)
         session = self._session(region) if self._session else boto3.Session(region_name=region)
         return moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
 
@@ -232,7 +231,7 @@ class EmulatedDriver:
         applier = moto_appliers.applier(resource["type"])
         real: dict[str, Any] = {}
         if applier is not None:
-            inputs = resolve(offline.plain(mocks.inputs[key(resource)], reveal=True), table)
+            inputs = resolve(offline_plan.plain(mocks.inputs[key(resource)], reveal=True), table)
             ctx.report(f"create {resource['type']} {resource['name']} (emulated)")
             try:
                 real = applier.create(aws, inputs, resource["name"])
@@ -268,13 +267,6 @@ def require_moto() -> None:
     """Raise :class:`EnvironmentProblem` unless moto's in-process mock is active; then
     keep service tasks RUNNING until stopped: by default moto walks a task towards
     STOPPED on every read (fit for one-off tasks, not for a service's)."""
-    try:
-        from moto.core.models import botocore_stubber
-        from moto.moto_api import state_manager
-    except ImportError:
-        raise EnvironmentProblem(
-            'the emulated aws-ecs driver needs moto: pip install "deployer[aws,testing]"'
-        ) from None
     if not botocore_stubber.enabled:
         raise EnvironmentProblem(
             "the emulated aws-ecs driver runs only inside moto's mock_aws(); it never talks to a real AWS account"

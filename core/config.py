@@ -1,8 +1,9 @@
 """Loading and validating ``deployer.toml`` (or ``[tool.deployer]`` in ``pyproject.toml``).
 
-Every problem raises :class:`ConfigError` naming the file, the key path, the bad value
-and what is allowed, before anything is built or created. Target sections
-(``[targets.<name>]``) are validated by the target's own plugin.
+Every problem is a :class:`ConfigError` naming the file, the key path, the bad value
+and what is allowed, before anything is built or created; one run reports all of them
+at once (:class:`ConfigErrors`, see :class:`deployer.settings.Section`). Target sections
+(``[targets.<name>]``) are validated by the target's own plugin, when it is selected.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deployer.checks import parse_checks
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, ConfigErrors
 from deployer.models import (
     AppSpec,
     BuildSpec,
@@ -97,12 +98,14 @@ def parse_project(
 ) -> Project:
     """Validate a parsed TOML document into a :class:`Project`."""
     top = Section(document, prefix)
-    app = parse_app(top.section("app"), root)
+    app_table = top.section("app")
+    app = parse_app(app_table, root) if app_table.is_table else None
     checks = parse_checks(top)
     targets = top.section("targets")
     for name in targets.raw:
         targets.section(name)  # each must be a table; keys are checked by the target's plugin
-    top.done()
+    top.done()  # raises every error recorded above, at once
+    assert app is not None
     return Project(
         root=root, config_file=config_file or root / CONFIG_FILE, app=app, targets=dict(targets.raw), checks=checks
     )
@@ -116,21 +119,14 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     command = _parse_command(s)
     env = s.mapping("env", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
     secrets = s.names("secrets", pattern=ENV_NAME_PATTERN, hint=ENV_NAME_HINT)
-    for index, secret in enumerate(secrets):
-        if secret in env:
-            raise ConfigError(
-                f"{s.key('secrets')}[{index}]",
-                f"{secret} is also set in {s.key('env')}; a name is either plain env or a secret",
-            )
-        if secrets.index(secret) != index:
-            raise ConfigError(f"{s.key('secrets')}[{index}]", f"{secret} is listed twice")
-    for reserved in RESERVED_ENV:
+    _check_secret_names(s, secrets, env)
+    for reserved in sorted(RESERVED_ENV):
         if reserved in env or reserved in secrets:
-            raise ConfigError(
-                f"{s.key('env')}.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}"
-            )
+            s.error(f"env.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}")
     health = _parse_health(s.section("health"))
-    cpu, memory = _parse_size(s)
+    cpu, memory = 256, 512  # replaced unless the size is invalid (then the parse fails)
+    with s.collect():
+        cpu, memory = _parse_size(s)
     replicas = _parse_replicas(s)
     allow_root = s.boolean("allow_root", False)
     s.done()
@@ -149,22 +145,34 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     )
 
 
+def _check_secret_names(s: Section, secrets: tuple[str, ...], env: Mapping[str, str]) -> None:
+    """A secret is not also plain env, and appears once."""
+    first: dict[str, int] = {}
+    for index, secret in enumerate(secrets):
+        if secret in env:
+            s.error(
+                f"secrets[{index}]", f"{secret} is also set in {s.key('env')}; a name is either plain env or a secret"
+            )
+        if first.setdefault(secret, index) != index:
+            s.error(f"secrets[{index}]", f"{secret} is listed twice")
+
+
 def _parse_build(s: Section, root: Path) -> BuildSpec:
     context_text = s.text("context", ".")
     dockerfile = s.text("dockerfile", "Dockerfile")
     args = s.mapping("args", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
     s.done()
+    if not s.parsed("context", "dockerfile"):
+        return BuildSpec(context=root, dockerfile=dockerfile, args=args)
     try:
         context = (root / context_text).resolve()
         context_ok = context.is_dir()
-        dockerfile_ok = context_ok and (context / dockerfile).is_file()
-    except (OSError, ValueError):
-        context_ok = dockerfile_ok = False
-        context = root
+    except (OSError, ValueError, RuntimeError):
+        context_ok, context = False, root
     if not context_ok:
-        raise ConfigError(s.key("context"), f"must be a folder (relative to {root})", value=context_text)
-    if not dockerfile_ok:
-        raise ConfigError(s.key("dockerfile"), f"must be a file inside {context}", value=dockerfile)
+        s.error("context", f"must be a folder (relative to {root})", value=context_text)
+    elif not (context / dockerfile).is_file():
+        s.error("dockerfile", f"must be a file inside {context}", value=dockerfile)
     return BuildSpec(context=context, dockerfile=dockerfile, args=args)
 
 
@@ -176,11 +184,14 @@ def _parse_command(s: Section) -> tuple[str, ...] | None:
         try:
             parts = tuple(shlex.split(raw))
         except ValueError as exc:
-            raise ConfigError(s.key("command"), f"cannot be split into arguments: {exc}", value=raw) from None
+            s.error("command", f"cannot be split into arguments: {exc}", value=raw)
+            return None
     else:
         parts = s.names("command")
+        if not s.parsed("command"):
+            return None
     if not parts:
-        raise ConfigError(s.key("command"), "must not be empty; leave it out to use the image's CMD", value=raw)
+        s.error("command", "must not be empty; leave it out to use the image's CMD", value=raw)
     return parts
 
 
@@ -190,9 +201,9 @@ def _parse_health(s: Section) -> HealthCheck:
     timeout = s.integer("timeout", 5, minimum=2, maximum=120)
     retries = s.integer("retries", 3, minimum=1, maximum=10)
     start_period = s.integer("start_period", 10, minimum=0, maximum=300)
+    if s.parsed("interval", "timeout") and timeout >= interval:
+        s.error("timeout", f"must be shorter than {s.key('interval')} ({interval} s)", value=timeout)
     s.done()
-    if timeout >= interval:
-        raise ConfigError(s.key("timeout"), f"must be shorter than {s.key('interval')} ({interval} s)", value=timeout)
     return HealthCheck(path=path, interval=interval, timeout=timeout, retries=retries, start_period=start_period)
 
 
@@ -231,12 +242,13 @@ def _parse_replicas(s: Section) -> Replicas:
         r = s.section("replicas")
         low = r.integer("min", minimum=1, maximum=100)
         high = r.integer("max", minimum=1, maximum=100)
+        if r.parsed("min", "max") and high < low:
+            r.error("max", f"must be at least {r.key('min')} ({low})", value=high)
         r.done()
-        if high < low:
-            raise ConfigError(r.key("max"), f"must be at least {r.key('min')} ({low})", value=high)
         return Replicas(min=low, max=high)
     if not isinstance(raw, int) or isinstance(raw, bool):
-        raise ConfigError(s.key("replicas"), "must be a count (integer) or a table {min = N, max = M}", value=raw)
+        s.error("replicas", "must be a count (integer) or a table {min = N, max = M}", value=raw)
+        return Replicas()
     count = s.integer("replicas", 1, minimum=1, maximum=100)
     return Replicas(min=count, max=count)
 
@@ -252,14 +264,16 @@ def target_config(project: Project, info: TargetInfo) -> TargetConfig:
 
 
 def resolve_secrets(project: Project, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Secret values from the environment; a missing one names the variable to set."""
-    values = {}
+    """Secret values from the environment; a missing one names the variable to set (all
+    missing ones at once)."""
+    values, errors = {}, []
     for index, name in enumerate(project.app.secrets):
+        key = f"app.secrets[{index}]"
         if name not in environ:
-            raise ConfigError(
-                f"app.secrets[{index}]",
-                f"secret {name} has no value: set the environment variable {name} before deploying",
-                file=project.config_file,
-            )
-        values[name] = environ[name]
+            message = f"secret {name} has no value: set the environment variable {name} before deploying"
+            errors.append(ConfigError(key, message, file=project.config_file))
+        else:
+            values[name] = environ[name]
+    if errors:
+        raise ConfigErrors(errors)
     return values

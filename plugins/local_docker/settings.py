@@ -8,7 +8,6 @@ from typing import Any
 
 from attrs import frozen
 
-from deployer.errors import ConfigError
 from deployer.settings import Section
 
 RESTART_POLICIES = ("unless-stopped", "always", "on-failure", "no")
@@ -47,6 +46,7 @@ class LocalSettings:
 def parse_settings(raw: Mapping[str, Any], key: str) -> LocalSettings:
     """Validate ``[targets.local]``; unknown keys are rejected with the allowed ones."""
     s = Section(raw, key)
+    default = LocalSettings()
     settings = LocalSettings(
         host_port=s.integer("host_port", 8080, minimum=1, maximum=65535),
         bind=s.text("bind", "127.0.0.1"),
@@ -56,18 +56,21 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> LocalSettings:
         lock_timeout=s.integer("lock_timeout", 300, minimum=0, maximum=3600),
         read_only=s.boolean("read_only", True),
         restart=s.text("restart", "unless-stopped", choices=RESTART_POLICIES),
-        lb_base_image=s.text("lb_base_image", "python:3.12-slim"),
+        lb_base_image=s.text("lb_base_image", default.lb_base_image),
     )
+    if s.parsed("bind"):
+        _check_bind(s, settings.bind)
     s.done()
-    try:
-        ipaddress.ip_address(settings.bind)
-    except ValueError:
-        raise ConfigError(
-            s.key("bind"),
-            "must be an IP address such as 127.0.0.1 (0.0.0.0 listens on every interface)",
-            value=settings.bind,
-        ) from None
     return settings
+
+
+def _check_bind(s: Section, bind: str) -> None:
+    """An IP address, not a host name."""
+    try:
+        ipaddress.ip_address(bind)
+    except ValueError:
+        s.error("bind", "must be an IP address such as 127.0.0.1 (0.0.0.0 listens on every interface)", value=bind)
+        return
 
 
 def of(target_settings: Any) -> LocalSettings:

@@ -1,0 +1,181 @@
+"""Bad input, through the real CLI: one run names every mistake (exit 2), before anything
+is built or created, and no traceback.
+
+"Nothing created" is checked twice: no Docker engine is even connected to (so no image,
+network or container can appear) and no ``.deployer`` folder appears in the project.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from deployer.cli import app
+from deployer.config import load_project, target_config
+from deployer.errors import ConfigError, ConfigErrors
+from deployer.plugin_manager import get_plugin_manager
+from deployer.settings import Section
+
+BASE = """
+[app]
+name = "demo"
+{app}
+[app.build]
+context = "app"
+{build}
+[app.health]
+{health}
+{rest}
+"""
+
+
+def config_text(*, app: str = "", build: str = "", health: str = "", rest: str = "") -> str:
+    return BASE.format(app=app, build=build, health=health, rest=textwrap.dedent(rest))
+
+
+@pytest.fixture
+def deployer_cli(tmp_path: Path, monkeypatch):
+    """``deployer_cli(*args, env=...)``: run the CLI in-process; afterwards check that no
+    Docker engine was connected to and no ``.deployer`` folder was made."""
+    from deployer import docker_engine
+
+    engines: list[str] = []
+    real_init = docker_engine.DockerEngine.__init__
+
+    def recording_init(self, *args, **kwargs):
+        engines.append(repr(args))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(docker_engine.DockerEngine, "__init__", recording_init)
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        result = CliRunner().invoke(app, list(args), env=env)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output
+        assert engines == [], "the Docker engine was contacted: something could have been created"
+        assert not (tmp_path / ".deployer").exists(), "a .deployer folder was created"
+        return result
+
+    return run
+
+
+# --- every error at once --------------------------------------------------------------
+
+
+THREE_MISTAKES = config_text(
+    app="port = 70000",
+    health="interval = 10\ntimeout = 30",
+    rest="""
+    [[checks]]
+    path = "/"
+    status = 700
+    """,
+)
+
+
+def test_three_mistakes_in_three_tables_are_named_in_one_run(make_project, deployer_cli):
+    config = make_project(THREE_MISTAKES)
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"{config}: 3 errors:" in result.output
+    for key, allowed in [
+        ("app.port", "between 1 and 65535 (got 70000)"),
+        ("app.health.timeout", "shorter than app.health.interval"),
+        ("checks[0].status", "between 100 and 599 (got 700)"),
+    ]:
+        assert f"  {key}: must be {allowed}" in result.output, result.output
+
+
+def test_json_output_lists_them_too(make_project, deployer_cli):
+    config = make_project(THREE_MISTAKES)
+    result = deployer_cli("plan", "--json", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.output.count("app.port") and result.output.count("checks[0].status")
+
+
+def test_every_mistake_of_a_target_section_is_named_in_one_run(make_project, deployer_cli):
+    config = make_project(
+        config_text(
+            rest="""
+            [targets.local]
+            host_port = 0
+            bind = "localhost"
+            restart = "sometimes"
+            hostport = 1
+            """
+        )
+    )
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"{config}: 4 errors:" in result.output
+    for key in ("host_port", "bind", "restart", "hostport"):
+        assert f"  targets.local.{key}: " in result.output
+
+
+def test_aws_ecs_section_errors_are_collected_too():
+    from deployer.plugins.aws_ecs.settings import parse_settings
+
+    with pytest.raises(ConfigErrors) as caught:
+        parse_settings({"vpc_cidr": "nope", "log_retention_days": 31, "nat_per_az": True, "regoin": "x"}, "t")
+    assert [e.key for e in caught.value.errors] == ["t.vpc_cidr", "t.log_retention_days", "t.nat_per_az", "t.regoin"]
+
+
+def test_one_error_reads_exactly_as_before(make_project):
+    config = make_project(config_text(app="cpu = 300"))
+    with pytest.raises(ConfigError) as caught:
+        load_project(config)
+    assert str(caught.value) == (
+        f"{config}: app.cpu: must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 (cpu units; 1024 = 1 vCPU) "
+        "(got 300)"
+    )
+    assert caught.value.key == "app.cpu" and caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("config", "named", "not_named"),
+    [
+        # a cross-field check runs only when its inputs were read without error
+        ('replicas = { min = "two", max = 1 }', "app.replicas.min", "app.replicas.max"),
+        ("cpu = 256\nmemory = true", "app.memory", "app.cpu"),
+    ],
+)
+def test_checks_across_keys_skip_inputs_that_failed(make_project, config, named, not_named):
+    with pytest.raises(ConfigError) as caught:
+        load_project(make_project(config_text(app=config)))
+    assert [e.key for e in caught.value.errors] == [named], str(caught.value)
+    assert not_named not in str(caught.value)
+
+
+def test_health_interval_that_failed_is_not_compared(make_project):
+    with pytest.raises(ConfigError) as caught:
+        load_project(make_project(config_text(health='interval = "10"\ntimeout = 30')))
+    assert [e.key for e in caught.value.errors] == ["app.health.interval"]
+
+
+def test_a_plugin_raising_one_config_error_still_works(make_project):
+    def parse_settings(raw, key):
+        raise ConfigError(f"{key}.zone", "must be a zone", value=raw.get("zone"))
+
+    info = get_plugin_manager().target("local")
+    project = load_project(make_project(config_text(rest='[targets.local]\nzone = "x"\n')))
+    from attrs import evolve
+
+    with pytest.raises(ConfigError) as caught:
+        target_config(project, evolve(info, parse_settings=parse_settings))
+    assert str(caught.value) == f'{project.config_file}: targets.local.zone: must be a zone (got "x")'
+
+
+def test_section_collect_records_a_raised_error_and_done_raises_all():
+    s = Section({"a": "x", "b": 2, "c": 3}, "t")
+    s.integer("a")
+    s.integer("b")
+    with s.collect():
+        raise ConfigError("t.b", "is wrong")
+    assert not s.parsed("a") and not s.parsed("b") and s.parsed("c")
+    with pytest.raises(ConfigErrors) as caught:
+        s.done()
+    assert [e.key for e in caught.value.errors] == ["t.a", "t.b", "t.c"]
+    assert str(caught.value).splitlines()[0] == "3 config errors:"

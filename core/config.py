@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deployer.checks import parse_checks
+from deployer.checks import PATH_HINT, PATH_PATTERN, parse_checks
 from deployer.errors import ConfigError, ConfigErrors
 from deployer.models import (
     AppSpec,
@@ -37,6 +37,14 @@ ENV_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 ENV_NAME_HINT = "letters, digits and underscores, not starting with a digit"
 RESERVED_ENV = frozenset({"PORT"})
 """Set by deployer itself (to the app's port) on every target."""
+HEALTH_PATH_MAX = 1024
+"""The longest health check path: the ALB's limit for a target group's HealthCheckPath
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html;
+the ELBv2 API model: ``Path``, min 1, max 1024)."""
+NUL_REASON = (
+    "must not contain a NUL character: a process's environment and arguments are "
+    "NUL-terminated C strings, so Docker would refuse it only after the image was built"
+)
 
 FARGATE_MEMORY: Mapping[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
@@ -118,6 +126,7 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     port = s.integer("port", 8000, minimum=1, maximum=65535)
     command = _parse_command(s)
     env = s.mapping("env", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
+    _refuse_nul(s, "env", env)
     secrets = s.names("secrets", pattern=ENV_NAME_PATTERN, hint=ENV_NAME_HINT)
     _check_secret_names(s, secrets, env)
     for reserved in sorted(RESERVED_ENV):
@@ -129,6 +138,7 @@ def parse_app(s: Section, root: Path) -> AppSpec:
         cpu, memory = _parse_size(s)
     replicas = _parse_replicas(s)
     allow_root = s.boolean("allow_root", False)
+    allow_empty_secrets = s.boolean("allow_empty_secrets", False)
     s.done()
     return AppSpec(
         name=name,
@@ -142,25 +152,44 @@ def parse_app(s: Section, root: Path) -> AppSpec:
         memory=memory,
         replicas=replicas,
         allow_root=allow_root,
+        allow_empty_secrets=allow_empty_secrets,
     )
 
 
+def _refuse_nul(s: Section, name: str, values: Mapping[str, str]) -> None:
+    for key, value in values.items():
+        if "\0" in value:
+            s.error(f"{name}.{key}", NUL_REASON)
+
+
 def _check_secret_names(s: Section, secrets: tuple[str, ...], env: Mapping[str, str]) -> None:
-    """A secret is not also plain env, and appears once."""
+    """A secret is not also plain env, and appears once, ignoring case: the aws-ecs target
+    names each secret's resources (its Secrets Manager secret among them) after the
+    lowercased name, so ``DB_PASSWORD`` and ``db_password`` would collide."""
     first: dict[str, int] = {}
     for index, secret in enumerate(secrets):
         if secret in env:
             s.error(
                 f"secrets[{index}]", f"{secret} is also set in {s.key('env')}; a name is either plain env or a secret"
             )
-        if first.setdefault(secret, index) != index:
+        earlier = first.setdefault(secret.lower(), index)
+        if earlier == index:
+            continue
+        if secrets[earlier] == secret:
             s.error(f"secrets[{index}]", f"{secret} is listed twice")
+        else:
+            s.error(
+                f"secrets[{index}]",
+                f"{secret} is listed twice ignoring case ({s.key('secrets')}[{earlier}] is {secrets[earlier]}): "
+                "secret names must differ in more than case, as AWS resource names built from them would collide",
+            )
 
 
 def _parse_build(s: Section, root: Path) -> BuildSpec:
     context_text = s.text("context", ".")
     dockerfile = s.text("dockerfile", "Dockerfile")
     args = s.mapping("args", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
+    _refuse_nul(s, "args", args)
     s.done()
     if not s.parsed("context", "dockerfile"):
         return BuildSpec(context=root, dockerfile=dockerfile, args=args)
@@ -171,9 +200,20 @@ def _parse_build(s: Section, root: Path) -> BuildSpec:
         context_ok, context = False, root
     if not context_ok:
         s.error("context", f"must be a folder (relative to {root})", value=context_text)
-    elif not (context / dockerfile).is_file():
+    elif not _file_inside(context, dockerfile):
+        # Never read it: an error message must not echo a file from outside the context.
         s.error("dockerfile", f"must be a file inside {context}", value=dockerfile)
     return BuildSpec(context=context, dockerfile=dockerfile, args=args)
+
+
+def _file_inside(folder: Path, relative: str) -> bool:
+    """``relative`` names a regular file inside ``folder`` once ``..`` and symlinks are
+    resolved (an absolute path replaces ``folder``, so ``/etc/passwd`` is outside)."""
+    try:
+        path = (folder / relative).resolve()
+        return path.is_relative_to(folder) and path.is_file()
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
+        return False
 
 
 def _parse_command(s: Section) -> tuple[str, ...] | None:
@@ -192,11 +232,17 @@ def _parse_command(s: Section) -> tuple[str, ...] | None:
             return None
     if not parts:
         s.error("command", "must not be empty; leave it out to use the image's CMD", value=raw)
+    elif any("\0" in part for part in parts):
+        s.error("command", NUL_REASON)
     return parts
 
 
 def _parse_health(s: Section) -> HealthCheck:
-    path = s.text("path", "/healthz", pattern=r"/[\x21-\x7e]*", hint="a URL path starting with /")
+    path = s.text("path", "/healthz", pattern=PATH_PATTERN, hint=PATH_HINT)
+    if s.parsed("path") and len(path) > HEALTH_PATH_MAX:
+        s.error(
+            "path", f"must be at most {HEALTH_PATH_MAX} characters (the AWS load balancer's limit), not {len(path)}"
+        )
     interval = s.integer("interval", 10, minimum=5, maximum=300)
     timeout = s.integer("timeout", 5, minimum=2, maximum=120)
     retries = s.integer("retries", 3, minimum=1, maximum=10)
@@ -264,13 +310,19 @@ def target_config(project: Project, info: TargetInfo) -> TargetConfig:
 
 
 def resolve_secrets(project: Project, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Secret values from the environment; a missing one names the variable to set (all
-    missing ones at once)."""
+    """Secret values from the environment. A missing one, or an empty one (unless
+    ``app.allow_empty_secrets``), names the variable to set; all are reported at once."""
     values, errors = {}, []
     for index, name in enumerate(project.app.secrets):
         key = f"app.secrets[{index}]"
         if name not in environ:
             message = f"secret {name} has no value: set the environment variable {name} before deploying"
+            errors.append(ConfigError(key, message, file=project.config_file))
+        elif not environ[name] and not project.app.allow_empty_secrets:
+            message = (
+                f"secret {name} is empty: the environment variable {name} is set to an empty string; "
+                "set it to the secret's value (or set app.allow_empty_secrets = true if empty is meant)"
+            )
             errors.append(ConfigError(key, message, file=project.config_file))
         else:
             values[name] = environ[name]

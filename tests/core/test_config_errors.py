@@ -179,3 +179,135 @@ def test_section_collect_records_a_raised_error_and_done_raises_all():
         s.done()
     assert [e.key for e in caught.value.errors] == ["t.a", "t.b", "t.c"]
     assert str(caught.value).splitlines()[0] == "3 config errors:"
+
+
+# --- hostile input ----------------------------------------------------------------------
+
+
+def refused(result, key: str, *fragments: str) -> str:
+    """The CLI exited 2 naming ``key`` (and each fragment); returns its output."""
+    assert result.exit_code == 2, result.output
+    assert f"{key}: " in result.output, result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+    return result.output
+
+
+SECRET_CONTENT = "root:x:0:0:do-not-echo-me"
+
+
+@pytest.fixture
+def outside_file(tmp_path: Path) -> Path:
+    """A file next to the project, outside its build context, whose content must never
+    appear in any output."""
+    path = tmp_path.parent / f"{tmp_path.name}-outside" / "Dockerfile"
+    path.parent.mkdir()
+    path.write_text(f"FROM scratch\n# {SECRET_CONTENT}\n")
+    return path
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink", "system file"])
+def test_a_dockerfile_outside_the_build_context_is_refused(make_project, deployer_cli, outside_file, tmp_path, how):
+    config = make_project(BASE)  # makes app/ (the context)
+    dockerfile = {
+        "absolute": str(outside_file),
+        "dotdot": f"../../{outside_file.parent.name}/Dockerfile",
+        "symlink": "Linked.dockerfile",
+        "system file": "/etc/passwd",
+    }[how]
+    if how == "symlink":
+        (tmp_path / "app" / "Linked.dockerfile").symlink_to(outside_file)
+    config.write_text(config_text(build=f"dockerfile = {dockerfile!r}"))
+    for command in (["plan", "--target", "local"], ["up", "--target", "local"]):
+        output = refused(
+            deployer_cli(*command, "--config", str(config)),
+            "app.build.dockerfile",
+            f"must be a file inside {tmp_path / 'app'}",
+        )
+        assert SECRET_CONTENT not in output and "root:x:0:0" not in output
+
+
+def test_a_symlink_to_a_dockerfile_inside_the_context_is_fine(make_project, tmp_path):
+    config = make_project(config_text(build='dockerfile = "Linked.dockerfile"'))
+    (tmp_path / "app" / "Linked.dockerfile").symlink_to(tmp_path / "app" / "Dockerfile")
+    assert load_project(config).app.build.dockerfile == "Linked.dockerfile"
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('[app.env]\nGREETING = "hello\\u0000world"', "app.env.GREETING"),
+        ('[app.build.args]\nVERSION = "1\\u0000"', "app.build.args.VERSION"),
+    ],
+)
+def test_a_nul_character_in_env_or_build_args_is_refused(make_project, deployer_cli, table, key):
+    config = make_project(config_text(rest=table))
+    refused(deployer_cli("up", "--target", "local", "--config", str(config)), key, "NUL")
+
+
+def test_a_nul_character_in_the_command_is_refused(make_project, deployer_cli):
+    config = make_project(config_text(app='command = ["serve", "--flag\\u0000"]'))
+    refused(deployer_cli("plan", "--target", "local", "--config", str(config)), "app.command", "NUL")
+
+
+def test_other_control_characters_in_env_values_are_kept(make_project):
+    config = make_project(config_text(rest='[app.env]\nPEM = "line one\\nline two\\tend"'))
+    assert load_project(config).app.env["PEM"] == "line one\nline two\tend"
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("/healthz#top", "without spaces or #"),
+        ("/health z", "without spaces or #"),
+        ("/health\\tz", "without spaces or #"),
+        ("/" + "a" * 1024, "at most 1024 characters"),
+    ],
+)
+def test_a_health_path_the_load_balancer_cannot_use_is_refused(make_project, deployer_cli, path, fragment):
+    config = make_project(config_text(health=f'path = "{path}"'))
+    refused(deployer_cli("plan", "--target", "local", "--config", str(config)), "app.health.path", fragment)
+
+
+def test_a_health_path_of_1024_characters_is_accepted(make_project):
+    path = "/" + "a" * 1023
+    assert load_project(make_project(config_text(health=f'path = "{path}"'))).app.health.path == path
+
+
+def test_secret_names_must_differ_in_more_than_case(make_project, deployer_cli):
+    config = make_project(config_text(app='secrets = ["DB_PASSWORD", "db_password"]'))
+    refused(
+        deployer_cli(
+            "plan", "--target", "local", "--config", str(config), env={"DB_PASSWORD": "a", "db_password": "b"}
+        ),
+        "app.secrets[1]",
+        "ignoring case",
+    )
+
+
+def test_an_empty_secret_is_refused_naming_the_variable(make_project, deployer_cli):
+    config = make_project(config_text(app='secrets = ["API_TOKEN", "OTHER"]'))
+    output = refused(
+        deployer_cli("up", "--target", "local", "--config", str(config), env={"API_TOKEN": "", "OTHER": "set"}),
+        "app.secrets[0]",
+        "API_TOKEN",
+        "is empty",
+        "app.allow_empty_secrets",
+    )
+    assert "app.secrets[1]" not in output
+
+
+def test_an_empty_secret_is_accepted_when_allowed(make_project):
+    from deployer.config import resolve_secrets
+
+    config = make_project(config_text(app='secrets = ["API_TOKEN"]\nallow_empty_secrets = true'))
+    assert resolve_secrets(load_project(config), {"API_TOKEN": ""}) == {"API_TOKEN": ""}
+
+
+def test_missing_and_empty_secrets_are_reported_together(make_project):
+    from deployer.config import resolve_secrets
+
+    project = load_project(make_project(config_text(app='secrets = ["A", "B", "C"]')))
+    with pytest.raises(ConfigErrors) as caught:
+        resolve_secrets(project, {"B": "", "C": "x"})
+    assert [e.key for e in caught.value.errors] == ["app.secrets[0]", "app.secrets[1]"]

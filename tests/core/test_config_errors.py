@@ -311,3 +311,68 @@ def test_missing_and_empty_secrets_are_reported_together(make_project):
     with pytest.raises(ConfigErrors) as caught:
         resolve_secrets(project, {"B": "", "C": "x"})
     assert [e.key for e in caught.value.errors] == ["app.secrets[0]", "app.secrets[1]"]
+
+
+def test_a_bind_address_with_a_zone_is_refused(make_project, deployer_cli):
+    config = make_project(config_text(rest='[targets.local]\nbind = "fe80::1%eth0"'))
+    refused(deployer_cli("up", "--target", "local", "--config", str(config)), "targets.local.bind", "without a zone")
+
+
+@pytest.mark.parametrize("image", ["python:3.12-slim\nRUN touch /pwned", "", "Python:3.12", "python:3.12 AS x"])
+def test_a_load_balancer_base_image_that_is_not_an_image_reference_is_refused(make_project, deployer_cli, image):
+    config = make_project(config_text(rest=f"[targets.local]\nlb_base_image = {_toml_string(image)}"))
+    refused(
+        deployer_cli("up", "--target", "local", "--config", str(config)),
+        "targets.local.lb_base_image",
+        "Docker image reference",
+    )
+
+
+def _toml_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)  # a JSON string is a valid TOML basic string
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "python:3.12-slim",
+        "debian",
+        "library/debian:bookworm",
+        "docker.io/library/python:3.12-slim",
+        "localhost:5000/team/lb_base:v1.2",
+        "registry.example.com:443/a__b/c--d.e:latest",
+        "[::1]:5000/x/y:z",
+        "python@sha256:" + "a" * 64,
+        "python:3.12-slim@sha256:" + "0123456789abcdef" * 4,
+    ],
+)
+def test_valid_image_references_are_accepted(image):
+    from deployer.plugins.local_docker.settings import parse_settings
+
+    assert parse_settings({"lb_base_image": image}, "targets.local").lb_base_image == image
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "upper/Case",  # (an upper-case first component names a registry host: valid)
+        "a/-b",
+        "a//b",
+        "name:",
+        "name:-tag",
+        "name:" + "t" * 129,
+        "name@sha256:abc",
+        "a" * 256,
+        "python:3.12\n",
+        "python:3.12\x00",
+        "pyth\u00f6n",
+    ],
+)
+def test_invalid_image_references_are_refused(image):
+    from deployer.plugins.local_docker.settings import parse_settings
+
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"lb_base_image": image}, "targets.local")
+    assert caught.value.key == "targets.local.lb_base_image"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from attrs import evolve, frozen
 
 from deployer.config import CONFIG_FILE, load_project, resolve_secrets, target_config
-from deployer.errors import ConfigError, UsageError
+from deployer.errors import ConfigError, ConfigErrors, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -88,6 +88,24 @@ def open_session(
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 
 
+def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str]) -> PhaseContext:
+    """The context of a command that needs the secrets: the secrets and the target's
+    section are both checked before raising, so one run names every problem."""
+    errors: list[ConfigError] = []
+    secrets: dict[str, str] = {}
+    try:
+        secrets = resolve_secrets(session.project, environ)
+    except ConfigError as exc:
+        errors.append(exc)
+    try:
+        ctx = session.context(mode, secrets=secrets)
+    except ConfigError as exc:
+        errors.append(exc)
+    if errors:
+        raise ConfigErrors(errors)
+    return ctx
+
+
 def _preflight(driver: Driver, ctx: PhaseContext) -> None:
     """Let the driver check its tools and credentials before anything is built."""
     check = getattr(driver, "preflight", None)
@@ -111,7 +129,7 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
     """Deploy: validate, build the image once, then let the target's driver run the phases."""
     from deployer.image import require_non_root
 
-    ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
+    ctx = _checked_context(session, "up", environ)
     driver = session.driver()
     _preflight(driver, ctx)
     image = build(session.project, session.reporter)
@@ -124,7 +142,7 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     """What ``up`` would do; never builds, creates or changes anything."""
     from deployer.image import require_non_root, resolve_image
 
-    ctx = session.context("plan", secrets=resolve_secrets(session.project, environ))
+    ctx = _checked_context(session, "plan", environ)
     driver = session.driver()
     if not offline:
         _preflight(driver, ctx)

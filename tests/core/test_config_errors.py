@@ -376,3 +376,9 @@ def test_invalid_image_references_are_refused(image):
     with pytest.raises(ConfigError) as caught:
         parse_settings({"lb_base_image": image}, "targets.local")
     assert caught.value.key == "targets.local.lb_base_image"
+
+
+def test_secret_and_target_section_errors_are_named_in_one_run(make_project, deployer_cli):
+    config = make_project(config_text(app='secrets = ["API_TOKEN"]', rest='[targets.local]\nbind = "fe80::1%eth0"'))
+    result = deployer_cli("up", "--target", "local", "--config", str(config), env={"API_TOKEN": ""})
+    refused(result, "app.secrets[0]", f"{config}: 2 errors:", "targets.local.bind: must be a plain IP address")

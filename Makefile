@@ -29,7 +29,7 @@ $(shell mkdir -p $(VENV) && find core plugins -name '*.py' -o -name py.typed | s
 $(VENV)/.installed: pyproject.toml $(EXAMPLE)/pyproject.toml $(MODULES)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[aws,test]' --config-settings editable_mode=strict
+	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=strict
 	$(PY) -m pip install -q -e $(EXAMPLE)
 	touch $@
 

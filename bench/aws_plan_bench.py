@@ -12,7 +12,9 @@ Runs, side by side in one invocation, each variant in a fresh subprocess ``--run
 - ``tutorial``: bench/aws_plan_tutorial.py under the very same mocks (``offline.record``).
 
 Then, for the library variants, the median of 5 further plans in one warm process (all
-modules imported): the cost of planning the stack itself.
+modules imported): the cost of planning the stack itself. Last, the budget: the CLI's
+median wall time at most ``BUDGET_WALL`` times the tutorial's, and its median peak RSS at
+most the tutorial's, printed as met or NOT met.
 
 Usage: ``python bench/aws_plan_bench.py [--runs 5] [--json results.json]``
 """
@@ -30,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deployer.toml"
+BUDGET_WALL = 1.3
+"""The CLI's offline plan may take at most this many times the tutorial's program."""
 
 
 def child(variant: str, warm_runs: int) -> None:
@@ -148,8 +152,21 @@ def main() -> None:
             f"{name:<16}{r['resources']:>10}{r['wall_s_median']:>10.2f}{r['wall_s_min']:>8.2f}"
             f"{r['peak_rss_mib_median']:>10.0f}{warm:>13}"
         )
+    cli, tutorial = results["deployer-cli"], results["tutorial"]
+    budget = {
+        "wall_ratio": cli["wall_s_median"] / tutorial["wall_s_median"],
+        "wall_ratio_max": BUDGET_WALL,
+        "peak_rss_mib": cli["peak_rss_mib_median"],
+        "peak_rss_mib_max": tutorial["peak_rss_mib_median"],
+    }
+    budget["met"] = budget["wall_ratio"] <= BUDGET_WALL and budget["peak_rss_mib"] <= budget["peak_rss_mib_max"]
+    print(
+        f"budget: CLI wall {budget['wall_ratio']:.2f}x the tutorial's (at most {BUDGET_WALL}x), "
+        f"peak RSS {budget['peak_rss_mib']:.0f} MiB (at most {budget['peak_rss_mib_max']:.0f}): "
+        + ("met" if budget["met"] else "NOT met")
+    )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.write_text(json.dumps({**results, "budget": budget}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from attrs import evolve, frozen
 
-from deployer.config import CONFIG_FILE, load_project, resolve_secrets, target_config
+from deployer import plugin_manager
+from deployer.checks import checks_for
+from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
 from deployer.errors import ConfigError, ConfigErrors, UsageError
+from deployer.image import build_image, require_non_root, resolve_image
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -30,12 +32,10 @@ from deployer.models import (
     Project,
     Status,
 )
+from deployer.plugin_manager import DeployerPluginManager
 from deployer.progress import Reporter, SilentReporter
 from deployer.targets import Driver
-
-if TYPE_CHECKING:
-    from deployer.plugin_manager import DeployerPluginManager
-    from deployer.verify import Report
+from deployer.verify import Report, base_url_problem, run_checks
 
 STACK_PATTERN = r"[a-z0-9][a-z0-9-]{0,15}"
 
@@ -52,6 +52,15 @@ class Session:
 
     def driver(self) -> Driver:
         return self.pm.target(self.target).driver()
+
+    def check_app(self) -> None:
+        """Let the selected target, then every other available target with a
+        ``[targets.<name>]`` table in the config, refuse an app it cannot run (size
+        parity: ``--target local`` refuses what a configured aws-ecs would)."""
+        check_app(self.project, self.pm.target(self.target))
+        for name, info in self.pm.targets.items():
+            if name != self.target and name in self.project.targets and info.available:
+                check_app(self.project, info, selected=False)
 
     def context(self, mode: Mode, *, secrets: Mapping[str, str] | None = None) -> PhaseContext:
         """The phase context for ``mode``; validates the target's config section."""
@@ -81,29 +90,28 @@ def open_session(
         raise UsageError(f"--stack: {stack!r} must be 1-16 lowercase letters, digits or dashes")
     project = project or load_project(config)
     if pm is None:
-        from deployer import plugin_manager  # loaded only by commands that need a target
-
         pm = plugin_manager.get_plugin_manager()
     pm.target(target)
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 
 
 def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str]) -> PhaseContext:
-    """The context of a command that needs the secrets: the secrets and the target's
-    section are both checked before raising, so one run names every problem."""
+    """The context of a command that needs the secrets. The targets' sections and the app
+    against them (:meth:`Session.check_app`) and the secrets are all checked before
+    raising, so one run names every problem."""
     errors: list[ConfigError] = []
     secrets: dict[str, str] = {}
+    try:
+        session.check_app()
+    except ConfigError as exc:
+        errors.append(exc)
     try:
         secrets = resolve_secrets(session.project, environ)
     except ConfigError as exc:
         errors.append(exc)
-    try:
-        ctx = session.context(mode, secrets=secrets)
-    except ConfigError as exc:
-        errors.append(exc)
     if errors:
         raise ConfigErrors(errors)
-    return ctx
+    return session.context(mode, secrets=secrets)
 
 
 def _preflight(driver: Driver, ctx: PhaseContext) -> None:
@@ -116,8 +124,6 @@ def _preflight(driver: Driver, ctx: PhaseContext) -> None:
 def build(project: Project, reporter: Reporter | None = None) -> Image:
     """Build the app image (a no-op when an image with the same content hash exists).
     Needs no target: no plugin is loaded."""
-    from deployer.image import build_image
-
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
     image = build_image(project.app, report=reporter.line)
@@ -127,8 +133,6 @@ def build(project: Project, reporter: Reporter | None = None) -> Image:
 
 def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
     """Deploy: validate, build the image once, then let the target's driver run the phases."""
-    from deployer.image import require_non_root
-
     ctx = _checked_context(session, "up", environ)
     driver = session.driver()
     _preflight(driver, ctx)
@@ -140,8 +144,6 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
     """What ``up`` would do; never builds, creates or changes anything."""
-    from deployer.image import require_non_root, resolve_image
-
     ctx = _checked_context(session, "plan", environ)
     driver = session.driver()
     if not offline:
@@ -205,18 +207,12 @@ def deployed_url(session: Session) -> str:
 def verify(session: Session) -> Report:
     """Run the project's checks (its ``[[checks]]``, else the defaults) against the
     deployed stack's endpoint. Failed checks are in the report, not raised."""
-    from deployer.checks import checks_for
-    from deployer.verify import run_checks
-
     return run_checks(deployed_url(session), checks_for(session.project))
 
 
 def verify_url(url: str, project: Project | None = None) -> Report:
     """Run ``project``'s checks (the defaults without a project) against ``url``, any
     http(s) base URL; a URL that is not one is a :class:`UsageError` naming ``--url``."""
-    from deployer.checks import checks_for
-    from deployer.verify import base_url_problem, run_checks
-
     problem = base_url_problem(url)
     if problem:
         raise UsageError(f"--url: {url!r} {problem}")

@@ -8,47 +8,52 @@ Commands parse options and delegate; domain errors become exit codes only here:
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from deployer import __version__
 
 DEBUG_ENV = "DEPLOYER_DEBUG"
 
 
-class _RefuseRepeats:
-    """Refuses an option that takes one value given more than once (``--stack a --stack b``
-    would otherwise silently mean ``b``), for the group's options and every command's."""
+def _refuse_repeats(command: TyperCommand | TyperGroup, ctx: typer.Context, args: list[str]) -> None:
+    """Refuse an option that takes one value given more than once (``--stack a --stack b``
+    would otherwise silently mean ``b``)."""
+    if ctx.resilient_parsing:
+        return
+    _, _, order = command.make_parser(ctx).parse_args(args=list(args))  # each use, in order
+    seen: set[str] = set()
+    for param in order:
+        single = isinstance(param, TyperOption) and not (param.multiple or param.count or param.is_flag)
+        if single and param.name in seen:
+            raise typer.BadParameter("given more than once; give it once", ctx=ctx, param=param)
+        seen.add(param.name or "")
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        if not ctx.resilient_parsing:
-            _, _, order = self.make_parser(ctx).parse_args(args=list(args))  # each use, in order
-            seen: set[str] = set()
-            for param in order:
-                single = param.param_type_name == "option" and not (param.multiple or param.count or param.is_flag)
-                if single and param.name in seen:
-                    raise typer.BadParameter("given more than once; give it once", ctx=ctx, param=param)
-                seen.add(param.name or "")
+
+# typer.Context is the Context typer's commands receive; their signature names the base
+# class of typer's bundled click, which typer does not export.
+class _Command(TyperCommand):
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        _refuse_repeats(self, ctx, args)
         return super().parse_args(ctx, args)
 
 
-class _Command(_RefuseRepeats, TyperCommand):
-    pass
-
-
-class _Group(_RefuseRepeats, TyperGroup):
-    pass
+class _Group(TyperGroup):
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        _refuse_repeats(self, ctx, args)
+        return super().parse_args(ctx, args)
 
 
 class _Typer(typer.Typer):
-    """Every command is a :class:`_Command`, so no command can forget the checks above."""
+    """Every command is a :class:`_Command`, so no command can forget the check above."""
 
-    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+    def command(  # type: ignore[override]
+        self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any
+    ) -> Callable[[Callable[..., None]], Callable[..., None]]:
         return super().command(*args, cls=cls or _Command, **kwargs)
 
 
@@ -63,9 +68,7 @@ app = _Typer(
 
 TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Target to use (see `deployer targets`).")]
 StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack name: one app can have several.")]
-ConfigOpt = Annotated[
-    Optional[Path], typer.Option("--config", "-c", help="Config file (default: nearest deployer.toml).")
-]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: nearest deployer.toml).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.")]
 
 
@@ -246,7 +249,7 @@ def logs(
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
-    since: Annotated[Optional[str], typer.Option(help="Only lines newer than this (e.g. 10m, 1h).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only lines newer than this (e.g. 10m, 1h).")] = None,
 ) -> None:
     """Print the replicas' logs, merged, each line prefixed with its replica."""
     from deployer import api
@@ -282,7 +285,7 @@ def verify(
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
     url: Annotated[
-        Optional[str], typer.Option(help="Check this base URL (http or https) instead of a deployed target.")
+        str | None, typer.Option(help="Check this base URL (http or https) instead of a deployed target.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -345,7 +348,3 @@ def targets(as_json: JsonOpt = False) -> None:
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="deployer")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

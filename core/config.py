@@ -46,17 +46,6 @@ NUL_REASON = (
     "NUL-terminated C strings, so Docker would refuse it only after the image was built"
 )
 
-FARGATE_MEMORY: Mapping[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4096 + 1, 1024)),
-    1024: tuple(range(2048, 8192 + 1, 1024)),
-    2048: tuple(range(4096, 16384 + 1, 1024)),
-    4096: tuple(range(8192, 30720 + 1, 1024)),
-    8192: tuple(range(16384, 61440 + 1, 4096)),
-    16384: tuple(range(32768, 122880 + 1, 8192)),
-}
-"""Valid Fargate task sizes: cpu units to the memory sizes (MiB) allowed with them."""
-
 
 def find_config(start: Path) -> Path:
     """The config file for ``start``: the nearest ``deployer.toml``, or a ``pyproject.toml``
@@ -133,9 +122,7 @@ def parse_app(s: Section, root: Path) -> AppSpec:
         if reserved in env or reserved in secrets:
             s.error(f"env.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}")
     health = _parse_health(s.section("health"))
-    cpu, memory = 256, 512  # replaced unless the size is invalid (then the parse fails)
-    with s.collect():
-        cpu, memory = _parse_size(s)
+    cpu, memory = _parse_size(s)
     replicas = _parse_replicas(s)
     allow_root = s.boolean("allow_root", False)
     allow_empty_secrets = s.boolean("allow_empty_secrets", False)
@@ -254,32 +241,11 @@ def _parse_health(s: Section) -> HealthCheck:
 
 
 def _parse_size(s: Section) -> tuple[int, int]:
-    cpu = s.integer("cpu", 256)
-    memory = s.integer("memory", FARGATE_MEMORY.get(cpu, (0,))[0])
-    check_task_size(cpu, memory, key=s.key)
+    """cpu units (1024 = 1 vCPU) and memory (MiB); which pairs a target runs is the
+    target's own check (:attr:`~deployer.targets.TargetInfo.check_app`)."""
+    cpu = s.integer("cpu", 256, minimum=1)
+    memory = s.integer("memory", 512, minimum=1)
     return cpu, memory
-
-
-def check_task_size(cpu: int, memory: int, *, key=lambda name: f"app.{name}") -> None:
-    """Raise :class:`ConfigError` (naming ``key("cpu")`` or ``key("memory")``) unless
-    ``cpu``/``memory`` is a valid Fargate task size. Targets re-check specs built in code."""
-    if cpu not in FARGATE_MEMORY:
-        raise ConfigError(
-            key("cpu"), f"must be one of {', '.join(map(str, FARGATE_MEMORY))} (cpu units; 1024 = 1 vCPU)", value=cpu
-        )
-    allowed = FARGATE_MEMORY[cpu]
-    if memory not in allowed:
-        raise ConfigError(
-            key("memory"),
-            f"with cpu = {cpu} must be one of {_describe(allowed)} (MiB; the Fargate cpu/memory table)",
-            value=memory,
-        )
-
-
-def _describe(values: tuple[int, ...]) -> str:
-    if len(values) <= 4:
-        return ", ".join(map(str, values))
-    return f"{values[0]} to {values[-1]} in steps of {values[1] - values[0]}"
 
 
 def _parse_replicas(s: Section) -> Replicas:
@@ -307,6 +273,22 @@ def target_config(project: Project, info: TargetInfo) -> TargetConfig:
     except ConfigError as exc:
         raise exc.in_file(project.config_file) from None
     return TargetConfig(name=info.name, settings=settings)
+
+
+def check_app(project: Project, info: TargetInfo, *, selected: bool = True) -> None:
+    """Let a target refuse the app spec (:attr:`~deployer.targets.TargetInfo.check_app`),
+    with its ``[targets.<name>]`` settings. The error keeps the target's key and names
+    the target; for a target that is not ``selected``, also the table that asked for it."""
+    settings = target_config(project, info).settings
+    try:
+        info.check_app(project.app, settings)
+    except ConfigError as exc:
+        where = (
+            f"on {info.name}"
+            if selected
+            else f"on {info.name} (checked because [targets.{info.name}] is in the config)"
+        )
+        raise ConfigError(exc.key, f"{where}, {exc.message}", value=exc.value, file=project.config_file) from None
 
 
 def resolve_secrets(project: Project, environ: Mapping[str, str] = os.environ) -> dict[str, str]:

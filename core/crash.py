@@ -19,6 +19,8 @@ from types import ModuleType, TracebackType
 
 from attrs import frozen
 
+from deployer.plugin_manager import BUILTIN_PLUGINS, ENTRY_POINT_GROUP
+
 CORE_PACKAGE = "deployer"
 PLUGINS_PACKAGE = "deployer.plugins"
 
@@ -88,18 +90,16 @@ def culprit(tb: TracebackType | None, plugins: Iterable[tuple[str, object]] = ()
 
 def _plugin_packages(plugins: Iterable[tuple[str, object]]) -> dict[str, str]:
     """Module or package name -> plugin name, for every plugin deployer can know of."""
-    from deployer.plugin_manager import BUILTIN_PLUGINS, ENTRY_POINT_GROUP
-
     owners: dict[str, str] = {}
-    for name, module in BUILTIN_PLUGINS.items():
-        owners[_package(module)] = name
+    for name, builtin in BUILTIN_PLUGINS.items():
+        owners[_package(builtin)] = name
     try:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             owners.setdefault(_package(ep.module), ep.name)
     except Exception:  # broken metadata must not hide the error being explained
         pass
     for name, plugin in plugins:
-        module = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(plugin, "__module__", None)
+        module: object = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(plugin, "__module__", None)
         if isinstance(module, str) and module:
             owners.setdefault(module, name)  # exact module: a plugin defined in any module
             if module.startswith(PLUGINS_PACKAGE + ".") or _distribution(module) not in ("", CORE_PACKAGE):

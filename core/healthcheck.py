@@ -1,8 +1,9 @@
 """The container health check every target runs: one definition of "healthy".
 
 ``GET http://127.0.0.1:<port><path>`` from inside the container must answer a 2xx
-status (no redirect followed) within the timeout: the same rule as the aws-ecs target
-group's matcher (200-299). Probed with python3 when the image has it, else curl, else
+status (:data:`HEALTHY_STATUSES`; no redirect followed) within the timeout. A target
+whose load balancer also checks the app states the same rule in its own terms. Probed
+with python3 when the image has it, else curl, else
 wget, through ``/bin/sh`` (Docker's and ECS's ``CMD-SHELL``). The path is shell-quoted:
 any path the config accepts reaches the app as one URL.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import shlex
 
-HEALTHY_STATUSES = "200-299"
-"""The statuses that mean healthy, in the ELBv2 matcher syntax."""
+HEALTHY_STATUSES = range(200, 300)
+"""The statuses that mean healthy: any 2xx, answered on the health path itself (a
+redirect is not followed, so a 3xx is unhealthy)."""
 
 _PYTHON_PROBE = (
     "import http.client, sys\n"
@@ -23,17 +25,26 @@ _PYTHON_PROBE = (
     "    status = conn.getresponse().status\n"
     "except Exception as error:\n"
     "    sys.exit(f'GET {path}: {error}')\n"
-    "sys.exit(0 if 200 <= status < 300 else f'GET {path}: status {status}')\n"
+    f"sys.exit(0 if {HEALTHY_STATUSES.start} <= status < {HEALTHY_STATUSES.stop} else f'GET {{path}}: status {{status}}')\n"
 )
 
 
 def probe_command(port: int, path: str, timeout: int) -> str:
-    """The shell command of the health check (for ``["CMD-SHELL", probe_command(...)]``)."""
+    """The shell command of the health check (for ``["CMD-SHELL", probe_command(...)]``).
+
+    wget is GNU wget (``wget --version`` succeeds) or BusyBox's. GNU's refuses the
+    redirect (``--max-redirect=0``) and gets ``-T``. BusyBox's has neither option (an
+    unknown option is an error; ``-T`` even crashes Debian's busybox-static) and follows
+    301, 302, 303 and 307 itself, so the first status line it shows (``-S``) decides: a
+    redirect is unhealthy whatever it leads to. Its time limit is the engine's: Docker's
+    and ECS's health-check ``timeout`` stop a probe that takes longer."""
     url = shlex.quote(f"http://127.0.0.1:{port}{path}")
     return (
         f"if command -v python3 >/dev/null; then "
         f"python3 -c {shlex.quote(_PYTHON_PROBE)} {port} {shlex.quote(path)} {timeout}; "
         f"elif command -v curl >/dev/null; then "
         f"curl -s -o /dev/null -m {timeout} -w '%{{http_code}}' {url} | grep -q '^2'; "
-        f"else wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; fi"
+        f"elif wget --version >/dev/null 2>&1; then "
+        f"wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; "
+        f"else wget -q -S -O /dev/null {url} 2>&1 | grep -m1 '^ *HTTP/' | grep -qE '^ *HTTP/[0-9.]+ 2[0-9][0-9]( |$)'; fi"
     )

@@ -3,7 +3,10 @@
 Mark implementations with :data:`hookimpl`. Built-in targets are ordinary plugins whose
 phase implementations are ``trylast``, so a third-party plugin can:
 
-- add a target: implement :func:`deployer_register_targets`;
+- add a target: implement :func:`deployer_register_targets`; the
+  :class:`~deployer.targets.TargetInfo` you register validates its settings
+  (``parse_settings``) and the app spec for what it can run (``check_app``: the core
+  knows no platform's limits and calls it before ``up`` and ``plan`` build anything);
 - replace one phase of a target: implement that phase hook with ``tryfirst=True`` and
   return a result when ``ctx.target.name`` is the target you replace (``None`` otherwise);
 - wrap one phase (timing, logging, adding a WAF): implement it with ``wrapper=True``,

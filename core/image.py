@@ -23,16 +23,12 @@ from typing import Any
 
 from attrs import evolve
 
-from deployer import docker_engine
+from deployer import docker_engine, docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
 from deployer.models import AppSpec, BuildSpec, Image
 
-LABEL_APP = "dev.deployer.app"
-"""Label on every image deployer builds: the app name."""
-LABEL_HASH = "dev.deployer.content-hash"
-"""Label on every image deployer builds: its content hash."""
 KEEP_IMAGES = 3
 """How many images of one app :func:`build_image` keeps (the one just built included)."""
 HASH_LENGTH = 16
@@ -134,7 +130,7 @@ def build_image(
     """Return ``app``'s image, building it only when no image has its content-hash tag.
 
     A build streams each output line to ``report``, labels the image with
-    :data:`LABEL_APP` and :data:`LABEL_HASH`, then removes the app's older images beyond
+    :data:`~deployer.docker_labels.APP` and :data:`~deployer.docker_labels.CONTENT_HASH`, then removes the app's older images beyond
     the newest ``keep`` (never the new one, never one a container uses).
 
     :raises BuildError: the build failed; names the failing Dockerfile step and carries
@@ -159,16 +155,14 @@ def build_image(
 
 
 def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerEngine) -> list[str]:
-    """Untag ``app_name``'s images (by :data:`LABEL_APP`) beyond the newest ``keep``.
+    """Untag ``app_name``'s images (by :data:`~deployer.docker_labels.APP`) beyond the newest ``keep``.
 
     Skips ``protect`` (an image ID), images a container uses (running or stopped), and
     any image Docker refuses to remove. Only tags in the app's own repository are removed,
     so an image also tagged elsewhere (a registry tag) keeps that tag. Returns one line
     per image removed or skipped.
     """
-    from docker.errors import APIError
-
-    images = client.images({"label": [f"{LABEL_APP}={app_name}"]})
+    images = client.images({"label": [f"{docker_labels.APP}={app_name}"]})
     own = f"deployer/{app_name}:"
     images = [i for i in images if any(t.startswith(own) for t in i.get("RepoTags") or ())]
     images.sort(key=lambda i: i["Created"], reverse=True)
@@ -184,7 +178,7 @@ def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerE
         try:
             for tag in tags:
                 client.api.remove_image(tag)
-        except APIError as error:
+        except client.errors.APIError as error:
             lines.append(f"kept old image {', '.join(tags)}: {error.explanation or error}")
         else:
             lines.append(f"removed old image {', '.join(tags)}")
@@ -214,8 +208,6 @@ def require_non_root(app: AppSpec, image: Image) -> None:
 
 def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[str], None]) -> None:
     """Run Docker's (legacy) builder, streaming output, tagging the result ``image.tag``."""
-    from docker.errors import APIError
-
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     step = ""
     try:
@@ -228,7 +220,7 @@ def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[s
             forcerm=True,
             pull=False,
             decode=True,
-            labels={LABEL_APP: app.name, LABEL_HASH: image.content_hash},
+            labels={docker_labels.APP: app.name, docker_labels.CONTENT_HASH: image.content_hash},
         )
         for chunk in stream:
             if "error" in chunk:
@@ -239,7 +231,7 @@ def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[s
                     step = line if line.startswith("Step ") else step
                     tail.append(line)
                     report(line)
-    except APIError as error:
+    except client.errors.APIError as error:
         raise _build_error(image, step, error.explanation or str(error), tail) from error
 
 

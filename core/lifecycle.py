@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from deployer.errors import PluginError
 from deployer.models import (
@@ -24,12 +24,7 @@ from deployer.models import (
 )
 from deployer.targets import RunPhases
 
-RESULT_TYPES: dict[str, type] = {
-    "network": NetworkResult,
-    "registry": RegistryResult,
-    "ingress": IngressResult,
-    "compute": ComputeResult,
-}
+_Result = TypeVar("_Result")
 
 
 class PhaseHooks:
@@ -39,9 +34,8 @@ class PhaseHooks:
     def __init__(self, pm: Any):
         self._hook = pm.hook
 
-    def _call(self, phase: str, ctx: PhaseContext, **previous: Any) -> Any:
+    def _call(self, phase: str, expected: type[_Result], ctx: PhaseContext, **previous: Any) -> _Result:
         result = getattr(self._hook, f"deployer_{phase}")(ctx=ctx, **previous)
-        expected = RESULT_TYPES[phase]
         if result is None:
             raise PluginError(
                 f"no plugin implements the {phase} phase for target {ctx.target.name!r}: "
@@ -55,18 +49,18 @@ class PhaseHooks:
         return result
 
     def network(self, ctx: PhaseContext) -> NetworkResult:
-        return self._call("network", ctx)
+        return self._call("network", NetworkResult, ctx)
 
     def registry(self, ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
-        return self._call("registry", ctx, network=network)
+        return self._call("registry", RegistryResult, ctx, network=network)
 
     def ingress(self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult:
-        return self._call("ingress", ctx, network=network, registry=registry)
+        return self._call("ingress", IngressResult, ctx, network=network, registry=registry)
 
     def compute(
         self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
     ) -> ComputeResult:
-        return self._call("compute", ctx, network=network, registry=registry, ingress=ingress)
+        return self._call("compute", ComputeResult, ctx, network=network, registry=registry, ingress=ingress)
 
 
 PhaseObserver = Callable[[str, float], None]

@@ -20,6 +20,9 @@ PHASES: tuple[str, ...] = ("network", "registry", "ingress", "compute")
 
 Mode = Literal["up", "plan", "down", "status", "logs"]
 
+Action = Literal["create", "replace", "update", "remove", "unchanged"]
+"""What a plan does to one object."""
+
 
 def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
@@ -131,7 +134,7 @@ class Check:
     """
 
     path: str
-    status: StatusRange = field(default=200, converter=_status_range)
+    status: StatusRange = field(default=StatusRange(200, 200), converter=_status_range)
     contains: str = ""
     headers: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
     max_ms: int | None = None
@@ -273,6 +276,21 @@ class ExpressedSpec:
     replicas: int
     command: tuple[str, ...] | None = None
 
+    @classmethod
+    def from_app(cls, app: AppSpec, image_id: str) -> ExpressedSpec:
+        """The spec as every target must express ``app`` running image ``image_id``:
+        what parity compares a target's read-back against (``replicas``: the minimum)."""
+        return cls(
+            image_id=image_id,
+            port=app.port,
+            env_names=tuple(sorted((*app.env, *app.secrets))),
+            health_path=app.health.path,
+            cpu=app.cpu,
+            memory=app.memory,
+            replicas=app.replicas.min,
+            command=app.command,
+        )
+
 
 @frozen
 class Deployment:
@@ -284,16 +302,11 @@ class Deployment:
     outputs: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
 
 
-STACK_KIND = "pulumi:pulumi:Stack"
-"""The kind of a Pulumi stack's own resource: listed first, as ``pulumi preview`` does."""
-
-
 @frozen
 class Change:
-    """One line of a plan: ``action`` is create, replace, update, remove or unchanged.
-    A first change of kind :data:`STACK_KIND` is the root the other changes hang from."""
+    """One line of a plan: ``action`` is create, replace, update, remove or unchanged."""
 
-    action: Literal["create", "replace", "update", "remove", "unchanged"]
+    action: Action
     kind: str
     name: str
     detail: str = ""
@@ -301,12 +314,15 @@ class Change:
 
 @frozen
 class Plan:
-    """What ``up`` would do. ``resources`` and ``outputs`` are driver-specific detail
-    (the aws-ecs offline plan lists every Pulumi resource with its inputs)."""
+    """What ``up`` would do. ``root``, when set, is the change every other one hangs
+    from (the aws-ecs Pulumi stack itself), shown first and not repeated in ``changes``.
+    ``resources`` and ``outputs`` are driver-specific detail (the aws-ecs offline plan
+    lists every Pulumi resource with its inputs)."""
 
     target: str
     stack: str
     changes: tuple[Change, ...] = ()
+    root: Change | None = None
     resources: tuple[Mapping[str, Any], ...] = ()
     outputs: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
     spec: ExpressedSpec | None = None

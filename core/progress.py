@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import Protocol, TextIO
 
-if TYPE_CHECKING:
-    from rich.console import Console
+from rich.console import Console
+from rich.markup import escape
 
 
 class Reporter(Protocol):
@@ -35,7 +35,7 @@ class SilentReporter:
 
 class ConsoleReporter:
     """Prints to stderr: with rich's colours on a terminal, plain lines otherwise (logs,
-    CI, pipes), where rich is not even imported."""
+    CI, pipes)."""
 
     def __init__(self, stream: TextIO | None = None):
         self._stream = stream or sys.stderr
@@ -44,8 +44,6 @@ class ConsoleReporter:
     def _console(self) -> Console | None:
         if not self._stream.isatty():
             return None
-        from rich.console import Console
-
         return Console(file=self._stream, highlight=False)
 
     def line(self, text: str) -> None:
@@ -55,8 +53,6 @@ class ConsoleReporter:
         if self._console is None:
             print(f"  {text}", file=self._stream, flush=True)
         else:
-            from rich.markup import escape
-
             self._console.print(f"  [dim]{escape(text)}[/dim]")
 
     def phase(self, name: str, seconds: float) -> None:

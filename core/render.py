@@ -6,32 +6,31 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from deployer.models import STACK_KIND, Change, Plan, Status
+from rich.console import Console
+from rich.markup import escape
+
+from deployer.models import Change, Plan, Status
 
 SYMBOLS = {"create": "+", "replace": "+-", "update": "~", "remove": "-", "unchanged": " "}
 
 
-def _console() -> Any:
-    from rich.console import Console
-
+def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
 def print_plan(plan: Plan) -> None:
     """A resource tree in the style of ``pulumi preview``: one row per change, under the
-    stack's own row when the first change is a Pulumi stack (:data:`STACK_KIND`)."""
-    from rich.markup import escape
-
+    plan's root row when it has one (:attr:`Plan.root`). Counts include the root."""
     console = _console()
-    counts = Counter(change.action for change in plan.changes)
+    rows = _tree(plan.root, plan.changes)
+    counts = Counter(change.action for _, change in rows)
     summary = ", ".join(f"{n} to {action}" for action, n in counts.items() if action != "unchanged")
     console.print(
         f"[bold]Plan for {plan.target}/{plan.stack}[/bold]: {summary or 'no changes'}"
         + (f" ({counts['unchanged']} unchanged)" if counts["unchanged"] else "")
     )
-    rows = _tree(plan.changes)
     width = max((len(label) for label, _ in rows), default=0)
-    names = max((len(change.name) for change in plan.changes), default=0)
+    names = max((len(change.name) for _, change in rows), default=0)
     if rows:
         console.print(f"[dim]    {'Type':<{width}}  {'Name':<{names}}  Plan[/dim]")
     for label, change in rows:
@@ -44,13 +43,13 @@ def print_plan(plan: Plan) -> None:
         console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(str(value))}")
 
 
-def _tree(changes: tuple[Change, ...]) -> list[tuple[str, Change]]:
-    """``(type column, change)`` rows: a leading stack is the root, the rest its branches."""
-    root = changes[:1] if changes and changes[0].kind == STACK_KIND else ()
-    branches = changes[len(root) :]
-    return [(change.kind, change) for change in root] + [
-        (("└─ " if index == len(branches) - 1 else "├─ ") + change.kind, change)
-        for index, change in enumerate(branches)
+def _tree(root: Change | None, changes: tuple[Change, ...]) -> list[tuple[str, Change]]:
+    """``(type column, change)`` rows: the root, then the changes as its branches (or
+    a flat list when there is no root)."""
+    if root is None:
+        return [(change.kind, change) for change in changes]
+    return [(root.kind, root)] + [
+        (("└─ " if index == len(changes) - 1 else "├─ ") + change.kind, change) for index, change in enumerate(changes)
     ]
 
 
@@ -79,8 +78,6 @@ def print_verify(report: Any) -> None:
 
 
 def print_targets(listing: dict[str, Any]) -> None:
-    from rich.markup import escape
-
     console = _console()
     for target in listing["targets"]:
         state = (

@@ -16,16 +16,23 @@ section raises them all as one :class:`~deployer.errors.ConfigErrors`. Nested se
 other keys only when :meth:`Section.parsed` says those keys were read without error.
 A plain ``raise ConfigError(...)`` still works anywhere (it stops at that error);
 :meth:`Section.collect` turns one raised inside its block into a recorded one.
+
+:func:`target_settings` gives a phase its target's parsed settings from its context.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from deployer.errors import ConfigError, ConfigErrors
+
+if TYPE_CHECKING:
+    from deployer.models import PhaseContext
+
+T = TypeVar("T")
 
 _MISSING = object()
 
@@ -190,17 +197,14 @@ class Section:
         for item_key, item in value.items():
             if key_pattern and not re.fullmatch(key_pattern, item_key):
                 self.error(f"{name}.{item_key}", f"is not a valid name: {key_hint or key_pattern}")
-                continue
-            if isinstance(item, bool):
-                item = "true" if item else "false"
-            elif isinstance(item, (int, float)):
-                item = str(item)
-            if not isinstance(item, str):
+            elif isinstance(item, bool):
+                result[item_key] = "true" if item else "false"
+            elif isinstance(item, (int, float, str)):
+                result[item_key] = str(item)
+            else:
                 self.error(
                     f"{name}.{item_key}", f"must be a string, number or boolean, not {_a_type(item)}", value=item
                 )
-                continue
-            result[item_key] = item
         return result
 
     def section(self, name: str) -> Section:
@@ -230,3 +234,13 @@ class Section:
         """Raise what was recorded so far, if anything, as one :class:`ConfigErrors`."""
         if self.errors:
             raise ConfigErrors(self.errors)
+
+
+def target_settings(ctx: PhaseContext, kind: type[T], parse: Callable[[Mapping[str, Any], str], T]) -> T:
+    """The settings of ``ctx``'s target as ``kind``: ``ctx.target.settings`` when the core
+    parsed them already, else that raw table (None: empty, so the defaults) parsed now
+    with ``parse``, as for a context built in code. A target's ``of(ctx)`` is this."""
+    settings = ctx.target.settings
+    if isinstance(settings, kind):
+        return settings
+    return parse(settings or {}, f"targets.{ctx.target.name}")

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from attrs import field, frozen
 
 from deployer.models import (
+    AppSpec,
     Deployment,
     LogLine,
     PhaseContext,
@@ -16,6 +17,7 @@ from deployer.models import (
     Plan,
     Status,
 )
+from deployer.settings import Section
 
 RunPhases = Callable[[PhaseContext], PhaseResults]
 """Runs the four phase hooks in order for a context; the driver decides where (directly,
@@ -38,7 +40,8 @@ class Driver(Protocol):
         """Make the stack match the spec; return only once the app is healthy."""
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
-        """Describe what ``up`` would change, touching nothing."""
+        """Describe what ``up`` would change, touching nothing. ``Plan.root`` may hold
+        the row the changes hang from (a Pulumi stack); the renderer draws a tree."""
 
     def down(self, ctx: PhaseContext) -> None:
         """Remove everything ``up`` created for this app and stack. Idempotent."""
@@ -52,11 +55,13 @@ class Driver(Protocol):
 
 
 def _no_settings(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    from deployer.settings import Section
-
     section = Section(raw, key)
     section.done()
     return {}
+
+
+def _runs_any_app(app: AppSpec, settings: Any) -> None:
+    """The default app check: the target runs any spec the config loader accepts."""
 
 
 @frozen
@@ -70,6 +75,14 @@ class TargetInfo:
     :param phases: phase name to a short description of what it creates.
     :param parse_settings: ``(raw_table, key_path) -> settings``; validates the target's
         config section (``[targets.<name>]``) and raises ``ConfigError`` naming the key.
+    :param check_app: ``(app, settings) -> None``; refuses an :class:`AppSpec` the target
+        cannot run (a cpu/memory pair its platform does not offer) by raising
+        ``ConfigError`` naming the app key (``app.memory``); the core adds the target's
+        name. ``settings`` is what ``parse_settings`` returned. The core calls it before
+        anything is built, for ``up`` and ``plan``: for the selected target, and for every
+        other available target whose ``[targets.<name>]`` table is in the config, so an
+        app refused where the user means to deploy it is refused everywhere (size
+        parity). Import nothing heavy: it runs whichever target is selected.
     :param available: False when the target's dependencies are not installed.
     :param install_hint: the command that makes it available.
     """
@@ -79,6 +92,7 @@ class TargetInfo:
     driver: Callable[[], Driver] = field(eq=False, repr=False)
     phases: Mapping[str, str] = field(factory=dict)
     parse_settings: Callable[[Mapping[str, Any], str], Any] = field(default=_no_settings, eq=False, repr=False)
+    check_app: Callable[[AppSpec, Any], None] = field(default=_runs_any_app, eq=False, repr=False)
     available: bool = True
     install_hint: str | None = None
     plugin: str = ""

@@ -1,5 +1,6 @@
-"""deployer.docker_engine and deployer.rawhttp against the real Docker engine: the cheap
-reads answer what the docker SDK answers, over the socket and over TCP (through the SDK)."""
+"""deployer.docker_engine against the real Docker engine: the cheap reads (http.client over
+the engine's Unix socket) answer what the docker SDK answers, chunked replies included, over
+the socket and over TCP (through the SDK); replies are bounded in size."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 import pytest
 
-from deployer import rawhttp
-from deployer.docker_engine import DockerEngine, EngineError, connect
+from deployer import docker_engine as docker_engine_module
+from deployer.docker_engine import DockerEngine, EngineError, UnixHTTPConnection, connect
+from deployer.errors import EnvironmentProblem
 from tests.conftest import TEST_LABEL
 
 pytestmark = pytest.mark.docker
@@ -78,15 +79,42 @@ def test_an_engine_error_names_the_request_and_the_engines_reason(docker_engine)
     assert caught.value.exit_code == 1
 
 
-def test_rawhttp_gets_over_tcp_and_rejects_what_is_not_http(website_url):
-    parts = urlsplit(website_url)
-    reply = rawhttp.get((parts.hostname, parts.port), "/healthz", timeout=5)
-    assert reply.status == 200 and json.loads(reply.body)["status"] == "ok"
+def test_a_chunked_reply_is_read_whole(docker_engine, docker_client, website_image):
+    """The engine sends a JSON reply over 2 KiB without Content-Length, chunked (Go's
+    net/http): an image inspect is one."""
+    connection = UnixHTTPConnection(docker_engine.host.removeprefix("unix://"), timeout=10)
+    try:
+        connection.request("GET", f"/images/{website_image.tag}/json")
+        reply = connection.getresponse()
+        assert reply.status == 200 and reply.chunked and reply.length is None
+        body = reply.read()
+    finally:
+        connection.close()
 
-    with socketserver.TCPServer(("127.0.0.1", 0), _NotHttp) as server:
+    assert json.loads(body) == docker_client.api.inspect_image(website_image.tag)
+    assert DockerEngine(docker_engine.host).image(website_image.tag) == json.loads(body)
+
+
+def test_a_reply_over_the_size_limit_is_refused(docker_engine, website_image, monkeypatch):
+    monkeypatch.setattr(docker_engine_module, "MAX_READ_BYTES", 100)
+    fresh = DockerEngine(docker_engine.host)
+
+    with pytest.raises(EngineError, match=r"GET /networks answered more than 100 bytes"):
+        fresh.networks({"name": ["bridge"]})  # a short reply: its Content-Length says so
+    with pytest.raises(EngineError, match=r"GET /images/.*/json answered more than 100 bytes"):
+        fresh.image(website_image.tag)  # chunked: read up to the limit, then refused
+    assert fresh.volumes({"label": [f"{TEST_LABEL}=none"]}) == []  # under the limit
+
+
+def test_a_socket_that_does_not_answer_http_is_reported_unreachable(tmp_path):
+    path = str(tmp_path / "not-docker.sock")
+    with socketserver.UnixStreamServer(path, _NotHttp) as server:
         threading.Thread(target=server.handle_request, daemon=True).start()
-        with pytest.raises(rawhttp.BadReply, match="not an HTTP reply"):
-            rawhttp.get(server.server_address, "/", timeout=5)
+        with pytest.raises(
+            EnvironmentProblem,
+            match=r"unix://.*not-docker.sock does not answer as a Docker engine \(BadStatusLine: .*SSH-2.0",
+        ):
+            DockerEngine(f"unix://{path}").containers()
 
 
 class _NotHttp(socketserver.BaseRequestHandler):

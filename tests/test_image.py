@@ -14,21 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from deployer import docker_labels
 from deployer import image as image_module
 from deployer.docker_engine import DockerEngine
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem
-from deployer.image import (
-    LABEL_APP,
-    LABEL_HASH,
-    build_image,
-    content_hash,
-    prune_images,
-    resolve_image,
-)
+from deployer.image import build_image, content_hash, prune_images, resolve_image
 from deployer.models import AppSpec, BuildSpec
+from tests.conftest import TEST_LABEL
 
 WEBSITE = Path(__file__).resolve().parents[1] / "website"
-TEST_LABEL = "dev.deployer.test"
 
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -47,9 +41,9 @@ def throwaway_app(docker_client):
     yield make
     for name in names:
         for container in docker_client.containers.list(all=True, filters={"label": TEST_LABEL}):
-            if container.labels.get(LABEL_APP) == name:
+            if container.labels.get(docker_labels.APP) == name:
                 container.remove(force=True)
-        for found in docker_client.api.images(filters={"label": f"{LABEL_APP}={name}"}):
+        for found in docker_client.api.images(filters={"label": f"{docker_labels.APP}={name}"}):
             docker_client.api.remove_image(found["Id"], force=True)
 
 
@@ -156,8 +150,8 @@ def test_website_image_is_labelled_and_tagged_by_content(docker_client, website_
 
     assert website_image.tag == f"deployer/website:{content_hash(BuildSpec(WEBSITE))}"
     assert website_image.tag in attrs["RepoTags"]
-    assert attrs["Config"]["Labels"][LABEL_APP] == "website"
-    assert attrs["Config"]["Labels"][LABEL_HASH] == website_image.content_hash
+    assert attrs["Config"]["Labels"][docker_labels.APP] == "website"
+    assert attrs["Config"]["Labels"][docker_labels.CONTENT_HASH] == website_image.content_hash
 
 
 @pytest.mark.docker
@@ -251,12 +245,12 @@ def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_engine, docke
         (tmp_path / "version.txt").write_text(f"{version}\n")
         built.append(build_image(app, report=lambda line: None, client=docker_engine))
         if version == 0:  # a container (even a stopped one) keeps the oldest image alive
-            docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", LABEL_APP: app.name})
+            docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", docker_labels.APP: app.name})
         time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists
 
     remaining = {
         tag
-        for found in docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})
+        for found in docker_client.api.images(filters={"label": f"{docker_labels.APP}={app.name}"})
         for tag in found["RepoTags"] or ()
     }
 
@@ -275,7 +269,7 @@ def test_prune_keeps_only_what_it_is_told(tmp_path, docker_engine, docker_client
     lines = prune_images(app.name, keep=1, client=docker_engine)
 
     assert len(lines) == 1 and lines[0].startswith("removed old image deployer/test-")
-    assert len(docker_client.api.images(filters={"label": f"{LABEL_APP}={app.name}"})) == 1
+    assert len(docker_client.api.images(filters={"label": f"{docker_labels.APP}={app.name}"})) == 1
 
 
 # --- non-root by default -------------------------------------------------------------------
@@ -301,7 +295,7 @@ def test_an_image_running_as_root_is_refused_before_anything_is_created(tmp_path
         with pytest.raises(UsageError, match=r"Dockerfile: the image runs as root .*USER 10001.*allow_root") as caught:
             api.up(session)
         assert caught.value.exit_code == 2
-        assert docker_client.containers.list(all=True, filters={"label": "dev.deployer.app=test-rootapp"}) == []
+        assert docker_client.containers.list(all=True, filters={"label": f"{docker_labels.APP}=test-rootapp"}) == []
         with pytest.raises(UsageError, match="runs as root"):
             api.plan(session)
 
@@ -310,7 +304,7 @@ def test_an_image_running_as_root_is_refused_before_anything_is_created(tmp_path
         assert image.runs_as_root
         image_module.require_non_root(allowed.app, image)  # no error
     finally:
-        for found in docker_client.api.images(filters={"label": f"{LABEL_APP}=test-rootapp"}):
+        for found in docker_client.api.images(filters={"label": f"{docker_labels.APP}=test-rootapp"}):
             docker_client.api.remove_image(found["Id"], force=True)
 
 

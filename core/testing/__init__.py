@@ -5,7 +5,16 @@
 - :func:`write_project`: an isolated project folder with the kit's sample app.
 - pytest fixtures (``deployer_plugin_manager``, ``deployer_project``, ``hook_recorder``)
   come from :mod:`deployer.testing.plugin`, loaded automatically by pytest.
+- :mod:`deployer.testing.aws_ecs`: the aws-ecs target's contract on an emulated AWS.
+
+Its dependencies come with the testing extra: ``pip install "deployer[testing]"``
+(``deployer[aws,testing]`` for :mod:`deployer.testing.aws_ecs`).
 """
+
+from importlib.util import find_spec
+
+if find_spec("pytest") is None:
+    raise ImportError('deployer.testing needs the testing extra (missing: pytest): pip install "deployer[testing]"')
 
 from deployer.testing.contract import TargetContract
 from deployer.testing.project import write_project

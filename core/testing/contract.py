@@ -26,9 +26,12 @@ from typing import Any, ClassVar
 
 import attrs
 import pytest
+from typer.testing import CliRunner
 
 from deployer import api, plugin_manager
+from deployer.cli import app
 from deployer.errors import ConfigError
+from deployer.image import resolve_image
 from deployer.models import PHASES, Deployment, ExpressedSpec, PhaseContext
 from deployer.plugin_manager import get_plugin_manager
 from deployer.testing.project import write_project
@@ -75,10 +78,6 @@ class ContractRun:
 
     def cli(self, *args: str) -> Any:
         """Run the real CLI (``--target``, ``--stack``, ``--config`` added)."""
-        from typer.testing import CliRunner
-
-        from deployer.cli import app
-
         command = [*args, "--target", self.target, "--stack", self.stack, "--config", str(self.config)]
         return CliRunner().invoke(app, command)
 
@@ -211,19 +210,8 @@ class TargetContract:
 
     def test_app_spec_is_expressed_faithfully(self, run: ContractRun) -> None:
         run.ensure_up()
-        from deployer.image import resolve_image
-
         app = run.session().project.app
-        expected = ExpressedSpec(
-            image_id=resolve_image(app).id,
-            port=app.port,
-            env_names=tuple(sorted((*app.env, *app.secrets))),
-            health_path=app.health.path,
-            cpu=app.cpu,
-            memory=app.memory,
-            replicas=app.replicas.min,
-            command=app.command,
-        )
+        expected = ExpressedSpec.from_app(app, resolve_image(app).id)
         assert expected.image_id.startswith("sha256:")
         assert run.status().spec == expected
         assert run.plan().spec == expected
@@ -231,9 +219,8 @@ class TargetContract:
     def test_secret_values_never_appear(self, run: ContractRun, caplog: pytest.LogCaptureFixture) -> None:
         caplog.set_level(logging.DEBUG)
         outputs = []
-        for command in (["plan", "--json"], ["up", "--json"], ["status", "--json"], ["status"], ["plan"]):
-            if self.offline and command[0] == "plan":
-                command = [*command, "--offline"]
+        for given in (["plan", "--json"], ["up", "--json"], ["status", "--json"], ["status"], ["plan"]):
+            command = [*given, "--offline"] if self.offline and given[0] == "plan" else given
             result = run.cli(*command)
             assert result.exit_code == 0, (command, result.stdout, result.stderr)
             outputs += [result.stdout, result.stderr]

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from deployer import plugin_manager
+from deployer.plugin_manager import BUILTIN_PLUGINS, get_plugin_manager
 from deployer.testing.project import write_project
 from deployer.testing.recorder import HookRecorder
 
@@ -23,8 +25,6 @@ def deployer_plugin_manager(monkeypatch: pytest.MonkeyPatch) -> Callable[..., An
     """``deployer_plugin_manager(("name", plugin), ..., builtins=False)``: a plugin manager
     holding only the chosen plugins (no installed entry points), also used by the
     library API and the CLI for the rest of the test."""
-    from deployer import plugin_manager
-    from deployer.plugin_manager import BUILTIN_PLUGINS, get_plugin_manager
 
     def make(*plugins: tuple[str, object], builtins: bool = False) -> Any:
         pm = get_plugin_manager(builtins=BUILTIN_PLUGINS if builtins else {}, entry_points_=(), extra=plugins)

@@ -11,10 +11,10 @@ breaker and rollback, a health-check grace period, ``wait_for_steady_state``, cr
 after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
 autoscaling (an Application Auto Scaling target and policy).
 
-The log group is pulumi-aws's, declared by type token (:mod:`.declared`): the
-``pulumi_aws.cloudwatch`` package would import its 48 modules for it. The Secrets Manager
-and Application Auto Scaling packages are loaded only when the app has secrets or a
-replica range.
+All resources are pulumi-aws generated classes. The log group is imported from its own
+module: it is all this target uses of ``pulumi_aws.cloudwatch``, whose package would load
+its 48 modules. The Secrets Manager and Application Auto Scaling packages are loaded (by
+attribute access on ``pulumi_aws``) only when the app has secrets or a replica range.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws.cloudwatch.log_group import LogGroup
 
-from deployer.config import check_task_size
 from deployer.errors import EnvironmentProblem
 from deployer.healthcheck import probe_command
 from deployer.models import (
@@ -34,8 +34,8 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
@@ -55,8 +55,8 @@ def create(
 ) -> ComputeResult:
     """Create the workload; ``extra`` names the cluster, service, task definition and log
     group so the driver can export them for ``status``, ``logs`` and the health wait."""
-    check_task_size(ctx.app.cpu, ctx.app.memory)
     cfg = aws_settings.of(ctx)
+    check_app(ctx.app, cfg)  # the core checked the config; specs built in code too
     app = ctx.app.name
     cluster = aws.ecs.Cluster(f"{app}-cluster")
     secrets = _secrets(ctx)
@@ -66,9 +66,7 @@ def create(
         assume_role_policy=ECS_TASKS_TRUST,
         description=f"{app} task role: no permissions unless you add them",
     )
-    logs = declared.LogGroup(
-        f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days
-    )
+    logs = LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days)
     region = aws.get_region_output().region
     definition = aws.ecs.TaskDefinition(
         f"{app}-task",
@@ -84,7 +82,7 @@ def create(
             image=registry.image_ref,
             log_group=logs.name,
             region=region,
-            secrets={name: arn for name, arn in secrets},
+            secrets=dict(secrets),
         ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
     )
     replicas = ctx.app.replicas
@@ -125,8 +123,10 @@ def create(
 def container_definition(
     ctx: PhaseContext, *, image: str, log_group: str, region: str, secrets: dict[str, str]
 ) -> dict:
-    """The app's one container, in ECS's container definition JSON."""
+    """The app's one container, in ECS's container definition JSON; the health check
+    clamped to what ECS accepts (:data:`.limits.CONTAINER_HEALTH_CHECK`)."""
     app, health = ctx.app, ctx.app.health
+    timeout = clamp(health.timeout, CONTAINER_HEALTH_CHECK["timeout"])
     definition = {
         "name": app.name,
         "image": image,
@@ -139,11 +139,11 @@ def container_definition(
             "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": app.name},
         },
         "healthCheck": {
-            "command": ["CMD-SHELL", probe_command(app.port, health.path, min(max(health.timeout, 2), 60))],
-            "interval": min(max(health.interval, 5), 300),
-            "timeout": min(max(health.timeout, 2), 60),
-            "retries": min(max(health.retries, 1), 10),
-            "startPeriod": min(max(health.start_period, 0), 300),
+            "command": ["CMD-SHELL", probe_command(app.port, health.path, timeout)],
+            "interval": clamp(health.interval, CONTAINER_HEALTH_CHECK["interval"]),
+            "timeout": timeout,
+            "retries": clamp(health.retries, CONTAINER_HEALTH_CHECK["retries"]),
+            "startPeriod": clamp(health.start_period, CONTAINER_HEALTH_CHECK["start_period"]),
         },
     }
     if app.command:

@@ -19,20 +19,20 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from deployer.errors import DeployFailed, EnvironmentProblem
-from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import health, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
-_ACTIONS = {
+_ACTIONS: dict[str, Action] = {
     "create": "create",
     "update": "update",
     "replace": "replace",
@@ -64,7 +64,7 @@ class AwsEcsDriver:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
             raise self._explain_failure(ctx, stack, session, exc) from None
-        outputs = {key: item.value for key, item in result.outputs.items()}
+        outputs = _values(result.outputs)
         ecs, elbv2 = session.client("ecs"), session.client("elbv2")
         health.wait_until_healthy(
             ecs,
@@ -90,12 +90,14 @@ class AwsEcsDriver:
 
         stack, _ = self._stack(ctx, lambda: program.run(ctx, phases))
         changes: list[Change] = []
+        root: list[Change] = []
 
         def collect(event: Any) -> None:
             pre = event.resource_pre_event
             if pre is not None and pre.metadata.op in _ACTIONS:
                 meta = pre.metadata
-                changes.append(Change(_ACTIONS[meta.op], meta.type, meta.urn.rsplit("::", 1)[-1]))
+                change = Change(_ACTIONS[meta.op], meta.type, meta.urn.rsplit("::", 1)[-1])
+                (root if meta.type == program.STACK_TYPE else changes).append(change)
 
         try:
             stack.preview(on_event=collect, color="never")
@@ -103,7 +105,7 @@ class AwsEcsDriver:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
             raise DeployFailed(f"pulumi preview failed: {_last_lines(exc)}") from None
-        return Plan(target=ctx.target.name, stack=ctx.stack, changes=tuple(changes))
+        return Plan(target=ctx.target.name, stack=ctx.stack, changes=tuple(changes), root=next(iter(root), None))
 
     def down(self, ctx: PhaseContext) -> None:
         """Destroy every resource of the stack and remove the stack; nothing to do is fine."""
@@ -124,7 +126,7 @@ class AwsEcsDriver:
     def status(self, ctx: PhaseContext) -> Status:
         """Stack outputs plus one live reading of rollout and target health."""
         stack, session = self._stack(ctx, lambda: None, create=False)
-        outputs = {k: v.value for k, v in stack.outputs().items()} if stack else {}
+        outputs = _values(stack.outputs()) if stack else {}
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         return health.live_status(
@@ -134,7 +136,7 @@ class AwsEcsDriver:
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The app's CloudWatch log lines, oldest first."""
         stack, session = self._stack(ctx, lambda: None, create=False)
-        outputs = {k: v.value for k, v in stack.outputs().items()} if stack else {}
+        outputs = _values(stack.outputs()) if stack else {}
         if "log_group" not in outputs:
             raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
         yield from cloudwatch.read(
@@ -182,7 +184,7 @@ class AwsEcsDriver:
         work_dir.mkdir(parents=True, exist_ok=True)
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
-        name = f"deployer-{ctx.app.name}"
+        name = program.project_name(ctx)
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(work_dir),
             env_vars={"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true"},
@@ -210,7 +212,7 @@ class AwsEcsDriver:
         """A failed ``pulumi up``: the engine's last lines plus what ECS says, if it can."""
         message = f"pulumi up failed: {_last_lines(exc)}"
         try:
-            outputs = {k: v.value for k, v in stack.outputs().items()}
+            outputs = _values(stack.outputs())
             seen = health.observe(
                 session.client("ecs"),
                 session.client("elbv2"),
@@ -220,7 +222,7 @@ class AwsEcsDriver:
                 task_definition=outputs.get("task_definition"),
             )
             reasons = health.stopped_task_reasons(session.client("ecs"), outputs["cluster"], outputs["service"])
-        except Exception:  # noqa: BLE001 - diagnosis is best effort; the failure stands
+        except Exception:
             return DeployFailed(message)
         detail = [
             f"ECS rollout {seen.rollout_state}: {seen.rollout_reason}",
@@ -228,6 +230,12 @@ class AwsEcsDriver:
             *[f"stopped task: {r}" for r in reasons],
         ]
         return DeployFailed("\n".join([message, *detail]))
+
+
+def _values(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Stack outputs (``OutputValue``s, as ``stack.outputs()`` and an up result hold them)
+    as plain values."""
+    return {key: output.value for key, output in outputs.items()}
 
 
 def _locked(ctx: PhaseContext) -> DeployFailed:

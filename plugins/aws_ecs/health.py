@@ -59,7 +59,7 @@ def observe(
         raise DeployFailed(f"ECS service {service} does not exist in cluster {cluster}")
     svc = found[0]
     deployments = svc.get("deployments", [])
-    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+    primary: dict[str, Any] = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
     healthy, unhealthy = _target_health(elbv2, target_group_arn)
     return Observation(
         rollout_state=primary.get("rolloutState"),

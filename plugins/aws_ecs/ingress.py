@@ -15,7 +15,11 @@ import pulumi_aws as aws
 from deployer.healthcheck import HEALTHY_STATUSES
 from deployer.models import IngressResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.limits import ALB_HEALTH_CHECK, clamp
 
+MATCHER = f"{HEALTHY_STATUSES.start}-{HEALTHY_STATUSES.stop - 1}"
+"""The statuses every target calls healthy (:data:`deployer.healthcheck.HEALTHY_STATUSES`)
+in the ELBv2 matcher syntax: ``200-299``. The ALB does not follow redirects either."""
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """The ELB security policy AWS recommends: TLS 1.3 and 1.2 only."""
 
@@ -62,7 +66,7 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
                 {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}
             ],
         )
-        listeners = (secure, redirect)
+        listeners: tuple[aws.lb.Listener, ...] = (secure, redirect)
     else:
         listeners = (
             aws.lb.Listener(
@@ -78,19 +82,19 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
 
 
 def health_check(ctx: PhaseContext) -> dict:
-    """The app's health check in ALB terms, clamped to what ELB accepts (interval 5-300 s,
-    timeout 2-120 s and shorter than the interval, thresholds 2-10)."""
+    """The app's health check in ALB terms, clamped to what ELB accepts
+    (:data:`.limits.ALB_HEALTH_CHECK`; the timeout also shorter than the interval)."""
     health = ctx.app.health
-    interval = min(max(health.interval, 5), 300)
-    timeout = min(max(health.timeout, 2), 120, interval - 1)
+    interval = clamp(health.interval, ALB_HEALTH_CHECK["interval"])
+    timeout = min(clamp(health.timeout, ALB_HEALTH_CHECK["timeout"]), interval - 1)
     return {
         "enabled": True,
         "protocol": "HTTP",
         "port": "traffic-port",
         "path": health.path,
-        "matcher": HEALTHY_STATUSES,
+        "matcher": MATCHER,
         "interval": interval,
         "timeout": timeout,
         "healthy_threshold": 2,
-        "unhealthy_threshold": min(max(health.retries, 2), 10),
+        "unhealthy_threshold": clamp(health.retries, ALB_HEALTH_CHECK["threshold"]),
     }

@@ -13,10 +13,11 @@ With ``nat = true`` tasks get private subnets instead of a public IP, routed thr
 NAT gateway (in the first public subnet) or, with ``nat_per_az``, through a NAT gateway in
 their own AZ, so that one AZ's outage does not cut the others off.
 
-Every resource here is pulumi-aws's (``ec2.Vpc`` ... ``ec2.SecurityGroup``, the rules
-``vpc.SecurityGroupIngressRule``/``SecurityGroupEgressRule``), declared by type token
-(:mod:`.declared`) so that the ``pulumi_aws.ec2`` and ``pulumi_aws.vpc`` packages, which
-import 183 and 15 modules, are not loaded.
+Every resource is a pulumi-aws generated class: ``ec2.Vpc`` ... ``ec2.SecurityGroup``, and
+the rules ``vpc.SecurityGroupIngressRule``/``SecurityGroupEgressRule``. The rules are
+imported from their own modules: they are all this target uses of ``pulumi_aws.vpc``, whose
+package would load its 15 modules. ``pulumi_aws.ec2`` is loaded whole anyway (the route
+table's, NAT gateway's and security group's modules import the package's ``outputs``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import ipaddress
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws.vpc.security_group_egress_rule import SecurityGroupEgressRule
+from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
-from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 ANYWHERE = "0.0.0.0/0"
@@ -41,16 +43,16 @@ def create(ctx: PhaseContext) -> NetworkResult:
     zones = pinned_zones(cfg.az_count)
     blocks = subnet_blocks(cfg.vpc_cidr, 2 * cfg.az_count if cfg.nat else cfg.az_count)
 
-    vpc = declared.Vpc(
+    vpc = aws.ec2.Vpc(
         f"{app}-vpc",
         cidr_block=cfg.vpc_cidr,
         enable_dns_support=True,
         enable_dns_hostnames=True,
         tags={"Name": f"{app}-{ctx.stack}"},
     )
-    gateway = declared.InternetGateway(f"{app}-igw", vpc_id=vpc.id)
-    public_table = declared.RouteTable(f"{app}-public-rt", vpc_id=vpc.id)
-    declared.Route(
+    gateway = aws.ec2.InternetGateway(f"{app}-igw", vpc_id=vpc.id)
+    public_table = aws.ec2.RouteTable(f"{app}-public-rt", vpc_id=vpc.id)
+    aws.ec2.Route(
         f"{app}-public-default", route_table_id=public_table.id, destination_cidr_block=ANYWHERE, gateway_id=gateway.id
     )
     public = _subnets(app, "public", vpc, zones, blocks[: cfg.az_count], [public_table] * cfg.az_count)
@@ -99,7 +101,7 @@ def _subnets(app, kind, vpc, zones, blocks, tables):
     """One subnet per zone, each explicitly associated with its route table in ``tables``."""
     subnets = []
     for index, (zone, block, table) in enumerate(zip(zones, blocks, tables, strict=True)):
-        subnet = declared.Subnet(
+        subnet = aws.ec2.Subnet(
             f"{app}-{kind}-{index}",
             vpc_id=vpc.id,
             cidr_block=block,
@@ -107,7 +109,7 @@ def _subnets(app, kind, vpc, zones, blocks, tables):
             map_public_ip_on_launch=False,
             tags={"Name": f"{app}-{kind}-{zone}"},
         )
-        declared.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
+        aws.ec2.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
         subnets.append(subnet)
     return subnets
 
@@ -115,15 +117,15 @@ def _subnets(app, kind, vpc, zones, blocks, tables):
 def _nat_route_table(app, suffix, vpc, home, gateway):
     """A NAT gateway (with its Elastic IP) in the public subnet ``home`` and a private route
     table whose default route goes through it."""
-    address = declared.Eip(f"{app}-nat{suffix}-ip", domain="vpc", opts=pulumi.ResourceOptions(depends_on=[gateway]))
-    nat = declared.NatGateway(
+    address = aws.ec2.Eip(f"{app}-nat{suffix}-ip", domain="vpc", opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    nat = aws.ec2.NatGateway(
         f"{app}-nat{suffix}",
         allocation_id=address.id,
         subnet_id=home.id,
         opts=pulumi.ResourceOptions(depends_on=[gateway]),
     )
-    table = declared.RouteTable(f"{app}-private{suffix}-rt", vpc_id=vpc.id)
-    declared.Route(
+    table = aws.ec2.RouteTable(f"{app}-private{suffix}-rt", vpc_id=vpc.id)
+    aws.ec2.Route(
         f"{app}-private{suffix}-default",
         route_table_id=table.id,
         destination_cidr_block=ANYWHERE,
@@ -134,19 +136,19 @@ def _nat_route_table(app, suffix, vpc, home, gateway):
 
 def security_groups(
     ctx: PhaseContext, vpc_id: pulumi.Input[str], *, https: bool
-) -> tuple[declared.SecurityGroup, declared.SecurityGroup]:
+) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
     """The ALB and task security groups in ``vpc_id``, with the rules in the module
     docstring; returns ``(alb_sg, task_sg)``. Public so a plugin that brings its own VPC
     can create exactly the groups the later phases expect."""
     app, port = ctx.app.name, ctx.app.port
-    alb_sg = declared.SecurityGroup(
+    alb_sg = aws.ec2.SecurityGroup(
         f"{app}-alb-sg", vpc_id=vpc_id, description=f"{app} load balancer: HTTP(S) from the internet"
     )
-    task_sg = declared.SecurityGroup(
+    task_sg = aws.ec2.SecurityGroup(
         f"{app}-task-sg", vpc_id=vpc_id, description=f"{app} tasks: app port from the load balancer only"
     )
     for listen in (80, 443) if https else (80,):
-        declared.SecurityGroupIngressRule(
+        SecurityGroupIngressRule(
             f"{app}-alb-in-{listen}",
             security_group_id=alb_sg.id,
             ip_protocol="tcp",
@@ -155,7 +157,7 @@ def security_groups(
             cidr_ipv4=ANYWHERE,
             description=f"port {listen} from the internet",
         )
-    declared.SecurityGroupEgressRule(
+    SecurityGroupEgressRule(
         f"{app}-alb-out-tasks",
         security_group_id=alb_sg.id,
         ip_protocol="tcp",
@@ -164,7 +166,7 @@ def security_groups(
         referenced_security_group_id=task_sg.id,
         description="to the tasks on the app port",
     )
-    declared.SecurityGroupIngressRule(
+    SecurityGroupIngressRule(
         f"{app}-task-in-alb",
         security_group_id=task_sg.id,
         ip_protocol="tcp",
@@ -173,7 +175,7 @@ def security_groups(
         referenced_security_group_id=alb_sg.id,
         description="app port from the load balancer",
     )
-    declared.SecurityGroupEgressRule(
+    SecurityGroupEgressRule(
         f"{app}-task-out-https",
         security_group_id=task_sg.id,
         ip_protocol="tcp",

@@ -19,7 +19,7 @@ import pulumi
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from deployer.models import STACK_KIND, Change, ExpressedSpec, PhaseContext, Plan
+from deployer.models import Change, ExpressedSpec, PhaseContext, Plan
 from deployer.plugins.aws_ecs import expressed, program
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
@@ -32,15 +32,15 @@ ACCOUNT = "123456789012"
 
 
 def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
-    """Run the program under mocks and return every resource, dependencies first; the
-    changes also list the stack itself, first, as ``pulumi preview`` does."""
-    project = f"deployer-{ctx.app.name}"
+    """Run the program under mocks and return every resource, dependencies first, under
+    the stack itself (the plan's root), as ``pulumi preview`` shows them."""
+    project = program.project_name(ctx)
     resources, outputs = record(lambda: program.run(ctx, phases), project=project, stack=ctx.stack, region=region(ctx))
-    stack = Change("create", STACK_KIND, f"{project}-{ctx.stack}")
     return Plan(
         target=ctx.target.name,
         stack=ctx.stack,
-        changes=(stack, *(Change("create", r["type"], r["name"]) for r in resources)),
+        root=Change("create", program.STACK_TYPE, f"{project}-{ctx.stack}"),
+        changes=tuple(Change("create", r["type"], r["name"]) for r in resources),
         resources=tuple(resources),
         outputs=outputs,
         spec=_spec(resources, outputs),
@@ -134,7 +134,12 @@ class PlanMocks(Mocks):
                 outputs["sha256Digest"] = "sha256:" + _hex(str(args.inputs.get("name")), 64)
         return outputs
 
-    def call(self, args: MockCallArgs) -> dict:
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        """The answer to an invoke, with no failures (an empty list: pulumi 3.272 cannot
+        read the None its own signature allows)."""
+        return self._answer(args), []
+
+    def _answer(self, args: MockCallArgs) -> dict:
         region = self.region
         match args.token:
             case "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -176,7 +181,7 @@ class _RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
-        if request.type != STACK_KIND:
+        if request.type != program.STACK_TYPE:
             self.registrations.append(
                 (response.urn, request.type, request.name, sorted(set(request.dependencies)), request.provider)
             )

@@ -11,6 +11,7 @@ import importlib.util
 
 from deployer.errors import TargetUnavailable
 from deployer.hookspecs import hookimpl
+from deployer.plugins.aws_ecs.limits import check_app
 from deployer.plugins.aws_ecs.settings import parse_settings
 from deployer.targets import TargetInfo
 
@@ -51,6 +52,7 @@ def deployer_register_targets(register):
                 "Fargate service, optional CPU autoscaling",
             },
             parse_settings=parse_settings,
+            check_app=check_app,
             available=available(),
             install_hint=INSTALL_HINT,
         )

@@ -1,5 +1,6 @@
 """The Pulumi program both the real driver and the offline plan run: the four phases,
-then the stack outputs ``status``, ``logs`` and the health wait read back."""
+then the stack outputs ``status``, ``logs`` and the health wait read back; and the
+names of the Pulumi project and stack it runs in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ import pulumi
 
 from deployer.models import PhaseContext, PhaseResults
 from deployer.targets import RunPhases
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+"""The type token of a Pulumi stack's own resource, the root of every other resource."""
+
+
+def project_name(ctx: PhaseContext) -> str:
+    """The Pulumi project of the app: one per app, its stacks named by ``--stack``."""
+    return f"deployer-{ctx.app.name}"
 
 
 def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:

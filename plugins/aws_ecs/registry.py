@@ -4,9 +4,7 @@ Creates: an ECR repository (scan on push, immutable tags, force-delete as config
 a lifecycle policy that keeps the last ``keep_images`` images, a docker provider
 authenticated with an ECR token, a local ``docker.Tag`` of the core's image (its image
 ID) as ``<repo_url>:<content hash>-<image ID>`` (:func:`image_tag`), and a
-``docker.RegistryImage`` that pushes it. The three docker resources are pulumi-docker's,
-declared by type token (:mod:`.declared`) so that planning does not import the whole
-``pulumi_docker`` package.
+``docker.RegistryImage`` that pushes it (pulumi-docker's generated classes).
 
 The tag is derived from the image, so an unchanged app means unchanged inputs: Pulumi
 neither re-tags nor re-pushes. ``image_ref`` is ``<repo_url>@sha256:...``, so a new
@@ -19,10 +17,10 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_docker as docker
 
 from deployer.errors import DeployFailed
 from deployer.models import Image, NetworkResult, PhaseContext, RegistryResult
-from deployer.plugins.aws_ecs import declared
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 
@@ -41,7 +39,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
     aws.ecr.LifecyclePolicy(f"{app}-repo-lifecycle", repository=repo.name, policy=lifecycle_policy(cfg.keep_images))
 
     token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id)
-    ecr = declared.DockerProvider(
+    ecr = docker.Provider(
         f"{app}-ecr",
         registry_auth=[
             {
@@ -52,13 +50,13 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
         ],
     )
     source = ctx.image.id or ctx.image.tag
-    tagged = declared.DockerTag(
+    tagged = docker.Tag(
         f"{app}-image-tag",
         source_image=source,
         target_image=pulumi.Output.concat(repo.repository_url, ":", image_tag(ctx.image)),
         opts=pulumi.ResourceOptions(provider=ecr),
     )
-    pushed = declared.DockerRegistryImage(
+    pushed = docker.RegistryImage(
         f"{app}-image",
         name=tagged.target_image,
         keep_remotely=True,

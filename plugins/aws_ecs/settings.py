@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
 from deployer.errors import ConfigError
-from deployer.settings import Section
+from deployer.settings import Section, target_settings
+
+if TYPE_CHECKING:
+    from deployer.models import PhaseContext
 
 LOG_RETENTION_DAYS = (
     1,
@@ -129,9 +132,6 @@ def _check_cidr(key: str, value: str) -> None:
         raise ConfigError(key, "must have a prefix between /16 and /24 (room for the subnets)", value=value)
 
 
-def of(ctx: Any) -> AwsSettings:
-    """The settings of the context's target: parsed already, parsed now, or the defaults."""
-    settings = ctx.target.settings
-    if isinstance(settings, AwsSettings):
-        return settings
-    return parse_settings(settings or {}, f"targets.{ctx.target.name}")
+def of(ctx: PhaseContext) -> AwsSettings:
+    """The parsed settings of the context's target (:func:`deployer.settings.target_settings`)."""
+    return target_settings(ctx, AwsSettings, parse_settings)

@@ -1,11 +1,11 @@
 """Phase 4, compute: ``replicas`` containers of the app image, registered into the load
 balancer, replaced by a zero-downtime rolling update when the image or spec changes.
 
-Every replica is labelled with :data:`~.engine.SPEC_HASH`, a hash of the image ID, the
-app spec, the local settings that shape a replica and a hash of the secret values (never
-the values). An ``up`` whose hash, replica count and load balancer config all match
+Every replica is labelled with :data:`~deployer.docker_labels.SPEC_HASH`, a hash of the
+image ID, the app spec, the local settings that shape a replica and a hash of the secret
+values (never the values). An ``up`` whose hash, replica count and load balancer config all match
 touches nothing (the load balancer's routes are read from HAProxy itself, see
-:func:`~.ingress.routes`). Otherwise:
+:func:`~.lb_routes.routes`). Otherwise:
 
 1. the missing replicas start (new hash) and must pass their health check within
    ``health_timeout``; if one fails, every unregistered new replica is removed and
@@ -27,6 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
 from deployer.healthcheck import probe_command
@@ -39,16 +40,12 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.local_docker import engine, ingress
+from deployer.plugins.local_docker import engine, lb_routes
+from deployer.plugins.local_docker.haproxy_config import Routes, Upstream, config_id
 from deployer.plugins.local_docker.settings import LocalSettings, of
 
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
-ENV_NAMES = "dev.deployer.env-names"
-"""Replica label: the names (never the values) of the spec's env and secrets."""
-HEALTH_PATH = "dev.deployer.health-path"
-COMMAND_SET = "dev.deployer.command-set"
-"""Replica label: ``true`` when the spec's ``command`` replaced the image's CMD."""
 _POLL = 0.25
 _LOG_LINES = 20
 
@@ -85,8 +82,6 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
 def _create(
     docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, image: str, name: str, network: str, digest: str
 ) -> str:
-    from docker.types import Healthcheck
-
     app = ctx.app
     second = 1_000_000_000
     host_config = docker.api.create_host_config(
@@ -108,19 +103,19 @@ def _create(
             ctx,
             engine.ROLE_REPLICA,
             **{
-                engine.SPEC_HASH: digest,
-                ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
-                HEALTH_PATH: app.health.path,
-                COMMAND_SET: "true" if app.command else "false",
+                docker_labels.SPEC_HASH: digest,
+                docker_labels.ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
+                docker_labels.HEALTH_PATH: app.health.path,
+                docker_labels.COMMAND_SET: "true" if app.command else "false",
             },
         ),
-        healthcheck=Healthcheck(
-            test=["CMD-SHELL", probe_command(app.port, app.health.path, app.health.timeout)],
-            interval=settings.health_interval * second,
-            timeout=app.health.timeout * second,
-            retries=app.health.retries,
-            start_period=app.health.start_period * second,
-        ),
+        healthcheck={  # the Engine API's HealthConfig
+            "Test": ["CMD-SHELL", probe_command(app.port, app.health.path, app.health.timeout)],
+            "Interval": settings.health_interval * second,
+            "Timeout": app.health.timeout * second,
+            "Retries": app.health.retries,
+            "StartPeriod": app.health.start_period * second,
+        },
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )
@@ -130,17 +125,7 @@ def _create(
 
 def planned_spec(ctx: PhaseContext, image_id: str) -> ExpressedSpec:
     """How :func:`_create` expresses the spec (for ``plan``)."""
-    app = ctx.app
-    return ExpressedSpec(
-        image_id=image_id,
-        port=app.port,
-        env_names=tuple(sorted((*app.env, *app.secrets))),
-        health_path=app.health.path,
-        cpu=app.cpu,
-        memory=app.memory,
-        replicas=app.replicas.min,
-        command=app.command,
-    )
+    return ExpressedSpec.from_app(ctx.app, image_id)
 
 
 def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> ExpressedSpec | None:
@@ -150,19 +135,21 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
     if not running:
         return None
     newest = max(running, key=lambda r: r["Created"])
-    same = [r for r in running if r["Labels"].get(engine.SPEC_HASH) == newest["Labels"].get(engine.SPEC_HASH)]
+    same = [
+        r for r in running if r["Labels"].get(docker_labels.SPEC_HASH) == newest["Labels"].get(docker_labels.SPEC_HASH)
+    ]
     info = docker.container(newest["Id"])
     if info is None:  # removed since it was listed
         return None
     env = dict(item.partition("=")[::2] for item in info["Config"].get("Env") or ())
-    names = tuple(n for n in newest["Labels"].get(ENV_NAMES, "").split(",") if n and n in env)
+    names = tuple(n for n in newest["Labels"].get(docker_labels.ENV_NAMES, "").split(",") if n and n in env)
     host = info["HostConfig"]
-    command_set = newest["Labels"].get(COMMAND_SET) == "true"
+    command_set = newest["Labels"].get(docker_labels.COMMAND_SET) == "true"
     return ExpressedSpec(
         image_id=info["Image"],
         port=int(env.get("PORT", 0)),
         env_names=names,
-        health_path=newest["Labels"].get(HEALTH_PATH, ""),
+        health_path=newest["Labels"].get(docker_labels.HEALTH_PATH, ""),
         cpu=round(host.get("NanoCpus", 0) * 1024 / 1_000_000_000),
         memory=host.get("Memory", 0) // 2**20,
         replicas=len(same),
@@ -171,7 +158,8 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
 
 
 def _new_names(prefix: str, digest: str, taken: set[str], count: int) -> list[str]:
-    names, index = [], 1
+    names: list[str] = []
+    index = 1
     while len(names) < count:
         candidate = f"{prefix}-{digest[:8]}-{index}"
         if candidate not in taken:
@@ -187,21 +175,21 @@ def apply(
     ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress_result: IngressResult
 ) -> ComputeResult:
     """Converge the replicas on the spec (``plan``: list the changes, touch nothing)."""
-    settings = of(ctx.target.settings)
-    upstream: ingress.Upstream = ingress_result.attach
+    settings = of(ctx)
+    upstream: Upstream = ingress_result.attach
     docker = engine.client()
     digest = spec_hash(ctx, registry.image_id, settings)
     wanted = ctx.app.replicas.min
     rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
-    routed = ingress.routes(docker, upstream)
+    routed = lb_routes.routes(docker, upstream)
     members = routed.members if routed else ()
 
-    current = [r for r in rows if r["Labels"].get(engine.SPEC_HASH) == digest and engine.is_up(r)]
+    current = [r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
     current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
     keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
     new_names = _new_names(engine.prefix(ctx), digest, {engine.name(r) for r in rows}, wanted - len(keep))
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
-    reload_needed = routed != ingress.Routes(ingress.config_id(upstream), final)
+    reload_needed = routed != Routes(config_id(upstream), final)
 
     changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed and routed is not None, upstream)
     extra = {"spec_hash": digest, "replicas": final, "changes": changes, "spec": planned_spec(ctx, registry.image_id)}
@@ -213,8 +201,8 @@ def apply(
     _start_and_check(docker, ctx, settings, registry, network, digest, new_names, unregistered)
     if reload_needed:
         ctx.report(f"load balancer: routing to {', '.join(final)}")
-        ingress.register(docker, upstream, final)
-        ingress.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
+        lb_routes.register(docker, upstream, final)
+        lb_routes.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
     _retire(docker, ctx, settings, surplus, drained=set(members) - set(final))
     return result
 
@@ -226,7 +214,7 @@ def _changes(
     surplus: list,
     new_names: list[str],
     routes_change: bool,
-    upstream: ingress.Upstream,
+    upstream: Upstream,
 ) -> tuple[Change, ...]:
     """The plan lines of this phase; a routes update is listed only for an existing load
     balancer (a new one is created with its routes)."""
@@ -259,8 +247,6 @@ def _start_and_check(
 ) -> None:
     """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
     failure or interruption remove all of them, so none is left outside the load balancer."""
-    from docker.errors import APIError
-
     network_name = network.extra.get("name", engine.prefix(ctx))
     pending = list(unregistered)
     try:
@@ -269,7 +255,7 @@ def _start_and_check(
             pending.append(name)
             try:
                 _create(docker, ctx, settings, registry.image_ref, name, network_name, digest)
-            except APIError as error:  # e.g. the spec's command is not in the image
+            except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
                 raise DeployFailed(
                     f"replica {name} of the new version could not start: "
                     f"{error.explanation or error}.\nThe new replicas were removed; the "
@@ -291,7 +277,7 @@ def _wait_healthy(
 ) -> None:
     deadline = time.monotonic() + settings.health_timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
-    filters["label"].append(f"{engine.SPEC_HASH}={digest}")
+    filters["label"].append(f"{docker_labels.SPEC_HASH}={digest}")
     while True:
         rows = {engine.name(r): r for r in docker.containers(filters)}
         waiting = []
@@ -317,8 +303,6 @@ def _wait_healthy(
 
 
 def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
-    from docker.errors import NotFound
-
     check, logs = "", ""
     if row is not None:
         try:
@@ -326,7 +310,7 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
             if health.get("Log"):
                 check = f"\nlast health check output: {health['Log'][-1]['Output'].strip()}"
             logs = docker.api.logs(row["Id"], tail=_LOG_LINES).decode(errors="replace")
-        except NotFound:
+        except docker.errors.NotFound:
             pass
     shown = "\n".join(f"  | {line}" for line in logs.splitlines()) or "  | (no output)"
     return DeployFailed(
@@ -353,13 +337,12 @@ def _retire(
 def remove(docker: DockerEngine, names: list[str]) -> None:
     """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
     parallel; already gone is fine."""
-    from docker.errors import NotFound
 
     def one(name: str) -> None:
         try:
             docker.api.stop(name, timeout=STOP_TIMEOUT)
             docker.api.remove_container(name, v=True, force=True)
-        except NotFound:
+        except docker.errors.NotFound:
             pass
 
     if names:

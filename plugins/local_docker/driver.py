@@ -22,7 +22,9 @@ from attrs import evolve
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import compute, engine, ingress
+from deployer.plugins.local_docker import compute, engine
+from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
+from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
 from deployer.targets import RunPhases
@@ -33,13 +35,13 @@ class LocalDriver:
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Converge the stack and return once the load balancer serves healthy replicas."""
-        settings = of(ctx.target.settings)
+        settings = of(ctx)
         docker = engine.client()
         with (
             stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report),
             _sigterm_as_interrupt(),
         ):
-            ingress.check_port(docker, ctx)
+            check_port(docker, ctx)
             results = phases(ctx)
         changes = [
             c
@@ -83,10 +85,8 @@ class LocalDriver:
     def down(self, ctx: PhaseContext) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
         (and nothing else). Idempotent."""
-        from docker.errors import APIError, NotFound
-
         docker = engine.client()
-        settings = of(ctx.target.settings)
+        settings = of(ctx)
         left: list[str] = []
         with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report):
             rows = engine.containers(docker, ctx)
@@ -97,17 +97,17 @@ class LocalDriver:
                 ctx.report(f"removing network {network['Name']}")
                 try:
                     docker.api.remove_network(network["Id"])
-                except NotFound:
+                except docker.errors.NotFound:
                     pass
-                except APIError as error:  # e.g. a container deployer did not create joined it
+                except docker.errors.APIError as error:  # e.g. a container deployer did not create joined it
                     left.append(f"network {network['Name']}: {error.explanation or error}")
             for volume in docker.volumes(engine.selector(ctx)):
                 ctx.report(f"removing volume {volume['Name']}")
                 try:
                     docker.api.remove_volume(volume["Name"], force=True)
-                except NotFound:
+                except docker.errors.NotFound:
                     pass
-                except APIError as error:
+                except docker.errors.APIError as error:
                     left.append(f"volume {volume['Name']}: {error.explanation or error}")
             if not rows:
                 ctx.report(f"no container of app {ctx.app.name!r}, stack {ctx.stack!r} was running")
@@ -124,8 +124,8 @@ class LocalDriver:
         rows = engine.containers(docker, ctx)
         if not rows:
             return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
-        lbs = [r for r in rows if r["Labels"].get(engine.ROLE) == engine.ROLE_LB]
-        replicas = [r for r in rows if r["Labels"].get(engine.ROLE) == engine.ROLE_REPLICA]
+        lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
+        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
         healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
         images = Counter(r["Image"] for r in replicas)
         now = time.time()
@@ -174,7 +174,7 @@ class LocalDriver:
 
 def _published(row: dict[str, Any]) -> str | None:
     for port in row.get("Ports", ()):
-        if port.get("PrivatePort") == ingress.LISTEN_PORT and port.get("PublicPort"):
+        if port.get("PrivatePort") == LISTEN_PORT and port.get("PublicPort"):
             host = port.get("IP") or "127.0.0.1"
             host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             return f"http://{host}:{port['PublicPort']}"

@@ -1,30 +1,36 @@
 """Docker access shared by the phases: the engine, names, labels and labelled listings.
 
 State is labels, as with docker compose: every object this target creates carries
-:data:`APP`, :data:`STACK`, :data:`TARGET` (``local``) and :data:`ROLE`; replicas also
-carry :data:`SPEC_HASH`. Listing by label is one engine call per object kind, which
+:data:`~deployer.docker_labels.APP`, :data:`~deployer.docker_labels.STACK`,
+:data:`~deployer.docker_labels.TARGET` (``local``) and :data:`~deployer.docker_labels.ROLE`
+(one of the ``ROLE_*`` values below); every label name is defined in
+:mod:`deployer.docker_labels`. Listing by label is one engine call per object kind, which
 keeps an unchanged ``up`` fast.
 """
 
 from __future__ import annotations
 
+import io
+import tarfile
+import time
 from typing import Any
 
-from deployer import docker_engine
+from deployer import docker_engine, docker_labels
 from deployer.docker_engine import DockerEngine, Filters
 from deployer.models import PhaseContext
 
-APP = "dev.deployer.app"
-STACK = "dev.deployer.stack"
-TARGET = "dev.deployer.target"
-ROLE = "dev.deployer.role"
-SPEC_HASH = "dev.deployer.spec-hash"
 TARGET_NAME = "local"
 
 ROLE_LB = "load-balancer"
-ROLE_REPLICA = "replica"
-ROLE_NETWORK = "network"
+"""The load balancer container."""
 ROLE_LB_CONFIG = "load-balancer-config"
+"""The load balancer's config volume."""
+ROLE_LB_IMAGE = "load-balancer-image"
+"""The load balancer's image (shared by every app and stack on the machine)."""
+ROLE_REPLICA = "replica"
+"""A container of the app."""
+ROLE_NETWORK = "network"
+"""The stack's network."""
 
 
 def client() -> DockerEngine:
@@ -43,14 +49,20 @@ def prefix(ctx: PhaseContext) -> str:
 
 def labels(ctx: PhaseContext, role: str, **extra: str) -> dict[str, str]:
     """The labels of an object with ``role``, plus ``extra`` (label name to value)."""
-    return {APP: ctx.app.name, STACK: ctx.stack, TARGET: TARGET_NAME, ROLE: role, **extra}
+    return {
+        docker_labels.APP: ctx.app.name,
+        docker_labels.STACK: ctx.stack,
+        docker_labels.TARGET: TARGET_NAME,
+        docker_labels.ROLE: role,
+        **extra,
+    }
 
 
 def selector(ctx: PhaseContext, role: str | None = None) -> Filters:
     """An engine ``filters`` value matching this app and stack (and ``role`` when given)."""
-    wanted = {APP: ctx.app.name, STACK: ctx.stack, TARGET: TARGET_NAME}
+    wanted = {docker_labels.APP: ctx.app.name, docker_labels.STACK: ctx.stack, docker_labels.TARGET: TARGET_NAME}
     if role:
-        wanted[ROLE] = role
+        wanted[docker_labels.ROLE] = role
     return {"label": [f"{key}={value}" for key, value in wanted.items()]}
 
 
@@ -59,6 +71,11 @@ def containers(docker: DockerEngine, ctx: PhaseContext, role: str | None = None)
     containers, optionally of one role, sorted by name."""
     rows = docker.containers(selector(ctx, role))
     return sorted(rows, key=name)
+
+
+def role(row: dict[str, Any]) -> str | None:
+    """The role label of a summary (container, network or volume)."""
+    return (row.get("Labels") or {}).get(docker_labels.ROLE)
 
 
 def name(row: dict[str, Any]) -> str:
@@ -78,3 +95,17 @@ def health(row: dict[str, Any]) -> str:
         if f"({state})" in status:
             return state.removeprefix("health: ")
     return "none"
+
+
+def tar(files: dict[str, str], *, mode: int = 0o644) -> io.BytesIO:
+    """An uncompressed tar archive of ``files`` (path to text), as the engine takes a
+    build context or files to copy into a container."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer

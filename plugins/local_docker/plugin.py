@@ -1,8 +1,11 @@
 """Manifest of the built-in ``local`` target: its registration and four phase hooks.
 
 Every hook is ``trylast`` and answers only for ``ctx.target.name == "local"``, so a
-third-party plugin can replace or wrap any one phase. Phase modules, and with them the
-``docker`` SDK, are imported inside the hooks: listing targets stays cheap.
+third-party plugin can replace or wrap any one phase. This manifest is the target's one
+import boundary: the driver and phase modules (which import everything they use at the
+top, except the docker SDK, which only :class:`deployer.docker_engine.DockerEngine` loads)
+are imported inside the hooks, so listing targets or running another target does not
+load them.
 """
 
 from __future__ import annotations

@@ -1,15 +1,22 @@
-"""``[targets.local]``: the local target's own keys, validated with the core's Section."""
+"""``[targets.local]``: the local target's own keys, validated with the core's Section.
+
+:func:`parse_settings` is the target's ``parse_settings``; :func:`of` gives a phase the
+parsed settings from its context.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
-from deployer.settings import Section
+from deployer.settings import Section, target_settings
+
+if TYPE_CHECKING:
+    from deployer.models import PhaseContext
 
 RESTART_POLICIES = ("unless-stopped", "always", "on-failure", "no")
 
@@ -121,6 +128,6 @@ def _check_bind(s: Section, bind: str) -> None:
         )
 
 
-def of(target_settings: Any) -> LocalSettings:
-    """The settings of a :class:`~deployer.models.TargetConfig` (defaults when unset)."""
-    return target_settings if isinstance(target_settings, LocalSettings) else LocalSettings()
+def of(ctx: PhaseContext) -> LocalSettings:
+    """The parsed settings of the context's target (:func:`deployer.settings.target_settings`)."""
+    return target_settings(ctx, LocalSettings, parse_settings)

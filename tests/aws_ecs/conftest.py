@@ -132,15 +132,22 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
-@pytest.fixture
-def deployed(aws_env, monkeypatch):
+@pytest.fixture(scope="module")
+def deployed():
     """A deployed stack in moto (ECS, ELBv2, EC2, CloudWatch Logs): 2 running tasks, 2
-    healthy IP targets; yields the boto3 session and the stack outputs ``up`` exports."""
+    healthy IP targets; yields the boto3 session and the stack outputs ``up`` exports.
+    One per module (moto stays active until the module ends): tests read it and must
+    not change it; one that writes (log events, say) writes where no other test reads."""
     import boto3
     from moto import mock_aws
 
-    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's knob for runningCount
-    with mock_aws():
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's knob for runningCount
         session = boto3.Session(region_name="us-east-1")
         ec2, ecs, elbv2 = (session.client(n) for n in ("ec2", "ecs", "elbv2"))
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

@@ -38,6 +38,7 @@ def test_text_plan_is_a_resource_tree(config):
     assert all(row.startswith(" +  ├─ ") for row in rows[:-1])
     assert rows[-1].startswith(" +  └─ ")
     assert any("aws:ecs/service:Service" in row and "cliplan-service" in row for row in rows)
+    assert lines[0].endswith(f": {len(rows) + 1} to create")  # the stack counts, as in pulumi preview
     assert "do-not-print-me" not in result.stdout + result.stderr
 
 
@@ -45,7 +46,14 @@ def test_json_plan_is_one_document_listing_every_resource(config):
     result = run("--config", str(config), "--json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    assert {"resources", "outputs", "changes", "spec"} <= set(document)
+    assert {"resources", "outputs", "changes", "spec", "root"} <= set(document)
+    assert document["root"] == {
+        "action": "create",
+        "kind": "pulumi:pulumi:Stack",
+        "name": "deployer-cliplan-dev",
+        "detail": "",
+    }
+    assert len(document["changes"]) == len(document["resources"])  # the root is not repeated
     resources = document["resources"]
     for resource in resources:
         assert set(resource) >= {"type", "name", "urn", "id", "inputs", "depends_on", "outputs"}

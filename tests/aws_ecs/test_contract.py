@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.testing.aws import AwsEcsContract
+from deployer.testing.aws_ecs import AwsEcsContract
 
 pytestmark = pytest.mark.docker  # the core builds the sample app's image for every target
 

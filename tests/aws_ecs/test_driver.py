@@ -186,3 +186,29 @@ def test_a_locked_stack_says_how_to_unlock_and_retry(operation, monkeypatch, tmp
     with pytest.raises(DeployFailed, match=r"is locked by another update.*pulumi cancel --stack dev") as error:
         call()
     assert "run the same command again" in str(error.value)
+
+
+def test_a_preview_gives_the_stack_as_the_plans_root(monkeypatch, tmp_path):
+    """`pulumi preview` reports the stack itself among the resources: the driver makes it
+    the plan's root (what the renderer hangs the other rows from), not a change."""
+    from types import SimpleNamespace
+
+    def event(op, typ, name):
+        urn = f"urn:pulumi:dev::deployer-web::{typ}::{name}"
+        return SimpleNamespace(resource_pre_event=SimpleNamespace(metadata=SimpleNamespace(op=op, type=typ, urn=urn)))
+
+    class PreviewStack:
+        def preview(self, on_event, color):
+            on_event(event("same", "pulumi:pulumi:Stack", "deployer-web-dev"))
+            on_event(event("update", "aws:ecs/service:Service", "web-service"))
+            on_event(event("same", "aws:ecs/cluster:Cluster", "web-cluster"))
+
+    driver, ctx = AwsEcsDriver(), make_ctx(project_dir=tmp_path)
+    monkeypatch.setattr(driver, "_stack", lambda *a, **k: (PreviewStack(), None))
+    plan = driver.plan(ctx, _no_phases)
+    assert (plan.root.action, plan.root.kind, plan.root.name) == (
+        "unchanged",
+        "pulumi:pulumi:Stack",
+        "deployer-web-dev",
+    )
+    assert [(c.action, c.name) for c in plan.changes] == [("update", "web-service"), ("unchanged", "web-cluster")]

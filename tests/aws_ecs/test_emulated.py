@@ -1,20 +1,27 @@
 """The emulated aws-ecs driver: the real program applied to moto, read back by the
-production status and health code."""
+production status and health code.
+
+One moto for the whole module (starting and resetting it costs seconds per test); each
+test deploys an app of its own (``app``: its own name, so its own cluster, load
+balancer, repository, roles and tags) and looks only at what that app made, so the
+tests stay independent of each other and of their order. The driver's refusal to run
+outside moto is in test_emulated_outside_moto.py, where no moto is active."""
 
 from __future__ import annotations
 
+import itertools
 import json
-import warnings
 
 import boto3
 import pytest
 from attrs import evolve
 
-from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
+from deployer.errors import DeployFailed, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.plugin_manager import get_plugin_manager
-from deployer.plugins.aws_ecs import emulator
-from deployer.plugins.aws_ecs.emulated import EmulatedDriver, state_file
+from deployer.testing.aws_ecs import moto_appliers
+from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
+from deployer.testing.aws_ecs.emulated_state import state_file
 
 from .conftest import SECRET_VALUE, make_ctx
 
@@ -35,6 +42,7 @@ MUTATING = (
     "Detach",
     "Allocate",
 )
+_APPS = itertools.count(1)
 
 
 @pytest.fixture
@@ -42,15 +50,27 @@ def pm():
     return get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
 
 
-@pytest.fixture
-def moto(aws_env, monkeypatch):
+@pytest.fixture(scope="module")
+def moto():
+    """moto's in-process mock, active for the whole module, with fake credentials;
+    yields a boto3 session on it."""
     from moto import mock_aws
 
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    with warnings.catch_warnings(), mock_aws():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield boto3.Session(region_name="us-east-1")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        with mock_aws():
+            yield boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def app(moto) -> str:
+    """A name no other test of the module deploys (``web1``, ``web2``, ...)."""
+    return f"web{next(_APPS)}"
 
 
 @pytest.fixture
@@ -66,23 +86,38 @@ def calls():
     return made, EmulatedDriver(session=session)
 
 
-def ctx_for(tmp_path, **app):
-    return make_ctx(mode="up", project_dir=tmp_path, **app)
+def ctx_for(tmp_path, name, **app):
+    return make_ctx(mode="up", project_dir=tmp_path, name=name, **app)
 
 
-def test_up_applies_the_program_and_status_reads_moto(moto, pm, tmp_path):
-    ctx = ctx_for(tmp_path)
+def inventory(session) -> dict[str, set[str]]:
+    """Load balancers, repositories and VPCs (tagged or not) that exist in moto."""
+    return {
+        "balancers": {b["LoadBalancerArn"] for b in session.client("elbv2").describe_load_balancers()["LoadBalancers"]},
+        "repositories": {r["repositoryName"] for r in session.client("ecr").describe_repositories()["repositories"]},
+        "vpcs": {v["VpcId"] for v in session.client("ec2").describe_vpcs()["Vpcs"] if not v["IsDefault"]},
+    }
+
+
+def tagged(name: str) -> list[dict]:
+    """An EC2 filter for the objects the driver tagged for app ``name``."""
+    return [{"Name": "tag:deployer-app", "Values": [name]}]
+
+
+def test_up_applies_the_program_and_status_reads_moto(moto, app, pm, tmp_path):
+    ctx = ctx_for(tmp_path, app)
     deployment = EmulatedDriver().up(ctx, phase_runner(pm))
     ecs, elbv2 = moto.client("ecs"), moto.client("elbv2")
-    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    balancers = elbv2.describe_load_balancers()["LoadBalancers"]
+    (balancer,) = [b for b in balancers if b["LoadBalancerArn"] == deployment.outputs["load_balancer_arn"]]
     assert deployment.endpoint == f"http://{balancer['DNSName']}"
-    (service,) = ecs.describe_services(cluster="web-cluster", services=["web-service"])["services"]
+    (service,) = ecs.describe_services(cluster=f"{app}-cluster", services=[f"{app}-service"])["services"]
     assert (service["desiredCount"], service["launchType"]) == (2, "FARGATE")
     health = elbv2.describe_target_health(TargetGroupArn=deployment.outputs["target_group_arn"])
     assert [t["TargetHealth"]["State"] for t in health["TargetHealthDescriptions"]] == ["healthy"] * 2
     task = ecs.describe_task_definition(taskDefinition=deployment.outputs["task_definition"])
     (container,) = task["taskDefinition"]["containerDefinitions"]
-    image = moto.client("ecr").describe_images(repositoryName="web-repo")["imageDetails"][0]
+    image = moto.client("ecr").describe_images(repositoryName=f"{app}-repo")["imageDetails"][0]
     assert container["image"].endswith("@" + image["imageDigest"])  # by digest, from ECR
     assert container["secrets"][0]["valueFrom"].startswith("arn:aws:secretsmanager:")
     status = EmulatedDriver().status(ctx)
@@ -91,16 +126,17 @@ def test_up_applies_the_program_and_status_reads_moto(moto, pm, tmp_path):
     assert status.spec.env_names == ("API_TOKEN", "LOG_LEVEL")
 
 
-def test_nat_per_az_routes_each_private_subnet_through_its_zones_gateway_in_moto(moto, pm, tmp_path):
-    ctx = make_ctx({"nat": True, "nat_per_az": True, "az_count": 3}, mode="up", project_dir=tmp_path, secrets=())
+def test_nat_per_az_routes_each_private_subnet_through_its_zones_gateway_in_moto(moto, app, pm, tmp_path):
+    settings = {"nat": True, "nat_per_az": True, "az_count": 3}
+    ctx = make_ctx(settings, mode="up", project_dir=tmp_path, name=app, secrets=())
     EmulatedDriver().up(ctx, phase_runner(pm))
     ec2 = moto.client("ec2")
-    zone_of = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
-    nats = ec2.describe_nat_gateways()["NatGateways"]
+    zone_of = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets(Filters=tagged(app))["Subnets"]}
+    nats = ec2.describe_nat_gateways(Filters=tagged(app))["NatGateways"]
     zone_of_nat = {n["NatGatewayId"]: zone_of[n["SubnetId"]] for n in nats}
     assert len(set(zone_of_nat.values())) == 3
     private = 0
-    for table in ec2.describe_route_tables()["RouteTables"]:
+    for table in ec2.describe_route_tables(Filters=tagged(app))["RouteTables"]:
         (nat,) = [r.get("NatGatewayId") for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"] or [
             None
         ]
@@ -110,12 +146,13 @@ def test_nat_per_az_routes_each_private_subnet_through_its_zones_gateway_in_moto
                 assert zone_of[association["SubnetId"]] == zone_of_nat[nat]
     assert private == 3
     EmulatedDriver().down(ctx)
-    assert ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])["NatGateways"] == []
+    available = [*tagged(app), {"Name": "state", "Values": ["available"]}]
+    assert ec2.describe_nat_gateways(Filters=available)["NatGateways"] == []
 
 
-def test_second_up_touches_nothing(moto, pm, tmp_path, calls):
+def test_second_up_touches_nothing(moto, app, pm, tmp_path, calls):
     made, driver = calls
-    ctx = ctx_for(tmp_path)
+    ctx = ctx_for(tmp_path, app)
     driver.up(ctx, phase_runner(pm))
     assert any(name.startswith("Create") for name in made)
     before = state_file(ctx).read_text()
@@ -128,10 +165,10 @@ def test_second_up_touches_nothing(moto, pm, tmp_path, calls):
     assert state_file(ctx).read_text() == before
 
 
-def test_a_changed_input_replaces_the_resource_and_its_dependents(moto, pm, tmp_path):
+def test_a_changed_input_replaces_the_resource_and_its_dependents(moto, app, pm, tmp_path):
     driver = EmulatedDriver()
-    first = driver.up(ctx_for(tmp_path), phase_runner(pm))
-    changed = ctx_for(tmp_path, env={"LOG_LEVEL": "debug", "FEATURE": "on"})
+    first = driver.up(ctx_for(tmp_path, app), phase_runner(pm))
+    changed = ctx_for(tmp_path, app, env={"LOG_LEVEL": "debug", "FEATURE": "on"})
     plan = driver.plan(evolve(changed, mode="plan"), phase_runner(pm))
     touched = {(c.kind.rsplit(":", 1)[-1], c.action) for c in plan.changes if c.action != "unchanged"}
     assert touched == {("TaskDefinition", "update"), ("Service", "update")}
@@ -143,22 +180,22 @@ def test_a_changed_input_replaces_the_resource_and_its_dependents(moto, pm, tmp_
     assert (status.healthy, status.desired) == (2, 2)
 
 
-def test_down_removes_every_moto_object_and_is_idempotent(moto, pm, tmp_path):
-    driver, ctx = EmulatedDriver(), ctx_for(tmp_path)
+def test_down_removes_every_moto_object_and_is_idempotent(moto, app, pm, tmp_path):
+    driver, ctx = EmulatedDriver(), ctx_for(tmp_path, app)
+    before = inventory(moto)  # what other tests of the module left
     driver.up(ctx, phase_runner(pm))
     assert len(driver.leftovers(ctx)) > 10
+    assert inventory(moto) != before
     driver.down(ctx)
     assert driver.leftovers(ctx) == []
     assert not state_file(ctx).exists()
-    assert moto.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
-    assert moto.client("ecr").describe_repositories()["repositories"] == []
-    assert [v for v in moto.client("ec2").describe_vpcs()["Vpcs"] if not v["IsDefault"]] == []
+    assert inventory(moto) == before
     driver.down(ctx)
     assert not driver.status(ctx).deployed
 
 
-def test_state_file_holds_no_secret_value(moto, pm, tmp_path):
-    ctx = ctx_for(tmp_path)
+def test_state_file_holds_no_secret_value(moto, app, pm, tmp_path):
+    ctx = ctx_for(tmp_path, app)
     EmulatedDriver().up(ctx, phase_runner(pm))
     text = state_file(ctx).read_text()
     assert SECRET_VALUE not in text and "[secret]" in text
@@ -168,14 +205,9 @@ def test_state_file_holds_no_secret_value(moto, pm, tmp_path):
     assert value["SecretString"] == SECRET_VALUE  # the value went where it belongs only
 
 
-def test_refuses_to_run_outside_moto(aws_env, pm, tmp_path):
-    with pytest.raises(EnvironmentProblem, match="mock_aws"):
-        EmulatedDriver().up(ctx_for(tmp_path), phase_runner(pm))
-
-
 def test_an_unknown_resource_type_is_an_error_not_a_silent_skip():
     with pytest.raises(DeployFailed, match="cannot apply aws:rds/instance:Instance"):
-        emulator.applier("aws:rds/instance:Instance")
+        moto_appliers.applier("aws:rds/instance:Instance")
 
 
 def test_plugin_manager_swaps_a_targets_driver(pm):

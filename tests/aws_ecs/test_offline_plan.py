@@ -36,9 +36,10 @@ def test_every_resource_is_recorded_with_type_name_urn_id_inputs_and_dependencie
     for graph in plans.values():
         plan = graph.plan
         assert all(set(r) == KEYS for r in plan.resources)
+        root = plan.root
+        assert (root.action, root.kind, root.name) == ("create", "pulumi:pulumi:Stack", "deployer-web-dev")
         assert [(c.action, c.kind, c.name) for c in plan.changes] == [
-            ("create", "pulumi:pulumi:Stack", "deployer-web-dev"),
-            *(("create", r["type"], r["name"]) for r in plan.resources),
+            ("create", r["type"], r["name"]) for r in plan.resources
         ]
         assert len({r["urn"] for r in plan.resources}) == len(plan.resources)
         assert len({r["id"] for r in plan.resources}) == len(plan.resources)

@@ -337,7 +337,7 @@ def test_task_definition_is_fargate_awsvpc_with_a_valid_size(graph):
 def test_invalid_fargate_size_is_rejected_with_the_key():
     """Only the documented cpu/memory combinations exist on Fargate.
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"""
-    from deployer.config import check_task_size  # what the aws-ecs compute phase re-checks
+    from deployer.plugins.aws_ecs.limits import check_task_size  # what compute re-checks
 
     check_task_size(4096, 30720)
     with pytest.raises(ConfigError, match="app.memory"):

@@ -36,6 +36,31 @@ def test_loading_the_plugin_imports_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_plan_loads_the_log_group_and_rule_modules_not_their_packages():
+    """The log group and the security group rules are imported from their own modules: an
+    offline plan (HTTP, NAT per AZ) runs neither pulumi_aws.cloudwatch's nor
+    pulumi_aws.vpc's ``__init__``, which import every module of the package."""
+    code = (
+        "import sys, warnings; warnings.simplefilter('ignore')\n"
+        "from tests.aws_ecs.conftest import make_ctx, offline_plan\n"
+        "plan = offline_plan(make_ctx({'nat': True, 'nat_per_az': True}))\n"
+        "types = {r['type'] for r in plan.resources}\n"
+        "assert 'aws:cloudwatch/logGroup:LogGroup' in types, types\n"
+        "assert 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule' in types, types\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['pulumi_aws', 'cloudwatch'], ['pulumi_aws', 'vpc'])))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(
+        [
+            "pulumi_aws.cloudwatch",
+            "pulumi_aws.cloudwatch.log_group",
+            "pulumi_aws.vpc",
+            "pulumi_aws.vpc.security_group_egress_rule",
+            "pulumi_aws.vpc.security_group_ingress_rule",
+        ]
+    )
+
+
 def test_phases_decline_other_targets():
     other = evolve(make_ctx(), target=TargetConfig("local"))
     assert plugin.deployer_network(other) is None

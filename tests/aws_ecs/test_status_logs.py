@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime
 from itertools import islice
 
+import pytest
+
 from deployer.models import ExpressedSpec
 from deployer.plugins.aws_ecs import logs
 from deployer.plugins.aws_ecs.health import live_status
@@ -32,6 +34,16 @@ def test_status_reports_endpoint_rollout_and_healthy_targets(deployed):
     )
 
 
+@pytest.fixture
+def log_group(deployed, request) -> str:
+    """A log group of this test's own next to the stack's (``deployed`` is shared by the
+    module): the events a test writes are the only ones it reads."""
+    session, outputs = deployed
+    group = f"{outputs['log_group']}/{request.node.name}"
+    session.client("logs").create_log_group(logGroupName=group)
+    return group
+
+
 def _put(session, group, stream, *messages):
     client = session.client("logs")
     client.create_log_stream(logGroupName=group, logStreamName=stream)
@@ -43,17 +55,16 @@ def _put(session, group, stream, *messages):
     )
 
 
-def test_logs_yield_lines_oldest_first_named_by_task(deployed):
-    session, outputs = deployed
-    _put(session, outputs["log_group"], "web/web/task1", "booting\n", "listening on 8000\n")
-    lines = list(logs.read(session.client("logs"), outputs["log_group"]))
+def test_logs_yield_lines_oldest_first_named_by_task(deployed, log_group):
+    session, _ = deployed
+    _put(session, log_group, "web/web/task1", "booting\n", "listening on 8000\n")
+    lines = list(logs.read(session.client("logs"), log_group))
     assert [(line.source, line.text) for line in lines] == [("task1", "booting"), ("task1", "listening on 8000")]
     assert lines[0].timestamp < lines[1].timestamp
 
 
-def test_logs_follow_yields_new_lines_once(deployed):
-    session, outputs = deployed
-    group = outputs["log_group"]
+def test_logs_follow_yields_new_lines_once(deployed, log_group):
+    session, group = deployed[0], log_group
     _put(session, group, "web/web/task1", "first")
     sleeps = []
 
@@ -66,9 +77,8 @@ def test_logs_follow_yields_new_lines_once(deployed):
     assert [line.text for line in lines] == ["first", "second"]
 
 
-def test_logs_since_a_moment_skips_older_events(deployed):
-    session, outputs = deployed
-    group = outputs["log_group"]
+def test_logs_since_a_moment_skips_older_events(deployed, log_group):
+    session, group = deployed[0], log_group
     _put(session, group, "web/web/task1", "old", "new")  # one second apart, "new" 1 s ago
     cutoff = datetime.fromtimestamp(time.time() - 1.5, UTC)
     assert [line.text for line in logs.read(session.client("logs"), group, since=cutoff)] == ["new"]

@@ -124,14 +124,17 @@ def test_aws_ecs_section_errors_are_collected_too():
 
 
 def test_one_error_reads_exactly_as_before(make_project):
-    config = make_project(config_text(app="cpu = 300"))
+    config = make_project(config_text(app="port = 70000"))
     with pytest.raises(ConfigError) as caught:
         load_project(config)
-    assert str(caught.value) == (
-        f"{config}: app.cpu: must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 (cpu units; 1024 = 1 vCPU) "
-        "(got 300)"
-    )
-    assert caught.value.key == "app.cpu" and caught.value.exit_code == 2
+    assert str(caught.value) == f"{config}: app.port: must be between 1 and 65535 (got 70000)"
+    assert caught.value.key == "app.port" and caught.value.exit_code == 2
+
+
+def test_a_target_refusing_the_app_is_named_with_the_secret_errors(make_project, deployer_cli):
+    config = make_project(config_text(app='cpu = 300\nsecrets = ["API_TOKEN"]'))
+    result = deployer_cli("plan", "--target", "aws-ecs", "--offline", "--config", str(config), env={"API_TOKEN": ""})
+    refused(result, "app.cpu", "app.secrets[0]", f"{config}: 2 errors:")
 
 
 @pytest.mark.parametrize(
@@ -139,7 +142,6 @@ def test_one_error_reads_exactly_as_before(make_project):
     [
         # a cross-field check runs only when its inputs were read without error
         ('replicas = { min = "two", max = 1 }', "app.replicas.min", "app.replicas.max"),
-        ("cpu = 256\nmemory = true", "app.memory", "app.cpu"),
     ],
 )
 def test_checks_across_keys_skip_inputs_that_failed(make_project, config, named, not_named):

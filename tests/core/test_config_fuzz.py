@@ -57,9 +57,9 @@ near_valid = st.fixed_dictionaries(
     {
         "app": st.fixed_dictionaries(
             {"name": st.sampled_from(["demo", "a", "Bad", "ok-name"]), "build": st.just({"context": "app"})},
-            optional={
-                k: values for k in ["port", "cpu", "memory", "replicas", "env", "secrets", "health", "command", "args"]
-            },
+            optional=dict.fromkeys(
+                ["port", "cpu", "memory", "replicas", "env", "secrets", "health", "command", "args"], values
+            ),
         )
     },
     optional={"targets": values},
@@ -79,6 +79,7 @@ def test_any_document_gives_a_project_or_a_config_error(tmp_path: Path, document
         return
     assert isinstance(project, Project)
     assert 1 <= project.app.port <= 65535
+    assert project.app.cpu >= 1 and project.app.memory >= 1  # which sizes run: each target's check_app
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

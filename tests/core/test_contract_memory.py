@@ -12,4 +12,4 @@ pytestmark = pytest.mark.docker  # the core builds the sample app's image for ev
 
 class TestMemoryTargetContract(TargetContract):
     target = "memory"
-    plugins = [("memory", MemoryTarget())]
+    plugins = (("memory", MemoryTarget()),)

@@ -1,5 +1,6 @@
 """The one container health check both targets run, executed for real by /bin/sh against
-a local HTTP server, through each of its probes (python3, curl, wget)."""
+a local HTTP server, through each of its probes (python3, curl, GNU wget), and inside
+images as the engine runs it: a python image and a BusyBox-only one (BusyBox wget)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
 from deployer.healthcheck import probe_command
+from tests.conftest import TEST_LABEL
 
 PATHS = ["/healthz", "/health?check=db&verbose=1", "/it's;$(false)"]
 
@@ -70,3 +74,79 @@ def test_nothing_listening_is_unhealthy():
             ["/bin/sh", "-c", probe_command(port, "/healthz", timeout=2)], capture_output=True, timeout=30
         )
     assert result.returncode != 0
+
+
+# The probe as the engine runs it: inside the app's own image, against a server on the
+# container's loopback. The server answers the status its path names (/status/302) and
+# prints every path it is asked for; the probing containers share its network namespace.
+_STATUS_SERVER = """
+import http.server
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        print("GET", self.path, flush=True)
+        status = int(self.path.split("/")[2]) if self.path.startswith("/status/") else 200
+        self.send_response(status)
+        if 300 <= status < 400:
+            self.send_header("Location", "/status/200")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"hi")
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", 9000), Handler).serve_forever()
+"""
+BUSYBOX_ONLY = Path(__file__).resolve().parents[1] / "foreign_apps" / "busybox_site"
+"""An image FROM scratch with only Debian's static busybox (sh, wget, grep): no python3,
+no curl, no GNU tools."""
+
+
+@pytest.fixture(scope="module")
+def status_server(docker_client):
+    container = docker_client.containers.run(
+        "python:3.12-slim", ["python3", "-u", "-c", _STATUS_SERVER], detach=True, labels={TEST_LABEL: "1"}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while b"GET /status/200" not in container.logs():
+            assert time.monotonic() < deadline, container.logs().decode()
+            container.exec_run(
+                ["python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:9000/status/200')"]
+            )
+            time.sleep(0.2)
+        yield container
+    finally:
+        container.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def busybox_only(docker_client, status_server):
+    image, _ = docker_client.images.build(path=str(BUSYBOX_ONLY), tag="deployer-test/busybox-only", rm=True)
+    container = docker_client.containers.run(
+        image.id,
+        ["sleep", "600"],
+        detach=True,
+        labels={TEST_LABEL: "1"},
+        network_mode=f"container:{status_server.id}",
+    )
+    try:
+        yield container
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("image", ["busybox-only", "python"])
+def test_probe_inside_an_image_is_healthy_only_on_2xx(request, status_server, image):
+    prober = request.getfixturevalue("busybox_only") if image == "busybox-only" else status_server
+    if image == "busybox-only":  # the probe's wget branch, with BusyBox's own tools
+        tools = prober.exec_run(["sh", "-c", "command -v python3 curl bash; wget --help 2>&1 | head -1"]).output
+        assert tools.decode().startswith("BusyBox"), tools
+    for status, healthy in ((200, True), (204, True), (301, False), (302, False), (307, False), (500, False)):
+        path = f"/status/{status}"
+        before = len(status_server.logs().decode().splitlines())
+        result = prober.exec_run(["/bin/sh", "-c", probe_command(9000, path, timeout=2)])
+        assert (result.exit_code == 0) is healthy, (image, status, result.exit_code, result.output.decode())
+        asked = [line for line in status_server.logs().decode().splitlines()[before:] if line.startswith("GET ")]
+        assert asked[:1] == [f"GET {path}"], (image, status, asked)
+    nothing_listening = prober.exec_run(["/bin/sh", "-c", probe_command(9001, "/healthz", timeout=2)])
+    assert nothing_listening.exit_code != 0, (image, nothing_listening.output.decode())

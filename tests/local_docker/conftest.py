@@ -4,9 +4,6 @@ of its own per test (removed afterwards), and a bounded traffic generator on 127
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +11,10 @@ from typing import Any
 import attrs
 import pytest
 
-from deployer import api
+from deployer import api, docker_labels
 from deployer.testing.project import write_config
 from tests.ports import free_port
+from tests.traffic import Traffic
 
 APP_DIR = Path(__file__).parent / "app"
 APP_NAME = "ldtest"
@@ -63,14 +61,14 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def containers(self, role: str | None = None) -> list[dict[str, Any]]:
-        labels = [f"dev.deployer.app={APP_NAME}", f"dev.deployer.stack={self.stack}"]
+        labels = [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]
         if role:
-            labels.append(f"dev.deployer.role={role}")
+            labels.append(f"{docker_labels.ROLE}={role}")
         return self.docker.api.containers(all=True, filters={"label": labels})
 
     def objects(self) -> dict[str, list[str]]:
         """Names of every container, network and volume labelled with this stack."""
-        labels = {"label": [f"dev.deployer.app={APP_NAME}", f"dev.deployer.stack={self.stack}"]}
+        labels = {"label": [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]}
         return {
             "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers()),
             "networks": sorted(n["Name"] for n in self.docker.api.networks(filters=labels)),
@@ -99,53 +97,6 @@ def stack(docker_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     for container in made.containers():
         docker_client.api.remove_container(container["Id"], force=True, v=True)
     api.down(made.session())
-
-
-@attrs.define
-class Traffic:
-    """GET requests to one loopback URL from a few threads until stopped (or ``limit``
-    seconds), counting answers by body and failures by reason."""
-
-    url: str
-    threads: int = 4
-    limit: float = 120
-    bodies: Counter = attrs.field(factory=Counter)
-    failures: Counter = attrs.field(factory=Counter)
-    _stop: threading.Event = attrs.field(factory=threading.Event)
-    _workers: list[threading.Thread] = attrs.field(factory=list)
-
-    def __enter__(self) -> Traffic:
-        assert self.url.startswith("http://127.0.0.1:")
-        self._workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(self.threads)]
-        for worker in self._workers:
-            worker.start()
-        time.sleep(0.5)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        time.sleep(0.5)
-        self._stop.set()
-        for worker in self._workers:
-            worker.join()
-
-    def _loop(self) -> None:
-        import requests
-
-        deadline = time.monotonic() + self.limit
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            try:
-                response = requests.get(self.url, timeout=10)
-            except requests.RequestException as error:
-                self.failures[type(error).__name__] += 1
-                continue
-            if response.status_code == 200:
-                self.bodies[response.text.strip()] += 1
-            else:
-                self.failures[f"HTTP {response.status_code}"] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.bodies.values()) + sum(self.failures.values())
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import requests
 from docker.api.client import APIClient
 
-from deployer import api
+from deployer import api, docker_labels
 from deployer.errors import DeployFailed, UsageError
 from deployer.plugins.local_docker import ingress
 
@@ -27,7 +27,7 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
     assert len(objects["containers"]) == 3
     for row in stack.containers("replica"):
         labels = row["Labels"]
-        assert labels["dev.deployer.target"] == "local" and len(labels["dev.deployer.spec-hash"]) == 16
+        assert labels[docker_labels.TARGET] == "local" and len(labels[docker_labels.SPEC_HASH]) == 16
         info = stack.docker.api.inspect_container(row["Id"])
         host = info["HostConfig"]
         assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]

@@ -13,9 +13,9 @@ import time
 import pytest
 import requests
 
-from deployer import api
+from deployer import api, docker_labels
 from deployer.errors import DeployFailed, EnvironmentProblem
-from deployer.plugins.local_docker import ingress
+from deployer.plugins.local_docker import lb_routes
 
 pytestmark = pytest.mark.docker
 
@@ -38,9 +38,8 @@ def test_failing_new_version_never_gets_traffic(stack, traffic):
     stack.up()
     old = sorted(c["Id"] for c in stack.containers("replica"))
     stack.version, stack.env = "3", {"HEALTH": "fail"}
-    with traffic(stack.url()) as traffic:
-        with pytest.raises(DeployFailed) as caught:
-            stack.up()
+    with traffic(stack.url()) as traffic, pytest.raises(DeployFailed) as caught:
+        stack.up()
     assert not traffic.failures, traffic.failures
     assert set(traffic.bodies) == {"version 1"}
     message = str(caught.value)
@@ -72,7 +71,7 @@ def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):
 
 def _up_in_subprocess(stack) -> subprocess.Popen:
     code = textwrap.dedent(f"""
-        from deployer import api
+        from deployer import api, docker_labels
         api.up(api.open_session(target="local", stack={stack.stack!r}, config={str(stack.config)!r}))
         """)
     return subprocess.Popen(
@@ -104,7 +103,7 @@ def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
     stack.up()
     replicas = stack.containers("replica")
     assert len(replicas) == 2 and {c["State"] for c in replicas} == {"running"}
-    assert len({c["Labels"]["dev.deployer.spec-hash"] for c in replicas}) == 1
+    assert len({c["Labels"][docker_labels.SPEC_HASH] for c in replicas}) == 1
     assert len(stack.containers()) == 3, "replicas plus the load balancer, nothing else"
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 4\n"}
 
@@ -118,7 +117,7 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
         raise KeyboardInterrupt("between starting the new replicas and reloading HAProxy")
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(ingress, "register", interrupted)
+        patch.setattr(lb_routes, "register", interrupted)
         stack.up()
     assert len(stack.containers("replica")) == 4, "new replicas started, old ones still routed"
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
@@ -163,9 +162,11 @@ def test_lock_timeout_fails_clearly(stack):
     try:
         assert holder.stdout.readline().strip() == "held"
         waited = []
-        with pytest.raises(DeployFailed) as caught:
-            with stack_lock("ldtest", stack.stack, timeout=0.5, report=waited.append):
-                pass
+        with (
+            pytest.raises(DeployFailed) as caught,
+            stack_lock("ldtest", stack.stack, timeout=0.5, report=waited.append),
+        ):
+            pass
         assert f"pid {holder.pid}" in str(caught.value) and "lock_timeout" in str(caught.value)
         assert waited and "waiting for another deployer run" in waited[0]
     finally:

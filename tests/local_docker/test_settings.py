@@ -45,3 +45,23 @@ def test_listing_targets_does_not_import_docker():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("settings", "host_port"),
+    [(None, 8080), ({}, 8080), ({"host_port": 9000}, 9000), (LocalSettings(host_port=9001), 9001)],
+    ids=["unset", "empty", "raw", "parsed"],
+)
+def test_of_gives_a_phase_the_parsed_settings_of_its_context(settings, host_port):
+    """The same ``of(ctx)`` as aws-ecs: parsed settings as they are, a raw table (a
+    context built in code) parsed, nothing the defaults."""
+    from pathlib import Path
+
+    from deployer.models import AppSpec, BuildSpec, PhaseContext, TargetConfig
+    from deployer.plugins.local_docker.settings import of
+
+    app = AppSpec(name="demo", build=BuildSpec(context=Path("app")))
+    ctx = PhaseContext(app=app, target=TargetConfig("local", settings), stack="dev", project_dir=Path("."))
+    assert of(ctx) == LocalSettings(host_port=host_port)
+    with pytest.raises(ConfigError, match=r"targets\.local\.host_port"):
+        of(PhaseContext(app=app, target=TargetConfig("local", {"host_port": 0}), stack="dev", project_dir=Path(".")))

@@ -8,7 +8,7 @@ import os
 
 import boto3
 import pytest
-from deployer.testing.aws import AwsEcsContract
+from deployer.testing.aws_ecs import AwsEcsContract
 
 import deployer_byo_vpc
 from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID

@@ -1,16 +1,17 @@
 """The contract suite for the aws-ecs target, run through its emulated driver.
 
 No AWS account, no Pulumi CLI: the real aws-ecs program runs under Pulumi mocks and its
-resources are applied to moto (:mod:`deployer.plugins.aws_ecs.emulated`), so status,
-health and logs run the production code against an AWS emulator. Plugin authors who
-replace or wrap a phase of aws-ecs subclass it with their plugin::
+resources are applied to moto (:mod:`.emulated_driver`), so status, health and logs
+run the production code against an AWS emulator. Plugin authors who replace or wrap a
+phase of aws-ecs subclass it with their plugin::
 
-    from deployer.testing.aws import AwsEcsContract
+    from deployer.testing.aws_ecs import AwsEcsContract
 
     class TestMyVpc(AwsEcsContract):
         plugins = [("byo-vpc", my_plugin)]
 
-Needs the test extra (moto); it is imported when the run starts, not with this module.
+Needs ``deployer[aws,testing]``; moto is imported with this
+module.
 Override :meth:`environment` (call ``super()``) to create what your plugin expects to
 find in the emulator (an existing VPC, say) before the run.
 """
@@ -22,8 +23,10 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from moto import mock_aws
 
 from deployer.models import PhaseContext
+from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.contract import TargetContract
 from deployer.testing.recorder import HookRecorder
 
@@ -42,8 +45,6 @@ class AwsEcsContract(TargetContract):
     def environment(self) -> Iterator[None]:
         """Fake credentials and ``region`` in the environment, AWS's managed IAM policies
         loaded, and moto's in-process emulator active for the whole run."""
-        from moto import mock_aws
-
         with pytest.MonkeyPatch.context() as patch:
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
                 patch.delenv(name, raising=False)
@@ -60,14 +61,10 @@ class AwsEcsContract(TargetContract):
 
     def make_plugin_manager(self, recorder: HookRecorder) -> Any:
         """The usual plugin manager, with the emulated driver for aws-ecs."""
-        from deployer.plugins.aws_ecs.emulated import EmulatedDriver
-
         pm = super().make_plugin_manager(recorder)
         pm.use_driver(TARGET, EmulatedDriver)
         return pm
 
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """Live emulator objects tagged for the app and stack, and the state file."""
-        from deployer.plugins.aws_ecs.emulated import EmulatedDriver
-
         return EmulatedDriver().leftovers(ctx)

@@ -1,28 +1,27 @@
 """The emulated aws-ecs driver: the real program, applied to moto instead of AWS.
 
 For the contract kit and tests, where there is no AWS account and no Pulumi CLI. It
-implements :class:`deployer.targets.Driver`:
+implements :class:`deployer.targets.Driver` with the production aws-ecs modules
+(:mod:`deployer.plugins.aws_ecs`: ``offline``, ``program``, ``health``, ``logs``):
 
 - ``up`` runs the same Pulumi program under the offline plan's mocks
-  (:func:`.offline.record`), then plays Pulumi's engine in the small: it compares each
+  (``offline.record``), then plays Pulumi's engine in the small: it compares each
   recorded resource with the stored state, deletes what changed or disappeared (and,
   transitively, what depends on it), and creates what is new or changed in the AWS
-  emulator (:mod:`.emulator`, moto through boto3), in dependency order, resolving the
-  mock ids, ARNs and DNS names in each resource's inputs to the emulator's real ones.
-  It then waits with the production code (:func:`.health.wait_until_healthy`) on a
-  virtual clock: moto changes only when the emulator acts, so waiting in real time would
-  change nothing.
-- ``status`` is the production :func:`.health.live_status` against moto; ``logs`` the
+  emulator (:mod:`.moto_appliers`, moto through boto3), in dependency order, resolving
+  the mock ids, ARNs and DNS names in each resource's inputs to the emulator's real
+  ones. It then waits with the production code (``health.wait_until_healthy``) on a
+  virtual clock: moto changes only when the emulator acts, so waiting in real time
+  would change nothing.
+- ``status`` is the production ``health.live_status`` against moto; ``logs`` the
   production CloudWatch reader.
 - ``plan`` is the offline plan (same resources, outputs and ``spec``) with each change
   compared against the stored state: create, update, unchanged or remove.
 - ``down`` deletes every stored object from moto, dependents first, then the state file;
   with no state it does nothing.
 
-State is one JSON file per stack, ``<project>/.deployer/emulated/<stack>.json``: the
-recorded resources (inputs with secrets redacted, as in offline plans), the emulator's
-ids for each, and the stack outputs. Secret values reach moto (Secrets Manager) and
-nothing else.
+State is one JSON file per stack (:mod:`.emulated_state`). Secret values reach moto
+(Secrets Manager) and nothing else.
 
 It refuses to run unless moto's in-process mock (``moto.mock_aws``) is active, so it can
 never create anything in a real AWS account.
@@ -30,22 +29,25 @@ never create anything in a real AWS account.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from attrs import field, frozen
+import boto3
+from moto.core.models import botocore_stubber
+from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import emulator, health, offline, program
+from deployer.plugins.aws_ecs import health, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
+from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
+from deployer.testing.aws_ecs import moto_appliers
+from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
 
 OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest")
 """Resource outputs other resources consume: mapped from mock values to emulator values."""
@@ -67,19 +69,7 @@ class VirtualClock:
         self.now += seconds
 
 
-@frozen
-class Stored:
-    """The emulated stack: applied resources in dependency order, and the stack outputs."""
-
-    resources: tuple[dict, ...] = ()
-    outputs: Mapping[str, Any] = field(factory=dict)
-
-
-def key(resource: Mapping[str, Any]) -> tuple[str, str]:
-    return resource["type"], resource["name"]
-
-
-def diff(stored: tuple[dict, ...], recorded: list[dict]) -> list[Change]:
+def diff(stored: Sequence[Mapping[str, Any]], recorded: Sequence[Mapping[str, Any]]) -> list[Change]:
     """What applying ``recorded`` over ``stored`` does, per resource, dependencies first,
     then removals: ``create``; ``update`` when the inputs changed or a dependency is
     created or updated (the emulator replaces the resource then); ``unchanged``; and
@@ -87,6 +77,7 @@ def diff(stored: tuple[dict, ...], recorded: list[dict]) -> list[Change]:
     before = {key(r): r for r in stored}
     touched: set[str] = set()
     changes = []
+    action: Literal["create", "update", "unchanged"]
     for resource in recorded:
         old = before.get(key(resource))
         if old is None:
@@ -142,10 +133,10 @@ class EmulatedDriver:
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Apply the program's resources to moto, then wait with the production health code."""
         aws = self._aws(ctx)
-        mocks = offline.PlanMocks(offline.region(ctx))
-        recorded, exports = offline.record(
+        mocks = offline_plan.PlanMocks(offline_plan.region(ctx))
+        recorded, exports = offline_plan.record(
             lambda: program.run(ctx, phases),
-            project=f"deployer-{ctx.app.name}",
+            project=program.project_name(ctx),
             stack=ctx.stack,
             region=mocks.region,
             mocks=mocks,
@@ -182,11 +173,7 @@ class EmulatedDriver:
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
         not: the emulator is always offline). Touches nothing."""
-        from deployer.plugins.aws_ecs import (
-            offline as mocked,  # the flag shadows the module
-        )
-
-        planned = mocked.plan(ctx, phases)
+        planned = offline_plan.plan(ctx, phases)
         changes = diff(load(ctx).resources, list(planned.resources))
         return Plan(
             target=planned.target,
@@ -226,27 +213,25 @@ class EmulatedDriver:
 
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """What the emulator still holds for the app and stack (live objects carrying its
-        tags, see :func:`.emulator.remaining`), plus the state file if it exists."""
-        left = emulator.remaining(self._aws(ctx))
+        tags, see :func:`.moto_appliers.remaining`), plus the state file if it exists."""
+        left = moto_appliers.remaining(self._aws(ctx))
         return [*left, str(state_file(ctx))] if state_file(ctx).exists() else left
 
     # --- applying ---------------------------------------------------------------------
 
-    def _aws(self, ctx: PhaseContext) -> emulator.Aws:
+    def _aws(self, ctx: PhaseContext) -> moto_appliers.Aws:
         require_moto()
-        import boto3
-
-        region = offline.region(ctx)
+        region = offline_plan.region(ctx)
         session = self._session(region) if self._session else boto3.Session(region_name=region)
-        return emulator.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        return moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
 
     def _create(self, ctx, aws, resource, mocks, table, live) -> dict:
         """Create ``resource`` in moto; record it in ``live`` and on disk at once, so a
         later failure leaves a state ``down`` can clean up."""
-        applier = emulator.applier(resource["type"])
+        applier = moto_appliers.applier(resource["type"])
         real: dict[str, Any] = {}
         if applier is not None:
-            inputs = resolve(offline.plain(mocks.inputs[key(resource)], reveal=True), table)
+            inputs = resolve(offline_plan.plain(mocks.inputs[key(resource)], reveal=True), table)
             ctx.report(f"create {resource['type']} {resource['name']} (emulated)")
             try:
                 real = applier.create(aws, inputs, resource["name"])
@@ -264,7 +249,7 @@ class EmulatedDriver:
         return entry
 
     def _delete(self, ctx, aws, resource, live) -> None:
-        applier = emulator.applier(resource["type"])
+        applier = moto_appliers.applier(resource["type"])
         if applier is not None and resource.get("real"):
             ctx.report(f"delete {resource['type']} {resource['name']} (emulated)")
             applier.delete(aws, resource["real"])
@@ -282,40 +267,8 @@ def require_moto() -> None:
     """Raise :class:`EnvironmentProblem` unless moto's in-process mock is active; then
     keep service tasks RUNNING until stopped: by default moto walks a task towards
     STOPPED on every read (fit for one-off tasks, not for a service's)."""
-    try:
-        from moto.core.models import botocore_stubber
-        from moto.moto_api import state_manager
-    except ImportError:
-        raise EnvironmentProblem('the emulated aws-ecs driver needs moto: pip install "moto[server]>=5"') from None
     if not botocore_stubber.enabled:
         raise EnvironmentProblem(
             "the emulated aws-ecs driver runs only inside moto's mock_aws(); it never talks to a real AWS account"
         )
     state_manager.set_transition(TASK_MODEL, {"progression": "manual", "times": sys.maxsize})
-
-
-# --- state ---------------------------------------------------------------------------------
-
-
-def state_file(ctx: PhaseContext) -> Path:
-    return ctx.project_dir / ".deployer" / "emulated" / f"{ctx.stack}.json"
-
-
-def load(ctx: PhaseContext) -> Stored:
-    """The stored stack; empty when there is none."""
-    path = state_file(ctx)
-    if not path.exists():
-        return Stored()
-    data = json.loads(path.read_text())
-    return Stored(tuple(data["resources"]), data["outputs"])
-
-
-def save(ctx: PhaseContext, stored: Stored) -> None:
-    """Write the state atomically (a temporary file, then a rename)."""
-    path = state_file(ctx)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(
-        json.dumps({"resources": list(stored.resources), "outputs": dict(stored.outputs)}, indent=1, sort_keys=True)
-    )
-    temporary.replace(path)

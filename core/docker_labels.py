@@ -1,0 +1,54 @@
+"""Every Docker label deployer puts on what it creates: the one place a ``dev.deployer.*``
+name is written.
+
+Docker is the state of a target that runs on the engine, as with docker compose: what
+exists is found by listing objects by label, and what they were made from is read back
+from their labels. Each constant below is a label name; its docstring says what the value
+means and which objects carry it. Label values never hold a secret.
+"""
+
+from __future__ import annotations
+
+# --- images deployer builds (deployer.image) ---------------------------------------------
+
+APP = "dev.deployer.app"
+"""The app's name (``app.name``). On every image deployer builds for an app, and on every
+container, network and volume a target creates for it."""
+
+CONTENT_HASH = "dev.deployer.content-hash"
+"""On every image deployer builds for an app: the content hash of its build (the hash in
+its tag, see :func:`deployer.image.content_hash`)."""
+
+# --- what a target creates on the engine ---------------------------------------------------
+
+STACK = "dev.deployer.stack"
+"""The stack (``--stack``). On every container, network and volume a target creates."""
+
+TARGET = "dev.deployer.target"
+"""The name of the target that created the object. On every container, network and volume
+a target creates, so two targets on one engine never see each other's objects."""
+
+ROLE = "dev.deployer.role"
+"""What the object is for (a value the target chooses, e.g. ``replica`` or
+``load-balancer``). On every container, network and volume a target creates, and on the
+load balancer image it builds."""
+
+SPEC_HASH = "dev.deployer.spec-hash"
+"""On replica containers: a hash of everything a replica is created from (image ID, app
+spec, target settings, a hash of the secret values). A replica whose label differs from
+the wanted hash is replaced."""
+
+ENV_NAMES = "dev.deployer.env-names"
+"""On replica containers: the names (never the values) of the spec's env and secrets,
+comma-separated, so ``status`` can tell the spec's variables from the image's."""
+
+HEALTH_PATH = "dev.deployer.health-path"
+"""On replica containers: the spec's health check path."""
+
+COMMAND_SET = "dev.deployer.command-set"
+"""On replica containers: ``true`` when the spec's ``command`` replaced the image's CMD,
+else ``false``."""
+
+LB_HASH = "dev.deployer.lb-hash"
+"""On the load balancer container: a hash of what it was created from (its image, bind
+address, ports, restart policy, network). A different hash replaces the container."""

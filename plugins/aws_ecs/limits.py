@@ -1,0 +1,76 @@
+"""What AWS accepts from an app spec: the Fargate task sizes and the health check ranges.
+
+Importable without pulumi: :func:`check_app` is the aws-ecs target's ``check_app`` (see
+:class:`deployer.targets.TargetInfo`), run by the core before anything is built, also
+for ``--target local`` when the config has a ``[targets.aws-ecs]`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from deployer.errors import ConfigError
+from deployer.models import AppSpec
+
+FARGATE_MEMORY: Mapping[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+"""Valid Fargate task sizes: cpu units to the memory sizes (MiB) allowed with them.
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"""
+
+Range = tuple[int, int]
+
+ALB_HEALTH_CHECK: Mapping[str, Range] = {"interval": (5, 300), "timeout": (2, 120), "threshold": (2, 10)}
+"""What an ELBv2 target group health check accepts (seconds; threshold in checks)."""
+
+CONTAINER_HEALTH_CHECK: Mapping[str, Range] = {
+    "interval": (5, 300),
+    "timeout": (2, 60),
+    "retries": (1, 10),
+    "start_period": (0, 300),
+}
+"""What an ECS container definition's ``healthCheck`` accepts (seconds; retries in checks)."""
+
+
+def clamp(value: int, limits: Range) -> int:
+    """``value`` moved into ``limits`` (inclusive): specs built in code may exceed what
+    AWS accepts; the config loader's own bounds are narrower or equal."""
+    low, high = limits
+    return min(max(value, low), high)
+
+
+def check_app(app: AppSpec, settings: Any = None) -> None:
+    """The aws-ecs target's app check: refuse a cpu/memory pair Fargate cannot run
+    (the core adds the target's name to the error)."""
+    check_task_size(app.cpu, app.memory)
+
+
+def check_task_size(cpu: int, memory: int, *, key: Callable[[str], str] = lambda name: f"app.{name}") -> None:
+    """Raise :class:`ConfigError` (naming ``key("cpu")`` or ``key("memory")``) unless
+    ``cpu``/``memory`` is a valid Fargate task size."""
+    if cpu not in FARGATE_MEMORY:
+        raise ConfigError(
+            key("cpu"),
+            f"must be one of {', '.join(map(str, FARGATE_MEMORY))} (cpu units; 1024 = 1 vCPU; the Fargate task sizes)",
+            value=cpu,
+        )
+    allowed = FARGATE_MEMORY[cpu]
+    if memory not in allowed:
+        raise ConfigError(
+            key("memory"),
+            f"with cpu = {cpu} must be one of {_describe(allowed)} (MiB; the Fargate cpu/memory table)",
+            value=memory,
+        )
+
+
+def _describe(values: tuple[int, ...]) -> str:
+    if len(values) <= 4:
+        return ", ".join(map(str, values))
+    return f"{values[0]} to {values[-1]} in steps of {values[1] - values[0]}"

@@ -1,0 +1,124 @@
+"""The running load balancer's routes: what HAProxy routes to now, registering a new set
+of replicas, and waiting until it serves.
+
+Compute registers replicas with :func:`register` only once Docker reports them healthy,
+like targets registered in a target group. A membership change writes the new config
+into the load balancer's volume, validates it with ``haproxy -c`` and reloads the master
+process (``SIGUSR2``): the new worker takes over the listening socket (``expose-fd
+listeners``) and the old one finishes its requests, so no connection is refused during
+a rollout.
+
+HAProxy is questioned with the standard library's :mod:`http.client`, over loopback TCP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import tarfile
+import time
+from urllib.parse import urlsplit
+
+from deployer.docker_engine import DockerEngine
+from deployer.errors import DeployFailed
+from deployer.plugins.local_docker import engine
+from deployer.plugins.local_docker.haproxy_config import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    STATS_PATH,
+    Routes,
+    Upstream,
+    render,
+    routes_from_config,
+    routes_from_stats,
+)
+
+STATS_TIMEOUT = 2
+"""Seconds the stats request may take before the config file is read instead."""
+MAX_STATS_BYTES = 1024 * 1024
+"""The largest stats CSV read (about 3,000 replicas); a larger reply is not HAProxy's
+answer for a config this target writes, so the config file is read instead."""
+
+
+def routes(docker: DockerEngine, upstream: Upstream) -> Routes | None:
+    """What the load balancer routes to now; None when there is no load balancer.
+
+    Read from what the running HAProxy has loaded (its stats CSV: one local HTTP request),
+    so a config written but never loaded is not mistaken for routes. When the stats cannot
+    be read (no ``stats_port``: a load balancer that is not running, or one still on a
+    config without the stats listener), the config file in its volume is read instead:
+    that is what HAProxy loads when it starts.
+    """
+    if upstream.stats_port:
+        csv = _stats_csv(upstream.stats_port)
+        if csv is not None:
+            return routes_from_stats(csv)
+    config = _read_config(docker, upstream)
+    return None if config is None else routes_from_config(config)
+
+
+def _stats_csv(port: int) -> str | None:
+    """HAProxy's stats CSV from its loopback ``port``; None when it cannot be read."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=STATS_TIMEOUT)
+    try:
+        connection.request("GET", f"{STATS_PATH};csv")
+        reply = connection.getresponse()
+        body = reply.read(MAX_STATS_BYTES + 1)
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    if reply.status != 200 or len(body) > MAX_STATS_BYTES:
+        return None
+    return body.decode(errors="replace")
+
+
+def _read_config(docker: DockerEngine, upstream: Upstream) -> str | None:
+    """The config file in the load balancer's volume; None when there is no load balancer."""
+    try:
+        stream, _ = docker.api.get_archive(upstream.container, CONFIG_FILE)
+    except docker.errors.NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        member = archive.extractfile(archive.getmembers()[0])
+        return member.read().decode() if member else ""
+
+
+def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...]) -> None:
+    """Route to exactly ``members``: write, validate and gracefully reload the config.
+
+    :raises DeployFailed: HAProxy rejected the config (nothing was changed).
+    """
+    text = render(upstream, members)
+    docker.api.put_archive(upstream.container, CONFIG_DIR, engine.tar({"haproxy.cfg.new": text}))
+    script = f"haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && kill -USR2 1"
+    exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
+    output = docker.api.exec_start(exec_id).decode(errors="replace")
+    if docker.api.exec_inspect(exec_id)["ExitCode"] != 0:
+        raise DeployFailed(f"the load balancer rejected its new config: {output.strip()}")
+
+
+def wait_serving(url: str, path: str, timeout: float) -> None:
+    """Wait until ``url`` + ``path`` answers 200 through the load balancer.
+
+    :raises DeployFailed: it did not within ``timeout`` seconds.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(host, port, timeout=2)
+        try:
+            connection.request("GET", path)
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException) as error:
+            last = str(error) or type(error).__name__
+        else:
+            if status == 200:
+                return
+            last = f"status {status}"
+        finally:
+            connection.close()
+        time.sleep(0.1)
+    raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: {last}")

@@ -1,0 +1,112 @@
+"""Targets validate the app spec for what they can run (``TargetInfo.check_app``); the
+core calls the selected target's check for ``up`` and ``plan``, before anything is
+built, and every other available target's whose ``[targets.<name>]`` table is in the
+config (parity: what one configured target refuses is refused on all)."""
+
+from __future__ import annotations
+
+import pytest
+
+from deployer import api, hookimpl
+from deployer.errors import ConfigError
+from deployer.plugin_manager import get_plugin_manager
+from deployer.targets import TargetInfo
+from deployer.testing import write_project
+
+from .memory_target import MemoryDriver, MemoryTarget, parse_settings
+
+
+class Small(MemoryTarget):
+    """An in-memory target that runs at most 1024 MiB and records every check it made."""
+
+    def __init__(self, name: str = "small", *, available: bool = True):
+        super().__init__(name)
+        self.available = available
+        self.checked: list[tuple[int, object]] = []
+
+    def check_app(self, app, settings) -> None:
+        self.checked.append((app.memory, settings))
+        if app.memory > 1024:
+            raise ConfigError("app.memory", "must be at most 1024 (MiB)", value=app.memory)
+
+    @hookimpl
+    def deployer_register_targets(self, register):
+        register(
+            TargetInfo(
+                name=self.name,
+                description="deploys into memory, at most 1024 MiB (tests)",
+                driver=lambda: MemoryDriver(self),
+                parse_settings=parse_settings,
+                check_app=self.check_app,
+                available=self.available,
+            )
+        )
+
+
+def plan(tmp_path, *, target: str, memory: int, tables: dict, small: Small):
+    config = write_project(tmp_path, app={"name": "sized", "memory": memory}, targets=tables)
+    pm = get_plugin_manager(extra=[("memory", MemoryTarget()), ("small", small)])
+    return api.plan(api.open_session(target=target, config=config, pm=pm), offline=True)
+
+
+def test_the_selected_target_refuses_an_app_it_cannot_run(tmp_path):
+    small = Small()
+    with pytest.raises(ConfigError) as caught:
+        plan(tmp_path, target="small", memory=2048, tables={}, small=small)
+    error = caught.value
+    assert error.key == "app.memory" and error.exit_code == 2
+    assert str(error) == f"{tmp_path / 'deployer.toml'}: app.memory: on small, must be at most 1024 (MiB) (got 2048)"
+
+
+def test_another_target_without_a_table_is_not_asked(tmp_path):
+    small = Small()
+    assert plan(tmp_path, target="memory", memory=2048, tables={}, small=small).changes
+    assert small.checked == []
+
+
+def test_another_target_with_a_table_refuses_for_the_selected_one(tmp_path):
+    small = Small()
+    with pytest.raises(ConfigError) as caught:
+        plan(tmp_path, target="memory", memory=2048, tables={"small": {"port": 8123}}, small=small)
+    assert caught.value.key == "app.memory"
+    assert "app.memory: on small (checked because [targets.small] is in the config), must be at most 1024" in str(
+        caught.value
+    )
+    assert small.checked == [(2048, {"port": 8123})]  # with its own parsed settings
+
+
+def test_an_app_every_configured_target_runs_passes(tmp_path):
+    small = Small()
+    assert plan(tmp_path, target="memory", memory=1024, tables={"small": {}}, small=small).changes
+    assert small.checked == [(1024, {"port": 9999})]
+
+
+def test_an_unavailable_target_is_not_asked(tmp_path):
+    small = Small(available=False)
+    assert plan(tmp_path, target="memory", memory=2048, tables={"small": {}}, small=small).changes
+    assert small.checked == []
+
+
+def test_down_status_and_logs_do_not_check(tmp_path):
+    """What was deployed before a size change must stay reachable and removable."""
+    small = Small()
+    config = write_project(tmp_path, app={"name": "sized", "memory": 2048})
+    pm = get_plugin_manager(extra=[("small", small)])
+    session = api.open_session(target="small", config=config, pm=pm)
+    assert not api.status(session).deployed
+    api.down(session)
+    assert small.checked == []
+
+
+def test_the_default_check_runs_any_app():
+    info = TargetInfo(name="x", description="x", driver=object)
+    assert info.check_app(object(), None) is None
+
+
+def test_another_targets_table_is_validated_when_its_check_runs(tmp_path):
+    """Its check gets its parsed settings, so a bad key there is refused by name too."""
+    small = Small()
+    with pytest.raises(ConfigError) as caught:
+        plan(tmp_path, target="memory", memory=512, tables={"small": {"port": 0}}, small=small)
+    assert caught.value.key == "targets.small.port"
+    assert small.checked == []

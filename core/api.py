@@ -56,11 +56,22 @@ class Session:
     def check_app(self) -> None:
         """Let the selected target, then every other available target with a
         ``[targets.<name>]`` table in the config, refuse an app it cannot run (size
-        parity: ``--target local`` refuses what a configured aws-ecs would)."""
-        check_app(self.project, self.pm.target(self.target))
-        for name, info in self.pm.targets.items():
-            if name != self.target and name in self.project.targets and info.available:
-                check_app(self.project, info, selected=False)
+        parity: ``--target local`` refuses what a configured aws-ecs would). Every
+        target is checked before raising, so one run names every refusal."""
+        errors: list[ConfigError] = []
+        checks = [(self.pm.target(self.target), True)]
+        checks += [
+            (info, False)
+            for name, info in self.pm.targets.items()
+            if name != self.target and name in self.project.targets and info.available
+        ]
+        for info, selected in checks:
+            try:
+                check_app(self.project, info, selected=selected)
+            except ConfigError as exc:
+                errors.append(exc)
+        if errors:
+            raise ConfigErrors(errors)
 
     def context(self, mode: Mode, *, secrets: Mapping[str, str] | None = None) -> PhaseContext:
         """The phase context for ``mode``; validates the target's config section."""

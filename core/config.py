@@ -288,7 +288,10 @@ def check_app(project: Project, info: TargetInfo, *, selected: bool = True) -> N
             if selected
             else f"on {info.name} (checked because [targets.{info.name}] is in the config)"
         )
-        raise ConfigError(exc.key, f"{where}, {exc.message}", value=exc.value, file=project.config_file) from None
+        raise ConfigErrors(
+            ConfigError(error.key, f"{where}, {error.message}", value=error.value, file=project.config_file)
+            for error in (exc.errors if isinstance(exc, ConfigErrors) else (exc,))
+        ) from None
 
 
 def resolve_secrets(project: Project, environ: Mapping[str, str] = os.environ) -> dict[str, str]:

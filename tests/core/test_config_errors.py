@@ -384,3 +384,16 @@ def test_secret_and_target_section_errors_are_named_in_one_run(make_project, dep
     config = make_project(config_text(app='secrets = ["API_TOKEN"]', rest='[targets.local]\nbind = "fe80::1%eth0"'))
     result = deployer_cli("up", "--target", "local", "--config", str(config), env={"API_TOKEN": ""})
     refused(result, "app.secrets[0]", f"{config}: 2 errors:", "targets.local.bind: must be a plain IP address")
+
+
+def test_every_configured_target_is_checked_before_raising(make_project, deployer_cli):
+    config = make_project(
+        config_text(app="cpu = 300", rest="[targets.local]\nhost_port = 0\n[targets.aws-ecs]\naz_count = 1\n")
+    )
+    output = refused(
+        deployer_cli("plan", "--target", "local", "--config", str(config)),
+        "targets.local.host_port",
+        "targets.aws-ecs.az_count",
+        f"{config}: 2 errors:",
+    )
+    assert output.index("targets.local.host_port") < output.index("targets.aws-ecs.az_count")

@@ -83,6 +83,8 @@ class AppSpec:
     memory: int = 512
     replicas: Replicas = field(factory=Replicas)
     allow_root: bool = False
+    allow_empty_secrets: bool = False
+    """Accept a secret whose environment variable is set but empty (refused by default)."""
 
 
 @frozen

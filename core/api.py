@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -183,6 +183,27 @@ def logs(session: Session, *, follow: bool = False, since: str | None = None) ->
     parsed here, once for every target (:func:`parse_since`)."""
     start = parse_since(since, time.time()) if since is not None else None
     return session.driver().logs(session.context("logs"), follow=follow, since=start)
+
+
+def exec_in_replica(
+    session: Session, command: Sequence[str] = (), *, replica: int | None = None, tty: bool = False
+) -> int:
+    """Run ``command`` (default: a shell) in a running replica (``replica``: 1-based, in
+    the order ``status`` lists them; default the first) and return its exit code. With
+    ``tty`` the command gets the caller's terminal. A target whose driver has no ``exec``
+    is a :class:`UsageError`."""
+    driver = session.driver()
+    run = getattr(driver, "exec", None)
+    if run is None:
+        raise UsageError(f"target {session.target!r} does not support exec")
+    if replica is not None and replica < 1:
+        raise UsageError(f"--replica: must be 1 or more (got {replica})")
+    result: int = run(session.context("exec"), tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
+    return result
+
+
+DEFAULT_EXEC = ("/bin/sh",)
+"""What ``exec`` runs without a command: a shell, as every image built FROM a distribution has."""
 
 
 _AGE = re.compile(r"(\d+)([smhd])")

@@ -10,17 +10,17 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from attrs import evolve, frozen
 
-from deployer import plugin_manager
+from deployer import docker_engine, plugin_manager
 from deployer.checks import checks_for
 from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
 from deployer.errors import ConfigError, ConfigErrors, UsageError
-from deployer.image import build_image, require_non_root, resolve_image
+from deployer.image import KEEP_IMAGES, build_image, require_non_root, resolve_image
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -34,6 +34,9 @@ from deployer.models import (
 )
 from deployer.plugin_manager import DeployerPluginManager
 from deployer.progress import Reporter, SilentReporter
+from deployer.releases import DEPLOYED, ROLLBACK_DEPTH, Release, noting
+from deployer.releases import current as current_release
+from deployer.releases import previous as previous_release
 from deployer.targets import Driver
 from deployer.verify import Report, base_url_problem, run_checks
 
@@ -200,6 +203,74 @@ def exec_in_replica(
         raise UsageError(f"--replica: must be 1 or more (got {replica})")
     result: int = run(session.context("exec"), tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
     return result
+
+
+def releases(session: Session) -> list[Release]:
+    """The stack's releases, oldest first (``deployer releases``). A target whose driver
+    does not record releases is a :class:`UsageError`."""
+    result: list[Release] = _releases_of(session.driver(), session)(session.context("status"))
+    return result
+
+
+def _releases_of(driver: Driver, session: Session) -> Callable[[PhaseContext], list[Release]]:
+    listing = getattr(driver, "releases", None)
+    if listing is None:
+        raise UsageError(f"target {session.target!r} does not record releases")
+    return listing  # type: ignore[no-any-return]
+
+
+def rollback(session: Session, release: int | None = None, environ: Mapping[str, str] = os.environ) -> Deployment:
+    """Deploy an earlier release's image again, without building, through the same
+    rollout as ``up`` (``release``: its number; default the one before the current).
+
+    :raises UsageError: no such release, nothing to go back to, or its image is no longer
+        in the local image store (exit 2).
+    """
+    ctx = _checked_context(session, "up", environ)
+    driver = session.driver()
+    known = _releases_of(driver, session)(ctx)
+    wanted = _rollback_target(session, known, release)
+    found = docker_engine.connect().image(wanted.image)
+    if found is None or found["Id"] != wanted.image_id:
+        raise UsageError(
+            f"release {wanted.number} cannot be rolled back to: its image {wanted.image} was removed "
+            f"from the local image store. Builds keep the newest {KEEP_IMAGES} images of an app (and "
+            f"any image a container uses), so the current release and the {ROLLBACK_DEPTH} before it "
+            "can be rolled back to; `deployer releases` shows which. Run `deployer up` to deploy the "
+            "working tree instead."
+        )
+    _preflight(driver, ctx)
+    repository, _, content = wanted.image.rpartition(":")
+    image = Image(repository, content, found["Id"], (found.get("Config") or {}).get("User") or "")
+    require_non_root(session.project.app, image)
+    ctx = evolve(ctx, image=image)
+    session.reporter.line(f"rolling back to release {wanted.number} ({wanted.image}, {wanted.created}): no build")
+    serving = current_release(known)
+    if serving is not None and wanted.config_hash != serving.config_hash:
+        session.reporter.line(
+            f"note: release {wanted.number} was deployed with another app config; its image runs with the current one"
+        )
+    with noting(f"rollback to {wanted.number}"):
+        return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+
+
+def _rollback_target(session: Session, known: Sequence[Release], number: int | None) -> Release:
+    if not known:
+        raise UsageError(
+            f"no release of app {session.project.app.name!r} on stack {session.stack!r}: run `deployer up` first"
+        )
+    if number is None:
+        wanted = previous_release(known)
+        if wanted is None:
+            raise UsageError("there is no earlier release to roll back to (`deployer releases` lists them)")
+        return wanted
+    for candidate in known:
+        if candidate.number == number:
+            if candidate.status != DEPLOYED:
+                raise UsageError(f"release {number} failed to deploy; roll back to a deployed release")
+            return candidate
+    numbers = ", ".join(str(r.number) for r in known)
+    raise UsageError(f"no release {number} on stack {session.stack!r} (releases: {numbers})")
 
 
 DEFAULT_EXEC = ("/bin/sh",)

@@ -294,6 +294,40 @@ def exec_command(
 
 
 @app.command()
+def releases(
+    target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """List the stack's releases (number, image, config hash, time, who, status), read from the target."""
+    from deployer import api
+    from deployer.render import print_releases
+
+    _run(as_json, api.releases, print_releases, target=target, stack=stack, config=config)
+
+
+@app.command()
+def rollback(
+    release: Annotated[
+        int | None, typer.Argument(help="Release number (see `deployer releases`); default: the previous one.")
+    ] = None,
+    target: TargetOpt = "local",
+    stack: StackOpt = "dev",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deploy an earlier release's image again, without building, with the same zero-downtime rollout as `up`."""
+    from deployer import api
+
+    _run(
+        as_json,
+        lambda s: api.rollback(s, release),
+        lambda d: _out(f"rolled back {d.target}/{d.stack}: {d.endpoint}"),
+        target=target,
+        stack=stack,
+        config=config,
+    )
+
+
+@app.command()
 def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Build the app image (skipped when nothing changed) and print its tag."""
     from deployer import api

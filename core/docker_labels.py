@@ -52,3 +52,32 @@ else ``false``."""
 LB_HASH = "dev.deployer.lb-hash"
 """On the load balancer container: a hash of what it was created from (its image, bind
 address, ports, restart policy, network). A different hash replaces the container."""
+
+# --- releases (the local target's release history, one small volume per release) ----------
+
+RELEASE = "dev.deployer.release"
+"""On release volumes (role ``release``): the release number, 1 for a stack's first."""
+
+RELEASE_IMAGE = "dev.deployer.release.image"
+"""On release volumes: the image tag the release ran (``deployer/<app>:<content hash>``)."""
+
+RELEASE_IMAGE_ID = "dev.deployer.release.image-id"
+"""On release volumes: the image ID the release ran (``sha256:...``)."""
+
+RELEASE_CONFIG_HASH = "dev.deployer.release.config-hash"
+"""On release volumes: a hash of the spec replicas are made from, without the image
+(:func:`deployer.releases.config_hash`); secrets enter as a hash of their values."""
+
+RELEASE_CREATED = "dev.deployer.release.created"
+"""On release volumes: when the release was recorded, ISO 8601 in UTC."""
+
+RELEASE_BY = "dev.deployer.release.by"
+"""On release volumes: ``user@host`` of whoever ran the command, when known."""
+
+RELEASE_STATUS = "dev.deployer.release.status"
+"""On release volumes: ``deployed`` or ``failed`` (the rollout failed; the previous
+release kept serving)."""
+
+RELEASE_NOTE = "dev.deployer.release.note"
+"""On release volumes: how the release came about: empty for ``up``, ``rollback to N``
+for ``rollback``."""

@@ -93,3 +93,19 @@ def print_targets(listing: dict[str, Any]) -> None:
             console.print(f"    {phase:<9} {escape(what)}")
     for failure in listing["load_failures"]:
         console.print(f"[red]{escape(failure)}[/red]")
+
+
+def print_releases(releases: list[Any]) -> None:
+    """``deployer releases``: one line per release, newest first."""
+    console = _console()
+    if not releases:
+        console.print("no release recorded yet: run `deployer up`")
+        return
+    console.print("[dim]    #  status    recorded (UTC)             by  image  config[/dim]")
+    for r in reversed(releases):
+        mark = "*" if r.current else " "
+        image = r.image if r.image_present is not False else f"{r.image} (image removed)"
+        extra = f"  {r.note}" if r.note else ""
+        console.print(
+            escape(f"{mark} {r.number:>3}  {r.status:<8}  {r.created}  {r.by or '-'}  {image}  {r.config_hash}{extra}")
+        )

@@ -35,6 +35,14 @@ class Driver(Protocol):
     ``command`` in a running replica (``replica`` 1-based, None for the first), with the
     caller's terminal when ``tty``, and return its exit code (``deployer exec``).
 
+    A driver may also define ``releases(ctx) -> list[deployer.releases.Release]``: the
+    stack's releases, oldest first, read from the target's own state (so any checkout of
+    the project sees them), ``current`` set on the serving one and ``image_present`` when
+    known. A driver that defines it records a release in ``up`` for every run that
+    changed something (status ``deployed``) and for every failed rollout (``failed``),
+    with :func:`deployer.releases.current_note` as its note (``deployer releases``,
+    ``deployer rollback``).
+
     A driver may also define ``preflight(ctx) -> None``: the core calls it before it
     builds anything (not for ``plan --offline``), so a missing tool, service or
     credential is reported first; raise ``EnvironmentProblem`` saying how to fix it.

@@ -22,10 +22,11 @@ from typing import Any
 
 from attrs import evolve
 
+from deployer import releases as core_releases
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import compute, engine
+from deployer.plugins.local_docker import compute, engine, releases
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
@@ -45,7 +46,13 @@ class LocalDriver:
             _sigterm_as_interrupt(),
         ):
             check_port(docker, ctx)
-            results = phases(ctx)
+            known = releases.listing(docker, ctx)
+            try:
+                results = phases(ctx)
+            except DeployFailed:
+                releases.record(docker, ctx, status=core_releases.FAILED, known=known)
+                raise
+            _record_release(ctx, docker, known)
         changes = [
             c
             for r in (results.network, results.registry, results.ingress, results.compute)
@@ -174,6 +181,11 @@ class LocalDriver:
         ]
         return iter(sorted(lines, key=lambda line: line.timestamp or ""))
 
+    def releases(self, ctx: PhaseContext) -> list[core_releases.Release]:
+        """The stack's releases, oldest first, read from its release volumes; each says
+        whether its image is still in the local image store (``rollback`` needs it)."""
+        return releases.listing(engine.client(), ctx, check_images=True)
+
     def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
         """Run ``command`` in a running replica and return its exit code. With ``tty``,
         through the docker CLI (``docker exec -it``: the engine's exec with this terminal);
@@ -206,6 +218,21 @@ class LocalDriver:
                     stream.flush()
         code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
         return code
+
+
+def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_releases.Release]) -> None:
+    """Record the release ``up`` just deployed, and say when it replaces a rollback."""
+    made = releases.record(docker, ctx, status=core_releases.DEPLOYED, known=known)
+    if made is None:
+        return
+    serving = core_releases.current(known)
+    if not made.note and serving is not None and serving.note.startswith("rollback"):
+        ctx.report(
+            f"release {made.number}: deployed the working tree again "
+            f"(replacing release {serving.number}, a {serving.note})"
+        )
+    else:
+        ctx.report(f"release {made.number} recorded" + (f" ({made.note})" if made.note else ""))
 
 
 def _published(row: dict[str, Any]) -> str | None:

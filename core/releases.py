@@ -1,0 +1,115 @@
+"""Releases: what each ``up`` or ``rollback`` deployed, recorded on the target itself.
+
+A target that records releases gives its driver two optional methods (see
+:class:`deployer.targets.Driver`): ``releases(ctx)`` lists them, oldest first, and its
+``up`` records one per run that changed something (and one per failed rollout). The
+record lives in the target's own state (the local target: one small labelled volume per
+release), so any checkout of the same project, on the same engine, sees the same history.
+
+``rollback`` redeploys a release's image without building. Locally the image must still
+be in the image store: :data:`~deployer.image.KEEP_IMAGES` images of an app are kept
+(images a container uses are never removed), which is the current release's image and
+those of the :data:`ROLLBACK_DEPTH` releases before it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from attrs import frozen
+
+from deployer.image import KEEP_IMAGES
+
+ROLLBACK_DEPTH = KEEP_IMAGES - 1
+"""How many releases before the current one can be rolled back to, at least: their images
+are among the :data:`~deployer.image.KEEP_IMAGES` an app's builds keep."""
+
+DEPLOYED = "deployed"
+FAILED = "failed"
+
+_note: ContextVar[str] = ContextVar("deployer_release_note", default="")
+
+
+@frozen
+class Release:
+    """One recorded release of a stack."""
+
+    number: int
+    image: str
+    """The image tag, ``deployer/<app>:<content hash>``."""
+    image_id: str
+    config_hash: str
+    created: str
+    """ISO 8601, UTC."""
+    by: str = ""
+    """``user@host`` when known."""
+    status: str = DEPLOYED
+    note: str = ""
+    """Empty for ``up``; ``rollback to N`` for a rollback."""
+    current: bool = False
+    """The release serving now: the newest deployed one."""
+    image_present: bool | None = None
+    """Whether its image is still in the local image store (None: not checked)."""
+
+
+@contextmanager
+def noting(text: str) -> Iterator[None]:
+    """While the block runs, releases a driver records carry ``text`` as their note
+    (``api.rollback`` sets ``rollback to N``)."""
+    token = _note.set(text)
+    try:
+        yield
+    finally:
+        _note.reset(token)
+
+
+def current_note() -> str:
+    """The note of a release recorded now (see :func:`noting`)."""
+    return _note.get()
+
+
+def who() -> str:
+    """``user@host`` of this process, or the part that is known."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = ""
+    host = socket.gethostname()
+    return f"{user}@{host}" if user else host
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def config_hash(spec: object) -> str:
+    """A short hash of ``spec``, a JSON-ready value (what replicas are made from, without
+    the image)."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def current(releases: Sequence[Release]) -> Release | None:
+    """The newest deployed release (the one serving), None when there is none."""
+    deployed = [r for r in releases if r.status == DEPLOYED]
+    return deployed[-1] if deployed else None
+
+
+def previous(releases: Sequence[Release]) -> Release | None:
+    """The release a plain ``rollback`` goes back to: the newest deployed release before
+    the current one that ran something else (another image or config)."""
+    now_serving = current(releases)
+    if now_serving is None:
+        return None
+    for release in reversed(releases):
+        if release.number >= now_serving.number or release.status != DEPLOYED:
+            continue
+        if (release.image_id, release.config_hash) != (now_serving.image_id, now_serving.config_hash):
+            return release
+    return None

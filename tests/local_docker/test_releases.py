@@ -1,0 +1,66 @@
+"""Releases recorded by ``up``, listed from the target's state (also from a second
+checkout), ``rollback`` under traffic, and a refused rollback when the image is gone."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import requests
+
+from deployer import api
+from deployer.errors import UsageError
+from deployer.releases import ROLLBACK_DEPTH
+
+pytestmark = pytest.mark.docker
+
+
+def test_releases_listed_after_two_ups_and_from_another_checkout(stack, tmp_path):
+    stack.up()
+    stack.up()  # unchanged: no new release
+    stack.version = "2"
+    stack.up()
+    listed = api.releases(stack.session())
+    assert [(r.number, r.status, r.current) for r in listed] == [(1, "deployed", False), (2, "deployed", True)]
+    assert listed[0].image != listed[1].image and listed[0].config_hash == listed[1].config_hash
+    assert all(r.by and r.created and r.image_present for r in listed)
+
+    other = tmp_path / "other-checkout"
+    other.mkdir()
+    shutil.copy(stack.config, other / "deployer.toml")
+    session = api.open_session(target="local", stack=stack.stack, config=other / "deployer.toml")
+    assert [(r.number, r.image) for r in api.releases(session)] == [(r.number, r.image) for r in listed]
+
+
+def test_rollback_to_previous_release_under_traffic(stack, traffic):
+    stack.up()
+    stack.version = "2"
+    stack.up()
+    with traffic(stack.url()) as load:
+        deployment = api.rollback(stack.session())
+    assert deployment.endpoint
+    assert not load.failures, load.failures
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 1\n"}
+    listed = api.releases(stack.session())
+    assert listed[-1].note == "rollback to 1" and listed[-1].current and listed[-1].image == listed[0].image
+    assert any("no build" in line for line in stack.lines)
+    stack.up()  # the working tree again (version 2)
+    assert any("deployed the working tree again" in line for line in stack.lines)
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 2\n"}
+
+
+def test_rollback_refused_when_the_image_is_gone(stack):
+    stack.version = f"only-{stack.stack}"  # an image no other test's container uses
+    stack.up()
+    first = api.releases(stack.session())[0]
+    stack.version = "2"
+    stack.up()
+    stack.docker.api.remove_image(first.image)  # what pruning does beyond KEEP_IMAGES
+    assert api.releases(stack.session())[0].image_present is False
+    with pytest.raises(UsageError) as caught:
+        api.rollback(stack.session(), 1)
+    assert caught.value.exit_code == 2
+    assert "was removed" in str(caught.value) and f"the {ROLLBACK_DEPTH} before it" in str(caught.value)
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 2\n"}
+    with pytest.raises(UsageError, match="no release 9"):
+        api.rollback(stack.session(), 9)

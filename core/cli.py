@@ -181,11 +181,31 @@ def _out(text: str) -> None:
 
 @app.command()
 def up(
-    target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False
+    target: TargetOpt = "local",
+    stack: StackOpt = "dev",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch", "-w", help="Then rebuild and roll out on every change in the build context, until Ctrl-C."
+        ),
+    ] = False,
 ) -> None:
     """Build the image once and deploy it; returns when the app is healthy."""
     from deployer import api
 
+    if watch:
+        from deployer.errors import UsageError
+        from deployer.watch import watch as watch_changes
+
+        def watching(session: Any) -> None:
+            if as_json:
+                raise UsageError("--watch: cannot be combined with --json (it prints progress until Ctrl-C)")
+            watch_changes(session)
+
+        _run(False, watching, lambda _: None, target=target, stack=stack, config=config)
+        return
     _run(
         as_json,
         api.up,

@@ -40,13 +40,12 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.local_docker import engine, lb_routes
+from deployer.plugins.local_docker import engine, lb_routes, probe, standby
 from deployer.plugins.local_docker.haproxy_config import Routes, Upstream, config_id
 from deployer.plugins.local_docker.settings import LocalSettings, of
 
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
-_POLL = 0.25
 _LOG_LINES = 20
 
 # --- what a replica is -------------------------------------------------------------------
@@ -86,7 +85,7 @@ def _create(
     second = 1_000_000_000
     host_config = docker.api.create_host_config(
         mem_limit=f"{app.memory}m",
-        nano_cpus=app.cpu * second // 1024,
+        # no CPU limit while it starts: standby.limit applies it once healthy (start-up boost)
         restart_policy={"Name": settings.restart},
         security_opt=["no-new-privileges"],
         cap_drop=["ALL"],
@@ -150,7 +149,7 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
         port=int(env.get("PORT", 0)),
         env_names=names,
         health_path=newest["Labels"].get(docker_labels.HEALTH_PATH, ""),
-        cpu=round(host.get("NanoCpus", 0) * 1024 / 1_000_000_000),
+        cpu=standby.cpus(host),
         memory=host.get("Memory", 0) // 2**20,
         replicas=len(same),
         command=tuple(info["Config"]["Cmd"]) if command_set else None,
@@ -184,6 +183,17 @@ def apply(
     routed = lb_routes.routes(docker, upstream)
     members = routed.members if routed else ()
 
+    resumable = [
+        r
+        for r in rows
+        if standby.is_parked(r) and engine.is_up(r) and r["Labels"].get(docker_labels.SPEC_HASH) == digest
+    ]
+    if resumable and ctx.mode != "plan":  # this version's replicas, kept running after a rollout: instant
+        ctx.report(f"resuming standby replicas {', '.join(engine.name(r) for r in resumable[:wanted])}")
+        standby.resume(docker, [engine.name(r) for r in resumable[:wanted]])
+        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
+    parked = [r for r in rows if standby.is_parked(r)]
+    rows = [r for r in rows if not standby.is_parked(r)]
     current = [r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
     current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
     keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
@@ -201,9 +211,21 @@ def apply(
     _start_and_check(docker, ctx, settings, registry, network, digest, new_names, unregistered)
     if reload_needed:
         ctx.report(f"load balancer: routing to {', '.join(final)}")
-        lb_routes.register(docker, upstream, final)
+        workers = lb_routes.register(docker, upstream, final)
         lb_routes.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
-    _retire(docker, ctx, settings, surplus, drained=set(members) - set(final))
+    else:
+        workers = ()
+    _retire(
+        docker,
+        ctx,
+        settings,
+        surplus,
+        drained=set(members) - set(final),
+        upstream=upstream,
+        workers=workers,
+        parked=parked,
+        digest=digest,
+    )
     return result
 
 
@@ -253,31 +275,40 @@ def _start_and_check(
         for name in new_names:
             ctx.report(f"starting replica {name}")
             pending.append(name)
+
+        def start(name: str) -> str | None:
             try:
                 _create(docker, ctx, settings, registry.image_ref, name, network_name, digest)
             except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
+                return f"replica {name} of the new version could not start: {error.explanation or error}"
+            return None
+
+        if new_names:  # in parallel: each create and start is a few engine round trips
+            with ThreadPoolExecutor(max_workers=min(8, len(new_names))) as pool:
+                problems = [p for p in pool.map(start, new_names) if p]
+            if problems:
                 raise DeployFailed(
-                    f"replica {name} of the new version could not start: "
-                    f"{error.explanation or error}.\nThe new replicas were removed; the "
-                    "previous version, if any, keeps serving."
-                ) from None
+                    f"{problems[0]}.\nThe new replicas were removed; the previous version, if any, keeps serving."
+                )
         if pending:
             ctx.report(
                 f"waiting for {len(pending)} replica(s) to pass their health check "
                 f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)"
             )
-            _wait_healthy(docker, ctx, settings, digest, pending)
+            _wait_healthy(docker, ctx, settings, digest, pending, network_name)
     except BaseException:
         remove(docker, pending)
         raise
 
 
 def _wait_healthy(
-    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, digest: str, names: list[str]
+    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, digest: str, names: list[str], network: str
 ) -> None:
     deadline = time.monotonic() + settings.health_timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
     filters["label"].append(f"{docker_labels.SPEC_HASH}={digest}")
+    addresses: dict[str, str | None] = {}
+    passed: set[str] = set()  # answered the direct probe (see .probe)
     while True:
         rows = {engine.name(r): r for r in docker.containers(filters)}
         waiting = []
@@ -285,11 +316,19 @@ def _wait_healthy(
             row = rows.get(name)
             if row is None or row["State"] in ("exited", "dead", "restarting"):
                 raise _failure(docker, ctx, name, row, "stopped before it became healthy")
-            if engine.health(row) == "unhealthy":
+            if name in passed or engine.health(row) == "healthy":
+                continue
+            if addresses.get(name) is None and row["State"] == "running":
+                addresses[name] = probe.address(docker, name, network)
+            ip = addresses.get(name)
+            if ip and probe.healthy(ip, ctx.app.port, ctx.app.health.path):
+                passed.add(name)  # a resumed replica may still show Docker's state from before its pause
+            elif engine.health(row) == "unhealthy":
                 raise _failure(docker, ctx, name, row, "failed its health check")
-            if engine.health(row) != "healthy":
+            else:
                 waiting.append(name)
         if not waiting:
+            standby.limit(docker, names, ctx.app.cpu)  # the start-up boost ends before any traffic
             return
         if time.monotonic() > deadline:
             raise _failure(
@@ -299,7 +338,7 @@ def _wait_healthy(
                 rows.get(waiting[0]),
                 f"was not healthy after {settings.health_timeout} s (health_timeout)",
             )
-        time.sleep(_POLL)
+        time.sleep(probe.INTERVAL)
 
 
 def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
@@ -321,15 +360,43 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
 
 
 def _retire(
-    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, rows: list[dict[str, Any]], drained: set[str]
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    settings: LocalSettings,
+    rows: list[dict[str, Any]],
+    drained: set[str],
+    *,
+    upstream: Upstream,
+    workers: tuple[int, ...] = (),
+    parked: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    digest: str = "",
 ) -> None:
-    """Stop and remove ``rows``, after ``drain_seconds`` when some just left the load
-    balancer (``drained``), so their in-flight requests finish."""
+    """Stop and remove ``rows``; when some just left the load balancer (``drained``),
+    first wait until their in-flight requests are done (the HAProxy ``workers`` from
+    before the reload have exited, :func:`~.lb_routes.wait_drained`), at most
+    ``drain_seconds``."""
     if not rows:
         return
     if drained and settings.drain_seconds:
-        ctx.report(f"draining {', '.join(sorted(drained))} for {settings.drain_seconds} s")
-        time.sleep(settings.drain_seconds)
+        waited = lb_routes.wait_drained(docker, upstream, workers, settings.drain_seconds)
+        names = ", ".join(sorted(drained))
+        if waited is None:
+            ctx.report(f"{names}: requests still in flight after {settings.drain_seconds} s (drain_seconds); stopping")
+        else:
+            ctx.report(f"{names}: drained to zero in-flight requests in {waited:.2f} s")
+    standby_rows = [
+        r
+        for r in rows
+        if engine.name(r) in drained and engine.is_up(r) and r["Labels"].get(docker_labels.SPEC_HASH) != digest
+    ]
+    if standby_rows:  # the version just replaced: kept running, out of the load balancer (see .standby)
+        ctx.report(f"keeping {', '.join(engine.name(r) for r in standby_rows)} as standby, for an instant rollback")
+        standby.park(docker, [engine.name(r) for r in standby_rows])
+        rows = [r for r in rows if r not in standby_rows] + [
+            r for r in parked if r["Labels"].get(docker_labels.SPEC_HASH) != digest
+        ]
+    if not rows:
+        return
     ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")
     remove(docker, [engine.name(r) for r in rows])
 

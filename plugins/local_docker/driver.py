@@ -26,7 +26,7 @@ from deployer import releases as core_releases
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import compute, engine, releases
+from deployer.plugins.local_docker import compute, engine, releases, standby
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
@@ -135,7 +135,7 @@ class LocalDriver:
         if not rows:
             return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
         lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
-        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
+        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA and not standby.is_parked(r)]
         healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
         images = Counter(r["Image"] for r in replicas)
         now = time.time()

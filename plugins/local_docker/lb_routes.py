@@ -84,18 +84,60 @@ def _read_config(docker: DockerEngine, upstream: Upstream) -> str | None:
         return member.read().decode() if member else ""
 
 
-def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...]) -> None:
+_WORKERS = (
+    'for f in /proc/[0-9]*/stat; do read -r p c s pp r 2>/dev/null < "$f" || continue; '
+    '[ "$c" = "(haproxy)" ] && [ "$pp" = 1 ] && [ "$s" != Z ] && echo "worker $p"; done; '
+)
+"""Shell that prints ``worker <pid>`` for each live HAProxy worker (a child of the
+master, PID 1), from ``/proc``: the load balancer's image has no ``ps``."""
+
+
+def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...]) -> tuple[int, ...]:
     """Route to exactly ``members``: write, validate and gracefully reload the config.
+    Returns the PIDs of the HAProxy workers that ran before the reload: they finish their
+    in-flight requests, then exit (:func:`wait_drained`).
 
     :raises DeployFailed: HAProxy rejected the config (nothing was changed).
     """
     text = render(upstream, members)
     docker.api.put_archive(upstream.container, CONFIG_DIR, engine.tar({"haproxy.cfg.new": text}))
-    script = f"haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && kill -USR2 1"
+    script = (
+        f"haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && "
+        f"{{ {_WORKERS}kill -USR2 1; }}"
+    )
     exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
     output = docker.api.exec_start(exec_id).decode(errors="replace")
     if docker.api.exec_inspect(exec_id)["ExitCode"] != 0:
         raise DeployFailed(f"the load balancer rejected its new config: {output.strip()}")
+    return tuple(int(line.split()[1]) for line in output.splitlines() if line.startswith("worker "))
+
+
+def wait_drained(docker: DockerEngine, upstream: Upstream, workers: tuple[int, ...], cap: float) -> float | None:
+    """Wait until the HAProxy ``workers`` that ran before a reload have exited, at most
+    ``cap`` seconds; return the seconds waited, None when the cap was reached.
+
+    After a graceful reload the old servers no longer receive requests; the requests they
+    still serve (their current sessions, ``scur`` in the old worker's stats) are held by
+    the old worker, which HAProxy keeps alive exactly until its last session has ended,
+    then exits. Its exit is the moment the old servers' in-flight requests reach zero.
+    (The stats listener moves to the new worker at the reload, so the old worker's
+    ``scur`` cannot be read over HTTP; its process can.) One exec that polls ``/proc``
+    every 50 ms.
+    """
+    if not workers:
+        return 0.0
+    started = time.monotonic()
+    rounds = max(1, int(cap / 0.05))
+    pids = " ".join(str(p) for p in workers)
+    script = (
+        f"i=0; while [ $i -lt {rounds} ]; do alive=; for p in {pids}; do "
+        'if read -r _ _ s _ 2>/dev/null < /proc/$p/stat && [ "$s" != Z ]; then alive="$alive $p"; fi; done; '
+        '[ -z "$alive" ] && exit 0; sleep 0.05; i=$((i+1)); done; exit 3'
+    )
+    exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
+    docker.api.exec_start(exec_id)
+    code = docker.api.exec_inspect(exec_id)["ExitCode"]
+    return time.monotonic() - started if code == 0 else None
 
 
 def wait_serving(url: str, path: str, timeout: float) -> None:

@@ -92,7 +92,8 @@ host_port = {ours_port}
         run(ours, env)
         run(compose, env)
         wait_for(f"http://127.0.0.1:{compose_port}/", "")
-        markers = []
+        markers: list[str] = []
+        last = ""
         for index in range(args.rounds):
             for name, command, port in (
                 ("deployer up", ours, ours_port),
@@ -100,6 +101,7 @@ host_port = {ours_port}
             ):
                 marker = f"rev-{index}-{time.time_ns()}"
                 page.write_text(original.replace("</h1>", f" {marker}</h1>", 1))
+                last = marker
                 if name == "deployer up":
                     markers.append(marker)
                 rounds[name].append(timed(command, env, f"http://127.0.0.1:{port}/", marker, log))
@@ -107,7 +109,7 @@ host_port = {ours_port}
         results["rounds"] = rounds
         results["rollback"] = timed(rollback, env, f"http://127.0.0.1:{ours_port}/", markers[-2], log)
         print("rollback", results["rollback"], file=sys.stderr)
-        results["up_after_rollback"] = timed(ours, env, f"http://127.0.0.1:{ours_port}/", markers[-1], log)
+        results["up_after_rollback"] = timed(ours, env, f"http://127.0.0.1:{ours_port}/", last, log)
         summary = {}
         for name, runs in rounds.items():
             summary[name] = {

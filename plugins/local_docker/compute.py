@@ -392,9 +392,11 @@ def _retire(
     if standby_rows:  # the version just replaced: kept running, out of the load balancer (see .standby)
         ctx.report(f"keeping {', '.join(engine.name(r) for r in standby_rows)} as standby, for an instant rollback")
         standby.park(docker, [engine.name(r) for r in standby_rows])
-        rows = [r for r in rows if r not in standby_rows] + [
-            r for r in parked if r["Labels"].get(docker_labels.SPEC_HASH) != digest
-        ]
+        rows = [r for r in rows if r not in standby_rows]
+        older = [engine.name(r) for r in parked if r["Labels"].get(docker_labels.SPEC_HASH) != digest]
+        if older:  # out of the load balancer since the rollout before: nothing to finish, no SIGTERM wait
+            ctx.report(f"removing the older standby {', '.join(older)}")
+            standby.discard(docker, older)
     if not rows:
         return
     ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")

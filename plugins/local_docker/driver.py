@@ -26,8 +26,8 @@ from deployer import releases as core_releases
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import compute, engine, releases, standby
-from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
+from deployer.plugins.local_docker import compute, engine, lb_routes, releases, standby
+from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT, STATS_PORT
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
@@ -137,6 +137,11 @@ class LocalDriver:
         lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
         replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA and not standby.is_parked(r)]
         healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
+        if any(engine.is_up(r) and engine.health(r) == "starting" for r in replicas) and lbs:
+            # up routes to a replica once it answers its check, which can be before Docker's
+            # first HEALTHCHECK run: HAProxy's own checks say whether it is healthy
+            up = lb_routes.serving(_stats_port(lbs[0]))
+            healthy += sum(1 for r in replicas if engine.health(r) == "starting" and engine.name(r) in up)
         images = Counter(r["Image"] for r in replicas)
         now = time.time()
         return Status(
@@ -233,6 +238,13 @@ def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_re
         )
     else:
         ctx.report(f"release {made.number} recorded" + (f" ({made.note})" if made.note else ""))
+
+
+def _stats_port(row: dict[str, Any]) -> int | None:
+    for port in row.get("Ports", ()):
+        if port.get("PrivatePort") == STATS_PORT and port.get("PublicPort"):
+            return int(port["PublicPort"])
+    return None
 
 
 def _published(row: dict[str, Any]) -> str | None:

@@ -164,3 +164,22 @@ def wait_serving(url: str, path: str, timeout: float) -> None:
             connection.close()
         time.sleep(0.1)
     raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: {last}")
+
+
+def serving(stats_port: int | None) -> set[str]:
+    """The servers the load balancer reports ``UP`` (its health checks pass), from its
+    stats CSV; empty when the stats cannot be read."""
+    csv = _stats_csv(stats_port) if stats_port else None
+    if not csv:
+        return set()
+    lines = csv.splitlines()
+    header = lines[0].lstrip("# ").split(",")
+    if "status" not in header or "svname" not in header:
+        return set()
+    name, status = header.index("svname"), header.index("status")
+    up = set()
+    for line in lines[1:]:
+        fields = line.split(",")
+        if len(fields) > status and fields[status].startswith("UP") and fields[name] not in ("FRONTEND", "BACKEND"):
+            up.add(fields[name])
+    return up

@@ -22,6 +22,7 @@ engines often lack.)
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -68,6 +69,17 @@ def resume(docker: DockerEngine, names: list[str]) -> list[str]:
     back = [name.removesuffix(SUFFIX) for name in names]
     _each(names, lambda name: docker.api.rename(name, name.removesuffix(SUFFIX)))
     return back
+
+
+def discard(docker: DockerEngine, names: list[str]) -> None:
+    """Remove standby replicas at once (SIGKILL): no request has reached them since they
+    left the load balancer."""
+
+    def one(name: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            docker.api.remove_container(name, v=True, force=True)
+
+    _each(names, one)
 
 
 def _each(names: list[str], action: Any) -> None:

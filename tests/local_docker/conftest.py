@@ -60,17 +60,20 @@ class Stack:
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def containers(self, role: str | None = None) -> list[dict[str, Any]]:
+    def containers(self, role: str | None = None, *, standby: bool = False) -> list[dict[str, Any]]:
+        """This stack's containers (of ``role``); the replaced version's standby replicas
+        (``<name>-standby``) only with ``standby``."""
         labels = [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]
         if role:
             labels.append(f"{docker_labels.ROLE}={role}")
-        return self.docker.api.containers(all=True, filters={"label": labels})
+        rows = self.docker.api.containers(all=True, filters={"label": labels})
+        return [r for r in rows if standby or not r["Names"][0].endswith("-standby")]
 
     def objects(self) -> dict[str, list[str]]:
         """Names of every container, network and volume labelled with this stack."""
         labels = {"label": [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]}
         return {
-            "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers()),
+            "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers(standby=True)),
             "networks": sorted(n["Name"] for n in self.docker.api.networks(filters=labels)),
             "volumes": sorted(v["Name"] for v in self.docker.api.volumes(filters=labels).get("Volumes") or ()),
         }
@@ -94,7 +97,7 @@ def stack(docker_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     made = Stack(folder=tmp_path, stack="t" + secrets.token_hex(4), port=free_port(), docker=docker_client)
     yield made
-    for container in made.containers():
+    for container in made.containers(standby=True):
         docker_client.api.remove_container(container["Id"], force=True, v=True)
     api.down(made.session())
 

@@ -23,7 +23,7 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
     objects = stack.objects()
     prefix = f"deployer-ldtest-{stack.stack}"
     assert objects["networks"] == [prefix]
-    assert objects["volumes"] == [f"{prefix}-lb-config"]
+    assert objects["volumes"] == [f"{prefix}-lb-config", f"{prefix}-release-1"]
     assert len(objects["containers"]) == 3
     for row in stack.containers("replica"):
         labels = row["Labels"]
@@ -32,7 +32,8 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
         host = info["HostConfig"]
         assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]
         assert host["SecurityOpt"] == ["no-new-privileges"]
-        assert host["Memory"] == 512 * 2**20 and host["NanoCpus"] == 250_000_000
+        assert host["Memory"] == 512 * 2**20
+        assert host["CpuQuota"] * 4 == host["CpuPeriod"], "0.25 CPU, applied once healthy (start-up boost)"
         assert host["RestartPolicy"]["Name"] == "unless-stopped"
         assert not host["PortBindings"], "replicas are reachable only through the load balancer"
         assert "PORT=8000" in info["Config"]["Env"]

@@ -29,9 +29,9 @@ def test_rolling_update_under_traffic_has_no_failed_request(stack, traffic):
     assert not traffic.failures, traffic.failures
     assert traffic.bodies["version 1"] > 0 and traffic.bodies["version 2"] > 0
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 2\n"}
-    replicas = [c for c in stack.containers("replica") if not c["Names"][0].endswith("-standby")]
+    replicas = stack.containers("replica")
     assert len(replicas) == 2 and not old & {c["Id"] for c in replicas}
-    standby = {c["Id"] for c in stack.containers("replica") if c["Names"][0].endswith("-standby")}
+    standby = {c["Id"] for c in stack.containers("replica", standby=True)} - {c["Id"] for c in replicas}
     assert standby == old, "the replaced version is kept as standby, for an instant rollback"
     print(f"rollout under traffic: {traffic.total} requests, 0 failed")
 

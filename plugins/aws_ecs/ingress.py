@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from deployer.healthcheck import HEALTHY_STATUSES
 from deployer.models import IngressResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.naming import elb_name
 from deployer.plugins.aws_ecs.limits import ALB_HEALTH_CHECK, clamp
 
 MATCHER = f"{HEALTHY_STATUSES.start}-{HEALTHY_STATUSES.stop - 1}"
@@ -31,6 +32,7 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
     app = ctx.app.name
     balancer = aws.lb.LoadBalancer(
         f"{app}-alb",
+        name=elb_name(app, ctx.stack, "alb"),
         load_balancer_type="application",
         internal=False,
         subnets=list(network.subnets),
@@ -39,6 +41,8 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
     )
     group = aws.lb.TargetGroup(
         f"{app}-tg",
+        # the port is in the name: changing it replaces the group (create before delete)
+        name=elb_name(app, ctx.stack, "tg", salt=f"HTTP:{ctx.app.port}:ip"),
         target_type="ip",
         protocol="HTTP",
         port=ctx.app.port,

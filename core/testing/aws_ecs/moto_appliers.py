@@ -373,7 +373,7 @@ def _log_group(aws: Aws, i: dict, name: str) -> dict:
 
 def _balancer(aws: Aws, i: dict, name: str) -> dict:
     (balancer,) = aws.elbv2.create_load_balancer(
-        Name=name,
+        Name=i.get("name", name),
         Subnets=i["subnets"],
         SecurityGroups=i.get("securityGroups", []),
         Scheme="internal" if i.get("internal") else "internet-facing",
@@ -412,7 +412,7 @@ def _target_group(aws: Aws, i: dict, name: str) -> dict:
     if "matcher" in check:
         options["Matcher"] = {"HttpCode": check["matcher"]}
     (group,) = aws.elbv2.create_target_group(
-        Name=name,
+        Name=i.get("name", name),
         Protocol=i.get("protocol", "HTTP"),
         Port=i["port"],
         VpcId=i["vpcId"],

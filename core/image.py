@@ -186,11 +186,17 @@ def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerE
 
 
 def _existing(client: DockerEngine, image: Image) -> Image | None:
-    """``image`` with its ID and USER when an image with its tag exists, else None."""
+    """``image`` with its ID, USER and platform when an image with its tag exists, else None."""
     found = client.image(image.tag)
     if found is None:
         return None
-    return evolve(image, id=found["Id"], user=(found.get("Config") or {}).get("User") or "")
+    return evolve(
+        image,
+        id=found["Id"],
+        user=(found.get("Config") or {}).get("User") or "",
+        architecture=found.get("Architecture") or "",
+        os=found.get("Os") or "",
+    )
 
 
 def require_non_root(app: AppSpec, image: Image) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 
 from deployer.models import PhaseContext, PhaseResults
+from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.limits import cpu_architecture
 from deployer.targets import RunPhases
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -20,8 +22,17 @@ def project_name(ctx: PhaseContext) -> str:
     return f"deployer-{ctx.app.name}"
 
 
+def check(ctx: PhaseContext) -> None:
+    """What the target refuses once the image is known, before any resource is declared:
+    an ``architecture`` key contradicting the built image (:func:`.limits.cpu_architecture`).
+    Cheap (no pulumi_aws import): a driver may call it before it creates a stack."""
+    cpu_architecture(aws_settings.of(ctx).architecture, ctx.image)
+
+
 def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:
-    """Run the phases inside the current Pulumi stack, export and return the outputs."""
+    """Check the context (:func:`check`), then run the phases inside the current Pulumi
+    stack, export and return the outputs."""
+    check(ctx)
     outputs = exports(phases(ctx))
     for key, value in outputs.items():
         pulumi.export(key, value)

@@ -15,8 +15,8 @@ import pulumi_aws as aws
 from deployer.healthcheck import HEALTHY_STATUSES
 from deployer.models import IngressResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.naming import elb_name
 from deployer.plugins.aws_ecs.limits import ALB_HEALTH_CHECK, clamp
+from deployer.plugins.aws_ecs.naming import elb_name
 
 MATCHER = f"{HEALTHY_STATUSES.start}-{HEALTHY_STATUSES.stop - 1}"
 """The statuses every target calls healthy (:data:`deployer.healthcheck.HEALTHY_STATUSES`)

@@ -11,7 +11,11 @@ provider each resource uses. Secret inputs show as ``"[secret]"``.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import os
+import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -105,7 +109,10 @@ class PlanMocks(Mocks):
         return self.ids[key], self.outputs[key]
 
     def _outputs(self, args: MockResourceArgs) -> dict:
-        name, region = args.inputs.get("name") or args.name, self.region
+        region = self.region
+        name = args.inputs.get("name") or (
+            args.inputs["namePrefix"] + _hex(args.name, 26) if args.inputs.get("namePrefix") else args.name
+        )
         service, _, kind = args.typ.partition(":")[2].partition("/")
         kind = kind.split(":")[0].lower()
         outputs = {"name": name, "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{name}"}
@@ -130,6 +137,8 @@ class PlanMocks(Mocks):
                 outputs["arn"] = f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1"
             case "aws:secretsmanager/secret:Secret":
                 outputs["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-{_hex(name, 6)}"
+            case "aws:secretsmanager/secretVersion:SecretVersion":
+                outputs["versionId"] = _version_id(args.inputs)
             case "docker:index/registryImage:RegistryImage":
                 outputs["sha256Digest"] = "sha256:" + _hex(str(args.inputs.get("name")), 64)
         return outputs
@@ -160,6 +169,20 @@ class PlanMocks(Mocks):
                     "expiresAt": "2000-01-01T12:00:00Z",
                     "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.amazonaws.com",
                     "registryId": args.args.get("registryId", ACCOUNT),
+                }
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return {
+                    "id": ACCOUNT,
+                    "accountId": ACCOUNT,
+                    "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+                    "userId": "AIDAMOCKUSER",
+                }
+            case "aws:index/getPartition:getPartition":
+                return {
+                    "id": "aws",
+                    "partition": "aws",
+                    "dnsSuffix": "amazonaws.com",
+                    "reverseDnsPrefix": "com.amazonaws",
                 }
             case "aws:index/getRegion:getRegion":
                 return {
@@ -228,6 +251,19 @@ def plain(value: Any, *, reveal: bool = False) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+_VERSION_KEY = secrets.token_bytes(32)
+"""Keys the mock secret version IDs: equal values give equal IDs within one process, and
+the plan shows no unkeyed hash of a secret value (a weak one could be guessed from it)."""
+
+
+def _version_id(inputs: Mapping[str, Any]) -> str:
+    """A mock Secrets Manager version ID (a UUID, as AWS's) that changes with the value,
+    as a real new version's ID does."""
+    value = plain(inputs.get("secretString"), reveal=True)
+    digest = hmac.new(_VERSION_KEY, json.dumps(value).encode(), hashlib.sha256).hexdigest()
+    return str(uuid.UUID(digest[:32]))
 
 
 def _hex(seed: str, length: int) -> str:

@@ -48,6 +48,11 @@ LOG_RETENTION_DAYS = (
 _REGION = r"[a-z]{2}(-[a-z]+)+-\d+"
 _CERT_ARN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+"
 _BACKEND = r"(file|s3|azblob|gs|https?)://.*"
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+HOSTNAME = rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+"
+"""An RFC 1123 host name of two or more labels: each 1-63 letters, digits or hyphens, not
+starting or ending with a hyphen; 253 characters at most (RFC 1123 section 2.1, RFC 1035
+section 2.3.4)."""
 
 
 @frozen
@@ -70,13 +75,23 @@ class AwsSettings:
     deregistration_delay: int = 30
     health_check_grace_period: int = 60
     autoscaling_cpu_target: int = 60
-    architecture: str = "X86_64"
+    architecture: str | None = None
     deploy_timeout: int = 900
     backend_url: str | None = None
+    domain: str | None = None
+    hosted_zone: str | None = None
+    container_insights: bool = True
 
     @property
     def https(self) -> bool:
-        return self.certificate_arn is not None
+        return self.certificate_arn is not None or self.domain is not None
+
+    @property
+    def zone_name(self) -> str | None:
+        """The Route 53 hosted zone of ``domain``: ``hosted_zone``, else the domain's parent."""
+        if self.domain is None:
+            return None
+        return self.hosted_zone or self.domain.split(".", 1)[1]
 
 
 def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
@@ -109,16 +124,33 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         autoscaling_cpu_target=s.integer(
             "autoscaling_cpu_target", default.autoscaling_cpu_target, minimum=10, maximum=95
         ),
-        architecture=s.text("architecture", default.architecture, choices=("X86_64", "ARM64")),
+        architecture=s.text("architecture", None, choices=("X86_64", "ARM64")),
         deploy_timeout=s.integer("deploy_timeout", default.deploy_timeout, minimum=60, maximum=7200),
         backend_url=s.text(
             "backend_url", None, pattern=_BACKEND, hint="a Pulumi backend URL (file://, s3://, https://...)"
         ),
+        domain=_hostname(s, "domain"),
+        hosted_zone=_hostname(s, "hosted_zone"),
+        container_insights=s.boolean("container_insights", default.container_insights),
     )
     s.done()
+    if settings.hosted_zone and not settings.domain:
+        raise ConfigError(
+            s.key("hosted_zone"), "needs domain (the name to create in that zone)", value=settings.hosted_zone
+        )
+    if settings.domain and settings.hosted_zone:
+        domain, zone = settings.domain, settings.hosted_zone
+        if domain != zone and not domain.endswith("." + zone):
+            raise ConfigError(s.key("hosted_zone"), f"must be {domain} or one of its parent domains", value=zone)
     if settings.nat_per_az and not settings.nat:
         raise ConfigError(s.key("nat_per_az"), "needs nat = true (without NAT, tasks use public IPs)", value=True)
     return settings
+
+
+def _hostname(s: Section, name: str) -> str | None:
+    """A host name key, lower-cased, a trailing dot dropped."""
+    value = s.text(name, None, pattern=HOSTNAME + r"\.?", hint="a DNS name such as www.example.com (RFC 1123)")
+    return value.rstrip(".").lower() if value else None
 
 
 def _check_cidr(key: str, value: str) -> None:

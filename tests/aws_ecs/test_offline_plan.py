@@ -46,14 +46,19 @@ def test_every_resource_is_recorded_with_type_name_urn_id_inputs_and_dependencie
         json.dumps({"resources": plan.resources, "outputs": dict(plan.outputs)})
 
 
+ACCOUNT = "123456789012"
+
+
 def test_an_input_referring_to_another_resource_is_a_recorded_dependency(plans):
     """References are followable: an input holding another resource's mock id or computed
     attribute (ARN, DNS name, URL; echoed inputs and bare names excluded) names a resource
-    the plan lists, and the consumer depends on it (the dependency the SDK sent)."""
+    the plan lists, and the consumer depends on it (the dependency the SDK sent). The
+    account ID is no reference: invokes give it (trust policies), and the registry
+    echoes it as ``registryId``."""
     for graph in plans.values():
         owner = {}
         for r in graph.resources:
-            own = set(_strings(r["inputs"])) | {r["name"]}
+            own = set(_strings(r["inputs"])) | {r["name"], ACCOUNT}
             for value in [r["id"], *(v for v in r["outputs"].values() if isinstance(v, str))]:
                 if value not in own:
                     owner[value] = r["urn"]

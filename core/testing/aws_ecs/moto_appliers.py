@@ -361,7 +361,7 @@ def _quiet_botocore() -> Iterator[None]:
 
 
 def _log_group(aws: Aws, i: dict, name: str) -> dict:
-    group = i.get("name", name)
+    group = i.get("name") or i.get("namePrefix", "") + name  # a prefix: completed by the provider
     aws.logs.create_log_group(logGroupName=group, tags={**i.get("tags", {}), **aws.tags})
     if i.get("retentionInDays"):
         aws.logs.put_retention_policy(logGroupName=group, retentionInDays=i["retentionInDays"])

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -128,7 +129,25 @@ class PlanMocks(Mocks):
                     arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}",
                     arnSuffix=suffix,
                     dnsName=f"{name}-{_hex(name, 8)}.{region}.elb.amazonaws.com",
+                    zoneId="Z" + _hex(f"elb/{region}", 12).upper(),  # the region's canonical ELB zone
                 )
+            case "aws:acm/certificate:Certificate":
+                domain = args.inputs.get("domainName", "")
+                outputs.update(
+                    arn=f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{uuid.UUID(_hex(name, 32))}",
+                    domainValidationOptions=[
+                        {
+                            "domainName": domain,
+                            "resourceRecordName": f"_{_hex(domain, 32)}.{domain}.",
+                            "resourceRecordType": "CNAME",
+                            "resourceRecordValue": f"_{_hex(domain + '/acm', 32)}.acm-validations.aws.",
+                        }
+                    ],
+                )
+            case "aws:acm/certificateValidation:CertificateValidation":
+                outputs["certificateArn"] = args.inputs.get("certificateArn")
+            case "aws:route53/record:Record":
+                outputs["fqdn"] = args.inputs.get("name", name).rstrip(".")
             case "aws:lb/targetGroup:TargetGroup":
                 suffix = f"targetgroup/{name}/{_hex(name, 16)}"
                 outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}", arnSuffix=suffix)
@@ -184,6 +203,10 @@ class PlanMocks(Mocks):
                     "dnsSuffix": "amazonaws.com",
                     "reverseDnsPrefix": "com.amazonaws",
                 }
+            case "aws:route53/getZone:getZone":
+                zone = str(args.args.get("name", "")).rstrip(".")
+                zone_id = "Z" + re.sub(r"[^A-Z0-9]", "", zone.upper())[:20]
+                return {"id": zone_id, "zoneId": zone_id, "name": zone, "privateZone": False, "nameServers": []}
             case "aws:index/getRegion:getRegion":
                 return {
                     "id": region,

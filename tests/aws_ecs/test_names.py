@@ -81,6 +81,8 @@ def long_plans() -> list[Graph]:
         Graph(
             offline_plan(make_ctx({"certificate_arn": ALB_CERT, "nat": True}, name=LONGEST, replicas=Replicas(1, 3)))
         ),
+        # environment variable names have no length limit: a secret's name is cut to fit
+        Graph(offline_plan(make_ctx({}, name=LONGEST, secrets=("A_VERY_LONG_SECRET_NAME_" * 25,)))),
     ]
 
 

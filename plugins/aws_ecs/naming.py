@@ -27,9 +27,12 @@ _HASH = 6
 
 def elb_name(app: str, stack: str, kind: str, *, salt: str = "") -> str:
     """``<app, cut>-<kind>-<6 hex>``, at most 32 characters, unique per app, stack and
-    ``salt`` (the inputs whose change replaces the resource)."""
+    ``salt`` (the inputs whose change replaces the resource); a leading ``internal-``
+    becomes ``int-``."""
     digest = hashlib.sha256(f"{app}/{stack}/{kind}/{salt}".encode()).hexdigest()[:_HASH]
     room = ELB_NAME_MAX - len(kind) - _HASH - 2
+    if app.startswith("internal-"):  # ELB refuses load balancer names beginning with "internal-"
+        app = "int-" + app.removeprefix("internal-")  # the hash still tells the apps apart
     head = app[:room].rstrip("-")
     name = f"{head}-{kind}-{digest}"
     assert len(name) <= ELB_NAME_MAX and not name.startswith("internal-"), name

@@ -111,3 +111,21 @@ def test_load_balancer_and_target_group_names_are_explicit_and_distinct_per_stac
     names = {naming.elb_name(LONGEST, stack, kind) for stack in ("dev", "prod") for kind in ("alb", "tg")}
     assert len(names) == 4 and all(len(n) <= 32 for n in names)
     assert naming.elb_name("web", "dev", "alb") == naming.elb_name("web", "dev", "alb")
+
+
+def test_an_app_named_internal_still_gets_a_valid_load_balancer_name():
+    """ELB refuses load balancer names that begin with ``internal-``; ``internal-api`` is
+    a valid app name."""
+    from deployer.plugins.aws_ecs import naming
+
+    for app in ("internal-api", "internal-customer-portal", "internal"):
+        name = naming.elb_name(app, "dev", "alb")
+        assert re.fullmatch(LIMITS["aws:lb/loadBalancer:LoadBalancer"][1], name) and len(name) <= 32, name
+
+
+def test_the_task_definition_family_fits(long_plans):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
+    (family: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens")"""
+    for graph in long_plans:
+        family = graph.one("aws:ecs/taskDefinition:TaskDefinition")["inputs"]["family"]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,255}", family)

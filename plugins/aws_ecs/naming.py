@@ -31,9 +31,9 @@ def elb_name(app: str, stack: str, kind: str, *, salt: str = "") -> str:
     becomes ``int-``."""
     digest = hashlib.sha256(f"{app}/{stack}/{kind}/{salt}".encode()).hexdigest()[:_HASH]
     room = ELB_NAME_MAX - len(kind) - _HASH - 2
-    if app.startswith("internal-"):  # ELB refuses load balancer names beginning with "internal-"
-        app = "int-" + app.removeprefix("internal-")  # the hash still tells the apps apart
     head = app[:room].rstrip("-")
+    if f"{head}-".startswith("internal-"):  # ELB refuses load balancer names beginning with "internal-"
+        head = "int" + head.removeprefix("internal")  # the hash still tells the apps apart
     name = f"{head}-{kind}-{digest}"
     assert len(name) <= ELB_NAME_MAX and not name.startswith("internal-"), name
     return name

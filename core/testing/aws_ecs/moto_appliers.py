@@ -462,7 +462,9 @@ def _listener(aws: Aws, i: dict, name: str) -> dict:
 
 def _cluster(aws: Aws, i: dict, name: str) -> dict:
     cluster = aws.ecs.create_cluster(
-        clusterName=i.get("name", name), tags=aws.tag_list(i.get("tags"), key="key", value="value")
+        clusterName=i.get("name", name),
+        tags=aws.tag_list(i.get("tags"), key="key", value="value"),
+        settings=i.get("settings", []),
     )
     return {
         "id": cluster["cluster"]["clusterArn"],
@@ -482,6 +484,7 @@ def _task_definition(aws: Aws, i: dict, name: str) -> dict:
             "executionRoleArn",
             "taskRoleArn",
             "runtimePlatform",
+            "volumes",
         )
         if key in i
     }

@@ -1,4 +1,4 @@
-"""A new secret value rolls out: through the emulated driver, ``plan`` after a changed
+"""Compute changes through the emulated driver. A new secret value rolls out: through the emulated driver, ``plan`` after a changed
 value lists the task definition (its inputs changed: the pinned version) and the service
 (a dependency changes), and ``up`` registers a new task definition revision.
 
@@ -26,3 +26,15 @@ def test_a_new_secret_value_updates_the_task_definition_and_the_service(moto, ap
     assert ("Service", "update", "a dependency changes") in touched
     second = driver.up(changed, phase_runner(pm))
     assert second.outputs["task_definition"] != first.outputs["task_definition"]
+
+
+def test_the_hardened_task_and_container_insights_reach_the_emulator(moto, app, pm, tmp_path):  # noqa: F811
+    deployment = EmulatedDriver().up(ctx_for(tmp_path, app), phase_runner(pm))
+    ecs = moto.client("ecs")
+    task = ecs.describe_task_definition(taskDefinition=deployment.outputs["task_definition"])["taskDefinition"]
+    assert [v["name"] for v in task["volumes"]] == ["tmp"]
+    (container,) = task["containerDefinitions"]
+    assert container["readonlyRootFilesystem"] is True
+    assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
+    (cluster,) = ecs.describe_clusters(clusters=[deployment.outputs["cluster"]], include=["SETTINGS"])["clusters"]
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]

@@ -1,6 +1,7 @@
-"""Compute changes through the emulated driver. A new secret value rolls out: through the emulated driver, ``plan`` after a changed
-value lists the task definition (its inputs changed: the pinned version) and the service
-(a dependency changes), and ``up`` registers a new task definition revision.
+"""Compute changes through the emulated driver. A new secret value rolls out: ``plan``
+after a changed value lists the task definition (its inputs changed: the pinned version)
+and the service (a dependency changes), and ``up`` registers a new task definition
+revision. The hardened task definition and the cluster's Container Insights reach moto.
 
 (The emulator's state redacts secret values, so it does not see the secret version itself
 change and leaves moto's stored value as it was: its limitation, not the program's.)"""

@@ -95,15 +95,17 @@ class AwsSettings:
 
 
 def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
-    """Validate the raw TOML table at ``key``; raise ``ConfigError`` naming the bad key."""
+    """Validate the raw TOML table at ``key``; raise ``ConfigErrors`` naming every bad key."""
     s = Section(raw, key)
     default = AwsSettings()
     vpc_cidr = s.text("vpc_cidr", default.vpc_cidr)
-    _check_cidr(s.key("vpc_cidr"), vpc_cidr)
+    if s.parsed("vpc_cidr"):
+        with s.collect():
+            _check_cidr(s.key("vpc_cidr"), vpc_cidr)
     retention = s.integer("log_retention_days", default.log_retention_days)
     if retention not in LOG_RETENTION_DAYS:
-        raise ConfigError(
-            s.key("log_retention_days"),
+        s.error(
+            "log_retention_days",
             "must be a CloudWatch Logs retention value: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
             value=retention,
         )
@@ -133,17 +135,15 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         hosted_zone=_hostname(s, "hosted_zone"),
         container_insights=s.boolean("container_insights", default.container_insights),
     )
-    s.done()
-    if settings.hosted_zone and not settings.domain:
-        raise ConfigError(
-            s.key("hosted_zone"), "needs domain (the name to create in that zone)", value=settings.hosted_zone
-        )
-    if settings.domain and settings.hosted_zone:
+    if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
+        s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)
+    if s.parsed("domain", "hosted_zone") and settings.hosted_zone:
         domain, zone = settings.domain, settings.hosted_zone
-        if domain != zone and not domain.endswith("." + zone):
-            raise ConfigError(s.key("hosted_zone"), f"must be {domain} or one of its parent domains", value=zone)
-    if settings.nat_per_az and not settings.nat:
-        raise ConfigError(s.key("nat_per_az"), "needs nat = true (without NAT, tasks use public IPs)", value=True)
+        if not domain:
+            s.error("hosted_zone", "needs domain (the name to create in that zone)", value=zone)
+        elif domain != zone and not domain.endswith("." + zone):
+            s.error("hosted_zone", f"must be {domain} or one of its parent domains", value=zone)
+    s.done()  # raises every error recorded above, at once
     return settings
 
 

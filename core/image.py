@@ -186,7 +186,8 @@ def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerE
 
 
 def _existing(client: DockerEngine, image: Image) -> Image | None:
-    """``image`` with its ID, USER and platform when an image with its tag exists, else None."""
+    """``image`` with its ID, USER, platform and volumes when an image with its tag
+    exists, else None."""
     found = client.image(image.tag)
     if found is None:
         return None
@@ -196,6 +197,7 @@ def _existing(client: DockerEngine, image: Image) -> Image | None:
         user=(found.get("Config") or {}).get("User") or "",
         architecture=found.get("Architecture") or "",
         os=found.get("Os") or "",
+        volumes=tuple(sorted((found.get("Config") or {}).get("Volumes") or {})),
     )
 
 

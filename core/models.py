@@ -173,6 +173,8 @@ class Image:
     ``arm64``); empty until the image exists."""
     os: str = ""
     """The operating system it was built for (``linux``); empty until the image exists."""
+    volumes: tuple[str, ...] = ()
+    """The paths the image declares as ``VOLUME``; empty until the image exists."""
 
     @property
     def tag(self) -> str:

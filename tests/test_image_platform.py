@@ -19,12 +19,18 @@ class _Inspecting:
 
 def test_existing_image_carries_its_architecture_and_os(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    found = {"Id": "sha256:" + "1" * 64, "Config": {"User": "app"}, "Architecture": "arm64", "Os": "linux"}
+    found = {
+        "Id": "sha256:" + "1" * 64,
+        "Config": {"User": "app", "Volumes": {"/tmp": {}, "/data": {}}},
+        "Architecture": "arm64",
+        "Os": "linux",
+    }
     image = resolve_image(AppSpec("web", BuildSpec(tmp_path)), client=_Inspecting(found))
     assert (image.id, image.architecture, image.os) == (found["Id"], "arm64", "linux")
+    assert image.volumes == ("/data", "/tmp")
 
 
 def test_an_image_not_built_yet_has_no_platform(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     image = resolve_image(AppSpec("web", BuildSpec(tmp_path)), client=_Inspecting(None))
-    assert (image.id, image.architecture, image.os) == ("", "", "")
+    assert (image.id, image.architecture, image.os, image.volumes) == ("", "", "", ())

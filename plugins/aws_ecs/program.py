@@ -24,9 +24,18 @@ def project_name(ctx: PhaseContext) -> str:
 
 def check(ctx: PhaseContext) -> None:
     """What the target refuses once the image is known, before any resource is declared:
-    an ``architecture`` key contradicting the built image (:func:`.limits.cpu_architecture`).
+    an ``architecture`` key contradicting the built image (:func:`.limits.cpu_architecture`);
+    and a note when a non-root image would find /tmp not writable on Fargate.
     Cheap (no pulumi_aws import): a driver may call it before it creates a stack."""
     cpu_architecture(aws_settings.of(ctx).architecture, ctx.image)
+    image = ctx.image
+    if image is not None and image.id and not image.runs_as_root and "/tmp" not in image.volumes:
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+        ctx.report(
+            f"note: on Fargate /tmp is a bind mount owned by root (mode 0755) unless the image "
+            f'declares it: add VOLUME ["/tmp"] to the Dockerfile if the app (USER {image.user}) '
+            f"writes temporary files; the root filesystem is read-only"
+        )
 
 
 def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:

@@ -132,3 +132,21 @@ def test_container_insights_is_on_by_default(settings, value):
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ClusterSetting.html"""
     graph = Graph(offline_plan(make_ctx(settings)))
     assert graph.one(CLUSTER)["inputs"]["settings"] == [{"name": "containerInsights", "value": value}]
+
+
+def test_a_non_root_image_without_a_tmp_volume_is_warned_about():
+    """Fargate creates a bind mount owned by root with mode 0755 unless the image declares
+    the path as a ``VOLUME`` (then its owner and mode are kept), so a non-root USER can
+    write /tmp only with ``VOLUME ["/tmp"]`` in the Dockerfile.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html"""
+    from attrs import evolve
+
+    from tests.aws_ecs.conftest import IMAGE
+
+    lines: list[str] = []
+    ctx = evolve(make_ctx(), image=evolve(IMAGE, user="10001"), report=lines.append)
+    offline_plan(ctx)
+    assert any('VOLUME ["/tmp"]' in line for line in lines)
+    lines.clear()
+    offline_plan(evolve(ctx, image=evolve(IMAGE, user="10001", volumes=("/tmp",))))
+    assert not any("/tmp" in line for line in lines)

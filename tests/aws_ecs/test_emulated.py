@@ -281,3 +281,28 @@ def test_up_after_a_rolled_back_deployment_retries_it(moto, app, pm, tmp_path):
     ]
     assert running["taskDefinition"] == third.outputs["task_definition"] != rolled_back
     assert driver.status(changed).details["rollout"] == "COMPLETED"
+
+
+def test_an_image_built_for_another_architecture_fails_when_the_tasks_start(moto, app, pm, tmp_path):
+    """The image's architecture (the core's ``Image.architecture`` when it has one, else the
+    local engine's inspect) must match the task's runtime platform; AWS starts the tasks
+    and they exit at once ("exec format error"), the emulator refuses the service."""
+    from attrs import frozen
+
+    from deployer.models import Image
+
+    from .conftest import IMAGE
+
+    @frozen
+    class ArmImage(Image):
+        architecture: str = "arm64"
+
+    arm = ArmImage(IMAGE.repository, IMAGE.content_hash, IMAGE.id)
+    driver = EmulatedDriver()
+    x86 = evolve(ctx_for(tmp_path / "x86", app), image=arm)
+    with pytest.raises(DeployFailed, match=r"aws:ecs/service:Service .*'arm64'.*cpuArchitecture X86_64"):
+        driver.up(x86, phase_runner(pm))
+    driver.down(x86)
+    matching = evolve(make_ctx({"architecture": "ARM64"}, mode="up", project_dir=tmp_path / "arm", name=app), image=arm)
+    assert driver.up(matching, phase_runner(pm)).endpoint.startswith("http://")
+    driver.down(matching)

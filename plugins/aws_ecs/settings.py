@@ -149,14 +149,14 @@ def _region(s: Section) -> str | None:
     """``region``: a region botocore's own endpoint data knows for ECS (every partition),
     or, without botocore (a local-only install), the region name pattern."""
     value = s.text("region", None, pattern=_REGION, hint="an AWS region such as eu-west-1")
-    if value is None:
-        return None
+    if value is None or not s.parsed("region"):
+        return value
     known = known_regions()
     if known and value not in known:
         close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
         hint = f"did you mean {' or '.join(close)}? " if close else ""
-        raise ConfigError(
-            s.key("region"),
+        s.error(
+            "region",
             f"is not a region where ECS runs ({hint}botocore knows {len(known)}: {', '.join(sorted(known))})",
             value=value,
         )
@@ -184,11 +184,11 @@ def known_regions() -> frozenset[str]:
 def _backend_url(s: Section) -> str | None:
     """``backend_url``: a Pulumi backend URL; an ``s3://`` one must name a valid bucket."""
     value = s.text("backend_url", None, pattern=_BACKEND, hint="a Pulumi backend URL (file://, s3://, https://...)")
-    if value is not None and value.startswith("s3://"):
+    if value is not None and s.parsed("backend_url") and value.startswith("s3://"):
         bucket = value.removeprefix("s3://").split("/", 1)[0].split("?", 1)[0]
         if not re.fullmatch(_S3_BUCKET, bucket) or ".." in bucket or _is_ip(bucket):
-            raise ConfigError(
-                s.key("backend_url"),
+            s.error(
+                "backend_url",
                 "must name an S3 bucket (s3://<bucket>[/prefix]): 3-63 lowercase letters, digits, dots or "
                 "hyphens, starting and ending with a letter or digit",
                 value=value,

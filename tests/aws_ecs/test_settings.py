@@ -126,3 +126,11 @@ def test_an_s3_backend_must_name_a_valid_bucket(url):
 @pytest.mark.parametrize("url", ["s3://my-team-state", "s3://my.team.state/deployer?region=eu-west-1", "file:///tmp/x"])
 def test_valid_backend_urls_are_accepted(url):
     assert parse_settings({"backend_url": url}, KEY).backend_url == url
+
+
+def test_region_cidr_and_backend_errors_are_named_together():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"region": "eu-wset-1", "vpc_cidr": "224.0.0.0/16", "backend_url": "s3://A"}, KEY)
+    keys = {e.key for e in getattr(error.value, "errors", (error.value,))}
+    assert keys == {f"{KEY}.region", f"{KEY}.vpc_cidr", f"{KEY}.backend_url"}
+    assert error.value.exit_code == 2

@@ -203,8 +203,7 @@ def _balancer_zones(type_token: str, logical: str, name: str, inputs: Mapping[st
     if inputs.get("loadBalancerType", "application") != "application":
         return
     subnets = list(inputs.get("subnets", []))
-    zones = {context.subnet_zone(subnet) for subnet in subnets}
-    zones.discard(None)
+    zones = {zone for zone in map(context.subnet_zone, subnets) if zone is not None}
     if len(zones) < 2:
         raise refuse(
             type_token,
@@ -288,7 +287,7 @@ def _task_definition(type_token: str, logical: str, name: str, inputs: Mapping[s
             "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
         )
     if "FARGATE" in inputs.get("requiresCompatibilities", []):
-        cpu, memory = inputs.get("cpu"), inputs.get("memory")
+        cpu, memory = str(inputs.get("cpu")), str(inputs.get("memory"))
         try:
             allowed = FARGATE_MEMORY.get(int(cpu), ())
             valid = int(memory) in allowed

@@ -147,7 +147,7 @@ def _check_cidr(key: str, value: str) -> None:
 
 def _region(s: Section) -> str | None:
     """``region``: a region botocore's own endpoint data knows for ECS (every partition),
-    or, without botocore (a local-only install), the region name pattern."""
+    or, without boto3 (a local-only install), the region name pattern."""
     value = s.text("region", None, pattern=_REGION, hint="an AWS region such as eu-west-1")
     if value is None or not s.parsed("region"):
         return value
@@ -165,15 +165,16 @@ def _region(s: Section) -> str | None:
 
 def known_regions() -> frozenset[str]:
     """The regions of every AWS partition (aws, aws-cn, aws-us-gov, ...) that have ECS,
-    from the endpoint data botocore ships; empty when botocore is not installed.
+    from the endpoint data botocore ships (through boto3, the aws extra's); empty when
+    boto3 is not installed (a local-only install).
 
-    Imported here, only when ``region`` is set: ``botocore.session`` and its
-    ``endpoints.json`` cost about 0.3 s, which every other config parse is spared."""
+    Imported here, only when ``region`` is set: boto3, botocore and its ``endpoints.json``
+    cost about 0.3 s, which every other config parse is spared."""
     try:
-        import botocore.session  # noqa: PLC0415 (a laziness boundary: only when region is set)
+        import boto3.session  # noqa: PLC0415 (a laziness boundary: only when region is set)
     except ImportError:
         return frozenset()
-    session = botocore.session.get_session()
+    session = boto3.session.Session()
     return frozenset(
         region
         for partition in session.get_available_partitions()

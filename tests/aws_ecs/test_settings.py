@@ -105,11 +105,10 @@ def test_every_partitions_regions_are_known():
 
 
 def test_region_data_is_read_only_when_region_is_set(monkeypatch):
-    """Parsing settings without ``region`` never imports botocore (every target run parses them)."""
+    """Parsing settings without ``region`` never imports boto3 (every target run parses them)."""
     import sys
 
-    monkeypatch.delitem(sys.modules, "botocore.session", raising=False)
-    monkeypatch.setitem(sys.modules, "botocore.session", None)  # importing it would fail
+    monkeypatch.setitem(sys.modules, "boto3.session", None)  # importing it would fail
     assert parse_settings({"az_count": 3}, KEY).region is None
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from attrs import evolve, frozen
 
-from deployer import plugin_manager
+from deployer import docker_engine, plugin_manager
 from deployer.checks import checks_for
 from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
 from deployer.errors import ConfigError, UsageError
-from deployer.image import build_image, require_non_root, resolve_image
+from deployer.image import build_image, project_id, remove_images, require_non_root, resolve_image
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -103,11 +103,12 @@ def _preflight(driver: Driver, ctx: PhaseContext) -> None:
 
 
 def build(project: Project, reporter: Reporter | None = None) -> Image:
-    """Build the app image (a no-op when an image with the same content hash exists).
-    Needs no target: no plugin is loaded."""
+    """Build the app image (a no-op when an image with the same content hash exists),
+    labelled as the project's (:func:`deployer.image.project_id`). Needs no target: no
+    plugin is loaded."""
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
-    image = build_image(project.app, report=reporter.line)
+    image = build_image(project.app, report=reporter.line, project=project_id(project.config_file))
     reporter.phase("build", time.perf_counter() - started)
     return image
 
@@ -137,11 +138,19 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 
-def down(session: Session) -> None:
-    """Remove everything ``up`` created for this app and stack."""
+def down(session: Session, images: bool = False) -> None:
+    """Remove everything ``up`` created for this app and stack; with ``images``, then also
+    this project's images of the app (:func:`deployer.image.remove_images`: every one no
+    container uses, whatever stack or target ran it)."""
     ctx = session.context("down")
     started = time.perf_counter()
     session.driver().down(ctx)
+    if images:
+        project = session.project
+        client = docker_engine.connect()
+        lines = remove_images(project.app.name, project=project_id(project.config_file), client=client)
+        for line in lines or [f"no image of app {project.app.name!r} from this project to remove"]:
+            session.reporter.line(line)
     session.reporter.phase("down", time.perf_counter() - started)
 
 

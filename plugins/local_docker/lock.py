@@ -18,9 +18,10 @@ from deployer.errors import DeployFailed
 
 
 def lock_path(app: str, stack: str) -> Path:
-    """Where the lock of ``app`` and ``stack`` lives."""
+    """Where the lock of ``app`` and ``stack`` lives: ``local-<app>.<stack>.lock`` (the dot
+    occurs in neither, so two pairs never share a file)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "deployer" / "locks" / f"local-{app}-{stack}.lock"
+    return base / "deployer" / "locks" / f"local-{app}.{stack}.lock"
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,6 +103,12 @@ def _preflight(driver: Driver, ctx: PhaseContext) -> None:
         check(ctx)
 
 
+def _lock(driver: Driver, ctx: PhaseContext) -> AbstractContextManager[object]:
+    """The driver's optional stack lock (``lock(ctx)``), else nothing to hold."""
+    lock = getattr(driver, "lock", None)
+    return lock(ctx) if lock is not None else nullcontext()
+
+
 def build(project: Project, reporter: Reporter | None = None) -> Image:
     """Build the app image (a no-op when an image with the same content hash exists),
     labelled as the project's (:func:`deployer.image.project_id`). Needs no target: no
@@ -114,15 +121,18 @@ def build(project: Project, reporter: Reporter | None = None) -> Image:
 
 
 def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
-    """Deploy: validate, build the image once, then let the target's driver run the phases."""
+    """Deploy: validate, build the image once, then let the target's driver run the phases.
+    The build and the driver's ``up`` run inside the driver's stack lock when it has one,
+    so two concurrent runs of one stack build and roll out once."""
     session.check_app()
     ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
     driver = session.driver()
     _preflight(driver, ctx)
-    image = build(session.project, session.reporter)
-    require_non_root(session.project.app, image)
-    ctx = evolve(ctx, image=image)
-    return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+    with _lock(driver, ctx):
+        image = build(session.project, session.reporter)
+        require_non_root(session.project.app, image)
+        ctx = evolve(ctx, image=image)
+        return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
@@ -143,14 +153,16 @@ def down(session: Session, images: bool = False) -> None:
     this project's images of the app (:func:`deployer.image.remove_images`: every one no
     container uses, whatever stack or target ran it)."""
     ctx = session.context("down")
+    driver = session.driver()
     started = time.perf_counter()
-    session.driver().down(ctx)
-    if images:
-        project = session.project
-        client = docker_engine.connect()
-        lines = remove_images(project.app.name, project=project_id(project.config_file), client=client)
-        for line in lines or [f"no image of app {project.app.name!r} from this project to remove"]:
-            session.reporter.line(line)
+    with _lock(driver, ctx):
+        driver.down(ctx)
+        if images:
+            project = session.project
+            client = docker_engine.connect()
+            lines = remove_images(project.app.name, project=project_id(project.config_file), client=client)
+            for line in lines or [f"no image of app {project.app.name!r} from this project to remove"]:
+                session.reporter.line(line)
     session.reporter.phase("down", time.perf_counter() - started)
 
 

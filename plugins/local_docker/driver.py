@@ -1,8 +1,10 @@
 """The local driver: runs the phases against the Docker engine and reads Docker's labels
 back for ``down``, ``status`` and ``logs``.
 
-``up`` and ``down`` hold the stack's lock (:mod:`.lock`); SIGTERM during ``up`` is
-handled like Ctrl-C, so the compute phase can remove the replicas it had not registered.
+``up`` and ``down`` hold the stack's lock (:mod:`.lock`), which the core also takes
+through :meth:`LocalDriver.lock` around the image build, so concurrent runs of one stack
+build and roll out one after the other; SIGTERM during ``up`` is handled like Ctrl-C, so
+the compute phase can remove the replicas it had not registered.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from attrs import evolve
@@ -49,14 +51,15 @@ class LocalDriver:
                 "or deploy under another --stack"
             )
 
+    def lock(self, ctx: PhaseContext) -> AbstractContextManager[None]:
+        """The stack's lock (:func:`.lock.stack_lock`): the core holds it around the build
+        and ``up``; ``up`` and ``down`` take it again at no cost."""
+        return stack_lock(ctx.app.name, ctx.stack, timeout=of(ctx).lock_timeout, report=ctx.report)
+
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Converge the stack and return once the load balancer serves healthy replicas."""
-        settings = of(ctx)
         docker = engine.client()
-        with (
-            stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report),
-            _sigterm_as_interrupt(),
-        ):
+        with self.lock(ctx), _sigterm_as_interrupt():
             check_port(docker, ctx)
             results = phases(ctx)
             changes = [
@@ -109,9 +112,8 @@ class LocalDriver:
         """Remove the containers, networks and volumes labelled with this app and stack
         (and nothing else). Idempotent."""
         docker = engine.client()
-        settings = of(ctx)
         left: list[str] = []
-        with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report):
+        with self.lock(ctx):
             rows = engine.containers(docker, ctx)
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
                 ctx.report(f"stopping and removing {', '.join(engine.name(r) for r in rows)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from attrs import evolve, frozen
 from deployer import docker_engine, plugin_manager
 from deployer.checks import checks_for
 from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
-from deployer.errors import ConfigError, UsageError
+from deployer.errors import ConfigError, ConfigErrors, UsageError
 from deployer.image import build_image, project_id, remove_images, require_non_root, resolve_image
 from deployer.lifecycle import phase_runner
 from deployer.models import (
@@ -57,11 +57,22 @@ class Session:
     def check_app(self) -> None:
         """Let the selected target, then every other available target with a
         ``[targets.<name>]`` table in the config, refuse an app it cannot run (size
-        parity: ``--target local`` refuses what a configured aws-ecs would)."""
-        check_app(self.project, self.pm.target(self.target))
-        for name, info in self.pm.targets.items():
-            if name != self.target and name in self.project.targets and info.available:
-                check_app(self.project, info, selected=False)
+        parity: ``--target local`` refuses what a configured aws-ecs would). Every
+        target is checked before raising, so one run names every refusal."""
+        errors: list[ConfigError] = []
+        checks = [(self.pm.target(self.target), True)]
+        checks += [
+            (info, False)
+            for name, info in self.pm.targets.items()
+            if name != self.target and name in self.project.targets and info.available
+        ]
+        for info, selected in checks:
+            try:
+                check_app(self.project, info, selected=selected)
+            except ConfigError as exc:
+                errors.append(exc)
+        if errors:
+            raise ConfigErrors(errors)
 
     def context(self, mode: Mode, *, secrets: Mapping[str, str] | None = None) -> PhaseContext:
         """The phase context for ``mode``; validates the target's config section."""
@@ -96,6 +107,25 @@ def open_session(
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 
 
+def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str]) -> PhaseContext:
+    """The context of a command that needs the secrets. The targets' sections and the app
+    against them (:meth:`Session.check_app`) and the secrets are all checked before
+    raising, so one run names every problem."""
+    errors: list[ConfigError] = []
+    secrets: dict[str, str] = {}
+    try:
+        session.check_app()
+    except ConfigError as exc:
+        errors.append(exc)
+    try:
+        secrets = resolve_secrets(session.project, environ)
+    except ConfigError as exc:
+        errors.append(exc)
+    if errors:
+        raise ConfigErrors(errors)
+    return session.context(mode, secrets=secrets)
+
+
 def _preflight(driver: Driver, ctx: PhaseContext) -> None:
     """Let the driver check its tools and credentials before anything is built."""
     check = getattr(driver, "preflight", None)
@@ -124,8 +154,7 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
     """Deploy: validate, build the image once, then let the target's driver run the phases.
     The build and the driver's ``up`` run inside the driver's stack lock when it has one,
     so two concurrent runs of one stack build and roll out once."""
-    session.check_app()
-    ctx = session.context("up", secrets=resolve_secrets(session.project, environ))
+    ctx = _checked_context(session, "up", environ)
     driver = session.driver()
     _preflight(driver, ctx)
     with _lock(driver, ctx):
@@ -137,8 +166,7 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
     """What ``up`` would do; never builds, creates or changes anything."""
-    session.check_app()
-    ctx = session.context("plan", secrets=resolve_secrets(session.project, environ))
+    ctx = _checked_context(session, "plan", environ)
     driver = session.driver()
     if not offline:
         _preflight(driver, ctx)
@@ -176,6 +204,27 @@ def logs(session: Session, *, follow: bool = False, since: str | None = None) ->
     parsed here, once for every target (:func:`parse_since`)."""
     start = parse_since(since, time.time()) if since is not None else None
     return session.driver().logs(session.context("logs"), follow=follow, since=start)
+
+
+def exec_in_replica(
+    session: Session, command: Sequence[str] = (), *, replica: int | None = None, tty: bool = False
+) -> int:
+    """Run ``command`` (default: a shell) in a running replica (``replica``: 1-based, in
+    the order ``status`` lists them; default the first) and return its exit code. With
+    ``tty`` the command gets the caller's terminal. A target whose driver has no ``exec``
+    is a :class:`UsageError`."""
+    driver = session.driver()
+    run = getattr(driver, "exec", None)
+    if run is None:
+        raise UsageError(f"target {session.target!r} does not support exec")
+    if replica is not None and replica < 1:
+        raise UsageError(f"--replica: must be 1 or more (got {replica})")
+    result: int = run(session.context("exec"), tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
+    return result
+
+
+DEFAULT_EXEC = ("/bin/sh",)
+"""What ``exec`` runs without a command: a shell, as every image built FROM a distribution has."""
 
 
 _AGE = re.compile(r"(\d+)([smhd])")

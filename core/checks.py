@@ -15,7 +15,6 @@ Without any, :func:`checks_for` gives :func:`default_checks`: the health path an
 
 from __future__ import annotations
 
-from deployer.errors import ConfigError
 from deployer.models import Check, HealthCheck, Project, StatusRange
 from deployer.settings import Section
 
@@ -33,10 +32,13 @@ def parse_checks(top: Section) -> tuple[Check, ...]:
         return ()
     key = top.key("checks")
     if not isinstance(raw, list):
-        raise ConfigError(key, "must be an array of tables: write each check as [[checks]]", value=raw)
+        top.error("checks", "must be an array of tables: write each check as [[checks]]", value=raw)
+        return ()
     if not raw:
-        raise ConfigError(key, "must not be empty; leave it out for the default checks")
-    return tuple(parse_check(Section(item, f"{key}[{index}]")) for index, item in enumerate(raw))
+        top.error("checks", "must not be empty; leave it out for the default checks")
+        return ()
+    tables = [top.table(item, f"{key}[{index}]") for index, item in enumerate(raw)]
+    return tuple(parse_check(s) for s in tables if s.is_table)
 
 
 def parse_check(s: Section) -> Check:
@@ -47,7 +49,7 @@ def parse_check(s: Section) -> Check:
     headers: dict[str, str] = {}
     for name, text in s.mapping("header", key_pattern=HEADER_PATTERN, key_hint=HEADER_HINT).items():
         if name.lower() in headers:
-            raise ConfigError(f"{s.key('header')}.{name}", "is given twice (header names are case-insensitive)")
+            s.error(f"header.{name}", "is given twice (header names are case-insensitive)")
         headers[name.lower()] = text
     max_ms = s.integer("max_ms", None, minimum=1, maximum=MAX_MS)
     s.done()

@@ -270,6 +270,35 @@ def logs(
     _run(False, action, lambda _: None, target=target, stack=stack, config=config)
 
 
+@app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_command(
+    ctx: typer.Context,
+    target: TargetOpt = "local",
+    stack: StackOpt = "dev",
+    config: ConfigOpt = None,
+    replica: Annotated[int | None, typer.Option(help="Which replica (1-based, as `status` lists them).")] = None,
+) -> None:
+    """Run a command in a running replica (default: a shell): `deployer exec -- ls /srv`.
+
+    Interactive, with a terminal, when standard input is one. Exits with the command's code.
+    """
+    import sys
+
+    from deployer import api
+
+    command = list(ctx.args)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    code = 0
+
+    def action(session: Any) -> None:
+        nonlocal code
+        code = api.exec_in_replica(session, command, replica=replica, tty=sys.stdin.isatty())
+
+    _run(False, action, lambda _: None, target=target, stack=stack, config=config)
+    raise typer.Exit(code)
+
+
 @app.command()
 def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Build the app image (skipped when nothing changed) and print its tag."""

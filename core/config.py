@@ -1,8 +1,9 @@
 """Loading and validating ``deployer.toml`` (or ``[tool.deployer]`` in ``pyproject.toml``).
 
-Every problem raises :class:`ConfigError` naming the file, the key path, the bad value
-and what is allowed, before anything is built or created. Target sections
-(``[targets.<name>]``) are validated by the target's own plugin.
+Every problem is a :class:`ConfigError` naming the file, the key path, the bad value
+and what is allowed, before anything is built or created; one run reports all of them
+at once (:class:`ConfigErrors`, see :class:`deployer.settings.Section`). Target sections
+(``[targets.<name>]``) are validated by the target's own plugin, when it is selected.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deployer.checks import parse_checks
-from deployer.errors import ConfigError
+from deployer.checks import PATH_HINT, PATH_PATTERN, parse_checks
+from deployer.errors import ConfigError, ConfigErrors
 from deployer.models import (
     AppSpec,
     BuildSpec,
@@ -36,6 +37,14 @@ ENV_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 ENV_NAME_HINT = "letters, digits and underscores, not starting with a digit"
 RESERVED_ENV = frozenset({"PORT"})
 """Set by deployer itself (to the app's port) on every target."""
+HEALTH_PATH_MAX = 1024
+"""The longest health check path: the ALB's limit for a target group's HealthCheckPath
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html;
+the ELBv2 API model: ``Path``, min 1, max 1024)."""
+NUL_REASON = (
+    "must not contain a NUL character: a process's environment and arguments are "
+    "NUL-terminated C strings, so Docker would refuse it only after the image was built"
+)
 
 
 def find_config(start: Path) -> Path:
@@ -86,12 +95,14 @@ def parse_project(
 ) -> Project:
     """Validate a parsed TOML document into a :class:`Project`."""
     top = Section(document, prefix)
-    app = parse_app(top.section("app"), root)
+    app_table = top.section("app")
+    app = parse_app(app_table, root) if app_table.is_table else None
     checks = parse_checks(top)
     targets = top.section("targets")
     for name in targets.raw:
         targets.section(name)  # each must be a table; keys are checked by the target's plugin
-    top.done()
+    top.done()  # raises every error recorded above, at once
+    assert app is not None
     return Project(
         root=root, config_file=config_file or root / CONFIG_FILE, app=app, targets=dict(targets.raw), checks=checks
     )
@@ -104,24 +115,17 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     port = s.integer("port", 8000, minimum=1, maximum=65535)
     command = _parse_command(s)
     env = s.mapping("env", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
+    _refuse_nul(s, "env", env)
     secrets = s.names("secrets", pattern=ENV_NAME_PATTERN, hint=ENV_NAME_HINT)
-    for index, secret in enumerate(secrets):
-        if secret in env:
-            raise ConfigError(
-                f"{s.key('secrets')}[{index}]",
-                f"{secret} is also set in {s.key('env')}; a name is either plain env or a secret",
-            )
-        if secrets.index(secret) != index:
-            raise ConfigError(f"{s.key('secrets')}[{index}]", f"{secret} is listed twice")
-    for reserved in RESERVED_ENV:
+    _check_secret_names(s, secrets, env)
+    for reserved in sorted(RESERVED_ENV):
         if reserved in env or reserved in secrets:
-            raise ConfigError(
-                f"{s.key('env')}.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}"
-            )
+            s.error(f"env.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}")
     health = _parse_health(s.section("health"))
     cpu, memory = _parse_size(s)
     replicas = _parse_replicas(s)
     allow_root = s.boolean("allow_root", False)
+    allow_empty_secrets = s.boolean("allow_empty_secrets", False)
     s.done()
     return AppSpec(
         name=name,
@@ -135,26 +139,68 @@ def parse_app(s: Section, root: Path) -> AppSpec:
         memory=memory,
         replicas=replicas,
         allow_root=allow_root,
+        allow_empty_secrets=allow_empty_secrets,
     )
+
+
+def _refuse_nul(s: Section, name: str, values: Mapping[str, str]) -> None:
+    for key, value in values.items():
+        if "\0" in value:
+            s.error(f"{name}.{key}", NUL_REASON)
+
+
+def _check_secret_names(s: Section, secrets: tuple[str, ...], env: Mapping[str, str]) -> None:
+    """A secret is not also plain env, and appears once, ignoring case: the aws-ecs target
+    names each secret's resources (its Secrets Manager secret among them) after the
+    lowercased name, so ``DB_PASSWORD`` and ``db_password`` would collide."""
+    first: dict[str, int] = {}
+    for index, secret in enumerate(secrets):
+        if secret in env:
+            s.error(
+                f"secrets[{index}]", f"{secret} is also set in {s.key('env')}; a name is either plain env or a secret"
+            )
+        earlier = first.setdefault(secret.lower(), index)
+        if earlier == index:
+            continue
+        if secrets[earlier] == secret:
+            s.error(f"secrets[{index}]", f"{secret} is listed twice")
+        else:
+            s.error(
+                f"secrets[{index}]",
+                f"{secret} is listed twice ignoring case ({s.key('secrets')}[{earlier}] is {secrets[earlier]}): "
+                "secret names must differ in more than case, as AWS resource names built from them would collide",
+            )
 
 
 def _parse_build(s: Section, root: Path) -> BuildSpec:
     context_text = s.text("context", ".")
     dockerfile = s.text("dockerfile", "Dockerfile")
     args = s.mapping("args", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
+    _refuse_nul(s, "args", args)
     s.done()
+    if not s.parsed("context", "dockerfile"):
+        return BuildSpec(context=root, dockerfile=dockerfile, args=args)
     try:
         context = (root / context_text).resolve()
         context_ok = context.is_dir()
-        dockerfile_ok = context_ok and (context / dockerfile).is_file()
-    except (OSError, ValueError):
-        context_ok = dockerfile_ok = False
-        context = root
+    except (OSError, ValueError, RuntimeError):
+        context_ok, context = False, root
     if not context_ok:
-        raise ConfigError(s.key("context"), f"must be a folder (relative to {root})", value=context_text)
-    if not dockerfile_ok:
-        raise ConfigError(s.key("dockerfile"), f"must be a file inside {context}", value=dockerfile)
+        s.error("context", f"must be a folder (relative to {root})", value=context_text)
+    elif not _file_inside(context, dockerfile):
+        # Never read it: an error message must not echo a file from outside the context.
+        s.error("dockerfile", f"must be a file inside {context}", value=dockerfile)
     return BuildSpec(context=context, dockerfile=dockerfile, args=args)
+
+
+def _file_inside(folder: Path, relative: str) -> bool:
+    """``relative`` names a regular file inside ``folder`` once ``..`` and symlinks are
+    resolved (an absolute path replaces ``folder``, so ``/etc/passwd`` is outside)."""
+    try:
+        path = (folder / relative).resolve()
+        return path.is_relative_to(folder) and path.is_file()
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
+        return False
 
 
 def _parse_command(s: Section) -> tuple[str, ...] | None:
@@ -165,23 +211,32 @@ def _parse_command(s: Section) -> tuple[str, ...] | None:
         try:
             parts = tuple(shlex.split(raw))
         except ValueError as exc:
-            raise ConfigError(s.key("command"), f"cannot be split into arguments: {exc}", value=raw) from None
+            s.error("command", f"cannot be split into arguments: {exc}", value=raw)
+            return None
     else:
         parts = s.names("command")
+        if not s.parsed("command"):
+            return None
     if not parts:
-        raise ConfigError(s.key("command"), "must not be empty; leave it out to use the image's CMD", value=raw)
+        s.error("command", "must not be empty; leave it out to use the image's CMD", value=raw)
+    elif any("\0" in part for part in parts):
+        s.error("command", NUL_REASON)
     return parts
 
 
 def _parse_health(s: Section) -> HealthCheck:
-    path = s.text("path", "/healthz", pattern=r"/[\x21-\x7e]*", hint="a URL path starting with /")
+    path = s.text("path", "/healthz", pattern=PATH_PATTERN, hint=PATH_HINT)
+    if s.parsed("path") and len(path) > HEALTH_PATH_MAX:
+        s.error(
+            "path", f"must be at most {HEALTH_PATH_MAX} characters (the AWS load balancer's limit), not {len(path)}"
+        )
     interval = s.integer("interval", 10, minimum=5, maximum=300)
     timeout = s.integer("timeout", 5, minimum=2, maximum=120)
     retries = s.integer("retries", 3, minimum=1, maximum=10)
     start_period = s.integer("start_period", 10, minimum=0, maximum=300)
+    if s.parsed("interval", "timeout") and timeout >= interval:
+        s.error("timeout", f"must be shorter than {s.key('interval')} ({interval} s)", value=timeout)
     s.done()
-    if timeout >= interval:
-        raise ConfigError(s.key("timeout"), f"must be shorter than {s.key('interval')} ({interval} s)", value=timeout)
     return HealthCheck(path=path, interval=interval, timeout=timeout, retries=retries, start_period=start_period)
 
 
@@ -199,12 +254,13 @@ def _parse_replicas(s: Section) -> Replicas:
         r = s.section("replicas")
         low = r.integer("min", minimum=1, maximum=100)
         high = r.integer("max", minimum=1, maximum=100)
+        if r.parsed("min", "max") and high < low:
+            r.error("max", f"must be at least {r.key('min')} ({low})", value=high)
         r.done()
-        if high < low:
-            raise ConfigError(r.key("max"), f"must be at least {r.key('min')} ({low})", value=high)
         return Replicas(min=low, max=high)
     if not isinstance(raw, int) or isinstance(raw, bool):
-        raise ConfigError(s.key("replicas"), "must be a count (integer) or a table {min = N, max = M}", value=raw)
+        s.error("replicas", "must be a count (integer) or a table {min = N, max = M}", value=raw)
+        return Replicas()
     count = s.integer("replicas", 1, minimum=1, maximum=100)
     return Replicas(min=count, max=count)
 
@@ -232,18 +288,29 @@ def check_app(project: Project, info: TargetInfo, *, selected: bool = True) -> N
             if selected
             else f"on {info.name} (checked because [targets.{info.name}] is in the config)"
         )
-        raise ConfigError(exc.key, f"{where}, {exc.message}", value=exc.value, file=project.config_file) from None
+        raise ConfigErrors(
+            ConfigError(error.key, f"{where}, {error.message}", value=error.value, file=project.config_file)
+            for error in (exc.errors if isinstance(exc, ConfigErrors) else (exc,))
+        ) from None
 
 
 def resolve_secrets(project: Project, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Secret values from the environment; a missing one names the variable to set."""
-    values = {}
+    """Secret values from the environment. A missing one, or an empty one (unless
+    ``app.allow_empty_secrets``), names the variable to set; all are reported at once."""
+    values, errors = {}, []
     for index, name in enumerate(project.app.secrets):
+        key = f"app.secrets[{index}]"
         if name not in environ:
-            raise ConfigError(
-                f"app.secrets[{index}]",
-                f"secret {name} has no value: set the environment variable {name} before deploying",
-                file=project.config_file,
+            message = f"secret {name} has no value: set the environment variable {name} before deploying"
+            errors.append(ConfigError(key, message, file=project.config_file))
+        elif not environ[name] and not project.app.allow_empty_secrets:
+            message = (
+                f"secret {name} is empty: the environment variable {name} is set to an empty string; "
+                "set it to the secret's value (or set app.allow_empty_secrets = true if empty is meant)"
             )
-        values[name] = environ[name]
+            errors.append(ConfigError(key, message, file=project.config_file))
+        else:
+            values[name] = environ[name]
+    if errors:
+        raise ConfigErrors(errors)
     return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 
 class DeployerError(Exception):
@@ -33,6 +34,36 @@ class ConfigError(UsageError):
     def in_file(self, file: object) -> ConfigError:
         """The same error, naming ``file`` (config parsers raise without knowing the file)."""
         return ConfigError(self.key, self.message, value=self.value, file=file)
+
+
+class ConfigErrors(ConfigError):
+    """Every problem found in one pass over a config table (exit 2), so that one run
+    lists them all. With a single error it reads exactly as that :class:`ConfigError`;
+    ``key``, ``message``, ``value`` and ``file`` are those of the first one, ``errors``
+    holds them all, in the order they were found."""
+
+    def __init__(self, errors: Iterable[ConfigError]):
+        flat: list[ConfigError] = []
+        for error in errors:
+            flat.extend(error.errors if isinstance(error, ConfigErrors) else (error,))
+        if not flat:
+            raise ValueError("ConfigErrors needs at least one error")
+        self.errors: tuple[ConfigError, ...] = tuple(flat)
+        first = flat[0]
+        super().__init__(first.key, first.message, value=first.value, file=first.file)
+
+    def _render(self) -> str:
+        if len(self.errors) == 1:
+            return self.errors[0]._render()
+        files = {error.file for error in self.errors}
+        if len(files) == 1 and None not in files:
+            head, lines = f"{files.pop()}: {len(self.errors)} errors", [e.in_file(None)._render() for e in self.errors]
+        else:
+            head, lines = f"{len(self.errors)} config errors", [e._render() for e in self.errors]
+        return "\n  ".join([f"{head}:", *lines])
+
+    def in_file(self, file: object) -> ConfigErrors:
+        return ConfigErrors(error.in_file(file) for error in self.errors)
 
 
 def _as_written(value: object) -> str:

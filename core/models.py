@@ -18,7 +18,7 @@ from attrs import field, frozen
 PHASES: tuple[str, ...] = ("network", "registry", "ingress", "compute")
 """The four phases, in the order they run."""
 
-Mode = Literal["up", "plan", "down", "status", "logs"]
+Mode = Literal["up", "plan", "down", "status", "logs", "exec"]
 
 Action = Literal["create", "replace", "update", "remove", "unchanged"]
 """What a plan does to one object."""
@@ -83,6 +83,8 @@ class AppSpec:
     memory: int = 512
     replicas: Replicas = field(factory=Replicas)
     allow_root: bool = False
+    allow_empty_secrets: bool = False
+    """Accept a secret whose environment variable is set but empty (refused by default)."""
 
 
 @frozen

@@ -31,6 +31,10 @@ class Driver(Protocol):
     the context (``ctx.mode`` says which). The other operations act on what exists,
     found through the target's own state (Docker labels, a Pulumi stack).
 
+    A driver may also define ``exec(ctx, command, *, replica, tty) -> int``: run
+    ``command`` in a running replica (``replica`` 1-based, None for the first), with the
+    caller's terminal when ``tty``, and return its exit code (``deployer exec``).
+
     A driver may also define ``preflight(ctx) -> None``: the core calls it before it
     builds anything (not for ``plan --offline``), so a missing tool, service or
     credential is reported first; raise ``EnvironmentProblem`` saying how to fix it.

@@ -80,15 +80,17 @@ class AwsSettings:
 
 
 def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
-    """Validate the raw TOML table at ``key``; raise ``ConfigError`` naming the bad key."""
+    """Validate the raw TOML table at ``key``; raise ``ConfigErrors`` naming every bad key."""
     s = Section(raw, key)
     default = AwsSettings()
     vpc_cidr = s.text("vpc_cidr", default.vpc_cidr)
-    _check_cidr(s.key("vpc_cidr"), vpc_cidr)
+    if s.parsed("vpc_cidr"):
+        with s.collect():
+            _check_cidr(s.key("vpc_cidr"), vpc_cidr)
     retention = s.integer("log_retention_days", default.log_retention_days)
     if retention not in LOG_RETENTION_DAYS:
-        raise ConfigError(
-            s.key("log_retention_days"),
+        s.error(
+            "log_retention_days",
             "must be a CloudWatch Logs retention value: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
             value=retention,
         )
@@ -115,9 +117,9 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
             "backend_url", None, pattern=_BACKEND, hint="a Pulumi backend URL (file://, s3://, https://...)"
         ),
     )
-    s.done()
-    if settings.nat_per_az and not settings.nat:
-        raise ConfigError(s.key("nat_per_az"), "needs nat = true (without NAT, tasks use public IPs)", value=True)
+    if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
+        s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)
+    s.done()  # raises every error recorded above, at once
     return settings
 
 

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
+import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from attrs import evolve
 
 from deployer.docker_engine import DockerEngine
-from deployer.errors import DeployFailed, UsageError
+from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.local_docker import compute, engine
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
@@ -194,6 +197,39 @@ class LocalDriver:
             for line in _parse(source, docker.api.logs(cid, timestamps=True, since=start))
         ]
         return iter(sorted(lines, key=lambda line: line.timestamp or ""))
+
+    def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
+        """Run ``command`` in a running replica and return its exit code. With ``tty``,
+        through the docker CLI (``docker exec -it``: the engine's exec with this terminal);
+        otherwise through the engine API, streaming the output (standard input is not sent)."""
+        docker = engine.client()
+        running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
+        if not running:
+            raise UsageError(
+                f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `deployer up --target local` first"
+            )
+        index = (replica or 1) - 1
+        if index >= len(running):
+            raise UsageError(
+                f"--replica: {replica} is not running; {len(running)} replica(s) run (1 to {len(running)})"
+            )
+        name = engine.name(running[index])
+        if tty:
+            docker_cli = shutil.which("docker")
+            if docker_cli is None:
+                raise EnvironmentProblem(
+                    "an interactive exec needs the docker CLI on PATH (the engine's exec with your terminal); "
+                    "install it, or pipe the command's input to run it without a terminal"
+                )
+            return subprocess.call([docker_cli, "exec", "-it", name, *command])
+        exec_id = docker.api.exec_create(name, list(command))["Id"]
+        for out, err in docker.api.exec_start(exec_id, stream=True, demux=True):
+            for stream, data in ((sys.stdout, out), (sys.stderr, err)):
+                if data:
+                    stream.buffer.write(data)
+                    stream.flush()
+        code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
+        return code
 
 
 def _leftovers(docker: DockerEngine, ctx: PhaseContext) -> list[tuple[str, str, str]]:

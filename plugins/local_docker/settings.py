@@ -7,18 +7,44 @@ parsed settings from its context.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
-from deployer.errors import ConfigError
 from deployer.settings import Section, target_settings
 
 if TYPE_CHECKING:
     from deployer.models import PhaseContext
 
 RESTART_POLICIES = ("unless-stopped", "always", "on-failure", "no")
+
+# A Docker image reference, ``name[:tag][@digest]``, as the grammar of
+# https://github.com/distribution/reference/blob/main/reference.go (regexp.go) defines it:
+#   reference := name [ ":" tag ] [ "@" digest ]
+#   name      := [domain "/"] remote-name          domain := host [":" port-number]
+#   host      := domain-name | "[" IPv6address "]"
+#   path-component := alpha-numeric [separator alpha-numeric]*   (lowercase only)
+#   separator := [_.] | __ | [-]+                  tag := [\w][\w.-]{0,127}
+#   digest    := algorithm ":" hex (32 or more hex digits)
+# ``\w`` is spelled out because Go's is ASCII-only. The value goes into the load
+# balancer's Dockerfile ``FROM`` line, so nothing else (a newline, say) may get through.
+_ALPHANUMERIC = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT = rf"{_ALPHANUMERIC}(?:{_SEPARATOR}{_ALPHANUMERIC})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REFERENCE = rf"(?P<name>{_NAME})(?::{_TAG})?(?:@{_DIGEST})?"
+IMAGE_REFERENCE_HINT = (
+    "a Docker image reference, name[:tag][@digest], such as python:3.12-slim "
+    "(lowercase name components; letters, digits, '_', '.' and '-' in the tag)"
+)
+NAME_TOTAL_LENGTH_MAX = 255
+"""distribution/reference's limit on the name part (before ``:tag`` and ``@digest``)."""
 
 
 @frozen
@@ -54,6 +80,7 @@ class LocalSettings:
 def parse_settings(raw: Mapping[str, Any], key: str) -> LocalSettings:
     """Validate ``[targets.local]``; unknown keys are rejected with the allowed ones."""
     s = Section(raw, key)
+    default = LocalSettings()
     settings = LocalSettings(
         host_port=s.integer("host_port", 8080, minimum=1, maximum=65535),
         bind=s.text("bind", "127.0.0.1"),
@@ -63,18 +90,42 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> LocalSettings:
         lock_timeout=s.integer("lock_timeout", 300, minimum=0, maximum=3600),
         read_only=s.boolean("read_only", True),
         restart=s.text("restart", "unless-stopped", choices=RESTART_POLICIES),
-        lb_base_image=s.text("lb_base_image", "python:3.12-slim"),
+        lb_base_image=s.text(
+            "lb_base_image", default.lb_base_image, pattern=IMAGE_REFERENCE, hint=IMAGE_REFERENCE_HINT
+        ),
     )
+    if s.parsed("bind"):
+        _check_bind(s, settings.bind)
+    if s.parsed("lb_base_image") and len(_image_name(settings.lb_base_image)) > NAME_TOTAL_LENGTH_MAX:
+        s.error(
+            "lb_base_image",
+            f"must have a name (before :tag and @digest) of at most {NAME_TOTAL_LENGTH_MAX} characters",
+            value=settings.lb_base_image,
+        )
     s.done()
-    try:
-        ipaddress.ip_address(settings.bind)
-    except ValueError:
-        raise ConfigError(
-            s.key("bind"),
-            "must be an IP address such as 127.0.0.1 (0.0.0.0 listens on every interface)",
-            value=settings.bind,
-        ) from None
     return settings
+
+
+def _image_name(reference: str) -> str:
+    match = re.fullmatch(IMAGE_REFERENCE, reference)
+    return match["name"] if match else reference
+
+
+def _check_bind(s: Section, bind: str) -> None:
+    """A plain IP address: no host name, no IPv6 zone (``%eth0``), which Docker cannot
+    publish on (it reports a misleading "address already in use")."""
+    try:
+        address = ipaddress.ip_address(bind)
+    except ValueError:
+        s.error("bind", "must be an IP address such as 127.0.0.1 (0.0.0.0 listens on every interface)", value=bind)
+        return
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        s.error(
+            "bind",
+            "must be a plain IP address, without a zone (%...): Docker cannot publish a port on a "
+            "scoped IPv6 address (it reports 'address already in use'); use :: to listen on every interface",
+            value=bind,
+        )
 
 
 def of(ctx: PhaseContext) -> LocalSettings:

@@ -5,7 +5,7 @@
   separated, in distinct availability zones (the load balancer needs two).
 
 Neither set means "not configured". Anything else that is not exactly right raises
-``ConfigError`` naming the variable, before any resource is declared.
+``ConfigErrors`` naming each bad variable (both at once), before any resource is declared.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 
 from attrs import frozen
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, ConfigErrors
 
 VPC_ID = "DEPLOYER_BYO_VPC_ID"
 SUBNET_IDS = "DEPLOYER_BYO_SUBNET_IDS"
@@ -37,12 +37,15 @@ def from_environ(environ: Mapping[str, str] = os.environ) -> ExistingNetwork | N
     subnets = environ.get(SUBNET_IDS, "").strip()
     if not vpc_id and not subnets:
         return None
+    errors = []
     if not _VPC.fullmatch(vpc_id):
-        raise ConfigError(
-            VPC_ID,
-            f"must be the id of an existing VPC, such as vpc-0a1b2c3d4e5f67890 "
-            f"(environment variable, needed with {SUBNET_IDS})",
-            value=vpc_id,
+        errors.append(
+            ConfigError(
+                VPC_ID,
+                f"must be the id of an existing VPC, such as vpc-0a1b2c3d4e5f67890 "
+                f"(environment variable, needed with {SUBNET_IDS})",
+                value=vpc_id,
+            )
         )
     subnet_ids = tuple(s.strip() for s in subnets.split(","))
     if (
@@ -50,11 +53,15 @@ def from_environ(environ: Mapping[str, str] = os.environ) -> ExistingNetwork | N
         or len(set(subnet_ids)) < len(subnet_ids)
         or not all(_SUBNET.fullmatch(s) for s in subnet_ids)
     ):
-        raise ConfigError(
-            SUBNET_IDS,
-            f"must list at least two distinct subnet ids of {vpc_id}, comma "
-            "separated, such as subnet-0a1b2c3d,subnet-4e5f6a7b "
-            "(environment variable)",
-            value=subnets,
+        errors.append(
+            ConfigError(
+                SUBNET_IDS,
+                f"must list at least two distinct subnet ids of {vpc_id}, comma "
+                "separated, such as subnet-0a1b2c3d,subnet-4e5f6a7b "
+                "(environment variable)",
+                value=subnets,
+            )
         )
+    if errors:
+        raise ConfigErrors(errors)
     return ExistingNetwork(vpc_id, subnet_ids)

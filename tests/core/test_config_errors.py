@@ -1,0 +1,399 @@
+"""Bad input, through the real CLI: one run names every mistake (exit 2), before anything
+is built or created, and no traceback.
+
+"Nothing created" is checked twice: no Docker engine is even connected to (so no image,
+network or container can appear) and no ``.deployer`` folder appears in the project.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from deployer.cli import app
+from deployer.config import load_project, target_config
+from deployer.errors import ConfigError, ConfigErrors
+from deployer.plugin_manager import get_plugin_manager
+from deployer.settings import Section
+
+BASE = """
+[app]
+name = "demo"
+{app}
+[app.build]
+context = "app"
+{build}
+[app.health]
+{health}
+{rest}
+"""
+
+
+def config_text(*, app: str = "", build: str = "", health: str = "", rest: str = "") -> str:
+    return BASE.format(app=app, build=build, health=health, rest=textwrap.dedent(rest))
+
+
+@pytest.fixture
+def deployer_cli(tmp_path: Path, monkeypatch):
+    """``deployer_cli(*args, env=...)``: run the CLI in-process; afterwards check that no
+    Docker engine was connected to and no ``.deployer`` folder was made."""
+    from deployer import docker_engine
+
+    engines: list[str] = []
+    real_init = docker_engine.DockerEngine.__init__
+
+    def recording_init(self, *args, **kwargs):
+        engines.append(repr(args))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(docker_engine.DockerEngine, "__init__", recording_init)
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        result = CliRunner().invoke(app, list(args), env=env)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output
+        assert engines == [], "the Docker engine was contacted: something could have been created"
+        assert not (tmp_path / ".deployer").exists(), "a .deployer folder was created"
+        return result
+
+    return run
+
+
+# --- every error at once --------------------------------------------------------------
+
+
+THREE_MISTAKES = config_text(
+    app="port = 70000",
+    health="interval = 10\ntimeout = 30",
+    rest="""
+    [[checks]]
+    path = "/"
+    status = 700
+    """,
+)
+
+
+def test_three_mistakes_in_three_tables_are_named_in_one_run(make_project, deployer_cli):
+    config = make_project(THREE_MISTAKES)
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"{config}: 3 errors:" in result.output
+    for key, allowed in [
+        ("app.port", "between 1 and 65535 (got 70000)"),
+        ("app.health.timeout", "shorter than app.health.interval"),
+        ("checks[0].status", "between 100 and 599 (got 700)"),
+    ]:
+        assert f"  {key}: must be {allowed}" in result.output, result.output
+
+
+def test_json_output_lists_them_too(make_project, deployer_cli):
+    config = make_project(THREE_MISTAKES)
+    result = deployer_cli("plan", "--json", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.output.count("app.port") and result.output.count("checks[0].status")
+
+
+def test_every_mistake_of_a_target_section_is_named_in_one_run(make_project, deployer_cli):
+    config = make_project(
+        config_text(
+            rest="""
+            [targets.local]
+            host_port = 0
+            bind = "localhost"
+            restart = "sometimes"
+            hostport = 1
+            """
+        )
+    )
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"{config}: 4 errors:" in result.output
+    for key in ("host_port", "bind", "restart", "hostport"):
+        assert f"  targets.local.{key}: " in result.output
+
+
+def test_aws_ecs_section_errors_are_collected_too():
+    from deployer.plugins.aws_ecs.settings import parse_settings
+
+    with pytest.raises(ConfigErrors) as caught:
+        parse_settings({"vpc_cidr": "nope", "log_retention_days": 31, "nat_per_az": True, "regoin": "x"}, "t")
+    assert [e.key for e in caught.value.errors] == ["t.vpc_cidr", "t.log_retention_days", "t.nat_per_az", "t.regoin"]
+
+
+def test_one_error_reads_exactly_as_before(make_project):
+    config = make_project(config_text(app="port = 70000"))
+    with pytest.raises(ConfigError) as caught:
+        load_project(config)
+    assert str(caught.value) == f"{config}: app.port: must be between 1 and 65535 (got 70000)"
+    assert caught.value.key == "app.port" and caught.value.exit_code == 2
+
+
+def test_a_target_refusing_the_app_is_named_with_the_secret_errors(make_project, deployer_cli):
+    config = make_project(config_text(app='cpu = 300\nsecrets = ["API_TOKEN"]'))
+    result = deployer_cli("plan", "--target", "aws-ecs", "--offline", "--config", str(config), env={"API_TOKEN": ""})
+    refused(result, "app.cpu", "app.secrets[0]", f"{config}: 2 errors:")
+
+
+@pytest.mark.parametrize(
+    ("config", "named", "not_named"),
+    [
+        # a cross-field check runs only when its inputs were read without error
+        ('replicas = { min = "two", max = 1 }', "app.replicas.min", "app.replicas.max"),
+    ],
+)
+def test_checks_across_keys_skip_inputs_that_failed(make_project, config, named, not_named):
+    with pytest.raises(ConfigError) as caught:
+        load_project(make_project(config_text(app=config)))
+    assert [e.key for e in caught.value.errors] == [named], str(caught.value)
+    assert not_named not in str(caught.value)
+
+
+def test_health_interval_that_failed_is_not_compared(make_project):
+    with pytest.raises(ConfigError) as caught:
+        load_project(make_project(config_text(health='interval = "10"\ntimeout = 30')))
+    assert [e.key for e in caught.value.errors] == ["app.health.interval"]
+
+
+def test_a_plugin_raising_one_config_error_still_works(make_project):
+    def parse_settings(raw, key):
+        raise ConfigError(f"{key}.zone", "must be a zone", value=raw.get("zone"))
+
+    info = get_plugin_manager().target("local")
+    project = load_project(make_project(config_text(rest='[targets.local]\nzone = "x"\n')))
+    from attrs import evolve
+
+    with pytest.raises(ConfigError) as caught:
+        target_config(project, evolve(info, parse_settings=parse_settings))
+    assert str(caught.value) == f'{project.config_file}: targets.local.zone: must be a zone (got "x")'
+
+
+def test_section_collect_records_a_raised_error_and_done_raises_all():
+    s = Section({"a": "x", "b": 2, "c": 3}, "t")
+    s.integer("a")
+    s.integer("b")
+    with s.collect():
+        raise ConfigError("t.b", "is wrong")
+    assert not s.parsed("a") and not s.parsed("b") and s.parsed("c")
+    with pytest.raises(ConfigErrors) as caught:
+        s.done()
+    assert [e.key for e in caught.value.errors] == ["t.a", "t.b", "t.c"]
+    assert str(caught.value).splitlines()[0] == "3 config errors:"
+
+
+# --- hostile input ----------------------------------------------------------------------
+
+
+def refused(result, key: str, *fragments: str) -> str:
+    """The CLI exited 2 naming ``key`` (and each fragment); returns its output."""
+    assert result.exit_code == 2, result.output
+    assert f"{key}: " in result.output, result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+    return result.output
+
+
+SECRET_CONTENT = "root:x:0:0:do-not-echo-me"
+
+
+@pytest.fixture
+def outside_file(tmp_path: Path) -> Path:
+    """A file next to the project, outside its build context, whose content must never
+    appear in any output."""
+    path = tmp_path.parent / f"{tmp_path.name}-outside" / "Dockerfile"
+    path.parent.mkdir()
+    path.write_text(f"FROM scratch\n# {SECRET_CONTENT}\n")
+    return path
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink", "system file"])
+def test_a_dockerfile_outside_the_build_context_is_refused(make_project, deployer_cli, outside_file, tmp_path, how):
+    config = make_project(BASE)  # makes app/ (the context)
+    dockerfile = {
+        "absolute": str(outside_file),
+        "dotdot": f"../../{outside_file.parent.name}/Dockerfile",
+        "symlink": "Linked.dockerfile",
+        "system file": "/etc/passwd",
+    }[how]
+    if how == "symlink":
+        (tmp_path / "app" / "Linked.dockerfile").symlink_to(outside_file)
+    config.write_text(config_text(build=f"dockerfile = {dockerfile!r}"))
+    for command in (["plan", "--target", "local"], ["up", "--target", "local"]):
+        output = refused(
+            deployer_cli(*command, "--config", str(config)),
+            "app.build.dockerfile",
+            f"must be a file inside {tmp_path / 'app'}",
+        )
+        assert SECRET_CONTENT not in output and "root:x:0:0" not in output
+
+
+def test_a_symlink_to_a_dockerfile_inside_the_context_is_fine(make_project, tmp_path):
+    config = make_project(config_text(build='dockerfile = "Linked.dockerfile"'))
+    (tmp_path / "app" / "Linked.dockerfile").symlink_to(tmp_path / "app" / "Dockerfile")
+    assert load_project(config).app.build.dockerfile == "Linked.dockerfile"
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('[app.env]\nGREETING = "hello\\u0000world"', "app.env.GREETING"),
+        ('[app.build.args]\nVERSION = "1\\u0000"', "app.build.args.VERSION"),
+    ],
+)
+def test_a_nul_character_in_env_or_build_args_is_refused(make_project, deployer_cli, table, key):
+    config = make_project(config_text(rest=table))
+    refused(deployer_cli("up", "--target", "local", "--config", str(config)), key, "NUL")
+
+
+def test_a_nul_character_in_the_command_is_refused(make_project, deployer_cli):
+    config = make_project(config_text(app='command = ["serve", "--flag\\u0000"]'))
+    refused(deployer_cli("plan", "--target", "local", "--config", str(config)), "app.command", "NUL")
+
+
+def test_other_control_characters_in_env_values_are_kept(make_project):
+    config = make_project(config_text(rest='[app.env]\nPEM = "line one\\nline two\\tend"'))
+    assert load_project(config).app.env["PEM"] == "line one\nline two\tend"
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("/healthz#top", "without spaces or #"),
+        ("/health z", "without spaces or #"),
+        ("/health\\tz", "without spaces or #"),
+        ("/" + "a" * 1024, "at most 1024 characters"),
+    ],
+)
+def test_a_health_path_the_load_balancer_cannot_use_is_refused(make_project, deployer_cli, path, fragment):
+    config = make_project(config_text(health=f'path = "{path}"'))
+    refused(deployer_cli("plan", "--target", "local", "--config", str(config)), "app.health.path", fragment)
+
+
+def test_a_health_path_of_1024_characters_is_accepted(make_project):
+    path = "/" + "a" * 1023
+    assert load_project(make_project(config_text(health=f'path = "{path}"'))).app.health.path == path
+
+
+def test_secret_names_must_differ_in_more_than_case(make_project, deployer_cli):
+    config = make_project(config_text(app='secrets = ["DB_PASSWORD", "db_password"]'))
+    refused(
+        deployer_cli(
+            "plan", "--target", "local", "--config", str(config), env={"DB_PASSWORD": "a", "db_password": "b"}
+        ),
+        "app.secrets[1]",
+        "ignoring case",
+    )
+
+
+def test_an_empty_secret_is_refused_naming_the_variable(make_project, deployer_cli):
+    config = make_project(config_text(app='secrets = ["API_TOKEN", "OTHER"]'))
+    output = refused(
+        deployer_cli("up", "--target", "local", "--config", str(config), env={"API_TOKEN": "", "OTHER": "set"}),
+        "app.secrets[0]",
+        "API_TOKEN",
+        "is empty",
+        "app.allow_empty_secrets",
+    )
+    assert "app.secrets[1]" not in output
+
+
+def test_an_empty_secret_is_accepted_when_allowed(make_project):
+    from deployer.config import resolve_secrets
+
+    config = make_project(config_text(app='secrets = ["API_TOKEN"]\nallow_empty_secrets = true'))
+    assert resolve_secrets(load_project(config), {"API_TOKEN": ""}) == {"API_TOKEN": ""}
+
+
+def test_missing_and_empty_secrets_are_reported_together(make_project):
+    from deployer.config import resolve_secrets
+
+    project = load_project(make_project(config_text(app='secrets = ["A", "B", "C"]')))
+    with pytest.raises(ConfigErrors) as caught:
+        resolve_secrets(project, {"B": "", "C": "x"})
+    assert [e.key for e in caught.value.errors] == ["app.secrets[0]", "app.secrets[1]"]
+
+
+def test_a_bind_address_with_a_zone_is_refused(make_project, deployer_cli):
+    config = make_project(config_text(rest='[targets.local]\nbind = "fe80::1%eth0"'))
+    refused(deployer_cli("up", "--target", "local", "--config", str(config)), "targets.local.bind", "without a zone")
+
+
+@pytest.mark.parametrize("image", ["python:3.12-slim\nRUN touch /pwned", "", "Python:3.12", "python:3.12 AS x"])
+def test_a_load_balancer_base_image_that_is_not_an_image_reference_is_refused(make_project, deployer_cli, image):
+    config = make_project(config_text(rest=f"[targets.local]\nlb_base_image = {_toml_string(image)}"))
+    refused(
+        deployer_cli("up", "--target", "local", "--config", str(config)),
+        "targets.local.lb_base_image",
+        "Docker image reference",
+    )
+
+
+def _toml_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)  # a JSON string is a valid TOML basic string
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "python:3.12-slim",
+        "debian",
+        "library/debian:bookworm",
+        "docker.io/library/python:3.12-slim",
+        "localhost:5000/team/lb_base:v1.2",
+        "registry.example.com:443/a__b/c--d.e:latest",
+        "[::1]:5000/x/y:z",
+        "python@sha256:" + "a" * 64,
+        "python:3.12-slim@sha256:" + "0123456789abcdef" * 4,
+    ],
+)
+def test_valid_image_references_are_accepted(image):
+    from deployer.plugins.local_docker.settings import parse_settings
+
+    assert parse_settings({"lb_base_image": image}, "targets.local").lb_base_image == image
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "upper/Case",  # (an upper-case first component names a registry host: valid)
+        "a/-b",
+        "a//b",
+        "name:",
+        "name:-tag",
+        "name:" + "t" * 129,
+        "name@sha256:abc",
+        "a" * 256,
+        "python:3.12\n",
+        "python:3.12\x00",
+        "pyth\u00f6n",
+    ],
+)
+def test_invalid_image_references_are_refused(image):
+    from deployer.plugins.local_docker.settings import parse_settings
+
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"lb_base_image": image}, "targets.local")
+    assert caught.value.key == "targets.local.lb_base_image"
+
+
+def test_secret_and_target_section_errors_are_named_in_one_run(make_project, deployer_cli):
+    config = make_project(config_text(app='secrets = ["API_TOKEN"]', rest='[targets.local]\nbind = "fe80::1%eth0"'))
+    result = deployer_cli("up", "--target", "local", "--config", str(config), env={"API_TOKEN": ""})
+    refused(result, "app.secrets[0]", f"{config}: 2 errors:", "targets.local.bind: must be a plain IP address")
+
+
+def test_every_configured_target_is_checked_before_raising(make_project, deployer_cli):
+    config = make_project(
+        config_text(app="cpu = 300", rest="[targets.local]\nhost_port = 0\n[targets.aws-ecs]\naz_count = 1\n")
+    )
+    output = refused(
+        deployer_cli("plan", "--target", "local", "--config", str(config)),
+        "targets.local.host_port",
+        "targets.aws-ecs.az_count",
+        f"{config}: 2 errors:",
+    )
+    assert output.index("targets.local.host_port") < output.index("targets.aws-ecs.az_count")

@@ -24,10 +24,15 @@ def project_name(ctx: PhaseContext) -> str:
 
 def check(ctx: PhaseContext) -> None:
     """What the target refuses once the image is known, before any resource is declared:
-    an ``architecture`` key contradicting the built image (:func:`.limits.cpu_architecture`);
-    and a note when a non-root image would find /tmp not writable on Fargate.
-    Cheap (no pulumi_aws import): a driver may call it before it creates a stack."""
+    an ``architecture`` key contradicting the built image (:func:`.limits.cpu_architecture`).
+    Cheap (no pulumi_aws import) and repeatable: the driver calls it before it opens a
+    stack, the program again (for drivers that do not)."""
     cpu_architecture(aws_settings.of(ctx).architecture, ctx.image)
+
+
+def note(ctx: PhaseContext) -> None:
+    """Report what the user may want to change: a non-root image that would find /tmp not
+    writable on Fargate."""
     image = ctx.image
     if image is not None and image.id and not image.runs_as_root and "/tmp" not in image.volumes:
         # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
@@ -39,9 +44,10 @@ def check(ctx: PhaseContext) -> None:
 
 
 def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:
-    """Check the context (:func:`check`), then run the phases inside the current Pulumi
-    stack, export and return the outputs."""
+    """Check the context (:func:`check`, :func:`note`), then run the phases inside the
+    current Pulumi stack, export and return the outputs."""
     check(ctx)
+    note(ctx)
     outputs = exports(phases(ctx))
     for key, value in outputs.items():
         pulumi.export(key, value)

@@ -56,3 +56,18 @@ def test_plan_refuses_the_contradiction_with_exit_code_2(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["plan", "--target", "aws-ecs", "--offline", "--config", str(config)])
     assert result.exit_code == 2, result.output
     assert "targets.aws-ecs.architecture" in result.output + result.stderr
+
+
+@pytest.mark.parametrize("operation", ["up", "plan"])
+def test_the_real_driver_refuses_the_contradiction_before_it_opens_a_stack(operation, monkeypatch):
+    """With the Pulumi CLI, ``up`` and a preview refuse the key before any stack (and so any
+    state or workspace file) exists."""
+    from deployer.plugins.aws_ecs.driver import AwsEcsDriver
+
+    driver = AwsEcsDriver()
+    opened = []
+    monkeypatch.setattr(driver, "_stack", lambda *args, **kwargs: opened.append(args) or pytest.fail("opened"))
+    ctx = evolve(make_ctx({"architecture": "X86_64"}, mode="up"), image=ARM_IMAGE)
+    with pytest.raises(ConfigError, match="targets.aws-ecs.architecture"):
+        getattr(driver, operation)(ctx, lambda ctx: pytest.fail("phases ran"))
+    assert opened == []

@@ -225,6 +225,7 @@ def apply(
         workers=workers,
         parked=parked,
         digest=digest,
+        network=network.extra.get("name", engine.network_name(ctx)),
     )
     return result
 
@@ -370,6 +371,7 @@ def _retire(
     workers: tuple[int, ...] = (),
     parked: list[dict[str, Any]] = (),  # type: ignore[assignment]
     digest: str = "",
+    network: str = "",
 ) -> None:
     """Stop and remove ``rows``; when some just left the load balancer (``drained``),
     first wait until their in-flight requests are done (the HAProxy ``workers`` from
@@ -387,7 +389,10 @@ def _retire(
     standby_rows = [
         r
         for r in rows
-        if engine.name(r) in drained and engine.is_up(r) and r["Labels"].get(docker_labels.SPEC_HASH) != digest
+        if engine.name(r) in drained
+        and engine.is_up(r)
+        and r["Labels"].get(docker_labels.SPEC_HASH) != digest
+        and network in ((r.get("NetworkSettings") or {}).get("Networks") or {})  # not a replaced network's
     ]
     if standby_rows:  # the version just replaced: kept running, out of the load balancer (see .standby)
         ctx.report(f"keeping {', '.join(engine.name(r) for r in standby_rows)} as standby, for an instant rollback")

@@ -12,8 +12,13 @@ touches nothing (the load balancer's routes are read from HAProxy itself, see
    :class:`~deployer.errors.DeployFailed` carries its last log lines: the load balancer
    was never changed, so the old version keeps serving;
 2. the load balancer is reloaded to route to exactly the new set;
-3. after ``drain_seconds`` the replicas that left it are stopped and removed, as are
-   stopped or surplus ones.
+3. once the replicas that left it have no request in flight (the HAProxy worker from
+   before the reload has exited; at most ``drain_seconds``), they are kept running as the
+   standby of the replaced version (:mod:`.standby`) and stopped or surplus ones are
+   removed.
+
+New replicas start without their CPU limit and are probed directly (:mod:`.probe`); the
+limit is applied once they pass their check, before they get traffic.
 
 An interrupted ``up`` removes the replicas it started and had not registered; a
 replica left behind by a hard kill is reused or removed by the next ``up``.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -323,7 +329,7 @@ def _wait_healthy(
                 addresses[name] = probe.address(docker, name, network)
             ip = addresses.get(name)
             if ip and probe.healthy(ip, ctx.app.port, ctx.app.health.path):
-                passed.add(name)  # a resumed replica may still show Docker's state from before its pause
+                passed.add(name)  # Docker's own first check may come a whole interval later
             elif engine.health(row) == "unhealthy":
                 raise _failure(docker, ctx, name, row, "failed its health check")
             else:
@@ -369,7 +375,7 @@ def _retire(
     *,
     upstream: Upstream,
     workers: tuple[int, ...] = (),
-    parked: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    parked: Sequence[dict[str, Any]] = (),
     digest: str = "",
     network: str = "",
 ) -> None:

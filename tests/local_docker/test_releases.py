@@ -3,7 +3,10 @@ checkout), ``rollback`` under traffic, and a refused rollback when the image is 
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -65,3 +68,15 @@ def test_rollback_refused_when_the_image_is_gone(stack):
     assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 3\n"}
     with pytest.raises(UsageError, match="no release 9"):
         api.rollback(stack.session(), 9)
+
+    cli = [sys.executable, "-m", "deployer"]
+    where = ["--stack", stack.stack, "--config", str(stack.config)]
+    refused = subprocess.run([*cli, "rollback", "1", *where], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "was removed" in refused.stderr, refused.stderr
+    listed = subprocess.run([*cli, "releases", "--json", *where], capture_output=True, text=True, timeout=120)
+    rows = json.loads(listed.stdout)
+    assert [(r["number"], r["current"], r["image_present"]) for r in rows] == [
+        (1, False, False),
+        (2, False, True),
+        (3, True, True),
+    ]

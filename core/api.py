@@ -7,6 +7,7 @@ these functions directly.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import time
@@ -165,11 +166,18 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 
-def down(session: Session) -> None:
-    """Remove everything ``up`` created for this app and stack."""
+def down(session: Session, *, volumes: bool = False) -> None:
+    """Remove everything ``up`` created for this app and stack; the database's data only
+    with ``volumes`` (a target whose driver's ``down`` takes no ``volumes`` refuses it)."""
     ctx = session.context("down")
     started = time.perf_counter()
-    session.driver().down(ctx)
+    driver = session.driver()
+    if volumes:
+        if "volumes" not in inspect.signature(driver.down).parameters:
+            raise UsageError(f"target {session.target!r} does not support down --volumes")
+        driver.down(ctx, volumes=True)  # type: ignore[call-arg]
+    else:
+        driver.down(ctx)
     session.reporter.phase("down", time.perf_counter() - started)
 
 
@@ -199,6 +207,19 @@ def exec_in_replica(
     if replica is not None and replica < 1:
         raise UsageError(f"--replica: must be 1 or more (got {replica})")
     result: int = run(session.context("exec"), tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
+    return result
+
+
+def run_once(session: Session, command: Sequence[str]) -> int:
+    """Run ``command`` once in a new container of the deployed app (its image, env,
+    secrets, network and database) and return its exit code. A target whose driver has
+    no ``run`` is a :class:`UsageError`."""
+    if not command:
+        raise UsageError("run: give the command to run, e.g. `deployer run -- python -m myapp.shell`")
+    run = getattr(session.driver(), "run", None)
+    if run is None:
+        raise UsageError(f"target {session.target!r} does not support run")
+    result: int = run(session.context("run"), tuple(command))
     return result
 
 

@@ -52,3 +52,6 @@ else ``false``."""
 LB_HASH = "dev.deployer.lb-hash"
 """On the load balancer container: a hash of what it was created from (its image, bind
 address, ports, restart policy, network). A different hash replaces the container."""
+
+WORKER = "dev.deployer.worker"
+"""On worker containers (role ``worker``): the worker's name, from ``[workers.<name>]``."""

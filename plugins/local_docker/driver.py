@@ -25,7 +25,7 @@ from attrs import evolve
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import compute, engine
+from deployer.plugins.local_docker import compute, database, engine, oneoff, workers
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
@@ -85,9 +85,10 @@ class LocalDriver:
             spec=results.compute.extra.get("spec"),
         )
 
-    def down(self, ctx: PhaseContext) -> None:
+    def down(self, ctx: PhaseContext, *, volumes: bool = False) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
-        (and nothing else). Idempotent."""
+        (and nothing else). Idempotent. The database's data volume is kept unless
+        ``volumes`` (``down --volumes``, as docker compose)."""
         docker = engine.client()
         settings = of(ctx)
         left: list[str] = []
@@ -105,6 +106,9 @@ class LocalDriver:
                 except docker.errors.APIError as error:  # e.g. a container deployer did not create joined it
                     left.append(f"network {network['Name']}: {error.explanation or error}")
             for volume in docker.volumes(engine.selector(ctx)):
+                if engine.role(volume) == database.ROLE_DATABASE_DATA and not volumes:
+                    ctx.report(f"keeping volume {volume['Name']} (the database's data; down --volumes removes it)")
+                    continue
                 ctx.report(f"removing volume {volume['Name']}")
                 try:
                     docker.api.remove_volume(volume["Name"], force=True)
@@ -142,6 +146,8 @@ class LocalDriver:
             image=images.most_common(1)[0][0] if images else None,
             spec=compute.expressed_spec(docker, replicas),
             details={
+                **database.status(docker, rows),
+                **workers.status(rows),
                 "age": _age(now - max((r["Created"] for r in replicas), default=now)),
                 "load_balancer": [{"name": engine.name(r), "state": r["State"]} for r in lbs],
                 "replicas": [
@@ -206,6 +212,11 @@ class LocalDriver:
                     stream.flush()
         code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
         return code
+
+    def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
+        """Run ``command`` once in a new container with the deployed image, env, secrets,
+        network and database (:func:`.oneoff.run`); return its exit code."""
+        return oneoff.run(ctx, command)
 
 
 def _published(row: dict[str, Any]) -> str | None:

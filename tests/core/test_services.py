@@ -29,7 +29,9 @@ port = 8000
 context = "app"
 """
 
-FULL = BASE.format(app='release_command = "python -m myapp.migrate --check"') + """
+FULL = (
+    BASE.format(app='release_command = "python -m myapp.migrate --check"')
+    + """
 [workers.mailer]
 command = ["python", "-m", "myapp.worker"]
 replicas = 2
@@ -44,6 +46,7 @@ engine = "postgres"
 version = "15"
 storage_gb = 50
 """
+)
 
 
 def test_a_full_config_parses_into_the_app_spec(make_project):
@@ -62,7 +65,9 @@ def test_without_the_new_tables_nothing_changes(make_project):
 
 
 def test_every_error_is_reported_at_once_naming_its_key(make_project):
-    text = BASE.format(app='release_command = ""') + """
+    text = (
+        BASE.format(app='release_command = ""')
+        + """
 [workers.Mailer]
 replicas = -1
 colour = "red"
@@ -75,6 +80,7 @@ engine = "mysql"
 version = "9"
 storage_gb = 5
 """
+    )
     with pytest.raises(ConfigErrors) as caught:
         load_project(make_project(text))
     keys = sorted(error.key for error in caught.value.errors)
@@ -141,7 +147,9 @@ class FakeRedis:
         result = yield
         base = result or ServicesResult()
         return attrs.evolve(
-            base, env={**base.env, "REDIS_URL": f"redis://{network.id}-redis:6379/0"}, services=(*base.services, "redis")
+            base,
+            env={**base.env, "REDIS_URL": f"redis://{network.id}-redis:6379/0"},
+            services=(*base.services, "redis"),
         )
 
 

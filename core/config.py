@@ -27,7 +27,7 @@ from deployer.models import (
     Replicas,
     TargetConfig,
 )
-from deployer.services import parse_command_key, parse_database, parse_workers
+from deployer.services import DATABASE_ENV, parse_command_key, parse_database, parse_workers
 from deployer.settings import Section
 
 if TYPE_CHECKING:
@@ -107,6 +107,11 @@ def parse_project(
         targets.section(name)  # each must be a table; keys are checked by the target's plugin
     top.done()  # raises every error recorded above, at once
     assert app is not None
+    if database is not None:
+        taken = sorted(set(DATABASE_ENV) & {*app.env, *app.secrets})
+        if taken:
+            top.error("database", f"sets {', '.join(taken)} for every workload; remove them from app.env/app.secrets")
+            top.raise_errors()
     if workers or database is not None:
         app = evolve(app, workers=workers, database=database)
     return Project(

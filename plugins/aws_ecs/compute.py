@@ -60,7 +60,9 @@ def create(
     app = ctx.app.name
     cluster = aws.ecs.Cluster(f"{app}-cluster")
     secrets = _secrets(ctx)
-    execution_role, execution_grants = _execution_role(app, [arn for _, arn in secrets])
+    services = ctx.services.extra if ctx.services is not None else {}
+    service_arns = list(services.get("secret_arns", ()))  # backing services' secrets (the RDS password)
+    execution_role, execution_grants = _execution_role(app, [arn for _, arn in secrets] + service_arns)
     task_role = aws.iam.Role(
         f"{app}-task-role",
         assume_role_policy=ECS_TASKS_TRUST,
@@ -82,7 +84,8 @@ def create(
             image=registry.image_ref,
             log_group=logs.name,
             region=region,
-            secrets=dict(secrets),
+            secrets={**dict(secrets), **services.get("secrets", {})},
+            services_env=dict(ctx.services.env) if ctx.services is not None else {},
         ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
     )
     replicas = ctx.app.replicas
@@ -116,12 +119,28 @@ def create(
     return ComputeResult(
         service=service.name,
         replicas=replicas.min,
-        extra={"cluster": cluster.name, "task_definition": definition.arn, "log_group": logs.name, "region": region},
+        extra={
+            "cluster": cluster.name,
+            "task_definition": definition.arn,
+            "log_group": logs.name,
+            "region": region,
+            "cluster_arn": cluster.arn,
+            "execution_role_arn": execution_role.arn,
+            "task_role_arn": task_role.arn,
+            "execution_grants": execution_grants,
+            "secrets": {**dict(secrets), **services.get("secrets", {})},
+        },
     )
 
 
 def container_definition(
-    ctx: PhaseContext, *, image: str, log_group: str, region: str, secrets: dict[str, str]
+    ctx: PhaseContext,
+    *,
+    image: str,
+    log_group: str,
+    region: str,
+    secrets: dict[str, str],
+    services_env: dict[str, str] | None = None,
 ) -> dict:
     """The app's one container, in ECS's container definition JSON; the health check
     clamped to what ECS accepts (:data:`.limits.CONTAINER_HEALTH_CHECK`)."""
@@ -132,7 +151,10 @@ def container_definition(
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v} for k, v in sorted({**app.env, "PORT": str(app.port)}.items())],
+        "environment": [
+            {"name": k, "value": v}
+            for k, v in sorted({**app.env, **(services_env or {}), "PORT": str(app.port)}.items())
+        ],
         "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
         "logConfiguration": {
             "logDriver": "awslogs",

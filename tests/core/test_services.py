@@ -206,3 +206,26 @@ def test_a_services_result_of_the_wrong_type_is_a_plugin_error(make_project):
 
     with pytest.raises(PluginError, match="returned dict, expected ServicesResult"):
         run(make_project, BASE.format(app=""), ("wrong", Wrong()))
+
+
+def test_the_database_variables_are_deployers_not_the_apps(make_project):
+    text = (
+        BASE.format(app='env = { PGHOST = "elsewhere" }\nsecrets = ["PGPASSWORD"]') + '\n[database]\nversion = "15"\n'
+    )
+    with pytest.raises(ConfigErrors, match=r"database: sets PGHOST, PGPASSWORD for every workload"):
+        load_project(make_project(text))
+
+
+def test_down_volumes_and_run_on_a_target_without_them_are_usage_errors(make_project):
+    from deployer import api
+    from deployer.errors import UsageError
+
+    pm = get_plugin_manager(extra=[("memory", MemoryTarget())])
+    session = api.open_session(target="memory", config=make_project(BASE.format(app="")), pm=pm)
+    with pytest.raises(UsageError, match="target 'memory' does not support down --volumes"):
+        api.down(session, volumes=True)
+    with pytest.raises(UsageError, match="target 'memory' does not support run"):
+        api.run_once(session, ["true"])
+    with pytest.raises(UsageError, match="run: give the command to run"):
+        api.run_once(session, [])
+    api.down(session)  # without --volumes it works as before

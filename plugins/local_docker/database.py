@@ -337,11 +337,5 @@ def status(docker: DockerEngine, rows: list[dict[str, Any]]) -> dict[str, Any]:
     if not found:
         return {}
     row = found[0]
-    return {
-        "database": {
-            "name": engine.name(row),
-            "state": row["State"],
-            "health": engine.health(row),
-            "image": row["Image"],
-        }
-    }
+    record = {"name": engine.name(row), "state": row["State"], "health": engine.health(row), "image": row["Image"]}
+    return {"database": [record]}  # a list of records: status prints one per line

@@ -134,7 +134,7 @@ def test_rows_survive_rollout_failed_release_and_down_then_up(stack, docker_clie
         status = cli(stack, config, "status", "--json")
         assert status.returncode == 0, status.stderr
         details = json.loads(status.stdout)["details"]
-        assert details["database"]["health"] == "healthy"
+        assert [(d["state"], d["health"]) for d in details["database"]] == [("running", "healthy")]
         assert [w["worker"] for w in details["workers"]] == ["mailer"]
         plan = cli(stack, config, "plan", "--json")
         assert plan.returncode == 0, plan.stderr

@@ -123,7 +123,6 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
         apply_immediately=False,
-        opts=pulumi.ResourceOptions(protect=False),
     )
     secret_arn = instance.master_user_secrets.apply(lambda found: found[0]["secret_arn"] if found else "")
     env = {

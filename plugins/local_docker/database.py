@@ -170,8 +170,7 @@ def _read_file(docker: DockerEngine, container: str, path: str) -> str | None:
 def _owner(docker: DockerEngine, container: str, path: str) -> tuple[int, int]:
     """The uid and gid of ``path`` in ``container`` (the first header of its archive)."""
     stream, _ = docker.api.get_archive(container, path, chunk_size=4096)
-    first = next(iter(stream), b"")
-    stream.close() if hasattr(stream, "close") else None
+    first = next(iter(stream), b"")  # a tar header is 512 bytes; the rest is never read
     info = tarfile.TarInfo.frombuf(first[:512], tarfile.ENCODING, "surrogateescape")
     return info.uid, info.gid
 

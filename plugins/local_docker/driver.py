@@ -48,7 +48,8 @@ class LocalDriver:
             results = phases(ctx)
         changes = [
             c
-            for r in (results.network, results.registry, results.ingress, results.compute)
+            for r in (results.network, results.services, results.registry, results.ingress, results.compute)
+            if r is not None
             for c in r.extra.get("changes", ())
         ]
         if all(c.action == "unchanged" for c in changes):
@@ -74,7 +75,8 @@ class LocalDriver:
         results = phases(evolve(ctx, mode="plan"))
         changes = tuple(
             c
-            for r in (results.network, results.registry, results.ingress, results.compute)
+            for r in (results.network, results.services, results.registry, results.ingress, results.compute)
+            if r is not None
             for c in r.extra.get("changes", ())
         )
         return Plan(

@@ -138,6 +138,9 @@ def test_rows_survive_rollout_failed_release_and_down_then_up(stack, docker_clie
         assert [w["worker"] for w in details["workers"]] == ["mailer"]
         plan = cli(stack, config, "plan", "--json")
         assert plan.returncode == 0, plan.stderr
+        planned = {(c["action"], c["kind"], c["name"]) for c in json.loads(plan.stdout)["changes"]}
+        db_name = f"deployer-{APP}-{stack.stack}-db"
+        assert {("unchanged", "container", db_name), ("unchanged", "volume", db_name)} <= planned
         session = api.open_session(target="local", stack=stack.stack, config=config)
         password = database.password_of(stack.docker, session.context("status"))
         assert password and len(password) >= 24

@@ -67,8 +67,11 @@ def _run(
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )
     try:
+        # Attached before it starts (as `docker run` does), so a command that ends at once
+        # still closes the stream: attaching to a container that already exited can wait forever.
+        frames = docker.api.attach(created["Id"], stream=True, logs=True, demux=True)
         docker.api.start(created["Id"])
-        for out, err in docker.api.attach(created["Id"], stream=True, logs=True, demux=True):
+        for out, err in frames:
             if out:
                 output(out, False)
             if err:

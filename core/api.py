@@ -12,16 +12,17 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
 from attrs import evolve, frozen
 
-from deployer import plugin_manager
+from deployer import docker_engine, plugin_manager
 from deployer.checks import checks_for
 from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
 from deployer.errors import ConfigError, ConfigErrors, UsageError
-from deployer.image import build_image, require_non_root, resolve_image
+from deployer.image import build_image, project_id, remove_images, require_non_root, resolve_image
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -133,25 +134,35 @@ def _preflight(driver: Driver, ctx: PhaseContext) -> None:
         check(ctx)
 
 
+def _lock(driver: Driver, ctx: PhaseContext) -> AbstractContextManager[object]:
+    """The driver's optional stack lock (``lock(ctx)``), else nothing to hold."""
+    lock = getattr(driver, "lock", None)
+    return lock(ctx) if lock is not None else nullcontext()
+
+
 def build(project: Project, reporter: Reporter | None = None) -> Image:
-    """Build the app image (a no-op when an image with the same content hash exists).
-    Needs no target: no plugin is loaded."""
+    """Build the app image (a no-op when an image with the same content hash exists),
+    labelled as the project's (:func:`deployer.image.project_id`). Needs no target: no
+    plugin is loaded."""
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
-    image = build_image(project.app, report=reporter.line)
+    image = build_image(project.app, report=reporter.line, project=project_id(project.config_file))
     reporter.phase("build", time.perf_counter() - started)
     return image
 
 
 def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
-    """Deploy: validate, build the image once, then let the target's driver run the phases."""
+    """Deploy: validate, build the image once, then let the target's driver run the phases.
+    The build and the driver's ``up`` run inside the driver's stack lock when it has one,
+    so two concurrent runs of one stack build and roll out once."""
     ctx = _checked_context(session, "up", environ)
     driver = session.driver()
     _preflight(driver, ctx)
-    image = build(session.project, session.reporter)
-    require_non_root(session.project.app, image)
-    ctx = evolve(ctx, image=image)
-    return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+    with _lock(driver, ctx):
+        image = build(session.project, session.reporter)
+        require_non_root(session.project.app, image)
+        ctx = evolve(ctx, image=image)
+        return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
@@ -166,18 +177,27 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 
-def down(session: Session, *, volumes: bool = False) -> None:
-    """Remove everything ``up`` created for this app and stack; the database's data only
-    with ``volumes`` (a target whose driver's ``down`` takes no ``volumes`` refuses it)."""
+def down(session: Session, images: bool = False, *, volumes: bool = False) -> None:
+    """Remove everything ``up`` created for this app and stack; with ``images``, then also
+    this project's images of the app (:func:`deployer.image.remove_images`: every one no
+    container uses, whatever stack or target ran it). The database's data only with
+    ``volumes`` (a target whose driver's ``down`` takes no ``volumes`` refuses it)."""
     ctx = session.context("down")
-    started = time.perf_counter()
     driver = session.driver()
-    if volumes:
-        if "volumes" not in inspect.signature(driver.down).parameters:
-            raise UsageError(f"target {session.target!r} does not support down --volumes")
-        driver.down(ctx, volumes=True)  # type: ignore[call-arg]
-    else:
-        driver.down(ctx)
+    started = time.perf_counter()
+    if volumes and "volumes" not in inspect.signature(driver.down).parameters:
+        raise UsageError(f"target {session.target!r} does not support down --volumes")
+    with _lock(driver, ctx):
+        if volumes:
+            driver.down(ctx, volumes=True)  # type: ignore[call-arg]
+        else:
+            driver.down(ctx)
+        if images:
+            project = session.project
+            client = docker_engine.connect()
+            lines = remove_images(project.app.name, project=project_id(project.config_file), client=client)
+            for line in lines or [f"no image of app {project.app.name!r} from this project to remove"]:
+                session.reporter.line(line)
     session.reporter.phase("down", time.perf_counter() - started)
 
 

@@ -217,6 +217,9 @@ def down(
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    images: Annotated[
+        bool, typer.Option("--images", help="Also remove this project's images of the app that no container uses.")
+    ] = False,
     volumes: Annotated[bool, typer.Option("--volumes", help="Also remove the database's data.")] = False,
 ) -> None:
     """Remove everything `up` created for this app and stack (idempotent); the database's
@@ -224,7 +227,7 @@ def down(
     from deployer import api
 
     def action(session: Any) -> dict[str, str]:
-        api.down(session, volumes=volumes)
+        api.down(session, images=images, volumes=volumes)
         return {"target": session.target, "stack": session.stack, "removed": "true"}
 
     _run(

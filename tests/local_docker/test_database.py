@@ -95,7 +95,7 @@ def test_rows_survive_rollout_failed_release_and_down_then_up(stack, docker_clie
         first = cli(stack, config, "up")
         assert first.returncode == 0, first.stderr
         assert "schema ready (version 1)" in first.stdout + first.stderr
-        db_container = docker_client.api.inspect_container(f"deployer-{APP}-{stack.stack}-db")
+        db_container = docker_client.api.inspect_container(f"deployer-{APP}.{stack.stack}-db")
         assert db_container["Config"]["User"] == "postgres"
         assert not db_container["HostConfig"]["PortBindings"], "the database is not published on the host"
 
@@ -139,7 +139,7 @@ def test_rows_survive_rollout_failed_release_and_down_then_up(stack, docker_clie
         plan = cli(stack, config, "plan", "--json")
         assert plan.returncode == 0, plan.stderr
         planned = {(c["action"], c["kind"], c["name"]) for c in json.loads(plan.stdout)["changes"]}
-        db_name = f"deployer-{APP}-{stack.stack}-db"
+        db_name = f"deployer-{APP}.{stack.stack}-db"
         assert {("unchanged", "container", db_name), ("unchanged", "volume", db_name)} <= planned
         session = api.open_session(target="local", stack=stack.stack, config=config)
         password = database.password_of(stack.docker, session.context("status"))
@@ -152,7 +152,7 @@ def test_rows_survive_rollout_failed_release_and_down_then_up(stack, docker_clie
         # down keeps the data volume; up finds every row again; down --volumes removes it.
         assert cli(stack, config, "down").returncode == 0
         assert stack.objects()["containers"] == []
-        assert stack.objects()["volumes"] == [f"deployer-{APP}-{stack.stack}-db"]
+        assert stack.objects()["volumes"] == [f"deployer-{APP}.{stack.stack}-db"]
         again = cli(stack, config, "up")
         assert again.returncode == 0, again.stderr
         assert [r["text"] for r in jobs(stack)] == ["a", "b", "c"]

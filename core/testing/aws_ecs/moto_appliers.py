@@ -107,10 +107,14 @@ class Aws:
 @frozen
 class Applier:
     """How one resource type is created in and deleted from the emulator: ``create(aws,
-    inputs, name)`` (``name`` is the Pulumi resource name, used where AWS names the object)."""
+    inputs, name)`` (``name`` is the object's AWS name: the ``name`` input, else Pulumi's
+    autoname, see :func:`.aws_rules.physical_name`); ``refresh(aws, real)``, when given,
+    reads back the live values of what ``create`` recorded in ``real``, so the driver sees
+    drift the way ``pulumi refresh`` does."""
 
     create: Callable[[Aws, dict, str], dict]
     delete: Callable[[Aws, dict], None]
+    refresh: Callable[[Aws, dict], dict] | None = None
 
 
 def applier(type_token: str) -> Applier | None:
@@ -586,9 +590,17 @@ def _service(aws: Aws, i: dict, name: str) -> dict:
         "arn": service["serviceArn"],
         "name": name,
         "cluster": cluster,
+        "taskDefinition": i["taskDefinition"],
         "tasks": arns,
         "targets": targets,
     }
+
+
+def _refresh_service(aws: Aws, real: dict) -> dict:
+    """The task definition the service runs now: after a circuit-breaker rollback ECS puts
+    the service back on the previous revision, behind the state's back."""
+    found = aws.ecs.describe_services(cluster=real["cluster"], services=[real["name"]])["services"]
+    return {"taskDefinition": found[0]["taskDefinition"]} if found else {}
 
 
 def _delete_service(aws: Aws, real: dict) -> None:
@@ -730,7 +742,7 @@ APPLIERS: Mapping[str, Applier] = {
     "aws:ecs/taskDefinition:TaskDefinition": Applier(
         _task_definition, _by_id("ecs.deregister_task_definition", "taskDefinition", "arn")
     ),
-    "aws:ecs/service:Service": Applier(_service, _delete_service),
+    "aws:ecs/service:Service": Applier(_service, _delete_service, _refresh_service),
     "aws:appautoscaling/target:Target": Applier(
         _scaling_target,
         lambda aws, real: _quietly(

@@ -262,6 +262,7 @@ def apply(ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
     if not password:
         raise DeployFailed(f"the database's password file is missing from volume {volume}")
     extra["version"] = _version(docker, container)
+    ctx.report(f"database {container} ready: {extra['version']} ({image_ref})")
     return ServicesResult(env=env_for(ctx, password), services=("database",), extra=extra)
 
 

@@ -95,6 +95,7 @@ def test_rows_survive_rollout_failed_release_and_down_then_up(stack, docker_clie
         first = cli(stack, config, "up")
         assert first.returncode == 0, first.stderr
         assert "schema ready (version 1)" in first.stdout + first.stderr
+        assert "ready: postgres (PostgreSQL) 15." in first.stdout + first.stderr  # the version it runs
         db_container = docker_client.api.inspect_container(f"deployer-{APP}.{stack.stack}-db")
         assert db_container["Config"]["User"] == "postgres"
         assert not db_container["HostConfig"]["PortBindings"], "the database is not published on the host"

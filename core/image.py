@@ -228,11 +228,19 @@ def _untag(client: DockerEngine, app_name: str, images: list[dict[str, Any]], wh
 
 
 def _existing(client: DockerEngine, image: Image) -> Image | None:
-    """``image`` with its ID and USER when an image with its tag exists, else None."""
+    """``image`` with its ID, USER, platform and volumes when an image with its tag
+    exists, else None."""
     found = client.image(image.tag)
     if found is None:
         return None
-    return evolve(image, id=found["Id"], user=(found.get("Config") or {}).get("User") or "")
+    return evolve(
+        image,
+        id=found["Id"],
+        user=(found.get("Config") or {}).get("User") or "",
+        architecture=found.get("Architecture") or "",
+        os=found.get("Os") or "",
+        volumes=tuple(sorted((found.get("Config") or {}).get("Volumes") or {})),
+    )
 
 
 def require_non_root(app: AppSpec, image: Image) -> None:

@@ -65,6 +65,7 @@ class AwsEcsDriver:
         """Apply the stack, then wait for the truth (rollout COMPLETED, targets healthy)."""
         from pulumi import automation as auto
 
+        program.check(ctx)  # before a stack exists: a refused key changes nothing
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
         try:
             # Read what AWS really runs first: after a circuit-breaker rollback the service
@@ -101,6 +102,7 @@ class AwsEcsDriver:
             return mocked.plan(ctx, phases)
         from pulumi import automation as auto
 
+        program.check(ctx)
         stack, _ = self._stack(ctx, lambda: program.run(ctx, phases))
         changes: list[Change] = []
         root: list[Change] = []

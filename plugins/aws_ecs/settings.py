@@ -50,6 +50,11 @@ LOG_RETENTION_DAYS = (
 _REGION = r"[a-z]{2}(-[a-z]+)+-\d+"
 _CERT_ARN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+"
 _BACKEND = r"(file|s3|azblob|gs|https?)://.*"
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+HOSTNAME = rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+"
+"""An RFC 1123 host name of two or more labels: each 1-63 letters, digits or hyphens, not
+starting or ending with a hyphen; 253 characters at most (RFC 1123 section 2.1, RFC 1035
+section 2.3.4)."""
 _S3_BUCKET = r"(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9](?<!-s3alias)(?<!--ol-s3)(?<!--x-s3)(?<!--table-s3)"
 """An S3 general purpose bucket name: 3-63 characters, lowercase letters, digits, dots and
 hyphens, beginning and ending with a letter or digit, none of the reserved prefixes and
@@ -81,13 +86,23 @@ class AwsSettings:
     deregistration_delay: int = 30
     health_check_grace_period: int = 60
     autoscaling_cpu_target: int = 60
-    architecture: str = "X86_64"
+    architecture: str | None = None
     deploy_timeout: int = 900
     backend_url: str | None = None
+    domain: str | None = None
+    hosted_zone: str | None = None
+    container_insights: bool = True
 
     @property
     def https(self) -> bool:
-        return self.certificate_arn is not None
+        return self.certificate_arn is not None or self.domain is not None
+
+    @property
+    def zone_name(self) -> str | None:
+        """The Route 53 hosted zone of ``domain``: ``hosted_zone``, else the domain's parent."""
+        if self.domain is None:
+            return None
+        return self.hosted_zone or self.domain.split(".", 1)[1]
 
 
 def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
@@ -122,14 +137,29 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         autoscaling_cpu_target=s.integer(
             "autoscaling_cpu_target", default.autoscaling_cpu_target, minimum=10, maximum=95
         ),
-        architecture=s.text("architecture", default.architecture, choices=("X86_64", "ARM64")),
+        architecture=s.text("architecture", None, choices=("X86_64", "ARM64")),
         deploy_timeout=s.integer("deploy_timeout", default.deploy_timeout, minimum=60, maximum=7200),
         backend_url=_backend_url(s),
+        domain=_hostname(s, "domain"),
+        hosted_zone=_hostname(s, "hosted_zone"),
+        container_insights=s.boolean("container_insights", default.container_insights),
     )
     if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
         s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)
+    if s.parsed("domain", "hosted_zone") and settings.hosted_zone:
+        domain, zone = settings.domain, settings.hosted_zone
+        if not domain:
+            s.error("hosted_zone", "needs domain (the name to create in that zone)", value=zone)
+        elif domain != zone and not domain.endswith("." + zone):
+            s.error("hosted_zone", f"must be {domain} or one of its parent domains", value=zone)
     s.done()  # raises every error recorded above, at once
     return settings
+
+
+def _hostname(s: Section, name: str) -> str | None:
+    """A host name key, lower-cased, a trailing dot dropped."""
+    value = s.text(name, None, pattern=HOSTNAME + r"\.?", hint="a DNS name such as www.example.com (RFC 1123)")
+    return value.rstrip(".").lower() if value else None
 
 
 def _check_cidr(key: str, value: str) -> None:

@@ -17,7 +17,7 @@ from attrs import evolve
 
 from deployer.models import ComputeResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.compute import container_definition
+from deployer.plugins.aws_ecs.compute import TMP_VOLUME, container_definition
 from deployer.plugins.aws_ecs.limits import check_app
 from deployer.services import WorkerSpec
 
@@ -59,6 +59,7 @@ def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
         runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": cfg.architecture},
         execution_role_arn=extra["execution_role_arn"],
         task_role_arn=extra["task_role_arn"],
+        volumes=[{"name": TMP_VOLUME}],  # the app's container definition mounts it at /tmp
         container_definitions=pulumi.Output.all(
             image=registry.image_ref,
             log_group=extra["log_group"],

@@ -119,6 +119,12 @@ def test_each_worker_is_a_service_without_a_load_balancer(db_graph):
     (container,) = json.loads(task["containerDefinitions"])
     assert container["command"] == ["python", "-m", "myapp.worker"]
     assert container["portMappings"] == [] and "healthCheck" not in container
+    # hardened like the app's container, and every volume it mounts is the task's
+    app_def = app_container(db_graph)
+    for key in ("readonlyRootFilesystem", "linuxParameters", "user"):
+        assert container.get(key) == app_def.get(key)
+    mounted = {m["sourceVolume"] for m in container.get("mountPoints", [])}
+    assert mounted <= {v["name"] for v in task.get("volumes", [])}
     assert container["image"] == app_container(db_graph)["image"]
     assert {s["name"] for s in container["secrets"]} == {"API_TOKEN", "PGPASSWORD"}
 

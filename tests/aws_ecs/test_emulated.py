@@ -283,26 +283,25 @@ def test_up_after_a_rolled_back_deployment_retries_it(moto, app, pm, tmp_path):
     assert driver.status(changed).details["rollout"] == "COMPLETED"
 
 
-def test_an_image_built_for_another_architecture_fails_when_the_tasks_start(moto, app, pm, tmp_path):
-    """The image's architecture (the core's ``Image.architecture`` when it has one, else the
-    local engine's inspect) must match the task's runtime platform; AWS starts the tasks
-    and they exit at once ("exec format error"), the emulator refuses the service."""
-    from attrs import frozen
-
-    from deployer.models import Image
+def test_an_image_built_for_another_architecture_runs_on_its_own_or_is_refused(moto, app, pm, tmp_path):
+    """The task runs on the image's architecture (the core's ``Image.architecture``): an
+    arm64 image gets an ARM64 task by default, where X86_64 tasks would exit at once
+    ("exec format error", what the emulator's rule refuses). An ``architecture`` key
+    contradicting the image is refused before anything is created."""
+    from deployer.errors import ConfigError
 
     from .conftest import IMAGE
 
-    @frozen
-    class ArmImage(Image):
-        architecture: str = "arm64"
-
-    arm = ArmImage(IMAGE.repository, IMAGE.content_hash, IMAGE.id)
+    arm = evolve(IMAGE, architecture="arm64")
     driver = EmulatedDriver()
-    x86 = evolve(ctx_for(tmp_path / "x86", app), image=arm)
-    with pytest.raises(DeployFailed, match=r"aws:ecs/service:Service .*'arm64'.*cpuArchitecture X86_64"):
-        driver.up(x86, phase_runner(pm))
-    driver.down(x86)
-    matching = evolve(make_ctx({"architecture": "ARM64"}, mode="up", project_dir=tmp_path / "arm", name=app), image=arm)
-    assert driver.up(matching, phase_runner(pm)).endpoint.startswith("http://")
-    driver.down(matching)
+    default = evolve(ctx_for(tmp_path / "default", app), image=arm)
+    deployment = driver.up(default, phase_runner(pm))
+    task = moto.client("ecs").describe_task_definition(taskDefinition=deployment.outputs["task_definition"])
+    assert task["taskDefinition"]["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    driver.down(default)
+    contradicting = evolve(
+        make_ctx({"architecture": "X86_64"}, mode="up", project_dir=tmp_path / "x86", name=app), image=arm
+    )
+    with pytest.raises(ConfigError, match="targets.aws-ecs.architecture"):
+        driver.up(contradicting, phase_runner(pm))
+    assert driver.leftovers(contradicting) == []

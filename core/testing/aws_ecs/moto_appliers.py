@@ -365,7 +365,7 @@ def _quiet_botocore() -> Iterator[None]:
 
 
 def _log_group(aws: Aws, i: dict, name: str) -> dict:
-    group = i.get("name", name)
+    group = i.get("name") or i.get("namePrefix", "") + name  # a prefix: completed by the provider
     aws.logs.create_log_group(logGroupName=group, tags={**i.get("tags", {}), **aws.tags})
     if i.get("retentionInDays"):
         aws.logs.put_retention_policy(logGroupName=group, retentionInDays=i["retentionInDays"])
@@ -377,7 +377,7 @@ def _log_group(aws: Aws, i: dict, name: str) -> dict:
 
 def _balancer(aws: Aws, i: dict, name: str) -> dict:
     (balancer,) = aws.elbv2.create_load_balancer(
-        Name=name,
+        Name=i.get("name", name),
         Subnets=i["subnets"],
         SecurityGroups=i.get("securityGroups", []),
         Scheme="internal" if i.get("internal") else "internet-facing",
@@ -416,7 +416,7 @@ def _target_group(aws: Aws, i: dict, name: str) -> dict:
     if "matcher" in check:
         options["Matcher"] = {"HttpCode": check["matcher"]}
     (group,) = aws.elbv2.create_target_group(
-        Name=name,
+        Name=i.get("name", name),
         Protocol=i.get("protocol", "HTTP"),
         Port=i["port"],
         VpcId=i["vpcId"],
@@ -466,7 +466,9 @@ def _listener(aws: Aws, i: dict, name: str) -> dict:
 
 def _cluster(aws: Aws, i: dict, name: str) -> dict:
     cluster = aws.ecs.create_cluster(
-        clusterName=i.get("name", name), tags=aws.tag_list(i.get("tags"), key="key", value="value")
+        clusterName=i.get("name", name),
+        tags=aws.tag_list(i.get("tags"), key="key", value="value"),
+        settings=i.get("settings", []),
     )
     return {
         "id": cluster["cluster"]["clusterArn"],
@@ -486,6 +488,7 @@ def _task_definition(aws: Aws, i: dict, name: str) -> dict:
             "executionRoleArn",
             "taskRoleArn",
             "runtimePlatform",
+            "volumes",
         )
         if key in i
     }

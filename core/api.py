@@ -7,6 +7,7 @@ these functions directly.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import time
@@ -179,15 +180,21 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 
-def down(session: Session, images: bool = False) -> None:
+def down(session: Session, images: bool = False, *, volumes: bool = False) -> None:
     """Remove everything ``up`` created for this app and stack; with ``images``, then also
     this project's images of the app (:func:`deployer.image.remove_images`: every one no
-    container uses, whatever stack or target ran it)."""
+    container uses, whatever stack or target ran it). The database's data only with
+    ``volumes`` (a target whose driver's ``down`` takes no ``volumes`` refuses it)."""
     ctx = session.context("down")
     driver = session.driver()
     started = time.perf_counter()
+    if volumes and "volumes" not in inspect.signature(driver.down).parameters:
+        raise UsageError(f"target {session.target!r} does not support down --volumes")
     with _lock(driver, ctx):
-        driver.down(ctx)
+        if volumes:
+            driver.down(ctx, volumes=True)  # type: ignore[call-arg]
+        else:
+            driver.down(ctx)
         if images:
             project = session.project
             client = docker_engine.connect()
@@ -292,6 +299,19 @@ def _rollback_target(session: Session, known: Sequence[Release], number: int | N
             return candidate
     numbers = ", ".join(str(r.number) for r in known)
     raise UsageError(f"no release {number} on stack {session.stack!r} (releases: {numbers})")
+
+
+def run_once(session: Session, command: Sequence[str]) -> int:
+    """Run ``command`` once in a new container of the deployed app (its image, env,
+    secrets, network and database) and return its exit code. A target whose driver has
+    no ``run`` is a :class:`UsageError`."""
+    if not command:
+        raise UsageError("run: give the command to run, e.g. `deployer run -- python -m myapp.shell`")
+    run = getattr(session.driver(), "run", None)
+    if run is None:
+        raise UsageError(f"target {session.target!r} does not support run")
+    result: int = run(session.context("run"), tuple(command))
+    return result
 
 
 DEFAULT_EXEC = ("/bin/sh",)

@@ -240,12 +240,14 @@ def down(
     images: Annotated[
         bool, typer.Option("--images", help="Also remove this project's images of the app that no container uses.")
     ] = False,
+    volumes: Annotated[bool, typer.Option("--volumes", help="Also remove the database's data.")] = False,
 ) -> None:
-    """Remove everything `up` created for this app and stack (idempotent)."""
+    """Remove everything `up` created for this app and stack (idempotent); the database's
+    data stays unless --volumes."""
     from deployer import api
 
     def action(session: Any) -> dict[str, str]:
-        api.down(session, images=images)
+        api.down(session, images=images, volumes=volumes)
         return {"target": session.target, "stack": session.stack, "removed": "true"}
 
     _run(
@@ -288,6 +290,27 @@ def logs(
             pass
 
     _run(False, action, lambda _: None, target=target, stack=stack, config=config)
+
+
+@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_command(
+    ctx: typer.Context, target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None
+) -> None:
+    """Run a command once in a new container of the deployed app (its image, env, secrets,
+    network and database): `deployer run -- python -m myapp.report`. Exits with its code."""
+    from deployer import api
+
+    command = list(ctx.args)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    code = 0
+
+    def action(session: Any) -> None:
+        nonlocal code
+        code = api.run_once(session, command)
+
+    _run(False, action, lambda _: None, target=target, stack=stack, config=config)
+    raise typer.Exit(code)
 
 
 @app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

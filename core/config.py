@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attrs import evolve
+
 from deployer.checks import PATH_HINT, PATH_PATTERN, parse_checks
 from deployer.errors import ConfigError, ConfigErrors
 from deployer.models import (
@@ -25,6 +27,7 @@ from deployer.models import (
     Replicas,
     TargetConfig,
 )
+from deployer.services import DATABASE_ENV, parse_command_key, parse_database, parse_workers
 from deployer.settings import Section
 
 if TYPE_CHECKING:
@@ -98,11 +101,19 @@ def parse_project(
     app_table = top.section("app")
     app = parse_app(app_table, root) if app_table.is_table else None
     checks = parse_checks(top)
+    workers, database = parse_workers(top), parse_database(top)
     targets = top.section("targets")
     for name in targets.raw:
         targets.section(name)  # each must be a table; keys are checked by the target's plugin
     top.done()  # raises every error recorded above, at once
     assert app is not None
+    if database is not None:
+        taken = sorted(set(DATABASE_ENV) & {*app.env, *app.secrets})
+        if taken:
+            top.error("database", f"sets {', '.join(taken)} for every workload; remove them from app.env/app.secrets")
+            top.raise_errors()
+    if workers or database is not None:
+        app = evolve(app, workers=workers, database=database)
     return Project(
         root=root, config_file=config_file or root / CONFIG_FILE, app=app, targets=dict(targets.raw), checks=checks
     )
@@ -126,6 +137,7 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     replicas = _parse_replicas(s)
     allow_root = s.boolean("allow_root", False)
     allow_empty_secrets = s.boolean("allow_empty_secrets", False)
+    release_command = parse_command_key(s, "release_command")
     s.done()
     return AppSpec(
         name=name,
@@ -140,6 +152,7 @@ def parse_app(s: Section, root: Path) -> AppSpec:
         replicas=replicas,
         allow_root=allow_root,
         allow_empty_secrets=allow_empty_secrets,
+        release_command=release_command,
     )
 
 

@@ -87,3 +87,6 @@ release kept serving)."""
 RELEASE_NOTE = "dev.deployer.release.note"
 """On release volumes: how the release came about: empty for ``up``, ``rollback to N``
 for ``rollback``."""
+
+WORKER = "dev.deployer.worker"
+"""On worker containers (role ``worker``): the worker's name, from ``[workers.<name>]``."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         PhaseContext,
         RegistryResult,
     )
+    from deployer.services import ServicesResult
     from deployer.targets import TargetInfo
 
 PROJECT = "deployer"
@@ -53,7 +54,7 @@ def deployer_register_targets(register: Callable[[TargetInfo], None]) -> None:
     """
 
 
-# --- the four phases, in the order they run ---------------------------------------------
+# --- the phases, in the order they run ---------------------------------------------------
 
 
 @_hookspec(firstresult=True)
@@ -65,6 +66,30 @@ def deployer_network(ctx: PhaseContext) -> NetworkResult | None:
 
     :param ctx: the app spec, target config, stack, mode, image and secrets.
     :return: a :class:`NetworkResult`, or None when ``ctx.target.name`` is not yours.
+    """
+
+
+@_hookspec(firstresult=True)
+def deployer_services(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
+    """Backing services (between network and registry): what the app's workloads use
+    besides their own image, such as the ``[database]`` of ``ctx.app.database``.
+
+    Runs after network because a service lives on the app's network, and before the
+    other phases because every workload (replicas, workers, the release command) is
+    created with the env it returns. The phase runner passes the result on as
+    ``ctx.services`` to registry, ingress and compute; their signatures do not change.
+    Create what is missing and wait until it accepts connections; never remove the
+    service's data (only ``down --volumes`` or its cloud equivalent does).
+
+    Returns None when the target provides none: allowed only when the app declares no
+    backing service. To add a kind of service to an existing target, wrap this hook
+    (``wrapper=True``): ``result = yield``, then return a copy whose ``env`` and
+    ``services`` include yours. Stops at first non-None result.
+
+    :param ctx: as for :func:`deployer_network`.
+    :param network: the network phase's result.
+    :return: a :class:`deployer.services.ServicesResult` whose ``env`` values are
+        secrets (never printed), or None.
     """
 
 

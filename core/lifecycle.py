@@ -1,4 +1,5 @@
-"""The phase runner: the four phase hooks, in order, with checked results.
+"""The phase runner: the four phase hooks, in order, with checked results; the backing
+services hook (``deployer_services``) runs between network and registry.
 
 Drivers receive the runner as ``phases`` and call it where their phases must run
 (directly for Docker, inside the Pulumi program for AWS). Plugins observe or change a
@@ -12,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from attrs import evolve
+
 from deployer.errors import PluginError
 from deployer.models import (
     PHASES,
@@ -22,6 +25,7 @@ from deployer.models import (
     PhaseResults,
     RegistryResult,
 )
+from deployer.services import ServicesResult, declared_services
 from deployer.targets import RunPhases
 
 _Result = TypeVar("_Result")
@@ -51,6 +55,31 @@ class PhaseHooks:
     def network(self, ctx: PhaseContext) -> NetworkResult:
         return self._call("network", NetworkResult, ctx)
 
+    def services(self, ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
+        """The services phase; None is allowed (empty result) when the app declares no
+        backing service, so targets without one keep working."""
+        result = self._hook.deployer_services(ctx=ctx, network=network)
+        wanted = declared_services(ctx.app)
+        if result is None:
+            if wanted:
+                raise PluginError(
+                    f"target {ctx.target.name!r} provides no backing services (every deployer_services "
+                    f"implementation returned None), but the config declares: {', '.join(wanted)}"
+                )
+            return ServicesResult()
+        if not isinstance(result, ServicesResult):
+            raise PluginError(
+                f"deployer_services for target {ctx.target.name!r} returned "
+                f"{type(result).__name__}, expected ServicesResult"
+            )
+        missing = [name for name in wanted if name not in result.services]
+        if missing:
+            raise PluginError(
+                f"target {ctx.target.name!r} did not provide the backing service(s) the config declares: "
+                f"{', '.join(missing)}"
+            )
+        return result
+
     def registry(self, ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
         return self._call("registry", RegistryResult, ctx, network=network)
 
@@ -74,11 +103,18 @@ def phase_runner(pm: Any, *, observe: PhaseObserver | None = None) -> RunPhases:
 
     def run(ctx: PhaseContext) -> PhaseResults:
         results: dict[str, Any] = {}
+        services: ServicesResult | None = None
         for phase in PHASES:
             started = time.perf_counter()
             results[phase] = getattr(hooks, phase)(ctx, **results)
             if observe is not None:
                 observe(phase, time.perf_counter() - started)
-        return PhaseResults(**results)
+            if phase == "network":  # backing services next; later phases see them on ctx
+                started = time.perf_counter()
+                services = hooks.services(ctx, results["network"])
+                ctx = evolve(ctx, services=services)
+                if observe is not None and (services.services or services.env):
+                    observe("services", time.perf_counter() - started)
+        return PhaseResults(**results, services=services)
 
     return run

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from attrs import field, frozen
+
+if TYPE_CHECKING:
+    from deployer.services import DatabaseSpec, ServicesResult, WorkerSpec
 
 PHASES: tuple[str, ...] = ("network", "registry", "ingress", "compute")
 """The four phases, in the order they run."""
 
-Mode = Literal["up", "plan", "down", "status", "logs", "exec"]
+Mode = Literal["up", "plan", "down", "status", "logs", "exec", "run"]
 
 Action = Literal["create", "replace", "update", "remove", "unchanged"]
 """What a plan does to one object."""
@@ -85,6 +88,12 @@ class AppSpec:
     allow_root: bool = False
     allow_empty_secrets: bool = False
     """Accept a secret whose environment variable is set but empty (refused by default)."""
+    release_command: tuple[str, ...] | None = None
+    """Run once per deploy, before the new version gets traffic (:mod:`deployer.services`)."""
+    workers: tuple[WorkerSpec, ...] = ()
+    """``[workers.<name>]``: the app's image with another command, no ingress."""
+    database: DatabaseSpec | None = None
+    """``[database]``: a backing service provided by the services phase."""
 
 
 @frozen
@@ -207,6 +216,9 @@ class PhaseContext:
     image: Image | None = None
     secrets: Mapping[str, str] = field(factory=dict, converter=_frozen_map, repr=False)
     report: Callable[[str], None] = field(default=lambda line: None, eq=False, repr=False)
+    services: ServicesResult | None = field(default=None, repr=False)
+    """The services phase's result, set by the phase runner for the phases after it
+    (registry, ingress, compute); its ``env`` goes to every workload. None before."""
 
 
 @frozen
@@ -260,6 +272,8 @@ class PhaseResults:
     registry: RegistryResult
     ingress: IngressResult
     compute: ComputeResult
+    services: ServicesResult | None = None
+    """The services phase's result (run between network and registry)."""
 
 
 # --- what drivers return ---------------------------------------------------------------

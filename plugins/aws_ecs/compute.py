@@ -93,9 +93,15 @@ def create(
     account = aws.get_caller_identity_output().account_id
     partition = aws.get_partition_output().partition
     secrets = _secrets(ctx)
+    services = ctx.services.extra if ctx.services is not None else {}
+    service_arns = list(services.get("secret_arns", ()))  # backing services' secrets (the RDS password)
+    all_secrets = {
+        **{name: value_from(secret.arn, version.version_id) for name, secret, version in secrets},
+        **services.get("secrets", {}),  # the RDS password: "<its secret ARN>:password::"
+    }
     execution_role, execution_grants = _execution_role(
         app,
-        [secret.arn for _, secret, _ in secrets],
+        [secret.arn for _, secret, _ in secrets] + service_arns,
         trust=pulumi.Output.all(account, partition, region).apply(lambda v: trust_policy(*v, source_arn=False)),
     )
     task_role = aws.iam.Role(
@@ -128,7 +134,8 @@ def create(
             image=registry.image_ref,
             log_group=logs.name,
             region=region,
-            secrets={name: value_from(secret.arn, version.version_id) for name, secret, version in secrets},
+            secrets=all_secrets,
+            services_env=dict(ctx.services.env) if ctx.services is not None else {},
         ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
     )
     replicas = ctx.app.replicas
@@ -162,12 +169,28 @@ def create(
     return ComputeResult(
         service=service.name,
         replicas=replicas.min,
-        extra={"cluster": cluster.name, "task_definition": definition.arn, "log_group": logs.name, "region": region},
+        extra={
+            "cluster": cluster.name,
+            "task_definition": definition.arn,
+            "log_group": logs.name,
+            "region": region,
+            "cluster_arn": cluster.arn,
+            "execution_role_arn": execution_role.arn,
+            "task_role_arn": task_role.arn,
+            "execution_grants": execution_grants,
+            "secrets": all_secrets,
+        },
     )
 
 
 def container_definition(
-    ctx: PhaseContext, *, image: str, log_group: str, region: str, secrets: dict[str, str]
+    ctx: PhaseContext,
+    *,
+    image: str,
+    log_group: str,
+    region: str,
+    secrets: dict[str, str],
+    services_env: dict[str, str] | None = None,
 ) -> dict:
     """The app's one container, in ECS's container definition JSON; the health check
     clamped to what ECS accepts (:data:`.limits.CONTAINER_HEALTH_CHECK`)."""
@@ -178,7 +201,10 @@ def container_definition(
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v} for k, v in sorted({**app.env, "PORT": str(app.port)}.items())],
+        "environment": [
+            {"name": k, "value": v}
+            for k, v in sorted({**app.env, **(services_env or {}), "PORT": str(app.port)}.items())
+        ],
         "secrets": [{"name": k, "valueFrom": ref} for k, ref in sorted(secrets.items())],
         "logConfiguration": {
             "logDriver": "awslogs",

@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from deployer.models import ExpressedSpec
+from deployer.services import DATABASE_ENV
 
-DEPLOYER_ENV = frozenset({"PORT"})
-"""Variables deployer sets itself on every target; not part of the user's env."""
+DEPLOYER_ENV = frozenset({"PORT", *DATABASE_ENV})
+"""Variables deployer sets itself on every target (the port, the database's); not part
+of the user's env."""
 
 
 def from_task_definition(task: Mapping[str, Any], *, image_id: str, health_path: str, replicas: int) -> ExpressedSpec:

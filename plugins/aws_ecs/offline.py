@@ -55,7 +55,9 @@ def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
 def _spec(resources: list[dict], outputs: Mapping[str, Any]) -> ExpressedSpec | None:
     """The planned task definition, service and target group read back as a spec (None
     when a replaced phase did not create them)."""
-    by_type = {r["type"]: r["inputs"] for r in resources}
+    by_type: dict[str, Any] = {}
+    for r in resources:  # the app's task definition and service come first (workers' after)
+        by_type.setdefault(r["type"], r["inputs"])
     task = by_type.get("aws:ecs/taskDefinition:TaskDefinition")
     service = by_type.get("aws:ecs/service:Service")
     group = by_type.get("aws:lb/targetGroup:TargetGroup")
@@ -156,6 +158,18 @@ class PlanMocks(Mocks):
                 outputs["arn"] = f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1"
             case "aws:secretsmanager/secret:Secret":
                 outputs["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-{_hex(name, 6)}"
+            case "aws:rds/instance:Instance":
+                identifier = args.inputs.get("identifier") or name
+                outputs.update(
+                    identifier=identifier,
+                    address=f"{identifier}.{_hex(name, 12)}.{region}.rds.amazonaws.com",
+                    masterUserSecrets=[
+                        {
+                            "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{_hex(name, 8)}",
+                            "secretStatus": "active",
+                        }
+                    ],
+                )
             case "aws:secretsmanager/secretVersion:SecretVersion":
                 outputs["versionId"] = _version_id(args.inputs)
             case "docker:index/registryImage:RegistryImage":

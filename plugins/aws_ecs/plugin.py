@@ -69,6 +69,15 @@ def deployer_network(ctx):
 
 
 @hookimpl(trylast=True)
+def deployer_services(ctx, network):
+    if ctx.target.name != NAME:
+        return None
+    from deployer.plugins.aws_ecs import database
+
+    return database.create(ctx, network)
+
+
+@hookimpl(trylast=True)
 def deployer_registry(ctx, network):
     if ctx.target.name != NAME:
         return None
@@ -90,6 +99,8 @@ def deployer_ingress(ctx, network, registry):
 def deployer_compute(ctx, network, registry, ingress):
     if ctx.target.name != NAME:
         return None
-    from deployer.plugins.aws_ecs import compute
+    from deployer.plugins.aws_ecs import compute, workers
 
-    return compute.create(ctx, network, registry, ingress)
+    result = compute.create(ctx, network, registry, ingress)
+    workers.create(ctx, network, registry, result)
+    return result

@@ -81,6 +81,8 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
         "restart": settings.restart,
         "network": engine.network_name(ctx),
     }
+    if ctx.services is not None and ctx.services.env:  # backing services: a hash of their env's values
+        spec["services"] = hashlib.sha256(json.dumps(sorted(ctx.services.env.items())).encode()).hexdigest()
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -103,7 +105,7 @@ def _create(
         name=name,
         command=list(app.command) if app.command else None,
         hostname=name,
-        environment={**app.env, **ctx.secrets, "PORT": str(app.port)},
+        environment={**app.env, **(ctx.services.env if ctx.services else {}), **ctx.secrets, "PORT": str(app.port)},
         labels=engine.labels(
             ctx,
             engine.ROLE_REPLICA,

@@ -28,7 +28,7 @@ from deployer import releases as core_releases
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.local_docker import compute, engine, lb_routes, releases, standby
+from deployer.plugins.local_docker import compute, database, engine, lb_routes, oneoff, releases, standby, workers
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT, STATS_PORT
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
@@ -73,7 +73,8 @@ class LocalDriver:
                 raise
             changes = [
                 c
-                for r in (results.network, results.registry, results.ingress, results.compute)
+                for r in (results.network, results.services, results.registry, results.ingress, results.compute)
+                if r is not None
                 for c in r.extra.get("changes", ())
             ]
             if all(c.action == "unchanged" for c in changes):
@@ -102,7 +103,8 @@ class LocalDriver:
         results = phases(evolve(ctx, mode="plan"))
         changes = tuple(
             c
-            for r in (results.network, results.registry, results.ingress, results.compute)
+            for r in (results.network, results.services, results.registry, results.ingress, results.compute)
+            if r is not None
             for c in r.extra.get("changes", ())
         )
         if any(c.action != "unchanged" for c in changes):
@@ -118,9 +120,10 @@ class LocalDriver:
             spec=results.compute.extra.get("spec"),
         )
 
-    def down(self, ctx: PhaseContext) -> None:
+    def down(self, ctx: PhaseContext, *, volumes: bool = False) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
-        (and nothing else). Idempotent."""
+        (and nothing else). Idempotent. The database's data volume is kept unless
+        ``volumes`` (``down --volumes``, as docker compose)."""
         docker = engine.client()
         left: list[str] = []
         with self.lock(ctx):
@@ -137,6 +140,9 @@ class LocalDriver:
                 except docker.errors.APIError as error:  # e.g. a container deployer did not create joined it
                     left.append(f"network {network['Name']}: {error.explanation or error}")
             for volume in docker.volumes(engine.selector(ctx)):
+                if engine.role(volume) == database.ROLE_DATABASE_DATA and not volumes:
+                    ctx.report(f"keeping volume {volume['Name']} (the database's data; down --volumes removes it)")
+                    continue
                 ctx.report(f"removing volume {volume['Name']}")
                 try:
                     docker.api.remove_volume(volume["Name"], force=True)
@@ -179,6 +185,8 @@ class LocalDriver:
             image=images.most_common(1)[0][0] if images else None,
             spec=compute.expressed_spec(docker, replicas),
             details={
+                **database.status(docker, rows),
+                **workers.status(rows),
                 "age": _age(now - max((r["Created"] for r in replicas), default=now)),
                 "load_balancer": [{"name": engine.name(r), "state": r["State"]} for r in lbs],
                 "replicas": [
@@ -199,7 +207,7 @@ class LocalDriver:
         with ``follow``, keep yielding lines as they come until every replica is gone."""
         docker = engine.client()
         start = int(since.timestamp()) if since is not None else None
-        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
+        rows = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if not standby.is_parked(r)]
         sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
             return _follow(docker, sources, start)
@@ -220,7 +228,11 @@ class LocalDriver:
         through the docker CLI (``docker exec -it``: the engine's exec with this terminal);
         otherwise through the engine API, streaming the output (standard input is not sent)."""
         docker = engine.client()
-        running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
+        running = [
+            r
+            for r in engine.containers(docker, ctx, engine.ROLE_REPLICA)
+            if engine.is_up(r) and not standby.is_parked(r)
+        ]
         if not running:
             raise UsageError(
                 f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `deployer up --target local` first"
@@ -247,6 +259,11 @@ class LocalDriver:
                     stream.flush()
         code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
         return code
+
+    def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
+        """Run ``command`` once in a new container with the deployed image, env, secrets,
+        network and database (:func:`.oneoff.run`); return its exit code."""
+        return oneoff.run(ctx, command)
 
 
 def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_releases.Release]) -> None:
@@ -283,7 +300,9 @@ def _leftovers(docker: DockerEngine, ctx: PhaseContext) -> list[tuple[str, str, 
     volumes = [
         ("volume", v["Name"], v["Name"])
         for v in docker.volumes(engine.selector(ctx))
-        if v["Name"] != engine.lb_volume_name(ctx) and engine.role(v) != releases.ROLE_RELEASE  # kept, by label
+        if v["Name"] != engine.lb_volume_name(ctx)
+        and engine.role(v) != database.ROLE_DATABASE_DATA  # data: only down --volumes removes it
+        and engine.role(v) != releases.ROLE_RELEASE  # release records: kept, found by label
     ]
     return networks + volumes
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         PhaseContext,
         RegistryResult,
     )
+    from deployer.services import ServicesResult
     from deployer.targets import Driver
 
 NAME = "local"
@@ -64,6 +65,15 @@ def deployer_network(ctx: PhaseContext) -> NetworkResult | None:
 
 
 @hookimpl(trylast=True)
+def deployer_services(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
+    if ctx.target.name != NAME:
+        return None
+    from deployer.plugins.local_docker import database
+
+    return database.apply(ctx, network)
+
+
+@hookimpl(trylast=True)
 def deployer_registry(ctx: PhaseContext, network: NetworkResult) -> RegistryResult | None:
     if ctx.target.name != NAME:
         return None
@@ -87,6 +97,6 @@ def deployer_compute(
 ) -> ComputeResult | None:
     if ctx.target.name != NAME:
         return None
-    from deployer.plugins.local_docker import compute
+    from deployer.plugins.local_docker import release
 
-    return compute.apply(ctx, network, registry, ingress)
+    return release.apply(ctx, network, registry, ingress)

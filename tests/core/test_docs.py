@@ -20,13 +20,14 @@ def signature(name: str) -> str:
     return f"{name}({params}) -> {sig.return_annotation}"
 
 
-def test_there_are_four_phase_hooks_and_a_registration_hook():
+def test_there_are_four_phase_hooks_a_services_hook_and_a_registration_hook():
     assert HOOKS == [
         "deployer_compute",
         "deployer_ingress",
         "deployer_network",
         "deployer_register_targets",
         "deployer_registry",
+        "deployer_services",
     ]
 
 

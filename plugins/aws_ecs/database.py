@@ -1,0 +1,144 @@
+"""The services phase of aws-ecs: RDS for PostgreSQL, private, encrypted, backed up.
+
+Creates, when the app has a ``[database]``:
+
+- one private subnet per pinned AZ (the last blocks of the VPC's range, so they never
+  overlap the public or NAT subnets), each associated with a route table of its own
+  that has no route out of the VPC;
+- a DB subnet group over them (RDS requires 2+ AZs);
+- a security group for the database admitting 5432 only from the tasks' security group
+  (``network.security_groups["compute"]``), and an egress rule on the tasks' group to it;
+- the ``aws.rds.Instance``: ``publicly_accessible=False``, ``storage_encrypted=True``,
+  ``backup_retention_period=7``, ``deletion_protection=True``, a final snapshot on
+  delete, and ``manage_master_user_password=True``: RDS keeps the master password in a
+  Secrets Manager secret of its own; deployer never sees it.
+
+The :class:`~deployer.services.ServicesResult` carries plain env (``PGHOST``,
+``PGPORT``, ``PGDATABASE``, ``PGUSER``, and ``DATABASE_URL`` *without* the password:
+libpq and psycopg take it from ``PGPASSWORD``) and, in ``extra["secrets"]``,
+``PGPASSWORD`` as an ECS secret reference to the ``password`` key of RDS's secret.
+Compute grants the execution role ``secretsmanager:GetSecretValue`` on that secret only.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pulumi_aws as aws
+from pulumi_aws.vpc.security_group_egress_rule import SecurityGroupEgressRule
+from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
+
+from deployer.errors import ConfigError
+from deployer.models import NetworkResult, PhaseContext
+from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.network import pinned_zones, subnet_blocks
+from deployer.services import ServicesResult
+
+PORT = 5432
+USER = "app"
+INSTANCE_CLASS = "db.t4g.micro"
+BACKUP_DAYS = 7
+
+
+def db_name(app: str) -> str:
+    """The database's name: RDS allows letters, digits and underscores, from a letter."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", app)
+
+
+def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
+    spec = ctx.app.database
+    if ctx.app.release_command:
+        raise ConfigError(
+            "app.release_command",
+            "is not run by the aws-ecs target yet (local runs it); leave it out for aws-ecs, or run the "
+            "migration from a worker",
+        )
+    if spec is None:
+        return None
+    cfg = aws_settings.of(ctx)
+    app = ctx.app.name
+    zones = tuple(network.extra.get("availability_zones") or pinned_zones(cfg.az_count))
+    blocks = subnet_blocks(cfg.vpc_cidr, 16)[-len(zones) :]
+    table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
+    subnets = []
+    for index, (zone, block) in enumerate(zip(zones, blocks, strict=True)):
+        subnet = aws.ec2.Subnet(
+            f"{app}-db-{index}",
+            vpc_id=network.id,
+            cidr_block=block,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{app}-db-{zone}"},
+        )
+        aws.ec2.RouteTableAssociation(f"{app}-db-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
+        subnets.append(subnet)
+    group = aws.rds.SubnetGroup(
+        f"{app}-db-subnets",
+        subnet_ids=[s.id for s in subnets],
+        description=f"{app}: private subnets in {len(zones)} AZs",
+    )
+    task_sg = network.security_groups["compute"]
+    db_sg = aws.ec2.SecurityGroup(
+        f"{app}-db-sg", vpc_id=network.id, description=f"{app} database: {PORT} from the tasks only"
+    )
+    SecurityGroupIngressRule(
+        f"{app}-db-in-tasks",
+        security_group_id=db_sg.id,
+        ip_protocol="tcp",
+        from_port=PORT,
+        to_port=PORT,
+        referenced_security_group_id=task_sg,
+        description="Postgres from the tasks",
+    )
+    SecurityGroupEgressRule(
+        f"{app}-task-out-db",
+        security_group_id=task_sg,
+        ip_protocol="tcp",
+        from_port=PORT,
+        to_port=PORT,
+        referenced_security_group_id=db_sg.id,
+        description="to the database",
+    )
+    name = db_name(app)
+    instance = aws.rds.Instance(
+        f"{app}-db",
+        engine="postgres",
+        engine_version=spec.version,
+        instance_class=INSTANCE_CLASS,
+        allocated_storage=spec.storage_gb,
+        storage_type="gp3",
+        storage_encrypted=True,
+        db_name=name,
+        username=USER,
+        manage_master_user_password=True,
+        db_subnet_group_name=group.name,
+        vpc_security_group_ids=[db_sg.id],
+        publicly_accessible=False,
+        port=PORT,
+        backup_retention_period=BACKUP_DAYS,
+        deletion_protection=True,
+        skip_final_snapshot=False,
+        final_snapshot_identifier=f"{app}-{ctx.stack}-final",
+        copy_tags_to_snapshot=True,
+        auto_minor_version_upgrade=True,
+        apply_immediately=False,
+    )
+    secret_arn = instance.master_user_secrets.apply(lambda found: found[0]["secret_arn"] if found else "")
+    env = {
+        "PGHOST": instance.address,
+        "PGPORT": str(PORT),
+        "PGDATABASE": name,
+        "PGUSER": USER,
+        "DATABASE_URL": pulumi.Output.concat("postgresql://", USER, "@", instance.address, f":{PORT}/{name}"),
+    }
+    return ServicesResult(
+        env=env,
+        services=("database",),
+        extra={
+            "secrets": {"PGPASSWORD": pulumi.Output.concat(secret_arn, ":password::")},
+            "secret_arns": (secret_arn,),
+            "instance": instance.identifier,
+            "security_group": db_sg.id,
+        },
+    )

@@ -1,0 +1,92 @@
+"""aws-ecs workers: one ECS service per ``[workers.<name>]``, without a load balancer.
+
+Each worker gets a FARGATE / awsvpc task definition of the same image, env, secrets and
+database as the app (its own command, cpu and memory, no port mapping, no HTTP health
+check) in the app's cluster, roles and log group (stream prefix ``worker-<name>``), and a
+FARGATE service in the tasks' subnets and security group with the deployment circuit
+breaker and rollback, and no ``load_balancers``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+from attrs import evolve
+
+from deployer.models import ComputeResult, NetworkResult, PhaseContext, RegistryResult
+from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.compute import TMP_VOLUME, container_definition
+from deployer.plugins.aws_ecs.limits import check_app
+from deployer.services import WorkerSpec
+
+
+def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, compute: ComputeResult) -> list:
+    """The workers' services (empty when the app has none)."""
+    cfg = aws_settings.of(ctx)
+    services = []
+    for worker in ctx.app.workers:
+        check_app(_sized(ctx, worker), cfg)  # a valid Fargate cpu/memory pair
+        services.append(_service(ctx, cfg, worker, network, registry, compute))
+    return services
+
+
+def _sized(ctx: PhaseContext, worker: WorkerSpec):
+    return evolve(ctx.app, cpu=worker.cpu, memory=worker.memory)
+
+
+def worker_definition(ctx: PhaseContext, worker: WorkerSpec, **values) -> dict:
+    """The app's container definition turned into the worker's: its command, no port, no
+    HTTP health check, its own log stream prefix."""
+    definition = container_definition(ctx, **values)
+    definition.update(name=f"worker-{worker.name}", command=list(worker.command), portMappings=[])
+    definition.pop("healthCheck", None)
+    definition["logConfiguration"]["options"]["awslogs-stream-prefix"] = f"worker-{worker.name}"
+    return definition
+
+
+def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
+    app = ctx.app.name
+    extra = compute.extra
+    definition = aws.ecs.TaskDefinition(
+        f"{app}-worker-{worker.name}-task",
+        family=f"{app}-{ctx.stack}-worker-{worker.name}",
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=str(worker.cpu),
+        memory=str(worker.memory),
+        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": cfg.architecture},
+        execution_role_arn=extra["execution_role_arn"],
+        task_role_arn=extra["task_role_arn"],
+        volumes=[{"name": TMP_VOLUME}],  # the app's container definition mounts it at /tmp
+        container_definitions=pulumi.Output.all(
+            image=registry.image_ref,
+            log_group=extra["log_group"],
+            region=extra["region"],
+            secrets=dict(extra.get("secrets", {})),
+            services_env=dict(ctx.services.env) if ctx.services is not None else {},
+        ).apply(lambda v: json.dumps([worker_definition(ctx, worker, **v)])),
+    )
+    return aws.ecs.Service(
+        f"{app}-worker-{worker.name}",
+        cluster=extra["cluster_arn"],
+        task_definition=definition.arn,
+        launch_type="FARGATE",
+        platform_version="LATEST",
+        desired_count=worker.replicas,
+        network_configuration={
+            "subnets": list(network.extra.get("task_subnets", network.subnets)),
+            "security_groups": [network.security_groups["compute"]],
+            "assign_public_ip": network.extra.get("assign_public_ip", True),
+        },
+        deployment_circuit_breaker={"enable": True, "rollback": True},
+        deployment_minimum_healthy_percent=100,
+        deployment_maximum_percent=200,
+        propagate_tags="SERVICE",
+        wait_for_steady_state=True,
+        opts=pulumi.ResourceOptions(
+            depends_on=list(extra.get("execution_grants", ())),
+            custom_timeouts=pulumi.CustomTimeouts(create=f"{cfg.deploy_timeout}s", update=f"{cfg.deploy_timeout}s"),
+        ),
+    )

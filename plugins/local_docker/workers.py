@@ -1,0 +1,116 @@
+"""Workers of the local target: containers of the app's image running a worker's command.
+
+Each ``[workers.<name>]`` runs ``replicas`` containers named
+``deployer-<app>-<stack>-worker-<name>-<hash>-<n>`` (role ``worker``), on the app's
+network, with the env a replica gets and no load balancer route. A worker's containers
+are labelled with a hash of what they are made from; when it changes, the new ones start
+and then the old ones are stopped (SIGTERM, so a job in flight can finish). Containers
+of a worker no longer in the config are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from deployer import docker_labels
+from deployer.docker_engine import DockerEngine
+from deployer.models import Change, PhaseContext
+from deployer.plugins.local_docker import compute, engine
+from deployer.plugins.local_docker.database import ROLE_WORKER
+from deployer.plugins.local_docker.oneoff import workload_env
+from deployer.plugins.local_docker.settings import of
+from deployer.services import WorkerSpec
+
+WORKER = docker_labels.WORKER
+
+
+def _hash(ctx: PhaseContext, worker: WorkerSpec, image_id: str, network: str) -> str:
+    env = workload_env(ctx)
+    spec = {
+        "image": image_id,
+        "command": worker.command,
+        "cpu": worker.cpu,
+        "memory": worker.memory,
+        "env": hashlib.sha256(json.dumps(sorted(env.items())).encode()).hexdigest(),
+        "network": network,
+        "read_only": of(ctx).read_only,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[Change, ...]:
+    """Converge every worker (``plan``: list the changes only)."""
+    docker = engine.client()
+    rows = engine.containers(docker, ctx, ROLE_WORKER)
+    changes: list[Change] = []
+    to_create: list[tuple[WorkerSpec, str, str]] = []
+    to_remove: list[dict[str, Any]] = []
+    wanted = {w.name for w in ctx.app.workers}
+    for worker in ctx.app.workers:
+        digest = _hash(ctx, worker, image_id, network)
+        mine = [r for r in rows if r["Labels"].get(WORKER) == worker.name]
+        keep = [r for r in mine if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
+        keep = keep[: worker.replicas]
+        to_remove += [r for r in mine if r not in keep]
+        taken = {engine.name(r) for r in rows}
+        base = f"{engine.prefix(ctx)}-worker-{worker.name}-{digest[:8]}"
+        index = 1
+        while len(keep) + len([c for c in to_create if c[0] is worker]) < worker.replicas:
+            candidate = f"{base}-{index}"
+            if candidate not in taken:
+                to_create.append((worker, candidate, digest))
+            index += 1
+        changes += [Change("unchanged", "container", engine.name(r), f"worker {worker.name}") for r in keep]
+    to_remove += [r for r in rows if r["Labels"].get(WORKER) not in wanted]
+    changes += [Change("create", "container", n, f"worker {w.name}: {' '.join(w.command)}") for w, n, _ in to_create]
+    changes += [Change("remove", "container", engine.name(r), "old worker") for r in to_remove]
+    if ctx.mode == "plan":
+        return tuple(changes)
+    for worker, container, digest in to_create:
+        ctx.report(f"starting worker {container}")
+        _create(docker, ctx, worker, image, container, network, digest)
+    if to_remove:
+        ctx.report(f"stopping old workers {', '.join(engine.name(r) for r in to_remove)}")
+        compute.remove(docker, [engine.name(r) for r in to_remove])
+    return tuple(changes)
+
+
+def _create(
+    docker: DockerEngine, ctx: PhaseContext, worker: WorkerSpec, image: str, container: str, network: str, digest: str
+) -> None:
+    settings = of(ctx)
+    host_config = docker.api.create_host_config(
+        mem_limit=f"{worker.memory}m",
+        nano_cpus=worker.cpu * 1_000_000_000 // 1024,
+        restart_policy={"Name": settings.restart},
+        security_opt=["no-new-privileges"],
+        cap_drop=["ALL"],
+        read_only=settings.read_only,
+        tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
+    )
+    created = docker.api.create_container(
+        image,
+        name=container,
+        command=list(worker.command),
+        hostname=container,
+        environment=workload_env(ctx),
+        labels=engine.labels(ctx, ROLE_WORKER, **{docker_labels.SPEC_HASH: digest, WORKER: worker.name}),
+        host_config=host_config,
+        networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
+    )
+    docker.api.start(created["Id"])
+
+
+def status(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``status`` detail of the worker containers among ``rows`` (empty when none)."""
+    found = [r for r in rows if engine.role(r) == ROLE_WORKER]
+    if not found:
+        return {}
+    return {
+        "workers": [
+            {"name": engine.name(r), "worker": r["Labels"].get(WORKER), "state": r["State"], "image": r["Image"]}
+            for r in found
+        ]
+    }

@@ -2,7 +2,7 @@
 
 Volumes, because Docker labels cannot change after an object is created and a volume is
 the cheapest labelled object that survives containers being replaced: a release is
-written once (``<prefix>-release-<n>``, role ``release``, the ``dev.deployer.release*``
+written once (``<prefix>-history-<n>``, role ``release``, the ``dev.deployer.release*``
 labels of :mod:`deployer.docker_labels`) and read back with one labelled listing. ``down``
 removes them with the stack's other volumes. Only the newest :data:`KEEP_RECORDS` are kept.
 """
@@ -99,7 +99,7 @@ def record(docker: DockerEngine, ctx: PhaseContext, *, status: str, known: list[
         note=note,
     )
     docker.api.create_volume(
-        f"{engine.prefix(ctx)}-release-{number}",
+        f"{engine.prefix(ctx)}-history-{number}",
         labels=engine.labels(
             ctx,
             ROLE_RELEASE,
@@ -117,5 +117,5 @@ def record(docker: DockerEngine, ctx: PhaseContext, *, status: str, known: list[
     )
     for old in known[: max(len(known) + 1 - KEEP_RECORDS, 0)]:
         with contextlib.suppress(docker.errors.APIError):
-            docker.api.remove_volume(f"{engine.prefix(ctx)}-release-{old.number}", force=True)
+            docker.api.remove_volume(f"{engine.prefix(ctx)}-history-{old.number}", force=True)
     return release

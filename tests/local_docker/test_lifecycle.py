@@ -23,7 +23,7 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
     objects = stack.objects()
     prefix = f"deployer-ldtest.{stack.stack}"
     assert objects["networks"] == [prefix]
-    assert objects["volumes"] == [f"{prefix}-lb-config", f"{prefix}-release-1"]
+    assert objects["volumes"] == [f"{prefix}-history-1", f"{prefix}-lb-config"]
     assert len(objects["containers"]) == 3
     for row in stack.containers("replica"):
         labels = row["Labels"]

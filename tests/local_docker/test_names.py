@@ -110,7 +110,7 @@ def _up_under_old_names(stack: Stack) -> None:
         patch.setattr(engine, "prefix", engine.legacy_prefix)
         stack.up()
     old = f"deployer-{APP_NAME}-{stack.stack}"
-    volumes = [v for v in stack.objects()["volumes"] if "-release-" not in v]  # release records stay
+    volumes = [v for v in stack.objects()["volumes"] if "-history-" not in v]  # release records stay
     assert stack.objects()["networks"] == [old] and volumes == [f"{old}-lb-config"]
 
 
@@ -124,7 +124,7 @@ def test_a_deployment_under_the_old_names_is_replaced_by_up(stack):
     stack.up()
     new = f"deployer-{APP_NAME}.{stack.stack}"
     objects = stack.objects()
-    volumes = [v for v in objects["volumes"] if "-release-" not in v]  # release records stay
+    volumes = [v for v in objects["volumes"] if "-history-" not in v]  # release records stay
     assert objects["networks"] == [new] and volumes == [f"{new}-lb-config"]
     assert len(objects["containers"]) == 3 and all(n.startswith(f"{new}-") for n in objects["containers"])
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"

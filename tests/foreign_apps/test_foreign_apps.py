@@ -96,7 +96,8 @@ class Deployment:
 
     def replicas(self) -> list[dict[str, Any]]:
         labels = [f"dev.deployer.app={self.app.name}", f"dev.deployer.stack={self.stack}", "dev.deployer.role=replica"]
-        return self.docker.api.containers(all=True, filters={"label": labels})
+        rows = self.docker.api.containers(all=True, filters={"label": labels})
+        return [r for r in rows if not r["Names"][0].endswith("-standby")]  # the replaced version, kept for rollback
 
 
 @pytest.fixture(params=FOREIGN_APPS, ids=lambda app: app.folder)
@@ -139,6 +140,13 @@ def test_foreign_app_deploys_verifies_rolls_out_under_load_and_goes_away(
     for row in replicas:
         info = deployment.docker.api.inspect_container(row["Id"])
         assert info["Config"]["User"] == app.user, "runs as the image's non-root USER"
+        # up routes to a replica once deployer's own probe passes, which can be before
+        # Docker's first HEALTHCHECK run (a health_interval after the start): the in-image
+        # check must still come out healthy
+        deadline = time.monotonic() + 30
+        while info["State"]["Health"]["Status"] == "starting" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            info = deployment.docker.api.inspect_container(row["Id"])
         assert info["State"]["Health"]["Status"] == "healthy", info["State"]["Health"]
 
     result = deployment.cli("verify")

@@ -36,6 +36,12 @@ from deployer.targets import RunPhases
 class LocalDriver:
     """The :class:`~deployer.targets.Driver` of the ``local`` target."""
 
+    def preflight(self, ctx: PhaseContext) -> None:
+        """Before the core builds anything: the engine is reachable and ``host_port`` is
+        free (or this stack's own load balancer's). ``up`` checks the port again under the
+        stack's lock, ``plan`` even with ``--offline``."""
+        check_port(engine.client(), ctx)
+
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Converge the stack and return once the load balancer serves healthy replicas."""
         settings = of(ctx)
@@ -46,12 +52,7 @@ class LocalDriver:
         ):
             check_port(docker, ctx)
             results = phases(ctx)
-        changes = [
-            c
-            for r in (results.network, results.registry, results.ingress, results.compute)
-            for c in r.extra.get("changes", ())
-        ]
-        if all(c.action == "unchanged" for c in changes):
+        if all(c.action == "unchanged" for c in results.changes):
             ctx.report("everything is up to date: nothing changed")
         return Deployment(
             target="local",
@@ -70,17 +71,14 @@ class LocalDriver:
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """What ``up`` would change, from the phases run in ``plan`` mode; touches nothing.
+        A host port ``up`` would refuse fails the plan too, with the same message (exit 2).
         ``offline`` makes no difference here: the local engine is always at hand."""
+        check_port(engine.client(), ctx)
         results = phases(evolve(ctx, mode="plan"))
-        changes = tuple(
-            c
-            for r in (results.network, results.registry, results.ingress, results.compute)
-            for c in r.extra.get("changes", ())
-        )
         return Plan(
             target="local",
             stack=ctx.stack,
-            changes=changes,
+            changes=results.changes,
             outputs={"endpoint": results.ingress.endpoint},
             spec=results.compute.extra.get("spec"),
         )

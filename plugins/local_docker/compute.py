@@ -71,7 +71,7 @@ def fingerprint(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> di
         "image": image_id,
         "port": app.port,
         "command": app.command,
-        "env names": sorted((*app.env, *app.secrets)),
+        "env names": [sorted(app.env), sorted(app.secrets)],  # a name moving between them counts
         "cpu": app.cpu,
         "memory": app.memory,
         "health": [
@@ -103,7 +103,7 @@ def spec_hash(fields: dict[str, Any]) -> str:
 def changed_fields(wanted: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
     """Which :data:`FIELDS` differ between ``wanted`` (a :func:`fingerprint`) and the
     replica ``row`` (a container summary), from its fingerprint label; a replica made by
-    an older deployer without one is compared on what its other labels and image say."""
+    an older deployer without one is compared on its image only (empty: cannot tell)."""
     labels = row.get("Labels") or {}
     try:
         had = json.loads(labels[docker_labels.SPEC_FIELDS])
@@ -122,14 +122,10 @@ def changed_fields(wanted: dict[str, Any], row: dict[str, Any]) -> tuple[str, ..
 
 
 def _changed_without_fingerprint(wanted: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
-    labels = row.get("Labels") or {}
-    changed = []
+    """Only the image can be told apart (the summary's ``ImageID``); else nothing."""
     if row.get("ImageID") and _short(row["ImageID"]) != wanted["image"]:
-        changed.append("image")
-    names = sorted(n for n in labels.get(docker_labels.ENV_NAMES, "").split(",") if n)
-    if _short(names) != wanted["env names"]:
-        changed.append("env names")
-    return tuple(changed)
+        return ("image",)
+    return ()
 
 
 def _create(

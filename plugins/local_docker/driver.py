@@ -128,6 +128,7 @@ class LocalDriver:
         lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
         replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
         healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
+        running = sum(1 for r in replicas if engine.is_up(r))
         images = Counter(r["Image"] for r in replicas)
         now = time.time()
         return Status(
@@ -139,6 +140,7 @@ class LocalDriver:
             desired=ctx.app.replicas.min,
             image=images.most_common(1)[0][0] if images else None,
             spec=compute.expressed_spec(docker, replicas),
+            advice=_advice(ctx, healthy=healthy, running=running, desired=ctx.app.replicas.min),
             details={
                 "age": _age(now - max((r["Created"] for r in replicas), default=now)),
                 "load_balancer": [{"name": engine.name(r), "state": r["State"]} for r in lbs],
@@ -204,6 +206,24 @@ class LocalDriver:
                     stream.flush()
         code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
         return code
+
+
+def _advice(ctx: PhaseContext, *, healthy: int, running: int, desired: int) -> str:
+    """What brings a degraded stack back: ``up`` starts replicas that are stopped (by hand:
+    Docker restarts crashed ones itself) or gone; a running replica that is not healthy
+    is starting or failing its check, which its logs explain."""
+    where = f"--target local --stack {ctx.stack}"
+    parts = []
+    if running < desired:
+        parts.append(
+            f"{desired - running} of {desired} replicas not running: run `deployer up {where}` to start the missing ones"
+        )
+    if healthy < min(running, desired):
+        parts.append(
+            f"{min(running, desired) - healthy} running but not healthy (starting, or failing GET "
+            f"{ctx.app.health.path}): `deployer logs {where}` shows why"
+        )
+    return "; ".join(parts)
 
 
 def _published(row: dict[str, Any]) -> str | None:

@@ -11,16 +11,17 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
 from attrs import evolve, frozen
 
-from deployer import plugin_manager
+from deployer import docker_engine, plugin_manager
 from deployer.checks import checks_for
 from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
 from deployer.errors import ConfigError, ConfigErrors, UsageError
-from deployer.image import build_image, require_non_root, resolve_image
+from deployer.image import build_image, project_id, remove_images, require_non_root, resolve_image
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -132,25 +133,35 @@ def _preflight(driver: Driver, ctx: PhaseContext) -> None:
         check(ctx)
 
 
+def _lock(driver: Driver, ctx: PhaseContext) -> AbstractContextManager[object]:
+    """The driver's optional stack lock (``lock(ctx)``), else nothing to hold."""
+    lock = getattr(driver, "lock", None)
+    return lock(ctx) if lock is not None else nullcontext()
+
+
 def build(project: Project, reporter: Reporter | None = None) -> Image:
-    """Build the app image (a no-op when an image with the same content hash exists).
-    Needs no target: no plugin is loaded."""
+    """Build the app image (a no-op when an image with the same content hash exists),
+    labelled as the project's (:func:`deployer.image.project_id`). Needs no target: no
+    plugin is loaded."""
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
-    image = build_image(project.app, report=reporter.line)
+    image = build_image(project.app, report=reporter.line, project=project_id(project.config_file))
     reporter.phase("build", time.perf_counter() - started)
     return image
 
 
 def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
-    """Deploy: validate, build the image once, then let the target's driver run the phases."""
+    """Deploy: validate, build the image once, then let the target's driver run the phases.
+    The build and the driver's ``up`` run inside the driver's stack lock when it has one,
+    so two concurrent runs of one stack build and roll out once."""
     ctx = _checked_context(session, "up", environ)
     driver = session.driver()
     _preflight(driver, ctx)
-    image = build(session.project, session.reporter)
-    require_non_root(session.project.app, image)
-    ctx = evolve(ctx, image=image)
-    return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+    with _lock(driver, ctx):
+        image = build(session.project, session.reporter)
+        require_non_root(session.project.app, image)
+        ctx = evolve(ctx, image=image)
+        return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
@@ -165,11 +176,21 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 
-def down(session: Session) -> None:
-    """Remove everything ``up`` created for this app and stack."""
+def down(session: Session, images: bool = False) -> None:
+    """Remove everything ``up`` created for this app and stack; with ``images``, then also
+    this project's images of the app (:func:`deployer.image.remove_images`: every one no
+    container uses, whatever stack or target ran it)."""
     ctx = session.context("down")
+    driver = session.driver()
     started = time.perf_counter()
-    session.driver().down(ctx)
+    with _lock(driver, ctx):
+        driver.down(ctx)
+        if images:
+            project = session.project
+            client = docker_engine.connect()
+            lines = remove_images(project.app.name, project=project_id(project.config_file), client=client)
+            for line in lines or [f"no image of app {project.app.name!r} from this project to remove"]:
+                session.reporter.line(line)
     session.reporter.phase("down", time.perf_counter() - started)
 
 

@@ -214,13 +214,19 @@ def plan(
 
 @app.command()
 def down(
-    target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False
+    target: TargetOpt = "local",
+    stack: StackOpt = "dev",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    images: Annotated[
+        bool, typer.Option("--images", help="Also remove this project's images of the app that no container uses.")
+    ] = False,
 ) -> None:
     """Remove everything `up` created for this app and stack (idempotent)."""
     from deployer import api
 
     def action(session: Any) -> dict[str, str]:
-        api.down(session)
+        api.down(session, images=images)
         return {"target": session.target, "stack": session.stack, "removed": "true"}
 
     _run(

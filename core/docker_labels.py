@@ -19,6 +19,12 @@ CONTENT_HASH = "dev.deployer.content-hash"
 """On every image deployer builds for an app: the content hash of its build (the hash in
 its tag, see :func:`deployer.image.content_hash`)."""
 
+PROJECT = "dev.deployer.project"
+"""On every image deployer builds for an app: the project that built it, as a hash of its
+config file's absolute path (:func:`deployer.image.project_id`). Pruning old images and
+``deployer down --images`` touch only images of the same project and app, so two projects
+with the same app name never remove each other's images."""
+
 # --- what a target creates on the engine ---------------------------------------------------
 
 STACK = "dev.deployer.stack"

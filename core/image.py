@@ -5,6 +5,10 @@ exactly what Docker receives (the build context after ``.dockerignore``, file mo
 Dockerfile, the build args). An unchanged app therefore never reaches Docker's builder,
 and every target runs the same image ID.
 
+Images belong to the project that built them (:data:`~deployer.docker_labels.PROJECT`,
+:func:`project_id`): pruning and :func:`remove_images` only touch images of one project
+and app, so two projects whose apps share a name keep each other's images.
+
 An unchanged app costs a content hash and one image lookup
 (:mod:`deployer.docker_engine`); the docker SDK is imported only to build.
 """
@@ -91,6 +95,12 @@ def _feed_path(digest: Any, root: Path, relative: str) -> None:
 # --- naming -------------------------------------------------------------------------------
 
 
+def project_id(config_file: Path) -> str:
+    """The value of :data:`~deployer.docker_labels.PROJECT` for a project: a hash of its
+    config file's resolved path (the same file gives the same id; moving it gives another)."""
+    return hashlib.sha256(str(Path(config_file).resolve()).encode()).hexdigest()[:HASH_LENGTH]
+
+
 def repository(app: AppSpec) -> str:
     """The local repository of ``app``'s images: ``deployer/<app.name>``.
 
@@ -125,13 +135,21 @@ def resolve_image(app: AppSpec, *, client: DockerEngine | None = None) -> Image:
 
 
 def build_image(
-    app: AppSpec, *, report: Callable[[str], None], client: DockerEngine | None = None, keep: int = KEEP_IMAGES
+    app: AppSpec,
+    *,
+    report: Callable[[str], None],
+    client: DockerEngine | None = None,
+    keep: int = KEEP_IMAGES,
+    project: str | None = None,
 ) -> Image:
     """Return ``app``'s image, building it only when no image has its content-hash tag.
 
     A build streams each output line to ``report``, labels the image with
-    :data:`~deployer.docker_labels.APP` and :data:`~deployer.docker_labels.CONTENT_HASH`, then removes the app's older images beyond
-    the newest ``keep`` (never the new one, never one a container uses).
+    :data:`~deployer.docker_labels.APP`, :data:`~deployer.docker_labels.CONTENT_HASH` and,
+    given ``project`` (a :func:`project_id`), :data:`~deployer.docker_labels.PROJECT`; then
+    removes that project's older images of the app beyond the newest ``keep`` (never the
+    new one, never one a container uses). Without ``project`` nothing is pruned: an image
+    no project owns is never removed.
 
     :raises BuildError: the build failed; names the failing Dockerfile step and carries
         the last output lines.
@@ -145,52 +163,84 @@ def build_image(
         return existing
 
     report(f"building {image.tag} from {app.build.context}")
-    _build(client, app, image, report)
+    _build(client, app, image, report, project)
     built = _existing(client, image)
     if built is None:
         raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
-    for line in prune_images(app.name, keep=keep, protect=built.id, client=client):
-        report(line)
+    if project:
+        for line in prune_images(app.name, project=project, keep=keep, protect=built.id, client=client):
+            report(line)
     return built
 
 
-def prune_images(app_name: str, *, keep: int, protect: str = "", client: DockerEngine) -> list[str]:
-    """Untag ``app_name``'s images (by :data:`~deployer.docker_labels.APP`) beyond the newest ``keep``.
+def prune_images(app_name: str, *, project: str, keep: int, protect: str = "", client: DockerEngine) -> list[str]:
+    """Untag the images of ``app_name`` built by ``project`` (by
+    :data:`~deployer.docker_labels.APP` and :data:`~deployer.docker_labels.PROJECT`) beyond
+    the newest ``keep``.
 
     Skips ``protect`` (an image ID), images a container uses (running or stopped), and
     any image Docker refuses to remove. Only tags in the app's own repository are removed,
     so an image also tagged elsewhere (a registry tag) keeps that tag. Returns one line
     per image removed or skipped.
     """
-    images = client.images({"label": [f"{docker_labels.APP}={app_name}"]})
-    own = f"deployer/{app_name}:"
-    images = [i for i in images if any(t.startswith(own) for t in i.get("RepoTags") or ())]
-    images.sort(key=lambda i: i["Created"], reverse=True)
-    in_use = {c.get("ImageID") for c in client.containers()}
+    images = _project_images(client, app_name, project)
     others = [i for i in images if i["Id"] != protect]
     retain = keep - 1 if len(others) < len(images) else keep  # the protected one counts
+    return _untag(client, app_name, others[max(retain, 0) :], "old image")
+
+
+def remove_images(app_name: str, *, project: str, client: DockerEngine) -> list[str]:
+    """Untag every image of ``app_name`` built by ``project`` (``deployer down --images``),
+    skipping those a container uses and those Docker refuses to remove. Returns one line
+    per image removed or skipped."""
+    return _untag(client, app_name, _project_images(client, app_name, project), "image")
+
+
+def _project_images(client: DockerEngine, app_name: str, project: str) -> list[dict[str, Any]]:
+    """The images of ``app_name`` built by ``project`` with a tag in the app's repository,
+    newest first."""
+    labels = [f"{docker_labels.APP}={app_name}", f"{docker_labels.PROJECT}={project}"]
+    own = f"deployer/{app_name}:"
+    images = [i for i in client.images({"label": labels}) if any(t.startswith(own) for t in i.get("RepoTags") or ())]
+    images.sort(key=lambda i: i["Created"], reverse=True)
+    return images
+
+
+def _untag(client: DockerEngine, app_name: str, images: list[dict[str, Any]], what: str) -> list[str]:
+    if not images:
+        return []
+    own = f"deployer/{app_name}:"
+    in_use = {c.get("ImageID") for c in client.containers()}
     lines = []
-    for old in others[max(retain, 0) :]:
+    for old in images:
         tags = [t for t in old["RepoTags"] if t.startswith(own)]
         if old["Id"] in in_use:
-            lines.append(f"kept old image {', '.join(tags)}: a container uses it")
+            lines.append(f"kept {what} {', '.join(tags)}: a container uses it")
             continue
         try:
             for tag in tags:
                 client.api.remove_image(tag)
         except client.errors.APIError as error:
-            lines.append(f"kept old image {', '.join(tags)}: {error.explanation or error}")
+            lines.append(f"kept {what} {', '.join(tags)}: {error.explanation or error}")
         else:
-            lines.append(f"removed old image {', '.join(tags)}")
+            lines.append(f"removed {what} {', '.join(tags)}")
     return lines
 
 
 def _existing(client: DockerEngine, image: Image) -> Image | None:
-    """``image`` with its ID and USER when an image with its tag exists, else None."""
+    """``image`` with its ID, USER, platform and volumes when an image with its tag
+    exists, else None."""
     found = client.image(image.tag)
     if found is None:
         return None
-    return evolve(image, id=found["Id"], user=(found.get("Config") or {}).get("User") or "")
+    return evolve(
+        image,
+        id=found["Id"],
+        user=(found.get("Config") or {}).get("User") or "",
+        architecture=found.get("Architecture") or "",
+        os=found.get("Os") or "",
+        volumes=tuple(sorted((found.get("Config") or {}).get("Volumes") or {})),
+    )
 
 
 def require_non_root(app: AppSpec, image: Image) -> None:
@@ -206,10 +256,15 @@ def require_non_root(app: AppSpec, image: Image) -> None:
         )
 
 
-def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[str], None]) -> None:
+def _build(
+    client: DockerEngine, app: AppSpec, image: Image, report: Callable[[str], None], project: str | None
+) -> None:
     """Run Docker's (legacy) builder, streaming output, tagging the result ``image.tag``."""
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     step = ""
+    labels = {docker_labels.APP: app.name, docker_labels.CONTENT_HASH: image.content_hash}
+    if project:
+        labels[docker_labels.PROJECT] = project
     try:
         stream = client.api.build(
             path=str(app.build.context),
@@ -220,7 +275,7 @@ def _build(client: DockerEngine, app: AppSpec, image: Image, report: Callable[[s
             forcerm=True,
             pull=False,
             decode=True,
-            labels={docker_labels.APP: app.name, docker_labels.CONTENT_HASH: image.content_hash},
+            labels=labels,
         )
         for chunk in stream:
             if "error" in chunk:

@@ -168,6 +168,13 @@ class Image:
     id: str = ""
     user: str = ""
     """The image's ``USER`` (empty: root), known once the image exists."""
+    architecture: str = ""
+    """The CPU architecture it was built for, as ``docker inspect`` says (``amd64``,
+    ``arm64``); empty until the image exists."""
+    os: str = ""
+    """The operating system it was built for (``linux``); empty until the image exists."""
+    volumes: tuple[str, ...] = ()
+    """The paths the image declares as ``VOLUME``; empty until the image exists."""
 
     @property
     def tag(self) -> str:

@@ -38,6 +38,13 @@ class Driver(Protocol):
     A driver may also define ``preflight(ctx) -> None``: the core calls it before it
     builds anything (not for ``plan --offline``), so a missing tool, service or
     credential is reported first; raise ``EnvironmentProblem`` saying how to fix it.
+
+    A driver may also define ``lock(ctx) -> AbstractContextManager``: a lock on the app
+    and stack. The core enters it around the image build and ``up`` (and around ``down``),
+    so two concurrent ``up`` runs of one stack build once and roll out once: the second
+    finds the image built and the stack converged. The driver's own ``up`` and ``down``
+    are called while it is held, so the lock must be reentrant in the holding thread (or
+    the driver must not take it again). A driver without one is called unlocked.
     """
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:

@@ -7,19 +7,24 @@ website's own image (``deployer/website:<hash>``) is kept as the build cache tha
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from deployer import docker_labels
+from deployer import api, docker_labels
 from deployer import image as image_module
+from deployer.config import load_project
 from deployer.docker_engine import DockerEngine
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem
-from deployer.image import build_image, content_hash, prune_images, resolve_image
+from deployer.image import build_image, content_hash, project_id, prune_images, resolve_image
 from deployer.models import AppSpec, BuildSpec
+from deployer.testing.project import write_config
 from tests.conftest import TEST_LABEL
 
 WEBSITE = Path(__file__).resolve().parents[1] / "website"
@@ -243,7 +248,7 @@ def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_engine, docke
     built = []
     for version in range(5):
         (tmp_path / "version.txt").write_text(f"{version}\n")
-        built.append(build_image(app, report=lambda line: None, client=docker_engine))
+        built.append(build_image(app, report=lambda line: None, client=docker_engine, project="p1"))
         if version == 0:  # a container (even a stopped one) keeps the oldest image alive
             docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", docker_labels.APP: app.name})
         time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists
@@ -263,13 +268,72 @@ def test_prune_keeps_only_what_it_is_told(tmp_path, docker_engine, docker_client
     app = throwaway_app(tmp_path)
     for version in range(2):
         (tmp_path / "version.txt").write_text(f"{version}\n")
-        build_image(app, report=lambda line: None, client=docker_engine, keep=10)
+        build_image(app, report=lambda line: None, client=docker_engine, keep=10, project="p1")
         time.sleep(1.1)
 
-    lines = prune_images(app.name, keep=1, client=docker_engine)
+    assert prune_images(app.name, project="p2", keep=0, client=docker_engine) == [], "another project's"
+    lines = prune_images(app.name, project="p1", keep=1, client=docker_engine)
 
     assert len(lines) == 1 and lines[0].startswith("removed old image deployer/test-")
     assert len(docker_client.api.images(filters={"label": f"{docker_labels.APP}={app.name}"})) == 1
+
+
+# --- images belong to a project -------------------------------------------------------------
+
+
+def _scratch_project(folder: Path, app_name: str, version: str) -> Path:
+    """A project folder whose app is a FROM scratch image holding ``version``."""
+    (folder / "app").mkdir(parents=True, exist_ok=True)
+    (folder / "app" / "Dockerfile").write_text("FROM scratch\nCOPY version.txt /version.txt\n")
+    (folder / "app" / "version.txt").write_text(f"{version}\n")
+    return write_config(folder, app={"name": app_name, "port": 8000, "build": {"context": "app"}})
+
+
+def _tags(docker_client, app_name: str) -> set[str]:
+    found = docker_client.api.images(filters={"label": f"{docker_labels.APP}={app_name}"})
+    return {tag for image in found for tag in image["RepoTags"] or ()}
+
+
+@pytest.mark.docker
+def test_building_one_project_never_prunes_another_projects_images(tmp_path, docker_client, throwaway_app):
+    name = throwaway_app(tmp_path).name  # a unique app name, cleaned up afterwards
+    first, second = tmp_path / "first", tmp_path / "second"
+    theirs = api.build(load_project(_scratch_project(second, name, "theirs")))
+    mine = []
+    for version in range(image_module.KEEP_IMAGES + 2):  # more builds than the project keeps
+        mine.append(api.build(load_project(_scratch_project(first, name, str(version)))))
+        time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists
+
+    inspected = docker_client.api.inspect_image(theirs.tag)["Config"]["Labels"]
+    assert (
+        inspected[docker_labels.PROJECT] == project_id(second / "deployer.toml") != project_id(first / "deployer.toml")
+    )
+    assert _tags(docker_client, name) == {theirs.tag, *(image.tag for image in mine[-image_module.KEEP_IMAGES :])}
+
+
+@pytest.mark.docker
+def test_down_images_removes_this_projects_images_only(tmp_path, docker_client, throwaway_app):
+    name = throwaway_app(tmp_path).name
+    first, second = tmp_path / "first", tmp_path / "second"
+    theirs = api.build(load_project(_scratch_project(second, name, "theirs")))
+    used = api.build(load_project(_scratch_project(first, name, "used")))
+    time.sleep(1.1)
+    unused = api.build(load_project(_scratch_project(first, name, "unused")))
+    docker_client.containers.create(used.id, command=["none"], labels={TEST_LABEL: "1", docker_labels.APP: name})
+
+    result = subprocess.run(
+        [sys.executable, "-m", "deployer", "down", "--images", "--stack", "imgs"],
+        cwd=first,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"removed image {unused.tag}" in result.stderr + result.stdout
+    assert f"kept image {used.tag}: a container uses it" in result.stderr + result.stdout
+    assert _tags(docker_client, name) == {theirs.tag, used.tag}
 
 
 # --- non-root by default -------------------------------------------------------------------

@@ -19,6 +19,7 @@ attribute access on ``pulumi_aws``) only when the app has secrets or a replica r
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pulumi
@@ -35,19 +36,44 @@ from deployer.models import (
     RegistryResult,
 )
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp
+from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp, cpu_architecture
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
-ECS_TASKS_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ecs-tasks.amazonaws.com"}}
-        ],
-    }
-)
-"""Trust policy letting ECS tasks assume a role (both the execution and the task role)."""
+STOP_TIMEOUT = 30
+"""Seconds ECS waits after SIGTERM before SIGKILL (``stopTimeout``; on Fargate at most 120:
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
+The load balancer has stopped sending requests by then (deregistration comes first)."""
+TMP_VOLUME = "tmp"
+"""The task volume mounted writable at /tmp under the read-only root filesystem (Fargate
+task storage: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html)."""
+
+
+def trust_policy(account: str, partition: str, region: str, *, source_arn: bool) -> str:
+    """The trust policy letting ECS tasks assume a role, bound to ``account``.
+
+    ``aws:SourceAccount`` keeps another account's ECS from assuming the role (the confused
+    deputy: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). The
+    task role also gets ``aws:SourceArn`` on every ECS resource of the account and region,
+    the condition the ECS docs show for task roles (a specific cluster is not supported):
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html. The
+    execution role's page documents no ``aws:SourceArn``, so it gets the account only."""
+    condition: dict = {"StringEquals": {"aws:SourceAccount": account}}
+    if source_arn:
+        condition["ArnLike"] = {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:*"}
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Condition": condition,
+                }
+            ],
+        }
+    )
 
 
 def create(
@@ -58,16 +84,32 @@ def create(
     cfg = aws_settings.of(ctx)
     check_app(ctx.app, cfg)  # the core checked the config; specs built in code too
     app = ctx.app.name
-    cluster = aws.ecs.Cluster(f"{app}-cluster")
+    cluster = aws.ecs.Cluster(
+        f"{app}-cluster",
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cloudwatch-container-insights.html
+        settings=[{"name": "containerInsights", "value": "enabled" if cfg.container_insights else "disabled"}],
+    )
+    region = aws.get_region_output().region
+    account = aws.get_caller_identity_output().account_id
+    partition = aws.get_partition_output().partition
     secrets = _secrets(ctx)
-    execution_role, execution_grants = _execution_role(app, [arn for _, arn in secrets])
+    execution_role, execution_grants = _execution_role(
+        app,
+        [secret.arn for _, secret, _ in secrets],
+        trust=pulumi.Output.all(account, partition, region).apply(lambda v: trust_policy(*v, source_arn=False)),
+    )
     task_role = aws.iam.Role(
         f"{app}-task-role",
-        assume_role_policy=ECS_TASKS_TRUST,
+        assume_role_policy=pulumi.Output.all(account, partition, region).apply(
+            lambda v: trust_policy(*v, source_arn=True)
+        ),
         description=f"{app} task role: no permissions unless you add them",
     )
-    logs = LogGroup(f"{app}-logs", name=f"/deployer/{app}/{ctx.stack}", retention_in_days=cfg.log_retention_days)
-    region = aws.get_region_output().region
+    # a prefix, not a fixed name: after lost state a re-create never collides with the
+    # group left behind (CreateLogGroup: ResourceAlreadyExistsException)
+    logs = LogGroup(
+        f"{app}-logs", name_prefix=f"/deployer/{app}/{ctx.stack}/", retention_in_days=cfg.log_retention_days
+    )
     definition = aws.ecs.TaskDefinition(
         f"{app}-task",
         family=f"{app}-{ctx.stack}",
@@ -75,14 +117,18 @@ def create(
         network_mode="awsvpc",
         cpu=str(ctx.app.cpu),
         memory=str(ctx.app.memory),
-        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": cfg.architecture},
+        runtime_platform={
+            "operating_system_family": "LINUX",
+            "cpu_architecture": cpu_architecture(cfg.architecture, ctx.image),
+        },
         execution_role_arn=execution_role.arn,
         task_role_arn=task_role.arn,
+        volumes=[{"name": TMP_VOLUME}],
         container_definitions=pulumi.Output.all(
             image=registry.image_ref,
             log_group=logs.name,
             region=region,
-            secrets=dict(secrets),
+            secrets={name: value_from(secret.arn, version.version_id) for name, secret, version in secrets},
         ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
     )
     replicas = ctx.app.replicas
@@ -133,7 +179,7 @@ def container_definition(
         "essential": True,
         "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
         "environment": [{"name": k, "value": v} for k, v in sorted({**app.env, "PORT": str(app.port)}.items())],
-        "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
+        "secrets": [{"name": k, "valueFrom": ref} for k, ref in sorted(secrets.items())],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": app.name},
@@ -145,38 +191,66 @@ def container_definition(
             "retries": clamp(health.retries, CONTAINER_HEALTH_CHECK["retries"]),
             "startPeriod": clamp(health.start_period, CONTAINER_HEALTH_CHECK["start_period"]),
         },
+        # hardening (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/security-tasks-containers.html):
+        # nothing but /tmp is writable; no Linux capability at all
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html);
+        # an init process reaps zombies and forwards signals
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html)
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}],
+        "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
+        "stopTimeout": STOP_TIMEOUT,
     }
     if app.command:
         definition["command"] = list(app.command)
     return definition
 
 
-def _secrets(ctx: PhaseContext) -> list[tuple[str, pulumi.Output]]:
-    """One Secrets Manager secret per app secret name, returned as (name, arn)."""
+def value_from(arn: pulumi.Input[str], version_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The container's ``valueFrom`` for one secret, pinned to its version:
+    ``<secret ARN>:<json-key>:<version-stage>:<version-id>`` with no JSON key and no stage
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
+    A bare ARN reads AWSCURRENT when a task starts, so a new value never changed the task
+    definition and ECS never rolled out; the version ID changes with the value."""
+    return pulumi.Output.concat(arn, ":::", version_id)
+
+
+def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]]:
+    """One Secrets Manager secret (and its current version) per app secret name."""
     result = []
     for name in ctx.app.secrets:
         if name not in ctx.secrets and ctx.mode == "up":
             raise EnvironmentProblem(f"secret {name} has no value: export {name}=... before deploying")
-        label = f"{ctx.app.name}-secret-{name.lower().replace('_', '-')}"
+        label = f"{ctx.app.name}-secret-{_slug(name)}"
         secret = aws.secretsmanager.Secret(
             label,
             description=f"{ctx.app.name} secret {name} (managed by deployer)",
             recovery_window_in_days=0,
         )
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             f"{label}-value",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(ctx.secrets.get(name, "")),
         )
-        result.append((name, secret.arn))
+        result.append((name, secret, version))
     return result
 
 
-def _execution_role(app: str, secret_arns: list) -> tuple[aws.iam.Role, list]:
+def _slug(name: str, limit: int = 64) -> str:
+    """``name`` as part of a secret's autoname: lower case, dashes; long names cut, with a
+    hash so two never meet (a secret name is at most 512 characters:
+    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html)."""
+    slug = name.lower().replace("_", "-")
+    if len(slug) <= limit:
+        return slug
+    return f"{slug[: limit - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def _execution_role(app: str, secret_arns: list, *, trust: pulumi.Output[str]) -> tuple[aws.iam.Role, list]:
     """The role ECS uses to start tasks, and the grants the service must wait for."""
     role = aws.iam.Role(
         f"{app}-execution-role",
-        assume_role_policy=ECS_TASKS_TRUST,
+        assume_role_policy=trust,
         description=f"{app}: lets ECS pull the image, write logs, read secrets",
     )
     grants = [aws.iam.RolePolicyAttachment(f"{app}-execution-policy", role=role.name, policy_arn=EXECUTION_POLICY)]

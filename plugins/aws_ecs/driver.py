@@ -16,16 +16,19 @@ has the desired number of healthy targets (:func:`.health.wait_until_healthy`).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from deployer.errors import DeployFailed, EnvironmentProblem
+from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import health, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
@@ -33,6 +36,9 @@ from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
+PROVIDER_PACKAGES = {"aws": "pulumi_aws", "docker": "pulumi_docker"}
+"""The provider plugins the program needs, by the Python package whose ``pulumi-plugin.json``
+names the version it was generated for (the version deployer is tested with)."""
 _ACTIONS: dict[str, Action] = {
     "create": "create",
     "update": "update",
@@ -51,6 +57,7 @@ class AwsEcsDriver:
 
     def __init__(self, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
         self._sleep, self._clock = sleep, clock
+        self._backend = ""
 
     # --- Driver protocol --------------------------------------------------------------
 
@@ -58,8 +65,14 @@ class AwsEcsDriver:
         """Apply the stack, then wait for the truth (rollout COMPLETED, targets healthy)."""
         from pulumi import automation as auto
 
+        program.check(ctx)  # before a stack exists: a refused key changes nothing
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
         try:
+            # Read what AWS really runs first: after a circuit-breaker rollback the service
+            # is back on the previous task definition while the state still names the new
+            # one, and without a refresh Pulumi would see nothing to change and never retry.
+            ctx.report("aws-ecs: refreshing the stack's state from AWS ...")
+            stack.refresh(on_event=_reporter(ctx), color="never", show_secrets=False)
             result = stack.up(on_event=_reporter(ctx), color="never", show_secrets=False)
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
@@ -89,6 +102,7 @@ class AwsEcsDriver:
             return mocked.plan(ctx, phases)
         from pulumi import automation as auto
 
+        program.check(ctx)
         stack, _ = self._stack(ctx, lambda: program.run(ctx, phases))
         changes: list[Change] = []
         root: list[Change] = []
@@ -116,6 +130,7 @@ class AwsEcsDriver:
             return
         from pulumi import automation as auto
 
+        local_tags = _local_tags(stack)
         try:
             stack.destroy(on_event=_reporter(ctx), color="never")
         except auto.errors.ConcurrentUpdateError:
@@ -123,10 +138,12 @@ class AwsEcsDriver:
         except auto.errors.CommandError as exc:
             raise DeployFailed(f"pulumi destroy failed (run it again to retry): {_last_lines(exc)}") from None
         stack.workspace.remove_stack(ctx.stack)
+        _remove_local_tags(ctx, local_tags)
+        _remove_stack_files(ctx, self._backend)
 
     def status(self, ctx: PhaseContext) -> Status:
         """Stack outputs plus one live reading of rollout and target health."""
-        stack, session = self._stack(ctx, lambda: None, create=False)
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
         outputs = _values(stack.outputs()) if stack else {}
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
@@ -136,7 +153,7 @@ class AwsEcsDriver:
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The app's CloudWatch log lines, oldest first."""
-        stack, session = self._stack(ctx, lambda: None, create=False)
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
         outputs = _values(stack.outputs()) if stack else {}
         if "log_group" not in outputs:
             raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
@@ -155,6 +172,7 @@ class AwsEcsDriver:
         """The checked backend URL and a boto3 session for the region."""
         cfg = aws_settings.of(ctx)
         backend = preflight(ctx, cfg, os.environ)
+        self._backend = backend
         import boto3
 
         # boto3 reads AWS_DEFAULT_REGION and the profile but not AWS_REGION, which Pulumi and the AWS CLI honour
@@ -171,9 +189,10 @@ class AwsEcsDriver:
             )
         return backend, session
 
-    def _stack(self, ctx: PhaseContext, run: Callable[[], Any], *, create: bool = True):
+    def _stack(self, ctx: PhaseContext, run: Callable[[], Any], *, create: bool = True, engine: bool = True):
         """The checked environment's stack (None when ``create`` is False and it does not
-        exist) and a boto3 session for its region."""
+        exist) and a boto3 session for its region; with ``engine`` (an operation that runs
+        the engine: up, preview, destroy) the provider plugins are installed first."""
         backend, session = self._environment(ctx)
         region = session.region_name
         state_dir = Path(backend.removeprefix("file://")) if backend.startswith("file://") else None
@@ -204,9 +223,13 @@ class AwsEcsDriver:
             raise EnvironmentProblem(
                 f"pulumi could not open stack {ctx.stack} at {backend}: {_last_lines(exc)}"
             ) from None
-        stack.set_config("aws:region", auto.ConfigValue(region))
+        pinned = pin_region(ctx, stack, region)
+        if pinned is None:  # a new stack: it keeps this region from now on
+            stack.set_config("aws:region", auto.ConfigValue(region))
         for key, value in {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack}.items():
             stack.set_config(f"aws:defaultTags.tags.{key}", auto.ConfigValue(value), path=True)
+        if engine:
+            install_plugins(ctx, stack.workspace)
         return stack, session
 
     def _explain_failure(self, ctx, stack, session, exc) -> DeployFailed:
@@ -256,7 +279,7 @@ def _locked(ctx: PhaseContext) -> DeployFailed:
     work_dir = ctx.project_dir / ".deployer" / "aws-ecs"
     return DeployFailed(
         f"aws-ecs: stack {ctx.stack} is locked by another update. If none is running (an earlier "
-        f"one was killed), unlock it with `pulumi cancel --stack {ctx.stack} --cwd {work_dir}`, then "
+        f"one was killed), unlock it with `pulumi cancel --yes --stack {ctx.stack} --cwd {work_dir}`, then "
         "run the same command again: it converges from where the killed update stopped."
     )
 
@@ -265,10 +288,11 @@ def preflight(ctx: PhaseContext, cfg: aws_settings.AwsSettings, environ) -> str:
     """Check the Pulumi CLI and passphrase before touching the disk; return the backend URL."""
     if shutil.which("pulumi") is None:
         raise EnvironmentProblem(
-            "the aws-ecs target runs the Pulumi CLI, which is not on PATH. Install it "
-            f"({PULUMI_INSTALL}), then retry. `deployer plan --target aws-ecs --offline` "
+            f"the aws-ecs target runs the Pulumi CLI ({minimum_cli_version()} or newer), which is not "
+            f"on PATH. Install it ({PULUMI_INSTALL}), then retry. `deployer plan --target aws-ecs --offline` "
             "works without it."
         )
+    check_cli_version()
     backend = (
         environ.get("PULUMI_BACKEND_URL")
         or cfg.backend_url
@@ -305,3 +329,160 @@ def _reporter(ctx: PhaseContext) -> Callable[[Any], None]:
 def _last_lines(exc: Exception, count: int = 12) -> str:
     text = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
     return "\n".join(text[-count:])
+
+
+def minimum_cli_version() -> str:
+    """The oldest Pulumi CLI the installed Automation API accepts (its own constant)."""
+    try:
+        from pulumi.automation._minimum_version import _MINIMUM_VERSION
+    except ImportError:  # moved in a later SDK: the constant the SDK of late 2026 has
+        return "3.1.0"
+    return str(_MINIMUM_VERSION)
+
+
+def _version_tuple(text: str) -> tuple[int, int, int] | None:
+    found = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
+    return (int(found[1]), int(found[2]), int(found[3])) if found else None
+
+
+def check_cli_version(run: Callable[..., Any] = subprocess.run) -> str:
+    """``pulumi version``, parsed; an :class:`EnvironmentProblem` (exit 2) naming the
+    minimum and the install page when it is older than the Automation API accepts, or
+    when it does not answer with a version."""
+    minimum = minimum_cli_version()
+    try:
+        answer = run(
+            ["pulumi", "version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+        )
+        found = answer.stdout.strip() if answer.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        found = ""
+    have, need = _version_tuple(found), _version_tuple(minimum)
+    if have is None:
+        raise EnvironmentProblem(
+            f"`pulumi version` gave no version ({found or 'it failed'}): the aws-ecs target needs the Pulumi CLI "
+            f"{minimum} or newer; reinstall it ({PULUMI_INSTALL})"
+        )
+    if need is not None and have < need:
+        raise EnvironmentProblem(
+            f"the Pulumi CLI on PATH is {found}; the aws-ecs target needs {minimum} or newer. "
+            f"Upgrade it ({PULUMI_INSTALL}), then retry."
+        )
+    return found
+
+
+def plugin_versions() -> dict[str, str]:
+    """The provider plugin versions the installed pulumi_aws and pulumi_docker packages were
+    generated for (their ``pulumi-plugin.json``), read without importing the packages."""
+    from importlib.util import find_spec
+
+    versions = {}
+    for plugin, package in PROVIDER_PACKAGES.items():
+        spec = find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        path = Path(next(iter(spec.submodule_search_locations))) / "pulumi-plugin.json"
+        if path.exists():
+            versions[plugin] = json.loads(path.read_text())["version"]
+    return versions
+
+
+def install_plugins(ctx: PhaseContext, workspace: Any) -> None:
+    """Install the AWS and Docker provider plugins at the tested versions before the first
+    operation, saying so: the engine would otherwise download them silently mid-update."""
+    installed = {(p.name, p.version) for p in workspace.list_plugins()}
+    for plugin, version in plugin_versions().items():
+        if (plugin, version) in installed:
+            continue
+        ctx.report(f"aws-ecs: installing the Pulumi {plugin} provider plugin v{version} (once) ...")
+        workspace.install_plugin(plugin, version)
+        ctx.report(f"aws-ecs: Pulumi {plugin} provider plugin v{version} installed")
+
+
+def _region_source(ctx: PhaseContext) -> str:
+    if aws_settings.of(ctx).region:
+        return "[targets.aws-ecs] region"
+    if os.environ.get("AWS_REGION"):
+        return "AWS_REGION"
+    return "the AWS environment (AWS_DEFAULT_REGION or the profile's region)"
+
+
+def pin_region(ctx: PhaseContext, stack: Any, region: str) -> str | None:
+    """The region the stack was created in (its ``aws:region`` config; None for a new
+    stack). A different ``region`` from the config or environment is a :class:`UsageError`
+    (exit 2) naming both: moving a stack would recreate every resource elsewhere and
+    orphan the old ones."""
+    config = stack.get_all_config()
+    pinned = config["aws:region"].value if "aws:region" in config else None
+    if pinned is not None and pinned != region:
+        raise UsageError(
+            f"aws-ecs: stack {ctx.stack} lives in {pinned}, but {_region_source(ctx)} says {region}. "
+            f"A stack keeps the region it was created in: use region {pinned} for it, or another "
+            f"--stack for {region} (after `deployer down --stack {ctx.stack}` if this one should go)."
+        )
+    return pinned
+
+
+def _local_tags(stack: Any) -> list[str]:
+    """The local ``<repo>:<tag>`` names the stack's ``docker.Tag`` resources made."""
+    try:
+        deployment = stack.export_stack().deployment or {}
+    except Exception:  # an empty or unreadable state: nothing to clean up
+        return []
+    return [
+        r["outputs"]["targetImage"]
+        for r in deployment.get("resources", [])
+        if r.get("type") == "docker:index/tag:Tag" and r.get("outputs", {}).get("targetImage")
+    ]
+
+
+def _remove_local_tags(ctx: PhaseContext, tags: list[str], engine: Any = None) -> None:
+    """Untag what the stack tagged locally (``docker.Tag`` leaves its tags on destroy);
+    the images themselves stay (the core's tag still names them)."""
+    if not tags:
+        return
+    try:
+        from deployer import docker_engine
+
+        api = (engine or docker_engine.connect()).api
+        for tag in tags:
+            try:
+                api.remove_image(tag, noprune=True)
+                ctx.report(f"aws-ecs: removed the local tag {tag}")
+            except Exception as exc:
+                if "No such image" not in str(exc) and "404" not in str(exc):
+                    raise
+    except Exception as exc:
+        ctx.report(f"aws-ecs: could not remove the local tags {', '.join(tags)} ({exc}); `docker rmi` them")
+
+
+def _remove_stack_files(ctx: PhaseContext, backend: str) -> None:
+    """After ``pulumi stack rm``: the files deployer wrote for the stack in the work dir
+    (``Pulumi.<stack>.yaml``; ``Pulumi.yaml`` and the folder once no stack is left), and the
+    default ``file://`` state folder once it holds no stack."""
+    work_dir = ctx.project_dir / ".deployer" / "aws-ecs"
+    for ext in (".yaml", ".yml", ".json"):
+        (work_dir / f"Pulumi.{ctx.stack}{ext}").unlink(missing_ok=True)
+    project_files = {f"Pulumi{ext}" for ext in (".yaml", ".yml", ".json")}
+    if work_dir.is_dir() and not any(
+        p.name.startswith("Pulumi.") and p.name not in project_files for p in work_dir.iterdir()
+    ):
+        for name in project_files:
+            (work_dir / name).unlink(missing_ok=True)
+        _prune(work_dir)
+    default = (ctx.project_dir / ".deployer" / "pulumi").resolve()
+    if backend.startswith("file://") and Path(backend.removeprefix("file://")).resolve() == default:
+        stacks = default / ".pulumi" / "stacks"
+        if not (stacks.is_dir() and any(p.is_file() for p in stacks.rglob("*"))):
+            shutil.rmtree(default, ignore_errors=True)
+    _prune(ctx.project_dir / ".deployer")
+
+
+def _prune(folder: Path) -> None:
+    """Remove ``folder`` if it is empty."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()

@@ -16,6 +16,7 @@ from deployer.healthcheck import HEALTHY_STATUSES
 from deployer.models import IngressResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import ALB_HEALTH_CHECK, clamp
+from deployer.plugins.aws_ecs.naming import elb_name
 
 MATCHER = f"{HEALTHY_STATUSES.start}-{HEALTHY_STATUSES.stop - 1}"
 """The statuses every target calls healthy (:data:`deployer.healthcheck.HEALTHY_STATUSES`)
@@ -31,6 +32,7 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
     app = ctx.app.name
     balancer = aws.lb.LoadBalancer(
         f"{app}-alb",
+        name=elb_name(app, ctx.stack, "alb"),
         load_balancer_type="application",
         internal=False,
         subnets=list(network.subnets),
@@ -39,6 +41,8 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
     )
     group = aws.lb.TargetGroup(
         f"{app}-tg",
+        # the port is in the name: changing it replaces the group (create before delete)
+        name=elb_name(app, ctx.stack, "tg", salt=f"HTTP:{ctx.app.port}:ip"),
         target_type="ip",
         protocol="HTTP",
         port=ctx.app.port,
@@ -47,14 +51,18 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
         health_check=health_check(ctx),
     )
     forward = [{"type": "forward", "target_group_arn": group.arn}]
+    zone_id = None
+    if cfg.domain:
+        zone_id = aws.route53.get_zone_output(name=cfg.zone_name, private_zone=False).zone_id
     if cfg.https:
+        certificate = cfg.certificate_arn or _certificate(app, cfg.domain, zone_id)
         secure = aws.lb.Listener(
             f"{app}-https",
             load_balancer_arn=balancer.arn,
             port=443,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
-            certificate_arn=cfg.certificate_arn,
+            certificate_arn=certificate,
             default_actions=forward,
         )
         redirect = aws.lb.Listener(
@@ -74,10 +82,56 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
             ),
         )
     scheme = "https" if cfg.https else "http"
+    endpoint: pulumi.Input[str] = pulumi.Output.concat(f"{scheme}://", balancer.dns_name)
+    if cfg.domain:
+        _alias(app, cfg.domain, zone_id, balancer)
+        endpoint = f"https://{cfg.domain}"
     return IngressResult(
-        endpoint=pulumi.Output.concat(f"{scheme}://", balancer.dns_name),
+        endpoint=endpoint,
         attach=group.arn,
         extra={"listeners": listeners, "load_balancer_arn": balancer.arn, "target_group_arn": group.arn},
+    )
+
+
+def _certificate(app: str, domain: str | None, zone_id) -> pulumi.Output[str]:
+    """An ACM certificate for ``domain``, validated through DNS: the CNAME record ACM asks
+    for, created in the hosted zone, and a ``CertificateValidation`` that waits until ACM
+    issues it (https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html).
+    Returns the validated certificate's ARN, so the listener waits for the issue too."""
+    certificate = aws.acm.Certificate(
+        f"{app}-certificate",
+        domain_name=domain,
+        validation_method="DNS",
+    )
+    option = certificate.domain_validation_options[0]  # one domain, no alternative names: one record
+    record = aws.route53.Record(
+        f"{app}-certificate-validation",
+        zone_id=zone_id,
+        name=option.resource_record_name,
+        type=option.resource_record_type,
+        records=[option.resource_record_value],
+        ttl=60,
+        allow_overwrite=True,  # ACM gives the same record to every certificate of the name
+    )
+    validation = aws.acm.CertificateValidation(
+        f"{app}-certificate-issued", certificate_arn=certificate.arn, validation_record_fqdns=[record.fqdn]
+    )
+    return validation.certificate_arn
+
+
+def _alias(app: str, domain: str, zone_id, balancer: aws.lb.LoadBalancer) -> None:
+    """An alias A record: ``domain`` to the load balancer
+    (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-elb-load-balancer.html).
+    No AAAA record: that needs a dualstack load balancer, whose subnets must have IPv6
+    CIDR blocks, routes and security group rules for IPv6
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html);
+    the network phase creates an IPv4-only VPC."""
+    aws.route53.Record(
+        f"{app}-domain",
+        zone_id=zone_id,
+        name=domain,
+        type="A",
+        aliases=[{"name": balancer.dns_name, "zone_id": balancer.zone_id, "evaluate_target_health": True}],
     )
 
 

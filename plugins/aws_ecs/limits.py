@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from deployer.errors import ConfigError
-from deployer.models import AppSpec
+from deployer.models import AppSpec, Image
 
 FARGATE_MEMORY: Mapping[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
@@ -37,6 +37,41 @@ CONTAINER_HEALTH_CHECK: Mapping[str, Range] = {
     "start_period": (0, 300),
 }
 """What an ECS container definition's ``healthCheck`` accepts (seconds; retries in checks)."""
+
+
+CPU_ARCHITECTURES: Mapping[str, str] = {"amd64": "X86_64", "arm64": "ARM64"}
+"""Docker's image architecture (``docker inspect``'s ``Architecture``) to the task
+definition's ``runtimePlatform.cpuArchitecture``, the two Fargate runs on Linux:
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RuntimePlatform.html"""
+DEFAULT_ARCHITECTURE = "X86_64"
+"""ECS's own default, used only when the image's architecture is unknown (not built yet)."""
+
+
+def cpu_architecture(configured: str | None, image: Image | None) -> str:
+    """The task's CPU architecture: the image's, checked against the ``architecture`` key.
+
+    :raises ConfigError: the key contradicts the image (Fargate would fail to start it,
+        ``exec format error``), or the image is for a platform Fargate does not run.
+    """
+    built = image.architecture if image else ""
+    if image and image.os and image.os != "linux":
+        raise ConfigError("app.build", f"the image is built for {image.os}; aws-ecs runs Linux images", value=image.os)
+    if built and built not in CPU_ARCHITECTURES:
+        raise ConfigError(
+            "app.build",
+            f"the image is built for {built}; Fargate runs amd64 (X86_64) and arm64 (ARM64) images",
+            value=built,
+        )
+    expected = CPU_ARCHITECTURES.get(built)
+    if configured and expected and configured != expected:
+        raise ConfigError(
+            "targets.aws-ecs.architecture",
+            f"is {configured} but the image the core built is {built} ({expected}); remove the key to run "
+            f"the image as built, or build for {configured.lower()} (e.g. DOCKER_DEFAULT_PLATFORM=linux/"
+            f"{'amd64' if configured == 'X86_64' else 'arm64'})",
+            value=configured,
+        )
+    return configured or expected or DEFAULT_ARCHITECTURE
 
 
 def clamp(value: int, limits: Range) -> int:

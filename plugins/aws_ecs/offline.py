@@ -11,7 +11,12 @@ provider each resource uses. Secret inputs show as ``"[secret]"``.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import os
+import re
+import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -105,7 +110,10 @@ class PlanMocks(Mocks):
         return self.ids[key], self.outputs[key]
 
     def _outputs(self, args: MockResourceArgs) -> dict:
-        name, region = args.inputs.get("name") or args.name, self.region
+        region = self.region
+        name = args.inputs.get("name") or (
+            args.inputs["namePrefix"] + _hex(args.name, 26) if args.inputs.get("namePrefix") else args.name
+        )
         service, _, kind = args.typ.partition(":")[2].partition("/")
         kind = kind.split(":")[0].lower()
         outputs = {"name": name, "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{name}"}
@@ -121,7 +129,25 @@ class PlanMocks(Mocks):
                     arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}",
                     arnSuffix=suffix,
                     dnsName=f"{name}-{_hex(name, 8)}.{region}.elb.amazonaws.com",
+                    zoneId="Z" + _hex(f"elb/{region}", 12).upper(),  # the region's canonical ELB zone
                 )
+            case "aws:acm/certificate:Certificate":
+                domain = args.inputs.get("domainName", "")
+                outputs.update(
+                    arn=f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{uuid.UUID(_hex(name, 32))}",
+                    domainValidationOptions=[
+                        {
+                            "domainName": domain,
+                            "resourceRecordName": f"_{_hex(domain, 32)}.{domain}.",
+                            "resourceRecordType": "CNAME",
+                            "resourceRecordValue": f"_{_hex(domain + '/acm', 32)}.acm-validations.aws.",
+                        }
+                    ],
+                )
+            case "aws:acm/certificateValidation:CertificateValidation":
+                outputs["certificateArn"] = args.inputs.get("certificateArn")
+            case "aws:route53/record:Record":
+                outputs["fqdn"] = args.inputs.get("name", name).rstrip(".")
             case "aws:lb/targetGroup:TargetGroup":
                 suffix = f"targetgroup/{name}/{_hex(name, 16)}"
                 outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}", arnSuffix=suffix)
@@ -130,6 +156,8 @@ class PlanMocks(Mocks):
                 outputs["arn"] = f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1"
             case "aws:secretsmanager/secret:Secret":
                 outputs["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-{_hex(name, 6)}"
+            case "aws:secretsmanager/secretVersion:SecretVersion":
+                outputs["versionId"] = _version_id(args.inputs)
             case "docker:index/registryImage:RegistryImage":
                 outputs["sha256Digest"] = "sha256:" + _hex(str(args.inputs.get("name")), 64)
         return outputs
@@ -161,6 +189,24 @@ class PlanMocks(Mocks):
                     "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.amazonaws.com",
                     "registryId": args.args.get("registryId", ACCOUNT),
                 }
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return {
+                    "id": ACCOUNT,
+                    "accountId": ACCOUNT,
+                    "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+                    "userId": "AIDAMOCKUSER",
+                }
+            case "aws:index/getPartition:getPartition":
+                return {
+                    "id": "aws",
+                    "partition": "aws",
+                    "dnsSuffix": "amazonaws.com",
+                    "reverseDnsPrefix": "com.amazonaws",
+                }
+            case "aws:route53/getZone:getZone":
+                zone = str(args.args.get("name", "")).rstrip(".")
+                zone_id = "Z" + re.sub(r"[^A-Z0-9]", "", zone.upper())[:20]
+                return {"id": zone_id, "zoneId": zone_id, "name": zone, "privateZone": False, "nameServers": []}
             case "aws:index/getRegion:getRegion":
                 return {
                     "id": region,
@@ -228,6 +274,19 @@ def plain(value: Any, *, reveal: bool = False) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+_VERSION_KEY = secrets.token_bytes(32)
+"""Keys the mock secret version IDs: equal values give equal IDs within one process, and
+the plan shows no unkeyed hash of a secret value (a weak one could be guessed from it)."""
+
+
+def _version_id(inputs: Mapping[str, Any]) -> str:
+    """A mock Secrets Manager version ID (a UUID, as AWS's) that changes with the value,
+    as a real new version's ID does."""
+    value = plain(inputs.get("secretString"), reveal=True)
+    digest = hmac.new(_VERSION_KEY, json.dumps(value).encode(), hashlib.sha256).hexdigest()
+    return str(uuid.UUID(digest[:32]))
 
 
 def _hex(seed: str, length: int) -> str:

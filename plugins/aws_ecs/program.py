@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 
 from deployer.models import PhaseContext, PhaseResults
+from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.limits import cpu_architecture
 from deployer.targets import RunPhases
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -20,8 +22,32 @@ def project_name(ctx: PhaseContext) -> str:
     return f"deployer-{ctx.app.name}"
 
 
+def check(ctx: PhaseContext) -> None:
+    """What the target refuses once the image is known, before any resource is declared:
+    an ``architecture`` key contradicting the built image (:func:`.limits.cpu_architecture`).
+    Cheap (no pulumi_aws import) and repeatable: the driver calls it before it opens a
+    stack, the program again (for drivers that do not)."""
+    cpu_architecture(aws_settings.of(ctx).architecture, ctx.image)
+
+
+def note(ctx: PhaseContext) -> None:
+    """Report what the user may want to change: a non-root image that would find /tmp not
+    writable on Fargate."""
+    image = ctx.image
+    if image is not None and image.id and not image.runs_as_root and "/tmp" not in image.volumes:
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+        ctx.report(
+            f"note: on Fargate /tmp is a bind mount owned by root (mode 0755) unless the image "
+            f'declares it: add VOLUME ["/tmp"] to the Dockerfile if the app (USER {image.user}) '
+            f"writes temporary files; the root filesystem is read-only"
+        )
+
+
 def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:
-    """Run the phases inside the current Pulumi stack, export and return the outputs."""
+    """Check the context (:func:`check`, :func:`note`), then run the phases inside the
+    current Pulumi stack, export and return the outputs."""
+    check(ctx)
+    note(ctx)
     outputs = exports(phases(ctx))
     for key, value in outputs.items():
         pulumi.export(key, value)

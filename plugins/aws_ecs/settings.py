@@ -7,7 +7,9 @@ path in every error. :func:`of` gives a phase the parsed settings from its conte
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +50,20 @@ LOG_RETENTION_DAYS = (
 _REGION = r"[a-z]{2}(-[a-z]+)+-\d+"
 _CERT_ARN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+"
 _BACKEND = r"(file|s3|azblob|gs|https?)://.*"
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+HOSTNAME = rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+"
+"""An RFC 1123 host name of two or more labels: each 1-63 letters, digits or hyphens, not
+starting or ending with a hyphen; 253 characters at most (RFC 1123 section 2.1, RFC 1035
+section 2.3.4)."""
+_S3_BUCKET = r"(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9](?<!-s3alias)(?<!--ol-s3)(?<!--x-s3)(?<!--table-s3)"
+"""An S3 general purpose bucket name: 3-63 characters, lowercase letters, digits, dots and
+hyphens, beginning and ending with a letter or digit, none of the reserved prefixes and
+suffixes; no two adjacent dots and not an IP address (checked apart).
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"""
+
+PRIVATE_V4 = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+"""RFC 1918 private address space, what AWS recommends a VPC's IPv4 block come from.
+https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html"""
 
 
 @frozen
@@ -70,13 +86,23 @@ class AwsSettings:
     deregistration_delay: int = 30
     health_check_grace_period: int = 60
     autoscaling_cpu_target: int = 60
-    architecture: str = "X86_64"
+    architecture: str | None = None
     deploy_timeout: int = 900
     backend_url: str | None = None
+    domain: str | None = None
+    hosted_zone: str | None = None
+    container_insights: bool = True
 
     @property
     def https(self) -> bool:
-        return self.certificate_arn is not None
+        return self.certificate_arn is not None or self.domain is not None
+
+    @property
+    def zone_name(self) -> str | None:
+        """The Route 53 hosted zone of ``domain``: ``hosted_zone``, else the domain's parent."""
+        if self.domain is None:
+            return None
+        return self.hosted_zone or self.domain.split(".", 1)[1]
 
 
 def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
@@ -95,7 +121,7 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
             value=retention,
         )
     settings = AwsSettings(
-        region=s.text("region", None, pattern=_REGION, hint="an AWS region such as eu-west-1"),
+        region=_region(s),
         az_count=s.integer("az_count", default.az_count, minimum=2, maximum=6),
         vpc_cidr=vpc_cidr,
         certificate_arn=s.text("certificate_arn", None, pattern=_CERT_ARN, hint="an ACM certificate ARN"),
@@ -111,16 +137,29 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         autoscaling_cpu_target=s.integer(
             "autoscaling_cpu_target", default.autoscaling_cpu_target, minimum=10, maximum=95
         ),
-        architecture=s.text("architecture", default.architecture, choices=("X86_64", "ARM64")),
+        architecture=s.text("architecture", None, choices=("X86_64", "ARM64")),
         deploy_timeout=s.integer("deploy_timeout", default.deploy_timeout, minimum=60, maximum=7200),
-        backend_url=s.text(
-            "backend_url", None, pattern=_BACKEND, hint="a Pulumi backend URL (file://, s3://, https://...)"
-        ),
+        backend_url=_backend_url(s),
+        domain=_hostname(s, "domain"),
+        hosted_zone=_hostname(s, "hosted_zone"),
+        container_insights=s.boolean("container_insights", default.container_insights),
     )
     if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
         s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)
+    if s.parsed("domain", "hosted_zone") and settings.hosted_zone:
+        domain, zone = settings.domain, settings.hosted_zone
+        if not domain:
+            s.error("hosted_zone", "needs domain (the name to create in that zone)", value=zone)
+        elif domain != zone and not domain.endswith("." + zone):
+            s.error("hosted_zone", f"must be {domain} or one of its parent domains", value=zone)
     s.done()  # raises every error recorded above, at once
     return settings
+
+
+def _hostname(s: Section, name: str) -> str | None:
+    """A host name key, lower-cased, a trailing dot dropped."""
+    value = s.text(name, None, pattern=HOSTNAME + r"\.?", hint="a DNS name such as www.example.com (RFC 1123)")
+    return value.rstrip(".").lower() if value else None
 
 
 def _check_cidr(key: str, value: str) -> None:
@@ -130,6 +169,70 @@ def _check_cidr(key: str, value: str) -> None:
         raise ConfigError(key, "must be an IPv4 CIDR block such as 10.0.0.0/16", value=value) from None
     if not 16 <= network.prefixlen <= 24:
         raise ConfigError(key, "must have a prefix between /16 and /24 (room for the subnets)", value=value)
+    if not any(network.subnet_of(block) for block in PRIVATE_V4):
+        raise ConfigError(
+            key, "must lie in RFC 1918 private space: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16", value=value
+        )
+
+
+def _region(s: Section) -> str | None:
+    """``region``: a region botocore's own endpoint data knows for ECS (every partition),
+    or, without boto3 (a local-only install), the region name pattern."""
+    value = s.text("region", None, pattern=_REGION, hint="an AWS region such as eu-west-1")
+    if value is None or not s.parsed("region"):
+        return value
+    known = known_regions()
+    if known and value not in known:
+        close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        s.error(
+            "region",
+            f"is not a region where ECS runs ({hint}botocore knows {len(known)}: {', '.join(sorted(known))})",
+            value=value,
+        )
+    return value
+
+
+def known_regions() -> frozenset[str]:
+    """The regions of every AWS partition (aws, aws-cn, aws-us-gov, ...) that have ECS,
+    from the endpoint data botocore ships (through boto3, the aws extra's); empty when
+    boto3 is not installed (a local-only install).
+
+    Imported here, only when ``region`` is set: boto3, botocore and its ``endpoints.json``
+    cost about 0.3 s, which every other config parse is spared."""
+    try:
+        import boto3.session  # noqa: PLC0415 (a laziness boundary: only when region is set)
+    except ImportError:
+        return frozenset()
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ecs", partition_name=partition)
+    )
+
+
+def _backend_url(s: Section) -> str | None:
+    """``backend_url``: a Pulumi backend URL; an ``s3://`` one must name a valid bucket."""
+    value = s.text("backend_url", None, pattern=_BACKEND, hint="a Pulumi backend URL (file://, s3://, https://...)")
+    if value is not None and s.parsed("backend_url") and value.startswith("s3://"):
+        bucket = value.removeprefix("s3://").split("/", 1)[0].split("?", 1)[0]
+        if not re.fullmatch(_S3_BUCKET, bucket) or ".." in bucket or _is_ip(bucket):
+            s.error(
+                "backend_url",
+                "must name an S3 bucket (s3://<bucket>[/prefix]): 3-63 lowercase letters, digits, dots or "
+                "hyphens, starting and ending with a letter or digit",
+                value=value,
+            )
+    return value
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def of(ctx: PhaseContext) -> AwsSettings:

@@ -81,7 +81,7 @@ def fingerprint(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> di
             app.health.start_period,
             settings.health_interval,
         ],
-        "settings": [settings.read_only, settings.restart, engine.prefix(ctx), REPLICA_PIDS_LIMIT],
+        "settings": [settings.read_only, settings.restart, engine.network_name(ctx), REPLICA_PIDS_LIMIT],
     }
     return {
         **{name: _short(value) for name, value in public.items()},
@@ -214,11 +214,11 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
     )
 
 
-def _new_names(prefix: str, digest: str, taken: set[str], count: int) -> list[str]:
+def _new_names(ctx: PhaseContext, digest: str, taken: set[str], count: int) -> list[str]:
     names: list[str] = []
     index = 1
     while len(names) < count:
-        candidate = f"{prefix}-{digest[:8]}-{index}"
+        candidate = engine.replica_name(ctx, digest, index)
         if candidate not in taken:
             names.append(candidate)
         index += 1
@@ -245,7 +245,7 @@ def apply(
     current = [r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
     current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
     keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
-    new_names = _new_names(engine.prefix(ctx), digest, {engine.name(r) for r in rows}, wanted - len(keep))
+    new_names = _new_names(ctx, digest, {engine.name(r) for r in rows}, wanted - len(keep))
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
     reload_needed = routed != Routes(config_id(upstream), final)
 
@@ -334,7 +334,7 @@ def _start_and_check(
 ) -> None:
     """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
     failure or interruption remove all of them, so none is left outside the load balancer."""
-    network_name = network.extra.get("name", engine.prefix(ctx))
+    network_name = network.extra.get("name", engine.network_name(ctx))
     pending = list(unregistered)
     try:
         for name in new_names:

@@ -1,8 +1,10 @@
 """The local driver: runs the phases against the Docker engine and reads Docker's labels
 back for ``down``, ``status`` and ``logs``.
 
-``up`` and ``down`` hold the stack's lock (:mod:`.lock`); SIGTERM during ``up`` is
-handled like Ctrl-C, so the compute phase can remove the replicas it had not registered.
+``up`` and ``down`` hold the stack's lock (:mod:`.lock`), which the core also takes
+through :meth:`LocalDriver.lock` around the image build, so concurrent runs of one stack
+build and roll out one after the other; SIGTERM during ``up`` is handled like Ctrl-C, so
+the compute phase can remove the replicas it had not registered.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from attrs import evolve
 
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
-from deployer.models import Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.local_docker import compute, engine
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
 from deployer.plugins.local_docker.host_port import check_port
@@ -37,23 +39,41 @@ class LocalDriver:
     """The :class:`~deployer.targets.Driver` of the ``local`` target."""
 
     def preflight(self, ctx: PhaseContext) -> None:
-        """Before the core builds anything: the engine is reachable and ``host_port`` is
-        free (or this stack's own load balancer's). ``up`` checks the port again under the
-        stack's lock, ``plan`` even with ``--offline``."""
-        check_port(engine.client(), ctx)
+        """Before anything is built: the engine answers, no object deployer did not
+        create for this app and stack holds a name ``up`` would create, and ``host_port``
+        is free (or this stack's own load balancer's). ``up`` checks the port again under
+        the stack's lock, ``plan`` even with ``--offline``.
+
+        :raises EnvironmentProblem: the engine is not reachable.
+        :raises UsageError: names each foreign object, or what holds the port; nothing was
+            changed.
+        """
+        docker = engine.client()
+        foreign = engine.foreign_holders(docker, ctx)
+        if foreign:
+            raise UsageError(
+                f"{', '.join(foreign)} already exist(s) without the labels of app {ctx.app.name!r}, "
+                f"stack {ctx.stack!r}, and hold(s) a name this stack needs: nothing was changed. "
+                "Remove or rename it (docker rm / docker network rm / docker volume rm), "
+                "or deploy under another --stack"
+            )
+        check_port(docker, ctx)
+
+    def lock(self, ctx: PhaseContext) -> AbstractContextManager[None]:
+        """The stack's lock (:func:`.lock.stack_lock`): the core holds it around the build
+        and ``up``; ``up`` and ``down`` take it again at no cost."""
+        return stack_lock(ctx.app.name, ctx.stack, timeout=of(ctx).lock_timeout, report=ctx.report)
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Converge the stack and return once the load balancer serves healthy replicas."""
-        settings = of(ctx)
         docker = engine.client()
-        with (
-            stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report),
-            _sigterm_as_interrupt(),
-        ):
+        with self.lock(ctx), _sigterm_as_interrupt():
             check_port(docker, ctx)
             results = phases(ctx)
-        if all(c.action == "unchanged" for c in results.changes):
-            ctx.report("everything is up to date: nothing changed")
+            if all(c.action == "unchanged" for c in results.changes):
+                ctx.report("everything is up to date: nothing changed")
+            else:  # the first up after an upgrade replaced every container: the old names go too
+                _remove(docker, ctx, _leftovers(docker, ctx))
         return Deployment(
             target="local",
             stack=ctx.stack,
@@ -75,10 +95,16 @@ class LocalDriver:
         ``offline`` makes no difference here: the local engine is always at hand."""
         check_port(engine.client(), ctx)
         results = phases(evolve(ctx, mode="plan"))
+        changes = results.changes
+        if any(c.action != "unchanged" for c in changes):
+            changes += tuple(
+                Change("remove", kind, name, "named by an earlier version of deployer")
+                for kind, name, _ in _leftovers(engine.client(), ctx)
+            )
         return Plan(
             target="local",
             stack=ctx.stack,
-            changes=results.changes,
+            changes=changes,
             outputs={"endpoint": results.ingress.endpoint},
             spec=results.compute.extra.get("spec"),
         )
@@ -87,9 +113,8 @@ class LocalDriver:
         """Remove the containers, networks and volumes labelled with this app and stack
         (and nothing else). Idempotent."""
         docker = engine.client()
-        settings = of(ctx)
         left: list[str] = []
-        with stack_lock(ctx.app.name, ctx.stack, timeout=settings.lock_timeout, report=ctx.report):
+        with self.lock(ctx):
             rows = engine.containers(docker, ctx)
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
                 ctx.report(f"stopping and removing {', '.join(engine.name(r) for r in rows)}")
@@ -163,8 +188,7 @@ class LocalDriver:
         docker = engine.client()
         start = int(since.timestamp()) if since is not None else None
         rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
-        prefix = engine.prefix(ctx) + "-"
-        sources = {r["Id"]: engine.name(r).removeprefix(prefix) for r in rows}
+        sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
             return _follow(docker, sources, start)
         lines = [
@@ -224,6 +248,39 @@ def _advice(ctx: PhaseContext, *, healthy: int, running: int, desired: int) -> s
             f"{ctx.app.health.path}): `deployer logs {where}` shows why"
         )
     return "; ".join(parts)
+
+
+def _leftovers(docker: DockerEngine, ctx: PhaseContext) -> list[tuple[str, str, str]]:
+    """This stack's networks and volumes (found by label) whose names are not the current
+    ones: made by an earlier version of deployer (``deployer-<app>-<stack>``). Their
+    containers were replaced by the phases; ``(kind, name, id)`` each."""
+    networks = [
+        ("network", n["Name"], n["Id"])
+        for n in docker.networks(engine.selector(ctx))
+        if n["Name"] != engine.network_name(ctx)
+    ]
+    volumes = [
+        ("volume", v["Name"], v["Name"])
+        for v in docker.volumes(engine.selector(ctx))
+        if v["Name"] != engine.lb_volume_name(ctx)
+    ]
+    return networks + volumes
+
+
+def _remove(docker: DockerEngine, ctx: PhaseContext, objects: list[tuple[str, str, str]]) -> None:
+    """Remove leftover networks and volumes; one already gone is fine, one Docker refuses
+    to remove is reported (``down`` removes it once what holds it is gone)."""
+    for kind, name, ref in objects:
+        ctx.report(f"removing {kind} {name}, named by an earlier version of deployer")
+        try:
+            if kind == "network":
+                docker.api.remove_network(ref)
+            else:
+                docker.api.remove_volume(ref, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            ctx.report(f"kept {kind} {name}: {error.explanation or error}")
 
 
 def _published(row: dict[str, Any]) -> str | None:

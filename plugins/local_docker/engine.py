@@ -11,6 +11,7 @@ keeps an unchanged ``up`` fast.
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import time
 from typing import Any
@@ -43,8 +44,88 @@ def client() -> DockerEngine:
 
 
 def prefix(ctx: PhaseContext) -> str:
-    """The name prefix of every object of this app and stack: ``deployer-<app>-<stack>``."""
+    """The name prefix of every object of this app and stack: ``deployer-<app>.<stack>``.
+
+    The dot can occur in neither an app name (``[a-z][a-z0-9-]*``) nor a stack
+    (``[a-z0-9][a-z0-9-]*``), so two different (app, stack) pairs never share a prefix
+    (``website`` + ``adv-x`` and ``website-adv`` + ``x`` did with a dash). What follows
+    the stack is ``-lb``, ``-lb-config`` or ``-<8 hex>-<n>``, read from the right, so
+    every name below belongs to exactly one app, stack and object.
+    """
+    return f"deployer-{ctx.app.name}.{ctx.stack}"
+
+
+def legacy_prefix(ctx: PhaseContext) -> str:
+    """The prefix of objects made before names were unambiguous: ``deployer-<app>-<stack>``.
+    Such objects are still found (by their labels, never by name) and replaced or removed."""
     return f"deployer-{ctx.app.name}-{ctx.stack}"
+
+
+def network_name(ctx: PhaseContext) -> str:
+    """The stack's network: the prefix itself."""
+    return prefix(ctx)
+
+
+def lb_name(ctx: PhaseContext) -> str:
+    """The load balancer container: ``<prefix>-lb``."""
+    return f"{prefix(ctx)}-lb"
+
+
+def lb_volume_name(ctx: PhaseContext) -> str:
+    """The load balancer's config volume: ``<prefix>-lb-config``."""
+    return f"{lb_name(ctx)}-config"
+
+
+def replica_name(ctx: PhaseContext, digest: str, index: int) -> str:
+    """Replica ``index`` of spec hash ``digest``: ``<prefix>-<first 8 hex of digest>-<index>``."""
+    return f"{prefix(ctx)}-{digest[:8]}-{index}"
+
+
+def is_replica_name(ctx: PhaseContext, text: str) -> bool:
+    """``text`` is a name :func:`replica_name` gives for this app and stack."""
+    return re.fullmatch(rf"{re.escape(prefix(ctx))}-[0-9a-f]{{8}}-[0-9]+", text) is not None
+
+
+def replica_source(ctx: PhaseContext, container_name: str) -> str:
+    """A replica's short name in logs: ``<8 hex>-<n>``, its name without the prefix."""
+    for head in (prefix(ctx), legacy_prefix(ctx)):
+        if container_name.startswith(f"{head}-"):
+            return container_name.removeprefix(f"{head}-")
+    return container_name
+
+
+def owned(ctx: PhaseContext, row: dict[str, Any]) -> bool:
+    """The object (a container, network or volume summary) carries this app's, stack's and
+    target's labels."""
+    have = row.get("Labels") or {}
+    return (
+        have.get(docker_labels.APP) == ctx.app.name
+        and have.get(docker_labels.STACK) == ctx.stack
+        and have.get(docker_labels.TARGET) == TARGET_NAME
+    )
+
+
+def foreign_holders(docker: DockerEngine, ctx: PhaseContext) -> list[str]:
+    """Objects without this stack's labels that hold a name ``up`` creates (the network,
+    the load balancer, its volume, a replica name), e.g. ``docker run --name <lb name>``.
+    Three name-filtered listings; returns ``"container <name>"`` etc., sorted."""
+    head = prefix(ctx)
+    found = [
+        f"container {name(row)}"
+        for row in docker.containers({"name": [head]})
+        if (name(row) == lb_name(ctx) or is_replica_name(ctx, name(row))) and not owned(ctx, row)
+    ]
+    found += [
+        f"network {row['Name']}"
+        for row in docker.networks({"name": [head]})
+        if row["Name"] == network_name(ctx) and not owned(ctx, row)
+    ]
+    found += [
+        f"volume {row['Name']}"
+        for row in docker.volumes({"name": [head]})
+        if row["Name"] == lb_volume_name(ctx) and not owned(ctx, row)
+    ]
+    return sorted(found)
 
 
 def labels(ctx: PhaseContext, role: str, **extra: str) -> dict[str, str]:

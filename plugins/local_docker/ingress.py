@@ -39,9 +39,9 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     volume keeps the registered replicas."""
     settings = of(ctx)
     docker = engine.client()
-    name = f"{engine.prefix(ctx)}-lb"
+    name = engine.lb_name(ctx)
     tag = lb_image_tag(settings)
-    network_name = network.extra.get("name", engine.prefix(ctx))
+    network_name = network.extra.get("name", engine.network_name(ctx))
     wanted = _lb_hash(tag, settings, network_name)
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
     current = [r for r in rows if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.is_up(r)]
@@ -96,8 +96,8 @@ def _create_lb(
     network_name: str,
     lb_hash: str,
 ) -> None:
-    volume = f"{name}-config"
-    if not docker.volumes({"name": [volume]}):
+    volume = engine.lb_volume_name(ctx)
+    if not any(v["Name"] == volume for v in docker.volumes({"name": [volume]})):  # the filter is a regex
         docker.api.create_volume(volume, labels=engine.labels(ctx, engine.ROLE_LB_CONFIG))
     ctx.report(f"starting load balancer {name} on {settings.bind}:{settings.host_port}")
     host_config = docker.api.create_host_config(

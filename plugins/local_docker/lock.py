@@ -3,12 +3,18 @@
 The lock file lives under the per-user state folder (``$XDG_STATE_HOME/deployer/locks``,
 default ``~/.local/state/deployer/locks``) and holds the owner's PID. The kernel releases
 the lock when its owner exits, even when killed, so a crashed run never blocks the next.
+
+The lock is reentrant in the thread that holds it: the core takes it around the image
+build and the driver's ``up`` (:meth:`LocalDriver.lock <.driver.LocalDriver.lock>`), and
+the driver's ``up`` and ``down`` take it again, which then costs nothing. Another thread
+or process waits.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,20 +22,33 @@ from pathlib import Path
 
 from deployer.errors import DeployFailed
 
+_held = threading.local()
+"""Per thread: ``paths``, the lock files this thread holds, each with its depth."""
+
 
 def lock_path(app: str, stack: str) -> Path:
-    """Where the lock of ``app`` and ``stack`` lives."""
+    """Where the lock of ``app`` and ``stack`` lives: ``local-<app>.<stack>.lock`` (the dot
+    occurs in neither, so two pairs never share a file)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "deployer" / "locks" / f"local-{app}-{stack}.lock"
+    return base / "deployer" / "locks" / f"local-{app}.{stack}.lock"
 
 
 @contextmanager
 def stack_lock(app: str, stack: str, *, timeout: float, report: Callable[[str], None]) -> Iterator[None]:
     """Hold the lock of ``app`` and ``stack``, waiting up to ``timeout`` seconds for it.
+    Entered again by the thread holding it, it returns at once.
 
     :raises DeployFailed: another run still held it after ``timeout``; names its PID.
     """
     path = lock_path(app, stack)
+    depths: dict[Path, int] = _held.__dict__.setdefault("paths", {})
+    if depths.get(path):
+        depths[path] += 1
+        try:
+            yield
+        finally:
+            depths[path] -= 1
+        return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -52,6 +71,10 @@ def stack_lock(app: str, stack: str, *, timeout: float, report: Callable[[str], 
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        depths[path] = 1
+        try:
+            yield
+        finally:
+            del depths[path]
     finally:
         os.close(fd)

@@ -14,7 +14,7 @@ from deployer.plugins.local_docker import engine
 def apply(ctx: PhaseContext) -> NetworkResult:
     """Create the network unless it exists (``plan``: only say whether it would be)."""
     docker = engine.client()
-    name = engine.prefix(ctx)
+    name = engine.network_name(ctx)
     found = docker.networks({"name": [name], **engine.selector(ctx, engine.ROLE_NETWORK)})
     found = [n for n in found if n["Name"] == name]
     if found:

@@ -106,6 +106,7 @@ _CONFIGS = {
     "tls": ({"certificate_arn": ALB_CERT, "region": "eu-west-1"}, {"replicas": Replicas(1, 4)}),
     "nat": ({"nat": True, "az_count": 3}, {"secrets": ()}),
     "nat_per_az": ({"nat": True, "nat_per_az": True, "az_count": 3}, {"secrets": ()}),
+    "domain": ({"domain": "www.example.com"}, {}),
 }
 
 
@@ -113,7 +114,8 @@ _CONFIGS = {
 def plans() -> dict[str, Graph]:
     """Offline plans of three configurations: ``default`` (HTTP, public IP, one secret,
     2 fixed replicas), ``tls`` (certificate, autoscaling 1-4), ``nat`` (3 AZs, one NAT
-    gateway) and ``nat_per_az`` (3 AZs, a NAT gateway in each)."""
+    gateway), ``nat_per_az`` (3 AZs, a NAT gateway in each) and ``domain`` (an ACM
+    certificate and Route 53 records for www.example.com)."""
     return {name: Graph(offline_plan(make_ctx(settings, **app))) for name, (settings, app) in _CONFIGS.items()}
 
 

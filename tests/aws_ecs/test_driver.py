@@ -40,7 +40,7 @@ def bare_env(monkeypatch, tmp_path):
 
 def _fake_pulumi(bin_dir):
     cli = bin_dir / "pulumi"
-    cli.write_text("#!/bin/sh\nexit 1\n")
+    cli.write_text("#!/bin/sh\necho v3.272.0\n")
     cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
 
 
@@ -174,7 +174,7 @@ def test_a_locked_stack_says_how_to_unlock_and_retry(operation, monkeypatch, tmp
                 CommandResult(stdout="", stderr="error: the stack is currently locked", code=255)
             )
 
-        up = preview = destroy = _locked
+        refresh = up = preview = destroy = _locked
 
     driver, ctx = AwsEcsDriver(), make_ctx(project_dir=tmp_path)
     monkeypatch.setattr(driver, "_stack", lambda *a, **k: (LockedStack(), None))
@@ -183,7 +183,7 @@ def test_a_locked_stack_says_how_to_unlock_and_retry(operation, monkeypatch, tmp
         "plan": lambda: driver.plan(ctx, _no_phases),
         "down": lambda: driver.down(ctx),
     }[operation]
-    with pytest.raises(DeployFailed, match=r"is locked by another update.*pulumi cancel --stack dev") as error:
+    with pytest.raises(DeployFailed, match=r"is locked by another update.*pulumi cancel --yes --stack dev") as error:
         call()
     assert "run the same command again" in str(error.value)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import boto3
 import pytest
@@ -111,13 +112,17 @@ def test_up_applies_the_program_and_status_reads_moto(moto, app, pm, tmp_path):
     balancers = elbv2.describe_load_balancers()["LoadBalancers"]
     (balancer,) = [b for b in balancers if b["LoadBalancerArn"] == deployment.outputs["load_balancer_arn"]]
     assert deployment.endpoint == f"http://{balancer['DNSName']}"
-    (service,) = ecs.describe_services(cluster=f"{app}-cluster", services=[f"{app}-service"])["services"]
+    outputs = deployment.outputs
+    (service,) = ecs.describe_services(cluster=outputs["cluster"], services=[outputs["service"]])["services"]
+    assert re.fullmatch(rf"{app}-service-[0-9a-f]{{7}}", service["serviceName"])  # Pulumi's autoname
     assert (service["desiredCount"], service["launchType"]) == (2, "FARGATE")
     health = elbv2.describe_target_health(TargetGroupArn=deployment.outputs["target_group_arn"])
     assert [t["TargetHealth"]["State"] for t in health["TargetHealthDescriptions"]] == ["healthy"] * 2
     task = ecs.describe_task_definition(taskDefinition=deployment.outputs["task_definition"])
     (container,) = task["taskDefinition"]["containerDefinitions"]
-    image = moto.client("ecr").describe_images(repositoryName=f"{app}-repo")["imageDetails"][0]
+    repository = outputs["repository_url"].rsplit("/", 1)[1]
+    assert re.fullmatch(rf"{app}-repo-[0-9a-f]{{7}}", repository)
+    image = moto.client("ecr").describe_images(repositoryName=repository)["imageDetails"][0]
     assert container["image"].endswith("@" + image["imageDigest"])  # by digest, from ECR
     assert container["secrets"][0]["valueFrom"].startswith("arn:aws:secretsmanager:")
     status = EmulatedDriver().status(ctx)
@@ -220,3 +225,85 @@ def test_plugin_manager_swaps_a_targets_driver(pm):
     assert (swapped.name, swapped.phases, swapped.plugin) == (original.name, original.phases, original.plugin)
     with pytest.raises(UsageError, match="unknown target 'nope'"):
         pm.use_driver("nope", EmulatedDriver)
+
+
+@pytest.mark.parametrize("length", [24, 30])
+def test_no_name_longer_than_aws_allows_reaches_moto(moto, pm, tmp_path, length):
+    """AWS refuses load balancer and target group names over 32 characters; moto does not.
+    With Pulumi's autonaming (``<logical>-<7 hex>``) a long app name gives such names: the
+    emulator refuses them before moto, as AWS would, naming the resource and the rule (or,
+    with a program that names them within the limit, they are within it in moto)."""
+    name = f"w{next(_APPS)}".ljust(length, "x")
+    elbv2 = moto.client("elbv2")
+    before = {b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"]}
+    driver, ctx = EmulatedDriver(), ctx_for(tmp_path, name)
+    try:
+        driver.up(ctx, phase_runner(pm))
+    except DeployFailed as error:
+        assert "AWS would refuse aws:lb/" in str(error) and "AWS allows 1 to 32" in str(error)
+        assert "API_Create" in str(error)
+    names = {b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"]} - before
+    names |= {
+        g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"] if name in g["TargetGroupName"]
+    }
+    assert all(len(n) <= 32 for n in names), names
+    driver.down(ctx)
+    assert driver.leftovers(ctx) == []
+
+
+def test_up_after_a_rolled_back_deployment_retries_it(moto, app, pm, tmp_path):
+    """A circuit-breaker rollback puts the service back on the previous task definition
+    behind the state's back; the next `up` with the same image refreshes, sees the drift
+    and deploys the new revision again (the real driver: `stack.refresh()` before `up`)."""
+    driver = EmulatedDriver()
+    first = driver.up(ctx_for(tmp_path, app), phase_runner(pm))
+    changed = ctx_for(tmp_path, app, env={"LOG_LEVEL": "debug"})
+    second = driver.up(changed, phase_runner(pm))
+    ecs = moto.client("ecs")
+    cluster, service = second.outputs["cluster"], second.outputs["service"]
+    # ECS's rollback: the service runs the previous definition again (re-registered here,
+    # since the emulator deregistered it when it replaced it)
+    previous = ecs.describe_task_definition(taskDefinition=first.outputs["task_definition"])["taskDefinition"]
+    rolled_back = ecs.register_task_definition(
+        family=previous["family"],
+        containerDefinitions=previous["containerDefinitions"],
+        cpu=previous["cpu"],
+        memory=previous["memory"],
+        networkMode=previous["networkMode"],
+        requiresCompatibilities=previous["requiresCompatibilities"],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=cluster, service=service, taskDefinition=rolled_back)
+    assert ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"] == rolled_back
+
+    lines: list[str] = []
+    third = driver.up(evolve(changed, report=lines.append), phase_runner(pm))
+    assert any("drifted" in line for line in lines)
+    (running,) = ecs.describe_services(cluster=third.outputs["cluster"], services=[third.outputs["service"]])[
+        "services"
+    ]
+    assert running["taskDefinition"] == third.outputs["task_definition"] != rolled_back
+    assert driver.status(changed).details["rollout"] == "COMPLETED"
+
+
+def test_an_image_built_for_another_architecture_runs_on_its_own_or_is_refused(moto, app, pm, tmp_path):
+    """The task runs on the image's architecture (the core's ``Image.architecture``): an
+    arm64 image gets an ARM64 task by default, where X86_64 tasks would exit at once
+    ("exec format error", what the emulator's rule refuses). An ``architecture`` key
+    contradicting the image is refused before anything is created."""
+    from deployer.errors import ConfigError
+
+    from .conftest import IMAGE
+
+    arm = evolve(IMAGE, architecture="arm64")
+    driver = EmulatedDriver()
+    default = evolve(ctx_for(tmp_path / "default", app), image=arm)
+    deployment = driver.up(default, phase_runner(pm))
+    task = moto.client("ecs").describe_task_definition(taskDefinition=deployment.outputs["task_definition"])
+    assert task["taskDefinition"]["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    driver.down(default)
+    contradicting = evolve(
+        make_ctx({"architecture": "X86_64"}, mode="up", project_dir=tmp_path / "x86", name=app), image=arm
+    )
+    with pytest.raises(ConfigError, match="targets.aws-ecs.architecture"):
+        driver.up(contradicting, phase_runner(pm))
+    assert driver.leftovers(contradicting) == []

@@ -305,12 +305,13 @@ def test_secrets_come_from_secrets_manager_readable_only_by_the_execution_role(g
     (entry,) = graph.container()["secrets"]
     assert entry["name"] == "API_TOKEN"
     assert entry["valueFrom"].startswith(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret['name']}-")
+    assert entry["valueFrom"].startswith(secret["outputs"]["arn"] + ":::")  # pinned to the version
     assert graph.depends(graph.one(TASK), secret)
     policy = graph.one(ROLE_POLICY)
     assert policy["inputs"]["role"] == graph.one(ROLE, "web-execution-role")["id"]
     (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert statement["Resource"] == [entry["valueFrom"]]
+    assert statement["Resource"] == [secret["outputs"]["arn"]]
     assert SECRET_VALUE not in graph.text()
 
 
@@ -318,11 +319,11 @@ def test_logs_go_to_a_log_group_with_retention(graph):
     """awslogs log driver into a CloudWatch log group that has a retention period.
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html and
     https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html"""
-    group = graph.one(LOG_GROUP)["inputs"]
-    assert group["retentionInDays"] == 30
+    group = graph.one(LOG_GROUP)
+    assert group["inputs"]["retentionInDays"] == 30
     logging = graph.container()["logConfiguration"]
     assert logging["logDriver"] == "awslogs"
-    assert logging["options"]["awslogs-group"] == group["name"]
+    assert logging["options"]["awslogs-group"] == group["outputs"]["name"]
     assert logging["options"]["awslogs-region"] == "us-east-1"
 
 

@@ -69,3 +69,67 @@ def test_every_key_is_documented():
 
     doc = (Path(__file__).parents[2] / "docs" / "targets" / "aws-ecs.md").read_text()
     assert [f.name for f in attrs.fields(AwsSettings) if f"| `{f.name}` |" not in doc] == []
+
+
+@pytest.mark.parametrize("cidr", ["224.0.0.0/16", "8.8.0.0/16", "172.32.0.0/16", "192.169.0.0/16"])
+def test_vpc_cidr_outside_rfc1918_is_refused(cidr):
+    """AWS recommends private (RFC 1918) space for a VPC:
+    https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html"""
+    with pytest.raises(ConfigError, match="RFC 1918") as error:
+        parse_settings({"vpc_cidr": cidr}, KEY)
+    assert error.value.key == f"{KEY}.vpc_cidr" and error.value.exit_code == 2
+
+
+@pytest.mark.parametrize("cidr", ["10.20.0.0/16", "172.31.0.0/16", "192.168.0.0/20"])
+def test_vpc_cidr_inside_rfc1918_is_accepted(cidr):
+    assert parse_settings({"vpc_cidr": cidr}, KEY).vpc_cidr == cidr
+
+
+@pytest.mark.parametrize("region", ["eu-wset-1", "us-east-9", "eu-west-12"])
+def test_an_unknown_region_is_refused_with_close_matches(region):
+    """Regions come from botocore's endpoint data, not a hand-kept list; a typo is named
+    with what it was probably meant to be."""
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"region": region}, KEY)
+    assert error.value.key == f"{KEY}.region"
+    assert "did you mean" in str(error.value) and "eu-west-1" in str(error.value)
+
+
+def test_every_partitions_regions_are_known():
+    from deployer.plugins.aws_ecs.settings import known_regions
+
+    regions = known_regions()
+    assert {"us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"} <= regions
+    for region in ("cn-north-1", "us-gov-west-1", "ap-southeast-2"):
+        assert parse_settings({"region": region}, KEY).region == region
+
+
+def test_region_data_is_read_only_when_region_is_set(monkeypatch):
+    """Parsing settings without ``region`` never imports boto3 (every target run parses them)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "boto3.session", None)  # importing it would fail
+    assert parse_settings({"az_count": 3}, KEY).region is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["s3://", "s3://Bucket/state", "s3://ab", "s3://my..bucket", "s3://-bucket", "s3://192.168.5.4", "s3://x-s3alias"],
+)
+def test_an_s3_backend_must_name_a_valid_bucket(url):
+    with pytest.raises(ConfigError, match="S3 bucket") as error:
+        parse_settings({"backend_url": url}, KEY)
+    assert error.value.key == f"{KEY}.backend_url"
+
+
+@pytest.mark.parametrize("url", ["s3://my-team-state", "s3://my.team.state/deployer?region=eu-west-1", "file:///tmp/x"])
+def test_valid_backend_urls_are_accepted(url):
+    assert parse_settings({"backend_url": url}, KEY).backend_url == url
+
+
+def test_region_cidr_and_backend_errors_are_named_together():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"region": "eu-wset-1", "vpc_cidr": "224.0.0.0/16", "backend_url": "s3://A"}, KEY)
+    keys = {e.key for e in getattr(error.value, "errors", (error.value,))}
+    assert keys == {f"{KEY}.region", f"{KEY}.vpc_cidr", f"{KEY}.backend_url"}
+    assert error.value.exit_code == 2

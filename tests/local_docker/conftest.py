@@ -33,15 +33,16 @@ class Stack:
     replicas: int = 2
     command: list[str] | None = None
     settings: dict[str, Any] = attrs.field(factory=dict)
-    app: dict[str, Any] = attrs.field(factory=dict)
+    app_keys: dict[str, Any] = attrs.field(factory=dict)
     """More ``[app]`` keys (``secrets``, ``cpu``, ...), over the ones above."""
     context: Path = APP_DIR
     lines: list[str] = attrs.field(factory=list)
+    app: str = APP_NAME
 
     @property
     def config(self) -> Path:
         app = {
-            "name": APP_NAME,
+            "name": self.app,
             "port": 8000,
             "replicas": self.replicas,
             "env": self.env,
@@ -50,7 +51,7 @@ class Stack:
         }
         if self.command is not None:
             app["command"] = self.command
-        app.update(self.app)
+        app.update(self.app_keys)
         target = {"host_port": self.port, "health_interval": 1, "drain_seconds": 1, **self.settings}
         return write_config(self.folder, app=app, targets={"local": target})
 
@@ -64,14 +65,14 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def containers(self, role: str | None = None) -> list[dict[str, Any]]:
-        labels = [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]
+        labels = [f"{docker_labels.APP}={self.app}", f"{docker_labels.STACK}={self.stack}"]
         if role:
             labels.append(f"{docker_labels.ROLE}={role}")
         return self.docker.api.containers(all=True, filters={"label": labels})
 
     def objects(self) -> dict[str, list[str]]:
         """Names of every container, network and volume labelled with this stack."""
-        labels = {"label": [f"{docker_labels.APP}={APP_NAME}", f"{docker_labels.STACK}={self.stack}"]}
+        labels = {"label": [f"{docker_labels.APP}={self.app}", f"{docker_labels.STACK}={self.stack}"]}
         return {
             "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers()),
             "networks": sorted(n["Name"] for n in self.docker.api.networks(filters=labels)),

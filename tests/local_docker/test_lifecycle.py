@@ -23,7 +23,7 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
 
     objects = stack.objects()
-    prefix = f"deployer-ldtest-{stack.stack}"
+    prefix = f"deployer-ldtest.{stack.stack}"
     assert objects["networks"] == [prefix]
     assert objects["volumes"] == [f"{prefix}-lb-config"]
     assert len(objects["containers"]) == 3
@@ -51,7 +51,7 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
 def test_second_up_touches_nothing(stack):
     stack.up()
     before = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
-    lb_started = stack.docker.api.inspect_container(f"deployer-ldtest-{stack.stack}-lb")["State"]["StartedAt"]
+    lb_started = stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["State"]["StartedAt"]
     session = stack.session()
     sdk_requests = []
     with pytest.MonkeyPatch.context() as patch:  # every docker SDK call ends in Session.send
@@ -62,7 +62,7 @@ def test_second_up_touches_nothing(stack):
     after = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
     assert after.keys() == before.keys()
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
-    assert stack.docker.api.inspect_container(f"deployer-ldtest-{stack.stack}-lb")["State"]["StartedAt"] == lb_started
+    assert stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["State"]["StartedAt"] == lb_started
     assert "everything is up to date: nothing changed" in stack.lines
 
 
@@ -140,7 +140,7 @@ def test_logs_are_merged_and_prefixed_by_replica(stack):
 
 def test_down_with_a_foreign_container_on_the_network_is_a_clear_error(stack, docker_client):
     stack.up()
-    network = f"deployer-ldtest-{stack.stack}"
+    network = f"deployer-ldtest.{stack.stack}"
     guest = docker_client.api.create_container(
         "python:3.12-slim",
         command=["sleep", "300"],
@@ -182,7 +182,7 @@ def test_replicas_and_the_load_balancer_have_pids_cpu_and_memory_limits(stack):
     stack.up()
     for row in stack.containers("replica"):
         assert stack.docker.api.inspect_container(row["Id"])["HostConfig"]["PidsLimit"] == compute.REPLICA_PIDS_LIMIT
-    lb = stack.docker.api.inspect_container(f"deployer-ldtest-{stack.stack}-lb")["HostConfig"]
+    lb = stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["HostConfig"]
     assert (lb["PidsLimit"], lb["NanoCpus"], lb["Memory"]) == (128, 500_000_000, 256 * 2**20)
     assert (ingress.LB_PIDS_LIMIT, ingress.LB_CPUS, ingress.LB_MEMORY_MIB) == (128, 0.5, 256)
     assert compute.REPLICA_PIDS_LIMIT == 512

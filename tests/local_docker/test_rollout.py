@@ -4,10 +4,12 @@ concurrent runs, and an unreachable engine."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -137,6 +139,53 @@ def test_concurrent_up_waits_for_the_first(stack):
     replicas = stack.containers("replica")
     assert len(replicas) == 2 and len(stack.containers()) == 3
     assert requests.get(stack.url(), timeout=5).text == "version 5\n"
+
+
+def test_concurrent_ups_build_once_and_roll_out_once(stack):
+    stack.version = secrets.token_hex(4)  # an image no one has built yet
+    command = [sys.executable, "-m", "deployer", "up", "--target", "local", "--stack", stack.stack]
+    runs = [
+        subprocess.Popen(
+            [*command, "--config", str(stack.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ},
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    builds = [sum(line.strip().startswith("building deployer/ldtest:") for line in o.splitlines()) for o in outputs]
+    assert sorted(builds) == [0, 1], outputs
+    second = outputs[builds.index(0)]
+    assert "is up to date" in second and "everything is up to date: nothing changed" in second, second
+    assert "waiting for another deployer run" in second, second
+    assert requests.get(stack.url(), timeout=5).text == f"version {stack.version}\n"
+    assert len(stack.containers("replica")) == 2
+
+
+def test_lock_is_reentrant_in_its_thread_only(stack):
+    from deployer.plugins.local_docker.lock import stack_lock
+
+    with stack_lock("ldtest", stack.stack, timeout=1, report=print):
+        with stack_lock("ldtest", stack.stack, timeout=1, report=print):
+            pass  # the same thread: no wait
+        failures: list[BaseException] = []
+
+        def other_thread() -> None:
+            try:
+                with stack_lock("ldtest", stack.stack, timeout=0.3, report=lambda line: None):
+                    pass
+            except DeployFailed as error:
+                failures.append(error)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert len(failures) == 1 and "lock_timeout" in str(failures[0])
+    with stack_lock("ldtest", stack.stack, timeout=1, report=print):
+        pass  # released once the outermost holder leaves
 
 
 def test_lock_timeout_fails_clearly(stack):

@@ -19,7 +19,7 @@ SECRET = "API_TOKEN"
 
 @pytest.fixture
 def with_secret(stack, monkeypatch):
-    stack.app = {"secrets": [SECRET]}
+    stack.app_keys = {"secrets": [SECRET]}
     monkeypatch.setenv(SECRET, "correct horse battery staple")
     return stack
 
@@ -51,7 +51,7 @@ def test_a_replacement_names_each_field_that_changed(with_secret, monkeypatch):
 
     stack.version = "2"  # a new image (plan does not build it: its ID is unknown, so it differs)
     stack.command = ["python3", "/srv/server.py"]
-    stack.app = {
+    stack.app_keys = {
         "secrets": [SECRET],
         "port": 8001,
         "cpu": 512,
@@ -111,7 +111,7 @@ def test_the_labels_hold_no_guessable_hash_of_a_secret(with_secret, monkeypatch)
         "memory": 512,
         "read_only": True,
         "restart": "unless-stopped",
-        "network": f"deployer-ldtest-{stack.stack}",
+        "network": f"deployer-ldtest.{stack.stack}",
     }
     assert hashlib.sha256(json.dumps(unkeyed_spec, sort_keys=True).encode()).hexdigest()[:16] not in hashes
 

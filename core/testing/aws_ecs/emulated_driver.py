@@ -46,7 +46,7 @@ from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
-from deployer.testing.aws_ecs import moto_appliers
+from deployer.testing.aws_ecs import aws_rules, moto_appliers
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
 
 OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest")
@@ -69,12 +69,17 @@ class VirtualClock:
         self.now += seconds
 
 
-def diff(stored: Sequence[Mapping[str, Any]], recorded: Sequence[Mapping[str, Any]]) -> list[Change]:
+def diff(
+    stored: Sequence[Mapping[str, Any]],
+    recorded: Sequence[Mapping[str, Any]],
+    drifted: frozenset[tuple[str, str]] = frozenset(),
+) -> list[Change]:
     """What applying ``recorded`` over ``stored`` does, per resource, dependencies first,
     then removals: ``create``; ``update`` when the inputs changed (its ``fields``: the
-    input keys that differ) or a dependency is created or updated (the emulator replaces
-    the resource then); ``unchanged``; and ``remove`` for stored resources the program no
-    longer declares."""
+    input keys that differ), the live object ``drifted`` from the state (seen by a
+    refresh) or a dependency is created or updated (the emulator replaces the resource
+    then); ``unchanged``; and ``remove`` for stored resources the program no longer
+    declares."""
     before = {key(r): r for r in stored}
     touched: set[str] = set()
     changes = []
@@ -87,6 +92,8 @@ def diff(stored: Sequence[Mapping[str, Any]], recorded: Sequence[Mapping[str, An
         elif old["inputs"] != resource["inputs"]:
             action, detail = "update", "inputs changed"
             fields = changed_keys(old["inputs"], resource["inputs"])
+        elif key(resource) in drifted:
+            action, detail = "update", "the live object drifted from the state"
         elif touched & set(resource["depends_on"]):
             action, detail = "update", "a dependency changes"
         else:
@@ -134,6 +141,7 @@ class EmulatedDriver:
 
     def __init__(self, *, session: Callable[[str], Any] | None = None):
         self._session = session
+        self._image_architecture: str | None = None
 
     # --- Driver protocol --------------------------------------------------------------
 
@@ -153,8 +161,10 @@ class EmulatedDriver:
             mocks=mocks,
         )
         stored = load(ctx)
-        actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded)}
+        drifted = self._refresh(ctx, aws, stored.resources)
+        actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded, drifted)}
         live = {key(r): r for r in stored.resources}
+        self._image_architecture = image_architecture(ctx)
         for resource in reversed(stored.resources):
             if actions[key(resource)] in ("update", "remove"):
                 self._delete(ctx, aws, resource, live)
@@ -236,16 +246,53 @@ class EmulatedDriver:
         session = self._session(region) if self._session else boto3.Session(region_name=region)
         return moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
 
+    def _refresh(self, ctx, aws, stored: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
+        """What ``pulumi refresh`` would find changed behind the state's back: the stored
+        resources whose live values (their applier's ``refresh``) differ from the recorded ones."""
+        drifted = set()
+        for resource in stored:
+            applier = moto_appliers.applier(resource["type"])
+            if applier is None or applier.refresh is None or not resource.get("real"):
+                continue
+            now = applier.refresh(aws, resource["real"])
+            changed = {k: v for k, v in now.items() if resource["real"].get(k) != v}
+            if changed:
+                ctx.report(f"refresh: {resource['type']} {resource['name']} drifted: {changed}")
+                drifted.add(key(resource))
+        return frozenset(drifted)
+
+    def _context(self, aws, live) -> aws_rules.Context:
+        """What the AWS rules need besides a resource's inputs, read from the emulator."""
+
+        def zone(subnet: str) -> str | None:
+            try:
+                return aws.ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["AvailabilityZone"]
+            except Exception:  # an unknown subnet: moto itself will refuse it
+                return None
+
+        tasks = {
+            entry["real"]["arn"]: entry["inputs"]
+            for entry in live.values()
+            if entry["type"] == "aws:ecs/taskDefinition:TaskDefinition" and entry.get("real")
+        }
+        return aws_rules.Context(zone, self._image_architecture, tasks)
+
     def _create(self, ctx, aws, resource, mocks, table, live) -> dict:
-        """Create ``resource`` in moto; record it in ``live`` and on disk at once, so a
-        later failure leaves a state ``down`` can clean up."""
+        """Check ``resource`` against what AWS accepts (:mod:`.aws_rules`), then create it
+        in moto under its AWS name (given, or Pulumi's autoname); record it in ``live``
+        and on disk at once, so a later failure leaves a state ``down`` can clean up."""
         applier = moto_appliers.applier(resource["type"])
         real: dict[str, Any] = {}
         if applier is not None:
             inputs = resolve(offline_plan.plain(mocks.inputs[key(resource)], reveal=True), table)
+            name = aws_rules.physical_name(resource["type"], resource["name"], inputs)
             ctx.report(f"create {resource['type']} {resource['name']} (emulated)")
             try:
-                real = applier.create(aws, inputs, resource["name"])
+                aws_rules.check(resource["type"], resource["name"], name, inputs, self._context(aws, live))
+                real = applier.create(aws, inputs, name)
+            except DeployFailed:
+                save(ctx, Stored(tuple(live.values())))
+                raise
             except Exception as exc:  # boto3/moto errors: name the resource, keep the state
                 save(ctx, Stored(tuple(live.values())))
                 raise DeployFailed(f"emulated create of {resource['type']} {resource['name']} failed: {exc}") from exc
@@ -272,6 +319,27 @@ def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:
     """Mock value to emulator value for the outputs of one applied resource."""
     real = entry["real"]
     return {mock: real[k] for k, mock in entry["mock"].items() if isinstance(real.get(k), str) and real[k] != mock}
+
+
+def image_architecture(ctx: PhaseContext) -> str | None:
+    """The core-built image's CPU architecture (Docker's name: ``amd64``, ``arm64``): the
+    core's ``Image.architecture`` when it has one, else the local engine's image inspect;
+    None when neither knows (the architecture rule is then skipped)."""
+    image = ctx.image
+    if image is None:
+        return None
+    known = getattr(image, "architecture", None)
+    if known:
+        return str(known)
+    if not image.id:
+        return None
+    try:
+        from deployer import docker_engine  # noqa: PLC0415 (the Docker engine only when an image ID is known)
+
+        found = docker_engine.connect().image(image.id)
+    except Exception:  # no engine here: the architecture stays unknown
+        return None
+    return (found or {}).get("Architecture")
 
 
 def require_moto() -> None:

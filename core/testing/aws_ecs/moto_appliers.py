@@ -107,10 +107,14 @@ class Aws:
 @frozen
 class Applier:
     """How one resource type is created in and deleted from the emulator: ``create(aws,
-    inputs, name)`` (``name`` is the Pulumi resource name, used where AWS names the object)."""
+    inputs, name)`` (``name`` is the object's AWS name: the ``name`` input, else Pulumi's
+    autoname, see :func:`.aws_rules.physical_name`); ``refresh(aws, real)``, when given,
+    reads back the live values of what ``create`` recorded in ``real``, so the driver sees
+    drift the way ``pulumi refresh`` does."""
 
     create: Callable[[Aws, dict, str], dict]
     delete: Callable[[Aws, dict], None]
+    refresh: Callable[[Aws, dict], dict] | None = None
 
 
 def applier(type_token: str) -> Applier | None:
@@ -361,7 +365,7 @@ def _quiet_botocore() -> Iterator[None]:
 
 
 def _log_group(aws: Aws, i: dict, name: str) -> dict:
-    group = i.get("name", name)
+    group = i.get("name") or i.get("namePrefix", "") + name  # a prefix: completed by the provider
     aws.logs.create_log_group(logGroupName=group, tags={**i.get("tags", {}), **aws.tags})
     if i.get("retentionInDays"):
         aws.logs.put_retention_policy(logGroupName=group, retentionInDays=i["retentionInDays"])
@@ -373,7 +377,7 @@ def _log_group(aws: Aws, i: dict, name: str) -> dict:
 
 def _balancer(aws: Aws, i: dict, name: str) -> dict:
     (balancer,) = aws.elbv2.create_load_balancer(
-        Name=name,
+        Name=i.get("name", name),
         Subnets=i["subnets"],
         SecurityGroups=i.get("securityGroups", []),
         Scheme="internal" if i.get("internal") else "internet-facing",
@@ -412,7 +416,7 @@ def _target_group(aws: Aws, i: dict, name: str) -> dict:
     if "matcher" in check:
         options["Matcher"] = {"HttpCode": check["matcher"]}
     (group,) = aws.elbv2.create_target_group(
-        Name=name,
+        Name=i.get("name", name),
         Protocol=i.get("protocol", "HTTP"),
         Port=i["port"],
         VpcId=i["vpcId"],
@@ -462,7 +466,9 @@ def _listener(aws: Aws, i: dict, name: str) -> dict:
 
 def _cluster(aws: Aws, i: dict, name: str) -> dict:
     cluster = aws.ecs.create_cluster(
-        clusterName=i.get("name", name), tags=aws.tag_list(i.get("tags"), key="key", value="value")
+        clusterName=i.get("name", name),
+        tags=aws.tag_list(i.get("tags"), key="key", value="value"),
+        settings=i.get("settings", []),
     )
     return {
         "id": cluster["cluster"]["clusterArn"],
@@ -482,6 +488,7 @@ def _task_definition(aws: Aws, i: dict, name: str) -> dict:
             "executionRoleArn",
             "taskRoleArn",
             "runtimePlatform",
+            "volumes",
         )
         if key in i
     }
@@ -586,9 +593,17 @@ def _service(aws: Aws, i: dict, name: str) -> dict:
         "arn": service["serviceArn"],
         "name": name,
         "cluster": cluster,
+        "taskDefinition": i["taskDefinition"],
         "tasks": arns,
         "targets": targets,
     }
+
+
+def _refresh_service(aws: Aws, real: dict) -> dict:
+    """The task definition the service runs now: after a circuit-breaker rollback ECS puts
+    the service back on the previous revision, behind the state's back."""
+    found = aws.ecs.describe_services(cluster=real["cluster"], services=[real["name"]])["services"]
+    return {"taskDefinition": found[0]["taskDefinition"]} if found else {}
 
 
 def _delete_service(aws: Aws, real: dict) -> None:
@@ -730,7 +745,7 @@ APPLIERS: Mapping[str, Applier] = {
     "aws:ecs/taskDefinition:TaskDefinition": Applier(
         _task_definition, _by_id("ecs.deregister_task_definition", "taskDefinition", "arn")
     ),
-    "aws:ecs/service:Service": Applier(_service, _delete_service),
+    "aws:ecs/service:Service": Applier(_service, _delete_service, _refresh_service),
     "aws:appautoscaling/target:Target": Applier(
         _scaling_target,
         lambda aws, real: _quietly(

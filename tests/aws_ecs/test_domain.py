@@ -1,0 +1,128 @@
+"""``domain``: a DNS-validated ACM certificate, Route 53 records and HTTPS on the ALB.
+
+The graph comes from the offline plan (the real program under Pulumi mocks; the mocks
+answer ``aws.route53.getZone``). Each test cites the AWS documentation of its rule.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from deployer.errors import ConfigError
+from deployer.plugins.aws_ecs.settings import parse_settings
+from tests.aws_ecs.conftest import ALB_CERT, Graph, make_ctx, offline_plan
+
+CERT = "aws:acm/certificate:Certificate"
+VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
+RECORD = "aws:route53/record:Record"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+@pytest.fixture(scope="module")
+def domain_plan() -> Graph:
+    return Graph(offline_plan(make_ctx({"domain": "www.example.com"})))
+
+
+def _records(graph: Graph, kind: str) -> list[dict]:
+    return [r for r in graph.all(RECORD) if r["inputs"]["type"] == kind]
+
+
+def test_certificate_is_requested_for_the_domain_with_dns_validation(domain_plan):
+    """https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html"""
+    cert = domain_plan.one(CERT)["inputs"]
+    assert cert["domainName"] == "www.example.com"
+    assert cert["validationMethod"] == "DNS"
+
+
+def test_validation_record_goes_into_the_parent_zone_from_the_certificate(domain_plan):
+    """ACM gives a CNAME per domain (``domain_validation_options``); it is created in the
+    hosted zone, looked up by name (the domain's parent by default)."""
+    cert = domain_plan.one(CERT)
+    (record,) = _records(domain_plan, "CNAME")
+    option = cert["outputs"]["domainValidationOptions"][0]
+    assert record["inputs"]["name"] == option["resourceRecordName"]
+    assert record["inputs"]["records"] == [option["resourceRecordValue"]]
+    assert record["inputs"]["zoneId"] == "Z" + "example.com".upper().replace(".", "")[:12]
+    assert domain_plan.depends(record, cert)
+
+
+def test_validation_waits_for_the_record_and_the_listener_uses_the_validated_certificate(domain_plan):
+    """``CertificateValidation`` waits until ACM issues the certificate; the HTTPS listener
+    takes its ARN, so it is created only with an issued certificate.
+    https://www.pulumi.com/registry/packages/aws/api-docs/acm/certificatevalidation/"""
+    validation = domain_plan.one(VALIDATION)
+    (record,) = _records(domain_plan, "CNAME")
+    cert = domain_plan.one(CERT)
+    assert validation["inputs"]["certificateArn"] == cert["outputs"]["arn"]
+    assert validation["inputs"]["validationRecordFqdns"] == [record["outputs"]["fqdn"]]
+    assert domain_plan.depends(validation, record)
+    https = domain_plan.one(LISTENER, "web-https")
+    assert https["inputs"]["port"] == 443 and https["inputs"]["protocol"] == "HTTPS"
+    assert domain_plan.depends(https, validation)
+    http = domain_plan.one(LISTENER, "web-http")
+    assert http["inputs"]["defaultActions"][0]["redirect"]["protocol"] == "HTTPS"
+    assert sorted(r["inputs"]["fromPort"] for r in domain_plan.all(INGRESS) if "cidrIpv4" in r["inputs"]) == [80, 443]
+
+
+def test_an_alias_record_points_the_domain_at_the_load_balancer(domain_plan):
+    """An alias A record to the ALB's DNS name and canonical hosted zone (AAAA needs a
+    dualstack ALB, which needs IPv6 subnets this VPC does not have).
+    https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-elb-load-balancer.html"""
+    balancer = domain_plan.one(ALB)
+    (alias,) = _records(domain_plan, "A")
+    assert alias["inputs"]["name"] == "www.example.com"
+    assert alias["inputs"]["aliases"] == [
+        {"name": balancer["outputs"]["dnsName"], "zoneId": balancer["outputs"]["zoneId"], "evaluateTargetHealth": True}
+    ]
+    assert domain_plan.depends(alias, balancer)
+    assert _records(domain_plan, "AAAA") == []
+
+
+def test_the_endpoint_is_the_domain_over_https(domain_plan):
+    assert domain_plan.plan.outputs["endpoint"] == "https://www.example.com"
+
+
+def test_a_given_certificate_is_used_for_the_domain_and_none_is_requested():
+    """``domain`` with ``certificate_arn``: your certificate (a wildcard, say) on the
+    listener, the alias record still created, no ACM request."""
+    graph = Graph(offline_plan(make_ctx({"domain": "www.example.com", "certificate_arn": ALB_CERT})))
+    assert graph.all(CERT) == [] and graph.all(VALIDATION) == []
+    assert graph.one(LISTENER, "web-https")["inputs"]["certificateArn"] == ALB_CERT
+    assert len(_records(graph, "A")) == 1
+    assert graph.plan.outputs["endpoint"] == "https://www.example.com"
+
+
+def test_an_explicit_hosted_zone_is_looked_up():
+    graph = Graph(offline_plan(make_ctx({"domain": "api.eu.example.com", "hosted_zone": "example.com"})))
+    (record,) = _records(graph, "A")
+    assert record["inputs"]["zoneId"] == "Z" + "EXAMPLECOM"
+
+
+def test_a_certificate_without_a_domain_keeps_the_load_balancer_name(plans):
+    assert plans["tls"].plan.outputs["endpoint"].startswith("https://web-alb-")
+    assert plans["tls"].all(RECORD) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"domain": "example"}, "domain"),
+        ({"domain": "-www.example.com"}, "domain"),
+        ({"domain": "www.exa_mple.com"}, "domain"),
+        ({"domain": "a" * 64 + ".example.com"}, "domain"),
+        ({"domain": ("a" * 60 + ".") * 4 + "example.com"}, "domain"),
+        ({"domain": "www.example.com", "hosted_zone": "example.org"}, "hosted_zone"),
+        ({"hosted_zone": "example.com"}, "hosted_zone"),
+    ],
+)
+def test_bad_domains_are_refused_naming_the_key(raw, key):
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw, "targets.aws-ecs")
+    assert f"targets.aws-ecs.{key}" in str(error.value)
+
+
+def test_a_domain_is_normalised():
+    settings = parse_settings({"domain": "WWW.Example.com."}, "targets.aws-ecs")
+    assert (settings.domain, settings.zone_name, settings.https) == ("www.example.com", "example.com", True)

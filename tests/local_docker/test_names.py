@@ -1,0 +1,135 @@
+"""Names on the engine: unambiguous per (app, stack), a foreign object holding one is
+refused before anything changes, and a deployment made under the old names is found
+(by its labels) and replaced or removed."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from deployer import api
+from deployer.errors import UsageError
+from deployer.plugins.local_docker import engine
+from tests.local_docker.conftest import APP_NAME, Stack
+from tests.ports import free_port
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def other_stack(docker_client: Any, tmp_path: Path) -> Iterator[Stack]:
+    """A second stack in a project folder of its own, removed afterwards like ``stack``."""
+    folder = tmp_path / "other"
+    folder.mkdir()
+    made = Stack(folder=folder, stack="o" + secrets.token_hex(4), port=free_port(), docker=docker_client)
+    yield made
+    for container in made.containers():
+        docker_client.api.remove_container(container["Id"], force=True, v=True)
+    api.down(made.session())
+
+
+def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deployer",
+            *args,
+            "--target",
+            "local",
+            "--stack",
+            stack.stack,
+            "--config",
+            str(stack.config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+    )
+
+
+def test_app_and_stack_pairs_that_shared_a_name_deploy_side_by_side(stack, other_stack):
+    # website + adv-x and website-adv + x were both deployer-website-adv-x
+    token = stack.stack
+    stack.stack = f"{token}-x"
+    other_stack.app, other_stack.stack = f"{APP_NAME}-{token}", "x"
+    other_stack.version = "2"
+    stack.up()
+    assert [c.action for c in api.plan(other_stack.session()).changes if c.action != "create"] == []
+
+    other_stack.up()
+    mine, theirs = stack.objects(), other_stack.objects()
+    for kind in ("containers", "networks", "volumes"):
+        assert mine[kind] and theirs[kind] and not set(mine[kind]) & set(theirs[kind]), kind
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    assert requests.get(other_stack.url(), timeout=5).text == "version 2\n"
+    assert {c.action for c in api.plan(stack.session()).changes} == {"unchanged"}
+
+    api.down(other_stack.session())
+    assert other_stack.objects() == {"containers": [], "networks": [], "volumes": []}
+    assert stack.objects() == mine
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+
+
+def test_a_foreign_container_holding_the_load_balancers_name_is_refused_before_anything(stack, docker_client):
+    lb_name = f"deployer-{APP_NAME}.{stack.stack}-lb"
+    squatter = docker_client.api.create_container("python:3.12-slim", command=["sleep", "300"], name=lb_name)
+    try:
+        result = _cli(stack, "up")
+        assert result.returncode == 2, result.stderr
+        assert f"container {lb_name}" in result.stderr and "nothing was changed" in result.stderr
+        assert "building" not in result.stderr and "Traceback" not in result.stderr
+        assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+    finally:
+        docker_client.api.remove_container(squatter["Id"], force=True)
+
+
+def test_a_foreign_network_holding_the_stacks_name_is_refused_by_plan_and_up(stack, docker_client):
+    network = docker_client.api.create_network(f"deployer-{APP_NAME}.{stack.stack}")
+    try:
+        for call in (lambda: api.plan(stack.session()), stack.up):
+            with pytest.raises(UsageError) as caught:
+                call()
+            assert f"network deployer-{APP_NAME}.{stack.stack} " in str(caught.value)
+        assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+    finally:
+        docker_client.api.remove_network(network["Id"])
+
+
+def _up_under_old_names(stack: Stack) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "prefix", engine.legacy_prefix)
+        stack.up()
+    old = f"deployer-{APP_NAME}-{stack.stack}"
+    assert stack.objects()["networks"] == [old] and stack.objects()["volumes"] == [f"{old}-lb-config"]
+
+
+def test_a_deployment_under_the_old_names_is_replaced_by_up(stack):
+    _up_under_old_names(stack)
+    old = f"deployer-{APP_NAME}-{stack.stack}"
+
+    planned = {(c.action, c.kind, c.name) for c in api.plan(stack.session()).changes}
+    assert {("remove", "network", old), ("remove", "volume", f"{old}-lb-config")} <= planned
+
+    stack.up()
+    new = f"deployer-{APP_NAME}.{stack.stack}"
+    objects = stack.objects()
+    assert objects["networks"] == [new] and objects["volumes"] == [f"{new}-lb-config"]
+    assert len(objects["containers"]) == 3 and all(n.startswith(f"{new}-") for n in objects["containers"])
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    assert {c.action for c in api.plan(stack.session()).changes} == {"unchanged"}
+
+
+def test_a_deployment_under_the_old_names_is_removed_by_down(stack):
+    _up_under_old_names(stack)
+    api.down(stack.session())
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}

@@ -1,8 +1,9 @@
 """The ``deployer`` command: a thin shell over :mod:`deployer.api`.
 
 Commands parse options and delegate; domain errors become exit codes only here:
-0 success, 1 deployment failed, 2 usage or config error, 130 interrupted. Nothing heavy
-(pulumi, docker) is imported until a command needs it.
+0 success, 1 deployment failed (also: ``status`` degraded, a ``verify`` check failed),
+2 usage or config error, 130 interrupted. Nothing heavy (pulumi, docker) is imported
+until a command needs it.
 """
 
 from __future__ import annotations
@@ -264,11 +265,15 @@ def down(
 def status(
     target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Show the deployed stack: URL, healthy/desired replicas, image."""
+    """Show the deployed stack: URL, healthy/desired replicas, image; exit 1 when degraded
+    (fewer healthy replicas than desired), saying what to run."""
     from deployer import api
     from deployer.render import print_status
 
-    _run(as_json, api.status, print_status, target=target, stack=stack, config=config)
+    def degraded(status: Any) -> bool:
+        return bool(status.degraded)
+
+    _run(as_json, api.status, print_status, failed=degraded, target=target, stack=stack, config=config)
 
 
 @app.command()

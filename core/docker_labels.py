@@ -40,9 +40,16 @@ ROLE = "dev.deployer.role"
 load balancer image it builds."""
 
 SPEC_HASH = "dev.deployer.spec-hash"
-"""On replica containers: a hash of everything a replica is created from (image ID, app
-spec, target settings, a hash of the secret values). A replica whose label differs from
-the wanted hash is replaced."""
+"""On replica containers: a hash of :data:`SPEC_FIELDS`, everything a replica is created
+from. A replica whose label differs from the wanted hash is replaced."""
+
+SPEC_FIELDS = "dev.deployer.spec-fields"
+"""On replica containers: what the replica is created from, field by field, as compact
+JSON: short SHA-256 hashes of the public fields (image ID, port, command, env names, cpu,
+memory, health check, target settings), each env value's hash by name, and each secret's
+HMAC-SHA256 under a random key that never leaves the machine (never an unkeyed hash of a
+secret: one could be confirmed by guessing). A plan compares it with the wanted spec to
+name the fields a replacement changes."""
 
 ENV_NAMES = "dev.deployer.env-names"
 """On replica containers: the names (never the values) of the spec's env and secrets,

@@ -195,6 +195,38 @@ class Image:
         return name in ("", "root", "0")
 
 
+# --- what a plan is made of ---------------------------------------------------------------
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@frozen
+class Change:
+    """One line of a plan: what ``up`` would do to one object.
+
+    ``action`` is create, replace, update, remove or unchanged; ``kind`` the object's type
+    (``container``, a Pulumi type token), ``name`` its name, ``detail`` a short free text.
+    ``fields`` names what changed, for ``update`` and ``replace`` only (empty for the other
+    actions, and when the target cannot tell): the names are the target's own, short and
+    human-readable (the local target says ``image``, ``env names``, ``env values``,
+    ``secret values``, ``command``, ``cpu``, ``memory``, ``health``, ``port``,
+    ``settings``; aws-ecs gives the resource's changed input keys, as Pulumi's preview
+    reports them). Never a value: a field name says *that* a secret changed, not to what.
+    """
+
+    action: Action
+    kind: str
+    name: str
+    detail: str = ""
+    fields: tuple[str, ...] = field(default=(), converter=_names)
+
+
+def _changes(value: Any) -> tuple[Change, ...]:
+    return tuple(value)
+
+
 # --- what each phase receives and returns ----------------------------------------------
 
 
@@ -233,6 +265,11 @@ class NetworkResult:
     subnets: tuple[Any, ...] = ()
     security_groups: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
     extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    changes: tuple[Change, ...] = field(default=(), converter=_changes)
+    """What this phase does (``up``) or would do (``plan``) to its objects, one
+    :class:`Change` each, for drivers whose phases compare what exists with what is wanted
+    (local; :attr:`PhaseResults.changes` joins them). Empty when the driver's own engine
+    computes the plan instead (aws-ecs: Pulumi's preview)."""
 
 
 @frozen
@@ -243,6 +280,11 @@ class RegistryResult:
     image_ref: Any
     image_id: str
     extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    changes: tuple[Change, ...] = field(default=(), converter=_changes)
+    """What this phase does (``up``) or would do (``plan``) to its objects, one
+    :class:`Change` each, for drivers whose phases compare what exists with what is wanted
+    (local; :attr:`PhaseResults.changes` joins them). Empty when the driver's own engine
+    computes the plan instead (aws-ecs: Pulumi's preview)."""
 
 
 @frozen
@@ -253,6 +295,11 @@ class IngressResult:
     endpoint: Any
     attach: Any
     extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    changes: tuple[Change, ...] = field(default=(), converter=_changes)
+    """What this phase does (``up``) or would do (``plan``) to its objects, one
+    :class:`Change` each, for drivers whose phases compare what exists with what is wanted
+    (local; :attr:`PhaseResults.changes` joins them). Empty when the driver's own engine
+    computes the plan instead (aws-ecs: Pulumi's preview)."""
 
 
 @frozen
@@ -262,11 +309,16 @@ class ComputeResult:
     service: Any
     replicas: int
     extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    changes: tuple[Change, ...] = field(default=(), converter=_changes)
+    """What this phase does (``up``) or would do (``plan``) to its objects, one
+    :class:`Change` each, for drivers whose phases compare what exists with what is wanted
+    (local; :attr:`PhaseResults.changes` joins them). Empty when the driver's own engine
+    computes the plan instead (aws-ecs: Pulumi's preview)."""
 
 
 @frozen
 class PhaseResults:
-    """The four results of one run, in phase order."""
+    """The results of one run, in phase order (services runs between network and registry)."""
 
     network: NetworkResult
     registry: RegistryResult
@@ -274,6 +326,13 @@ class PhaseResults:
     compute: ComputeResult
     services: ServicesResult | None = None
     """The services phase's result (run between network and registry)."""
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        """Every phase's :attr:`changes`, in phase order: the plan of a driver whose phases
+        compare what exists with what is wanted themselves (local)."""
+        services = self.services.changes if self.services is not None else ()
+        return (*self.network.changes, *services, *self.registry.changes, *self.ingress.changes, *self.compute.changes)
 
 
 # --- what drivers return ---------------------------------------------------------------
@@ -324,16 +383,6 @@ class Deployment:
 
 
 @frozen
-class Change:
-    """One line of a plan: ``action`` is create, replace, update, remove or unchanged."""
-
-    action: Action
-    kind: str
-    name: str
-    detail: str = ""
-
-
-@frozen
 class Plan:
     """What ``up`` would do. ``root``, when set, is the change every other one hangs
     from (the aws-ecs Pulumi stack itself), shown first and not repeated in ``changes``.
@@ -351,7 +400,13 @@ class Plan:
 
 @frozen
 class Status:
-    """A deployed stack as it is now; ``deployed`` is False when nothing exists."""
+    """A deployed stack as it is now; ``deployed`` is False when nothing exists.
+
+    ``degraded`` (computed, not passed) is True when the stack is deployed and fewer
+    replicas are healthy than desired: the CLI's ``status`` then exits 1. ``advice`` says
+    what brings it back when degraded: a driver that knows better passes its own, else it
+    is the command that converges the stack again (``deployer up``); empty otherwise.
+    """
 
     target: str
     stack: str
@@ -362,6 +417,24 @@ class Status:
     image: str | None = None
     details: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
     spec: ExpressedSpec | None = None
+    degraded: bool = field(init=False)
+    advice: str = ""
+
+    @degraded.default
+    def _degraded(self) -> bool:
+        return self.deployed and self.healthy < self.desired
+
+    def __attrs_post_init__(self) -> None:
+        # frozen: attrs' documented way to set a derived field after init
+        if not self.degraded:
+            object.__setattr__(self, "advice", "")
+        elif not self.advice:
+            object.__setattr__(
+                self,
+                "advice",
+                f"{self.desired - self.healthy} of {self.desired} replicas not healthy: run "
+                f"`deployer up --target {self.target} --stack {self.stack}` to start the missing ones",
+            )
 
 
 @frozen

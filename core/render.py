@@ -20,7 +20,8 @@ def _console() -> Console:
 
 def print_plan(plan: Plan) -> None:
     """A resource tree in the style of ``pulumi preview``: one row per change, under the
-    plan's root row when it has one (:attr:`Plan.root`). Counts include the root."""
+    plan's root row when it has one (:attr:`Plan.root`), an update or replace followed by
+    the fields that changed (``replace (image, env names)``). Counts include the root."""
     console = _console()
     rows = _tree(plan.root, plan.changes)
     counts = Counter(change.action for _, change in rows)
@@ -35,9 +36,10 @@ def print_plan(plan: Plan) -> None:
         console.print(f"[dim]    {'Type':<{width}}  {'Name':<{names}}  Plan[/dim]")
     for label, change in rows:
         detail = f"  [dim]{escape(change.detail)}[/dim]" if change.detail else ""
+        fields = f" ({escape(', '.join(change.fields))})" if change.fields else ""
         console.print(
             f" {SYMBOLS[change.action]:<2} {escape(label):<{width}}  "
-            f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{detail}"
+            f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{fields}{detail}"
         )
     for key, value in plan.outputs.items():
         console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(str(value))}")
@@ -54,11 +56,15 @@ def _tree(root: Change | None, changes: tuple[Change, ...]) -> list[tuple[str, C
 
 
 def print_status(status: Status) -> None:
-    """One summary line, then the image and each detail (lists of records one per line)."""
+    """One summary line (``DEGRADED`` when fewer replicas are healthy than desired, then
+    what to run), then the image and each detail (lists of records one per line)."""
     if not status.deployed:
         print(f"{status.target}/{status.stack}: not deployed")
         return
-    print(f"{status.target}/{status.stack}: {status.healthy}/{status.desired} healthy at {status.endpoint}")
+    state = "DEGRADED: " if status.degraded else ""
+    print(f"{status.target}/{status.stack}: {state}{status.healthy}/{status.desired} healthy at {status.endpoint}")
+    if status.degraded:
+        print(f"  {status.advice}")
     if status.image:
         print(f"  image: {status.image}")
     for key, value in status.details.items():

@@ -34,6 +34,7 @@ from urllib.parse import quote
 
 from attrs import field, frozen
 
+from deployer.models import Change
 from deployer.settings import Section
 
 WORKER_NAME_PATTERN = r"[a-z][a-z0-9-]{0,14}[a-z0-9]"
@@ -76,10 +77,12 @@ class ServicesResult:
     (replicas, workers, the release command, one-off runs) receives. Its values are
     secrets (``repr`` hides them): never print, log, label or store them. ``services``
     names the backing services provided (``"database"``, ``"redis"`` ...); ``extra`` is
-    the target's own detail (plan changes, container names), never secret."""
+    the target's own detail (container names), never secret; ``changes`` its plan rows,
+    as on every phase result."""
 
     env: Mapping[str, str] = field(factory=dict, converter=_frozen_map, repr=False)
     services: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
     extra: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
 
 

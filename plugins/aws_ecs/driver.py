@@ -111,7 +111,7 @@ class AwsEcsDriver:
             pre = event.resource_pre_event
             if pre is not None and pre.metadata.op in _ACTIONS:
                 meta = pre.metadata
-                change = Change(_ACTIONS[meta.op], meta.type, meta.urn.rsplit("::", 1)[-1])
+                change = Change(_ACTIONS[meta.op], meta.type, meta.urn.rsplit("::", 1)[-1], fields=_fields(meta))
                 (root if meta.type == program.STACK_TYPE else changes).append(change)
 
         try:
@@ -254,6 +254,18 @@ class AwsEcsDriver:
             *[f"stopped task: {r}" for r in reasons],
         ]
         return DeployFailed("\n".join([message, *detail]))
+
+
+def _fields(meta: Any) -> tuple[str, ...]:
+    """The inputs an update or replace changes, as the engine's step metadata names them:
+    ``diffs`` (top-level keys), else the roots of ``detailed_diff``'s property paths
+    (``tags.Name`` and ``ingress[0].cidrBlocks`` count as ``tags`` and ``ingress``)."""
+    if _ACTIONS.get(meta.op) not in ("update", "replace"):
+        return ()
+    keys = list(getattr(meta, "diffs", None) or ())
+    if not keys:
+        keys = [re.split(r"[.\[]", path, maxsplit=1)[0] for path in getattr(meta, "detailed_diff", None) or {}]
+    return tuple(dict.fromkeys(key for key in keys if key))
 
 
 def _values(outputs: Mapping[str, Any]) -> dict[str, Any]:

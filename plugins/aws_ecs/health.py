@@ -193,7 +193,8 @@ def live_spec(ecs: Any, elbv2: Any, outputs: dict[str, Any], *, replicas: int) -
 
 
 def live_status(ecs: Any, elbv2: Any, *, target: str, stack: str, outputs: dict[str, Any]) -> Status:
-    """A :class:`Status` from the stack outputs and one live reading of the service."""
+    """A :class:`Status` from the stack outputs and one live reading of the service; its
+    ``advice`` (shown only when degraded) says that ECS replaces tasks by itself."""
     seen = observe(
         ecs,
         elbv2,
@@ -211,6 +212,11 @@ def live_status(ecs: Any, elbv2: Any, *, target: str, stack: str, outputs: dict[
         healthy=seen.healthy,
         desired=seen.desired,
         image=outputs.get("image_ref"),
+        advice=(
+            f"{seen.desired - seen.healthy} of {seen.desired} tasks not healthy: ECS starts replacements "
+            f"itself; `deployer logs --target {target} --stack {stack}` shows why they stop, and "
+            f"`deployer up --target {target} --stack {stack}` re-applies the stack"
+        ),
         details={
             "rollout": seen.rollout_state,
             "rollout_reason": seen.rollout_reason,

@@ -1,10 +1,11 @@
 """Phase 4, compute: ``replicas`` containers of the app image, registered into the load
 balancer, replaced by a zero-downtime rolling update when the image or spec changes.
 
-Every replica is labelled with :data:`~deployer.docker_labels.SPEC_HASH`, a hash of the
-image ID, the app spec, the local settings that shape a replica and a hash of the secret
-values (never the values). An ``up`` whose hash, replica count and load balancer config all match
-touches nothing (the load balancer's routes are read from HAProxy itself, see
+Every replica is labelled with :data:`~deployer.docker_labels.SPEC_FIELDS`, what it is
+made from field by field (:func:`fingerprint`: the image ID, the app spec, the local
+settings that shape a replica; secret values only as HMACs under a machine-local key,
+:mod:`.secret_key`), and :data:`~deployer.docker_labels.SPEC_HASH`, a hash of those. An
+``up`` whose hash, replica count and load balancer config all match touches nothing (the load balancer's routes are read from HAProxy itself, see
 :func:`~.lb_routes.routes`). Otherwise:
 
 1. the missing replicas start (new hash) and must pass their health check within
@@ -46,10 +47,13 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.local_docker import engine, lb_routes, probe, standby
+from deployer.plugins.local_docker import engine, lb_routes, probe, secret_key, standby
 from deployer.plugins.local_docker.haproxy_config import Routes, Upstream, config_id
 from deployer.plugins.local_docker.settings import LocalSettings, of
 
+REPLICA_PIDS_LIMIT = 512
+"""Processes and threads one replica may run (Docker's ``--pids-limit``): a fork bomb or
+a thread leak in the app stops there instead of exhausting the host."""
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
 _LOG_LINES = 20
@@ -57,17 +61,37 @@ _LOG_LINES = 20
 # --- what a replica is -------------------------------------------------------------------
 
 
-def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
-    """A hash of everything a replica is created from; secrets enter as a hash of their
-    values. Changes exactly when replicas must be replaced."""
+FIELDS = (
+    "image",
+    "port",
+    "command",
+    "env names",
+    "env values",
+    "secret values",
+    "service values",
+    "cpu",
+    "memory",
+    "health",
+    "settings",
+)
+"""What a replica is made of, by the names a plan's :attr:`~deployer.models.Change.fields` use."""
+
+
+def fingerprint(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> dict[str, Any]:
+    """Everything a replica is created from, field by field, with no secret value: public
+    fields as short hashes, env values, secret values and the backing services' values
+    (a database's URL and password) per name (secrets and service values keyed with the
+    machine-local key, :mod:`.secret_key`; made on the first ``up`` that needs it, only
+    read by ``plan``). Stored on every replica (:data:`~deployer.docker_labels.SPEC_FIELDS`),
+    so a plan can say which fields a replacement changes."""
     app = ctx.app
-    secrets = hashlib.sha256(json.dumps(sorted(ctx.secrets.items())).encode()).hexdigest()
-    spec = {
+    public = {
         "image": image_id,
         "port": app.port,
         "command": app.command,
-        "env": sorted(app.env.items()),
-        "secrets": secrets,
+        "env names": [sorted(app.env), sorted(app.secrets)],  # a name moving between them counts
+        "cpu": app.cpu,
+        "memory": app.memory,
         "health": [
             app.health.path,
             app.health.timeout,
@@ -75,25 +99,71 @@ def spec_hash(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> str:
             app.health.start_period,
             settings.health_interval,
         ],
-        "cpu": app.cpu,
-        "memory": app.memory,
-        "read_only": settings.read_only,
-        "restart": settings.restart,
-        "network": engine.network_name(ctx),
+        "settings": [settings.read_only, settings.restart, engine.network_name(ctx), REPLICA_PIDS_LIMIT],
     }
-    if ctx.services is not None and ctx.services.env:  # backing services: a hash of their env's values
-        spec["services"] = hashlib.sha256(json.dumps(sorted(ctx.services.env.items())).encode()).hexdigest()
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    return {
+        **{name: _short(value) for name, value in public.items()},
+        "env values": {name: _short(value) for name, value in sorted(app.env.items())},
+        "secret values": secret_key.fingerprints(ctx.secrets, create=ctx.mode == "up"),
+        "service values": secret_key.fingerprints(
+            ctx.services.env if ctx.services is not None else {}, create=ctx.mode == "up"
+        ),
+    }
+
+
+def _short(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def spec_hash(fields: dict[str, Any]) -> str:
+    """The replica's identity, a hash of its :func:`fingerprint`: it changes exactly when
+    replicas must be replaced, and holds no secret value (nor an unkeyed hash of one)."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def changed_fields(wanted: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
+    """Which :data:`FIELDS` differ between ``wanted`` (a :func:`fingerprint`) and the
+    replica ``row`` (a container summary), from its fingerprint label; a replica made by
+    an older deployer without one is compared on its image only (empty: cannot tell)."""
+    labels = row.get("Labels") or {}
+    try:
+        had = json.loads(labels[docker_labels.SPEC_FIELDS])
+    except (KeyError, ValueError):
+        return _changed_without_fingerprint(wanted, row)
+    changed = []
+    for name in FIELDS:
+        old, new = had.get(name), wanted.get(name)
+        if name in ("env values", "secret values", "service values"):  # per variable: only those in both count
+            old, new = old or {}, new or {}
+            if any(old[k] != new[k] for k in old.keys() & new.keys()):
+                changed.append(name)
+        elif old != new:
+            changed.append(name)
+    return tuple(changed)
+
+
+def _changed_without_fingerprint(wanted: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
+    """Only the image can be told apart (the summary's ``ImageID``); else nothing."""
+    if row.get("ImageID") and _short(row["ImageID"]) != wanted["image"]:
+        return ("image",)
+    return ()
 
 
 def _create(
-    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, image: str, name: str, network: str, digest: str
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    settings: LocalSettings,
+    image: str,
+    name: str,
+    network: str,
+    fields: dict[str, Any],
 ) -> str:
     app = ctx.app
     second = 1_000_000_000
     host_config = docker.api.create_host_config(
         mem_limit=f"{app.memory}m",
         # no CPU limit while it starts: standby.limit applies it once healthy (start-up boost)
+        pids_limit=REPLICA_PIDS_LIMIT,
         restart_policy={"Name": settings.restart},
         security_opt=["no-new-privileges"],
         cap_drop=["ALL"],
@@ -110,7 +180,8 @@ def _create(
             ctx,
             engine.ROLE_REPLICA,
             **{
-                docker_labels.SPEC_HASH: digest,
+                docker_labels.SPEC_HASH: spec_hash(fields),
+                docker_labels.SPEC_FIELDS: json.dumps(fields, sort_keys=True, separators=(",", ":")),
                 docker_labels.ENV_NAMES: ",".join(sorted((*app.env, *ctx.secrets))),
                 docker_labels.HEALTH_PATH: app.health.path,
                 docker_labels.COMMAND_SET: "true" if app.command else "false",
@@ -185,7 +256,8 @@ def apply(
     settings = of(ctx)
     upstream: Upstream = ingress_result.attach
     docker = engine.client()
-    digest = spec_hash(ctx, registry.image_id, settings)
+    fields = fingerprint(ctx, registry.image_id, settings)
+    digest = spec_hash(fields)
     wanted = ctx.app.replicas.min
     rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
     routed = lb_routes.routes(docker, upstream)
@@ -209,14 +281,16 @@ def apply(
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
     reload_needed = routed != Routes(config_id(upstream), final)
 
-    changes = _changes(ctx, registry, keep, surplus, new_names, reload_needed and routed is not None, upstream)
-    extra = {"spec_hash": digest, "replicas": final, "changes": changes, "spec": planned_spec(ctx, registry.image_id)}
-    result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra)
+    changes = _changes(
+        registry, fields, digest, keep, surplus, new_names, reload_needed and routed is not None, upstream
+    )
+    extra = {"spec_hash": digest, "replicas": final, "spec": planned_spec(ctx, registry.image_id)}
+    result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra, changes=changes)
     if ctx.mode == "plan" or not (new_names or surplus or reload_needed):
         return result
 
     unregistered = [engine.name(r) for r in keep if engine.name(r) not in members]
-    _start_and_check(docker, ctx, settings, registry, network, digest, new_names, unregistered)
+    _start_and_check(docker, ctx, settings, registry, network, fields, new_names, unregistered)
     if reload_needed:
         ctx.report(f"load balancer: routing to {', '.join(final)}")
         workers = lb_routes.register(docker, upstream, final)
@@ -239,20 +313,46 @@ def apply(
 
 
 def _changes(
-    ctx: PhaseContext,
     registry: RegistryResult,
-    keep: list,
-    surplus: list,
+    fields: dict[str, Any],
+    digest: str,
+    keep: list[dict[str, Any]],
+    surplus: list[dict[str, Any]],
     new_names: list[str],
     routes_change: bool,
     upstream: Upstream,
 ) -> tuple[Change, ...]:
-    """The plan lines of this phase; a routes update is listed only for an existing load
-    balancer (a new one is created with its routes)."""
+    """The plan lines of this phase. A running replica of another spec that a new one
+    takes the place of is a ``replace`` naming the fields that differ; new replicas beyond
+    those are ``create``, old ones beyond them (fewer replicas, stopped ones) ``remove``.
+    A routes update is listed only for an existing load balancer (a new one is created
+    with its routes)."""
     changes = [Change("unchanged", "container", engine.name(r), "replica") for r in keep]
-    changes += [Change("create", "container", n, f"replica of {registry.image_ref}") for n in new_names]
+    old = [r for r in surplus if engine.is_up(r) and r["Labels"].get(docker_labels.SPEC_HASH) != digest]
+    replaced = list(zip(old, new_names, strict=False))
+    for row, new_name in replaced:
+        changes.append(
+            Change(
+                "replace",
+                "container",
+                engine.name(row),
+                f"by {new_name}, after draining",
+                fields=changed_fields(fields, row),
+            )
+        )
+    changes += [
+        Change("create", "container", n, f"replica of {registry.image_ref}") for n in new_names[len(replaced) :]
+    ]
+    gone = {engine.name(row) for row, _ in replaced}
     for row in surplus:
-        why = "old version" if engine.is_up(row) else f"{row.get('State', 'stopped')} replica"
+        if engine.name(row) in gone:
+            continue
+        if not engine.is_up(row):
+            why = f"{row.get('State', 'stopped')} replica"
+        elif row["Labels"].get(docker_labels.SPEC_HASH) == digest:
+            why = "surplus replica"
+        else:
+            why = "old version"
         changes.append(Change("remove", "container", engine.name(row), f"{why}, after draining"))
     if routes_change:
         changes.append(
@@ -261,6 +361,7 @@ def _changes(
                 "load-balancer-routes",
                 upstream.container,
                 f"route to {len(keep) + len(new_names)} replica(s)",
+                fields=("servers",),
             )
         )
     return tuple(changes)
@@ -272,7 +373,7 @@ def _start_and_check(
     settings: LocalSettings,
     registry: RegistryResult,
     network: NetworkResult,
-    digest: str,
+    fields: dict[str, Any],
     new_names: list[str],
     unregistered: list[str],
 ) -> None:
@@ -287,7 +388,7 @@ def _start_and_check(
 
         def start(name: str) -> str | None:
             try:
-                _create(docker, ctx, settings, registry.image_ref, name, network_name, digest)
+                _create(docker, ctx, settings, registry.image_ref, name, network_name, fields)
             except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
                 return f"replica {name} of the new version could not start: {error.explanation or error}"
             return None
@@ -304,7 +405,7 @@ def _start_and_check(
                 f"waiting for {len(pending)} replica(s) to pass their health check "
                 f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)"
             )
-            _wait_healthy(docker, ctx, settings, digest, pending, network_name)
+            _wait_healthy(docker, ctx, settings, spec_hash(fields), pending, network_name)
     except BaseException:
         remove(docker, pending)
         raise

@@ -241,11 +241,16 @@ def apply(ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
                 f"postgres {spec.version}: {description}",
             )
         )
-    extra: dict[str, Any] = {"container": container, "volume": volume, "image": image_ref, "changes": tuple(changes)}
+    extra: dict[str, Any] = {"container": container, "volume": volume, "image": image_ref}
 
     if ctx.mode == "plan":
         password = password_of(docker, ctx) if row is not None else None
-        return ServicesResult(env=env_for(ctx, password or "(generated at up)"), services=("database",), extra=extra)
+        return ServicesResult(
+            env=env_for(ctx, password or "(generated at up)"),
+            services=("database",),
+            changes=tuple(changes),
+            extra=extra,
+        )
 
     if not has_volume:
         ctx.report(f"creating volume {volume} for the database's data")
@@ -263,7 +268,7 @@ def apply(ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
         raise DeployFailed(f"the database's password file is missing from volume {volume}")
     extra["version"] = _version(docker, container)
     ctx.report(f"database {container} ready: {extra['version']} ({image_ref})")
-    return ServicesResult(env=env_for(ctx, password), services=("database",), extra=extra)
+    return ServicesResult(env=env_for(ctx, password), services=("database",), changes=tuple(changes), extra=extra)
 
 
 def _create(docker: DockerEngine, ctx: PhaseContext, image_ref: str, network: str, digest: str) -> None:

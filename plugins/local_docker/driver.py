@@ -40,13 +40,17 @@ class LocalDriver:
     """The :class:`~deployer.targets.Driver` of the ``local`` target."""
 
     def preflight(self, ctx: PhaseContext) -> None:
-        """Before anything is built: the engine answers, and no object deployer did not
-        create for this app and stack holds a name ``up`` would create.
+        """Before anything is built: the engine answers, no object deployer did not
+        create for this app and stack holds a name ``up`` would create, and ``host_port``
+        is free (or this stack's own load balancer's). ``up`` checks the port again under
+        the stack's lock, ``plan`` even with ``--offline``.
 
         :raises EnvironmentProblem: the engine is not reachable.
-        :raises UsageError: names each foreign object; nothing was changed.
+        :raises UsageError: names each foreign object, or what holds the port; nothing was
+            changed.
         """
-        foreign = engine.foreign_holders(engine.client(), ctx)
+        docker = engine.client()
+        foreign = engine.foreign_holders(docker, ctx)
         if foreign:
             raise UsageError(
                 f"{', '.join(foreign)} already exist(s) without the labels of app {ctx.app.name!r}, "
@@ -54,6 +58,7 @@ class LocalDriver:
                 "Remove or rename it (docker rm / docker network rm / docker volume rm), "
                 "or deploy under another --stack"
             )
+        check_port(docker, ctx)
 
     def lock(self, ctx: PhaseContext) -> AbstractContextManager[None]:
         """The stack's lock (:func:`.lock.stack_lock`): the core holds it around the build
@@ -71,13 +76,7 @@ class LocalDriver:
             except DeployFailed:
                 releases.record(docker, ctx, status=core_releases.FAILED, known=known)
                 raise
-            changes = [
-                c
-                for r in (results.network, results.services, results.registry, results.ingress, results.compute)
-                if r is not None
-                for c in r.extra.get("changes", ())
-            ]
-            if all(c.action == "unchanged" for c in changes):
+            if all(c.action == "unchanged" for c in results.changes):
                 ctx.report("everything is up to date: nothing changed")
             else:  # the first up after an upgrade replaced every container: the old names go too
                 _remove(docker, ctx, _leftovers(docker, ctx))
@@ -99,14 +98,11 @@ class LocalDriver:
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """What ``up`` would change, from the phases run in ``plan`` mode; touches nothing.
+        A host port ``up`` would refuse fails the plan too, with the same message (exit 2).
         ``offline`` makes no difference here: the local engine is always at hand."""
+        check_port(engine.client(), ctx)
         results = phases(evolve(ctx, mode="plan"))
-        changes = tuple(
-            c
-            for r in (results.network, results.services, results.registry, results.ingress, results.compute)
-            if r is not None
-            for c in r.extra.get("changes", ())
-        )
+        changes = results.changes
         if any(c.action != "unchanged" for c in changes):
             changes += tuple(
                 Change("remove", kind, name, "named by an earlier version of deployer")
@@ -173,6 +169,7 @@ class LocalDriver:
             # first HEALTHCHECK run: HAProxy's own checks say whether it is healthy
             up = lb_routes.serving(_stats_port(lbs[0]))
             healthy += sum(1 for r in replicas if engine.health(r) == "starting" and engine.name(r) in up)
+        running = sum(1 for r in replicas if engine.is_up(r))
         images = Counter(r["Image"] for r in replicas)
         now = time.time()
         return Status(
@@ -184,6 +181,7 @@ class LocalDriver:
             desired=ctx.app.replicas.min,
             image=images.most_common(1)[0][0] if images else None,
             spec=compute.expressed_spec(docker, replicas),
+            advice=_advice(ctx, healthy=healthy, running=running, desired=ctx.app.replicas.min),
             details={
                 **database.status(docker, rows),
                 **workers.status(rows),
@@ -286,6 +284,24 @@ def _stats_port(row: dict[str, Any]) -> int | None:
         if port.get("PrivatePort") == STATS_PORT and port.get("PublicPort"):
             return int(port["PublicPort"])
     return None
+
+
+def _advice(ctx: PhaseContext, *, healthy: int, running: int, desired: int) -> str:
+    """What brings a degraded stack back: ``up`` starts replicas that are stopped (by hand:
+    Docker restarts crashed ones itself) or gone; a running replica that is not healthy
+    is starting or failing its check, which its logs explain."""
+    where = f"--target local --stack {ctx.stack}"
+    parts = []
+    if running < desired:
+        parts.append(
+            f"{desired - running} of {desired} replicas not running: run `deployer up {where}` to start the missing ones"
+        )
+    if healthy < min(running, desired):
+        parts.append(
+            f"{min(running, desired) - healthy} running but not healthy (starting, or failing GET "
+            f"{ctx.app.health.path}): `deployer logs {where}` shows why"
+        )
+    return "; ".join(parts)
 
 
 def _leftovers(docker: DockerEngine, ctx: PhaseContext) -> list[tuple[str, str, str]]:

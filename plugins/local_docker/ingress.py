@@ -23,6 +23,15 @@ from deployer.plugins.local_docker.host_port import endpoint
 from deployer.plugins.local_docker.lb_image import ensure_lb_image, lb_image_tag
 from deployer.plugins.local_docker.settings import LocalSettings, of
 
+LB_CPUS = 0.5
+"""CPUs the load balancer may use: HAProxy stays responsive without starving the replicas."""
+LB_MEMORY_MIB = 256
+"""The load balancer's memory limit in MiB."""
+LB_PIDS_LIMIT = 128
+"""Processes and threads the load balancer may run: HAProxy's master and its workers
+(:data:`~.haproxy_config.THREADS` threads each; an old one drains beside the new one
+after a reload), plus the config checks ``up`` runs in it."""
+
 
 def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult:
     """Make sure the load balancer runs with the current settings (``plan``: say what
@@ -59,12 +68,13 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
         fall=ctx.app.health.retries,
         stats_port=stats_port,
     )
-    return IngressResult(endpoint=endpoint(settings), attach=upstream, extra={"container": name, "changes": (change,)})
+    return IngressResult(endpoint=endpoint(settings), attach=upstream, extra={"container": name}, changes=(change,))
 
 
 def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:
+    limits = f"limits:{LB_CPUS}/{LB_MEMORY_MIB}/{LB_PIDS_LIMIT}"
     text = "\0".join(
-        [tag, settings.bind, str(settings.host_port), settings.restart, network_name, f"stats:{STATS_PORT}"]
+        [tag, settings.bind, str(settings.host_port), settings.restart, network_name, f"stats:{STATS_PORT}", limits]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -98,7 +108,9 @@ def _create_lb(
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
         restart_policy={"Name": settings.restart},
-        mem_limit="256m",
+        mem_limit=f"{LB_MEMORY_MIB}m",
+        nano_cpus=int(LB_CPUS * 1_000_000_000),
+        pids_limit=LB_PIDS_LIMIT,
     )
     created = docker.api.create_container(
         tag,

@@ -29,4 +29,4 @@ def apply(ctx: PhaseContext) -> NetworkResult:
             name, driver="bridge", check_duplicate=True, labels=engine.labels(ctx, engine.ROLE_NETWORK)
         )["Id"]
         change = Change("create", "network", name, "bridge")
-    return NetworkResult(id=network_id, extra={"name": name, "changes": (change,)})
+    return NetworkResult(id=network_id, extra={"name": name}, changes=(change,))

@@ -22,4 +22,4 @@ def apply(ctx: PhaseContext) -> RegistryResult:
     if not image.id and ctx.mode != "plan":
         raise DeployFailed(f"image {image.tag} has not been built")
     changes = () if image.id else (Change("create", "image", image.tag, "built by `deployer up`"),)
-    return RegistryResult(image_ref=image.tag, image_id=image.id, extra={"changes": changes})
+    return RegistryResult(image_ref=image.tag, image_id=image.id, changes=changes)

@@ -22,7 +22,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, i
     network_name = network.extra.get("name", engine.prefix(ctx))
     planned = compute.apply(evolve(ctx, mode="plan"), network, registry, ingress)
     planned_workers = workers.apply(evolve(ctx, mode="plan"), registry.image_ref, registry.image_id, network_name)
-    new_version = any(c.action == "create" for c in (*planned.extra.get("changes", ()), *planned_workers))
+    new_version = any(c.action == "create" for c in (*planned.changes, *planned_workers))
     release: tuple[Change, ...] = ()
     if app.release_command and new_version:
         release = (Change("create", "one-off", f"{engine.prefix(ctx)}-release", " ".join(app.release_command)),)
@@ -34,5 +34,4 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, i
             oneoff.release(ctx, registry.image_ref, network_name)
         result = compute.apply(ctx, network, registry, ingress)
         worker_changes = workers.apply(ctx, registry.image_ref, registry.image_id, network_name)
-    changes = (*release, *result.extra.get("changes", ()), *worker_changes)
-    return evolve(result, extra={**result.extra, "changes": changes})
+    return evolve(result, changes=(*release, *result.changes, *worker_changes))

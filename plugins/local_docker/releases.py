@@ -28,8 +28,9 @@ KEEP_RECORDS = 50
 
 def config_hash(ctx: PhaseContext) -> str:
     """A hash of what replicas are made from, without the image (:func:`compute.spec_hash`
-    with no image ID): equal across checkouts of the same config."""
-    return compute.spec_hash(ctx, "", of(ctx))[:12]
+    of the :func:`compute.fingerprint` with no image ID): equal across checkouts of the same
+    config on one machine (secret values enter keyed with the machine's key)."""
+    return compute.spec_hash(compute.fingerprint(ctx, "", of(ctx)))[:12]
 
 
 def listing(docker: DockerEngine, ctx: PhaseContext, *, check_images: bool = False) -> list[Release]:

@@ -52,6 +52,7 @@ def test_json_plan_is_one_document_listing_every_resource(config):
         "kind": "pulumi:pulumi:Stack",
         "name": "deployer-cliplan-dev",
         "detail": "",
+        "fields": [],
     }
     assert len(document["changes"]) == len(document["resources"])  # the root is not repeated
     resources = document["resources"]

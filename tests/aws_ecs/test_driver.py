@@ -212,3 +212,31 @@ def test_a_preview_gives_the_stack_as_the_plans_root(monkeypatch, tmp_path):
         "deployer-web-dev",
     )
     assert [(c.action, c.name) for c in plan.changes] == [("update", "web-service"), ("unchanged", "web-cluster")]
+
+
+def test_a_preview_names_the_inputs_each_update_or_replace_changes(monkeypatch, tmp_path):
+    """The engine's step metadata (``diffs``, else ``detailed_diff``'s paths) becomes the
+    typed ``fields`` of each change; creates and sames carry none."""
+    from types import SimpleNamespace
+
+    def event(op, name, diffs=None, detailed=None):
+        urn = f"urn:pulumi:dev::deployer-web::aws:x/y:Z::{name}"
+        meta = SimpleNamespace(op=op, type="aws:x/y:Z", urn=urn, diffs=diffs, detailed_diff=detailed)
+        return SimpleNamespace(resource_pre_event=SimpleNamespace(metadata=meta))
+
+    class PreviewStack:
+        def preview(self, on_event, color):
+            on_event(event("update", "service", diffs=["taskDefinition", "desiredCount"]))
+            on_event(event("replace", "task", detailed={"containerDefinitions": {}, "tags.Name": {}, "cpu": {}}))
+            on_event(event("create", "new", diffs=["everything"]))
+            on_event(event("same", "cluster", diffs=[]))
+
+    driver, ctx = AwsEcsDriver(), make_ctx(project_dir=tmp_path)
+    monkeypatch.setattr(driver, "_stack", lambda *a, **k: (PreviewStack(), None))
+    plan = driver.plan(ctx, _no_phases)
+    assert [(c.action, c.name, c.fields) for c in plan.changes] == [
+        ("update", "service", ("taskDefinition", "desiredCount")),
+        ("replace", "task", ("containerDefinitions", "tags", "cpu")),
+        ("create", "new", ()),
+        ("unchanged", "cluster", ()),
+    ]

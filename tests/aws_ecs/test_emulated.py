@@ -177,6 +177,8 @@ def test_a_changed_input_replaces_the_resource_and_its_dependents(moto, app, pm,
     plan = driver.plan(evolve(changed, mode="plan"), phase_runner(pm))
     touched = {(c.kind.rsplit(":", 1)[-1], c.action) for c in plan.changes if c.action != "unchanged"}
     assert touched == {("TaskDefinition", "update"), ("Service", "update")}
+    fields = {c.kind.rsplit(":", 1)[-1]: c.fields for c in plan.changes if c.action != "unchanged"}
+    assert fields == {"TaskDefinition": ("containerDefinitions",), "Service": ()}, "the service follows its dependency"
     second = driver.up(changed, phase_runner(pm))
     assert second.outputs["task_definition"] != first.outputs["task_definition"]
     assert second.endpoint == first.endpoint

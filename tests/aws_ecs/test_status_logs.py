@@ -18,6 +18,7 @@ def test_status_reports_endpoint_rollout_and_healthy_targets(deployed):
     status = live_status(session.client("ecs"), session.client("elbv2"), target="aws-ecs", stack="dev", outputs=outputs)
     assert status.deployed and status.endpoint == outputs["endpoint"]
     assert (status.healthy, status.desired) == (2, 2)
+    assert (status.degraded, status.advice) == (False, "")
     assert status.image == outputs["image_ref"]
     assert status.details["rollout"] == "COMPLETED"
     assert status.details["task_definition"] == outputs["task_definition"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
+
 from deployer import hookimpl
 from deployer.models import (
     Change,
@@ -83,10 +85,26 @@ class MemoryTarget:
                 replicas=app.replicas.min,
                 command=app.command,
             )
+            service = f"{ingress.attach}/{registry.image_ref}"
             return ComputeResult(
-                service=f"{ingress.attach}/{registry.image_ref}", replicas=app.replicas.min, extra={"spec": spec}
+                service=service,
+                replicas=app.replicas.min,
+                extra={"spec": spec},
+                changes=(self._change(ctx, service, spec),),
             )
         return None
+
+    def _change(self, ctx: PhaseContext, service: str, spec: ExpressedSpec) -> Change:
+        """The service's plan line: created, unchanged, or updated naming the spec fields
+        that differ from what is deployed."""
+        before = self.deployed.get((ctx.app.name, ctx.stack))
+        if before is None:
+            return Change("create", "memory:service", service)
+        old = before.compute.extra["spec"]
+        fields = tuple(f.name for f in attrs.fields(ExpressedSpec) if getattr(old, f.name) != getattr(spec, f.name))
+        if before.compute.service != service and "image_id" not in fields:
+            fields = ("service", *fields)
+        return Change("update" if fields else "unchanged", "memory:service", service, fields=fields)
 
 
 class MemoryDriver:
@@ -107,12 +125,8 @@ class MemoryDriver:
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         results = phases(ctx)
-        action = "unchanged" if self.target.deployed.get((ctx.app.name, ctx.stack)) == results else "create"
         return Plan(
-            target=ctx.target.name,
-            stack=ctx.stack,
-            changes=(Change(action, "memory:service", results.compute.service),),
-            spec=results.compute.extra["spec"],
+            target=ctx.target.name, stack=ctx.stack, changes=results.changes, spec=results.compute.extra["spec"]
         )
 
     def down(self, ctx: PhaseContext) -> None:

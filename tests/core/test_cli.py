@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from deployer import __version__, api, hookimpl
 from deployer.cli import app
+from deployer.models import Change, Plan, Status
 from tests.core.memory_target import MemoryTarget
 
 HEAVY = ("pulumi", "pulumi_aws", "pulumi_docker", "docker", "boto3")
@@ -114,6 +115,35 @@ def test_interrupt_exits_130(make_project, monkeypatch):
     result = CliRunner().invoke(app, ["status", "--config", str(make_project())])
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
+
+
+@pytest.mark.parametrize(("healthy", "code"), [(1, 1), (2, 0)])
+def test_status_exits_1_when_degraded_saying_what_to_run(make_project, monkeypatch, healthy, code):
+    monkeypatch.setattr(
+        api, "status", lambda session: Status("memory", "dev", True, "http://x", healthy=healthy, desired=2)
+    )
+    shown = CliRunner().invoke(app, ["status", "--config", str(make_project())])
+    assert shown.exit_code == code
+    assert ("DEGRADED: 1/2 healthy" in shown.stdout and "deployer up --target memory" in shown.stdout) == (code == 1)
+    document = CliRunner().invoke(app, ["status", "--json", "--config", str(make_project())])
+    assert document.exit_code == code
+    assert json.loads(document.stdout)["degraded"] is (code == 1)
+    assert ("deployer up --target memory --stack dev" in json.loads(document.stdout)["advice"]) == (code == 1)
+
+
+def test_plan_json_carries_the_fields_of_each_change(make_project, monkeypatch):
+    change = Change("replace", "container", "c-1", "by c-2", fields=("image", "secret values"))
+    monkeypatch.setattr(api, "plan", lambda session, offline: Plan("memory", "dev", changes=(change,)))
+    document = json.loads(CliRunner().invoke(app, ["plan", "--json", "--config", str(make_project())]).stdout)
+    assert document["changes"] == [
+        {
+            "action": "replace",
+            "kind": "container",
+            "name": "c-1",
+            "detail": "by c-2",
+            "fields": ["image", "secret values"],
+        }
+    ]
 
 
 def test_since_is_parsed_once_for_every_target(monkeypatch):

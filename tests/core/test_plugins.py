@@ -166,6 +166,9 @@ def test_a_adds_a_target_used_end_to_end(make_project):
     assert driver.plan(ctx, phase_runner(pm)).changes[0].action == "create"
     driver.up(ctx, phase_runner(pm))
     assert driver.plan(ctx, phase_runner(pm)).changes[0].action == "unchanged"
+    bigger = evolve(ctx, app=evolve(ctx.app, memory=ctx.app.memory * 2, port=ctx.app.port + 1))
+    (change,) = driver.plan(bigger, phase_runner(pm)).changes  # typed: the phase reports it
+    assert (change.action, change.fields) == ("update", ("port", "memory"))
     assert driver.status(ctx).image == IMAGE.tag
     driver.down(ctx)
     assert not driver.status(ctx).deployed

@@ -33,6 +33,8 @@ class Stack:
     replicas: int = 2
     command: list[str] | None = None
     settings: dict[str, Any] = attrs.field(factory=dict)
+    app_keys: dict[str, Any] = attrs.field(factory=dict)
+    """More ``[app]`` keys (``secrets``, ``cpu``, ...), over the ones above."""
     context: Path = APP_DIR
     lines: list[str] = attrs.field(factory=list)
     app: str = APP_NAME
@@ -49,6 +51,7 @@ class Stack:
         }
         if self.command is not None:
             app["command"] = self.command
+        app.update(self.app_keys)
         target = {"host_port": self.port, "health_interval": 1, "drain_seconds": 1, **self.settings}
         return write_config(self.folder, app=app, targets={"local": target})
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
 import requests
 from docker.api.client import APIClient
+from typer.testing import CliRunner
 
-from deployer import api, docker_labels
+from deployer import api, cli, docker_labels
 from deployer.errors import DeployFailed, UsageError
-from deployer.plugins.local_docker import ingress
+from deployer.plugins.local_docker import compute, ingress
 
 pytestmark = pytest.mark.docker
 
@@ -88,8 +90,11 @@ def test_plan_lists_changes_and_touches_nothing(stack):
     stack.env = {"GREETING": "hi"}
     changed = api.plan(stack.session())
     actions = [(c.action, c.kind) for c in changed.changes]
-    assert actions.count(("create", "container")) == 3 and actions.count(("remove", "container")) == 2
+    assert actions.count(("replace", "container")) == 2, "each old replica is replaced by a new one"
+    assert actions.count(("create", "container")) == 1 and ("remove", "container") not in actions, "one more"
     assert ("update", "load-balancer-routes") in actions
+    replaced = [c for c in changed.changes if c.action == "replace"]
+    assert {c.fields for c in replaced} == {("env names",)}, replaced
     assert changed.spec.replicas == 3 and changed.spec.env_names == ("GREETING",)
     assert stack.objects() == before
 
@@ -154,3 +159,51 @@ def test_down_with_a_foreign_container_on_the_network_is_a_clear_error(stack, do
         docker_client.api.remove_container(guest["Id"], force=True)
     api.down(stack.session())
     assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_plan_and_up_refuse_a_taken_port_with_the_same_message_before_building(stack):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", stack.port))
+        squatter.listen()
+        messages = []
+        for command in (["plan"], ["plan", "--offline"], ["up"]):
+            result = CliRunner().invoke(
+                cli.app, [*command, "--target", "local", "--stack", stack.stack, "--config", str(stack.config)]
+            )
+            assert result.exit_code == 2, (command, result.stdout, result.stderr)
+            messages.append(result.stderr)
+        with pytest.raises(UsageError):
+            stack.up()
+    assert len(set(messages)) == 1 and f"port {stack.port} on 127.0.0.1 is already in use" in messages[0]
+    assert not any(line.startswith("[build") for line in stack.lines), "refused before the image build"
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_replicas_and_the_load_balancer_have_pids_cpu_and_memory_limits(stack):
+    stack.up()
+    for row in stack.containers("replica"):
+        assert stack.docker.api.inspect_container(row["Id"])["HostConfig"]["PidsLimit"] == compute.REPLICA_PIDS_LIMIT
+    lb = stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["HostConfig"]
+    assert (lb["PidsLimit"], lb["NanoCpus"], lb["Memory"]) == (128, 500_000_000, 256 * 2**20)
+    assert (ingress.LB_PIDS_LIMIT, ingress.LB_CPUS, ingress.LB_MEMORY_MIB) == (128, 0.5, 256)
+    assert compute.REPLICA_PIDS_LIMIT == 512
+
+
+def test_a_killed_replica_makes_status_degraded_until_up_restarts_it(stack):
+    stack.up()
+    stack.docker.api.kill(stack.containers("replica")[0]["Id"])  # by hand: Docker does not restart it
+    args = ["status", "--target", "local", "--stack", stack.stack, "--config", str(stack.config)]
+    shown = CliRunner().invoke(cli.app, args)
+    assert shown.exit_code == 1, shown.stdout
+    assert "DEGRADED: 1/2 healthy" in shown.stdout
+    assert f"run `deployer up --target local --stack {stack.stack}` to start the missing ones" in shown.stdout
+    document = CliRunner().invoke(cli.app, [*args, "--json"])
+    assert document.exit_code == 1
+    status = json.loads(document.stdout)
+    assert (status["degraded"], status["healthy"], status["desired"]) == (True, 1, 2)
+    assert "deployer up" in status["advice"]
+
+    stack.up()
+    healthy = CliRunner().invoke(cli.app, args)
+    assert healthy.exit_code == 0 and "2/2 healthy" in healthy.stdout and "DEGRADED" not in healthy.stdout
+    assert json.loads(CliRunner().invoke(cli.app, [*args, "--json"]).stdout)["degraded"] is False

@@ -75,20 +75,23 @@ def diff(
     drifted: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[Change]:
     """What applying ``recorded`` over ``stored`` does, per resource, dependencies first,
-    then removals: ``create``; ``update`` when the inputs changed, the live object
-    ``drifted`` from the state (seen by a refresh) or a dependency is created or updated
-    (the emulator replaces the resource then); ``unchanged``; and ``remove`` for stored
-    resources the program no longer declares."""
+    then removals: ``create``; ``update`` when the inputs changed (its ``fields``: the
+    input keys that differ), the live object ``drifted`` from the state (seen by a
+    refresh) or a dependency is created or updated (the emulator replaces the resource
+    then); ``unchanged``; and ``remove`` for stored resources the program no longer
+    declares."""
     before = {key(r): r for r in stored}
     touched: set[str] = set()
     changes = []
     action: Literal["create", "update", "unchanged"]
     for resource in recorded:
         old = before.get(key(resource))
+        fields: tuple[str, ...] = ()
         if old is None:
             action, detail = "create", ""
         elif old["inputs"] != resource["inputs"]:
             action, detail = "update", "inputs changed"
+            fields = changed_keys(old["inputs"], resource["inputs"])
         elif key(resource) in drifted:
             action, detail = "update", "the live object drifted from the state"
         elif touched & set(resource["depends_on"]):
@@ -97,10 +100,18 @@ def diff(
             action, detail = "unchanged", ""
         if action != "unchanged":
             touched.add(resource["urn"])
-        changes.append(Change(action, resource["type"], resource["name"], detail))
+        changes.append(Change(action, resource["type"], resource["name"], detail, fields=fields))
     declared = {key(r) for r in recorded}
     changes += [Change("remove", r["type"], r["name"]) for r in stored if key(r) not in declared]
     return changes
+
+
+def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
+    """The top-level input keys whose values differ (added and removed ones too), sorted."""
+    return tuple(sorted(k for k in old.keys() | new.keys() if old.get(k, _ABSENT) != new.get(k, _ABSENT)))
+
+
+_ABSENT = object()
 
 
 def resolve(value: Any, table: Mapping[str, str]) -> Any:

@@ -1,0 +1,64 @@
+"""A replica's fingerprint and the fields a plan names, without an engine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from attrs import evolve
+
+from deployer import docker_labels
+from deployer.models import AppSpec, BuildSpec, PhaseContext, TargetConfig
+from deployer.plugins.local_docker import compute, secret_key
+from deployer.plugins.local_docker.settings import LocalSettings
+
+SETTINGS = LocalSettings()
+IMAGE = "sha256:" + "1" * 64
+
+
+@pytest.fixture
+def ctx(tmp_path, monkeypatch) -> PhaseContext:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    app = AppSpec(name="web", build=BuildSpec(context=tmp_path), env={"MODE": "a"}, secrets=("TOKEN",))
+    return PhaseContext(
+        app=app, target=TargetConfig("local", SETTINGS), stack="dev", project_dir=tmp_path, secrets={"TOKEN": "s1"}
+    )
+
+
+def row(ctx: PhaseContext) -> dict:
+    fields = compute.fingerprint(ctx, IMAGE, SETTINGS)
+    return {"Labels": {docker_labels.SPEC_FIELDS: json.dumps(fields)}, "ImageID": IMAGE}
+
+
+def changed(before: PhaseContext, after: PhaseContext, image: str = IMAGE) -> tuple[str, ...]:
+    return compute.changed_fields(compute.fingerprint(after, image, SETTINGS), row(before))
+
+
+def test_each_kind_of_change_is_named(ctx):
+    app = ctx.app
+    assert changed(ctx, ctx) == ()
+    assert changed(ctx, ctx, image="sha256:" + "2" * 64) == ("image",)
+    assert changed(ctx, evolve(ctx, secrets={"TOKEN": "s2"})) == ("secret values",)
+    assert changed(ctx, evolve(ctx, app=evolve(app, env={"MODE": "b"}))) == ("env values",)
+    assert changed(ctx, evolve(ctx, app=evolve(app, env={"MODE": "a", "NEW": "1"}))) == ("env names",)
+    moved = evolve(ctx, app=evolve(app, env={}, secrets=("MODE", "TOKEN")), secrets={"TOKEN": "s1", "MODE": "a"})
+    assert changed(ctx, moved) == ("env names",), "an env variable that became a secret"
+    bigger = evolve(ctx, app=evolve(app, cpu=512, memory=1024, port=9000, command=("serve",)))
+    assert changed(ctx, bigger) == ("port", "command", "cpu", "memory")
+
+
+def test_a_replica_without_the_label_is_compared_on_its_image(ctx):
+    old = {"Labels": {}, "ImageID": "sha256:" + "0" * 64}
+    assert compute.changed_fields(compute.fingerprint(ctx, IMAGE, SETTINGS), old) == ("image",)
+    assert compute.changed_fields(compute.fingerprint(ctx, IMAGE, SETTINGS), {**old, "ImageID": IMAGE}) == ()
+
+
+def test_plan_reads_no_key_and_up_makes_one(ctx):
+    planned = compute.fingerprint(evolve(ctx, mode="plan"), IMAGE, SETTINGS)
+    assert planned["secret values"] == {"TOKEN": secret_key.NO_KEY}
+    assert not secret_key.key_path().exists()
+    made = compute.fingerprint(ctx, IMAGE, SETTINGS)
+    assert made["secret values"]["TOKEN"] not in ("s1", secret_key.NO_KEY)
+    assert compute.fingerprint(ctx, IMAGE, SETTINGS) == made, "one key: the same fingerprint every time"
+    assert compute.fingerprint(evolve(ctx, mode="plan"), IMAGE, SETTINGS) == made
+    assert not any("s1" in json.dumps(value) for value in made.values())

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from attrs import field, frozen
 
+from deployer.hookspecs import hookimpl
 from deployer.models import (
     AppSpec,
+    ComputeResult,
     Deployment,
+    IngressResult,
     LogLine,
+    NetworkResult,
     PhaseContext,
     PhaseResults,
     Plan,
+    RegistryResult,
     Status,
 )
 from deployer.settings import Section
@@ -108,3 +114,81 @@ class TargetInfo:
     install_hint: str | None = None
     plugin: str = ""
     """Filled in by the core: the plugin that registered this target."""
+
+
+# --- declaring a target's phases without repeating the name guard ----------------------
+
+NetworkPhase = Callable[[PhaseContext], NetworkResult]
+RegistryPhase = Callable[[PhaseContext, NetworkResult], RegistryResult]
+IngressPhase = Callable[[PhaseContext, NetworkResult, RegistryResult], IngressResult]
+ComputePhase = Callable[[PhaseContext, NetworkResult, RegistryResult, IngressResult], ComputeResult]
+
+
+class TargetPhases:
+    """A target's four phase implementations as plain functions, turned into the four
+    phase hooks: each ``trylast`` (a third-party plugin can replace a phase with
+    ``tryfirst`` or wrap it with ``wrapper=True``) and each answering only when
+    ``ctx.target.name == name`` (None otherwise). The functions receive the hook's
+    arguments: ``network(ctx)``, ``registry(ctx, network)``,
+    ``ingress(ctx, network, registry)``, ``compute(ctx, network, registry, ingress)``.
+
+    Register the object as a plugin, subclass it, or bind its hooks in a plugin module::
+
+        phases = TargetPhases(
+            "my-target",
+            network=phase_from("my_target.network", "apply"),   # imported on first call
+            registry=phase_from("my_target.registry", "apply"),
+            ingress=phase_from("my_target.ingress", "apply"),
+            compute=phase_from("my_target.compute", "apply"),
+        )
+        deployer_network = phases.deployer_network
+        deployer_registry = phases.deployer_registry
+        deployer_ingress = phases.deployer_ingress
+        deployer_compute = phases.deployer_compute
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        network: NetworkPhase,
+        registry: RegistryPhase,
+        ingress: IngressPhase,
+        compute: ComputePhase,
+    ):
+        self.name = name
+        self._network, self._registry, self._ingress, self._compute = network, registry, ingress, compute
+
+    def __repr__(self) -> str:
+        return f"TargetPhases({self.name!r})"
+
+    @hookimpl(trylast=True)
+    def deployer_network(self, ctx: PhaseContext) -> NetworkResult | None:
+        return self._network(ctx) if ctx.target.name == self.name else None
+
+    @hookimpl(trylast=True)
+    def deployer_registry(self, ctx: PhaseContext, network: NetworkResult) -> RegistryResult | None:
+        return self._registry(ctx, network) if ctx.target.name == self.name else None
+
+    @hookimpl(trylast=True)
+    def deployer_ingress(
+        self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult
+    ) -> IngressResult | None:
+        return self._ingress(ctx, network, registry) if ctx.target.name == self.name else None
+
+    @hookimpl(trylast=True)
+    def deployer_compute(
+        self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
+    ) -> ComputeResult | None:
+        return self._compute(ctx, network, registry, ingress) if ctx.target.name == self.name else None
+
+
+def phase_from(module: str, function: str) -> Callable[..., Any]:
+    """``module.function``, imported on its first call (so a target's manifest imports no
+    phase module, and no heavy library, until its target runs)."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), function)(*args)
+
+    call.__qualname__ = call.__name__ = f"{module}.{function}"
+    return call

@@ -224,6 +224,27 @@ class MemoryTarget(TargetPhases):
         assert stack.balancer is not None
         stack.balancer.swap(new)
 
+    def remove(self, ctx: PhaseContext) -> None:
+        """Everything of ``ctx``'s app and stack goes (``down``); nothing there is fine."""
+        stack = self.stacks.pop((ctx.app.name, ctx.stack), None)
+        if stack is not None and stack.balancer is not None:
+            stack.balancer.close()
+
+    def healthy(self, stack: Stack) -> int:
+        """Healthy replicas, as ``status`` reports them."""
+        return sum(r.healthy for r in stack.replicas) if self.serve else stack.results.compute.replicas
+
+    def details(self, stack: Stack) -> dict[str, Any]:
+        """``Status.details``: the replicas' names."""
+        return {"replicas": [r.name for r in stack.replicas]}
+
+    def log_lines(self, ctx: PhaseContext, since: datetime | None) -> list[LogLine]:
+        """Every replica's lines (retired ones too), merged and ``since``-filtered."""
+        stack = self.stacks.get((ctx.app.name, ctx.stack))
+        if stack is None or not self.serve:
+            return [LogLine(source="memory-1", text="started")]
+        return merge([[*r.lines] for r in (*stack.retired, *stack.replicas)], since=since)
+
     def remove_one_replica(self, ctx: PhaseContext) -> None:
         """Behind the driver's back: one replica vanishes (as ``docker rm -f`` would)."""
         stack = self.stack(ctx)
@@ -260,30 +281,24 @@ class MemoryDriver:
         )
 
     def down(self, ctx: PhaseContext) -> None:
-        stack = self.target.stacks.pop((ctx.app.name, ctx.stack), None)
-        if stack is not None and stack.balancer is not None:
-            stack.balancer.close()
+        self.target.remove(ctx)
 
     def status(self, ctx: PhaseContext) -> Status:
         stack = self.target.stacks.get((ctx.app.name, ctx.stack))
         if stack is None or stack.results is None:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         results = stack.results
-        healthy = sum(r.healthy for r in stack.replicas) if self.target.serve else results.compute.replicas
         return Status(
             target=ctx.target.name,
             stack=ctx.stack,
             deployed=True,
             endpoint=results.ingress.endpoint,
-            healthy=healthy,
+            healthy=self.target.healthy(stack),
             desired=results.compute.replicas,
             image=results.registry.image_ref,
             spec=results.compute.extra["spec"],
+            details=self.target.details(stack),
         )
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
-        stack = self.target.stacks.get((ctx.app.name, ctx.stack))
-        if stack is None or not self.target.serve:
-            yield LogLine(source="memory-1", text="started")
-            return
-        yield from merge([[*r.lines] for r in (*stack.retired, *stack.replicas)], since=since)
+        return iter(self.target.log_lines(ctx, since))

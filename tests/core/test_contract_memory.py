@@ -21,6 +21,7 @@ class MemoryContract(TargetContract):
     """The kit on a :class:`MemoryTarget` (or a subclass: the mutants)."""
 
     target = "memory"
+    serve_timeout = 10  # in-process: it answers at once or never
     memory: ClassVar[MemoryTarget]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -127,7 +127,7 @@ def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str] | 
 
 def _preflight(driver: Driver, ctx: PhaseContext) -> None:
     """Let the driver check its tools and credentials before anything is built or read:
-    for ``up``, ``plan`` (not ``--offline``), ``status``, ``down`` and ``logs``. A platform
+    for ``up``, ``plan`` (not ``--offline``), ``status``, ``down``, ``logs`` and ``exec``. A platform
     that cannot be reached is an ``EnvironmentProblem`` (exit 2) saying how to fix it,
     raised before the command does anything."""
     check = getattr(driver, "preflight", None)
@@ -231,7 +231,9 @@ def exec_in_replica(
         raise UsageError(f"target {session.target!r} does not support exec")
     if replica is not None and replica < 1:
         raise UsageError(f"--replica: must be 1 or more (got {replica})")
-    result: int = run(session.context("exec"), tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
+    ctx = session.context("exec")
+    _preflight(driver, ctx)
+    result: int = run(ctx, tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
     return result
 
 

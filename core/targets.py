@@ -41,9 +41,11 @@ class Driver(Protocol):
     ``command`` in a running replica (``replica`` 1-based, None for the first), with the
     caller's terminal when ``tty``, and return its exit code (``deployer exec``).
 
-    A driver may also define ``preflight(ctx) -> None``: the core calls it before it
-    builds anything (not for ``plan --offline``), so a missing tool, service or
-    credential is reported first; raise ``EnvironmentProblem`` saying how to fix it.
+    A driver may also define ``preflight(ctx) -> None``: the core calls it first for
+    every command that touches the platform (``up``, ``plan`` but not ``plan --offline``,
+    ``status``, ``down``, ``logs``, ``exec``), before anything is built or read, so a
+    missing tool, service or credential is reported first; raise ``EnvironmentProblem``
+    saying how to fix it.
 
     A driver may also define ``lock(ctx) -> AbstractContextManager``: a lock on the app
     and stack. The core enters it around the image build and ``up`` (and around ``down``),
@@ -51,6 +53,11 @@ class Driver(Protocol):
     finds the image built and the stack converged. The driver's own ``up`` and ``down``
     are called while it is held, so the lock must be reentrant in the holding thread (or
     the driver must not take it again). A driver without one is called unlocked.
+
+    Nothing deployed is not an error: ``status`` returns ``Status(deployed=False)``,
+    ``down`` removes nothing and returns, ``logs`` yields nothing (or raises
+    ``DeployFailed`` saying the stack is not deployed). docs/plugin-authoring.md has the
+    whole contract.
     """
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:

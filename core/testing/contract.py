@@ -265,10 +265,15 @@ class TargetContract:
             tmp_path, app=self.app, targets={self.target: {**run.settings, "not_a_key_of_any_target": 1}}
         )
         run.recorder.clear()
-        with pytest.raises(ConfigError) as caught:
+        try:
             api.up(run.session(bad))
-        assert f"targets.{self.target}.not_a_key_of_any_target" in str(caught.value)
-        assert caught.value.exit_code == 2
+        except ConfigError as error:
+            caught = error
+        else:
+            run.down()  # clean up what the bad config deployed before failing
+            pytest.fail(f"up accepted an unknown key in [targets.{self.target}]: parse_settings must reject it")
+        assert f"targets.{self.target}.not_a_key_of_any_target" in str(caught)
+        assert caught.exit_code == 2
         assert run.recorder.calls == [], "no phase may run when the config is bad"
         assert not run.status().deployed
         assert self.leftovers(run.context()) == []
@@ -345,8 +350,8 @@ class TargetContract:
         app = run.session().project.app
         expected = ExpressedSpec.from_app(app, resolve_image(app).id)
         assert expected.image_id.startswith("sha256:")
-        assert run.status().spec == expected
-        assert run.plan().spec == expected
+        assert run.status().spec == expected, "status().spec is not the app's spec"
+        assert run.plan().spec == expected, "plan().spec is not the app's spec"
 
     def test_secret_values_never_appear(self, run: ContractRun, caplog: pytest.LogCaptureFixture) -> None:
         """A secret's value must never appear in any output: ``plan``, ``up``, ``status``
@@ -399,6 +404,7 @@ class TargetContract:
             assert report.passed, f"the old release stopped answering its checks:\n  {_lines(report)}"
         finally:
             run.release()
+            run.deployment = None  # the next check deploys the good release (unchanged if it kept serving)
 
     def test_logs_return_the_apps_lines_and_since_filters_them(self, run: ContractRun) -> None:
         """``logs`` must return the app's own output lines (the sample app prints one line

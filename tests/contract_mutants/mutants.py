@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from deployer.errors import DeployFailed
-from deployer.models import IngressResult, LogLine, NetworkResult, PhaseContext, RegistryResult
+from deployer.models import Action, IngressResult, LogLine, NetworkResult, PhaseContext, RegistryResult
 from tests.core.memory_target import MemoryTarget, Replica, Stack
 from tests.ports import free_port
 
@@ -81,6 +81,37 @@ class HidesRemovedReplica(MemoryTarget):
         return stack.results.compute.replicas
 
 
+class AcceptsUnknownKeys(MemoryTarget):
+    """Its settings parser ignores keys it does not know."""
+
+    @staticmethod
+    def parse_settings(raw: Any, key: str) -> dict[str, int]:
+        return {"port": int(raw.get("port", 9999))}
+
+
+class AlwaysUpdates(MemoryTarget):
+    """``plan`` of a deployed stack always announces an update."""
+
+    def plan_action(self, ctx: PhaseContext, results: Any) -> Action:
+        return "update" if (ctx.app.name, ctx.stack) in self.deployed else "create"
+
+
+class MisstatesMemory(MemoryTarget):
+    """Gives each replica twice the memory asked for."""
+
+    def compute(self, ctx, network, registry, ingress):
+        result = super().compute(ctx, network, registry, ingress)
+        spec = result.extra["spec"]
+        return attrs.evolve(result, extra={**result.extra, "spec": attrs.evolve(spec, memory=spec.memory * 2)})
+
+
+class AcceptsABrokenRelease(MemoryTarget):
+    """Swaps a new release in without checking its health."""
+
+    def healthy_release(self, new: list[Replica]) -> bool:
+        return True
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -96,6 +127,22 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
         SilentLogs,
         "test_logs_return_the_apps_lines_and_since_filters_them",
         "logs lack the app's request lines",
+    ),
+    "settings that accept unknown keys": (
+        AcceptsUnknownKeys,
+        "test_bad_config_fails_before_any_side_effect",
+        "up accepted an unknown key",
+    ),
+    "plan that never says unchanged": (AlwaysUpdates, "test_second_up_changes_nothing", "'update'"),
+    "spec expressed unfaithfully": (
+        MisstatesMemory,
+        "test_app_spec_is_expressed_faithfully",
+        "status().spec is not the app's spec",
+    ),
+    "broken release accepted": (
+        AcceptsABrokenRelease,
+        "test_a_broken_release_is_refused_and_the_old_one_keeps_serving",
+        "DID NOT RAISE",
     ),
     "status that hides a removed replica": (
         HidesRemovedReplica,

@@ -26,6 +26,7 @@ from deployer import hookimpl
 from deployer.errors import DeployFailed
 from deployer.log_lines import merge
 from deployer.models import (
+    Action,
     Change,
     ComputeResult,
     Deployment,
@@ -148,6 +149,8 @@ class MemoryTarget(TargetPhases):
         stack = self.stacks.get((ctx.app.name, ctx.stack))
         return sorted(stack.objects) if stack else []
 
+    parse_settings = staticmethod(parse_settings)
+
     @hookimpl
     def deployer_register_targets(self, register):
         register(
@@ -156,7 +159,7 @@ class MemoryTarget(TargetPhases):
                 description="deploys into memory (tests)",
                 driver=lambda: MemoryDriver(self),
                 phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
-                parse_settings=parse_settings,
+                parse_settings=self.parse_settings,
             )
         )
 
@@ -209,7 +212,7 @@ class MemoryTarget(TargetPhases):
         if stack.replicas and all(r.env == env for r in stack.replicas) and len(stack.replicas) == ctx.app.replicas.min:
             return
         new = [Replica(f"replica-{next(self._names)}", env) for _ in range(ctx.app.replicas.min)]
-        if not all(replica.healthy for replica in new):
+        if not self.healthy_release(new):
             raise DeployFailed(
                 f"the new release's health check fails on {ctx.app.health.path}; the old one keeps serving"
             )
@@ -219,6 +222,14 @@ class MemoryTarget(TargetPhases):
         stack.retired += stack.replicas
         stack.replicas = new
         stack.objects |= {f"replica {r.name}" for r in new}
+
+    def healthy_release(self, new: list[Replica]) -> bool:
+        """Whether a new release may take traffic: every new replica passes its health check."""
+        return all(replica.healthy for replica in new)
+
+    def plan_action(self, ctx: PhaseContext, results: Any) -> Action:
+        """``unchanged`` when ``results`` are what is deployed, else ``create``."""
+        return "unchanged" if self.deployed.get((ctx.app.name, ctx.stack)) == results else "create"
 
     def swap(self, stack: Stack, new: list[Replica]) -> None:
         assert stack.balancer is not None
@@ -272,7 +283,7 @@ class MemoryDriver:
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         results = phases(ctx)
-        action = "unchanged" if self.target.deployed.get((ctx.app.name, ctx.stack)) == results else "create"
+        action = self.target.plan_action(ctx, results)
         return Plan(
             target=ctx.target.name,
             stack=ctx.stack,

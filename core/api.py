@@ -8,7 +8,6 @@ these functions directly.
 from __future__ import annotations
 
 import inspect
-import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -111,7 +110,7 @@ def open_session(
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 
 
-def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str]) -> PhaseContext:
+def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str] | None) -> PhaseContext:
     """The context of a command that needs the secrets. The targets' sections and the app
     against them (:meth:`Session.check_app`) and the secrets are all checked before
     raising, so one run names every problem."""
@@ -131,7 +130,10 @@ def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str]) -
 
 
 def _preflight(driver: Driver, ctx: PhaseContext) -> None:
-    """Let the driver check its tools and credentials before anything is built."""
+    """Let the driver check its tools and credentials before anything is built or read:
+    for ``up``, ``plan`` (not ``--offline``), ``status``, ``down``, ``logs`` and ``exec``. A platform
+    that cannot be reached is an ``EnvironmentProblem`` (exit 2) saying how to fix it,
+    raised before the command does anything."""
     check = getattr(driver, "preflight", None)
     if check is not None:
         check(ctx)
@@ -154,10 +156,11 @@ def build(project: Project, reporter: Reporter | None = None) -> Image:
     return image
 
 
-def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
+def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment:
     """Deploy: validate, build the image once, then let the target's driver run the phases.
     The build and the driver's ``up`` run inside the driver's stack lock when it has one,
-    so two concurrent runs of one stack build and roll out once."""
+    so two concurrent runs of one stack build and roll out once. Secret values are read
+    from ``environ`` (the process environment when None)."""
     ctx = _checked_context(session, "up", environ)
     driver = session.driver()
     _preflight(driver, ctx)
@@ -168,8 +171,9 @@ def up(session: Session, environ: Mapping[str, str] = os.environ) -> Deployment:
         return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 
-def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] = os.environ) -> Plan:
-    """What ``up`` would do; never builds, creates or changes anything."""
+def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] | None = None) -> Plan:
+    """What ``up`` would do; never builds, creates or changes anything. Secret values are
+    read from ``environ`` (the process environment when None)."""
     ctx = _checked_context(session, "plan", environ)
     driver = session.driver()
     if not offline:
@@ -181,12 +185,14 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
 
 
 def down(session: Session, images: bool = False, *, volumes: bool = False) -> None:
-    """Remove everything ``up`` created for this app and stack; with ``images``, then also
-    this project's images of the app (:func:`deployer.image.remove_images`: every one no
-    container uses, whatever stack or target ran it). The database's data only with
-    ``volumes`` (a target whose driver's ``down`` takes no ``volumes`` refuses it)."""
+    """Remove everything ``up`` created for this app and stack (with nothing deployed,
+    remove nothing and succeed: idempotent); with ``images``, then also this project's
+    images of the app (:func:`deployer.image.remove_images`: every one no container uses,
+    whatever stack or target ran it). The database's data only with ``volumes`` (a target
+    whose driver's ``down`` takes no ``volumes`` refuses it)."""
     ctx = session.context("down")
     driver = session.driver()
+    _preflight(driver, ctx)
     started = time.perf_counter()
     if volumes and "volumes" not in inspect.signature(driver.down).parameters:
         raise UsageError(f"target {session.target!r} does not support down --volumes")
@@ -205,15 +211,21 @@ def down(session: Session, images: bool = False, *, volumes: bool = False) -> No
 
 
 def status(session: Session) -> Status:
-    """The deployed stack as it is now."""
-    return session.driver().status(session.context("status"))
+    """The deployed stack as it is now; ``Status.deployed`` is False when nothing is."""
+    ctx = session.context("status")
+    driver = session.driver()
+    _preflight(driver, ctx)
+    return driver.status(ctx)
 
 
 def logs(session: Session, *, follow: bool = False, since: str | None = None) -> Iterator[LogLine]:
     """The replicas' log lines, merged; with ``follow``, until interrupted. ``since`` is
     parsed here, once for every target (:func:`parse_since`)."""
     start = parse_since(since, time.time()) if since is not None else None
-    return session.driver().logs(session.context("logs"), follow=follow, since=start)
+    ctx = session.context("logs")
+    driver = session.driver()
+    _preflight(driver, ctx)
+    return driver.logs(ctx, follow=follow, since=start)
 
 
 def exec_in_replica(
@@ -229,14 +241,20 @@ def exec_in_replica(
         raise UsageError(f"target {session.target!r} does not support exec")
     if replica is not None and replica < 1:
         raise UsageError(f"--replica: must be 1 or more (got {replica})")
-    result: int = run(session.context("exec"), tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
+    ctx = session.context("exec")
+    _preflight(driver, ctx)
+    result: int = run(ctx, tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
     return result
 
 
 def releases(session: Session) -> list[Release]:
     """The stack's releases, oldest first (``deployer releases``). A target whose driver
     does not record releases is a :class:`UsageError`."""
-    result: list[Release] = _releases_of(session.driver(), session)(session.context("status"))
+    driver = session.driver()
+    ctx = session.context("status")
+    listing = _releases_of(driver, session)
+    _preflight(driver, ctx)
+    result: list[Release] = listing(ctx)
     return result
 
 
@@ -247,7 +265,7 @@ def _releases_of(driver: Driver, session: Session) -> Callable[[PhaseContext], l
     return listing  # type: ignore[no-any-return]
 
 
-def rollback(session: Session, release: int | None = None, environ: Mapping[str, str] = os.environ) -> Deployment:
+def rollback(session: Session, release: int | None = None, environ: Mapping[str, str] | None = None) -> Deployment:
     """Deploy an earlier release's image again, without building, through the same
     rollout as ``up`` (``release``: its number; default the one before the current).
 

@@ -307,9 +307,11 @@ def check_app(project: Project, info: TargetInfo, *, selected: bool = True) -> N
         ) from None
 
 
-def resolve_secrets(project: Project, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Secret values from the environment. A missing one, or an empty one (unless
-    ``app.allow_empty_secrets``), names the variable to set; all are reported at once."""
+def resolve_secrets(project: Project, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Secret values from ``environ`` (the process environment when None). A missing one,
+    or an empty one (unless ``app.allow_empty_secrets``), names the variable to set; all
+    are reported at once."""
+    environ = os.environ if environ is None else environ
     values, errors = {}, []
     for index, name in enumerate(project.app.secrets):
         key = f"app.secrets[{index}]"

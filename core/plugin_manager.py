@@ -103,8 +103,10 @@ def collect_targets(pm: pluggy.PluginManager) -> dict[str, TargetInfo]:
     return targets
 
 
-def blocked_plugins(environ: Mapping[str, str] = os.environ) -> frozenset[str]:
-    """Plugin names listed in ``DEPLOYER_DISABLE_PLUGINS`` (comma separated)."""
+def blocked_plugins(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Plugin names listed in ``DEPLOYER_DISABLE_PLUGINS`` (comma separated) of ``environ``
+    (the process environment when None)."""
+    environ = os.environ if environ is None else environ
     return frozenset(n.strip() for n in environ.get(DISABLE_ENV, "").split(",") if n.strip())
 
 
@@ -126,14 +128,14 @@ def get_plugin_manager(
     builtins: Mapping[str, str] = BUILTIN_PLUGINS,
     entry_points_: Iterable[EntryPoint] | None = None,
     extra: Iterable[tuple[str, object]] = (),
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] | None = None,
 ) -> DeployerPluginManager:
     """A plugin manager holding the built-in plugins, the installed third-party plugins
     (entry-point group ``deployer``) and any ``extra`` ``(name, plugin)`` pairs.
 
     An ``extra`` plugin takes the place of an installed entry point of the same name (a
     plugin's own tests may pass it explicitly while it is installed). Blocked plugins
-    (``DEPLOYER_DISABLE_PLUGINS``) are skipped. A third-party plugin that
+    (``DEPLOYER_DISABLE_PLUGINS`` in ``environ``, the process environment when None) are skipped. A third-party plugin that
     fails to import is recorded in ``pm.load_failures`` and skipped. Hook implementations
     without a matching spec raise :class:`PluginError` naming the plugin.
     """

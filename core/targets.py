@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from attrs import field, frozen
 
+from deployer.hookspecs import hookimpl
 from deployer.models import (
     AppSpec,
+    ComputeResult,
     Deployment,
+    IngressResult,
     LogLine,
+    NetworkResult,
     PhaseContext,
     PhaseResults,
     Plan,
+    RegistryResult,
     Status,
 )
+from deployer.services import ServicesResult
 from deployer.settings import Section
 
 RunPhases = Callable[[PhaseContext], PhaseResults]
@@ -43,9 +50,11 @@ class Driver(Protocol):
     with :func:`deployer.releases.current_note` as its note (``deployer releases``,
     ``deployer rollback``).
 
-    A driver may also define ``preflight(ctx) -> None``: the core calls it before it
-    builds anything (not for ``plan --offline``), so a missing tool, service or
-    credential is reported first; raise ``EnvironmentProblem`` saying how to fix it.
+    A driver may also define ``preflight(ctx) -> None``: the core calls it first for
+    every command that touches the platform (``up``, ``plan`` but not ``plan --offline``,
+    ``status``, ``down``, ``logs``, ``exec``), before anything is built or read, so a
+    missing tool, service or credential is reported first; raise ``EnvironmentProblem``
+    saying how to fix it.
 
     A driver may also define ``lock(ctx) -> AbstractContextManager``: a lock on the app
     and stack. The core enters it around the image build and ``up`` (and around ``down``),
@@ -53,6 +62,11 @@ class Driver(Protocol):
     finds the image built and the stack converged. The driver's own ``up`` and ``down``
     are called while it is held, so the lock must be reentrant in the holding thread (or
     the driver must not take it again). A driver without one is called unlocked.
+
+    Nothing deployed is not an error: ``status`` returns ``Status(deployed=False)``,
+    ``down`` removes nothing and returns, ``logs`` yields nothing (or raises
+    ``DeployFailed`` saying the stack is not deployed). docs/plugin-authoring.md has the
+    whole contract.
     """
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
@@ -116,3 +130,92 @@ class TargetInfo:
     install_hint: str | None = None
     plugin: str = ""
     """Filled in by the core: the plugin that registered this target."""
+
+
+# --- declaring a target's phases without repeating the name guard ----------------------
+
+NetworkPhase = Callable[[PhaseContext], NetworkResult]
+RegistryPhase = Callable[[PhaseContext, NetworkResult], RegistryResult]
+IngressPhase = Callable[[PhaseContext, NetworkResult, RegistryResult], IngressResult]
+ComputePhase = Callable[[PhaseContext, NetworkResult, RegistryResult, IngressResult], ComputeResult]
+ServicesPhase = Callable[[PhaseContext, NetworkResult], ServicesResult]
+
+
+class TargetPhases:
+    """A target's four phase implementations as plain functions, turned into the four
+    phase hooks: each ``trylast`` (a third-party plugin can replace a phase with
+    ``tryfirst`` or wrap it with ``wrapper=True``) and each answering only when
+    ``ctx.target.name == name`` (None otherwise). The functions receive the hook's
+    arguments: ``network(ctx)``, ``registry(ctx, network)``,
+    ``ingress(ctx, network, registry)``, ``compute(ctx, network, registry, ingress)``, and
+    the optional ``services(ctx, network)`` (backing services: a target without it
+    refuses an app that declares one).
+
+    Register the object as a plugin, subclass it, or bind its hooks in a plugin module::
+
+        phases = TargetPhases(
+            "my-target",
+            network=phase_from("my_target.network", "apply"),   # imported on first call
+            registry=phase_from("my_target.registry", "apply"),
+            ingress=phase_from("my_target.ingress", "apply"),
+            compute=phase_from("my_target.compute", "apply"),
+        )
+        deployer_network = phases.deployer_network
+        deployer_registry = phases.deployer_registry
+        deployer_ingress = phases.deployer_ingress
+        deployer_compute = phases.deployer_compute
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        network: NetworkPhase,
+        registry: RegistryPhase,
+        ingress: IngressPhase,
+        compute: ComputePhase,
+        services: ServicesPhase | None = None,
+    ):
+        self.name = name
+        self._network, self._registry, self._ingress, self._compute = network, registry, ingress, compute
+        self._services = services
+
+    def __repr__(self) -> str:
+        return f"TargetPhases({self.name!r})"
+
+    @hookimpl(trylast=True)
+    def deployer_network(self, ctx: PhaseContext) -> NetworkResult | None:
+        return self._network(ctx) if ctx.target.name == self.name else None
+
+    @hookimpl(trylast=True)
+    def deployer_services(self, ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
+        if self._services is None or ctx.target.name != self.name:
+            return None
+        return self._services(ctx, network)
+
+    @hookimpl(trylast=True)
+    def deployer_registry(self, ctx: PhaseContext, network: NetworkResult) -> RegistryResult | None:
+        return self._registry(ctx, network) if ctx.target.name == self.name else None
+
+    @hookimpl(trylast=True)
+    def deployer_ingress(
+        self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult
+    ) -> IngressResult | None:
+        return self._ingress(ctx, network, registry) if ctx.target.name == self.name else None
+
+    @hookimpl(trylast=True)
+    def deployer_compute(
+        self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
+    ) -> ComputeResult | None:
+        return self._compute(ctx, network, registry, ingress) if ctx.target.name == self.name else None
+
+
+def phase_from(module: str, function: str) -> Callable[..., Any]:
+    """``module.function``, imported on its first call (so a target's manifest imports no
+    phase module, and no heavy library, until its target runs)."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), function)(*args)
+
+    call.__qualname__ = call.__name__ = f"{module}.{function}"
+    return call

@@ -9,7 +9,7 @@ URL (:func:`run_checks`, standard-library HTTP) and through a framework's test c
     require_passed(report)          # VerifyFailed naming each failed check
 
 :func:`wait_until_passing` polls until every check passes, for code that has just
-deployed something.
+deployed something; :func:`wait_until_serving` raises ``DeployFailed`` when they do not.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
-from deployer.errors import VerifyFailed
+from deployer.errors import DeployFailed, VerifyFailed
 from deployer.models import Check
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -161,6 +161,17 @@ def wait_until_passing(
         if report.passed or time.monotonic() + interval > deadline:
             return report
         sleep(interval)
+
+
+def wait_until_serving(base_url: str, checks: Iterable[Check], timeout: float, *, interval: float = 0.2) -> Report:
+    """For a driver's ``up``: :func:`wait_until_passing`, then raise
+    :class:`~deployer.errors.DeployFailed` (exit 1) naming each failed check when the
+    endpoint does not answer ``checks`` within ``timeout`` seconds."""
+    report = wait_until_passing(base_url, checks, timeout, interval=interval)
+    if not report.passed:
+        detail = "\n  ".join(report.lines()) or "no checks ran"
+        raise DeployFailed(f"{base_url} did not answer the app's checks within {timeout:.0f} s:\n  {detail}")
+    return report
 
 
 def require_passed(report: Report) -> Report:

@@ -18,7 +18,6 @@ the deployment running (a rollout it interrupts removes its unregistered replica
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 
@@ -35,7 +34,7 @@ SETTLE = 0.5
 
 def watch(
     session: api.Session,
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] | None = None,
     *,
     interval: float = INTERVAL,
     settle: float = SETTLE,
@@ -79,7 +78,7 @@ def _hash(build: BuildSpec, report: Callable[[str], None]) -> str | None:
         return None
 
 
-def _attempt(session: api.Session, environ: Mapping[str, str]) -> int:
+def _attempt(session: api.Session, environ: Mapping[str, str] | None) -> int:
     """One ``up``; a failure is reported, not raised: the last good version keeps serving."""
     try:
         deployment = api.up(session, environ)

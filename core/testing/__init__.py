@@ -1,6 +1,7 @@
 """The test kit for deployer targets and plugins.
 
-- :class:`TargetContract`: subclass it to run the contract suite against a target.
+- :class:`TargetContract`: subclass it to run the contract suite against a target
+  (implement its REQUIRED hooks ``leftovers`` and ``remove_one_replica``).
 - :class:`HookRecorder`: a plugin that records phase hook calls.
 - :func:`write_project`: an isolated project folder with the kit's sample app.
 - pytest fixtures (``deployer_plugin_manager``, ``deployer_project``, ``hook_recorder``)

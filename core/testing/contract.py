@@ -1,6 +1,6 @@
 """The contract every deployer target must pass, built-in or third-party.
 
-Subclass :class:`TargetContract` in a test module; pytest collects its tests::
+Subclass :class:`TargetContract` in a test module; pytest collects its checks::
 
     from deployer.testing import TargetContract
 
@@ -8,10 +8,21 @@ Subclass :class:`TargetContract` in a test module; pytest collects its tests::
         target = "my-target"
         plugins = [("my-target", my_plugin)]   # leave empty if installed by entry point
 
+        def leftovers(self, ctx):            # REQUIRED: what still exists for ctx's app and stack
+            return [name for name in my_platform.list(labels=...)]
+
+        def remove_one_replica(self, ctx):   # REQUIRED: remove one replica behind the target's back
+            my_platform.kill(one_replica_of(ctx))
+
 Everything runs through deployer's real library API and CLI (image build included), in
 an isolated project folder with the kit's sample app, on a stack of its own that is
-removed at the end. Tests run in the order written; each makes sure of the state it
-needs, so any one can also run alone.
+removed at the end. The checks run in the order written; each makes sure of the state it
+needs, so any one can also run alone. Each check's docstring says what a target must do
+to pass it; docs/plugin-authoring.md lists them all.
+
+A target whose endpoint cannot answer real HTTP in tests (an emulator without running
+workloads) sets ``serves_http = False`` and says why in ``no_http_reason``: the checks
+that send requests are then reported as skipped with that reason, never as passed.
 """
 
 from __future__ import annotations
@@ -20,7 +31,9 @@ import contextlib
 import json
 import logging
 import secrets as random_secrets
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,15 +42,24 @@ import pytest
 from typer.testing import CliRunner
 
 from deployer import api, plugin_manager
+from deployer.checks import checks_for
 from deployer.cli import app
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, DeployFailed
 from deployer.image import resolve_image
-from deployer.models import PHASES, Deployment, ExpressedSpec, PhaseContext
+from deployer.models import PHASES, Check, Deployment, ExpressedSpec, PhaseContext
 from deployer.plugin_manager import get_plugin_manager
-from deployer.testing.project import write_project
+from deployer.testing.load import LoadLoop
+from deployer.testing.project import write_config, write_project
 from deployer.testing.recorder import HookRecorder
+from deployer.verify import Report, http_get, run_checks, wait_until_passing
 
 SECRET_NAME = "CONTRACT_SECRET"
+REQUIRED_HOOKS = {
+    "leftovers": "leftovers(self, ctx) -> list[str]: the names of what your platform still holds "
+    "for ctx.app.name and ctx.stack (containers, networks, cloud resources, state files)",
+    "remove_one_replica": "remove_one_replica(self, ctx) -> None: remove one running replica of "
+    "ctx.app.name and ctx.stack directly on your platform, behind the target's back",
+}
 
 
 @attrs.define
@@ -51,7 +73,11 @@ class ContractRun:
     recorder: HookRecorder
     secret: str
     offline: bool
+    app: Mapping[str, Any]
+    settings: Mapping[str, Any]
     deployment: Deployment | None = None
+    unserved: Deployment | None = None
+    """A deployment whose endpoint did not answer the app's checks (not waited for again)."""
 
     def session(self, config: Path | None = None) -> api.Session:
         return api.open_session(target=self.target, stack=self.stack, config=config or self.config, pm=self.pm)
@@ -76,20 +102,44 @@ class ContractRun:
     def context(self) -> PhaseContext:
         return self.session().context("status")
 
+    def release(self, **env: str) -> None:
+        """Rewrite the run's config with the app's env updated by ``env`` (same image,
+        another release); ``release()`` restores the original."""
+        app = {**self.app, "env": {**self.app.get("env", {}), **env}}
+        write_config(self.config.parent, app={"build": {"context": "app"}, **app}, targets={self.target: self.settings})
+
+    def checks(self) -> tuple[Check, ...]:
+        """The sample app's checks (:func:`deployer.checks.checks_for` its project)."""
+        return checks_for(self.session().project)
+
     def cli(self, *args: str) -> Any:
         """Run the real CLI (``--target``, ``--stack``, ``--config`` added)."""
         command = [*args, "--target", self.target, "--stack", self.stack, "--config", str(self.config)]
         return CliRunner().invoke(app, command)
 
 
+def _lines(report: Report) -> str:
+    return "\n  ".join(report.lines())
+
+
 class TargetContract:
-    """The contract suite. Set ``target``; override the hooks below when needed."""
+    """The contract suite. Set ``target``; implement the two REQUIRED hooks
+    (:meth:`leftovers`, :meth:`remove_one_replica`); override the others when needed."""
 
     target: ClassVar[str]
     plugins: ClassVar[Sequence[tuple[str, object]]] = ()
     """``(name, plugin)`` pairs to register besides the installed ones."""
     offline: ClassVar[bool] = False
     """Plan with ``offline=True`` (for targets whose plan needs a cloud otherwise)."""
+    serves_http: ClassVar[bool] = True
+    """False when the deployed endpoint cannot answer real HTTP in tests (an emulator
+    without running workloads). The checks that send requests (endpoint, rollout, broken
+    release, logs) are then skipped with :attr:`no_http_reason`, which must say why."""
+    no_http_reason: ClassVar[str] = ""
+    serve_timeout: ClassVar[float] = 90
+    """Seconds the endpoint may take to answer the app's checks after ``up``."""
+    broken_env: ClassVar[Mapping[str, str]] = {"HEALTHY": "false"}
+    """Env that makes the sample app's health path fail (a broken release)."""
 
     app: ClassVar[Mapping[str, Any]] = {
         "name": "contract",
@@ -106,7 +156,7 @@ class TargetContract:
     # --- hooks for target authors -----------------------------------------------------
 
     def target_settings(self) -> Mapping[str, Any]:
-        """The ``[targets.<target>]`` table for the run (e.g. a free port)."""
+        """The ``[targets.<target>]`` table for the run (e.g. a free port). Called once per run."""
         return {}
 
     def make_plugin_manager(self, recorder: HookRecorder) -> Any:
@@ -120,19 +170,41 @@ class TargetContract:
         return contextlib.nullcontext()
 
     def leftovers(self, ctx: PhaseContext) -> list[str]:
-        """What the target still holds for ``ctx``'s app and stack (objects, resources).
-        The contract requires none after ``down`` and none after a ``plan`` alone."""
-        return []
+        """REQUIRED. What the target still holds for ``ctx``'s app and stack (objects,
+        resources, state files), read from the platform itself, not from the driver. The
+        contract requires none after ``down``, after a ``plan`` alone, and after a bad config."""
+        raise NotImplementedError(REQUIRED_HOOKS["leftovers"])
+
+    def remove_one_replica(self, ctx: PhaseContext) -> None:
+        """REQUIRED. Remove one running replica of ``ctx``'s app and stack directly on the
+        platform (``docker rm -f`` one container, stop one task, deregister one target),
+        behind the target's back: ``status`` must then report fewer healthy than desired."""
+        raise NotImplementedError(REQUIRED_HOOKS["remove_one_replica"])
 
     # --- the run ----------------------------------------------------------------------
+
+    @classmethod
+    def missing_hooks(cls) -> list[str]:
+        """The REQUIRED hooks this class does not implement."""
+        return [name for name in REQUIRED_HOOKS if getattr(cls, name) is getattr(TargetContract, name)]
 
     @pytest.fixture(scope="class")
     @classmethod
     def run(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractRun]:
+        missing = cls.missing_hooks()
+        if missing:
+            pytest.fail(
+                f"{cls.__name__} must implement the contract's required hooks:\n"
+                + "\n".join(f"  def {REQUIRED_HOOKS[name]}" for name in missing),
+                pytrace=False,
+            )
+        if not cls.serves_http and not cls.no_http_reason:
+            pytest.fail(f"{cls.__name__} sets serves_http = False: say why in no_http_reason", pytrace=False)
         contract = cls()
         with contract.environment(), pytest.MonkeyPatch.context() as patch:
             folder = tmp_path_factory.mktemp(f"contract-{contract.target}")
-            config = write_project(folder, app=contract.app, targets={contract.target: contract.target_settings()})
+            settings = dict(contract.target_settings())
+            config = write_project(folder, app=contract.app, targets={contract.target: settings})
             recorder = HookRecorder()
             pm = contract.make_plugin_manager(recorder)
             secret = "s3cr3t-" + random_secrets.token_hex(12)
@@ -146,28 +218,70 @@ class TargetContract:
                 recorder=recorder,
                 secret=secret,
                 offline=contract.offline,
+                app=contract.app,
+                settings=settings,
             )
             try:
                 yield run
             finally:
-                run.down()
+                run.release()
+                if run.deployment is not None or run.status().deployed:
+                    run.down()
+
+    # --- helpers for the checks -------------------------------------------------------
+
+    def require_http(self) -> None:
+        """Skip the calling check, with the target's reason, when it serves no HTTP."""
+        if not self.serves_http:
+            pytest.skip(f"target {self.target!r} serves no HTTP in tests: {self.no_http_reason}")
+
+    def serving(self, run: ContractRun) -> str:
+        """The endpoint of the deployed stack once it answers the app's checks; skips the
+        calling check when it never does (test_up_serves_the_apps_checks fails for that)."""
+        self.require_http()
+        deployment = run.ensure_up()
+        needs = "needs an endpoint that answers the app's checks (test_up_serves_the_apps_checks)"
+        if run.unserved is deployment:
+            pytest.skip(f"{needs}: {deployment.endpoint} did not")
+        report = wait_until_passing(deployment.endpoint, run.checks(), self.serve_timeout)
+        if not report.passed:
+            run.unserved = deployment
+            pytest.skip(f"{needs}: {_lines(report)}")
+        return deployment.endpoint
+
+    def served_version(self, endpoint: str) -> str:
+        """The body of ``/`` (the sample app answers ``sample app version <APP_VERSION>``)."""
+        response = http_get(endpoint)("/")
+        assert response.status == 200, f"/ answered {response.status}"
+        return response.body.decode(errors="replace").strip()
 
     # --- the contract, in order -------------------------------------------------------
 
     def test_bad_config_fails_before_any_side_effect(self, run: ContractRun, tmp_path: Path) -> None:
+        """An unknown key in ``[targets.<name>]`` must raise ``ConfigError`` (exit 2) naming
+        the key path, before any phase runs and before anything is created: your
+        ``parse_settings`` must reject keys it does not know (``Section.done()``)."""
         bad = write_project(
-            tmp_path, app=self.app, targets={self.target: {**self.target_settings(), "not_a_key_of_any_target": 1}}
+            tmp_path, app=self.app, targets={self.target: {**run.settings, "not_a_key_of_any_target": 1}}
         )
         run.recorder.clear()
-        with pytest.raises(ConfigError) as caught:
+        try:
             api.up(run.session(bad))
-        assert f"targets.{self.target}.not_a_key_of_any_target" in str(caught.value)
-        assert caught.value.exit_code == 2
+        except ConfigError as error:
+            caught = error
+        else:
+            run.down()  # clean up what the bad config deployed before failing
+            pytest.fail(f"up accepted an unknown key in [targets.{self.target}]: parse_settings must reject it")
+        assert f"targets.{self.target}.not_a_key_of_any_target" in str(caught)
+        assert caught.exit_code == 2
         assert run.recorder.calls == [], "no phase may run when the config is bad"
         assert not run.status().deployed
         assert self.leftovers(run.context()) == []
 
     def test_plan_has_no_side_effects(self, run: ContractRun) -> None:
+        """``plan`` on an empty stack must run the four phases in ``plan`` mode, list only
+        ``create`` changes, create nothing (``leftovers`` stays empty, ``status`` says not
+        deployed) and give the same changes when run twice."""
         if run.deployment is not None:
             run.down()
         run.recorder.clear()
@@ -175,10 +289,12 @@ class TargetContract:
         assert run.recorder.phases("plan") == list(PHASES)
         assert first.changes and all(c.action == "create" for c in first.changes), first.changes
         assert not run.status().deployed
-        assert self.leftovers(run.context()) == []
+        assert self.leftovers(run.context()) == [], "plan created something"
         assert run.plan().changes == first.changes
 
     def test_phases_run_in_order_and_return_documented_types(self, run: ContractRun) -> None:
+        """``up`` must run network, registry, ingress, compute in that order for this
+        target, each returning its documented result type."""
         run.recorder.clear()
         run.ensure_up()
         calls = [c for c in run.recorder.calls if c.mode == "up"]
@@ -191,6 +307,9 @@ class TargetContract:
         assert {c.target for c in calls} == {self.target}
 
     def test_up_returns_an_endpoint_and_outputs(self, run: ContractRun) -> None:
+        """``up`` must return a ``Deployment`` with an http(s) endpoint and JSON-able
+        outputs; ``status`` must then say deployed, at that endpoint, with at least the
+        desired number of healthy replicas (``up`` returns only once the app is healthy)."""
         deployment = run.ensure_up()
         assert (deployment.target, deployment.stack) == (self.target, run.stack)
         assert deployment.endpoint.startswith(("http://", "https://")), deployment.endpoint
@@ -199,7 +318,21 @@ class TargetContract:
         assert status.deployed and status.endpoint == deployment.endpoint
         assert status.healthy >= status.desired >= 1
 
+    def test_up_serves_the_apps_checks(self, run: ContractRun) -> None:
+        """After ``up`` the endpoint must answer the app's checks (its health path 2xx,
+        ``/`` below 500) and serve the deployed version, within ``serve_timeout``."""
+        self.require_http()
+        deployment = run.ensure_up()
+        endpoint = deployment.endpoint
+        report = wait_until_passing(endpoint, run.checks(), self.serve_timeout)
+        if not report.passed:
+            run.unserved = deployment
+        assert report.passed, f"the endpoint does not answer the app's checks:\n  {_lines(report)}"
+        assert self.served_version(endpoint).endswith("version 1")
+
     def test_second_up_changes_nothing(self, run: ContractRun) -> None:
+        """A second ``up`` of the same spec must change nothing: ``plan`` says every change
+        is ``unchanged``, and the endpoint, image and expressed spec stay the same."""
         first = run.ensure_up()
         before = run.status()
         assert {c.action for c in run.plan().changes} == {"unchanged"}
@@ -209,14 +342,20 @@ class TargetContract:
         assert (after.spec, after.image, after.endpoint) == (before.spec, before.image, before.endpoint)
 
     def test_app_spec_is_expressed_faithfully(self, run: ContractRun) -> None:
+        """``status().spec`` and ``plan().spec`` (read back from what the target created
+        or would create) must equal ``ExpressedSpec.from_app`` of the app and the
+        core-built image ID: port, env and secret names, health path, cpu, memory,
+        replicas, command."""
         run.ensure_up()
         app = run.session().project.app
         expected = ExpressedSpec.from_app(app, resolve_image(app).id)
         assert expected.image_id.startswith("sha256:")
-        assert run.status().spec == expected
-        assert run.plan().spec == expected
+        assert run.status().spec == expected, "status().spec is not the app's spec"
+        assert run.plan().spec == expected, "plan().spec is not the app's spec"
 
     def test_secret_values_never_appear(self, run: ContractRun, caplog: pytest.LogCaptureFixture) -> None:
+        """A secret's value must never appear in any output: ``plan``, ``up``, ``status``
+        (text and ``--json``) and the logs captured meanwhile. Only its name is expressed."""
         caplog.set_level(logging.DEBUG)
         outputs = []
         for given in (["plan", "--json"], ["up", "--json"], ["status", "--json"], ["status"], ["plan"]):
@@ -228,13 +367,104 @@ class TargetContract:
                 json.loads(result.stdout)  # exactly one JSON document on stdout
         outputs.append(caplog.text)
         for text in outputs:
-            assert run.secret not in text
+            assert run.secret not in text, "a secret's value was printed"
         assert SECRET_NAME in run.status().spec.env_names
 
-    def test_down_removes_everything_and_is_idempotent(self, run: ContractRun) -> None:
+    def test_a_new_version_rolls_out_without_dropping_requests(self, run: ContractRun) -> None:
+        """``up`` of a new release (``APP_VERSION=2``) under a bounded loopback load loop
+        must fail no request (no refused connection, no error status) and serve the new
+        version when it returns."""
+        endpoint = self.serving(run)
+        run.release(APP_VERSION="2")
+        try:
+            with LoadLoop(endpoint) as load:
+                run.up()
+            assert load.sent > 0 and not load.failures, f"requests failed during the rollout: {dict(load.failures)}"
+            assert self.served_version(endpoint).endswith("version 2")
+        finally:
+            run.release()
+            run.deployment = None  # the next check deploys version 1 again
+
+    def test_a_broken_release_is_refused_and_the_old_one_keeps_serving(self, run: ContractRun) -> None:
+        """``up`` of a release whose health check fails (the sample app with
+        ``HEALTHY=false``) must raise ``DeployFailed`` (exit 1) and leave the previous
+        release serving: no failed request under load, only the old version answered."""
+        endpoint = self.serving(run)
+        old = self.served_version(endpoint)
+        run.release(**self.broken_env, APP_VERSION="broken")
+        try:
+            with LoadLoop(endpoint) as load, pytest.raises(DeployFailed) as caught:
+                api.up(run.session())
+            assert caught.value.exit_code == 1
+            assert load.sent > 0 and not load.failures, (
+                f"requests failed during the broken release: {dict(load.failures)}"
+            )
+            assert set(load.bodies) == {old}, f"something else than {old!r} answered: {dict(load.bodies)}"
+            report = run_checks(endpoint, run.checks())
+            assert report.passed, f"the old release stopped answering its checks:\n  {_lines(report)}"
+        finally:
+            run.release()
+            run.deployment = None  # the next check deploys the good release (unchanged if it kept serving)
+
+    def test_logs_return_the_apps_lines_and_since_filters_them(self, run: ContractRun) -> None:
+        """``logs`` must return the app's own output lines (the sample app prints one line
+        per request, path included), each with a timestamp; ``logs --since <time>`` must
+        return only lines at or after that time."""
+        endpoint = self.serving(run)
+        before, after = (f"/contract-log-{random_secrets.token_hex(4)}" for _ in range(2))
+        run_checks(endpoint, [Check(before)])
+        time.sleep(1.5)
+        moment = datetime.now().astimezone()
+        time.sleep(1.5)
+        run_checks(endpoint, [Check(after)])
+
+        def texts(since: str | None) -> str:
+            deadline = time.monotonic() + 30
+            while True:  # some platforms ship lines with a delay
+                lines = list(api.logs(run.session(), since=since))
+                text = "\n".join(line.text for line in lines)
+                if after in text or time.monotonic() > deadline:
+                    return text
+                time.sleep(1)
+
+        everything = texts(None)
+        assert before in everything and after in everything, f"logs lack the app's request lines:\n{everything[-2000:]}"
+        recent = texts(moment.isoformat())
+        assert after in recent and before not in recent, (
+            f"--since {moment.isoformat()} did not filter:\n{recent[-2000:]}"
+        )
+
+    def test_status_reports_a_replica_removed_behind_its_back(self, run: ContractRun) -> None:
+        """When one replica disappears without the target's knowledge
+        (:meth:`remove_one_replica`), ``status`` must read the platform and report fewer
+        healthy replicas than desired, still deployed."""
+        run.ensure_up()
+        status = run.status()
+        assert status.healthy >= status.desired >= 2, status
+        self.remove_one_replica(run.context())
+        try:
+            deadline = time.monotonic() + 30
+            while (status := run.status()).healthy >= status.desired and time.monotonic() < deadline:
+                time.sleep(1)
+            assert status.deployed, status
+            assert status.healthy < status.desired, (
+                f"status hides the removed replica: {status.healthy}/{status.desired} healthy"
+            )
+        finally:
+            run.down()  # a clean slate: healing is not part of this check
+
+    def test_down_removes_everything(self, run: ContractRun) -> None:
+        """After ``down``, ``status`` must say not deployed and nothing of the deployment
+        may be left on the platform (``leftovers`` is empty)."""
         run.ensure_up()
         run.down()
         assert not run.status().deployed
-        assert self.leftovers(run.context()) == []
+        left = self.leftovers(run.context())
+        assert left == [], f"down left: {left}"
+
+    def test_down_is_idempotent(self, run: ContractRun) -> None:
+        """``down`` of a stack that is already gone must succeed and change nothing."""
+        if run.deployment is not None or run.status().deployed:
+            run.down()
         run.down()
         assert not run.status().deployed

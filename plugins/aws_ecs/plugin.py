@@ -1,8 +1,9 @@
 """Manifest of the built-in aws-ecs target: its registration and its four phase hooks.
 
-Imports nothing heavy: each hook imports its phase module (and so pulumi_aws) only when
-the selected target is aws-ecs. Hooks are ``trylast`` so a third-party plugin can replace
-any one phase (``tryfirst``) or wrap it (``wrapper=True``).
+Imports nothing heavy: the phase hooks (:class:`~deployer.targets.TargetPhases`) import
+their phase module (and so pulumi_aws) only when the selected target is aws-ecs
+(:func:`~deployer.targets.phase_from`). Hooks are ``trylast`` so a third-party plugin can
+replace any one phase (``tryfirst``) or wrap it (``wrapper=True``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from deployer.errors import TargetUnavailable
 from deployer.hookspecs import hookimpl
 from deployer.plugins.aws_ecs.limits import check_app
 from deployer.plugins.aws_ecs.settings import parse_settings
-from deployer.targets import TargetInfo
+from deployer.targets import TargetInfo, TargetPhases, phase_from
 
 NAME = "aws-ecs"
 INSTALL_HINT = 'pip install "deployer[aws]"'
@@ -59,48 +60,17 @@ def deployer_register_targets(register):
     )
 
 
-@hookimpl(trylast=True)
-def deployer_network(ctx):
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.aws_ecs import network
-
-    return network.create(ctx)
-
-
-@hookimpl(trylast=True)
-def deployer_services(ctx, network):
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.aws_ecs import database
-
-    return database.create(ctx, network)
-
-
-@hookimpl(trylast=True)
-def deployer_registry(ctx, network):
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.aws_ecs import registry
-
-    return registry.create(ctx, network)
-
-
-@hookimpl(trylast=True)
-def deployer_ingress(ctx, network, registry):
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.aws_ecs import ingress
-
-    return ingress.create(ctx, network, registry)
-
-
-@hookimpl(trylast=True)
-def deployer_compute(ctx, network, registry, ingress):
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.aws_ecs import compute, workers
-
-    result = compute.create(ctx, network, registry, ingress)
-    workers.create(ctx, network, registry, result)
-    return result
+_MODULES = "deployer.plugins.aws_ecs."
+phases = TargetPhases(
+    NAME,
+    network=phase_from(_MODULES + "network", "create"),
+    registry=phase_from(_MODULES + "registry", "create"),
+    ingress=phase_from(_MODULES + "ingress", "create"),
+    compute=phase_from(_MODULES + "workers", "compute_phase"),
+    services=phase_from(_MODULES + "database", "create"),
+)
+deployer_network = phases.deployer_network
+deployer_services = phases.deployer_services
+deployer_registry = phases.deployer_registry
+deployer_ingress = phases.deployer_ingress
+deployer_compute = phases.deployer_compute

@@ -15,11 +15,21 @@ import pulumi
 import pulumi_aws as aws
 from attrs import evolve
 
-from deployer.models import ComputeResult, NetworkResult, PhaseContext, RegistryResult
+from deployer.models import ComputeResult, IngressResult, NetworkResult, PhaseContext, RegistryResult
+from deployer.plugins.aws_ecs import compute as web
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.compute import TMP_VOLUME, container_definition
 from deployer.plugins.aws_ecs.limits import check_app
 from deployer.services import WorkerSpec
+
+
+def compute_phase(
+    ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
+) -> ComputeResult:
+    """The aws-ecs compute phase: the web service (:mod:`.compute`), then the workers."""
+    result = web.create(ctx, network, registry, ingress)
+    create(ctx, network, registry, result)
+    return result
 
 
 def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, compute: ComputeResult) -> list:

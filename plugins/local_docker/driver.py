@@ -27,13 +27,19 @@ from attrs import evolve
 from deployer import releases as core_releases
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
-from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.log_lines import merge
+from deployer.models import Change, Check, Deployment, LogLine, PhaseContext, Plan, Status, StatusRange
 from deployer.plugins.local_docker import compute, database, engine, lb_routes, oneoff, releases, standby, workers
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT, STATS_PORT
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
 from deployer.targets import RunPhases
+from deployer.verify import wait_until_serving
+
+SERVE_TIMEOUT = 30.0
+"""Seconds ``up`` waits, after the phases, for the endpoint to answer the app's health
+path with a 2xx through the load balancer."""
 
 
 class LocalDriver:
@@ -66,7 +72,8 @@ class LocalDriver:
         return stack_lock(ctx.app.name, ctx.stack, timeout=of(ctx).lock_timeout, report=ctx.report)
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
-        """Converge the stack and return once the load balancer serves healthy replicas."""
+        """Converge the stack and return once the endpoint answers the health path with a
+        2xx through the load balancer (:func:`deployer.verify.wait_until_serving`)."""
         docker = engine.client()
         with self.lock(ctx), _sigterm_as_interrupt():
             check_port(docker, ctx)
@@ -80,6 +87,8 @@ class LocalDriver:
                 ctx.report("everything is up to date: nothing changed")
             else:  # the first up after an upgrade replaced every container: the old names go too
                 _remove(docker, ctx, _leftovers(docker, ctx))
+            healthy = Check(ctx.app.health.path, status=StatusRange(200, 299))
+            wait_until_serving(results.ingress.endpoint, [healthy], SERVE_TIMEOUT)
             _record_release(ctx, docker, known)
         return Deployment(
             target="local",
@@ -201,20 +210,19 @@ class LocalDriver:
         )
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: dt.datetime | None = None) -> Iterator[LogLine]:
-        """The replicas' lines merged by timestamp, each with its replica as ``source``;
-        with ``follow``, keep yielding lines as they come until every replica is gone."""
+        """The replicas' lines merged by timestamp (:func:`deployer.log_lines.merge`: only
+        those at or after ``since``), each with its replica as ``source``; with ``follow``,
+        keep yielding lines as they come until every replica is gone."""
         docker = engine.client()
         start = int(since.timestamp()) if since is not None else None
         rows = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if not standby.is_parked(r)]
         sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
             return _follow(docker, sources, start)
-        lines = [
-            line
-            for cid, source in sources.items()
-            for line in _parse(source, docker.api.logs(cid, timestamps=True, since=start))
+        streams = [
+            _parse(source, docker.api.logs(cid, timestamps=True, since=start)) for cid, source in sources.items()
         ]
-        return iter(sorted(lines, key=lambda line: line.timestamp or ""))
+        return iter(merge(streams, since=since))
 
     def releases(self, ctx: PhaseContext) -> list[core_releases.Release]:
         """The stack's releases, oldest first, read from its release volumes; each says

@@ -1,11 +1,12 @@
 """Manifest of the built-in ``local`` target: its registration and four phase hooks.
 
-Every hook is ``trylast`` and answers only for ``ctx.target.name == "local"``, so a
-third-party plugin can replace or wrap any one phase. This manifest is the target's one
-import boundary: the driver and phase modules (which import everything they use at the
-top, except the docker SDK, which only :class:`deployer.docker_engine.DockerEngine` loads)
-are imported inside the hooks, so listing targets or running another target does not
-load them.
+The phase hooks come from :class:`~deployer.targets.TargetPhases`: each is ``trylast`` and
+answers only for ``ctx.target.name == "local"``, so a third-party plugin can replace or
+wrap any one phase. This manifest is the target's one import boundary: the driver and
+phase modules (which import everything they use at the top, except the docker SDK, which
+only :class:`deployer.docker_engine.DockerEngine` loads) are imported on first use
+(:func:`~deployer.targets.phase_from`), so listing targets or running another target
+does not load them.
 """
 
 from __future__ import annotations
@@ -15,17 +16,9 @@ from typing import TYPE_CHECKING
 
 from deployer.hookspecs import hookimpl
 from deployer.plugins.local_docker.settings import parse_settings
-from deployer.targets import TargetInfo
+from deployer.targets import TargetInfo, TargetPhases, phase_from
 
 if TYPE_CHECKING:
-    from deployer.models import (
-        ComputeResult,
-        IngressResult,
-        NetworkResult,
-        PhaseContext,
-        RegistryResult,
-    )
-    from deployer.services import ServicesResult
     from deployer.targets import Driver
 
 NAME = "local"
@@ -55,48 +48,17 @@ def deployer_register_targets(register: Callable[[TargetInfo], None]) -> None:
     )
 
 
-@hookimpl(trylast=True)
-def deployer_network(ctx: PhaseContext) -> NetworkResult | None:
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.local_docker import network
-
-    return network.apply(ctx)
-
-
-@hookimpl(trylast=True)
-def deployer_services(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.local_docker import database
-
-    return database.apply(ctx, network)
-
-
-@hookimpl(trylast=True)
-def deployer_registry(ctx: PhaseContext, network: NetworkResult) -> RegistryResult | None:
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.local_docker import registry
-
-    return registry.apply(ctx)
-
-
-@hookimpl(trylast=True)
-def deployer_ingress(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult | None:
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.local_docker import ingress
-
-    return ingress.apply(ctx, network, registry)
-
-
-@hookimpl(trylast=True)
-def deployer_compute(
-    ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
-) -> ComputeResult | None:
-    if ctx.target.name != NAME:
-        return None
-    from deployer.plugins.local_docker import release
-
-    return release.apply(ctx, network, registry, ingress)
+_MODULES = "deployer.plugins.local_docker."
+phases = TargetPhases(
+    NAME,
+    network=phase_from(_MODULES + "network", "apply"),
+    registry=phase_from(_MODULES + "registry", "apply"),
+    ingress=phase_from(_MODULES + "ingress", "apply"),
+    compute=phase_from(_MODULES + "release", "apply"),
+    services=phase_from(_MODULES + "database", "apply"),
+)
+deployer_network = phases.deployer_network
+deployer_services = phases.deployer_services
+deployer_registry = phases.deployer_registry
+deployer_ingress = phases.deployer_ingress
+deployer_compute = phases.deployer_compute

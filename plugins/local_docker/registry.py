@@ -8,11 +8,11 @@ exists is not a change of this stack, so it is not listed in the plan.
 from __future__ import annotations
 
 from deployer.errors import DeployFailed
-from deployer.models import Change, PhaseContext, RegistryResult
+from deployer.models import Change, NetworkResult, PhaseContext, RegistryResult
 
 
-def apply(ctx: PhaseContext) -> RegistryResult:
-    """The core-built image by tag and ID.
+def apply(ctx: PhaseContext, network: NetworkResult | None = None) -> RegistryResult:
+    """The core-built image by tag and ID (``network`` is not needed here).
 
     :raises DeployFailed: ``up`` without an image (the core must build it first).
     """

@@ -1,15 +1,32 @@
 """A small in-memory target, written the way a third-party author would: the core's
-tests use it to show that plugins add targets, replace phases and wrap phases."""
+tests use it to show that plugins add targets, replace phases and wrap phases.
+
+With ``serve=True`` it really serves: ``up`` binds a loopback HTTP server (its load
+balancer) on the configured port, and its replicas are in-process copies of the kit's
+sample app (``/`` answers ``sample app version <APP_VERSION>``, ``/healthz`` fails with
+``HEALTHY=false``, one log line per request). A new release starts new replicas, checks
+their health and swaps them in at once, so no request fails; a broken one is refused with
+DeployFailed and the old replicas keep serving. Every object it holds is named in
+``objects``, which the contract's ``leftovers`` reads.
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
 
 from deployer import hookimpl
+from deployer.errors import DeployFailed
+from deployer.log_lines import merge
 from deployer.models import (
+    Action,
     Change,
     ComputeResult,
     Deployment,
@@ -23,7 +40,7 @@ from deployer.models import (
     Status,
 )
 from deployer.settings import Section
-from deployer.targets import RunPhases, TargetInfo
+from deployer.targets import RunPhases, TargetInfo, TargetPhases
 
 
 def parse_settings(raw: Any, key: str) -> dict[str, int]:
@@ -33,15 +50,106 @@ def parse_settings(raw: Any, key: str) -> dict[str, int]:
     return settings
 
 
-class MemoryTarget:
-    """Deploys into a dict. ``deployed`` maps (app, stack) to the phase results."""
+@attrs.define
+class Replica:
+    """One in-process copy of the sample app: its env decides its version and health."""
 
-    def __init__(self, name: str = "memory"):
-        self.name = name
-        self.deployed: dict[tuple[str, str], Any] = {}
+    name: str
+    env: dict[str, str]
+    lines: list[LogLine] = attrs.field(factory=list)
 
-    def _mine(self, ctx: PhaseContext) -> bool:
-        return ctx.target.name == self.name
+    @property
+    def healthy(self) -> bool:
+        return self.env.get("HEALTHY", "true") != "false"
+
+    def answer(self, path: str) -> tuple[int, str]:
+        version = self.env.get("APP_VERSION", "1")
+        if path == "/healthz":
+            status = 200 if self.healthy else 503
+            body = json.dumps({"status": "ok" if self.healthy else "failing", "version": version})
+        else:
+            status, body = 200, f"sample app version {version}\n"
+        self.lines.append(LogLine(self.name, f'127.0.0.1 "GET {path} HTTP/1.1" {status} -', _now()))
+        return status, body
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Balancer:
+    """The target's load balancer: a loopback HTTP server handing each request to the
+    next of ``replicas`` (503 when there is none)."""
+
+    def __init__(self, port: int):
+        self.replicas: list[Replica] = []
+        self._turn = itertools.count()
+        balancer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                replicas = balancer.replicas
+                if replicas:
+                    status, body = replicas[next(balancer._turn) % len(replicas)].answer(self.path)
+                else:
+                    status, body = 503, "no replica\n"
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def swap(self, replicas: list[Replica]) -> None:
+        """Serve ``replicas`` from the next request on (atomic: no request fails)."""
+        self.replicas = replicas
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@attrs.define
+class Stack:
+    """What the target holds for one app and stack."""
+
+    results: Any = None
+    balancer: Balancer | None = None
+    replicas: list[Replica] = attrs.field(factory=list)
+    secrets: dict[str, str] = attrs.field(factory=dict)
+    objects: set[str] = attrs.field(factory=set)
+    retired: list[Replica] = attrs.field(factory=list)
+
+
+class MemoryTarget(TargetPhases):
+    """Deploys into a dict. ``stacks`` maps (app, stack) to a :class:`Stack`. Its four
+    phases are plain methods; :class:`TargetPhases` makes them the guarded hooks."""
+
+    def __init__(self, name: str = "memory", *, serve: bool = False):
+        super().__init__(name, network=self.network, registry=self.registry, ingress=self.ingress, compute=self.compute)
+        self.serve = serve
+        self.stacks: dict[tuple[str, str], Stack] = {}
+        self._names = itertools.count(1)
+
+    @property
+    def deployed(self) -> dict[tuple[str, str], Any]:
+        return {key: stack.results for key, stack in self.stacks.items() if stack.results is not None}
+
+    def stack(self, ctx: PhaseContext) -> Stack:
+        return self.stacks.setdefault((ctx.app.name, ctx.stack), Stack())
+
+    def objects(self, ctx: PhaseContext) -> list[str]:
+        """Every object held for ``ctx``'s app and stack (the contract's leftovers)."""
+        stack = self.stacks.get((ctx.app.name, ctx.stack))
+        return sorted(stack.objects) if stack else []
+
+    parse_settings = staticmethod(parse_settings)
 
     @hookimpl
     def deployer_register_targets(self, register):
@@ -51,60 +159,124 @@ class MemoryTarget:
                 description="deploys into memory (tests)",
                 driver=lambda: MemoryDriver(self),
                 phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
-                parse_settings=parse_settings,
+                parse_settings=self.parse_settings,
             )
         )
 
-    @hookimpl(trylast=True)
-    def deployer_network(self, ctx):
-        return NetworkResult(id=f"{ctx.app.name}-{ctx.stack}-net") if self._mine(ctx) else None
+    # the four phases, as plain methods
 
-    @hookimpl(trylast=True)
-    def deployer_registry(self, ctx, network):
-        if self._mine(ctx):
-            return RegistryResult(image_ref=ctx.image.tag, image_id=ctx.image.id)
-        return None
+    def network(self, ctx: PhaseContext) -> NetworkResult:
+        return NetworkResult(id=f"{ctx.app.name}-{ctx.stack}-net")
 
-    @hookimpl(trylast=True)
-    def deployer_ingress(self, ctx, network, registry):
-        if self._mine(ctx):
-            return IngressResult(endpoint=f"http://127.0.0.1:{ctx.target.settings['port']}", attach=f"{network.id}/lb")
-        return None
+    def registry(self, ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
+        assert ctx.image is not None
+        return RegistryResult(image_ref=ctx.image.tag, image_id=ctx.image.id)
 
-    @hookimpl(trylast=True)
-    def deployer_compute(self, ctx, network, registry, ingress):
-        if self._mine(ctx):
-            app = ctx.app
-            spec = ExpressedSpec(
-                image_id=registry.image_id,
-                port=app.port,
-                env_names=tuple(sorted((*app.env, *ctx.secrets))),
-                health_path=app.health.path,
-                cpu=app.cpu,
-                memory=app.memory,
-                replicas=app.replicas.min,
-                command=app.command,
+    def ingress(self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult:
+        port = ctx.target.settings["port"]
+        if self.serve and ctx.mode == "up":
+            self.bind(ctx, port)
+        return IngressResult(endpoint=f"http://127.0.0.1:{port}", attach=f"{network.id}/lb")
+
+    def bind(self, ctx: PhaseContext, port: int) -> None:
+        stack = self.stack(ctx)
+        if stack.balancer is None:
+            stack.balancer = Balancer(port)
+            stack.objects.add(f"balancer 127.0.0.1:{port}")
+
+    def compute(
+        self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
+    ) -> ComputeResult:
+        app = ctx.app
+        spec = ExpressedSpec(
+            image_id=registry.image_id,
+            port=app.port,
+            env_names=tuple(sorted((*app.env, *ctx.secrets))),
+            health_path=app.health.path,
+            cpu=app.cpu,
+            memory=app.memory,
+            replicas=app.replicas.min,
+            command=app.command,
+        )
+        if self.serve and ctx.mode == "up":
+            self.roll_out(ctx)
+        return ComputeResult(
+            service=f"{ingress.attach}/{registry.image_ref}", replicas=app.replicas.min, extra={"spec": spec}
+        )
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        """Start new replicas when the env changed, check their health, then swap them in
+        (a broken release is refused: the old replicas keep serving)."""
+        stack = self.stack(ctx)
+        env = dict(ctx.app.env)
+        if stack.replicas and all(r.env == env for r in stack.replicas) and len(stack.replicas) == ctx.app.replicas.min:
+            return
+        new = [Replica(f"replica-{next(self._names)}", env) for _ in range(ctx.app.replicas.min)]
+        if not self.healthy_release(new):
+            raise DeployFailed(
+                f"the new release's health check fails on {ctx.app.health.path}; the old one keeps serving"
             )
-            service = f"{ingress.attach}/{registry.image_ref}"
-            return ComputeResult(
-                service=service,
-                replicas=app.replicas.min,
-                extra={"spec": spec},
-                changes=(self._change(ctx, service, spec),),
-            )
-        return None
+        stack.secrets = dict(ctx.secrets)
+        self.swap(stack, new)
+        stack.objects -= {f"replica {r.name}" for r in stack.replicas}
+        stack.retired += stack.replicas
+        stack.replicas = new
+        stack.objects |= {f"replica {r.name}" for r in new}
 
-    def _change(self, ctx: PhaseContext, service: str, spec: ExpressedSpec) -> Change:
-        """The service's plan line: created, unchanged, or updated naming the spec fields
-        that differ from what is deployed."""
+    def healthy_release(self, new: list[Replica]) -> bool:
+        """Whether a new release may take traffic: every new replica passes its health check."""
+        return all(replica.healthy for replica in new)
+
+    def plan_action(self, ctx: PhaseContext, results: Any) -> Action:
+        """``create`` when nothing is deployed, ``update`` when a spec field differs from
+        what is deployed (:meth:`changed_fields`), else ``unchanged``."""
+        if self.deployed.get((ctx.app.name, ctx.stack)) is None:
+            return "create"
+        return "update" if self.changed_fields(ctx, results) else "unchanged"
+
+    def changed_fields(self, ctx: PhaseContext, results: Any) -> tuple[str, ...]:
+        """The spec fields (and ``service``) in which ``results`` differ from what is deployed."""
         before = self.deployed.get((ctx.app.name, ctx.stack))
         if before is None:
-            return Change("create", "memory:service", service)
-        old = before.compute.extra["spec"]
-        fields = tuple(f.name for f in attrs.fields(ExpressedSpec) if getattr(old, f.name) != getattr(spec, f.name))
-        if before.compute.service != service and "image_id" not in fields:
+            return ()
+        old, new = before.compute.extra["spec"], results.compute.extra["spec"]
+        fields = tuple(f.name for f in attrs.fields(ExpressedSpec) if getattr(old, f.name) != getattr(new, f.name))
+        if before.compute.service != results.compute.service and "image_id" not in fields:
             fields = ("service", *fields)
-        return Change("update" if fields else "unchanged", "memory:service", service, fields=fields)
+        return fields
+
+    def swap(self, stack: Stack, new: list[Replica]) -> None:
+        assert stack.balancer is not None
+        stack.balancer.swap(new)
+
+    def remove(self, ctx: PhaseContext) -> None:
+        """Everything of ``ctx``'s app and stack goes (``down``); nothing there is fine."""
+        stack = self.stacks.pop((ctx.app.name, ctx.stack), None)
+        if stack is not None and stack.balancer is not None:
+            stack.balancer.close()
+
+    def healthy(self, stack: Stack) -> int:
+        """Healthy replicas, as ``status`` reports them."""
+        return sum(r.healthy for r in stack.replicas) if self.serve else stack.results.compute.replicas
+
+    def details(self, stack: Stack) -> dict[str, Any]:
+        """``Status.details``: the replicas' names."""
+        return {"replicas": [r.name for r in stack.replicas]}
+
+    def log_lines(self, ctx: PhaseContext, since: datetime | None) -> list[LogLine]:
+        """Every replica's lines (retired ones too), merged and ``since``-filtered."""
+        stack = self.stacks.get((ctx.app.name, ctx.stack))
+        if stack is None or not self.serve:
+            return [LogLine(source="memory-1", text="started")]
+        return merge([[*r.lines] for r in (*stack.retired, *stack.replicas)], since=since)
+
+    def remove_one_replica(self, ctx: PhaseContext) -> None:
+        """Behind the driver's back: one replica vanishes (as ``docker rm -f`` would)."""
+        stack = self.stack(ctx)
+        gone = stack.replicas.pop()
+        stack.objects.discard(f"replica {gone.name}")
+        if stack.balancer is not None:
+            stack.balancer.swap(list(stack.replicas))
 
 
 class MemoryDriver:
@@ -115,7 +287,7 @@ class MemoryDriver:
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         results = phases(ctx)
-        self.target.deployed[(ctx.app.name, ctx.stack)] = results
+        self.target.stack(ctx).results = results
         return Deployment(
             target=ctx.target.name,
             stack=ctx.stack,
@@ -125,27 +297,30 @@ class MemoryDriver:
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         results = phases(ctx)
-        return Plan(
-            target=ctx.target.name, stack=ctx.stack, changes=results.changes, spec=results.compute.extra["spec"]
-        )
+        action = self.target.plan_action(ctx, results)
+        fields = self.target.changed_fields(ctx, results) if action == "update" else ()
+        change = Change(action, "memory:service", results.compute.service, fields=fields)
+        return Plan(target=ctx.target.name, stack=ctx.stack, changes=(change,), spec=results.compute.extra["spec"])
 
     def down(self, ctx: PhaseContext) -> None:
-        self.target.deployed.pop((ctx.app.name, ctx.stack), None)
+        self.target.remove(ctx)
 
     def status(self, ctx: PhaseContext) -> Status:
-        results = self.target.deployed.get((ctx.app.name, ctx.stack))
-        if results is None:
+        stack = self.target.stacks.get((ctx.app.name, ctx.stack))
+        if stack is None or stack.results is None:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
+        results = stack.results
         return Status(
             target=ctx.target.name,
             stack=ctx.stack,
             deployed=True,
             endpoint=results.ingress.endpoint,
-            healthy=results.compute.replicas,
+            healthy=self.target.healthy(stack),
             desired=results.compute.replicas,
             image=results.registry.image_ref,
             spec=results.compute.extra["spec"],
+            details=self.target.details(stack),
         )
 
-    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: Any = None) -> Iterator[LogLine]:
-        yield LogLine(source="memory-1", text="started")
+    def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
+        return iter(self.target.log_lines(ctx, since))

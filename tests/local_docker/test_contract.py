@@ -30,3 +30,11 @@ class TestLocalContract(TargetContract):
             + [n["Name"] for n in docker.api.networks(filters=selector)]
             + [v["Name"] for v in docker.api.volumes(filters=selector).get("Volumes") or ()]
         )
+
+    def remove_one_replica(self, ctx: PhaseContext) -> None:
+        """``docker rm -f`` one replica container, as a user or the OOM killer might."""
+        from deployer.plugins.local_docker import engine
+
+        docker = engine.client()
+        replica = engine.containers(docker, ctx, engine.ROLE_REPLICA)[0]
+        docker.api.remove_container(replica["Id"], force=True)

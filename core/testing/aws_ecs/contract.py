@@ -22,11 +22,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from deployer.models import PhaseContext
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
+from deployer.testing.aws_ecs.emulated_state import load
 from deployer.testing.contract import TargetContract
 from deployer.testing.recorder import HookRecorder
 
@@ -40,6 +42,11 @@ class AwsEcsContract(TargetContract):
     target: ClassVar[str] = TARGET
     offline: ClassVar[bool] = True
     region: ClassVar[str] = "us-east-1"
+    serves_http: ClassVar[bool] = False
+    no_http_reason: ClassVar[str] = (
+        "the emulated AWS (moto) runs no task and its load balancer DNS name answers nothing: "
+        "run the HTTP checks against a real account"
+    )
 
     @contextlib.contextmanager
     def environment(self) -> Iterator[None]:
@@ -68,3 +75,11 @@ class AwsEcsContract(TargetContract):
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """Live emulator objects tagged for the app and stack, and the state file."""
         return EmulatedDriver().leftovers(ctx)
+
+    def remove_one_replica(self, ctx: PhaseContext) -> None:
+        """Deregister one of the service's targets from its target group in the emulator
+        (as a task that stopped would leave it), behind the driver's back."""
+        elbv2 = boto3.client("elbv2", region_name=self.region)
+        group = load(ctx).outputs["target_group_arn"]
+        targets = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        elbv2.deregister_targets(TargetGroupArn=group, Targets=[targets[0]["Target"]])

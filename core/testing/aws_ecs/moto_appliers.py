@@ -140,7 +140,7 @@ def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
     try:
         call(**kwargs)
     except Exception as exc:  # botocore ClientError; moto may raise its own not-found types
-        if not gone(exc) and "not found" not in str(exc).lower():
+        if not gone(exc) and not any(text in str(exc).lower() for text in ("not found", "does not exist")):
             raise
 
 
@@ -614,8 +614,8 @@ def _delete_service(aws: Aws, real: dict) -> None:
     for task in real["tasks"]:
         _quietly(aws.ecs.stop_task, cluster=cluster, task=task, reason="service deleted")
     for group in real["targets"]:
-        if group["Targets"]:
-            _quietly(aws.elbv2.deregister_targets, **group)
+        for target in group["Targets"]:  # one by one: a target already gone fails the whole call
+            _quietly(aws.elbv2.deregister_targets, TargetGroupArn=group["TargetGroupArn"], Targets=[target])
 
 
 # --- Application Auto Scaling -------------------------------------------------------------

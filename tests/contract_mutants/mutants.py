@@ -1,0 +1,153 @@
+"""Deliberately broken copies of the in-memory target, one defect each, and the kit check
+each must fail (:data:`MUTANTS`). ``test_mutants.py`` runs the whole kit against each."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from deployer.errors import DeployFailed
+from deployer.models import Action, IngressResult, LogLine, NetworkResult, PhaseContext, RegistryResult
+from tests.core.memory_target import MemoryTarget, Replica, Stack
+from tests.ports import free_port
+
+
+class SilentEndpoint(MemoryTarget):
+    """Returns an endpoint nothing listens on (its balancer listens elsewhere)."""
+
+    dead = free_port()
+
+    def ingress(self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult:
+        return attrs.evolve(super().ingress(ctx, network, registry), endpoint=f"http://127.0.0.1:{self.dead}")
+
+
+class LeavesAVolume(MemoryTarget):
+    """``down`` forgets the app's data volume."""
+
+    def remove(self, ctx: PhaseContext) -> None:
+        super().remove(ctx)
+        self.stacks[(ctx.app.name, ctx.stack)] = Stack(objects={"volume contract-data"})
+
+
+class DownFailsTwice(MemoryTarget):
+    """``down`` of a stack that is already gone raises."""
+
+    def remove(self, ctx: PhaseContext) -> None:
+        if (ctx.app.name, ctx.stack) not in self.stacks:
+            raise DeployFailed(f"stack {ctx.stack} not found")
+        super().remove(ctx)
+
+
+class SecretInStatus(MemoryTarget):
+    """``status`` shows the env it deployed, secret values included."""
+
+    def details(self, stack: Stack) -> dict[str, Any]:
+        return {**super().details(stack), "env": dict(stack.secrets)}
+
+
+class PlanCreates(MemoryTarget):
+    """``plan`` reserves a name on the platform."""
+
+    def compute(self, ctx, network, registry, ingress):
+        if ctx.mode == "plan":
+            self.stack(ctx).objects.add("reservation contract-service")
+        return super().compute(ctx, network, registry, ingress)
+
+
+class DropsRequestsInRollout(MemoryTarget):
+    """Stops the old replicas before the new ones take traffic."""
+
+    def swap(self, stack: Stack, new: list[Replica]) -> None:
+        assert stack.balancer is not None
+        stack.balancer.swap([])
+        time.sleep(0.5)
+        stack.balancer.swap(new)
+
+
+class SilentLogs(MemoryTarget):
+    """``logs`` returns nothing."""
+
+    def log_lines(self, ctx: PhaseContext, since: datetime | None) -> list[LogLine]:
+        return []
+
+
+class HidesRemovedReplica(MemoryTarget):
+    """``status`` reports the desired count as healthy without looking."""
+
+    def healthy(self, stack: Stack) -> int:
+        return stack.results.compute.replicas
+
+
+class AcceptsUnknownKeys(MemoryTarget):
+    """Its settings parser ignores keys it does not know."""
+
+    @staticmethod
+    def parse_settings(raw: Any, key: str) -> dict[str, int]:
+        return {"port": int(raw.get("port", 9999))}
+
+
+class AlwaysUpdates(MemoryTarget):
+    """``plan`` of a deployed stack always announces an update."""
+
+    def plan_action(self, ctx: PhaseContext, results: Any) -> Action:
+        return "update" if (ctx.app.name, ctx.stack) in self.deployed else "create"
+
+
+class MisstatesMemory(MemoryTarget):
+    """Gives each replica twice the memory asked for."""
+
+    def compute(self, ctx, network, registry, ingress):
+        result = super().compute(ctx, network, registry, ingress)
+        spec = result.extra["spec"]
+        return attrs.evolve(result, extra={**result.extra, "spec": attrs.evolve(spec, memory=spec.memory * 2)})
+
+
+class AcceptsABrokenRelease(MemoryTarget):
+    """Swaps a new release in without checking its health."""
+
+    def healthy_release(self, new: list[Replica]) -> bool:
+        return True
+
+
+MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
+    "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
+    "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
+    "down that fails the second time": (DownFailsTwice, "test_down_is_idempotent", "not found"),
+    "secret printed in status": (SecretInStatus, "test_secret_values_never_appear", "a secret's value was printed"),
+    "plan that creates something": (PlanCreates, "test_plan_has_no_side_effects", "plan created something"),
+    "rollout that drops requests": (
+        DropsRequestsInRollout,
+        "test_a_new_version_rolls_out_without_dropping_requests",
+        "requests failed during the rollout",
+    ),
+    "logs that return nothing": (
+        SilentLogs,
+        "test_logs_return_the_apps_lines_and_since_filters_them",
+        "logs lack the app's request lines",
+    ),
+    "settings that accept unknown keys": (
+        AcceptsUnknownKeys,
+        "test_bad_config_fails_before_any_side_effect",
+        "up accepted an unknown key",
+    ),
+    "plan that never says unchanged": (AlwaysUpdates, "test_second_up_changes_nothing", "'update'"),
+    "spec expressed unfaithfully": (
+        MisstatesMemory,
+        "test_app_spec_is_expressed_faithfully",
+        "status().spec is not the app's spec",
+    ),
+    "broken release accepted": (
+        AcceptsABrokenRelease,
+        "test_a_broken_release_is_refused_and_the_old_one_keeps_serving",
+        "DID NOT RAISE",
+    ),
+    "status that hides a removed replica": (
+        HidesRemovedReplica,
+        "test_status_reports_a_replica_removed_behind_its_back",
+        "status hides the removed replica",
+    ),
+}
+"""Mutant description: (target class, the one kit check it must fail, text of the failure)."""

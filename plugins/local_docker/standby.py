@@ -28,6 +28,13 @@ from typing import Any
 
 from deployer.docker_engine import DockerEngine
 
+KEEP_STANDBY = False
+"""Whether a rollout keeps the replaced version as a warm standby. Off: with it on, the
+contract kit's broken-release check saw the version before the previous one answer
+(merged 2026-11-29, not yet explained), and a replica removed behind the target's back
+could be a standby one. ``rollback`` then starts the release's replicas like ``up``.
+The code stays, to be switched on once that is understood."""
+
 PERIOD = 100_000
 """CFS period (µs) of the CPU limit applied after start-up."""
 

@@ -15,8 +15,8 @@ Without any, :func:`checks_for` gives :func:`default_checks`: the health path an
 
 from __future__ import annotations
 
+from deployer.config_section import Section
 from deployer.models import Check, HealthCheck, Project, StatusRange
-from deployer.settings import Section
 
 PATH_PATTERN = r"/[\x21\x22\x24-\x7e]*"
 PATH_HINT = "a URL path starting with /, printable ASCII without spaces or #"

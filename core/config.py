@@ -2,7 +2,7 @@
 
 Every problem is a :class:`ConfigError` naming the file, the key path, the bad value
 and what is allowed, before anything is built or created; one run reports all of them
-at once (:class:`ConfigErrors`, see :class:`deployer.settings.Section`). Target sections
+at once (:class:`ConfigErrors`, see :class:`deployer.config_section.Section`). Target sections
 (``[targets.<name>]``) are validated by the target's own plugin, when it is selected.
 """
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import evolve
 
 from deployer.checks import PATH_HINT, PATH_PATTERN, parse_checks
+from deployer.config_section import Section
 from deployer.errors import ConfigError, ConfigErrors
 from deployer.models import (
     AppSpec,
@@ -28,7 +29,6 @@ from deployer.models import (
     TargetConfig,
 )
 from deployer.services import DATABASE_ENV, parse_command_key, parse_database, parse_workers
-from deployer.settings import Section
 
 if TYPE_CHECKING:
     from deployer.targets import TargetInfo

@@ -34,8 +34,8 @@ from urllib.parse import quote
 
 from attrs import field, frozen
 
+from deployer.config_section import Section
 from deployer.models import Change
-from deployer.settings import Section
 
 WORKER_NAME_PATTERN = r"[a-z][a-z0-9-]{0,14}[a-z0-9]"
 WORKER_NAME_HINT = "2-16 characters: lowercase letters, digits and dashes, starting with a letter"

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from attrs import field, frozen
 
+from deployer.config_section import Section
 from deployer.hookspecs import hookimpl
 from deployer.models import (
     AppSpec,
@@ -24,7 +25,6 @@ from deployer.models import (
     Status,
 )
 from deployer.services import ServicesResult
-from deployer.settings import Section
 
 RunPhases = Callable[[PhaseContext], PhaseResults]
 """Runs the four phase hooks in order for a context; the driver decides where (directly,

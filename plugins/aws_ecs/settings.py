@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
+from deployer.config_section import Section, target_settings
 from deployer.errors import ConfigError
-from deployer.settings import Section, target_settings
 
 if TYPE_CHECKING:
     from deployer.models import PhaseContext
@@ -236,5 +236,5 @@ def _is_ip(text: str) -> bool:
 
 
 def of(ctx: PhaseContext) -> AwsSettings:
-    """The parsed settings of the context's target (:func:`deployer.settings.target_settings`)."""
+    """The parsed settings of the context's target (:func:`deployer.config_section.target_settings`)."""
     return target_settings(ctx, AwsSettings, parse_settings)

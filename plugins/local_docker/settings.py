@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
-from deployer.settings import Section, target_settings
+from deployer.config_section import Section, target_settings
 
 if TYPE_CHECKING:
     from deployer.models import PhaseContext
@@ -129,5 +129,5 @@ def _check_bind(s: Section, bind: str) -> None:
 
 
 def of(ctx: PhaseContext) -> LocalSettings:
-    """The parsed settings of the context's target (:func:`deployer.settings.target_settings`)."""
+    """The parsed settings of the context's target (:func:`deployer.config_section.target_settings`)."""
     return target_settings(ctx, LocalSettings, parse_settings)

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from deployer import hookimpl
+from deployer.config_section import Section
 from deployer.errors import DeployFailed
 from deployer.log_lines import merge
 from deployer.models import (
@@ -39,7 +40,6 @@ from deployer.models import (
     RegistryResult,
     Status,
 )
-from deployer.settings import Section
 from deployer.targets import RunPhases, TargetInfo, TargetPhases
 
 

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from deployer.cli import app
 from deployer.config import load_project, target_config
+from deployer.config_section import Section
 from deployer.errors import ConfigError, ConfigErrors
 from deployer.plugin_manager import get_plugin_manager
-from deployer.settings import Section
 
 BASE = """
 [app]

@@ -503,9 +503,9 @@ def _retire(
         and r["Labels"].get(docker_labels.SPEC_HASH) != digest
         and network in ((r.get("NetworkSettings") or {}).get("Networks") or {})  # not a replaced network's
     ]
-    if (
-        standby_rows and standby.KEEP_STANDBY
-    ):  # the version just replaced: kept running, out of the load balancer (see .standby)
+    if parked and not standby.KEEP_STANDBY:  # left by a run with the standby on
+        standby.discard(docker, [engine.name(r) for r in parked if r["Labels"].get(docker_labels.SPEC_HASH) != digest])
+    if standby_rows and standby.KEEP_STANDBY:  # the version just replaced: kept running, out of the load balancer
         ctx.report(f"keeping {', '.join(engine.name(r) for r in standby_rows)} as standby, for an instant rollback")
         standby.park(docker, [engine.name(r) for r in standby_rows])
         rows = [r for r in rows if r not in standby_rows]

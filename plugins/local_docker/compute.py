@@ -14,12 +14,11 @@ settings that shape a replica; secret values only as HMACs under a machine-local
    was never changed, so the old version keeps serving;
 2. the load balancer is reloaded to route to exactly the new set;
 3. once the replicas that left it have no request in flight (the HAProxy worker from
-   before the reload has exited; at most ``drain_seconds``), they are kept running as the
-   standby of the replaced version (:mod:`.standby`) and stopped or surplus ones are
-   removed.
+   before the reload has exited; at most ``drain_seconds``), they are stopped and
+   removed, as are stopped or surplus ones.
 
 New replicas start without their CPU limit and are probed directly (:mod:`.probe`); the
-limit is applied once they pass their check, before they get traffic.
+limit is applied once they pass their check, before they get traffic (:mod:`.cpu_boost`).
 
 An interrupted ``up`` removes the replicas it started and had not registered; a
 replica left behind by a hard kill is reused or removed by the next ``up``.
@@ -30,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -47,7 +45,7 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.local_docker import engine, lb_routes, probe, secret_key, standby
+from deployer.plugins.local_docker import cpu_boost, engine, lb_routes, probe, secret_key
 from deployer.plugins.local_docker.haproxy_config import Routes, Upstream, config_id
 from deployer.plugins.local_docker.settings import LocalSettings, of
 
@@ -162,7 +160,7 @@ def _create(
     second = 1_000_000_000
     host_config = docker.api.create_host_config(
         mem_limit=f"{app.memory}m",
-        # no CPU limit while it starts: standby.limit applies it once healthy (start-up boost)
+        # no CPU limit while it starts: cpu_boost.limit applies it once healthy
         pids_limit=REPLICA_PIDS_LIMIT,
         restart_policy={"Name": settings.restart},
         security_opt=["no-new-privileges"],
@@ -228,7 +226,7 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
         port=int(env.get("PORT", 0)),
         env_names=names,
         health_path=newest["Labels"].get(docker_labels.HEALTH_PATH, ""),
-        cpu=standby.cpus(host),
+        cpu=cpu_boost.cpus(host),
         memory=host.get("Memory", 0) // 2**20,
         replicas=len(same),
         command=tuple(info["Config"]["Cmd"]) if command_set else None,
@@ -263,17 +261,6 @@ def apply(
     routed = lb_routes.routes(docker, upstream)
     members = routed.members if routed else ()
 
-    resumable = [
-        r
-        for r in rows
-        if standby.is_parked(r) and engine.is_up(r) and r["Labels"].get(docker_labels.SPEC_HASH) == digest
-    ]
-    if resumable and ctx.mode != "plan":  # this version's replicas, kept running after a rollout: instant
-        ctx.report(f"resuming standby replicas {', '.join(engine.name(r) for r in resumable[:wanted])}")
-        standby.resume(docker, [engine.name(r) for r in resumable[:wanted]])
-        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
-    parked = [r for r in rows if standby.is_parked(r)]
-    rows = [r for r in rows if not standby.is_parked(r)]
     current = [r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
     current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
     keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
@@ -305,9 +292,6 @@ def apply(
         drained=set(members) - set(final),
         upstream=upstream,
         workers=workers,
-        parked=parked,
-        digest=digest,
-        network=network.extra.get("name", engine.network_name(ctx)),
     )
     return result
 
@@ -438,7 +422,7 @@ def _wait_healthy(
             else:
                 waiting.append(name)
         if not waiting:
-            standby.limit(docker, names, ctx.app.cpu)  # the start-up boost ends before any traffic
+            cpu_boost.limit(docker, names, ctx.app.cpu)  # the start-up boost ends before any traffic
             return
         if time.monotonic() > deadline:
             raise _failure(
@@ -478,9 +462,6 @@ def _retire(
     *,
     upstream: Upstream,
     workers: tuple[int, ...] = (),
-    parked: Sequence[dict[str, Any]] = (),
-    digest: str = "",
-    network: str = "",
 ) -> None:
     """Stop and remove ``rows``; when some just left the load balancer (``drained``),
     first wait until their in-flight requests are done (the HAProxy ``workers`` from
@@ -495,24 +476,6 @@ def _retire(
             ctx.report(f"{names}: requests still in flight after {settings.drain_seconds} s (drain_seconds); stopping")
         else:
             ctx.report(f"{names}: drained to zero in-flight requests in {waited:.2f} s")
-    standby_rows = [
-        r
-        for r in rows
-        if engine.name(r) in drained
-        and engine.is_up(r)
-        and r["Labels"].get(docker_labels.SPEC_HASH) != digest
-        and network in ((r.get("NetworkSettings") or {}).get("Networks") or {})  # not a replaced network's
-    ]
-    if parked and not standby.KEEP_STANDBY:  # left by a run with the standby on
-        standby.discard(docker, [engine.name(r) for r in parked if r["Labels"].get(docker_labels.SPEC_HASH) != digest])
-    if standby_rows and standby.KEEP_STANDBY:  # the version just replaced: kept running, out of the load balancer
-        ctx.report(f"keeping {', '.join(engine.name(r) for r in standby_rows)} as standby, for an instant rollback")
-        standby.park(docker, [engine.name(r) for r in standby_rows])
-        rows = [r for r in rows if r not in standby_rows]
-        older = [engine.name(r) for r in parked if r["Labels"].get(docker_labels.SPEC_HASH) != digest]
-        if older:  # out of the load balancer since the rollout before: nothing to finish, no SIGTERM wait
-            ctx.report(f"removing the older standby {', '.join(older)}")
-            standby.discard(docker, older)
     if not rows:
         return
     ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")

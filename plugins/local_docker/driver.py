@@ -29,7 +29,7 @@ from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.log_lines import merge
 from deployer.models import Change, Check, Deployment, LogLine, PhaseContext, Plan, Status, StatusRange
-from deployer.plugins.local_docker import compute, database, engine, lb_routes, oneoff, releases, standby, workers
+from deployer.plugins.local_docker import compute, database, engine, lb_routes, oneoff, releases, workers
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT, STATS_PORT
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
@@ -171,7 +171,7 @@ class LocalDriver:
         if not rows:
             return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
         lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
-        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA and not standby.is_parked(r)]
+        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
         healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
         if any(engine.is_up(r) and engine.health(r) == "starting" for r in replicas) and lbs:
             # up routes to a replica once it answers its check, which can be before Docker's
@@ -215,7 +215,7 @@ class LocalDriver:
         keep yielding lines as they come until every replica is gone."""
         docker = engine.client()
         start = int(since.timestamp()) if since is not None else None
-        rows = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if not standby.is_parked(r)]
+        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
         sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
             return _follow(docker, sources, start)
@@ -234,11 +234,7 @@ class LocalDriver:
         through the docker CLI (``docker exec -it``: the engine's exec with this terminal);
         otherwise through the engine API, streaming the output (standard input is not sent)."""
         docker = engine.client()
-        running = [
-            r
-            for r in engine.containers(docker, ctx, engine.ROLE_REPLICA)
-            if engine.is_up(r) and not standby.is_parked(r)
-        ]
+        running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
         if not running:
             raise UsageError(
                 f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `deployer up --target local` first"

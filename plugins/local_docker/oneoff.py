@@ -24,7 +24,7 @@ from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import PhaseContext
-from deployer.plugins.local_docker import engine, standby
+from deployer.plugins.local_docker import engine
 from deployer.plugins.local_docker.database import ROLE_ONEOFF
 from deployer.plugins.local_docker.settings import of
 
@@ -120,9 +120,7 @@ def run(ctx: PhaseContext, command: Sequence[str]) -> int:
     """Run ``command`` in a one-off container like the newest running replica; stream
     its output to this process's stdout and stderr and return its exit code."""
     docker = engine.client()
-    running = [  # not the replaced version's standby replicas
-        r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r) and not standby.is_parked(r)
-    ]
+    running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
     if not running:
         raise UsageError(
             f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `deployer up --target local` first"

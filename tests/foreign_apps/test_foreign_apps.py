@@ -96,8 +96,8 @@ class Deployment:
 
     def replicas(self) -> list[dict[str, Any]]:
         labels = [f"dev.deployer.app={self.app.name}", f"dev.deployer.stack={self.stack}", "dev.deployer.role=replica"]
-        rows = self.docker.api.containers(all=True, filters={"label": labels})
-        return [r for r in rows if not r["Names"][0].endswith("-standby")]  # the replaced version, kept for rollback
+        rows: list[dict[str, Any]] = self.docker.api.containers(all=True, filters={"label": labels})
+        return rows
 
 
 @pytest.fixture(params=FOREIGN_APPS, ids=lambda app: app.folder)

@@ -64,20 +64,19 @@ class Stack:
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def containers(self, role: str | None = None, *, standby: bool = False) -> list[dict[str, Any]]:
-        """This stack's containers (of ``role``); the replaced version's standby replicas
-        (``<name>-standby``) only with ``standby``."""
+    def containers(self, role: str | None = None) -> list[dict[str, Any]]:
+        """This stack's containers (of ``role``)."""
         labels = [f"{docker_labels.APP}={self.app}", f"{docker_labels.STACK}={self.stack}"]
         if role:
             labels.append(f"{docker_labels.ROLE}={role}")
-        rows = self.docker.api.containers(all=True, filters={"label": labels})
-        return [r for r in rows if standby or not r["Names"][0].endswith("-standby")]
+        rows: list[dict[str, Any]] = self.docker.api.containers(all=True, filters={"label": labels})
+        return rows
 
     def objects(self) -> dict[str, list[str]]:
         """Names of every container, network and volume labelled with this stack."""
         labels = {"label": [f"{docker_labels.APP}={self.app}", f"{docker_labels.STACK}={self.stack}"]}
         return {
-            "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers(standby=True)),
+            "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers()),
             "networks": sorted(n["Name"] for n in self.docker.api.networks(filters=labels)),
             "volumes": sorted(v["Name"] for v in self.docker.api.volumes(filters=labels).get("Volumes") or ()),
         }
@@ -101,7 +100,7 @@ def stack(docker_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     made = Stack(folder=tmp_path, stack="t" + secrets.token_hex(4), port=free_port(), docker=docker_client)
     yield made
-    for container in made.containers(standby=True):
+    for container in made.containers():
         docker_client.api.remove_container(container["Id"], force=True, v=True)
     api.down(made.session())
 

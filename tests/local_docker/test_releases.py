@@ -56,7 +56,7 @@ def test_rollback_refused_when_the_image_is_gone(stack):
     stack.version = f"only-{stack.stack}"  # an image no other test's container uses
     stack.up()
     first = api.releases(stack.session())[0]
-    for version in ("2", "3"):  # release 2's replicas are now the standby; release 1's are gone
+    for version in ("2", "3"):
         stack.version = version
         stack.up()
     stack.docker.api.remove_image(first.image)  # what pruning does beyond KEEP_IMAGES

@@ -12,7 +12,7 @@ up: install base-image
 	$(VENV)/bin/deployer verify --target local
 
 test: install base-image
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadscope
 
 down: install
 	$(VENV)/bin/deployer down --target local

@@ -114,7 +114,7 @@ def _run(
     unless asked for."""
     from deployer import api
     from deployer.errors import DeployerError
-    from deployer.progress import ConsoleReporter
+    from deployer.render import ConsoleReporter
 
     session = None
     try:
@@ -386,7 +386,7 @@ def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Build the app image (skipped when nothing changed) and print its tag."""
     from deployer import api
     from deployer.config import load_project
-    from deployer.progress import ConsoleReporter
+    from deployer.render import ConsoleReporter
 
     def action(_: Any) -> dict[str, Any]:
         image = api.build(load_project(config), ConsoleReporter())

@@ -8,10 +8,12 @@ until a command needs it.
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
@@ -114,7 +116,6 @@ def _run(
     unless asked for."""
     from deployer import api
     from deployer.errors import DeployerError
-    from deployer.render import ConsoleReporter
 
     session = None
     try:
@@ -175,6 +176,40 @@ def _plain(value: Any) -> Any:
 
 def _out(text: str) -> None:
     typer.echo(text)
+
+
+class ConsoleReporter:
+    """Prints to stderr: with rich's colours on a terminal, plain lines otherwise (logs,
+    CI, pipes)."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self._stream = stream or sys.stderr
+
+    @functools.cached_property
+    def _console(self) -> Any:
+        """rich's console on a terminal (rich is loaded only then), else None."""
+        if not self._stream.isatty():
+            return None
+        from rich.console import Console
+
+        return Console(file=self._stream, highlight=False)
+
+    def line(self, text: str) -> None:
+        text = text.rstrip()
+        if not text:
+            return
+        if self._console is None:
+            print(f"  {text}", file=self._stream, flush=True)
+        else:
+            from rich.markup import escape
+
+            self._console.print(f"  [dim]{escape(text)}[/dim]")
+
+    def phase(self, name: str, seconds: float) -> None:
+        if self._console is None:
+            print(f"✓ {name:<10} {seconds:6.2f}s", file=self._stream, flush=True)
+        else:
+            self._console.print(f"[green]✓[/green] {name:<10} [dim]{seconds:6.2f}s[/dim]")
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -386,7 +421,6 @@ def build(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Build the app image (skipped when nothing changed) and print its tag."""
     from deployer import api
     from deployer.config import load_project
-    from deployer.render import ConsoleReporter
 
     def action(_: Any) -> dict[str, Any]:
         image = api.build(load_project(config), ConsoleReporter())

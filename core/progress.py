@@ -1,6 +1,6 @@
 """Progress while deployer works: what the library reports (one line per event, each
 phase with its time). How it looks is the caller's: the CLI's
-:class:`deployer.render.ConsoleReporter` prints it to stderr, so stdout stays clean for
+:class:`deployer.cli.ConsoleReporter` prints it to stderr, so stdout stays clean for
 ``--json``."""
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
-"""Human-readable output of the CLI: results on stdout (``--json`` bypasses them), progress
-on stderr (:class:`ConsoleReporter`)."""
+"""Human-readable output of the CLI (stdout). ``--json`` bypasses all of this."""
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -118,32 +115,3 @@ def print_releases(releases: list[Any]) -> None:
         console.print(
             escape(f"{mark} {r.number:>3}  {r.status:<8}  {r.created}  {r.by or '-'}  {image}  {r.config_hash}{extra}")
         )
-
-
-class ConsoleReporter:
-    """Prints to stderr: with rich's colours on a terminal, plain lines otherwise (logs,
-    CI, pipes)."""
-
-    def __init__(self, stream: TextIO | None = None):
-        self._stream = stream or sys.stderr
-
-    @functools.cached_property
-    def _console(self) -> Console | None:
-        if not self._stream.isatty():
-            return None
-        return Console(file=self._stream, highlight=False)
-
-    def line(self, text: str) -> None:
-        text = text.rstrip()
-        if not text:
-            return
-        if self._console is None:
-            print(f"  {text}", file=self._stream, flush=True)
-        else:
-            self._console.print(f"  [dim]{escape(text)}[/dim]")
-
-    def phase(self, name: str, seconds: float) -> None:
-        if self._console is None:
-            print(f"✓ {name:<10} {seconds:6.2f}s", file=self._stream, flush=True)
-        else:
-            self._console.print(f"[green]✓[/green] {name:<10} [dim]{seconds:6.2f}s[/dim]")

@@ -49,9 +49,6 @@ from deployer.plugins.local_docker import cpu_boost, engine, lb_routes, probe, s
 from deployer.plugins.local_docker.haproxy_config import Routes, Upstream, config_id
 from deployer.plugins.local_docker.settings import LocalSettings, of
 
-REPLICA_PIDS_LIMIT = 512
-"""Processes and threads one replica may run (Docker's ``--pids-limit``): a fork bomb or
-a thread leak in the app stops there instead of exhausting the host."""
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
 _LOG_LINES = 20
@@ -97,7 +94,7 @@ def fingerprint(ctx: PhaseContext, image_id: str, settings: LocalSettings) -> di
             app.health.start_period,
             settings.health_interval,
         ],
-        "settings": [settings.read_only, settings.restart, engine.network_name(ctx), REPLICA_PIDS_LIMIT],
+        "settings": [settings.read_only, settings.restart, engine.network_name(ctx), engine.PIDS_LIMIT],
     }
     return {
         **{name: _short(value) for name, value in public.items()},
@@ -158,15 +155,9 @@ def _create(
 ) -> str:
     app = ctx.app
     second = 1_000_000_000
-    host_config = docker.api.create_host_config(
-        mem_limit=f"{app.memory}m",
-        # no CPU limit while it starts: cpu_boost.limit applies it once healthy
-        pids_limit=REPLICA_PIDS_LIMIT,
-        restart_policy={"Name": settings.restart},
-        security_opt=["no-new-privileges"],
-        cap_drop=["ALL"],
-        read_only=settings.read_only,
-        tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
+    # no CPU limit while it starts: cpu_boost.limit applies it once healthy
+    host_config = engine.hardened_host_config(
+        docker, settings, memory=app.memory, restart_policy={"Name": settings.restart}
     )
     created = docker.api.create_container(
         image,

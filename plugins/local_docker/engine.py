@@ -19,6 +19,7 @@ from typing import Any
 from deployer import docker_engine, docker_labels
 from deployer.docker_engine import DockerEngine, Filters
 from deployer.models import PhaseContext
+from deployer.plugins.local_docker.settings import LocalSettings
 
 TARGET_NAME = "local"
 
@@ -190,3 +191,25 @@ def tar(files: dict[str, str], *, mode: int = 0o644) -> io.BytesIO:
             archive.addfile(info, io.BytesIO(data))
     buffer.seek(0)
     return buffer
+
+
+PIDS_LIMIT = 512
+"""Processes and threads one app container (replica, worker, one-off run) may run
+(Docker's ``--pids-limit``): a fork bomb or a thread leak stops there instead of
+exhausting the host."""
+
+
+def hardened_host_config(docker: DockerEngine, settings: LocalSettings, *, memory: int, **extra: Any) -> Any:
+    """The host config of every app container: ``memory`` MiB, :data:`PIDS_LIMIT`,
+    every capability dropped, ``no-new-privileges``, and a read-only root filesystem with
+    a tmpfs ``/tmp`` when ``settings.read_only``; ``extra`` adds the container's own
+    (restart policy, CPU limit)."""
+    return docker.api.create_host_config(
+        mem_limit=f"{memory}m",
+        pids_limit=PIDS_LIMIT,
+        security_opt=["no-new-privileges"],
+        cap_drop=["ALL"],
+        read_only=settings.read_only,
+        tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
+        **extra,
+    )

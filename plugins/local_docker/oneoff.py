@@ -50,13 +50,7 @@ def _run(
 ) -> int:
     settings = of(ctx)
     container = f"{engine.prefix(ctx)}-{purpose}-{secrets.token_hex(3)}"
-    host_config = docker.api.create_host_config(
-        mem_limit=f"{ctx.app.memory}m",
-        security_opt=["no-new-privileges"],
-        cap_drop=["ALL"],
-        read_only=settings.read_only,
-        tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
-    )
+    host_config = engine.hardened_host_config(docker, settings, memory=ctx.app.memory)
     created = docker.api.create_container(
         image,
         name=container,

@@ -81,14 +81,12 @@ def _create(
     docker: DockerEngine, ctx: PhaseContext, worker: WorkerSpec, image: str, container: str, network: str, digest: str
 ) -> None:
     settings = of(ctx)
-    host_config = docker.api.create_host_config(
-        mem_limit=f"{worker.memory}m",
+    host_config = engine.hardened_host_config(
+        docker,
+        settings,
+        memory=worker.memory,
         nano_cpus=worker.cpu * 1_000_000_000 // 1024,
         restart_policy={"Name": settings.restart},
-        security_opt=["no-new-privileges"],
-        cap_drop=["ALL"],
-        read_only=settings.read_only,
-        tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
     )
     created = docker.api.create_container(
         image,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from deployer import api, cli, docker_labels
 from deployer.errors import DeployFailed, UsageError
-from deployer.plugins.local_docker import compute, ingress
+from deployer.plugins.local_docker import engine, ingress
 
 pytestmark = pytest.mark.docker
 
@@ -182,11 +182,11 @@ def test_plan_and_up_refuse_a_taken_port_with_the_same_message_before_building(s
 def test_replicas_and_the_load_balancer_have_pids_cpu_and_memory_limits(stack):
     stack.up()
     for row in stack.containers("replica"):
-        assert stack.docker.api.inspect_container(row["Id"])["HostConfig"]["PidsLimit"] == compute.REPLICA_PIDS_LIMIT
+        assert stack.docker.api.inspect_container(row["Id"])["HostConfig"]["PidsLimit"] == engine.PIDS_LIMIT
     lb = stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["HostConfig"]
     assert (lb["PidsLimit"], lb["NanoCpus"], lb["Memory"]) == (128, 500_000_000, 256 * 2**20)
     assert (ingress.LB_PIDS_LIMIT, ingress.LB_CPUS, ingress.LB_MEMORY_MIB) == (128, 0.5, 256)
-    assert compute.REPLICA_PIDS_LIMIT == 512
+    assert engine.PIDS_LIMIT == 512
 
 
 def test_a_killed_replica_makes_status_degraded_until_up_restarts_it(stack):

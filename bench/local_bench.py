@@ -97,19 +97,18 @@ class Load:
             thread.join()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-
-    work = Path(tempfile.mkdtemp(prefix="deployer-bench-"))
+def workspace(prefix: str, app: str) -> tuple[Path, Path, Path, dict[str, str], int, int]:
+    """A temporary copy of website/ with a deployer.toml for ``app`` (2 replicas, on a free
+    port) and the environment docker-compose reads (the site, its own free port), so both
+    tools deploy the same files side by side. Returns the folder, the site, the config, the
+    environment and the two ports (deployer's, compose's)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     site = work / "site"
     shutil.copytree(ROOT / "website", site, ignore=shutil.ignore_patterns("tests", "__pycache__"))
     ours_port, compose_port = free_port(), free_port()
     config = work / "deployer.toml"
     config.write_text(f"""[app]
-name = "benchsite"
+name = "{app}"
 port = 8000
 replicas = 2
 [app.build]
@@ -123,6 +122,16 @@ host_port = {ours_port}
         "COMPOSE_PORT": str(compose_port),
         "XDG_STATE_HOME": str(work / "state"),
     }
+    return work, site, config, env, ours_port, compose_port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    work, site, config, env, ours_port, compose_port = workspace("deployer-bench-", "benchsite")
     ours = [DEPLOYER, "up", "--target", "local", "--stack", STACK, "--config", str(config)]
     compose = ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "up", "-d"]
     results: dict[str, object] = {"commands": {"deployer": " ".join(ours), "compose": " ".join(compose)}}

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from local_bench import COMPOSE_FILE, DEPLOYER, ROOT, TEMPLATE, Load, free_port, run, wait_for
+from local_bench import COMPOSE_FILE, DEPLOYER, TEMPLATE, Load, run, wait_for, workspace
 
 STACK, PROJECT = "rbench", "deployerrbench"
 
@@ -57,26 +55,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="deployer-rbench-"))
-    site = work / "site"
-    shutil.copytree(ROOT / "website", site, ignore=shutil.ignore_patterns("tests", "__pycache__"))
-    ours_port, compose_port = free_port(), free_port()
-    config = work / "deployer.toml"
-    config.write_text(f"""[app]
-name = "rbenchsite"
-port = 8000
-replicas = 2
-[app.build]
-context = "site"
-[targets.local]
-host_port = {ours_port}
-""")
-    env = {
-        **os.environ,
-        "SITE_DIR": str(site),
-        "COMPOSE_PORT": str(compose_port),
-        "XDG_STATE_HOME": str(work / "state"),
-    }
+    work, site, config, env, ours_port, compose_port = workspace("deployer-rbench-", "rbenchsite")
     base = [DEPLOYER, "--target", "local", "--stack", STACK, "--config", str(config)]
     ours = [DEPLOYER, "up", *base[1:]]
     rollback = [DEPLOYER, "rollback", *base[1:]]

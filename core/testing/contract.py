@@ -293,17 +293,21 @@ class TargetContract:
         assert run.plan().changes == first.changes
 
     def test_phases_run_in_order_and_return_documented_types(self, run: ContractRun) -> None:
-        """``up`` must run network, registry, ingress, compute in that order for this
-        target, each returning its documented result type."""
-        run.recorder.clear()
+        """Every ``up`` (a re-run too) must go through the phase runner it is given, so
+        that network, registry, ingress and compute run as hooks, in that order, for this
+        target, each returning its documented result type: a driver that deploys without
+        calling ``phases(ctx)`` cannot have a phase replaced or wrapped by another plugin."""
         run.ensure_up()
+        run.recorder.clear()
+        run.up()
         calls = [c for c in run.recorder.calls if c.mode == "up"]
-        assert [(c.phase, c.result_type) for c in calls] == [
+        seen = [(c.phase, c.result_type) for c in calls]
+        assert seen == [
             ("network", "NetworkResult"),
             ("registry", "RegistryResult"),
             ("ingress", "IngressResult"),
             ("compute", "ComputeResult"),
-        ]
+        ], f"up did not run the four phase hooks in order: {seen}"
         assert {c.target for c in calls} == {self.target}
 
     def test_up_returns_an_endpoint_and_outputs(self, run: ContractRun) -> None:
@@ -315,7 +319,10 @@ class TargetContract:
         assert deployment.endpoint.startswith(("http://", "https://")), deployment.endpoint
         json.dumps(dict(deployment.outputs))  # plain values only
         status = run.status()
-        assert status.deployed and status.endpoint == deployment.endpoint
+        assert status.deployed, "status says nothing is deployed after up"
+        assert status.endpoint == deployment.endpoint, (
+            f"status reports endpoint {status.endpoint!r}, up returned {deployment.endpoint!r}"
+        )
         assert status.healthy >= status.desired >= 1
 
     def test_up_serves_the_apps_checks(self, run: ContractRun) -> None:

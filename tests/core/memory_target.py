@@ -157,11 +157,15 @@ class MemoryTarget(TargetPhases):
             TargetInfo(
                 name=self.name,
                 description="deploys into memory (tests)",
-                driver=lambda: MemoryDriver(self),
+                driver=self.make_driver,
                 phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
                 parse_settings=self.parse_settings,
             )
         )
+
+    def make_driver(self) -> MemoryDriver:
+        """The target's driver (mutants return a broken one)."""
+        return MemoryDriver(self)
 
     # the four phases, as plain methods
 

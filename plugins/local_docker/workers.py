@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from deployer import docker_labels
@@ -55,7 +56,7 @@ def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[C
         keep = keep[: worker.replicas]
         to_remove += [r for r in mine if r not in keep]
         taken = {engine.name(r) for r in rows}
-        base = f"{engine.prefix(ctx)}-worker-{worker.name}-{digest[:8]}"
+        base = f"{_worker_prefix(ctx, worker.name)}-{digest[:8]}"
         index = 1
         while len(keep) + len([c for c in to_create if c[0] is worker]) < worker.replicas:
             candidate = f"{base}-{index}"
@@ -112,3 +113,15 @@ def status(rows: list[dict[str, Any]]) -> dict[str, Any]:
             for r in found
         ]
     }
+
+
+def _worker_prefix(ctx: PhaseContext, worker: str) -> str:
+    return f"{engine.prefix(ctx)}-worker-{worker}"
+
+
+def is_worker_name(ctx: PhaseContext, text: str) -> bool:
+    """``text`` is a container name ``up`` gives one of the app's workers:
+    ``<prefix>-worker-<worker>-<8 hex of its spec hash>-<n>``."""
+    return any(
+        re.fullmatch(rf"{re.escape(_worker_prefix(ctx, w.name))}-[0-9a-f]{{8}}-[0-9]+", text) for w in ctx.app.workers
+    )

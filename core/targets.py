@@ -93,6 +93,10 @@ def _no_settings(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return {}
 
 
+APP_PARTS = ("workers", "release_command", "database")
+"""The parts of an app beyond its web service that a target may run (:attr:`TargetInfo.runs`)."""
+
+
 def _runs_any_app(app: AppSpec, settings: Any) -> None:
     """The default app check: the target runs any spec the config loader accepts."""
 
@@ -116,6 +120,11 @@ class TargetInfo:
         other available target whose ``[targets.<name>]`` table is in the config, so an
         app refused where the user means to deploy it is refused everywhere (size
         parity). Import nothing heavy: it runs whichever target is selected.
+    :param runs: which parts of an app beyond its web service the target runs, from
+        :data:`APP_PARTS`: ``"workers"`` (``[workers.<name>]``), ``"release_command"``
+        (``app.release_command``), ``"database"`` (``[database]``). The core refuses an
+        app that uses a part its target does not run (exit 2, naming the key) before
+        anything is built, so nothing is silently dropped. Default: none.
     :param available: False when the target's dependencies are not installed.
     :param install_hint: the command that makes it available.
     """
@@ -126,6 +135,7 @@ class TargetInfo:
     phases: Mapping[str, str] = field(factory=dict)
     parse_settings: Callable[[Mapping[str, Any], str], Any] = field(default=_no_settings, eq=False, repr=False)
     check_app: Callable[[AppSpec, Any], None] = field(default=_runs_any_app, eq=False, repr=False)
+    runs: frozenset[str] = frozenset()
     available: bool = True
     install_hint: str | None = None
     plugin: str = ""

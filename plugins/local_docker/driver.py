@@ -213,12 +213,13 @@ class LocalDriver:
         )
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: dt.datetime | None = None) -> Iterator[LogLine]:
-        """The replicas' lines merged by timestamp (:func:`deployer.log_lines.merge`: only
-        those at or after ``since``), each with its replica as ``source``; with ``follow``,
-        keep yielding lines as they come until every replica is gone."""
+        """The replicas' and workers' lines merged by timestamp
+        (:func:`deployer.log_lines.merge`: only those at or after ``since``), each with its
+        container as ``source`` (``<8 hex>-<n>``, ``worker-<name>-<8 hex>-<n>``); with
+        ``follow``, keep yielding lines as they come until every one is gone."""
         docker = engine.client()
         start = int(since.timestamp()) if since is not None else None
-        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
+        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA) + engine.containers(docker, ctx, engine.ROLE_WORKER)
         sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
             return _follow(docker, sources, start)

@@ -19,7 +19,6 @@ from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.models import Change, PhaseContext
 from deployer.plugins.local_docker import compute, engine
-from deployer.plugins.local_docker.database import ROLE_WORKER
 from deployer.plugins.local_docker.oneoff import workload_env
 from deployer.plugins.local_docker.settings import of
 from deployer.services import WorkerSpec
@@ -44,7 +43,7 @@ def _hash(ctx: PhaseContext, worker: WorkerSpec, image_id: str, network: str) ->
 def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[Change, ...]:
     """Converge every worker (``plan``: list the changes only)."""
     docker = engine.client()
-    rows = engine.containers(docker, ctx, ROLE_WORKER)
+    rows = engine.containers(docker, ctx, engine.ROLE_WORKER)
     changes: list[Change] = []
     to_create: list[tuple[WorkerSpec, str, str]] = []
     to_remove: list[dict[str, Any]] = []
@@ -95,7 +94,7 @@ def _create(
         command=list(worker.command),
         hostname=container,
         environment=workload_env(ctx),
-        labels=engine.labels(ctx, ROLE_WORKER, **{docker_labels.SPEC_HASH: digest, WORKER: worker.name}),
+        labels=engine.labels(ctx, engine.ROLE_WORKER, **{docker_labels.SPEC_HASH: digest, WORKER: worker.name}),
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )
@@ -104,7 +103,7 @@ def _create(
 
 def status(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """``status`` detail of the worker containers among ``rows`` (empty when none)."""
-    found = [r for r in rows if engine.role(r) == ROLE_WORKER]
+    found = [r for r in rows if engine.role(r) == engine.ROLE_WORKER]
     if not found:
         return {}
     return {

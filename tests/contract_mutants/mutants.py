@@ -155,6 +155,12 @@ class LocalhostStatusDriver(MemoryDriver):
         return attrs.evolve(status, endpoint=status.endpoint.replace("127.0.0.1", "localhost"))
 
 
+class DropsWorkers(MemoryTarget):
+    """Declares that it runs workers, and ignores them."""
+
+    runs = frozenset({"workers"})
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -196,6 +202,11 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
         MisreportsTheEndpoint,
         "test_up_returns_an_endpoint_and_outputs",
         "status reports endpoint 'http://localhost:",
+    ),
+    "workers declared and silently dropped": (
+        DropsWorkers,
+        "test_workers_release_command_and_database_run_where_declared",
+        "logs lack the worker's line",
     ),
     "status that hides a removed replica": (
         HidesRemovedReplica,

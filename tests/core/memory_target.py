@@ -150,6 +150,8 @@ class MemoryTarget(TargetPhases):
         return sorted(stack.objects) if stack else []
 
     parse_settings = staticmethod(parse_settings)
+    runs: frozenset[str] = frozenset()
+    """What it declares it runs beyond the web service: nothing (``TargetInfo.runs``)."""
 
     @hookimpl
     def deployer_register_targets(self, register):
@@ -160,6 +162,7 @@ class MemoryTarget(TargetPhases):
                 driver=self.make_driver,
                 phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
                 parse_settings=self.parse_settings,
+                runs=self.runs,
             )
         )
 

@@ -48,7 +48,7 @@ class Driver(Protocol):
 
     - ``preflight(ctx) -> None``: called first for every command that touches the
       platform (``up``, ``plan`` but not ``plan --offline``, ``status``, ``down``,
-      ``logs``, ``exec``, ``releases``; ``rollback`` after listing the releases), before
+      ``logs``, ``exec``, ``run``, ``releases``; ``rollback`` after listing the releases), before
       anything is built or read, so a missing tool, service or credential is reported
       first; raise ``EnvironmentProblem`` saying how to fix it.
     - ``lock(ctx) -> AbstractContextManager``: a lock on the app and stack. The core
@@ -63,7 +63,7 @@ class Driver(Protocol):
     - ``run(ctx, command) -> int``: run ``command`` once in a new container (task) of
       the deployed app, with its image, env, secrets, network and backing services, and
       return its exit code (``deployer run``). ``ctx.mode`` is ``"run"``; ``ctx`` has no
-      image and no secret values, so take both from what is deployed. No preflight.
+      image and no secret values, so take both from what is deployed.
     - ``releases(ctx) -> list[Release]``: the stack's releases
       (:class:`deployer.releases.Release`), oldest first, read from the target's own
       state (so any checkout of the project sees them), ``current`` set on the serving

@@ -36,11 +36,14 @@ ACCOUNT = "123456789012"
 """The fake AWS account every mock ARN belongs to."""
 
 
-def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
-    """Run the program under mocks and return every resource, dependencies first, under
-    the stack itself (the plan's root), as ``pulumi preview`` shows them."""
+def plan(ctx: PhaseContext, phases: RunPhases, *, mocks: PlanMocks | None = None) -> Plan:
+    """Run the program under mocks (``mocks``, or fresh :class:`PlanMocks`) and return every
+    resource, dependencies first, under the stack itself (the plan's root), as ``pulumi
+    preview`` shows them."""
     project = program.project_name(ctx)
-    resources, outputs = record(lambda: program.run(ctx, phases), project=project, stack=ctx.stack, region=region(ctx))
+    resources, outputs = record(
+        lambda: program.run(ctx, phases), project=project, stack=ctx.stack, region=region(ctx), mocks=mocks
+    )
     return Plan(
         target=ctx.target.name,
         stack=ctx.stack,

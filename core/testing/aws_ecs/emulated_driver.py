@@ -41,16 +41,33 @@ from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, program
+from deployer.plugins.aws_ecs import health, hosted_zone, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.offline import REDACTED
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import aws_rules, moto_appliers
+from deployer.testing.aws_ecs.emulated_mocks import SECRET_VERSION, EmulatorMocks
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
 
-OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest")
-"""Resource outputs other resources consume: mapped from mock values to emulator values."""
+OUTPUT_KEYS = (
+    "id",
+    "arn",
+    "name",
+    "arnSuffix",
+    "dnsName",
+    "zoneId",
+    "repositoryUrl",
+    "registryId",
+    "sha256Digest",
+    "versionId",
+    "resourceRecordName",
+    "resourceRecordValue",
+    "fqdn",
+)
+"""Resource outputs other resources consume: mapped from mock values to emulator values
+(``resourceRecordName``/``Value``: a certificate's first ``domainValidationOptions``)."""
 
 TASK_MODEL = "ecs::task"
 """moto's state-transition name for ECS tasks."""
@@ -76,10 +93,11 @@ def diff(
 ) -> list[Change]:
     """What applying ``recorded`` over ``stored`` does, per resource, dependencies first,
     then removals: ``create``; ``update`` when the inputs changed (its ``fields``: the
-    input keys that differ), the live object ``drifted`` from the state (seen by a
-    refresh) or a dependency is created or updated (the emulator replaces the resource
-    then); ``unchanged``; and ``remove`` for stored resources the program no longer
-    declares."""
+    input keys that differ), a secret input changed (the state holds it redacted, so its
+    outputs tell: a new secret version ID), the live object ``drifted`` from the state
+    (seen by a refresh) or a dependency is created or updated (the emulator replaces the
+    resource then); ``unchanged``; and ``remove`` for stored resources the program no
+    longer declares."""
     before = {key(r): r for r in stored}
     touched: set[str] = set()
     changes = []
@@ -92,6 +110,9 @@ def diff(
         elif old["inputs"] != resource["inputs"]:
             action, detail = "update", "inputs changed"
             fields = changed_keys(old["inputs"], resource["inputs"])
+        elif old.get("outputs") != resource.get("outputs") and REDACTED in resource["inputs"].values():
+            action, detail = "update", "a secret value changed"
+            fields = tuple(sorted(k for k, v in resource["inputs"].items() if v == REDACTED))
         elif key(resource) in drifted:
             action, detail = "update", "the live object drifted from the state"
         elif touched & set(resource["depends_on"]):
@@ -146,13 +167,17 @@ class EmulatedDriver:
     # --- Driver protocol --------------------------------------------------------------
 
     def preflight(self, ctx: PhaseContext) -> None:
-        """Refuse to run outside moto's in-process mock."""
+        """Refuse to run outside moto's in-process mock; for ``up`` and ``plan``, check the
+        ``domain``'s hosted zone exists in the emulator, as the real driver does in AWS."""
         require_moto()
+        if ctx.mode in ("up", "plan"):
+            hosted_zone.require(self._aws(ctx).route53, aws_settings.of(ctx), f"targets.{ctx.target.name}")
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Apply the program's resources to moto, then wait with the production health code."""
         aws = self._aws(ctx)
-        mocks = offline_plan.PlanMocks(offline_plan.region(ctx))
+        stored = load(ctx)
+        mocks = self._mocks(ctx, stored)
         recorded, exports = offline_plan.record(
             lambda: program.run(ctx, phases),
             project=program.project_name(ctx),
@@ -160,7 +185,6 @@ class EmulatedDriver:
             region=mocks.region,
             mocks=mocks,
         )
-        stored = load(ctx)
         drifted = self._refresh(ctx, aws, stored.resources)
         actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded, drifted)}
         live = {key(r): r for r in stored.resources}
@@ -194,8 +218,9 @@ class EmulatedDriver:
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
         not: the emulator is always offline). Touches nothing."""
-        planned = offline_plan.plan(ctx, phases)
-        changes = diff(load(ctx).resources, list(planned.resources))
+        stored = load(ctx)
+        planned = offline_plan.plan(ctx, phases, mocks=self._mocks(ctx, stored))
+        changes = diff(stored.resources, list(planned.resources))
         return Plan(
             target=planned.target,
             stack=planned.stack,
@@ -246,6 +271,27 @@ class EmulatedDriver:
         session = self._session(region) if self._session else boto3.Session(region_name=region)
         return moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
 
+    def _mocks(self, ctx: PhaseContext, stored: Stored) -> EmulatorMocks:
+        """The plan's mocks answering the hosted zone and unchanged secret versions from
+        the emulator (moto is read only when the program asks)."""
+        live = {key(r): r for r in stored.resources}
+
+        def zone_id(name: str) -> str | None:
+            return hosted_zone.find(self._aws(ctx).route53, name)
+
+        def kept_version(name: str, value: object) -> str | None:
+            entry = live.get((SECRET_VERSION, name))
+            if not entry or not entry.get("real") or "versionId" not in entry["mock"]:
+                return None
+            real = entry["real"]
+            with moto_appliers.quiet_botocore():  # its DEBUG log prints the value
+                held = self._aws(ctx).secretsmanager.get_secret_value(
+                    SecretId=real["secretId"], VersionId=real["versionId"]
+                )
+            return str(entry["mock"]["versionId"]) if held.get("SecretString") == value else None
+
+        return EmulatorMocks(offline_plan.region(ctx), zone_id=zone_id, kept_version=kept_version)
+
     def _refresh(self, ctx, aws, stored: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
         """What ``pulumi refresh`` would find changed behind the state's back: the stored
         resources whose live values (their applier's ``refresh``) differ from the recorded ones."""
@@ -275,7 +321,22 @@ class EmulatedDriver:
             for entry in live.values()
             if entry["type"] == "aws:ecs/taskDefinition:TaskDefinition" and entry.get("real")
         }
-        return aws_rules.Context(zone, self._image_architecture, tasks)
+        return aws_rules.Context(
+            zone,
+            self._image_architecture,
+            tasks,
+            zone_name=lambda zone_id: _found(lambda: aws.route53.get_hosted_zone(Id=zone_id)["HostedZone"]["Name"]),
+            balancer_zone=lambda dns_name: next(
+                (
+                    b["CanonicalHostedZoneId"]
+                    for b in aws.elbv2.describe_load_balancers()["LoadBalancers"]
+                    if b["DNSName"].lower() == dns_name
+                ),
+                None,
+            ),
+            certificate=lambda arn: _found(lambda: aws.acm.describe_certificate(CertificateArn=arn)["Certificate"]),
+            published=lambda name, kind, value: _published(aws, name, kind, value),
+        )
 
     def _create(self, ctx, aws, resource, mocks, table, live) -> dict:
         """Check ``resource`` against what AWS accepts (:mod:`.aws_rules`), then create it
@@ -296,7 +357,7 @@ class EmulatedDriver:
             except Exception as exc:  # boto3/moto errors: name the resource, keep the state
                 save(ctx, Stored(tuple(live.values())))
                 raise DeployFailed(f"emulated create of {resource['type']} {resource['name']} failed: {exc}") from exc
-        mock = {**mocks.outputs[key(resource)], "id": mocks.ids[key(resource)]}
+        mock = _consumed(mocks.outputs[key(resource)], mocks.ids[key(resource)])
         entry = {
             **resource,
             "real": real,
@@ -313,6 +374,37 @@ class EmulatedDriver:
             applier.delete(aws, resource["real"])
         del live[key(resource)]
         save(ctx, Stored(tuple(live.values())))
+
+
+def _found(read: Callable[[], Any]) -> Any:
+    """``read()``, or None when the emulator says the object does not exist."""
+    try:
+        return read()
+    except Exception as exc:  # botocore ClientError (NoSuchHostedZone, ResourceNotFound...)
+        if moto_appliers.gone(exc):
+            return None
+        raise
+
+
+def _published(aws: moto_appliers.Aws, name: str, kind: str, value: str) -> bool:
+    """Whether a public hosted zone of the emulator answers ``name`` ``kind`` with ``value``."""
+    wanted = name.rstrip(".").lower() + "."
+    for zone in aws.route53.list_hosted_zones()["HostedZones"]:
+        if zone.get("Config", {}).get("PrivateZone") or not ("." + wanted).endswith("." + zone["Name"].lower()):
+            continue
+        for page in aws.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["Id"]):
+            for record in page["ResourceRecordSets"]:
+                values = {r["Value"].rstrip(".").lower() for r in record.get("ResourceRecords", [])}
+                if record["Name"].lower() == wanted and record["Type"] == kind and value.rstrip(".").lower() in values:
+                    return True
+    return False
+
+
+def _consumed(outputs: Mapping[str, Any], mock_id: str) -> dict[str, Any]:
+    """A resource's mock outputs that others may consume, flat: its id, its outputs, and
+    a certificate's first ``domainValidationOptions`` entry (the validation record)."""
+    options = outputs.get("domainValidationOptions") or [{}]
+    return {**options[0], **outputs, "id": mock_id}
 
 
 def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -125,6 +126,9 @@ class PlanMocks(Mocks):
         match args.typ:
             case "aws:iam/role:Role":
                 outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+            case "aws:ec2/vpc:Vpc" if args.inputs.get("assignGeneratedIpv6CidrBlock"):
+                prefix = int("2600" + "1f18" + _hex(name, 6) + "00", 16) << 64  # an Amazon-provided /56
+                outputs["ipv6CidrBlock"] = str(ipaddress.IPv6Network((prefix, 56)))
             case "aws:ecr/repository:Repository":
                 outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name}"
                 outputs["registryId"] = ACCOUNT

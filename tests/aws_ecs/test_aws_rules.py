@@ -19,7 +19,7 @@ from deployer.testing.aws_ecs.aws_rules import Context, check, physical_name
 from deployer.testing.aws_ecs.moto_appliers import APPLIERS
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:web-secret-api-token-1a2b3c4-AbCdEf"
-ZONES = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-a2": "us-east-1a"}
+ZONES = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-a2": "us-east-1a", "subnet-c": "us-east-1c"}
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/"
 ISSUED, PENDING, UNPUBLISHED = (CERT + n for n in ("issued", "pending", "unpublished"))
 VALIDATION = {"Name": "_abc.www.example.com.", "Type": "CNAME", "Value": "_def.acm-validations.aws."}
@@ -43,7 +43,11 @@ CONTEXT = Context(
     balancer_zone={BALANCER: "Z35SXDOTRQ7X7K"}.get,
     certificate=CERTIFICATES.get,
     published=lambda name, kind, value: (name, kind, value) == tuple(VALIDATION.values()),
+    subnet_ipv6={"subnet-a": "2600:1f18:1:100::/64", "subnet-b": "2600:1f18:1:101::/64"}.get,
+    vpc_ipv6={"vpc-6": "2600:1f18:1:100::/56"}.get,
 )
+DUALSTACK = {"subnets": ["subnet-a", "subnet-b"], "ipAddressType": "dualstack"}
+SUBNET = "aws:ec2/subnet:Subnet"
 RECORD = "aws:route53/record:Record"
 ALIAS = {"zoneId": "Z1", "name": "www.example.com", "type": "A"}
 CNAME = {"zoneId": "Z1", "name": "_abc.www.example.com.", "type": "CNAME", "ttl": 60, "records": ["_def"]}
@@ -76,6 +80,11 @@ BROKEN = [
     ("aws:lb/loadBalancer:LoadBalancer", "internal-web", {"subnets": ["subnet-a", "subnet-b"]}, "internal-"),
     ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {"subnets": ["subnet-a", "subnet-a2"]}, "two"),
     ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {"subnets": ["subnet-a"]}, "two"),
+    ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {**DUALSTACK, "subnets": ["subnet-a", "subnet-c"]}, "IPv6 CIDR"),
+    ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {**DUALSTACK, "internal": True}, "internal"),
+    (SUBNET, "web-public-0", {"vpcId": "vpc-6", "ipv6CidrBlock": "2600:1f18:1:100::/60"}, "/64"),
+    (SUBNET, "web-public-0", {"vpcId": "vpc-6", "ipv6CidrBlock": "2600:1f18:2:100::/64"}, "not inside"),
+    (SUBNET, "web-public-0", {"vpcId": "vpc-4", "ipv6CidrBlock": "2600:1f18:1:100::/64"}, "needs a VPC"),
     ("aws:lb/targetGroup:TargetGroup", "t" * 33, {"healthCheck": GOOD_HEALTH}, "32"),
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "interval": 4}}, "interval"),
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "interval": 301}}, "interval"),
@@ -164,6 +173,9 @@ GOOD = [
         "n" * 32,
         {"subnets": ["subnet-a", "subnet-b"], "loadBalancerType": "application"},
     ),
+    ("aws:lb/loadBalancer:LoadBalancer", "web-alb", DUALSTACK),
+    (SUBNET, "web-public-1", {"vpcId": "vpc-6", "ipv6CidrBlock": "2600:1f18:1:1ff::/64"}),
+    (SUBNET, "web-private-0", {"vpcId": "vpc-4", "cidrBlock": "10.0.0.0/20"}),
     ("aws:lb/targetGroup:TargetGroup", "web-tg-1a2b3c4", {"healthCheck": GOOD_HEALTH}),
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "interval": 300, "timeout": 120}}),
     ("aws:lb/listener:Listener", "web-https", {"protocol": "HTTPS", "certificateArn": ISSUED}),

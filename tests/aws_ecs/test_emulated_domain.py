@@ -1,6 +1,8 @@
 """``domain`` end to end on the emulator: the ACM certificate, its DNS validation, the
-Route 53 records and the HTTPS listener applied to moto, in a hosted zone the test
-creates first (as a user's zone exists before they deploy), then removed by ``down``."""
+Route 53 records (A and AAAA aliases to the dualstack load balancer) and the HTTPS
+listener applied to moto, in a hosted zone the test creates first (as a user's zone
+exists before they deploy), then removed by ``down``. The dualstack network itself is
+checked in test_emulated_dualstack.py."""
 
 from __future__ import annotations
 
@@ -42,8 +44,10 @@ def test_up_serves_the_domain_over_https_and_down_removes_records_and_certificat
     validation = described["DomainValidationOptions"][0]["ResourceRecord"]
     records = _records(moto, zone)
     assert records[(validation["Name"], "CNAME")]["ResourceRecords"] == [{"Value": validation["Value"]}]
-    alias = records[(f"{domain}.", "A")]["AliasTarget"]
-    assert (alias["DNSName"], alias["HostedZoneId"]) == (balancer["DNSName"], balancer["CanonicalHostedZoneId"])
+    for kind in ("A", "AAAA"):  # the load balancer is dualstack: both families answer
+        alias = records[(f"{domain}.", kind)]["AliasTarget"]
+        assert (alias["DNSName"], alias["HostedZoneId"]) == (balancer["DNSName"], balancer["CanonicalHostedZoneId"])
+    assert balancer["IpAddressType"] == "dualstack"
     listeners = {
         item["Port"]: item
         for item in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]

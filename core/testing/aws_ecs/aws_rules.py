@@ -9,7 +9,8 @@ Two things happen before a resource reaches the emulator:
   https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming . A 24-character
   app's ALB (``<app>-alb``) then gets a 36-character name, which AWS refuses.
 - **AWS's documented constraints** (:func:`check`): name lengths and character sets,
-  Fargate task sizes, the ALB's availability zones, target group health check ranges, an
+  Fargate task sizes, the ALB's availability zones and, dualstack, its subnets' IPv6
+  blocks, a subnet's IPv6 block inside its VPC's, target group health check ranges, an
   HTTPS listener's certificate (present, existing, issued), an ACM certificate issued only
   once its DNS validation records are published, Route 53 records (name format, inside
   their zone, alias targets), secret ``valueFrom`` formats, and, when the service's
@@ -23,6 +24,7 @@ Inputs are the provider's wire names (``healthCheck.interval``,
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
@@ -79,9 +81,9 @@ class Context:
     """What some rules need beyond a resource's own inputs, read from the emulator: the
     AZ of a subnet, the image's architecture (None: unknown, the rule is skipped),
     registered task definitions, a hosted zone's name by ID, the canonical hosted zone
-    of a load balancer by DNS name, an ACM certificate's description by ARN, and whether
-    a DNS record ``(name, type, value)`` is published in a public hosted zone (None from
-    a lookup: no such object)."""
+    of a load balancer by DNS name, an ACM certificate's description by ARN, whether
+    a DNS record ``(name, type, value)`` is published in a public hosted zone, and the
+    IPv6 block of a subnet or VPC (None from a lookup: no such object, or no block)."""
 
     subnet_zone: Callable[[str], str | None] = lambda subnet: None
     image_architecture: str | None = None
@@ -90,6 +92,8 @@ class Context:
     balancer_zone: Callable[[str], str | None] = lambda dns_name: None
     certificate: Callable[[str], Mapping[str, Any] | None] = lambda arn: None
     published: Callable[[str, str, str], bool] = lambda name, kind, value: False
+    subnet_ipv6: Callable[[str], str | None] = lambda subnet: None
+    vpc_ipv6: Callable[[str], str | None] = lambda vpc: None
 
 
 Rule = Callable[[str, str, str, Mapping[str, Any], Context], None]
@@ -136,6 +140,10 @@ ELB_CERTIFICATES = (
 R53_NAMES = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html"
 R53_RECORD_SET = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html"
 R53_ALIAS = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html"
+ELB_IP_TYPE = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html"
+ELB_SET_IP_TYPE = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetIpAddressType.html"
+EC2_CREATE_SUBNET = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html"
+EC2_SUBNET_IPV6 = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetcidrblock.html"
 ECS_SECRETS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"
 FARGATE_SIZES = (
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"
@@ -230,6 +238,56 @@ def _balancer_zones(type_token: str, logical: str, name: str, inputs: Mapping[st
             f"are in {len(zones)} Availability Zone(s) ({', '.join(sorted(zones)) or 'unknown'}); "
             "an Application Load Balancer needs subnets from at least two",
             ELB_CREATE_LB,
+        )
+
+
+def _balancer_ip_type(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """A dualstack load balancer: internet-facing (internal ones must use ipv4), and every
+    subnet with an IPv6 CIDR block."""
+    if inputs.get("ipAddressType", "ipv4") == "ipv4":
+        return
+    if inputs.get("internal"):
+        raise refuse(
+            type_token,
+            logical,
+            "ipAddressType",
+            inputs["ipAddressType"],
+            "is not allowed for an internal load balancer (ipv4 only)",
+            ELB_SET_IP_TYPE,
+        )
+    bare = [subnet for subnet in inputs.get("subnets", []) if context.subnet_ipv6(subnet) is None]
+    if bare:
+        raise refuse(
+            type_token,
+            logical,
+            "subnets",
+            bare,
+            f"have no IPv6 CIDR block; an {inputs['ipAddressType']} load balancer's VPC and subnets must have one",
+            ELB_IP_TYPE,
+        )
+
+
+def _subnet(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """A subnet's IPv6 block: a /64 inside an IPv6 block of its VPC (which must have one)."""
+    block = inputs.get("ipv6CidrBlock")
+    if not block:
+        return
+    network = ipaddress.IPv6Network(block)
+    if network.prefixlen != 64:
+        raise refuse(type_token, logical, "ipv6CidrBlock", block, "must be a /64", EC2_SUBNET_IPV6)
+    vpc_block = context.vpc_ipv6(inputs.get("vpcId", ""))
+    if vpc_block is None:
+        raise refuse(
+            type_token, logical, "ipv6CidrBlock", block, "needs a VPC with an IPv6 CIDR block", EC2_CREATE_SUBNET
+        )
+    if not network.subnet_of(ipaddress.IPv6Network(vpc_block)):
+        raise refuse(
+            type_token,
+            logical,
+            "ipv6CidrBlock",
+            block,
+            f"is not inside the VPC's IPv6 block {vpc_block}",
+            EC2_CREATE_SUBNET,
         )
 
 
@@ -476,7 +534,8 @@ def _service(type_token: str, logical: str, name: str, inputs: Mapping[str, Any]
 
 
 RULES: Mapping[str, tuple[Rule, ...]] = {
-    "aws:lb/loadBalancer:LoadBalancer": (_ELB_NAME, _balancer_zones),
+    "aws:lb/loadBalancer:LoadBalancer": (_ELB_NAME, _balancer_zones, _balancer_ip_type),
+    "aws:ec2/subnet:Subnet": (_subnet,),
     "aws:lb/targetGroup:TargetGroup": (_TG_NAME, _health_check),
     "aws:lb/listener:Listener": (_listener,),
     "aws:acm/certificateValidation:CertificateValidation": (_certificate_validation,),

@@ -29,6 +29,7 @@ never create anything in a real AWS account.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -65,9 +66,11 @@ OUTPUT_KEYS = (
     "resourceRecordName",
     "resourceRecordValue",
     "fqdn",
+    "ipv6CidrBlock",
 )
 """Resource outputs other resources consume: mapped from mock values to emulator values
-(``resourceRecordName``/``Value``: a certificate's first ``domainValidationOptions``)."""
+(``resourceRecordName``/``Value``: a certificate's first ``domainValidationOptions``;
+``ipv6CidrBlock``: a VPC's, with the blocks cut from it, see :func:`resolve`)."""
 
 TASK_MODEL = "ecs::task"
 """moto's state-transition name for ECS tasks."""
@@ -137,14 +140,18 @@ _ABSENT = object()
 
 def resolve(value: Any, table: Mapping[str, str]) -> Any:
     """``value`` with every mock id/ARN/name in ``table`` replaced by the emulator's,
-    also inside strings (JSON documents, URLs, ``repo@digest``); longest match first."""
+    also inside strings (JSON documents, URLs, ``repo@digest``); longest match first. An
+    IPv6 block inside a mock IPv6 block of ``table`` (a subnet's /64 cut from the VPC's
+    mock /56) moves to the same place in the emulator's block."""
     if not table:
         return value
     pattern = re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True))))
+    blocks = {mock: ipaddress.IPv6Network(real) for mock, real in table.items() if _ipv6_block(mock) is not None}
 
     def walk(item: Any) -> Any:
         if isinstance(item, str):
-            return pattern.sub(lambda m: table[m.group(0)], item)
+            moved = _moved(item, blocks) if blocks else None
+            return moved if moved is not None else pattern.sub(lambda m: table[m.group(0)], item)
         if isinstance(item, dict):
             return {k: walk(v) for k, v in item.items()}
         if isinstance(item, list):
@@ -336,6 +343,26 @@ class EmulatedDriver:
             ),
             certificate=lambda arn: _found(lambda: aws.acm.describe_certificate(CertificateArn=arn)["Certificate"]),
             published=lambda name, kind, value: _published(aws, name, kind, value),
+            subnet_ipv6=lambda subnet: _found(
+                lambda: next(
+                    (
+                        b["Ipv6CidrBlock"]
+                        for b in aws.ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0].get(
+                            "Ipv6CidrBlockAssociationSet", []
+                        )
+                    ),
+                    None,
+                )
+            ),
+            vpc_ipv6=lambda vpc: _found(
+                lambda: next(
+                    (
+                        b["Ipv6CidrBlock"]
+                        for b in aws.ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0].get("Ipv6CidrBlockAssociationSet", [])
+                    ),
+                    None,
+                )
+            ),
         )
 
     def _create(self, ctx, aws, resource, mocks, table, live) -> dict:
@@ -374,6 +401,30 @@ class EmulatedDriver:
             applier.delete(aws, resource["real"])
         del live[key(resource)]
         save(ctx, Stored(tuple(live.values())))
+
+
+def _moved(text: str, blocks: Mapping[str, ipaddress.IPv6Network]) -> str | None:
+    """``text``, an IPv6 block inside a mock block of ``blocks``, moved to the same offset
+    in that block's real one; None when it is no IPv6 block or no mock block holds it."""
+    inside = _ipv6_block(text)
+    if inside is None:
+        return None
+    for mock, real in blocks.items():
+        outer = ipaddress.IPv6Network(mock)
+        if inside.subnet_of(outer):
+            offset = int(inside.network_address) - int(outer.network_address)
+            return str(ipaddress.IPv6Network((int(real.network_address) + offset, inside.prefixlen)))
+    return None
+
+
+def _ipv6_block(text: str) -> ipaddress.IPv6Network | None:
+    """``text`` as an IPv6 CIDR block, or None when it is not one."""
+    if ":" not in text or "/" not in text:
+        return None
+    try:
+        return ipaddress.IPv6Network(text)
+    except ValueError:
+        return None
 
 
 def _found(read: Callable[[], Any]) -> Any:

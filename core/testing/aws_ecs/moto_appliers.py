@@ -154,21 +154,29 @@ def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
 
 
 def _vpc(aws: Aws, i: dict, name: str) -> dict:
-    vpc = aws.ec2.create_vpc(CidrBlock=i["cidrBlock"], TagSpecifications=aws.ec2_tags("vpc", i.get("tags")))["Vpc"][
-        "VpcId"
-    ]
+    """The VPC; with ``assignGeneratedIpv6CidrBlock`` also an Amazon-provided IPv6 /56,
+    whose real block replaces the mock one (and the /64s cut from it) downstream."""
+    found = aws.ec2.create_vpc(
+        CidrBlock=i["cidrBlock"],
+        AmazonProvidedIpv6CidrBlock=bool(i.get("assignGeneratedIpv6CidrBlock")),
+        TagSpecifications=aws.ec2_tags("vpc", i.get("tags")),
+    )["Vpc"]
+    vpc = found["VpcId"]
     for attribute in ("enableDnsSupport", "enableDnsHostnames"):
         if attribute in i:
             aws.ec2.modify_vpc_attribute(VpcId=vpc, **{attribute[0].upper() + attribute[1:]: {"Value": i[attribute]}})
-    return {"id": vpc}
+    blocks = [b["Ipv6CidrBlock"] for b in found.get("Ipv6CidrBlockAssociationSet", [])]
+    return {"id": vpc, **({"ipv6CidrBlock": blocks[0]} if blocks else {})}
 
 
 def _subnet(aws: Aws, i: dict, name: str) -> dict:
+    dualstack = {"Ipv6CidrBlock": i["ipv6CidrBlock"]} if i.get("ipv6CidrBlock") else {}
     subnet = aws.ec2.create_subnet(
         VpcId=i["vpcId"],
         CidrBlock=i["cidrBlock"],
         AvailabilityZone=i["availabilityZone"],
         TagSpecifications=aws.ec2_tags("subnet", i.get("tags")),
+        **dualstack,
     )
     return {"id": subnet["Subnet"]["SubnetId"]}
 
@@ -192,11 +200,16 @@ def _route_table(aws: Aws, i: dict, name: str) -> dict:
 
 def _route(aws: Aws, i: dict, name: str) -> dict:
     target = {"GatewayId": i["gatewayId"]} if "gatewayId" in i else {"NatGatewayId": i["natGatewayId"]}
-    aws.ec2.create_route(RouteTableId=i["routeTableId"], DestinationCidrBlock=i["destinationCidrBlock"], **target)
+    destination = (
+        {"DestinationIpv6CidrBlock": i["destinationIpv6CidrBlock"]}
+        if i.get("destinationIpv6CidrBlock")
+        else {"DestinationCidrBlock": i["destinationCidrBlock"]}
+    )
+    aws.ec2.create_route(RouteTableId=i["routeTableId"], **destination, **target)
     return {
-        "id": f"r-{i['routeTableId']}-{i['destinationCidrBlock']}",
+        "id": f"r-{i['routeTableId']}-{next(iter(destination.values()))}",
         "routeTableId": i["routeTableId"],
-        "destinationCidrBlock": i["destinationCidrBlock"],
+        "destination": destination,
     }
 
 
@@ -243,6 +256,8 @@ def _permission(i: dict) -> dict:
     described = {"Description": i["description"]} if i.get("description") else {}
     if "cidrIpv4" in i:
         permission["IpRanges"] = [{"CidrIp": i["cidrIpv4"], **described}]
+    elif "cidrIpv6" in i:
+        permission["Ipv6Ranges"] = [{"CidrIpv6": i["cidrIpv6"], **described}]
     else:
         permission["UserIdGroupPairs"] = [{"GroupId": i["referencedSecurityGroupId"], **described}]
     return {k: v for k, v in permission.items() if v is not None}
@@ -392,6 +407,7 @@ def _balancer(aws: Aws, i: dict, name: str) -> dict:
         SecurityGroups=i.get("securityGroups", []),
         Scheme="internal" if i.get("internal") else "internet-facing",
         Type=i.get("loadBalancerType", "application"),
+        IpAddressType=i.get("ipAddressType", "ipv4"),
         Tags=aws.tag_list(i.get("tags")),
     )["LoadBalancers"]
     arn = balancer["LoadBalancerArn"]
@@ -779,9 +795,7 @@ APPLIERS: Mapping[str, Applier] = {
     "aws:ec2/routeTable:RouteTable": Applier(_route_table, _by_id("ec2.delete_route_table", "RouteTableId")),
     "aws:ec2/route:Route": Applier(
         _route,
-        lambda aws, real: _quietly(
-            aws.ec2.delete_route, RouteTableId=real["routeTableId"], DestinationCidrBlock=real["destinationCidrBlock"]
-        ),
+        lambda aws, real: _quietly(aws.ec2.delete_route, RouteTableId=real["routeTableId"], **real["destination"]),
     ),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Applier(
         _association, _by_id("ec2.disassociate_route_table", "AssociationId")

@@ -49,6 +49,7 @@ from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.offline import REDACTED
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import aws_rules, moto_appliers
+from deployer.testing.aws_ecs.emulated_lookups import rules_context
 from deployer.testing.aws_ecs.emulated_mocks import SECRET_VERSION, EmulatorMocks
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
 
@@ -314,57 +315,6 @@ class EmulatedDriver:
                 drifted.add(key(resource))
         return frozenset(drifted)
 
-    def _context(self, aws, live) -> aws_rules.Context:
-        """What the AWS rules need besides a resource's inputs, read from the emulator."""
-
-        def zone(subnet: str) -> str | None:
-            try:
-                return aws.ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["AvailabilityZone"]
-            except Exception:  # an unknown subnet: moto itself will refuse it
-                return None
-
-        tasks = {
-            entry["real"]["arn"]: entry["inputs"]
-            for entry in live.values()
-            if entry["type"] == "aws:ecs/taskDefinition:TaskDefinition" and entry.get("real")
-        }
-        return aws_rules.Context(
-            zone,
-            self._image_architecture,
-            tasks,
-            zone_name=lambda zone_id: _found(lambda: aws.route53.get_hosted_zone(Id=zone_id)["HostedZone"]["Name"]),
-            balancer_zone=lambda dns_name: next(
-                (
-                    b["CanonicalHostedZoneId"]
-                    for b in aws.elbv2.describe_load_balancers()["LoadBalancers"]
-                    if b["DNSName"].lower() == dns_name
-                ),
-                None,
-            ),
-            certificate=lambda arn: _found(lambda: aws.acm.describe_certificate(CertificateArn=arn)["Certificate"]),
-            published=lambda name, kind, value: _published(aws, name, kind, value),
-            subnet_ipv6=lambda subnet: _found(
-                lambda: next(
-                    (
-                        b["Ipv6CidrBlock"]
-                        for b in aws.ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0].get(
-                            "Ipv6CidrBlockAssociationSet", []
-                        )
-                    ),
-                    None,
-                )
-            ),
-            vpc_ipv6=lambda vpc: _found(
-                lambda: next(
-                    (
-                        b["Ipv6CidrBlock"]
-                        for b in aws.ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0].get("Ipv6CidrBlockAssociationSet", [])
-                    ),
-                    None,
-                )
-            ),
-        )
-
     def _create(self, ctx, aws, resource, mocks, table, live) -> dict:
         """Check ``resource`` against what AWS accepts (:mod:`.aws_rules`), then create it
         in moto under its AWS name (given, or Pulumi's autoname); record it in ``live``
@@ -376,7 +326,9 @@ class EmulatedDriver:
             name = aws_rules.physical_name(resource["type"], resource["name"], inputs)
             ctx.report(f"create {resource['type']} {resource['name']} (emulated)")
             try:
-                aws_rules.check(resource["type"], resource["name"], name, inputs, self._context(aws, live))
+                aws_rules.check(
+                    resource["type"], resource["name"], name, inputs, rules_context(aws, self._image_architecture, live)
+                )
                 real = applier.create(aws, inputs, name)
             except DeployFailed:
                 save(ctx, Stored(tuple(live.values())))
@@ -425,30 +377,6 @@ def _ipv6_block(text: str) -> ipaddress.IPv6Network | None:
         return ipaddress.IPv6Network(text)
     except ValueError:
         return None
-
-
-def _found(read: Callable[[], Any]) -> Any:
-    """``read()``, or None when the emulator says the object does not exist."""
-    try:
-        return read()
-    except Exception as exc:  # botocore ClientError (NoSuchHostedZone, ResourceNotFound...)
-        if moto_appliers.gone(exc):
-            return None
-        raise
-
-
-def _published(aws: moto_appliers.Aws, name: str, kind: str, value: str) -> bool:
-    """Whether a public hosted zone of the emulator answers ``name`` ``kind`` with ``value``."""
-    wanted = name.rstrip(".").lower() + "."
-    for zone in aws.route53.list_hosted_zones()["HostedZones"]:
-        if zone.get("Config", {}).get("PrivateZone") or not ("." + wanted).endswith("." + zone["Name"].lower()):
-            continue
-        for page in aws.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["Id"]):
-            for record in page["ResourceRecordSets"]:
-                values = {r["Value"].rstrip(".").lower() for r in record.get("ResourceRecords", [])}
-                if record["Name"].lower() == wanted and record["Type"] == kind and value.rstrip(".").lower() in values:
-                    return True
-    return False
 
 
 def _consumed(outputs: Mapping[str, Any], mock_id: str) -> dict[str, Any]:

@@ -7,10 +7,11 @@ checked in test_emulated_dualstack.py."""
 from __future__ import annotations
 
 import pytest
+from attrs import evolve
 
 from deployer.errors import ConfigError, DeployFailed
 from deployer.lifecycle import phase_runner
-from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
+from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver, apply_order
 
 from .conftest import make_ctx
 from .test_emulated import app, moto, pm  # noqa: F401  (module fixtures)
@@ -61,9 +62,13 @@ def test_up_serves_the_domain_over_https_and_down_removes_records_and_certificat
         "443",
     )
 
+    again = driver.plan(evolve(ctx, mode="plan"), phase_runner(pm))
+    assert {c.action for c in again.changes} == {"unchanged"}  # the zone, records and certificate are stable
+
     driver.down(ctx)
     assert _records(moto, zone) == {}
     assert domain not in {c["DomainName"] for c in acm.list_certificates()["CertificateSummaryList"]}
+    assert driver.leftovers(ctx) == []
 
 
 def test_a_missing_hosted_zone_is_refused_before_anything_is_created(moto, app, pm, tmp_path):  # noqa: F811
@@ -86,3 +91,19 @@ def test_without_the_preflight_the_zone_lookup_fails_as_the_providers_does(moto,
     with pytest.raises(DeployFailed, match=f"no matching Route 53 Hosted Zone found.*{app}.example.net"):
         EmulatedDriver().up(ctx, phase_runner(pm))
     assert not moto.client("ec2").describe_vpcs(Filters=[{"Name": "tag:deployer-app", "Values": [app]}])["Vpcs"]
+
+
+def _resource(name: str, type_token: str = "aws:x/y:Y", *depends_on: str) -> dict:
+    return {"urn": name, "name": name, "type": type_token, "depends_on": list(depends_on)}
+
+
+def test_a_waiting_create_is_applied_just_before_its_first_dependent_or_last():
+    """Pulumi starts a listener that does not depend on the certificate validation while
+    ACM is still validating: the emulator applies the validation as late as it can, so
+    such a listener meets a PENDING_VALIDATION certificate (and is refused) as in AWS."""
+    validation = _resource("issued", "aws:acm/certificateValidation:CertificateValidation", "record")
+    recorded = [_resource("cert"), _resource("record", "aws:x/y:Y", "cert"), validation, _resource("balancer")]
+    waits = [*recorded, _resource("https", "aws:x/y:Y", "issued", "balancer"), _resource("alias", "aws:x/y:Y")]
+    assert [r["name"] for r in apply_order(waits)] == ["cert", "record", "balancer", "issued", "https", "alias"]
+    races = [*recorded, _resource("https", "aws:x/y:Y", "cert", "balancer")]
+    assert [r["name"] for r in apply_order(races)] == ["cert", "record", "balancer", "https", "issued"]

@@ -73,6 +73,10 @@ OUTPUT_KEYS = (
 (``resourceRecordName``/``Value``: a certificate's first ``domainValidationOptions``;
 ``ipv6CidrBlock``: a VPC's, with the blocks cut from it, see :func:`resolve`)."""
 
+WAITING = frozenset({"aws:acm/certificateValidation:CertificateValidation"})
+"""Types whose create waits on AWS (a ``CertificateValidation`` until ACM issues the
+certificate, minutes after its DNS record appears): see :func:`apply_order`."""
+
 TASK_MODEL = "ecs::task"
 """moto's state-transition name for ECS tasks."""
 
@@ -129,6 +133,21 @@ def diff(
     declared = {key(r) for r in recorded}
     changes += [Change("remove", r["type"], r["name"]) for r in stored if key(r) not in declared]
     return changes
+
+
+def apply_order(recorded: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``recorded`` (dependencies first) with each :data:`WAITING` resource moved to just
+    before the first resource that depends on it (the end when none does). Pulumi starts
+    every resource whose dependencies are done, so what does not depend on a waiting
+    create runs before it completes: applied in this order, a resource that needs the
+    wait but does not depend on it (an HTTPS listener on a certificate not yet issued)
+    fails here as it would in AWS."""
+    order = list(recorded)
+    for waiting in [r for r in recorded if r["type"] in WAITING]:
+        order.remove(waiting)
+        dependents = [i for i, r in enumerate(order) if waiting["urn"] in r["depends_on"]]
+        order.insert(dependents[0] if dependents else len(order), waiting)
+    return order
 
 
 def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
@@ -201,7 +220,7 @@ class EmulatedDriver:
             if actions[key(resource)] in ("update", "remove"):
                 self._delete(ctx, aws, resource, live)
         table: dict[str, str] = {}
-        for resource in recorded:
+        for resource in apply_order(recorded):
             entry = live.get(key(resource))
             if entry is None:
                 entry = self._create(ctx, aws, resource, mocks, table, live)

@@ -5,18 +5,21 @@ implements :class:`deployer.targets.Driver` with the production aws-ecs modules
 (:mod:`deployer.plugins.aws_ecs`: ``offline``, ``program``, ``health``, ``logs``):
 
 - ``up`` runs the same Pulumi program under the offline plan's mocks
-  (``offline.record``), then plays Pulumi's engine in the small: it compares each
-  recorded resource with the stored state, deletes what changed or disappeared (and,
-  transitively, what depends on it), and creates what is new or changed in the AWS
-  emulator (:mod:`.moto_appliers`, moto through boto3), in dependency order, resolving
-  the mock ids, ARNs and DNS names in each resource's inputs to the emulator's real
-  ones. It then waits with the production code (``health.wait_until_healthy``) on a
-  virtual clock: moto changes only when the emulator acts, so waiting in real time
-  would change nothing.
+  (``offline.record``; :class:`.emulated_mocks.EmulatorMocks` answer from moto what
+  the account holds: the hosted zone, an unchanged secret's version), then plays
+  Pulumi's engine in the small: it compares each recorded resource with the stored
+  state, deletes what changed or disappeared (and, transitively, what depends on it),
+  and creates what is new or changed in the AWS emulator (:mod:`.moto_appliers`, moto
+  through boto3), in dependency order (a ``CertificateValidation`` as late as its
+  dependents allow, see :func:`apply_order`), resolving the mock ids, ARNs and DNS
+  names in each resource's inputs to the emulator's real ones. It then waits with the
+  production code (``health.wait_until_healthy``) on a virtual clock: moto changes only
+  when the emulator acts, so waiting in real time would change nothing.
 - ``status`` is the production ``health.live_status`` against moto; ``logs`` the
   production CloudWatch reader.
-- ``plan`` is the offline plan (same resources, outputs and ``spec``) with each change
-  compared against the stored state: create, update, unchanged or remove.
+- ``plan`` is the offline plan (same resources, outputs and ``spec``, under the same
+  mocks as ``up``) with each change compared against the stored state: create, update,
+  unchanged or remove.
 - ``down`` deletes every stored object from moto, dependents first, then the state file;
   with no state it does nothing.
 

@@ -72,6 +72,15 @@ def test_up_serves_the_domain_over_https_and_down_removes_records_and_certificat
 
 
 def test_a_missing_hosted_zone_is_refused_before_anything_is_created(moto, app, pm, tmp_path):  # noqa: F811
+    """Missing means no *public* zone of that name: a private one answers only inside
+    its VPC, where ACM's validation and the internet's clients are not."""
+    vpc = moto.client("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    moto.client("route53").create_hosted_zone(
+        Name=f"{app}.example.org",
+        CallerReference=f"{app}-private",
+        HostedZoneConfig={"PrivateZone": True, "Comment": "private"},
+        VPC={"VPCRegion": "us-east-1", "VPCId": vpc},
+    )
     ctx = make_ctx({"domain": f"www.{app}.example.org"}, mode="up", project_dir=tmp_path, name=app)
     with pytest.raises(ConfigError) as error:
         EmulatedDriver().preflight(ctx)

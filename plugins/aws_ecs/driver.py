@@ -30,7 +30,7 @@ from typing import Any
 
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, program
+from deployer.plugins.aws_ecs import health, hosted_zone, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
@@ -164,9 +164,12 @@ class AwsEcsDriver:
     # --- the stack --------------------------------------------------------------------
 
     def preflight(self, ctx: PhaseContext) -> None:
-        """Check the Pulumi CLI, the passphrase, the region and the credentials, so the
-        core reports a missing piece before it builds anything."""
-        self._environment(ctx)
+        """Check the Pulumi CLI, the passphrase, the region and the credentials, and for
+        ``up`` and ``plan`` the ``domain``'s hosted zone, so the core reports a missing
+        piece before it builds anything."""
+        _, session = self._environment(ctx)
+        if ctx.mode in ("up", "plan"):
+            hosted_zone.require(session.client("route53"), aws_settings.of(ctx), f"targets.{ctx.target.name}")
 
     def _environment(self, ctx: PhaseContext) -> tuple[str, Any]:
         """The checked backend URL and a boto3 session for the region."""

@@ -1,7 +1,9 @@
 """Phase 3, ingress: an Application Load Balancer and the target group tasks join.
 
 Creates: an internet-facing ALB over the network's public subnets (one per AZ) with the
-``ingress`` security group; an ``ip`` target group (Fargate tasks use awsvpc, so they
+``ingress`` security group, dualstack (IPv4 and IPv6) when the network says its subnets,
+routes and security group take IPv6 (``network.extra["dualstack"]``, as the built-in
+network does), else IPv4 only; an ``ip`` target group (Fargate tasks use awsvpc, so they
 register by IP) health-checking the app's path with a short deregistration delay; an HTTP
 listener that forwards, or, with ``certificate_arn``, an HTTPS listener that forwards and
 an HTTP listener that redirects 80 -> 443 (301).
@@ -30,10 +32,12 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
     the listener resources compute must wait for."""
     cfg = aws_settings.of(ctx)
     app = ctx.app.name
+    dualstack = bool(network.extra.get("dualstack"))
     balancer = aws.lb.LoadBalancer(
         f"{app}-alb",
         name=elb_name(app, ctx.stack, "alb"),
         load_balancer_type="application",
+        ip_address_type="dualstack" if dualstack else "ipv4",
         internal=False,
         subnets=list(network.subnets),
         security_groups=[network.security_groups["ingress"]],
@@ -84,7 +88,7 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) 
     scheme = "https" if cfg.https else "http"
     endpoint: pulumi.Input[str] = pulumi.Output.concat(f"{scheme}://", balancer.dns_name)
     if cfg.domain:
-        _alias(app, cfg.domain, zone_id, balancer)
+        _alias(app, cfg.domain, zone_id, balancer, ipv6=dualstack)
         endpoint = f"https://{cfg.domain}"
     return IngressResult(
         endpoint=endpoint,
@@ -119,20 +123,14 @@ def _certificate(app: str, domain: str | None, zone_id) -> pulumi.Output[str]:
     return validation.certificate_arn
 
 
-def _alias(app: str, domain: str, zone_id, balancer: aws.lb.LoadBalancer) -> None:
-    """An alias A record: ``domain`` to the load balancer
-    (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-elb-load-balancer.html).
-    No AAAA record: that needs a dualstack load balancer, whose subnets must have IPv6
-    CIDR blocks, routes and security group rules for IPv6
-    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html);
-    the network phase creates an IPv4-only VPC."""
-    aws.route53.Record(
-        f"{app}-domain",
-        zone_id=zone_id,
-        name=domain,
-        type="A",
-        aliases=[{"name": balancer.dns_name, "zone_id": balancer.zone_id, "evaluate_target_health": True}],
-    )
+def _alias(app: str, domain: str, zone_id, balancer: aws.lb.LoadBalancer, *, ipv6: bool) -> None:
+    """Alias records from ``domain`` to the load balancer: A, and AAAA with ``ipv6`` (a
+    dualstack load balancer); an AAAA alias to an IPv4-only load balancer would answer
+    nothing (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-elb-load-balancer.html)."""
+    target = [{"name": balancer.dns_name, "zone_id": balancer.zone_id, "evaluate_target_health": True}]
+    aws.route53.Record(f"{app}-domain", zone_id=zone_id, name=domain, type="A", aliases=target)
+    if ipv6:
+        aws.route53.Record(f"{app}-domain-ipv6", zone_id=zone_id, name=domain, type="AAAA", aliases=target)
 
 
 def health_check(ctx: PhaseContext) -> dict:

@@ -1,17 +1,27 @@
 """Phase 1, network: a VPC with public subnets in distinct, pinned availability zones.
 
-Creates: VPC; one public subnet per AZ (``az_count`` AZs, pinned by name from
-``aws.get_availability_zones``); internet gateway; a public route table with a default
-route and an explicit association per subnet; two security groups with explicit rules:
+Creates: a dualstack VPC (its IPv4 ``vpc_cidr`` and an Amazon-provided IPv6 /56); one
+public subnet per AZ (``az_count`` AZs, pinned by name from ``aws.get_availability_zones``),
+each with its IPv4 block and an IPv6 /64 of the VPC's /56; internet gateway; a public
+route table with IPv4 and IPv6 default routes to it and an explicit association per
+subnet; two security groups with explicit rules:
 
-- ``ingress`` (the ALB): 80 (and 443 with a certificate) from anywhere; egress only to the
-  task security group on the app port;
+- ``ingress`` (the ALB): 80 (and 443 with a certificate) from anywhere, over IPv4 and
+  IPv6; egress only to the task security group on the app port;
 - ``compute`` (the tasks): the app port from the ALB security group only; egress 443 to
   anywhere (ECR pulls, CloudWatch Logs, Secrets Manager).
 
 With ``nat = true`` tasks get private subnets instead of a public IP, routed through one
 NAT gateway (in the first public subnet) or, with ``nat_per_az``, through a NAT gateway in
 their own AZ, so that one AZ's outage does not cut the others off.
+
+IPv6 is for the load balancer only (``extra["dualstack"]``: its subnets, routes and
+security group take IPv6, so ingress makes it dualstack and adds an AAAA record for a
+``domain``). Tasks stay IPv4: no subnet assigns IPv6 addresses on launch, private subnets
+have no IPv6 block, and no egress-only internet gateway is needed for traffic that
+arrives through the load balancer. A dualstack ALB needs exactly this: IPv6 blocks on
+the VPC and its subnets, IPv6 routes and security group rules
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html).
 
 Every resource is a pulumi-aws generated class: ``ec2.Vpc`` ... ``ec2.SecurityGroup``, and
 the rules ``vpc.SecurityGroupIngressRule``/``SecurityGroupEgressRule``. The rules are
@@ -34,6 +44,7 @@ from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 ANYWHERE = "0.0.0.0/0"
+ANYWHERE_V6 = "::/0"
 
 
 def create(ctx: PhaseContext) -> NetworkResult:
@@ -46,6 +57,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
     vpc = aws.ec2.Vpc(
         f"{app}-vpc",
         cidr_block=cfg.vpc_cidr,
+        assign_generated_ipv6_cidr_block=True,  # an Amazon-provided /56
         enable_dns_support=True,
         enable_dns_hostnames=True,
         tags={"Name": f"{app}-{ctx.stack}"},
@@ -55,7 +67,13 @@ def create(ctx: PhaseContext) -> NetworkResult:
     aws.ec2.Route(
         f"{app}-public-default", route_table_id=public_table.id, destination_cidr_block=ANYWHERE, gateway_id=gateway.id
     )
-    public = _subnets(app, "public", vpc, zones, blocks[: cfg.az_count], [public_table] * cfg.az_count)
+    aws.ec2.Route(
+        f"{app}-public-default-ipv6",
+        route_table_id=public_table.id,
+        destination_ipv6_cidr_block=ANYWHERE_V6,
+        gateway_id=gateway.id,
+    )
+    public = _subnets(app, "public", vpc, zones, blocks[: cfg.az_count], [public_table] * cfg.az_count, ipv6=True)
 
     task_subnets = public
     if cfg.nat:
@@ -65,7 +83,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
             tables = [_nat_route_table(app, "", vpc, public[0], gateway)] * cfg.az_count
         task_subnets = _subnets(app, "private", vpc, zones, blocks[cfg.az_count :], tables)
 
-    alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https)
+    alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https, ipv6=True)
     return NetworkResult(
         id=vpc.id,
         subnets=tuple(s.id for s in public),
@@ -75,6 +93,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
             "assign_public_ip": not cfg.nat,
             "availability_zones": zones,
             "vpc_cidr": cfg.vpc_cidr,
+            "dualstack": True,
         },
     )
 
@@ -98,10 +117,22 @@ def subnet_blocks(vpc_cidr: str, count: int) -> list[str]:
     return [str(block) for block in network.subnets(prefixlen_diff=4)][:count]
 
 
-def _subnets(app, kind, vpc, zones, blocks, tables):
-    """One subnet per zone, each explicitly associated with its route table in ``tables``."""
+def ipv6_subnet_block(vpc_block: str, index: int) -> str:
+    """The ``index``-th /64 of the VPC's IPv6 block (AWS gives subnets a /64:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetcidrblock.html)."""
+    network = ipaddress.IPv6Network(vpc_block)
+    return str(ipaddress.IPv6Network((int(network.network_address) + (index << 64), 64)))
+
+
+def _subnets(app, kind, vpc, zones, blocks, tables, *, ipv6: bool = False):
+    """One subnet per zone, each explicitly associated with its route table in ``tables``;
+    with ``ipv6`` each also gets a /64 of the VPC's IPv6 block (but assigns no IPv6
+    address on launch: only the load balancer uses IPv6)."""
     subnets = []
     for index, (zone, block, table) in enumerate(zip(zones, blocks, tables, strict=True)):
+        dualstack = (
+            {"ipv6_cidr_block": vpc.ipv6_cidr_block.apply(lambda v6, i=index: ipv6_subnet_block(v6, i))} if ipv6 else {}
+        )
         subnet = aws.ec2.Subnet(
             f"{app}-{kind}-{index}",
             vpc_id=vpc.id,
@@ -109,6 +140,7 @@ def _subnets(app, kind, vpc, zones, blocks, tables):
             availability_zone=zone,
             map_public_ip_on_launch=False,
             tags={"Name": f"{app}-{kind}-{zone}"},
+            **dualstack,
         )
         aws.ec2.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
         subnets.append(subnet)
@@ -136,11 +168,12 @@ def _nat_route_table(app, suffix, vpc, home, gateway):
 
 
 def security_groups(
-    ctx: PhaseContext, vpc_id: pulumi.Input[str], *, https: bool
+    ctx: PhaseContext, vpc_id: pulumi.Input[str], *, https: bool, ipv6: bool = False
 ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
     """The ALB and task security groups in ``vpc_id``, with the rules in the module
-    docstring; returns ``(alb_sg, task_sg)``. Public so a plugin that brings its own VPC
-    can create exactly the groups the later phases expect."""
+    docstring (the ALB's listener ports also from ``::/0`` with ``ipv6``); returns
+    ``(alb_sg, task_sg)``. Public so a plugin that brings its own VPC can create exactly
+    the groups the later phases expect."""
     app, port = ctx.app.name, ctx.app.port
     alb_sg = aws.ec2.SecurityGroup(
         f"{app}-alb-sg", vpc_id=vpc_id, description=f"{app} load balancer: HTTP(S) from the internet"
@@ -148,16 +181,20 @@ def security_groups(
     task_sg = aws.ec2.SecurityGroup(
         f"{app}-task-sg", vpc_id=vpc_id, description=f"{app} tasks: app port from the load balancer only"
     )
+    families = [("", {"cidr_ipv4": ANYWHERE}, "")]  # (name suffix, source, description suffix)
+    if ipv6:
+        families.append(("-ipv6", {"cidr_ipv6": ANYWHERE_V6}, " over IPv6"))
     for listen in (80, 443) if https else (80,):
-        SecurityGroupIngressRule(
-            f"{app}-alb-in-{listen}",
-            security_group_id=alb_sg.id,
-            ip_protocol="tcp",
-            from_port=listen,
-            to_port=listen,
-            cidr_ipv4=ANYWHERE,
-            description=f"port {listen} from the internet",
-        )
+        for suffix, source, over in families:
+            SecurityGroupIngressRule(
+                f"{app}-alb-in-{listen}{suffix}",
+                security_group_id=alb_sg.id,
+                ip_protocol="tcp",
+                from_port=listen,
+                to_port=listen,
+                description=f"port {listen} from the internet{over}",
+                **source,
+            )
     SecurityGroupEgressRule(
         f"{app}-alb-out-tasks",
         security_group_id=alb_sg.id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -36,11 +37,14 @@ ACCOUNT = "123456789012"
 """The fake AWS account every mock ARN belongs to."""
 
 
-def plan(ctx: PhaseContext, phases: RunPhases) -> Plan:
-    """Run the program under mocks and return every resource, dependencies first, under
-    the stack itself (the plan's root), as ``pulumi preview`` shows them."""
+def plan(ctx: PhaseContext, phases: RunPhases, *, mocks: PlanMocks | None = None) -> Plan:
+    """Run the program under mocks (``mocks``, or fresh :class:`PlanMocks`) and return every
+    resource, dependencies first, under the stack itself (the plan's root), as ``pulumi
+    preview`` shows them."""
     project = program.project_name(ctx)
-    resources, outputs = record(lambda: program.run(ctx, phases), project=project, stack=ctx.stack, region=region(ctx))
+    resources, outputs = record(
+        lambda: program.run(ctx, phases), project=project, stack=ctx.stack, region=region(ctx), mocks=mocks
+    )
     return Plan(
         target=ctx.target.name,
         stack=ctx.stack,
@@ -122,6 +126,9 @@ class PlanMocks(Mocks):
         match args.typ:
             case "aws:iam/role:Role":
                 outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+            case "aws:ec2/vpc:Vpc" if args.inputs.get("assignGeneratedIpv6CidrBlock"):
+                prefix = int("2600" + "1f18" + _hex(name, 6) + "00", 16) << 64  # an Amazon-provided /56
+                outputs["ipv6CidrBlock"] = str(ipaddress.IPv6Network((prefix, 56)))
             case "aws:ecr/repository:Repository":
                 outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name}"
                 outputs["registryId"] = ACCOUNT

@@ -19,8 +19,40 @@ from deployer.testing.aws_ecs.aws_rules import Context, check, physical_name
 from deployer.testing.aws_ecs.moto_appliers import APPLIERS
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:web-secret-api-token-1a2b3c4-AbCdEf"
-ZONES = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-a2": "us-east-1a"}
-CONTEXT = Context(subnet_zone=ZONES.get)
+ZONES = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-a2": "us-east-1a", "subnet-c": "us-east-1c"}
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/"
+ISSUED, PENDING, UNPUBLISHED = (CERT + n for n in ("issued", "pending", "unpublished"))
+VALIDATION = {"Name": "_abc.www.example.com.", "Type": "CNAME", "Value": "_def.acm-validations.aws."}
+CERTIFICATES = {
+    ISSUED: {"Status": "ISSUED"},
+    PENDING: {
+        "Status": "PENDING_VALIDATION",
+        "DomainValidationOptions": [{"DomainName": "www.example.com", "ResourceRecord": VALIDATION}],
+    },
+    UNPUBLISHED: {
+        "Status": "PENDING_VALIDATION",
+        "DomainValidationOptions": [
+            {"DomainName": "api.example.com", "ResourceRecord": {**VALIDATION, "Name": "_abc.api.example.com."}}
+        ],
+    },
+}
+BALANCER = "web-alb-1.us-east-1.elb.amazonaws.com"
+CONTEXT = Context(
+    subnet_zone=ZONES.get,
+    zone_name={"Z1": "example.com."}.get,
+    balancer_zone={BALANCER: "Z35SXDOTRQ7X7K"}.get,
+    certificate=CERTIFICATES.get,
+    published=lambda name, kind, value: (name, kind, value) == tuple(VALIDATION.values()),
+    subnet_ipv6={"subnet-a": "2600:1f18:1:100::/64", "subnet-b": "2600:1f18:1:101::/64"}.get,
+    vpc_ipv6={"vpc-6": "2600:1f18:1:100::/56"}.get,
+)
+DUALSTACK = {"subnets": ["subnet-a", "subnet-b"], "ipAddressType": "dualstack"}
+SUBNET = "aws:ec2/subnet:Subnet"
+RECORD = "aws:route53/record:Record"
+ALIAS = {"zoneId": "Z1", "name": "www.example.com", "type": "A"}
+CNAME = {"zoneId": "Z1", "name": "_abc.www.example.com.", "type": "CNAME", "ttl": 60, "records": ["_def"]}
+TO_BALANCER = {"name": BALANCER, "zoneId": "Z35SXDOTRQ7X7K", "evaluateTargetHealth": True}
+CERT_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 
 
 def _containers(**secret) -> str:
@@ -48,6 +80,11 @@ BROKEN = [
     ("aws:lb/loadBalancer:LoadBalancer", "internal-web", {"subnets": ["subnet-a", "subnet-b"]}, "internal-"),
     ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {"subnets": ["subnet-a", "subnet-a2"]}, "two"),
     ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {"subnets": ["subnet-a"]}, "two"),
+    ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {**DUALSTACK, "subnets": ["subnet-a", "subnet-c"]}, "IPv6 CIDR"),
+    ("aws:lb/loadBalancer:LoadBalancer", "web-alb", {**DUALSTACK, "internal": True}, "internal"),
+    (SUBNET, "web-public-0", {"vpcId": "vpc-6", "ipv6CidrBlock": "2600:1f18:1:100::/60"}, "/64"),
+    (SUBNET, "web-public-0", {"vpcId": "vpc-6", "ipv6CidrBlock": "2600:1f18:2:100::/64"}, "not inside"),
+    (SUBNET, "web-public-0", {"vpcId": "vpc-4", "ipv6CidrBlock": "2600:1f18:1:100::/64"}, "needs a VPC"),
     ("aws:lb/targetGroup:TargetGroup", "t" * 33, {"healthCheck": GOOD_HEALTH}, "32"),
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "interval": 4}}, "interval"),
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "interval": 301}}, "interval"),
@@ -63,6 +100,29 @@ BROKEN = [
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "unhealthyThreshold": 11}}, "10"),
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "path": "/" * 1025}}, "1024"),
     ("aws:lb/listener:Listener", "web-https", {"protocol": "HTTPS", "port": 443}, "certificate"),
+    (
+        "aws:lb/listener:Listener",
+        "web-https",
+        {"protocol": "HTTPS", "certificateArn": CERT + "x"},
+        "CertificateNotFound",
+    ),
+    ("aws:lb/listener:Listener", "web-https", {"protocol": "HTTPS", "certificateArn": PENDING}, "PENDING_VALIDATION"),
+    (CERT_VALIDATION, "web-certificate-issued", {"certificateArn": UNPUBLISHED}, "never issued"),
+    (CERT_VALIDATION, "web-certificate-issued", {"certificateArn": CERT + "x"}, "no ACM certificate"),
+    (
+        CERT_VALIDATION,
+        "web-certificate-issued",
+        {"certificateArn": PENDING, "validationRecordFqdns": ["_other.www.example.com"]},
+        "leave out",
+    ),
+    (RECORD, "web-domain", {**ALIAS, "name": "www.example.org", "aliases": [TO_BALANCER]}, "not in the hosted zone"),
+    (RECORD, "web-domain", {**ALIAS, "zoneId": "Z404", "aliases": [TO_BALANCER]}, "NoSuchHostedZone"),
+    (RECORD, "web-domain", {**ALIAS, "name": "a" * 64 + ".example.com", "aliases": [TO_BALANCER]}, "63"),
+    (RECORD, "web-domain", {**ALIAS, "name": ("a" * 60 + ".") * 4 + "example.com", "aliases": [TO_BALANCER]}, "255"),
+    (RECORD, "web-domain", {**ALIAS, "aliases": [{**TO_BALANCER, "zoneId": "Z1"}]}, "canonical hosted zone"),
+    (RECORD, "web-domain", {**ALIAS, "aliases": [{**TO_BALANCER, "name": "x.elb.amazonaws.com"}]}, "no load balancer"),
+    (RECORD, "web-domain", {**ALIAS, "ttl": 60, "aliases": [TO_BALANCER]}, "omitted"),
+    (RECORD, "web-certificate-validation", {**CNAME, "ttl": None}, "required"),
     ("aws:iam/role:Role", "r" * 58 + "-1a2b3c4", {}, "64"),
     ("aws:iam/role:Role", "web role", {}, "_+=,.@-"),
     ("aws:iam/rolePolicy:RolePolicy", "p" * 129, {}, "128"),
@@ -103,7 +163,7 @@ def test_a_resource_built_to_break_a_rule_is_refused(type_token, name, inputs, m
     message = str(error.value)
     assert type_token in message and "logical-name" in message  # the resource
     assert mentions in message
-    assert re.search(r"\(https://(docs\.aws\.amazon\.com|repost\.aws)/[^ )]+\)", message)  # the rule's source
+    assert re.search(r"\(https://(docs\.aws\.amazon\.com|repost\.aws|www\.pulumi\.com)/[^ )]+\)", message)  # source
 
 
 GOOD = [
@@ -113,9 +173,22 @@ GOOD = [
         "n" * 32,
         {"subnets": ["subnet-a", "subnet-b"], "loadBalancerType": "application"},
     ),
+    ("aws:lb/loadBalancer:LoadBalancer", "web-alb", DUALSTACK),
+    (SUBNET, "web-public-1", {"vpcId": "vpc-6", "ipv6CidrBlock": "2600:1f18:1:1ff::/64"}),
+    (SUBNET, "web-private-0", {"vpcId": "vpc-4", "cidrBlock": "10.0.0.0/20"}),
     ("aws:lb/targetGroup:TargetGroup", "web-tg-1a2b3c4", {"healthCheck": GOOD_HEALTH}),
     ("aws:lb/targetGroup:TargetGroup", "web-tg", {"healthCheck": {**GOOD_HEALTH, "interval": 300, "timeout": 120}}),
-    ("aws:lb/listener:Listener", "web-https", {"protocol": "HTTPS", "certificateArn": "arn:aws:acm:x"}),
+    ("aws:lb/listener:Listener", "web-https", {"protocol": "HTTPS", "certificateArn": ISSUED}),
+    (CERT_VALIDATION, "web-certificate-issued", {"certificateArn": PENDING}),
+    (
+        CERT_VALIDATION,
+        "web-certificate-issued",
+        {"certificateArn": PENDING, "validationRecordFqdns": ["_abc.www.example.com"]},
+    ),
+    (RECORD, "web-domain", {**ALIAS, "aliases": [TO_BALANCER]}),
+    (RECORD, "web-domain", {**ALIAS, "type": "AAAA", "aliases": [{**TO_BALANCER, "name": "dualstack." + BALANCER}]}),
+    (RECORD, "web-apex", {**ALIAS, "name": "example.com.", "aliases": [TO_BALANCER]}),
+    (RECORD, "web-certificate-validation", CNAME),
     ("aws:lb/listener:Listener", "web-http", {"protocol": "HTTP"}),
     ("aws:iam/role:Role", "r" * 56 + "-1a2b3c4", {}),
     ("aws:ecr/repository:Repository", "team/web-repo_1.a-1a2b3c4", {}),

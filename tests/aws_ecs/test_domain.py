@@ -64,20 +64,26 @@ def test_validation_waits_for_the_record_and_the_listener_uses_the_validated_cer
     http = domain_plan.one(LISTENER, "web-http")
     assert http["inputs"]["defaultActions"][0]["redirect"]["protocol"] == "HTTPS"
     assert sorted(r["inputs"]["fromPort"] for r in domain_plan.all(INGRESS) if "cidrIpv4" in r["inputs"]) == [80, 443]
+    assert sorted(r["inputs"]["fromPort"] for r in domain_plan.all(INGRESS) if "cidrIpv6" in r["inputs"]) == [80, 443]
 
 
-def test_an_alias_record_points_the_domain_at_the_load_balancer(domain_plan):
-    """An alias A record to the ALB's DNS name and canonical hosted zone (AAAA needs a
-    dualstack ALB, which needs IPv6 subnets this VPC does not have).
+def test_alias_a_and_aaaa_records_point_the_domain_at_the_dualstack_load_balancer(domain_plan):
+    """Alias A and AAAA records to the ALB's DNS name and canonical hosted zone; AAAA
+    because the load balancer is dualstack (the built-in VPC has IPv6).
     https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-elb-load-balancer.html"""
     balancer = domain_plan.one(ALB)
-    (alias,) = _records(domain_plan, "A")
-    assert alias["inputs"]["name"] == "www.example.com"
-    assert alias["inputs"]["aliases"] == [
-        {"name": balancer["outputs"]["dnsName"], "zoneId": balancer["outputs"]["zoneId"], "evaluateTargetHealth": True}
-    ]
-    assert domain_plan.depends(alias, balancer)
-    assert _records(domain_plan, "AAAA") == []
+    assert balancer["inputs"]["ipAddressType"] == "dualstack"
+    for kind in ("A", "AAAA"):
+        (alias,) = _records(domain_plan, kind)
+        assert alias["inputs"]["name"] == "www.example.com"
+        assert alias["inputs"]["aliases"] == [
+            {
+                "name": balancer["outputs"]["dnsName"],
+                "zoneId": balancer["outputs"]["zoneId"],
+                "evaluateTargetHealth": True,
+            }
+        ]
+        assert domain_plan.depends(alias, balancer)
 
 
 def test_the_endpoint_is_the_domain_over_https(domain_plan):
@@ -90,7 +96,7 @@ def test_a_given_certificate_is_used_for_the_domain_and_none_is_requested():
     graph = Graph(offline_plan(make_ctx({"domain": "www.example.com", "certificate_arn": ALB_CERT})))
     assert graph.all(CERT) == [] and graph.all(VALIDATION) == []
     assert graph.one(LISTENER, "web-https")["inputs"]["certificateArn"] == ALB_CERT
-    assert len(_records(graph, "A")) == 1
+    assert len(_records(graph, "A")) == len(_records(graph, "AAAA")) == 1
     assert graph.plan.outputs["endpoint"] == "https://www.example.com"
 
 

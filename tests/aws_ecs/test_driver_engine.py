@@ -11,11 +11,12 @@ import stat
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
 import pytest
 from attrs import evolve
 from pulumi import automation as auto
 
-from deployer.errors import EnvironmentProblem, UsageError
+from deployer.errors import ConfigError, EnvironmentProblem, UsageError
 from deployer.plugins.aws_ecs import driver as driver_module
 from deployer.plugins.aws_ecs import health
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
@@ -234,3 +235,25 @@ def test_down_keeps_what_other_stacks_need(monkeypatch, tmp_path):
     work = project / ".deployer" / "aws-ecs"
     assert sorted(p.name for p in work.iterdir()) == ["Pulumi.prod.yaml", "Pulumi.yaml"]
     assert (project / ".deployer" / "pulumi" / ".pulumi" / "stacks" / "deployer-web" / "prod.json").exists()
+
+
+def test_preflight_refuses_a_domain_whose_hosted_zone_the_account_lacks(monkeypatch, tmp_path, aws_env):
+    """Before any build: ``domain`` needs its public hosted zone in the account (read
+    from Route 53, here moto's); without it exit 2 naming the key, nothing written."""
+    from moto import mock_aws
+
+    bin_dir, project = tmp_path / "bin", tmp_path / "project"
+    bin_dir.mkdir()
+    project.mkdir()
+    _pulumi(bin_dir, "v3.272.0")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    ctx = make_ctx({"region": "us-east-1", "domain": "www.example.com"}, mode="up", project_dir=project)
+    with mock_aws():
+        with pytest.raises(ConfigError) as error:
+            AwsEcsDriver().preflight(ctx)
+        assert error.value.exit_code == 2
+        assert str(error.value).startswith("targets.aws-ecs.domain: goes into the public hosted zone example.com")
+        assert list(project.iterdir()) == []
+        boto3.client("route53").create_hosted_zone(Name="example.com", CallerReference="test")
+        AwsEcsDriver().preflight(ctx)

@@ -126,7 +126,7 @@ def test_plan_reads_back_the_expressed_spec(graph):
 def test_resource_counts_per_configuration(plans):
     """The sizes the docs and the report quote (tutorial: 20 resources, one subnet)."""
     counts = {name: len(graph.resources) for name, graph in plans.items()}
-    assert counts == {"default": 32, "tls": 36, "nat": 41, "nat_per_az": 49, "domain": 38}
+    assert counts == {"default": 34, "tls": 39, "nat": 43, "nat_per_az": 51, "domain": 42}
     assert Counter(r["type"] for r in plans["default"].resources)["aws:ec2/subnet:Subnet"] == 2
 
 
@@ -145,5 +145,5 @@ def test_driver_offline_plan_needs_no_cli_credentials_or_network(monkeypatch, tm
 
     pm = get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
     plan = AwsEcsDriver().plan(make_ctx(project_dir=tmp_path), phase_runner(pm), offline=True)
-    assert plan.target == "aws-ecs" and plan.stack == "dev" and len(plan.resources) == 32
+    assert plan.target == "aws-ecs" and plan.stack == "dev" and len(plan.resources) == 34
     assert list(tmp_path.iterdir()) == []

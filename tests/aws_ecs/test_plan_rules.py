@@ -7,6 +7,7 @@ these tests prove what the program asks AWS for, not what AWS would accept.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
@@ -71,25 +72,29 @@ def test_each_subnet_has_an_explicit_route_table_association(plans):
         associated = {a["inputs"]["subnetId"] for a in graph.all(ASSOCIATION)}
         assert associated == {s["id"] for s in graph.all(SUBNET)}
     graph = plans["default"]
-    (default_route,) = graph.all(ROUTE)
-    assert default_route["inputs"]["destinationCidrBlock"] == "0.0.0.0/0"
-    assert default_route["inputs"]["gatewayId"] == graph.one("aws:ec2/internetGateway:InternetGateway")["id"]
+    gateway = graph.one("aws:ec2/internetGateway:InternetGateway")["id"]
+    routes = {
+        r["inputs"].get("destinationCidrBlock") or r["inputs"]["destinationIpv6CidrBlock"]: r["inputs"]["gatewayId"]
+        for r in graph.all(ROUTE)
+    }
+    assert routes == {"0.0.0.0/0": gateway, "::/0": gateway}  # IPv6 too: the load balancer is dualstack
 
 
 def test_alb_security_group_opens_only_http_without_a_certificate(graph):
     """The load balancer's security group must allow inbound traffic on its listener ports.
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-update-security-groups.html"""
     rules = _rules(graph, INGRESS, "web-alb-sg")
-    assert [(r["inputs"]["fromPort"], r["inputs"]["toPort"], r["inputs"]["cidrIpv4"]) for r in rules] == [
-        (80, 80, "0.0.0.0/0")
-    ]
+    assert sorted(
+        (r["inputs"]["fromPort"], r["inputs"]["toPort"], r["inputs"].get("cidrIpv4") or r["inputs"]["cidrIpv6"])
+        for r in rules
+    ) == [(80, 80, "0.0.0.0/0"), (80, 80, "::/0")]
 
 
 def test_alb_security_group_opens_443_with_a_certificate(plans):
     """With an HTTPS listener the ALB security group also allows 443.
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-update-security-groups.html"""
     rules = _rules(plans["tls"], INGRESS, "web-alb-sg")
-    assert sorted(r["inputs"]["fromPort"] for r in rules) == [80, 443]
+    assert sorted(r["inputs"]["fromPort"] for r in rules) == [80, 80, 443, 443]  # IPv4 and IPv6 each
 
 
 def test_tasks_accept_only_the_alb_security_group_on_the_app_port(graph):
@@ -418,3 +423,24 @@ def test_autoscaling_on_cpu_only_when_a_range_is_asked(plans):
     assert policy["policyType"] == "TargetTrackingScaling"
     assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ECSServiceAverageCPUUtilization"
     assert tracking["targetValue"] == 60
+
+
+def test_public_subnets_get_ipv6_blocks_of_the_vpc_and_tasks_stay_ipv4(plans):
+    """The VPC asks for an Amazon-provided IPv6 /56; each public subnet (the load
+    balancer's) gets its own /64 of it, assigning no IPv6 address on launch; private
+    subnets (the tasks', with NAT) have no IPv6 block: nothing but the load balancer
+    uses IPv6. https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html"""
+    graph = plans["nat"]
+    vpc = graph.one("aws:ec2/vpc:Vpc")
+    assert vpc["inputs"]["assignGeneratedIpv6CidrBlock"] is True
+    block = ipaddress.IPv6Network(vpc["outputs"]["ipv6CidrBlock"])
+    assert block.prefixlen == 56
+    public = [s for s in graph.all(SUBNET) if "-public-" in s["name"]]
+    private = [s for s in graph.all(SUBNET) if "-private-" in s["name"]]
+    cut = [ipaddress.IPv6Network(s["inputs"]["ipv6CidrBlock"]) for s in public]
+    assert len(set(cut)) == len(public) == 3 and all(c.prefixlen == 64 and c.subnet_of(block) for c in cut)
+    assert not any(s["inputs"].get("assignIpv6AddressOnCreation") for s in graph.all(SUBNET))
+    assert private and all("ipv6CidrBlock" not in s["inputs"] for s in private)
+    balancer = graph.one("aws:lb/loadBalancer:LoadBalancer")
+    assert balancer["inputs"]["ipAddressType"] == "dualstack"
+    assert sorted(balancer["inputs"]["subnets"]) == sorted(s["id"] for s in public)

@@ -5,6 +5,10 @@
 - :class:`EmulatedDriver` (:mod:`.emulated_driver`): the aws-ecs driver that applies the
   real program to moto instead of AWS; its state lives in :mod:`.emulated_state`.
 - :mod:`.moto_appliers`: how each resource type is created in and deleted from moto.
+- :mod:`.aws_rules`: what AWS refuses that moto accepts, checked before each create, with
+  what the rules read from moto in :mod:`.emulated_lookups`.
+- :mod:`.emulated_mocks`: the offline plan's mocks answering from moto what the account
+  holds (the hosted zone, an unchanged secret's version).
 
 It needs both the aws and the testing extras: ``pip install "deployer[aws,testing]"``.
 """

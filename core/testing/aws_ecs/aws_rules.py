@@ -9,8 +9,11 @@ Two things happen before a resource reaches the emulator:
   https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming . A 24-character
   app's ALB (``<app>-alb``) then gets a 36-character name, which AWS refuses.
 - **AWS's documented constraints** (:func:`check`): name lengths and character sets,
-  Fargate task sizes, the ALB's availability zones, target group health check ranges, an
-  HTTPS listener's certificate, secret ``valueFrom`` formats, and, when the service's
+  Fargate task sizes, the ALB's availability zones and, dualstack, its subnets' IPv6
+  blocks, a subnet's IPv6 block inside its VPC's, target group health check ranges, an
+  HTTPS listener's certificate (present, existing, issued), an ACM certificate issued only
+  once its DNS validation records are published, Route 53 records (name format, inside
+  their zone, alias targets), secret ``valueFrom`` formats, and, when the service's
   tasks start, the image's CPU architecture against the task's runtime platform. Every
   rule cites the AWS page it comes from. A violation is a :class:`DeployFailed` naming
   the resource, the value and the rule, as AWS's API error would.
@@ -21,6 +24,7 @@ Inputs are the provider's wire names (``healthCheck.interval``,
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
@@ -74,12 +78,22 @@ def physical_name(type_token: str, logical: str, inputs: Mapping[str, Any]) -> s
 
 @frozen
 class Context:
-    """What some rules need beyond a resource's own inputs: the AZ of a subnet, the image's
-    architecture (None: unknown, the rule is skipped) and registered task definitions."""
+    """What some rules need beyond a resource's own inputs, read from the emulator: the
+    AZ of a subnet, the image's architecture (None: unknown, the rule is skipped),
+    registered task definitions, a hosted zone's name by ID, the canonical hosted zone
+    of a load balancer by DNS name, an ACM certificate's description by ARN, whether
+    a DNS record ``(name, type, value)`` is published in a public hosted zone, and the
+    IPv6 block of a subnet or VPC (None from a lookup: no such object, or no block)."""
 
     subnet_zone: Callable[[str], str | None] = lambda subnet: None
     image_architecture: str | None = None
     task_definitions: Mapping[str, Mapping[str, Any]] = {}
+    zone_name: Callable[[str], str | None] = lambda zone_id: None
+    balancer_zone: Callable[[str], str | None] = lambda dns_name: None
+    certificate: Callable[[str], Mapping[str, Any] | None] = lambda arn: None
+    published: Callable[[str, str, str], bool] = lambda name, kind, value: False
+    subnet_ipv6: Callable[[str], str | None] = lambda subnet: None
+    vpc_ipv6: Callable[[str], str | None] = lambda vpc: None
 
 
 Rule = Callable[[str, str, str, Mapping[str, Any], Context], None]
@@ -119,6 +133,17 @@ ELB_CREATE_LB = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIRefe
 ELB_CREATE_TG = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html"
 ELB_HEALTH = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html"
 ELB_LISTENER = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html"
+ACM_DNS = "https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html"
+ELB_CERTIFICATES = (
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html"
+)
+R53_NAMES = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html"
+R53_RECORD_SET = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html"
+R53_ALIAS = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html"
+ELB_IP_TYPE = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html"
+ELB_SET_IP_TYPE = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetIpAddressType.html"
+EC2_CREATE_SUBNET = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html"
+EC2_SUBNET_IPV6 = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetcidrblock.html"
 ECS_SECRETS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"
 FARGATE_SIZES = (
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"
@@ -216,6 +241,56 @@ def _balancer_zones(type_token: str, logical: str, name: str, inputs: Mapping[st
         )
 
 
+def _balancer_ip_type(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """A dualstack load balancer: internet-facing (internal ones must use ipv4), and every
+    subnet with an IPv6 CIDR block."""
+    if inputs.get("ipAddressType", "ipv4") == "ipv4":
+        return
+    if inputs.get("internal"):
+        raise refuse(
+            type_token,
+            logical,
+            "ipAddressType",
+            inputs["ipAddressType"],
+            "is not allowed for an internal load balancer (ipv4 only)",
+            ELB_SET_IP_TYPE,
+        )
+    bare = [subnet for subnet in inputs.get("subnets", []) if context.subnet_ipv6(subnet) is None]
+    if bare:
+        raise refuse(
+            type_token,
+            logical,
+            "subnets",
+            bare,
+            f"have no IPv6 CIDR block; an {inputs['ipAddressType']} load balancer's VPC and subnets must have one",
+            ELB_IP_TYPE,
+        )
+
+
+def _subnet(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """A subnet's IPv6 block: a /64 inside an IPv6 block of its VPC (which must have one)."""
+    block = inputs.get("ipv6CidrBlock")
+    if not block:
+        return
+    network = ipaddress.IPv6Network(block)
+    if network.prefixlen != 64:
+        raise refuse(type_token, logical, "ipv6CidrBlock", block, "must be a /64", EC2_SUBNET_IPV6)
+    vpc_block = context.vpc_ipv6(inputs.get("vpcId", ""))
+    if vpc_block is None:
+        raise refuse(
+            type_token, logical, "ipv6CidrBlock", block, "needs a VPC with an IPv6 CIDR block", EC2_CREATE_SUBNET
+        )
+    if not network.subnet_of(ipaddress.IPv6Network(vpc_block)):
+        raise refuse(
+            type_token,
+            logical,
+            "ipv6CidrBlock",
+            block,
+            f"is not inside the VPC's IPv6 block {vpc_block}",
+            EC2_CREATE_SUBNET,
+        )
+
+
 def _in_range(type_token, logical, what, value, low, high, url) -> None:
     if value is not None and not low <= int(value) <= high:
         raise refuse(type_token, logical, what, value, f"must be between {low} and {high}", url)
@@ -252,16 +327,136 @@ def _health_check(type_token: str, logical: str, name: str, inputs: Mapping[str,
 
 
 def _listener(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
-    """An HTTPS listener needs exactly one default certificate."""
-    if inputs.get("protocol") == "HTTPS" and not inputs.get("certificateArn"):
+    """An HTTPS listener needs exactly one default certificate, which must exist
+    (``CertificateNotFound``) and, from ACM, be issued: a certificate still pending
+    validation cannot be deployed to a load balancer."""
+    if inputs.get("protocol") != "HTTPS":
+        return
+    arn = inputs.get("certificateArn")
+    if not arn:
         raise refuse(
             type_token,
             logical,
             "certificateArn",
-            inputs.get("certificateArn"),
+            arn,
             "must be given for an HTTPS listener (exactly one default certificate)",
             ELB_LISTENER,
         )
+    found = context.certificate(arn)
+    if found is None:
+        raise refuse(
+            type_token, logical, "certificateArn", arn, "names no certificate (CertificateNotFound)", ELB_LISTENER
+        )
+    if found.get("Status") != "ISSUED":
+        raise refuse(
+            type_token,
+            logical,
+            "certificateArn",
+            arn,
+            f"is {found.get('Status')}: a load balancer uses only an issued certificate (validate it first: {ACM_DNS})",
+            ELB_CERTIFICATES,
+        )
+
+
+def _certificate_validation(
+    type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context
+) -> None:
+    """ACM issues a DNS-validated certificate only once each validation CNAME resolves
+    (else it stays PENDING_VALIDATION and the provider's wait times out), and the
+    provider refuses ``validationRecordFqdns`` that leave one of the records out."""
+    arn = inputs.get("certificateArn", "")
+    found = context.certificate(arn)
+    if found is None:
+        raise refuse(type_token, logical, "certificateArn", arn, "names no ACM certificate", ACM_DNS)
+    fqdns = {fqdn.rstrip(".").lower() for fqdn in inputs.get("validationRecordFqdns") or []}
+    for option in found.get("DomainValidationOptions", []):
+        record = option["ResourceRecord"]
+        wanted = record["Name"].rstrip(".").lower()
+        if inputs.get("validationRecordFqdns") is not None and wanted not in fqdns:
+            raise refuse(
+                type_token,
+                logical,
+                "validationRecordFqdns",
+                sorted(fqdns),
+                f"leave out the validation record {wanted} of {option['DomainName']}",
+                "https://www.pulumi.com/registry/packages/aws/api-docs/acm/certificatevalidation/",
+            )
+        if not context.published(record["Name"], record["Type"], record["Value"]):
+            raise refuse(
+                type_token,
+                logical,
+                "certificateArn",
+                arn,
+                f"is never issued: its validation record {record['Type']} {record['Name']} -> {record['Value']} "
+                "is in no public hosted zone, so ACM keeps it PENDING_VALIDATION",
+                ACM_DNS,
+            )
+
+
+def _dns_name_problem(name: str) -> str:
+    """Why Route 53 refuses ``name`` as a record name ('' when it does not): each label
+    at most 63 bytes, the whole name at most 255 bytes with the dots."""
+    text = name.rstrip(".") + "."
+    if len(text.encode()) > 255:
+        return f"is {len(text.encode())} bytes with the final dot; Route 53 allows 255"
+    longest = max(text.rstrip(".").split("."), key=len)
+    if len(longest.encode()) > 63:
+        return f"has a label of {len(longest.encode())} bytes ({longest[:20]}...); Route 53 allows 63"
+    return ""
+
+
+def _record(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """A Route 53 record: a valid name inside its hosted zone; an alias without a TTL or
+    values, whose target, for a load balancer, is its DNS name with its canonical hosted
+    zone ID; any other record a TTL and values."""
+    record = str(inputs.get("name", "")).rstrip(".").lower()
+    problem = _dns_name_problem(record)
+    if problem:
+        raise refuse(type_token, logical, "name", record, problem, R53_NAMES)
+    zone_id = str(inputs.get("zoneId", ""))
+    zone = context.zone_name(zone_id)
+    if zone is None:
+        raise refuse(type_token, logical, "zoneId", zone_id, "names no hosted zone (NoSuchHostedZone)", R53_RECORD_SET)
+    zone = zone.rstrip(".").lower()
+    if record != zone and not record.endswith("." + zone):
+        raise refuse(
+            type_token,
+            logical,
+            "name",
+            record,
+            f"is not in the hosted zone {zone} (InvalidChangeBatch)",
+            R53_RECORD_SET,
+        )
+    aliases = inputs.get("aliases") or []
+    if aliases and (inputs.get("ttl") is not None or inputs.get("records")):
+        raise refuse(
+            type_token, logical, "ttl/records", inputs.get("ttl"), "must be omitted for an alias", R53_RECORD_SET
+        )
+    if not aliases and (inputs.get("ttl") is None or not inputs.get("records")):
+        raise refuse(
+            type_token,
+            logical,
+            "ttl/records",
+            inputs.get("ttl"),
+            "are required for a record that is not an alias",
+            R53_RECORD_SET,
+        )
+    for alias in aliases:
+        target = str(alias.get("name", "")).rstrip(".").lower()
+        if not target.endswith(".elb.amazonaws.com"):
+            continue
+        canonical = context.balancer_zone(target.removeprefix("dualstack."))
+        if canonical is None:
+            raise refuse(type_token, logical, "aliases.name", target, "is no load balancer's DNS name", R53_ALIAS)
+        if alias.get("zoneId") != canonical:
+            raise refuse(
+                type_token,
+                logical,
+                "aliases.zoneId",
+                alias.get("zoneId"),
+                f"is not the load balancer's canonical hosted zone ID {canonical}",
+                R53_ALIAS,
+            )
 
 
 _FAMILY = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -339,9 +534,12 @@ def _service(type_token: str, logical: str, name: str, inputs: Mapping[str, Any]
 
 
 RULES: Mapping[str, tuple[Rule, ...]] = {
-    "aws:lb/loadBalancer:LoadBalancer": (_ELB_NAME, _balancer_zones),
+    "aws:lb/loadBalancer:LoadBalancer": (_ELB_NAME, _balancer_zones, _balancer_ip_type),
+    "aws:ec2/subnet:Subnet": (_subnet,),
     "aws:lb/targetGroup:TargetGroup": (_TG_NAME, _health_check),
     "aws:lb/listener:Listener": (_listener,),
+    "aws:acm/certificateValidation:CertificateValidation": (_certificate_validation,),
+    "aws:route53/record:Record": (_record,),
     "aws:iam/role:Role": (_IAM_ROLE_NAME,),
     "aws:iam/rolePolicy:RolePolicy": (_IAM_POLICY_NAME,),
     "aws:ecr/repository:Repository": (_ECR_NAME,),

@@ -5,18 +5,21 @@ implements :class:`deployer.targets.Driver` with the production aws-ecs modules
 (:mod:`deployer.plugins.aws_ecs`: ``offline``, ``program``, ``health``, ``logs``):
 
 - ``up`` runs the same Pulumi program under the offline plan's mocks
-  (``offline.record``), then plays Pulumi's engine in the small: it compares each
-  recorded resource with the stored state, deletes what changed or disappeared (and,
-  transitively, what depends on it), and creates what is new or changed in the AWS
-  emulator (:mod:`.moto_appliers`, moto through boto3), in dependency order, resolving
-  the mock ids, ARNs and DNS names in each resource's inputs to the emulator's real
-  ones. It then waits with the production code (``health.wait_until_healthy``) on a
-  virtual clock: moto changes only when the emulator acts, so waiting in real time
-  would change nothing.
+  (``offline.record``; :class:`.emulated_mocks.EmulatorMocks` answer from moto what
+  the account holds: the hosted zone, an unchanged secret's version), then plays
+  Pulumi's engine in the small: it compares each recorded resource with the stored
+  state, deletes what changed or disappeared (and, transitively, what depends on it),
+  and creates what is new or changed in the AWS emulator (:mod:`.moto_appliers`, moto
+  through boto3), in dependency order (a ``CertificateValidation`` as late as its
+  dependents allow, see :func:`apply_order`), resolving the mock ids, ARNs and DNS
+  names in each resource's inputs to the emulator's real ones. It then waits with the
+  production code (``health.wait_until_healthy``) on a virtual clock: moto changes only
+  when the emulator acts, so waiting in real time would change nothing.
 - ``status`` is the production ``health.live_status`` against moto; ``logs`` the
   production CloudWatch reader.
-- ``plan`` is the offline plan (same resources, outputs and ``spec``) with each change
-  compared against the stored state: create, update, unchanged or remove.
+- ``plan`` is the offline plan (same resources, outputs and ``spec``, under the same
+  mocks as ``up``) with each change compared against the stored state: create, update,
+  unchanged or remove.
 - ``down`` deletes every stored object from moto, dependents first, then the state file;
   with no state it does nothing.
 
@@ -29,6 +32,7 @@ never create anything in a real AWS account.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -41,16 +45,40 @@ from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, program
+from deployer.plugins.aws_ecs import health, hosted_zone, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.offline import REDACTED
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import aws_rules, moto_appliers
+from deployer.testing.aws_ecs.emulated_lookups import rules_context
+from deployer.testing.aws_ecs.emulated_mocks import SECRET_VERSION, EmulatorMocks
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
 
-OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest")
-"""Resource outputs other resources consume: mapped from mock values to emulator values."""
+OUTPUT_KEYS = (
+    "id",
+    "arn",
+    "name",
+    "arnSuffix",
+    "dnsName",
+    "zoneId",
+    "repositoryUrl",
+    "registryId",
+    "sha256Digest",
+    "versionId",
+    "resourceRecordName",
+    "resourceRecordValue",
+    "fqdn",
+    "ipv6CidrBlock",
+)
+"""Resource outputs other resources consume: mapped from mock values to emulator values
+(``resourceRecordName``/``Value``: a certificate's first ``domainValidationOptions``;
+``ipv6CidrBlock``: a VPC's, with the blocks cut from it, see :func:`resolve`)."""
+
+WAITING = frozenset({"aws:acm/certificateValidation:CertificateValidation"})
+"""Types whose create waits on AWS (a ``CertificateValidation`` until ACM issues the
+certificate, minutes after its DNS record appears): see :func:`apply_order`."""
 
 TASK_MODEL = "ecs::task"
 """moto's state-transition name for ECS tasks."""
@@ -76,10 +104,11 @@ def diff(
 ) -> list[Change]:
     """What applying ``recorded`` over ``stored`` does, per resource, dependencies first,
     then removals: ``create``; ``update`` when the inputs changed (its ``fields``: the
-    input keys that differ), the live object ``drifted`` from the state (seen by a
-    refresh) or a dependency is created or updated (the emulator replaces the resource
-    then); ``unchanged``; and ``remove`` for stored resources the program no longer
-    declares."""
+    input keys that differ), a secret input changed (the state holds it redacted, so its
+    outputs tell: a new secret version ID), the live object ``drifted`` from the state
+    (seen by a refresh) or a dependency is created or updated (the emulator replaces the
+    resource then); ``unchanged``; and ``remove`` for stored resources the program no
+    longer declares."""
     before = {key(r): r for r in stored}
     touched: set[str] = set()
     changes = []
@@ -92,6 +121,9 @@ def diff(
         elif old["inputs"] != resource["inputs"]:
             action, detail = "update", "inputs changed"
             fields = changed_keys(old["inputs"], resource["inputs"])
+        elif old.get("outputs") != resource.get("outputs") and REDACTED in resource["inputs"].values():
+            action, detail = "update", "a secret value changed"
+            fields = tuple(sorted(k for k, v in resource["inputs"].items() if v == REDACTED))
         elif key(resource) in drifted:
             action, detail = "update", "the live object drifted from the state"
         elif touched & set(resource["depends_on"]):
@@ -106,6 +138,21 @@ def diff(
     return changes
 
 
+def apply_order(recorded: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``recorded`` (dependencies first) with each :data:`WAITING` resource moved to just
+    before the first resource that depends on it (the end when none does). Pulumi starts
+    every resource whose dependencies are done, so what does not depend on a waiting
+    create runs before it completes: applied in this order, a resource that needs the
+    wait but does not depend on it (an HTTPS listener on a certificate not yet issued)
+    fails here as it would in AWS."""
+    order = list(recorded)
+    for waiting in [r for r in recorded if r["type"] in WAITING]:
+        order.remove(waiting)
+        dependents = [i for i, r in enumerate(order) if waiting["urn"] in r["depends_on"]]
+        order.insert(dependents[0] if dependents else len(order), waiting)
+    return order
+
+
 def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
     """The top-level input keys whose values differ (added and removed ones too), sorted."""
     return tuple(sorted(k for k in old.keys() | new.keys() if old.get(k, _ABSENT) != new.get(k, _ABSENT)))
@@ -116,14 +163,18 @@ _ABSENT = object()
 
 def resolve(value: Any, table: Mapping[str, str]) -> Any:
     """``value`` with every mock id/ARN/name in ``table`` replaced by the emulator's,
-    also inside strings (JSON documents, URLs, ``repo@digest``); longest match first."""
+    also inside strings (JSON documents, URLs, ``repo@digest``); longest match first. An
+    IPv6 block inside a mock IPv6 block of ``table`` (a subnet's /64 cut from the VPC's
+    mock /56) moves to the same place in the emulator's block."""
     if not table:
         return value
     pattern = re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True))))
+    blocks = {mock: ipaddress.IPv6Network(real) for mock, real in table.items() if _ipv6_block(mock) is not None}
 
     def walk(item: Any) -> Any:
         if isinstance(item, str):
-            return pattern.sub(lambda m: table[m.group(0)], item)
+            moved = _moved(item, blocks) if blocks else None
+            return moved if moved is not None else pattern.sub(lambda m: table[m.group(0)], item)
         if isinstance(item, dict):
             return {k: walk(v) for k, v in item.items()}
         if isinstance(item, list):
@@ -146,13 +197,17 @@ class EmulatedDriver:
     # --- Driver protocol --------------------------------------------------------------
 
     def preflight(self, ctx: PhaseContext) -> None:
-        """Refuse to run outside moto's in-process mock."""
+        """Refuse to run outside moto's in-process mock; for ``up`` and ``plan``, check the
+        ``domain``'s hosted zone exists in the emulator, as the real driver does in AWS."""
         require_moto()
+        if ctx.mode in ("up", "plan"):
+            hosted_zone.require(self._aws(ctx).route53, aws_settings.of(ctx), f"targets.{ctx.target.name}")
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         """Apply the program's resources to moto, then wait with the production health code."""
         aws = self._aws(ctx)
-        mocks = offline_plan.PlanMocks(offline_plan.region(ctx))
+        stored = load(ctx)
+        mocks = self._mocks(ctx, stored)
         recorded, exports = offline_plan.record(
             lambda: program.run(ctx, phases),
             project=program.project_name(ctx),
@@ -160,7 +215,6 @@ class EmulatedDriver:
             region=mocks.region,
             mocks=mocks,
         )
-        stored = load(ctx)
         drifted = self._refresh(ctx, aws, stored.resources)
         actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded, drifted)}
         live = {key(r): r for r in stored.resources}
@@ -169,7 +223,7 @@ class EmulatedDriver:
             if actions[key(resource)] in ("update", "remove"):
                 self._delete(ctx, aws, resource, live)
         table: dict[str, str] = {}
-        for resource in recorded:
+        for resource in apply_order(recorded):
             entry = live.get(key(resource))
             if entry is None:
                 entry = self._create(ctx, aws, resource, mocks, table, live)
@@ -194,8 +248,9 @@ class EmulatedDriver:
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
         not: the emulator is always offline). Touches nothing."""
-        planned = offline_plan.plan(ctx, phases)
-        changes = diff(load(ctx).resources, list(planned.resources))
+        stored = load(ctx)
+        planned = offline_plan.plan(ctx, phases, mocks=self._mocks(ctx, stored))
+        changes = diff(stored.resources, list(planned.resources))
         return Plan(
             target=planned.target,
             stack=planned.stack,
@@ -246,6 +301,27 @@ class EmulatedDriver:
         session = self._session(region) if self._session else boto3.Session(region_name=region)
         return moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
 
+    def _mocks(self, ctx: PhaseContext, stored: Stored) -> EmulatorMocks:
+        """The plan's mocks answering the hosted zone and unchanged secret versions from
+        the emulator (moto is read only when the program asks)."""
+        live = {key(r): r for r in stored.resources}
+
+        def zone_id(name: str) -> str | None:
+            return hosted_zone.find(self._aws(ctx).route53, name)
+
+        def kept_version(name: str, value: object) -> str | None:
+            entry = live.get((SECRET_VERSION, name))
+            if not entry or not entry.get("real") or "versionId" not in entry["mock"]:
+                return None
+            real = entry["real"]
+            with moto_appliers.quiet_botocore():  # its DEBUG log prints the value
+                held = self._aws(ctx).secretsmanager.get_secret_value(
+                    SecretId=real["secretId"], VersionId=real["versionId"]
+                )
+            return str(entry["mock"]["versionId"]) if held.get("SecretString") == value else None
+
+        return EmulatorMocks(offline_plan.region(ctx), zone_id=zone_id, kept_version=kept_version)
+
     def _refresh(self, ctx, aws, stored: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
         """What ``pulumi refresh`` would find changed behind the state's back: the stored
         resources whose live values (their applier's ``refresh``) differ from the recorded ones."""
@@ -261,22 +337,6 @@ class EmulatedDriver:
                 drifted.add(key(resource))
         return frozenset(drifted)
 
-    def _context(self, aws, live) -> aws_rules.Context:
-        """What the AWS rules need besides a resource's inputs, read from the emulator."""
-
-        def zone(subnet: str) -> str | None:
-            try:
-                return aws.ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["AvailabilityZone"]
-            except Exception:  # an unknown subnet: moto itself will refuse it
-                return None
-
-        tasks = {
-            entry["real"]["arn"]: entry["inputs"]
-            for entry in live.values()
-            if entry["type"] == "aws:ecs/taskDefinition:TaskDefinition" and entry.get("real")
-        }
-        return aws_rules.Context(zone, self._image_architecture, tasks)
-
     def _create(self, ctx, aws, resource, mocks, table, live) -> dict:
         """Check ``resource`` against what AWS accepts (:mod:`.aws_rules`), then create it
         in moto under its AWS name (given, or Pulumi's autoname); record it in ``live``
@@ -288,7 +348,9 @@ class EmulatedDriver:
             name = aws_rules.physical_name(resource["type"], resource["name"], inputs)
             ctx.report(f"create {resource['type']} {resource['name']} (emulated)")
             try:
-                aws_rules.check(resource["type"], resource["name"], name, inputs, self._context(aws, live))
+                aws_rules.check(
+                    resource["type"], resource["name"], name, inputs, rules_context(aws, self._image_architecture, live)
+                )
                 real = applier.create(aws, inputs, name)
             except DeployFailed:
                 save(ctx, Stored(tuple(live.values())))
@@ -296,7 +358,7 @@ class EmulatedDriver:
             except Exception as exc:  # boto3/moto errors: name the resource, keep the state
                 save(ctx, Stored(tuple(live.values())))
                 raise DeployFailed(f"emulated create of {resource['type']} {resource['name']} failed: {exc}") from exc
-        mock = {**mocks.outputs[key(resource)], "id": mocks.ids[key(resource)]}
+        mock = _consumed(mocks.outputs[key(resource)], mocks.ids[key(resource)])
         entry = {
             **resource,
             "real": real,
@@ -313,6 +375,37 @@ class EmulatedDriver:
             applier.delete(aws, resource["real"])
         del live[key(resource)]
         save(ctx, Stored(tuple(live.values())))
+
+
+def _moved(text: str, blocks: Mapping[str, ipaddress.IPv6Network]) -> str | None:
+    """``text``, an IPv6 block inside a mock block of ``blocks``, moved to the same offset
+    in that block's real one; None when it is no IPv6 block or no mock block holds it."""
+    inside = _ipv6_block(text)
+    if inside is None:
+        return None
+    for mock, real in blocks.items():
+        outer = ipaddress.IPv6Network(mock)
+        if inside.subnet_of(outer):
+            offset = int(inside.network_address) - int(outer.network_address)
+            return str(ipaddress.IPv6Network((int(real.network_address) + offset, inside.prefixlen)))
+    return None
+
+
+def _ipv6_block(text: str) -> ipaddress.IPv6Network | None:
+    """``text`` as an IPv6 CIDR block, or None when it is not one."""
+    if ":" not in text or "/" not in text:
+        return None
+    try:
+        return ipaddress.IPv6Network(text)
+    except ValueError:
+        return None
+
+
+def _consumed(outputs: Mapping[str, Any], mock_id: str) -> dict[str, Any]:
+    """A resource's mock outputs that others may consume, flat: its id, its outputs, and
+    a certificate's first ``domainValidationOptions`` entry (the validation record)."""
+    options = outputs.get("domainValidationOptions") or [{}]
+    return {**options[0], **outputs, "id": mock_id}
 
 
 def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:

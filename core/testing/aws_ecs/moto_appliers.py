@@ -25,6 +25,10 @@ What the emulator does on behalf of the services, because moto does not:
 - **Image push.** ``docker.RegistryImage`` becomes an ECR ``PutImage`` of a manifest whose
   config digest is the core-built image ID; moto computes the image digest, which the task
   definition then references (``repo@sha256:...``). Nothing touches the Docker engine.
+- **ACM's DNS validation.** moto marks a requested certificate ISSUED after
+  ``MOTO_ACM_VALIDATION_WAIT`` seconds of wall time whatever DNS holds; the emulator issues
+  it when its ``CertificateValidation`` is applied, which :mod:`.aws_rules` allows only
+  once every validation record is published in a public hosted zone (moto's Route 53).
 - **AWS provider defaults.** Security groups lose AWS's default allow-all egress (the
   Pulumi provider removes it); every taggable object gets the ``deployer-app`` and
   ``deployer-stack`` tags the real driver sets as ``aws:defaultTags``.
@@ -43,6 +47,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from attrs import frozen
+from moto.acm.models import acm_backends
 
 from deployer.errors import DeployFailed
 
@@ -78,6 +83,7 @@ _GONE = (
     "ObjectNotFound",
     "InvalidAllocationID",
     "NatGatewayNotFound",
+    "NoSuchHostedZone",
 )
 
 
@@ -148,21 +154,29 @@ def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
 
 
 def _vpc(aws: Aws, i: dict, name: str) -> dict:
-    vpc = aws.ec2.create_vpc(CidrBlock=i["cidrBlock"], TagSpecifications=aws.ec2_tags("vpc", i.get("tags")))["Vpc"][
-        "VpcId"
-    ]
+    """The VPC; with ``assignGeneratedIpv6CidrBlock`` also an Amazon-provided IPv6 /56,
+    whose real block replaces the mock one (and the /64s cut from it) downstream."""
+    found = aws.ec2.create_vpc(
+        CidrBlock=i["cidrBlock"],
+        AmazonProvidedIpv6CidrBlock=bool(i.get("assignGeneratedIpv6CidrBlock")),
+        TagSpecifications=aws.ec2_tags("vpc", i.get("tags")),
+    )["Vpc"]
+    vpc = found["VpcId"]
     for attribute in ("enableDnsSupport", "enableDnsHostnames"):
         if attribute in i:
             aws.ec2.modify_vpc_attribute(VpcId=vpc, **{attribute[0].upper() + attribute[1:]: {"Value": i[attribute]}})
-    return {"id": vpc}
+    blocks = [b["Ipv6CidrBlock"] for b in found.get("Ipv6CidrBlockAssociationSet", [])]
+    return {"id": vpc, **({"ipv6CidrBlock": blocks[0]} if blocks else {})}
 
 
 def _subnet(aws: Aws, i: dict, name: str) -> dict:
+    dualstack = {"Ipv6CidrBlock": i["ipv6CidrBlock"]} if i.get("ipv6CidrBlock") else {}
     subnet = aws.ec2.create_subnet(
         VpcId=i["vpcId"],
         CidrBlock=i["cidrBlock"],
         AvailabilityZone=i["availabilityZone"],
         TagSpecifications=aws.ec2_tags("subnet", i.get("tags")),
+        **dualstack,
     )
     return {"id": subnet["Subnet"]["SubnetId"]}
 
@@ -186,11 +200,16 @@ def _route_table(aws: Aws, i: dict, name: str) -> dict:
 
 def _route(aws: Aws, i: dict, name: str) -> dict:
     target = {"GatewayId": i["gatewayId"]} if "gatewayId" in i else {"NatGatewayId": i["natGatewayId"]}
-    aws.ec2.create_route(RouteTableId=i["routeTableId"], DestinationCidrBlock=i["destinationCidrBlock"], **target)
+    destination = (
+        {"DestinationIpv6CidrBlock": i["destinationIpv6CidrBlock"]}
+        if i.get("destinationIpv6CidrBlock")
+        else {"DestinationCidrBlock": i["destinationCidrBlock"]}
+    )
+    aws.ec2.create_route(RouteTableId=i["routeTableId"], **destination, **target)
     return {
-        "id": f"r-{i['routeTableId']}-{i['destinationCidrBlock']}",
+        "id": f"r-{i['routeTableId']}-{next(iter(destination.values()))}",
         "routeTableId": i["routeTableId"],
-        "destinationCidrBlock": i["destinationCidrBlock"],
+        "destination": destination,
     }
 
 
@@ -237,6 +256,8 @@ def _permission(i: dict) -> dict:
     described = {"Description": i["description"]} if i.get("description") else {}
     if "cidrIpv4" in i:
         permission["IpRanges"] = [{"CidrIp": i["cidrIpv4"], **described}]
+    elif "cidrIpv6" in i:
+        permission["Ipv6Ranges"] = [{"CidrIpv6": i["cidrIpv6"], **described}]
     else:
         permission["UserIdGroupPairs"] = [{"GroupId": i["referencedSecurityGroupId"], **described}]
     return {k: v for k, v in permission.items() if v is not None}
@@ -345,13 +366,17 @@ def _secret(aws: Aws, i: dict, name: str) -> dict:
 
 
 def _secret_version(aws: Aws, i: dict, name: str) -> dict:
-    with _quiet_botocore():  # its DEBUG log prints request parameters, the value included
+    with quiet_botocore():  # its DEBUG log prints request parameters, the value included
         version = aws.secretsmanager.put_secret_value(SecretId=i["secretId"], SecretString=i["secretString"])
-    return {"id": f"{i['secretId']}|{version['VersionId']}"}
+    return {
+        "id": f"{i['secretId']}|{version['VersionId']}",
+        "versionId": version["VersionId"],
+        "secretId": i["secretId"],
+    }
 
 
 @contextmanager
-def _quiet_botocore() -> Iterator[None]:
+def quiet_botocore() -> Iterator[None]:
     logger = logging.getLogger("botocore")
     before = logger.level
     logger.setLevel(logging.INFO)
@@ -382,6 +407,7 @@ def _balancer(aws: Aws, i: dict, name: str) -> dict:
         SecurityGroups=i.get("securityGroups", []),
         Scheme="internal" if i.get("internal") else "internet-facing",
         Type=i.get("loadBalancerType", "application"),
+        IpAddressType=i.get("ipAddressType", "ipv4"),
         Tags=aws.tag_list(i.get("tags")),
     )["LoadBalancers"]
     arn = balancer["LoadBalancerArn"]
@@ -395,7 +421,13 @@ def _balancer(aws: Aws, i: dict, name: str) -> dict:
                 }
             ],
         )
-    return {"id": arn, "arn": arn, "arnSuffix": arn.split(":loadbalancer/", 1)[1], "dnsName": balancer["DNSName"]}
+    return {
+        "id": arn,
+        "arn": arn,
+        "arnSuffix": arn.split(":loadbalancer/", 1)[1],
+        "dnsName": balancer["DNSName"],
+        "zoneId": balancer["CanonicalHostedZoneId"],
+    }
 
 
 _HEALTH_KEYS = {
@@ -459,6 +491,69 @@ def _listener(aws: Aws, i: dict, name: str) -> dict:
         **options,
     )["Listeners"]
     return {"id": listener["ListenerArn"], "arn": listener["ListenerArn"]}
+
+
+# --- ACM and Route 53 ------------------------------------------------------------------------
+
+
+def _certificate(aws: Aws, i: dict, name: str) -> dict:
+    """Request the certificate; its real DNS validation record (one domain: one record)
+    replaces the mock one in the inputs of the record and validation that use it."""
+    options = {"SubjectAlternativeNames": i["subjectAlternativeNames"]} if i.get("subjectAlternativeNames") else {}
+    arn = aws.acm.request_certificate(
+        DomainName=i["domainName"],
+        ValidationMethod=i.get("validationMethod", "DNS"),
+        Tags=aws.tag_list(i.get("tags")),
+        **options,
+    )["CertificateArn"]
+    found = aws.acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    record = found["DomainValidationOptions"][0]["ResourceRecord"]
+    return {"id": arn, "arn": arn, "resourceRecordName": record["Name"], "resourceRecordValue": record["Value"]}
+
+
+def _certificate_validation(aws: Aws, i: dict, name: str) -> dict:
+    """What ACM does once the validation records resolve: it issues the certificate.
+    moto would only flip it to ISSUED after ``MOTO_ACM_VALIDATION_WAIT`` seconds of wall
+    time whatever DNS holds, so the emulator issues it here, after
+    :func:`.aws_rules.check` found every validation record published."""
+    arn = i["certificateArn"]
+    _, _, _, region, account, _ = arn.split(":", 5)
+    acm_backends[account][region].get_certificate(arn).status = "ISSUED"
+    return {"id": arn, "certificateArn": arn}
+
+
+def _record_set(i: dict) -> dict:
+    """A Route 53 record set from Pulumi's wire shape: an alias, or a TTL and values."""
+    record_set: dict[str, Any] = {"Name": i["name"], "Type": i["type"]}
+    if i.get("aliases"):
+        (alias,) = i["aliases"]
+        record_set["AliasTarget"] = {
+            "HostedZoneId": alias["zoneId"],
+            "DNSName": alias["name"],
+            "EvaluateTargetHealth": bool(alias.get("evaluateTargetHealth")),
+        }
+    else:
+        record_set["TTL"] = int(i["ttl"])
+        record_set["ResourceRecords"] = [{"Value": value} for value in i.get("records", [])]
+    return record_set
+
+
+def _record(aws: Aws, i: dict, name: str) -> dict:
+    record_set = _record_set(i)
+    action = "UPSERT" if i.get("allowOverwrite") else "CREATE"
+    aws.route53.change_resource_record_sets(
+        HostedZoneId=i["zoneId"], ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record_set}]}
+    )
+    fqdn = i["name"].rstrip(".").lower()
+    return {"id": f"{i['zoneId']}_{fqdn}_{i['type']}", "fqdn": fqdn, "hostedZone": i["zoneId"], "recordSet": record_set}
+
+
+def _delete_record(aws: Aws, real: dict) -> None:
+    _quietly(
+        aws.route53.change_resource_record_sets,
+        HostedZoneId=real["hostedZone"],
+        ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": real["recordSet"]}]},
+    )
 
 
 # --- ECS ---------------------------------------------------------------------------------
@@ -700,9 +795,7 @@ APPLIERS: Mapping[str, Applier] = {
     "aws:ec2/routeTable:RouteTable": Applier(_route_table, _by_id("ec2.delete_route_table", "RouteTableId")),
     "aws:ec2/route:Route": Applier(
         _route,
-        lambda aws, real: _quietly(
-            aws.ec2.delete_route, RouteTableId=real["routeTableId"], DestinationCidrBlock=real["destinationCidrBlock"]
-        ),
+        lambda aws, real: _quietly(aws.ec2.delete_route, RouteTableId=real["routeTableId"], **real["destination"]),
     ),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Applier(
         _association, _by_id("ec2.disassociate_route_table", "AssociationId")
@@ -741,6 +834,11 @@ APPLIERS: Mapping[str, Applier] = {
     "aws:lb/loadBalancer:LoadBalancer": Applier(_balancer, _by_id("elbv2.delete_load_balancer", "LoadBalancerArn")),
     "aws:lb/targetGroup:TargetGroup": Applier(_target_group, _by_id("elbv2.delete_target_group", "TargetGroupArn")),
     "aws:lb/listener:Listener": Applier(_listener, _by_id("elbv2.delete_listener", "ListenerArn")),
+    "aws:acm/certificate:Certificate": Applier(_certificate, _by_id("acm.delete_certificate", "CertificateArn", "arn")),
+    "aws:acm/certificateValidation:CertificateValidation": Applier(
+        _certificate_validation, lambda aws, real: None
+    ),  # as the provider: deleting the validation leaves the certificate alone
+    "aws:route53/record:Record": Applier(_record, _delete_record),
     "aws:ecs/cluster:Cluster": Applier(_cluster, _by_id("ecs.delete_cluster", "cluster")),
     "aws:ecs/taskDefinition:TaskDefinition": Applier(
         _task_definition, _by_id("ecs.deregister_task_definition", "taskDefinition", "arn")

@@ -92,7 +92,19 @@ def test_security_group_rules_are_the_built_in_ones(plan):
         )
         assert code == 0, document
         rules[bool(environ)] = [(r["name"], r["inputs"]) for r in document["resources"] if r["type"] in RULE_TYPES]
-    assert len(rules[True]) == 5 and rules[True] == rules[False]
+    ipv4 = [(name, inputs) for name, inputs in rules[False] if "cidrIpv6" not in inputs]
+    assert len(rules[True]) == 5 and rules[True] == ipv4  # your VPC may have no IPv6: no IPv6 rules
+
+
+def test_a_domain_gets_an_ipv4_load_balancer_and_an_a_record_only(plan):
+    """The built-in network is dualstack, yours is taken as IPv4 only: the load balancer
+    stays ipv4 and the domain gets no AAAA record (it would answer nothing)."""
+    code, document = plan(CONFIGURED, domain="www.example.com")
+    assert code == 0, document
+    (balancer,) = resources(document, "aws:lb/loadBalancer:LoadBalancer")
+    assert balancer["inputs"]["ipAddressType"] == "ipv4"
+    records = resources(document, "aws:route53/record:Record")
+    assert sorted(r["inputs"]["type"] for r in records) == ["A", "CNAME"]
 
 
 def test_not_configured_the_built_in_network_is_planned(plan):

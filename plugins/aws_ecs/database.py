@@ -29,7 +29,6 @@ import pulumi_aws as aws
 from pulumi_aws.vpc.security_group_egress_rule import SecurityGroupEgressRule
 from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 
-from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.network import pinned_zones, subnet_blocks
@@ -48,12 +47,6 @@ def db_name(app: str) -> str:
 
 def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
     spec = ctx.app.database
-    if ctx.app.release_command:
-        raise ConfigError(
-            "app.release_command",
-            "is not run by the aws-ecs target yet (local runs it); leave it out for aws-ecs, or run the "
-            "migration from a worker",
-        )
     if spec is None:
         return None
     cfg = aws_settings.of(ctx)

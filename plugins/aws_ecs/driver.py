@@ -23,14 +23,14 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, program
+from deployer.plugins.aws_ecs import exec_session, health, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
@@ -73,7 +73,13 @@ class AwsEcsDriver:
             # one, and without a refresh Pulumi would see nothing to change and never retry.
             ctx.report("aws-ecs: refreshing the stack's state from AWS ...")
             stack.refresh(on_event=_reporter(ctx), color="never", show_secrets=False)
-            result = stack.up(on_event=_reporter(ctx), color="never", show_secrets=False)
+            released = self._release_stage(ctx, stack, session, phases) if ctx.app.release_command else None
+            result = stack.up(
+                on_event=_reporter(ctx),
+                color="never",
+                show_secrets=False,
+                program=(lambda: program.run(ctx, phases, add=released)) if released else None,
+            )
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
@@ -160,6 +166,91 @@ class AwsEcsDriver:
         yield from cloudwatch.read(
             session.client("logs"), outputs["log_group"], follow=follow, since=since, sleep=self._sleep
         )
+
+    def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
+        """Run ``command`` once in a one-off Fargate task of the service's current task
+        definition (:func:`.oneoff.run_task`), print its log lines, return its exit code."""
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        outputs = _values(stack.outputs()) if stack else {}
+        if "service" not in outputs:
+            raise UsageError(f"aws-ecs: stack {ctx.stack} is not deployed: run `deployer up --target aws-ecs` first")
+        ecs = session.client("ecs")
+        found = ecs.describe_services(cluster=outputs["cluster"], services=[outputs["service"]])["services"]
+        definition = found[0]["taskDefinition"] if found else outputs["task_definition"]
+        ctx.report(f"aws-ecs: running {' '.join(command)} in a one-off task of {definition.rsplit('/', 1)[-1]} ...")
+        return oneoff.run_task(
+            ecs,
+            session.client("logs"),
+            oneoff.Placement.from_outputs(outputs),
+            definition,
+            command,
+            started_by=oneoff.STARTED_BY_RUN,
+            output=print,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+
+    def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
+        """ECS Exec into a running replica (:mod:`.exec_session`); always interactive, as
+        ECS Exec is. Refused (exit 2) without ``exec = true`` or the Session Manager plugin."""
+        exec_session.require_enabled(aws_settings.of(ctx).exec, None)
+        plugin = exec_session.require_plugin()
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        outputs = _values(stack.outputs()) if stack else {}
+        if "service" not in outputs:
+            raise UsageError(f"aws-ecs: stack {ctx.stack} is not deployed: run `deployer up --target aws-ecs` first")
+        ecs = session.client("ecs")
+        cluster, service = outputs["cluster"], outputs["service"]
+        found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        exec_session.require_enabled(True, found[0].get("enableExecuteCommand") if found else None)
+        return exec_session.start(
+            ecs,
+            plugin=plugin,
+            cluster=cluster,
+            task=exec_session.replica_task(ecs, cluster, service, replica),
+            container=ctx.app.name,
+            command=command,
+            region=session.region_name,
+            profile=session.profile_name if os.environ.get("AWS_PROFILE") else None,
+        )
+
+    def _release_stage(self, ctx: PhaseContext, stack: Any, session: Any, phases: RunPhases) -> dict[str, str]:
+        """Apply all but the serving workloads, run the release command if its task
+        definition changed (:mod:`.release_stage`); return the outputs the update adds."""
+        before = _values(stack.outputs())
+        omit = release_stage.stage_omits(before)
+        ctx.report("aws-ecs: applying everything but the services' new revisions, for the release command ...")
+        staged = _values(
+            stack.up(
+                on_event=_reporter(ctx),
+                color="never",
+                show_secrets=False,
+                program=lambda: program.run(ctx, phases, omit=omit),
+                exclude=release_stage.held_urns(ctx, program.project_name(ctx)),
+                exclude_dependents=True,
+            ).outputs
+        )
+        definition = staged.get("release_task_definition")
+        if not definition:
+            ctx.report(
+                "aws-ecs: no release task definition in the stack (compute was replaced); release command skipped"
+            )
+            return {}
+        if release_stage.needs_release(before, staged):
+            ctx.report(f"release command: {' '.join(ctx.app.release_command or ())} ({definition.rsplit('/', 1)[-1]})")
+            oneoff.release(
+                session.client("ecs"),
+                session.client("logs"),
+                oneoff.Placement.from_outputs(staged),
+                definition,
+                report=ctx.report,
+                timeout=aws_settings.of(ctx).deploy_timeout,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+        else:
+            ctx.report("release command: skipped (it already ran for this image, env and command)")
+        return {release_stage.RELEASED: definition}
 
     # --- the stack --------------------------------------------------------------------
 

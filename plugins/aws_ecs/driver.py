@@ -86,18 +86,7 @@ class AwsEcsDriver:
             raise self._explain_failure(ctx, stack, session, exc) from None
         outputs = _values(result.outputs)
         ecs, elbv2 = session.client("ecs"), session.client("elbv2")
-        health.wait_until_healthy(
-            ecs,
-            elbv2,
-            cluster=outputs["cluster"],
-            service=outputs["service"],
-            target_group_arn=outputs.get("target_group_arn"),
-            task_definition=outputs.get("task_definition"),
-            timeout=aws_settings.of(ctx).deploy_timeout,
-            clock=self._clock,
-            sleep=self._sleep,
-            report=ctx.report,
-        )
+        health.wait_for_outputs(ecs, elbv2, outputs, ctx, clock=self._clock, sleep=self._sleep)
         return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
@@ -169,22 +158,14 @@ class AwsEcsDriver:
 
     def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
         """Run ``command`` once in a one-off Fargate task of the service's current task
-        definition (:func:`.oneoff.run_task`), print its log lines, return its exit code."""
+        definition (:func:`.oneoff.run_in_service`), print its log lines, return its exit code."""
         stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
-        outputs = _values(stack.outputs()) if stack else {}
-        if "service" not in outputs:
-            raise UsageError(f"aws-ecs: stack {ctx.stack} is not deployed: run `deployer up --target aws-ecs` first")
-        ecs = session.client("ecs")
-        found = ecs.describe_services(cluster=outputs["cluster"], services=[outputs["service"]])["services"]
-        definition = found[0]["taskDefinition"] if found else outputs["task_definition"]
-        ctx.report(f"aws-ecs: running {' '.join(command)} in a one-off task of {definition.rsplit('/', 1)[-1]} ...")
-        return oneoff.run_task(
-            ecs,
+        return oneoff.run_in_service(
+            session.client("ecs"),
             session.client("logs"),
-            oneoff.Placement.from_outputs(outputs),
-            definition,
+            _values(stack.outputs()) if stack else {},
             command,
-            started_by=oneoff.STARTED_BY_RUN,
+            report=ctx.report,
             output=print,
             sleep=self._sleep,
             clock=self._clock,
@@ -196,22 +177,15 @@ class AwsEcsDriver:
         exec_session.require_enabled(aws_settings.of(ctx).exec, None)
         plugin = exec_session.require_plugin()
         stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
-        outputs = _values(stack.outputs()) if stack else {}
-        if "service" not in outputs:
-            raise UsageError(f"aws-ecs: stack {ctx.stack} is not deployed: run `deployer up --target aws-ecs` first")
-        ecs = session.client("ecs")
-        cluster, service = outputs["cluster"], outputs["service"]
-        found = ecs.describe_services(cluster=cluster, services=[service])["services"]
-        exec_session.require_enabled(True, found[0].get("enableExecuteCommand") if found else None)
-        return exec_session.start(
-            ecs,
+        return exec_session.exec_in_service(
+            session.client("ecs"),
+            _values(stack.outputs()) if stack else {},
             plugin=plugin,
-            cluster=cluster,
-            task=exec_session.replica_task(ecs, cluster, service, replica),
             container=ctx.app.name,
             command=command,
+            replica=replica,
             region=session.region_name,
-            profile=session.profile_name if os.environ.get("AWS_PROFILE") else None,
+            profile=os.environ.get("AWS_PROFILE"),
         )
 
     def _release_stage(self, ctx: PhaseContext, stack: Any, session: Any, phases: RunPhases) -> dict[str, str]:
@@ -230,27 +204,9 @@ class AwsEcsDriver:
                 exclude_dependents=True,
             ).outputs
         )
-        definition = staged.get("release_task_definition")
-        if not definition:
-            ctx.report(
-                "aws-ecs: no release task definition in the stack (compute was replaced); release command skipped"
-            )
-            return {}
-        if release_stage.needs_release(before, staged):
-            ctx.report(f"release command: {' '.join(ctx.app.release_command or ())} ({definition.rsplit('/', 1)[-1]})")
-            oneoff.release(
-                session.client("ecs"),
-                session.client("logs"),
-                oneoff.Placement.from_outputs(staged),
-                definition,
-                report=ctx.report,
-                timeout=aws_settings.of(ctx).deploy_timeout,
-                sleep=self._sleep,
-                clock=self._clock,
-            )
-        else:
-            ctx.report("release command: skipped (it already ran for this image, env and command)")
-        return {release_stage.RELEASED: definition}
+        return release_stage.run_release(
+            ctx, session.client("ecs"), session.client("logs"), before, staged, sleep=self._sleep, clock=self._clock
+        )
 
     # --- the stack --------------------------------------------------------------------
 

@@ -74,6 +74,38 @@ def replica_task(ecs: Any, cluster: str, service: str, replica: int | None) -> d
     return running[index]
 
 
+def exec_in_service(
+    ecs: Any,
+    outputs: dict[str, Any],
+    *,
+    plugin: str,
+    container: str,
+    command: Sequence[str],
+    replica: int | None,
+    region: str,
+    profile: str | None,
+    call: Callable[[list[str]], int] = subprocess.call,
+) -> int:
+    """ECS Exec into replica ``replica`` of the stack's service (the stack ``outputs``),
+    once the service says ECS Exec is on; return the plugin's exit code."""
+    if "service" not in outputs:
+        raise UsageError("aws-ecs: the stack is not deployed: run `deployer up --target aws-ecs` first")
+    cluster, service = outputs["cluster"], outputs["service"]
+    found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    require_enabled(True, found[0].get("enableExecuteCommand") if found else None)
+    return start(
+        ecs,
+        plugin=plugin,
+        cluster=cluster,
+        task=replica_task(ecs, cluster, service, replica),
+        container=container,
+        command=command,
+        region=region,
+        profile=profile,
+        call=call,
+    )
+
+
 def start(
     ecs: Any,
     *,

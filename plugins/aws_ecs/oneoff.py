@@ -20,7 +20,7 @@ from typing import Any
 
 from attrs import frozen
 
-from deployer.errors import DeployFailed
+from deployer.errors import DeployFailed, UsageError
 
 POLL = 6.0
 """Seconds between two ``DescribeTasks`` calls (boto3's ``tasks_stopped`` waiter uses 6)."""
@@ -112,6 +112,37 @@ def run_task(
     for line in lines.new():  # what the awslogs driver flushed as the container stopped
         output(line)
     return exit_code(task, container["name"])
+
+
+def run_in_service(
+    ecs: Any,
+    logs: Any,
+    outputs: dict[str, Any],
+    command: Sequence[str],
+    *,
+    report: Callable[[str], None],
+    output: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """``deployer run``: :func:`run_task` of the task definition the stack's service runs
+    now (ECS's answer, so after a circuit-breaker rollback it is the revision serving)."""
+    if "service" not in outputs:
+        raise UsageError("aws-ecs: the stack is not deployed: run `deployer up --target aws-ecs` first")
+    found = ecs.describe_services(cluster=outputs["cluster"], services=[outputs["service"]])["services"]
+    definition = found[0]["taskDefinition"] if found else outputs["task_definition"]
+    report(f"aws-ecs: running {' '.join(command)} in a one-off task of {definition.rsplit('/', 1)[-1]} ...")
+    return run_task(
+        ecs,
+        logs,
+        Placement.from_outputs(outputs),
+        definition,
+        command,
+        started_by=STARTED_BY_RUN,
+        output=output,
+        sleep=sleep,
+        clock=clock,
+    )
 
 
 def exit_code(task: dict[str, Any], container: str) -> int:

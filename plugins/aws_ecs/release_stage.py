@@ -22,10 +22,12 @@ A failed or interrupted release leaves no ``released_task_definition`` output, s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from deployer.models import PhaseContext
+from deployer.plugins.aws_ecs import oneoff
+from deployer.plugins.aws_ecs import settings as aws_settings
 
 RELEASED = "released_task_definition"
 """The stack output naming the release task definition the last completed ``up`` ran."""
@@ -65,3 +67,37 @@ def needs_release(before: Mapping[str, Any], staged: Mapping[str, Any]) -> bool:
     """True when the release task definition the stage applied is not the one the last
     completed ``up`` released."""
     return staged.get("release_task_definition") != before.get(RELEASED)
+
+
+def run_release(
+    ctx: PhaseContext,
+    ecs: Any,
+    logs: Any,
+    before: Mapping[str, Any],
+    staged: Mapping[str, Any],
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> dict[str, str]:
+    """After the release stage (stack outputs ``before`` it and ``staged`` by it): run the
+    release command when :func:`needs_release`; return the outputs the update adds
+    (:data:`RELEASED`). Raises :class:`DeployFailed` when the command fails."""
+    definition = staged.get("release_task_definition")
+    if not definition:
+        ctx.report("aws-ecs: no release task definition in the stack (compute was replaced); release command skipped")
+        return {}
+    if needs_release(before, staged):
+        ctx.report(f"release command: {' '.join(ctx.app.release_command or ())} ({definition.rsplit('/', 1)[-1]})")
+        oneoff.release(
+            ecs,
+            logs,
+            oneoff.Placement.from_outputs(dict(staged)),
+            definition,
+            report=ctx.report,
+            timeout=aws_settings.of(ctx).deploy_timeout,
+            sleep=sleep,
+            clock=clock,
+        )
+    else:
+        ctx.report("release command: skipped (it already ran for this image, env, secrets and command)")
+    return {RELEASED: definition}

@@ -41,15 +41,16 @@ from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, program
+from deployer.plugins.aws_ecs import exec_session, health, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import aws_rules, moto_appliers
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
+from deployer.testing.aws_ecs.emulated_tasks import EmulatedEcs
 
-OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest")
+OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest", "versionId")
 """Resource outputs other resources consume: mapped from mock values to emulator values."""
 
 TASK_MODEL = "ecs::task"
@@ -150,46 +151,93 @@ class EmulatedDriver:
         require_moto()
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
-        """Apply the program's resources to moto, then wait with the production health code."""
+        """Apply the program's resources to moto, then wait with the production health code.
+        With a release command, first the release stage and the release command, as the
+        real driver does (:mod:`deployer.plugins.aws_ecs.release_stage`)."""
         aws = self._aws(ctx)
+        self._image_architecture = image_architecture(ctx)
+        released = self._release_stage(ctx, aws, phases) if ctx.app.release_command else None
+        outputs = self._apply(ctx, aws, lambda: program.run(ctx, phases, add=released))
+        clock = VirtualClock()
+        health.wait_for_outputs(aws.ecs, aws.elbv2, outputs, ctx, clock=clock.clock, sleep=clock.sleep)
+        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
+
+    def _apply(self, ctx: PhaseContext, aws, run: Callable[[], Any], held: Sequence[str] = ()) -> dict[str, Any]:
+        """One ``pulumi up`` of the program ``run``, played on moto; the resources named
+        ``held`` and everything depending on them are left as they are (Pulumi's
+        ``--exclude`` with ``--exclude-dependents``). Returns the stack outputs."""
         mocks = offline_plan.PlanMocks(offline_plan.region(ctx))
         recorded, exports = offline_plan.record(
-            lambda: program.run(ctx, phases),
-            project=program.project_name(ctx),
-            stack=ctx.stack,
-            region=mocks.region,
-            mocks=mocks,
+            run, project=program.project_name(ctx), stack=ctx.stack, region=mocks.region, mocks=mocks
         )
         stored = load(ctx)
         drifted = self._refresh(ctx, aws, stored.resources)
+        excluded = excluded_keys([*stored.resources, *recorded], held)
         actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded, drifted)}
         live = {key(r): r for r in stored.resources}
-        self._image_architecture = image_architecture(ctx)
         for resource in reversed(stored.resources):
-            if actions[key(resource)] in ("update", "remove"):
+            if key(resource) not in excluded and actions[key(resource)] in ("update", "remove"):
                 self._delete(ctx, aws, resource, live)
         table: dict[str, str] = {}
         for resource in recorded:
             entry = live.get(key(resource))
+            if entry is None and key(resource) in excluded:
+                continue  # an excluded resource that does not exist yet: not created
             if entry is None:
                 entry = self._create(ctx, aws, resource, mocks, table, live)
             table.update(_mapping(entry))
         outputs = resolve(exports, table)
-        save(ctx, Stored(tuple(live[key(r)] for r in recorded), outputs))
+        declared = [key(r) for r in recorded if key(r) in live]
+        kept = [k for k in live if k not in set(declared)]  # excluded, no longer declared: left alone
+        save(ctx, Stored(tuple(live[k] for k in [*declared, *kept]), outputs))
+        return outputs
+
+    def _release_stage(self, ctx: PhaseContext, aws, phases: RunPhases) -> dict[str, str]:
+        """The real driver's release stage on moto: apply all but the serving workloads,
+        then run the release command through the production code (:mod:`.emulated_tasks`
+        runs its container on the local engine)."""
+        before = dict(load(ctx).outputs)
+        omit = release_stage.stage_omits(before)
+        ctx.report("aws-ecs (emulated): applying everything but the services' new revisions, for the release command")
+        staged = self._apply(ctx, aws, lambda: program.run(ctx, phases, omit=omit), held=release_stage.held(ctx))
         clock = VirtualClock()
-        health.wait_until_healthy(
-            aws.ecs,
-            aws.elbv2,
-            cluster=outputs["cluster"],
-            service=outputs["service"],
-            target_group_arn=outputs.get("target_group_arn"),
-            task_definition=outputs.get("task_definition"),
-            timeout=aws_settings.of(ctx).deploy_timeout,
-            clock=clock.clock,
-            sleep=clock.sleep,
-            report=ctx.report,
+        return release_stage.run_release(
+            ctx, self._ecs(ctx, aws), aws.logs, before, staged, sleep=clock.sleep, clock=clock.clock
         )
-        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
+
+    def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
+        """The production ``deployer run`` (:func:`.oneoff.run_in_service`) on moto; the
+        task's container runs on the local Docker engine (:mod:`.emulated_tasks`)."""
+        aws, clock = self._aws(ctx), VirtualClock()
+        return oneoff.run_in_service(
+            self._ecs(ctx, aws),
+            aws.logs,
+            dict(load(ctx).outputs),
+            command,
+            report=ctx.report,
+            output=print,
+            sleep=clock.sleep,
+            clock=clock.clock,
+        )
+
+    def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
+        """The production ``deployer exec`` (:mod:`.exec_session`) against moto, the
+        emulator answering ``ExecuteCommand``; the Session Manager plugin is whatever
+        ``session-manager-plugin`` is on PATH (a test puts
+        :func:`.session_manager.fake_session_manager_plugin` there)."""
+        exec_session.require_enabled(aws_settings.of(ctx).exec, None)
+        plugin = exec_session.require_plugin()
+        aws = self._aws(ctx)
+        return exec_session.exec_in_service(
+            self._ecs(ctx, aws),
+            dict(load(ctx).outputs),
+            plugin=plugin,
+            container=ctx.app.name,
+            command=command,
+            replica=replica,
+            region=offline_plan.region(ctx),
+            profile=None,
+        )
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
@@ -239,6 +287,16 @@ class EmulatedDriver:
         return [*left, str(state_file(ctx))] if state_file(ctx).exists() else left
 
     # --- applying ---------------------------------------------------------------------
+
+    def _ecs(self, ctx: PhaseContext, aws: moto_appliers.Aws) -> EmulatedEcs:
+        """moto's ECS client plus one-off tasks and ECS Exec; which services have ECS Exec
+        on comes from the stored state (moto does not keep ``enableExecuteCommand``)."""
+        enabled = {
+            r["real"]["name"]: bool(r["inputs"].get("enableExecuteCommand"))
+            for r in load(ctx).resources
+            if r["type"] == "aws:ecs/service:Service" and r.get("real")
+        }
+        return EmulatedEcs(aws.ecs, aws, enabled)
 
     def _aws(self, ctx: PhaseContext) -> moto_appliers.Aws:
         require_moto()
@@ -313,6 +371,18 @@ class EmulatedDriver:
             applier.delete(aws, resource["real"])
         del live[key(resource)]
         save(ctx, Stored(tuple(live.values())))
+
+
+def excluded_keys(resources: Sequence[Mapping[str, Any]], names: Sequence[str]) -> set[tuple[str, str]]:
+    """The resources named ``names`` and, transitively, every resource depending on one
+    (``resources`` in dependency order, as a program records them)."""
+    urns: set[str] = set()
+    found: set[tuple[str, str]] = set()
+    for resource in resources:
+        if resource["name"] in names or urns & set(resource.get("depends_on", ())):
+            urns.add(resource["urn"])
+            found.add(key(resource))
+    return found
 
 
 def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:

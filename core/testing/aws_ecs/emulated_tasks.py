@@ -114,12 +114,19 @@ class EmulatedEcs:
             env.update({e["name"]: e["value"] for e in override.get("environment", ())})
             env.update({s["name"]: self._secret(s["valueFrom"]) for s in container.get("secrets", ())})
         except _NotStarted as reason:
-            self._stop(cluster, task["taskArn"], None, str(reason), "TaskFailedToStart")
+            mark_stopped(self._ecs.meta.region_name, cluster, task["taskArn"], None, str(reason), "TaskFailedToStart")
             return
         command = override.get("command") or container.get("command")
         code, output = _run_container(image, command, env, read_only=bool(container.get("readonlyRootFilesystem")))
         self._write_logs(container, task["taskArn"], output)
-        self._stop(cluster, task["taskArn"], code, "Essential container in task exited", "EssentialContainerExited")
+        mark_stopped(
+            self._ecs.meta.region_name,
+            cluster,
+            task["taskArn"],
+            code,
+            "Essential container in task exited",
+            "EssentialContainerExited",
+        )
 
     def _local_image(self, reference: str) -> str:
         """The local image an ECR ``repo@sha256:digest`` was pushed from (its config digest)."""
@@ -165,19 +172,6 @@ class EmulatedEcs:
             logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": line} for line in lines]
         )
 
-    def _stop(self, cluster: str, task_arn: str, code: int | None, reason: str, stop_code: str) -> None:
-        """Mark moto's task STOPPED as ECS would: the container's exit code (None when it
-        never ran), the task's stopped reason and stop code."""
-        backend = ecs_backends[DEFAULT_ACCOUNT_ID][self._ecs.meta.region_name]
-        task = backend.tasks[cluster.rsplit("/", 1)[-1]][task_arn]
-        container = task.containers[0]
-        container.exitCode = code
-        container.last_status = "STOPPED"
-        task.stopped_reason = reason
-        task.stop_code = stop_code
-        task.last_status = "STOPPED"
-        task.desired_status = "STOPPED"
-
 
 class _NotStarted(Exception):
     """The task cannot start; the message is ECS's stopped reason."""
@@ -222,3 +216,16 @@ def _run_container(
     finally:
         api.remove_container(created["Id"], force=True)
     return code, text.splitlines()
+
+
+def mark_stopped(region: str, cluster: str, task_arn: str, code: int | None, reason: str, stop_code: str) -> None:
+    """Mark moto's task STOPPED as ECS would: the container's exit code (None when it never
+    ran), the task's stopped reason and stop code."""
+    task = ecs_backends[DEFAULT_ACCOUNT_ID][region].tasks[cluster.rsplit("/", 1)[-1]][task_arn]
+    container = task.containers[0]
+    container.exitCode = code
+    container.last_status = "STOPPED"
+    task.stopped_reason = reason
+    task.stop_code = stop_code
+    task.last_status = "STOPPED"
+    task.desired_status = "STOPPED"

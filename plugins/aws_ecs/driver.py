@@ -212,7 +212,11 @@ class AwsEcsDriver:
 
     def preflight(self, ctx: PhaseContext) -> None:
         """Check the Pulumi CLI, the passphrase, the region and the credentials, so the
-        core reports a missing piece before it builds anything."""
+        core reports a missing piece before it builds anything; for ``exec`` first
+        ``exec = true`` and the Session Manager plugin (what the user must fix first)."""
+        if ctx.mode == "exec":
+            exec_session.require_enabled(aws_settings.of(ctx).exec, None)
+            exec_session.require_plugin()
         self._environment(ctx)
 
     def _environment(self, ctx: PhaseContext) -> tuple[str, Any]:

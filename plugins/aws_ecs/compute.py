@@ -3,12 +3,13 @@
 Creates: an ECS cluster; an execution role with AWS's managed
 ``AmazonECSTaskExecutionRolePolicy`` (pull from ECR, write logs) and, when the app has
 secrets, a policy allowing ``secretsmanager:GetSecretValue`` on exactly those secrets;
-a task role with no policy at all; one Secrets Manager secret + version per app secret
+a task role with no policy at all (with ``exec = true`` only the ECS Exec channels,
+:data:`EXEC_ACTIONS`); one Secrets Manager secret + version per app secret
 (value stored as a Pulumi secret); a CloudWatch log group with retention; a FARGATE /
 awsvpc task definition (image by digest, port, env, secrets, awslogs, health check,
 command); a FARGATE service registered in the target group, with the deployment circuit
-breaker and rollback, a health-check grace period, ``wait_for_steady_state``, created
-after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
+breaker and rollback, a health-check grace period, ``wait_for_steady_state``
+(``enableExecuteCommand`` with ``exec = true``), created after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
 autoscaling (an Application Auto Scaling target and policy).
 
 All resources are pulumi-aws generated classes. The log group is imported from its own

@@ -93,3 +93,9 @@ def test_without_exec_nothing_of_it_is_planned(graph):
 def test_exec_must_be_a_boolean():
     with pytest.raises(ConfigError, match="targets.aws-ecs.exec"):
         parse_settings({"exec": "yes"}, "targets.aws-ecs")
+
+
+def test_exec_and_a_release_command_each_add_one_resource_as_documented(graph, exec_graph):
+    released = Graph(offline_plan(make_ctx(release_command=("python", "-m", "migrate"))))
+    assert len(exec_graph.resources) == len(graph.resources) + 1
+    assert len(released.resources) == len(graph.resources) + 1

@@ -37,25 +37,23 @@ HELD_OUTPUTS = ("service", "task_definition")
 resources do not exist yet), so that stage does not export them."""
 
 
-def held(ctx: PhaseContext) -> list[str]:
-    """The Pulumi names of the serving workloads: the web task definition and service, and
-    each worker's (the names :mod:`.compute` and :mod:`.workers` give them)."""
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+SERVICE = "aws:ecs/service:Service"
+
+
+def held(ctx: PhaseContext) -> list[tuple[str, str]]:
+    """The serving workloads, as (type token, Pulumi name): the web task definition and
+    service, and each worker's (the names :mod:`.compute` and :mod:`.workers` give them)."""
     app = ctx.app.name
-    names = [f"{app}-task", f"{app}-service"]
+    found = [(TASK_DEFINITION, f"{app}-task"), (SERVICE, f"{app}-service")]
     for worker in ctx.app.workers:
-        names += [f"{app}-worker-{worker.name}-task", f"{app}-worker-{worker.name}"]
-    return names
-
-
-HELD_TYPES = {"task": "aws:ecs/taskDefinition:TaskDefinition", "service": "aws:ecs/service:Service"}
+        found += [(TASK_DEFINITION, f"{app}-worker-{worker.name}-task"), (SERVICE, f"{app}-worker-{worker.name}")]
+    return found
 
 
 def held_urns(ctx: PhaseContext, project: str) -> list[str]:
     """The URNs of :func:`held` in the stack (top-level resources of ``project``)."""
-    return [
-        f"urn:pulumi:{ctx.stack}::{project}::{HELD_TYPES['task' if name.endswith('-task') else 'service']}::{name}"
-        for name in held(ctx)
-    ]
+    return [f"urn:pulumi:{ctx.stack}::{project}::{kind}::{name}" for kind, name in held(ctx)]
 
 
 def stage_omits(before: Mapping[str, Any]) -> tuple[str, ...]:

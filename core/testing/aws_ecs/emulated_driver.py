@@ -162,9 +162,11 @@ class EmulatedDriver:
         health.wait_for_outputs(aws.ecs, aws.elbv2, outputs, ctx, clock=clock.clock, sleep=clock.sleep)
         return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
 
-    def _apply(self, ctx: PhaseContext, aws, run: Callable[[], Any], held: Sequence[str] = ()) -> dict[str, Any]:
-        """One ``pulumi up`` of the program ``run``, played on moto; the resources named
-        ``held`` and everything depending on them are left as they are (Pulumi's
+    def _apply(
+        self, ctx: PhaseContext, aws, run: Callable[[], Any], held: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
+        """One ``pulumi up`` of the program ``run``, played on moto; the resources ``held``
+        (type token, name) and everything depending on them are left as they are (Pulumi's
         ``--exclude`` with ``--exclude-dependents``). Returns the stack outputs."""
         mocks = offline_plan.PlanMocks(offline_plan.region(ctx))
         recorded, exports = offline_plan.record(
@@ -373,13 +375,13 @@ class EmulatedDriver:
         save(ctx, Stored(tuple(live.values())))
 
 
-def excluded_keys(resources: Sequence[Mapping[str, Any]], names: Sequence[str]) -> set[tuple[str, str]]:
-    """The resources named ``names`` and, transitively, every resource depending on one
-    (``resources`` in dependency order, as a program records them)."""
+def excluded_keys(resources: Sequence[Mapping[str, Any]], held: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The resources ``held`` (type token, name) and, transitively, every resource depending
+    on one (``resources`` in dependency order, as a program records them)."""
     urns: set[str] = set()
     found: set[tuple[str, str]] = set()
     for resource in resources:
-        if resource["name"] in names or urns & set(resource.get("depends_on", ())):
+        if key(resource) in held or urns & set(resource.get("depends_on", ())):
             urns.add(resource["urn"])
             found.add(key(resource))
     return found

@@ -34,7 +34,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
 
@@ -79,10 +78,10 @@ class EmulatedEcs:
     def execute_command(self, **kwargs: Any) -> dict[str, Any]:
         (task,) = self.describe_tasks(cluster=kwargs["cluster"], tasks=[kwargs["task"]])["tasks"] or [None]
         if task is None or task["lastStatus"] != "RUNNING":
-            raise _error("TargetNotConnectedException", "The execute command failed due to an internal error.")
+            raise self._error("TargetNotConnectedException", "The execute command failed due to an internal error.")
         service = task.get("group", "").removeprefix("service:")
         if not self._exec.get(service):
-            raise _error(
+            raise self._error(
                 "InvalidParameterException",
                 "The execute command failed because execute command was not enabled when the task was run "
                 "or the execute command agent isn't running.",
@@ -101,6 +100,13 @@ class EmulatedEcs:
             },
             "taskArn": task["taskArn"],
         }
+
+    def _error(self, code: str, message: str) -> Exception:
+        """ECS's error ``code`` for ``ExecuteCommand``, as boto3 raises it."""
+        error: Exception = getattr(self._ecs.exceptions, code)(
+            {"Error": {"Code": code, "Message": message}}, "ExecuteCommand"
+        )
+        return error
 
     # --- running a one-off task on the local engine -------------------------------------
 
@@ -135,7 +141,7 @@ class EmulatedEcs:
             (found,) = self._aws.ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])[
                 "images"
             ]
-        except (ClientError, ValueError):
+        except (self._aws.ecr.exceptions.ClientError, ValueError):
             raise _NotStarted(f"CannotPullContainerError: {reference}: not found") from None
         image_id = json.loads(found["imageManifest"])["config"]["digest"]
         if docker_engine.connect().image(image_id) is None:
@@ -154,7 +160,7 @@ class EmulatedEcs:
         try:
             value = self._aws.secretsmanager.get_secret_value(**query)["SecretString"]
             return str(json.loads(value)[json_key]) if json_key else str(value)
-        except (ClientError, ValueError, KeyError, TypeError):
+        except (self._aws.secretsmanager.exceptions.ClientError, ValueError, KeyError, TypeError):
             raise _NotStarted(
                 f"ResourceInitializationError: unable to pull secrets or registry auth: retrieving secret from {arn}"
             ) from None
@@ -175,10 +181,6 @@ class EmulatedEcs:
 
 class _NotStarted(Exception):
     """The task cannot start; the message is ECS's stopped reason."""
-
-
-def _error(code: str, message: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}}, "ExecuteCommand")
 
 
 def _runtime_id(task_arn: str, container: str) -> str:

@@ -3,7 +3,8 @@
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXAMPLE := docs/examples/deployer-byo-vpc
+# the plugin examples docs/plugin-authoring.md presents: installed, and their tests run with the suite's
+EXAMPLES := docs/examples/deployer-byo-vpc docs/examples/deployer-bluegreen
 
 .PHONY: up test down install engine base-image bench
 
@@ -26,11 +27,11 @@ MODULES := $(VENV)/.modules
 $(shell mkdir -p $(VENV) && find core plugins -name '*.py' -o -name py.typed | sort > $(MODULES).new \
 	&& (cmp -s $(MODULES).new $(MODULES) || mv $(MODULES).new $(MODULES)); rm -f $(MODULES).new)
 
-$(VENV)/.installed: pyproject.toml $(EXAMPLE)/pyproject.toml $(MODULES)
+$(VENV)/.installed: pyproject.toml $(EXAMPLES:%=%/pyproject.toml) $(MODULES)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=strict
-	$(PY) -m pip install -q -e $(EXAMPLE)
+	$(PY) -m pip install -q $(EXAMPLES:%=-e %)
 	touch $@
 
 engine:

@@ -125,6 +125,19 @@ host_port = {ours_port}
     return work, site, config, env, ours_port, compose_port
 
 
+def noop_medians(work: Path, env: dict[str, str], runs: int, commands: dict[str, list[str]]) -> dict[str, float]:
+    """Median seconds of each named command, by ``hyperfine --warmup 2 --runs <runs>``."""
+    exported = work / "hyperfine.json"
+    named = [part for name, command in commands.items() for part in ("-n", name, subprocess.list2cmdline(command))]
+    subprocess.run(
+        ["hyperfine", "--warmup", "2", "--runs", str(runs), "--export-json", str(exported), *named],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return {r["command"]: round(r["median"], 3) for r in json.loads(exported.read_text())["results"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -140,33 +153,16 @@ def main() -> None:
         run([*compose, "--build"], env)
         wait_for(f"http://127.0.0.1:{compose_port}/", "")
 
-        hyperfine = work / "hyperfine.json"
-        subprocess.run(
-            [
-                "hyperfine",
-                "--warmup",
-                "2",
-                "--runs",
-                str(args.runs),
-                "--export-json",
-                str(hyperfine),
-                "-n",
-                "deployer up",
-                subprocess.list2cmdline(ours),
-                "-n",
-                "docker-compose up -d",
-                subprocess.list2cmdline(compose),
-                "-n",
-                "docker-compose up -d --build",
-                subprocess.list2cmdline([*compose, "--build"]),
-            ],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
+        results["noop_median_s"] = noop_medians(
+            work,
+            env,
+            args.runs,
+            {
+                "deployer up": ours,
+                "docker-compose up -d": compose,
+                "docker-compose up -d --build": [*compose, "--build"],
+            },
         )
-        results["noop_median_s"] = {
-            r["command"]: round(r["median"], 3) for r in json.loads(hyperfine.read_text())["results"]
-        }
 
         rollouts = {}
         for name, command, port in (

@@ -131,7 +131,7 @@ def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str] | 
 
 def _preflight(driver: Driver, ctx: PhaseContext) -> None:
     """Let the driver check its tools and credentials before anything is built or read:
-    for ``up``, ``plan`` (not ``--offline``), ``status``, ``down``, ``logs`` and ``exec``. A platform
+    for ``up``, ``plan`` (not ``--offline``), ``status``, ``down``, ``logs``, ``exec`` and ``run``. A platform
     that cannot be reached is an ``EnvironmentProblem`` (exit 2) saying how to fix it,
     raised before the command does anything."""
     check = getattr(driver, "preflight", None)
@@ -325,10 +325,13 @@ def run_once(session: Session, command: Sequence[str]) -> int:
     no ``run`` is a :class:`UsageError`."""
     if not command:
         raise UsageError("run: give the command to run, e.g. `deployer run -- python -m myapp.shell`")
-    run = getattr(session.driver(), "run", None)
+    driver = session.driver()
+    run = getattr(driver, "run", None)
     if run is None:
         raise UsageError(f"target {session.target!r} does not support run")
-    result: int = run(session.context("run"), tuple(command))
+    ctx = session.context("run")
+    _preflight(driver, ctx)
+    result: int = run(ctx, tuple(command))
     return result
 
 

@@ -485,6 +485,7 @@ def targets(as_json: JsonOpt = False) -> None:
                     "plugin": t.plugin,
                     "description": t.description,
                     "phases": dict(t.phases),
+                    "runs": sorted(t.runs),
                     "available": t.available,
                     "install_hint": t.install_hint,
                 }

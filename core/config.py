@@ -294,6 +294,7 @@ def check_app(project: Project, info: TargetInfo, *, selected: bool = True) -> N
     the target; for a target that is not ``selected``, also the table that asked for it."""
     settings = target_config(project, info).settings
     try:
+        _refuse_parts_not_run(project.app, info.runs)
         info.check_app(project.app, settings)
     except ConfigError as exc:
         where = (
@@ -305,6 +306,23 @@ def check_app(project: Project, info: TargetInfo, *, selected: bool = True) -> N
             ConfigError(error.key, f"{where}, {error.message}", value=error.value, file=project.config_file)
             for error in (exc.errors if isinstance(exc, ConfigErrors) else (exc,))
         ) from None
+
+
+def _refuse_parts_not_run(app: AppSpec, runs: frozenset[str]) -> None:
+    """Raise the :class:`ConfigErrors` for each part of ``app`` (workers, release command,
+    database) that is not in ``runs`` (:attr:`~deployer.targets.TargetInfo.runs`)."""
+    hint = "remove it, or deploy with a target that runs it (`deployer targets` lists what each runs)"
+    errors = []
+    if "workers" not in runs:
+        errors += [
+            ConfigError(f"workers.{w.name}", f"is not run by this target (no workers): {hint}") for w in app.workers
+        ]
+    if app.release_command and "release_command" not in runs:
+        errors.append(ConfigError("app.release_command", f"is not run by this target: {hint}"))
+    if app.database is not None and "database" not in runs:
+        errors.append(ConfigError("database", f"is not provided by this target: {hint}"))
+    if errors:
+        raise ConfigErrors(errors)
 
 
 def resolve_secrets(project: Project, environ: Mapping[str, str] | None = None) -> dict[str, str]:

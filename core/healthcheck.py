@@ -11,6 +11,10 @@ any path the config accepts reaches the app as one URL.
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deployer.models import AppSpec
 
 HEALTHY_STATUSES = range(200, 300)
 """The statuses that mean healthy: any 2xx, answered on the health path itself (a
@@ -48,3 +52,21 @@ def probe_command(port: int, path: str, timeout: int) -> str:
         f"wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; "
         f"else wget -q -S -O /dev/null {url} 2>&1 | grep -m1 '^ *HTTP/' | grep -qE '^ *HTTP/[0-9.]+ 2[0-9][0-9]( |$)'; fi"
     )
+
+
+_NANOSECONDS = 1_000_000_000
+
+
+def docker_health_config(app: AppSpec, *, interval: int) -> dict[str, object]:
+    """The Docker Engine API's ``HealthConfig`` for a replica of ``app``: :func:`probe_command`
+    through ``CMD-SHELL`` every ``interval`` seconds, with the app's health timeout, retries
+    and start period. The docker SDK takes it as ``healthcheck=`` (``containers.run`` and
+    ``api.create_container``)."""
+    health = app.health
+    return {
+        "Test": ["CMD-SHELL", probe_command(app.port, health.path, health.timeout)],
+        "Interval": interval * _NANOSECONDS,
+        "Timeout": health.timeout * _NANOSECONDS,
+        "Retries": health.retries,
+        "StartPeriod": health.start_period * _NANOSECONDS,
+    }

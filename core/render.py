@@ -97,6 +97,7 @@ def print_targets(listing: dict[str, Any]) -> None:
         )
         for phase, what in target["phases"].items():
             console.print(f"    {phase:<9} {escape(what)}")
+        console.print(f"    {'also runs':<9} {escape(', '.join(target['runs']) or 'the web service only')}")
     for failure in listing["load_failures"]:
         console.print(f"[red]{escape(failure)}[/red]")
 

@@ -38,30 +38,40 @@ class Driver(Protocol):
     the context (``ctx.mode`` says which). The other operations act on what exists,
     found through the target's own state (Docker labels, a Pulumi stack).
 
-    A driver may also define ``exec(ctx, command, *, replica, tty) -> int``: run
-    ``command`` in a running replica (``replica`` 1-based, None for the first), with the
-    caller's terminal when ``tty``, and return its exit code (``deployer exec``).
+    ``down`` may take a keyword ``down(ctx, *, volumes=False) -> None``: with ``volumes``
+    (``deployer down --volumes``) it also removes the backing services' data. The core
+    passes ``volumes=True`` only to a ``down`` whose signature has it; for any other,
+    ``--volumes`` is a ``UsageError``.
 
-    A driver may also define ``releases(ctx) -> list[deployer.releases.Release]``: the
-    stack's releases, oldest first, read from the target's own state (so any checkout of
-    the project sees them), ``current`` set on the serving one and ``image_present`` when
-    known. A driver that defines it records a release in ``up`` for every run that
-    changed something (status ``deployed``) and for every failed rollout (``failed``),
-    with :func:`deployer.releases.current_note` as its note (``deployer releases``,
-    ``deployer rollback``).
+    The optional methods: the core looks each up before calling it, and a command that
+    needs a missing one is a ``UsageError`` ("target 'x' does not support run").
 
-    A driver may also define ``preflight(ctx) -> None``: the core calls it first for
-    every command that touches the platform (``up``, ``plan`` but not ``plan --offline``,
-    ``status``, ``down``, ``logs``, ``exec``), before anything is built or read, so a
-    missing tool, service or credential is reported first; raise ``EnvironmentProblem``
-    saying how to fix it.
-
-    A driver may also define ``lock(ctx) -> AbstractContextManager``: a lock on the app
-    and stack. The core enters it around the image build and ``up`` (and around ``down``),
-    so two concurrent ``up`` runs of one stack build once and roll out once: the second
-    finds the image built and the stack converged. The driver's own ``up`` and ``down``
-    are called while it is held, so the lock must be reentrant in the holding thread (or
-    the driver must not take it again). A driver without one is called unlocked.
+    - ``preflight(ctx) -> None``: called first for every command that touches the
+      platform (``up``, ``plan`` but not ``plan --offline``, ``status``, ``down``,
+      ``logs``, ``exec``, ``run``, ``releases``; ``rollback`` after listing the releases), before
+      anything is built or read, so a missing tool, service or credential is reported
+      first; raise ``EnvironmentProblem`` saying how to fix it.
+    - ``lock(ctx) -> AbstractContextManager``: a lock on the app and stack. The core
+      enters it around the image build and ``up`` (and around ``down``), so two
+      concurrent ``up`` runs of one stack build once and roll out once: the second finds
+      the image built and the stack converged. The driver's own ``up`` and ``down`` are
+      called while it is held, so it must be reentrant in the holding thread (or the
+      driver must not take it again). A driver without one is called unlocked.
+    - ``exec(ctx, command, *, replica=None, tty=False) -> int``: run ``command`` in a
+      running replica (``replica`` 1-based, None for the first), with the caller's
+      terminal when ``tty``, and return its exit code (``deployer exec``).
+    - ``run(ctx, command) -> int``: run ``command`` once in a new container (task) of
+      the deployed app, with its image, env, secrets, network and backing services, and
+      return its exit code (``deployer run``). ``ctx.mode`` is ``"run"``; ``ctx`` has no
+      image and no secret values, so take both from what is deployed.
+    - ``releases(ctx) -> list[Release]``: the stack's releases
+      (:class:`deployer.releases.Release`), oldest first, read from the target's own
+      state (so any checkout of the project sees them), ``current`` set on the serving
+      one and ``image_present`` when known. A driver that defines it records a release
+      in ``up`` for every run that changed something (status ``deployed``) and for every
+      failed rollout (``failed``), with :func:`deployer.releases.current_note` as its
+      note (``deployer releases``; ``deployer rollback`` calls ``up`` with the older
+      image).
 
     Nothing deployed is not an error: ``status`` returns ``Status(deployed=False)``,
     ``down`` removes nothing and returns, ``logs`` yields nothing (or raises
@@ -93,6 +103,10 @@ def _no_settings(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return {}
 
 
+APP_PARTS = ("workers", "release_command", "database")
+"""The parts of an app beyond its web service that a target may run (:attr:`TargetInfo.runs`)."""
+
+
 def _runs_any_app(app: AppSpec, settings: Any) -> None:
     """The default app check: the target runs any spec the config loader accepts."""
 
@@ -116,6 +130,11 @@ class TargetInfo:
         other available target whose ``[targets.<name>]`` table is in the config, so an
         app refused where the user means to deploy it is refused everywhere (size
         parity). Import nothing heavy: it runs whichever target is selected.
+    :param runs: which parts of an app beyond its web service the target runs, from
+        :data:`APP_PARTS`: ``"workers"`` (``[workers.<name>]``), ``"release_command"``
+        (``app.release_command``), ``"database"`` (``[database]``). The core refuses an
+        app that uses a part its target does not run (exit 2, naming the key) before
+        anything is built, so nothing is silently dropped. Default: none.
     :param available: False when the target's dependencies are not installed.
     :param install_hint: the command that makes it available.
     """
@@ -126,6 +145,7 @@ class TargetInfo:
     phases: Mapping[str, str] = field(factory=dict)
     parse_settings: Callable[[Mapping[str, Any], str], Any] = field(default=_no_settings, eq=False, repr=False)
     check_app: Callable[[AppSpec, Any], None] = field(default=_runs_any_app, eq=False, repr=False)
+    runs: frozenset[str] = frozenset()
     available: bool = True
     install_hint: str | None = None
     plugin: str = ""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 
 from deployer import api
 from deployer.errors import ConfigError, DeployerError
-from deployer.image import content_hash
+from deployer.image import content_hash, repository
 from deployer.models import BuildSpec
 
 INTERVAL = 0.5
@@ -48,7 +48,7 @@ def watch(
     deployed = 0
     try:
         seen = _hash(build, report)
-        deployed += _attempt(session, environ)
+        deployed += _attempt(session, environ, seen)
         report(f"watching {build.context} for changes (Ctrl-C stops watching; the deployment keeps running)")
         changes = 0
         while rounds is None or changes < rounds:
@@ -64,7 +64,7 @@ def watch(
                 now = again
             seen, changes = now, changes + 1
             report(f"change detected in {build.context}: building and rolling out")
-            deployed += _attempt(session, environ)
+            deployed += _attempt(session, environ, now)
     except KeyboardInterrupt:
         report("stopped watching; the deployment keeps running (the last good version serves)")
     return deployed
@@ -78,8 +78,9 @@ def _hash(build: BuildSpec, report: Callable[[str], None]) -> str | None:
         return None
 
 
-def _attempt(session: api.Session, environ: Mapping[str, str] | None) -> int:
-    """One ``up``; a failure is reported, not raised: the last good version keeps serving."""
+def _attempt(session: api.Session, environ: Mapping[str, str] | None, content: str | None) -> int:
+    """One ``up`` of the build context whose content hash is ``content``; a failure is
+    reported, not raised: the last good version keeps serving."""
     try:
         deployment = api.up(session, environ)
     except DeployerError as exc:
@@ -89,5 +90,6 @@ def _attempt(session: api.Session, environ: Mapping[str, str] | None) -> int:
             session.reporter.line(f"  {line}")
         session.reporter.line("the last good version keeps serving; waiting for the next change")
         return 0
-    session.reporter.line(f"serving {deployment.endpoint} ({deployment.outputs.get('image', '')})")
+    image = f"{repository(session.project.app)}:{content}" if content else "the image just built"
+    session.reporter.line(f"serving {deployment.endpoint} ({image})")
     return 1

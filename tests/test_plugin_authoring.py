@@ -1,6 +1,7 @@
 """docs/plugin-authoring.md works: its file blocks are the example package
-(docs/examples/deployer-byo-vpc) byte for byte, and following it in a new folder outside
-the repository gives a plugin that deployer finds and whose own tests pass."""
+(docs/examples/deployer-byo-vpc) byte for byte, following it in a new folder outside
+the repository gives a plugin that deployer finds and whose own tests pass, and its
+new-target walk-through quotes docs/examples/deployer-bluegreen exactly."""
 
 from __future__ import annotations
 
@@ -92,3 +93,16 @@ def test_following_the_doc_outside_the_repository_gives_a_plugin_whose_tests_pas
     assert re.search(r"\b\d+ passed\b", tests.stdout), tests.stdout
     skips = [line for line in tests.stdout.splitlines() if line.startswith("SKIPPED")]
     assert all("serves no HTTP in tests" in line for line in skips), skips  # the emulator's only, with its reason
+
+
+EXCERPT = re.compile(r"^<!-- excerpt: (?P<path>\S+) -->\n```[\w-]*\n(?P<text>.*?)^```$", re.M | re.S)
+"""A ``<!-- excerpt: path -->`` line, then a fenced block: lines quoted from ``path`` of
+the new-target example (docs/examples/deployer-bluegreen)."""
+BLUEGREEN = ROOT / "docs" / "examples" / "deployer-bluegreen"
+
+
+def test_the_new_target_walk_through_quotes_the_bluegreen_example_exactly():
+    excerpts = [(m["path"], m["text"]) for m in EXCERPT.finditer(DOC.read_text(encoding="utf-8"))]
+    assert excerpts, "the walk-through quotes nothing of the example"
+    for path, text in excerpts:
+        assert text in (BLUEGREEN / path).read_text(encoding="utf-8"), f"{path}: the excerpt is not in the file"

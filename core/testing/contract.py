@@ -48,6 +48,8 @@ from deployer.errors import ConfigError, DeployFailed
 from deployer.image import resolve_image
 from deployer.models import PHASES, Check, Deployment, ExpressedSpec, PhaseContext
 from deployer.plugin_manager import get_plugin_manager
+from deployer.services import DATABASE_ENV
+from deployer.targets import APP_PARTS
 from deployer.testing.load import LoadLoop
 from deployer.testing.project import write_config, write_project
 from deployer.testing.recorder import HookRecorder
@@ -105,8 +107,25 @@ class ContractRun:
     def release(self, **env: str) -> None:
         """Rewrite the run's config with the app's env updated by ``env`` (same image,
         another release); ``release()`` restores the original."""
-        app = {**self.app, "env": {**self.app.get("env", {}), **env}}
-        write_config(self.config.parent, app={"build": {"context": "app"}, **app}, targets={self.target: self.settings})
+        self.configure(env=env)
+
+    def configure(
+        self, *, env: Mapping[str, str] = {}, app: Mapping[str, Any] = {}, tables: Mapping[str, Any] = {}
+    ) -> None:
+        """Rewrite the run's config: the app's env updated by ``env``, more ``[app]`` keys
+        from ``app``, the other top-level ``tables`` (``database``, ``workers``)."""
+        keys = {**self.app, **app, "env": {**self.app.get("env", {}), **env}}
+        write_config(
+            self.config.parent,
+            app={"build": {"context": "app"}, **keys},
+            targets={self.target: self.settings},
+            tables=tables,
+        )
+
+    def runs(self) -> frozenset[str]:
+        """What the target declares it runs beyond the web service (``TargetInfo.runs``)."""
+        runs: frozenset[str] = self.pm.targets[self.target].runs
+        return runs
 
     def checks(self) -> tuple[Check, ...]:
         """The sample app's checks (:func:`deployer.checks.checks_for` its project)."""
@@ -293,17 +312,21 @@ class TargetContract:
         assert run.plan().changes == first.changes
 
     def test_phases_run_in_order_and_return_documented_types(self, run: ContractRun) -> None:
-        """``up`` must run network, registry, ingress, compute in that order for this
-        target, each returning its documented result type."""
-        run.recorder.clear()
+        """Every ``up`` (a re-run too) must go through the phase runner it is given, so
+        that network, registry, ingress and compute run as hooks, in that order, for this
+        target, each returning its documented result type: a driver that deploys without
+        calling ``phases(ctx)`` cannot have a phase replaced or wrapped by another plugin."""
         run.ensure_up()
+        run.recorder.clear()
+        run.up()
         calls = [c for c in run.recorder.calls if c.mode == "up"]
-        assert [(c.phase, c.result_type) for c in calls] == [
+        seen = [(c.phase, c.result_type) for c in calls]
+        assert seen == [
             ("network", "NetworkResult"),
             ("registry", "RegistryResult"),
             ("ingress", "IngressResult"),
             ("compute", "ComputeResult"),
-        ]
+        ], f"up did not run the four phase hooks in order: {seen}"
         assert {c.target for c in calls} == {self.target}
 
     def test_up_returns_an_endpoint_and_outputs(self, run: ContractRun) -> None:
@@ -315,7 +338,10 @@ class TargetContract:
         assert deployment.endpoint.startswith(("http://", "https://")), deployment.endpoint
         json.dumps(dict(deployment.outputs))  # plain values only
         status = run.status()
-        assert status.deployed and status.endpoint == deployment.endpoint
+        assert status.deployed, "status says nothing is deployed after up"
+        assert status.endpoint == deployment.endpoint, (
+            f"status reports endpoint {status.endpoint!r}, up returned {deployment.endpoint!r}"
+        )
         assert status.healthy >= status.desired >= 1
 
     def test_up_serves_the_apps_checks(self, run: ContractRun) -> None:
@@ -452,6 +478,84 @@ class TargetContract:
             )
         finally:
             run.down()  # a clean slate: healing is not part of this check
+
+    def test_workers_release_command_and_database_run_where_declared(self, run: ContractRun) -> None:
+        """What ``TargetInfo.runs`` leaves out of ``workers``, ``release_command`` and
+        ``database`` must be refused (``ConfigError``, exit 2, naming each key) before any
+        phase runs or anything is created. What it declares must really run, with the
+        sample app's worker (``app.py worker``), release command (``app.py release``) and
+        a Postgres ``[database]``: ``up`` succeeds; a failing release command makes ``up``
+        raise ``DeployFailed`` (exit 1) showing its output, the previous release still
+        serving; where the target serves HTTP, the web and the worker get the six
+        database variables and reach the database, and the worker's line is in ``logs``.
+        Then ``down(volumes=True)`` (the database's data too) leaves nothing."""
+        declared = run.runs()
+        parts: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+            "workers": ({}, {"workers": {"ticker": {"command": ["python3", "/srv/app.py", "worker"]}}}),
+            "release_command": ({"release_command": ["python3", "/srv/app.py", "release"]}, {}),
+            "database": ({}, {"database": {"engine": "postgres"}}),
+        }
+        refused = [name for name in APP_PARTS if name not in declared]
+        keys = {"workers": "workers.ticker", "release_command": "app.release_command", "database": "database"}
+        try:
+            if refused:
+                before = self.leftovers(run.context())
+                run.configure(
+                    app={k: v for n in refused for k, v in parts[n][0].items()},
+                    tables={k: v for n in refused for k, v in parts[n][1].items()},
+                )
+                run.recorder.clear()
+                with pytest.raises(ConfigError) as caught:
+                    api.up(run.session())
+                assert caught.value.exit_code == 2
+                named = [e.key for e in getattr(caught.value, "errors", (caught.value,))]
+                assert named == [keys[n] for n in refused], f"expected {refused} refused, got {named}"
+                assert run.recorder.calls == [], "no phase may run when the app asks for what the target lacks"
+                assert self.leftovers(run.context()) == before, "a refused app created something"
+            if not declared:
+                return
+            app = {k: v for n in declared for k, v in parts[n][0].items()}
+            tables = {k: v for n in declared for k, v in parts[n][1].items()}
+            run.configure(app=app, tables=tables)
+            deployment = run.up()
+            if self.serves_http:
+                endpoint = self.serving(run)
+                self._check_parts(run, endpoint, declared)
+            if "release_command" in declared:
+                old = self.served_version(deployment.endpoint) if self.serves_http else None
+                run.configure(app=app, tables=tables, env={"RELEASE_FAILS": "1", "APP_VERSION": "3"})
+                with pytest.raises(DeployFailed) as failed:
+                    api.up(run.session())
+                assert failed.value.exit_code == 1
+                assert "sample release command failed on purpose (version 3)" in str(failed.value), (
+                    f"up did not show the failing release command's output: {failed.value}"
+                )
+                if old is not None:
+                    assert self.served_version(deployment.endpoint) == old, "the failed release replaced the old one"
+            api.down(run.session(), volumes="database" in declared)
+            run.deployment = None
+            left = self.leftovers(run.context())
+            assert left == [], f"down left: {left}"
+        finally:
+            run.release()
+            if run.status().deployed:
+                api.down(run.session(), volumes="database" in declared)
+            run.deployment = None
+
+    def _check_parts(self, run: ContractRun, endpoint: str, declared: frozenset[str]) -> None:
+        database = "database" in declared
+        if database:
+            answer = json.loads(http_get(endpoint)("/services").body)
+            assert answer == {"env": list(DATABASE_ENV), "database_reachable": True}, (
+                f"the web did not get a reachable database: {answer}"
+            )
+        if "workers" in declared:
+            deadline = time.monotonic() + 60
+            while not (lines := [x.text for x in api.logs(run.session()) if "sample worker started" in x.text]):
+                assert time.monotonic() < deadline, "logs lack the worker's line"
+                time.sleep(1)
+            if database:
+                assert '"database_reachable": true' in lines[-1], f"the worker did not reach the database: {lines}"
 
     def test_down_removes_everything(self, run: ContractRun) -> None:
         """After ``down``, ``status`` must say not deployed and nothing of the deployment

@@ -36,10 +36,16 @@ def deployer_plugin_manager(monkeypatch: pytest.MonkeyPatch) -> Callable[..., An
 
 @pytest.fixture
 def deployer_project(tmp_path: Path) -> Callable[..., Path]:
-    """``deployer_project(app={...}, targets={...})``: an isolated project folder with the
-    kit's sample app and a ``deployer.toml``; returns the config path."""
+    """``deployer_project(app={...}, targets={...}, tables={...})``: an isolated project
+    folder with the kit's sample app and a ``deployer.toml`` (``tables``: other top-level
+    tables, such as ``database`` and ``workers``); returns the config path."""
 
-    def make(*, app: Mapping[str, Any] | None = None, targets: Mapping[str, Mapping[str, Any]] = {}) -> Path:
-        return write_project(tmp_path / "project", app=app or {"name": "sample"}, targets=targets)
+    def make(
+        *,
+        app: Mapping[str, Any] | None = None,
+        targets: Mapping[str, Mapping[str, Any]] = {},
+        tables: Mapping[str, Mapping[str, Any]] = {},
+    ) -> Path:
+        return write_project(tmp_path / "project", app=app or {"name": "sample"}, targets=targets, tables=tables)
 
     return make

@@ -21,10 +21,19 @@ def toml_value(value: Any) -> str:
     return json.dumps(value)  # strings, integers and booleans are spelled the same in TOML
 
 
-def write_config(folder: Path, *, app: Mapping[str, Any], targets: Mapping[str, Mapping[str, Any]] = {}) -> Path:
-    """Write ``folder/deployer.toml`` with the ``[app]`` keys in ``app`` and one
-    ``[targets.<name>]`` table per entry of ``targets``. Returns the config path."""
-    lines = ["[app]", *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in app.items())]
+def write_config(
+    folder: Path,
+    *,
+    app: Mapping[str, Any],
+    targets: Mapping[str, Mapping[str, Any]] = {},
+    tables: Mapping[str, Mapping[str, Any]] = {},
+) -> Path:
+    """Write ``folder/deployer.toml`` with the ``[app]`` keys in ``app``, one
+    ``[targets.<name>]`` table per entry of ``targets``, and the other top-level tables in
+    ``tables`` (``{"database": {...}, "workers": {"mailer": {...}}}``, written as inline
+    tables). Returns the config path."""
+    lines = [f"{json.dumps(k)} = {toml_value(v)}" for k, v in tables.items()]
+    lines += ["[app]", *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in app.items())]
     for name, section in targets.items():
         lines += [
             "",
@@ -36,9 +45,15 @@ def write_config(folder: Path, *, app: Mapping[str, Any], targets: Mapping[str, 
     return config
 
 
-def write_project(folder: Path, *, app: Mapping[str, Any], targets: Mapping[str, Mapping[str, Any]] = {}) -> Path:
+def write_project(
+    folder: Path,
+    *,
+    app: Mapping[str, Any],
+    targets: Mapping[str, Mapping[str, Any]] = {},
+    tables: Mapping[str, Mapping[str, Any]] = {},
+) -> Path:
     """Copy the sample app into ``folder/app`` and :func:`write_config` (``build.context``
     defaults to the copied app). Returns the config path."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(SAMPLE_APP, folder / "app", dirs_exist_ok=True)
-    return write_config(folder, app={"build": {"context": "app"}, **app}, targets=targets)
+    return write_config(folder, app={"build": {"context": "app"}, **app}, targets=targets, tables=tables)

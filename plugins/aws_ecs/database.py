@@ -29,6 +29,7 @@ import pulumi_aws as aws
 from pulumi_aws.vpc.security_group_egress_rule import SecurityGroupEgressRule
 from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 
+from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.network import pinned_zones, subnet_blocks
@@ -49,27 +50,12 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
     spec = ctx.app.database
     if spec is None:
         return None
-    cfg = aws_settings.of(ctx)
     app = ctx.app.name
-    zones = tuple(network.extra.get("availability_zones") or pinned_zones(cfg.az_count))
-    blocks = subnet_blocks(cfg.vpc_cidr, 16)[-len(zones) :]
-    table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
-    subnets = []
-    for index, (zone, block) in enumerate(zip(zones, blocks, strict=True)):
-        subnet = aws.ec2.Subnet(
-            f"{app}-db-{index}",
-            vpc_id=network.id,
-            cidr_block=block,
-            availability_zone=zone,
-            map_public_ip_on_launch=False,
-            tags={"Name": f"{app}-db-{zone}"},
-        )
-        aws.ec2.RouteTableAssociation(f"{app}-db-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
-        subnets.append(subnet)
+    subnet_ids = _database_subnets(ctx, network)
     group = aws.rds.SubnetGroup(
         f"{app}-db-subnets",
-        subnet_ids=[s.id for s in subnets],
-        description=f"{app}: private subnets in {len(zones)} AZs",
+        subnet_ids=subnet_ids,
+        description=f"{app}: private subnets in {len(subnet_ids)} AZs",
     )
     task_sg = network.security_groups["compute"]
     db_sg = aws.ec2.SecurityGroup(
@@ -135,3 +121,42 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
             "security_group": db_sg.id,
         },
     )
+
+
+def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> list[pulumi.Input[str]]:
+    """The DB subnet group's subnets: the network phase's ``extra["database_subnets"]``
+    when it names them (a VPC that is not deployer's: its private subnets, 2+ AZs), else
+    isolated subnets carved here from the network's ``extra["vpc_cidr"]`` (deployer's own
+    VPC).
+
+    :raises ConfigError: the network gives neither, so there is nowhere to put the
+        database; nothing is created.
+    """
+    given = network.extra.get("database_subnets")
+    if given:
+        return list(given)
+    vpc_cidr = network.extra.get("vpc_cidr")
+    if vpc_cidr is None:
+        raise ConfigError(
+            "database",
+            "needs private subnets in 2+ availability zones, and the network phase in use (a VPC deployer did "
+            'not create) names none: its NetworkResult must carry their ids in extra["database_subnets"] '
+            "(docs/targets/aws-ecs.md, bring your own VPC)",
+        )
+    app = ctx.app.name
+    zones = tuple(network.extra.get("availability_zones") or pinned_zones(aws_settings.of(ctx).az_count))
+    blocks = subnet_blocks(vpc_cidr, 16)[-len(zones) :]
+    table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
+    subnets = []
+    for index, (zone, block) in enumerate(zip(zones, blocks, strict=True)):
+        subnet = aws.ec2.Subnet(
+            f"{app}-db-{index}",
+            vpc_id=network.id,
+            cidr_block=block,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{app}-db-{zone}"},
+        )
+        aws.ec2.RouteTableAssociation(f"{app}-db-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
+        subnets.append(subnet)
+    return [subnet.id for subnet in subnets]

@@ -74,6 +74,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
             "task_subnets": tuple(s.id for s in task_subnets),
             "assign_public_ip": not cfg.nat,
             "availability_zones": zones,
+            "vpc_cidr": cfg.vpc_cidr,
         },
     )
 

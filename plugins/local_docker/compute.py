@@ -35,7 +35,7 @@ from typing import Any
 from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
-from deployer.healthcheck import probe_command
+from deployer.healthcheck import docker_health_config
 from deployer.models import (
     Change,
     ComputeResult,
@@ -154,7 +154,6 @@ def _create(
     fields: dict[str, Any],
 ) -> str:
     app = ctx.app
-    second = 1_000_000_000
     # no CPU limit while it starts: cpu_boost.limit applies it once healthy
     host_config = engine.hardened_host_config(
         docker, settings, memory=app.memory, restart_policy={"Name": settings.restart}
@@ -176,13 +175,7 @@ def _create(
                 docker_labels.COMMAND_SET: "true" if app.command else "false",
             },
         ),
-        healthcheck={  # the Engine API's HealthConfig
-            "Test": ["CMD-SHELL", probe_command(app.port, app.health.path, app.health.timeout)],
-            "Interval": settings.health_interval * second,
-            "Timeout": app.health.timeout * second,
-            "Retries": app.health.retries,
-            "StartPeriod": app.health.start_period * second,
-        },
+        healthcheck=docker_health_config(app, interval=settings.health_interval),
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )

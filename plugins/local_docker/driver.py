@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from typing import Any
 
 from attrs import evolve
@@ -56,7 +57,9 @@ class LocalDriver:
             changed.
         """
         docker = engine.client()
-        foreign = engine.foreign_holders(docker, ctx)
+        foreign = engine.foreign_holders(
+            docker, ctx, containers=partial(_needs_container, ctx), volumes=partial(_needs_volume, ctx)
+        )
         if foreign:
             raise UsageError(
                 f"{', '.join(foreign)} already exist(s) without the labels of app {ctx.app.name!r}, "
@@ -210,12 +213,13 @@ class LocalDriver:
         )
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: dt.datetime | None = None) -> Iterator[LogLine]:
-        """The replicas' lines merged by timestamp (:func:`deployer.log_lines.merge`: only
-        those at or after ``since``), each with its replica as ``source``; with ``follow``,
-        keep yielding lines as they come until every replica is gone."""
+        """The replicas' and workers' lines merged by timestamp
+        (:func:`deployer.log_lines.merge`: only those at or after ``since``), each with its
+        container as ``source`` (``<8 hex>-<n>``, ``worker-<name>-<8 hex>-<n>``); with
+        ``follow``, keep yielding lines as they come until every one is gone."""
         docker = engine.client()
         start = int(since.timestamp()) if since is not None else None
-        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
+        rows = engine.containers(docker, ctx, engine.ROLE_REPLICA) + engine.containers(docker, ctx, engine.ROLE_WORKER)
         sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
             return _follow(docker, sources, start)
@@ -405,3 +409,19 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _needs_container(ctx: PhaseContext, text: str) -> bool:
+    """``up`` may create a container named ``text``: the load balancer, a replica, a
+    worker, or the database."""
+    return (
+        text == engine.lb_name(ctx)
+        or engine.is_replica_name(ctx, text)
+        or workers.is_worker_name(ctx, text)
+        or (ctx.app.database is not None and text == database.name(ctx))
+    )
+
+
+def _needs_volume(ctx: PhaseContext, text: str) -> bool:
+    """``up`` may create a volume named ``text``: the load balancer's config, the database's data."""
+    return text == engine.lb_volume_name(ctx) or (ctx.app.database is not None and text == database.volume_name(ctx))

@@ -14,6 +14,7 @@ import io
 import re
 import tarfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 from deployer import docker_engine, docker_labels
@@ -31,6 +32,10 @@ ROLE_LB_IMAGE = "load-balancer-image"
 """The load balancer's image (shared by every app and stack on the machine)."""
 ROLE_REPLICA = "replica"
 """A container of the app."""
+ROLE_ONEOFF = "one-off"
+"""A one-off container: the release command or ``deployer run``."""
+ROLE_WORKER = "worker"
+"""A worker container."""
 ROLE_NETWORK = "network"
 """The stack's network."""
 
@@ -106,15 +111,18 @@ def owned(ctx: PhaseContext, row: dict[str, Any]) -> bool:
     )
 
 
-def foreign_holders(docker: DockerEngine, ctx: PhaseContext) -> list[str]:
-    """Objects without this stack's labels that hold a name ``up`` creates (the network,
-    the load balancer, its volume, a replica name), e.g. ``docker run --name <lb name>``.
-    Three name-filtered listings; returns ``"container <name>"`` etc., sorted."""
+def foreign_holders(
+    docker: DockerEngine, ctx: PhaseContext, *, containers: Callable[[str], bool], volumes: Callable[[str], bool]
+) -> list[str]:
+    """Objects without this stack's labels that hold a name ``up`` creates, e.g.
+    ``docker run --name <lb name>``: containers whose name ``containers`` accepts, the
+    stack's network, volumes whose name ``volumes`` accepts. Three name-filtered listings;
+    returns ``"container <name>"`` etc., sorted."""
     head = prefix(ctx)
     found = [
         f"container {name(row)}"
         for row in docker.containers({"name": [head]})
-        if (name(row) == lb_name(ctx) or is_replica_name(ctx, name(row))) and not owned(ctx, row)
+        if containers(name(row)) and not owned(ctx, row)
     ]
     found += [
         f"network {row['Name']}"
@@ -124,7 +132,7 @@ def foreign_holders(docker: DockerEngine, ctx: PhaseContext) -> list[str]:
     found += [
         f"volume {row['Name']}"
         for row in docker.volumes({"name": [head]})
-        if row["Name"] == lb_volume_name(ctx) and not owned(ctx, row)
+        if volumes(row["Name"]) and not owned(ctx, row)
     ]
     return sorted(found)
 

@@ -25,7 +25,6 @@ from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import engine
-from deployer.plugins.local_docker.database import ROLE_ONEOFF
 from deployer.plugins.local_docker.settings import of
 
 _OUTPUT_LINES = 40
@@ -56,7 +55,7 @@ def _run(
         name=container,
         command=list(command),
         environment=dict(env),
-        labels=engine.labels(ctx, ROLE_ONEOFF, **{docker_labels.COMMAND_SET: "true"}),
+        labels=engine.labels(ctx, engine.ROLE_ONEOFF, **{docker_labels.COMMAND_SET: "true"}),
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )

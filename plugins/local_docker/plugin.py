@@ -44,6 +44,7 @@ def deployer_register_targets(register: Callable[[TargetInfo], None]) -> None:
                 "compute": "N replica containers, rolled out with zero downtime",
             },
             parse_settings=parse_settings,
+            runs=frozenset({"workers", "release_command", "database"}),
         )
     )
 

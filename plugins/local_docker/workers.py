@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.models import Change, PhaseContext
 from deployer.plugins.local_docker import compute, engine
-from deployer.plugins.local_docker.database import ROLE_WORKER
 from deployer.plugins.local_docker.oneoff import workload_env
 from deployer.plugins.local_docker.settings import of
 from deployer.services import WorkerSpec
@@ -43,7 +43,7 @@ def _hash(ctx: PhaseContext, worker: WorkerSpec, image_id: str, network: str) ->
 def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[Change, ...]:
     """Converge every worker (``plan``: list the changes only)."""
     docker = engine.client()
-    rows = engine.containers(docker, ctx, ROLE_WORKER)
+    rows = engine.containers(docker, ctx, engine.ROLE_WORKER)
     changes: list[Change] = []
     to_create: list[tuple[WorkerSpec, str, str]] = []
     to_remove: list[dict[str, Any]] = []
@@ -55,7 +55,7 @@ def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[C
         keep = keep[: worker.replicas]
         to_remove += [r for r in mine if r not in keep]
         taken = {engine.name(r) for r in rows}
-        base = f"{engine.prefix(ctx)}-worker-{worker.name}-{digest[:8]}"
+        base = f"{_worker_prefix(ctx, worker.name)}-{digest[:8]}"
         index = 1
         while len(keep) + len([c for c in to_create if c[0] is worker]) < worker.replicas:
             candidate = f"{base}-{index}"
@@ -94,7 +94,7 @@ def _create(
         command=list(worker.command),
         hostname=container,
         environment=workload_env(ctx),
-        labels=engine.labels(ctx, ROLE_WORKER, **{docker_labels.SPEC_HASH: digest, WORKER: worker.name}),
+        labels=engine.labels(ctx, engine.ROLE_WORKER, **{docker_labels.SPEC_HASH: digest, WORKER: worker.name}),
         host_config=host_config,
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )
@@ -103,7 +103,7 @@ def _create(
 
 def status(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """``status`` detail of the worker containers among ``rows`` (empty when none)."""
-    found = [r for r in rows if engine.role(r) == ROLE_WORKER]
+    found = [r for r in rows if engine.role(r) == engine.ROLE_WORKER]
     if not found:
         return {}
     return {
@@ -112,3 +112,15 @@ def status(rows: list[dict[str, Any]]) -> dict[str, Any]:
             for r in found
         ]
     }
+
+
+def _worker_prefix(ctx: PhaseContext, worker: str) -> str:
+    return f"{engine.prefix(ctx)}-worker-{worker}"
+
+
+def is_worker_name(ctx: PhaseContext, text: str) -> bool:
+    """``text`` is a container name ``up`` gives one of the app's workers:
+    ``<prefix>-worker-<worker>-<8 hex of its spec hash>-<n>``."""
+    return any(
+        re.fullmatch(rf"{re.escape(_worker_prefix(ctx, w.name))}-[0-9a-f]{{8}}-[0-9]+", text) for w in ctx.app.workers
+    )

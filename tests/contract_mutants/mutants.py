@@ -10,8 +10,18 @@ from typing import Any
 import attrs
 
 from deployer.errors import DeployFailed
-from deployer.models import Action, IngressResult, LogLine, NetworkResult, PhaseContext, RegistryResult
-from tests.core.memory_target import MemoryTarget, Replica, Stack
+from deployer.models import (
+    Action,
+    Deployment,
+    IngressResult,
+    LogLine,
+    NetworkResult,
+    PhaseContext,
+    RegistryResult,
+    Status,
+)
+from deployer.targets import RunPhases
+from tests.core.memory_target import MemoryDriver, MemoryTarget, Replica, Stack
 from tests.ports import free_port
 
 
@@ -112,6 +122,45 @@ class AcceptsABrokenRelease(MemoryTarget):
         return True
 
 
+class DeploysAroundThePhases(MemoryTarget):
+    """A re-run of ``up`` reuses the phase results it stored instead of running the phase
+    hooks, so no plugin can wrap or replace a phase then."""
+
+    def make_driver(self) -> MemoryDriver:
+        return ReusingDriver(self)
+
+
+class ReusingDriver(MemoryDriver):
+    def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
+        stack = self.target.stacks.get((ctx.app.name, ctx.stack))
+        if stack is None or stack.results is None:
+            return super().up(ctx, phases)
+        self.target.roll_out(ctx)
+        results = stack.results
+        return Deployment(ctx.target.name, ctx.stack, results.ingress.endpoint, {"service": results.compute.service})
+
+
+class MisreportsTheEndpoint(MemoryTarget):
+    """``status`` names the endpoint differently from what ``up`` returned."""
+
+    def make_driver(self) -> MemoryDriver:
+        return LocalhostStatusDriver(self)
+
+
+class LocalhostStatusDriver(MemoryDriver):
+    def status(self, ctx: PhaseContext) -> Status:
+        status = super().status(ctx)
+        if status.endpoint is None:
+            return status
+        return attrs.evolve(status, endpoint=status.endpoint.replace("127.0.0.1", "localhost"))
+
+
+class DropsWorkers(MemoryTarget):
+    """Declares that it runs workers, and ignores them."""
+
+    runs = frozenset({"workers"})
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -143,6 +192,21 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
         AcceptsABrokenRelease,
         "test_a_broken_release_is_refused_and_the_old_one_keeps_serving",
         "DID NOT RAISE",
+    ),
+    "up that goes around the phase hooks": (
+        DeploysAroundThePhases,
+        "test_phases_run_in_order_and_return_documented_types",
+        "up did not run the four phase hooks in order: []",
+    ),
+    "status that misreports the endpoint": (
+        MisreportsTheEndpoint,
+        "test_up_returns_an_endpoint_and_outputs",
+        "status reports endpoint 'http://localhost:",
+    ),
+    "workers declared and silently dropped": (
+        DropsWorkers,
+        "test_workers_release_command_and_database_run_where_declared",
+        "logs lack the worker's line",
     ),
     "status that hides a removed replica": (
         HidesRemovedReplica,

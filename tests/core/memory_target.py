@@ -150,6 +150,8 @@ class MemoryTarget(TargetPhases):
         return sorted(stack.objects) if stack else []
 
     parse_settings = staticmethod(parse_settings)
+    runs: frozenset[str] = frozenset()
+    """What it declares it runs beyond the web service: nothing (``TargetInfo.runs``)."""
 
     @hookimpl
     def deployer_register_targets(self, register):
@@ -157,11 +159,16 @@ class MemoryTarget(TargetPhases):
             TargetInfo(
                 name=self.name,
                 description="deploys into memory (tests)",
-                driver=lambda: MemoryDriver(self),
+                driver=self.make_driver,
                 phases={"network": "a name", "registry": "the tag", "ingress": "a URL", "compute": "a count"},
                 parse_settings=self.parse_settings,
+                runs=self.runs,
             )
         )
+
+    def make_driver(self) -> MemoryDriver:
+        """The target's driver (mutants return a broken one)."""
+        return MemoryDriver(self)
 
     # the four phases, as plain methods
 

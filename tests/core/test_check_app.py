@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from deployer import api, hookimpl
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, ConfigErrors
 from deployer.plugin_manager import get_plugin_manager
-from deployer.targets import TargetInfo
+from deployer.targets import APP_PARTS, TargetInfo
 from deployer.testing import write_project
 
 from .memory_target import MemoryDriver, MemoryTarget, parse_settings
@@ -110,3 +110,29 @@ def test_another_targets_table_is_validated_when_its_check_runs(tmp_path):
         plan(tmp_path, target="memory", memory=512, tables={"small": {"port": 0}}, small=small)
     assert caught.value.key == "targets.small.port"
     assert small.checked == []
+
+
+PARTS = {"database": {"engine": "postgres"}, "workers": {"mailer": {"command": "python -m mailer"}}}
+
+
+def test_parts_of_the_app_a_target_does_not_run_are_refused_before_anything(tmp_path, capsys):
+    config = write_project(tmp_path, app={"name": "parts", "release_command": "python -m migrate"}, tables=PARTS)
+    target = MemoryTarget()  # declares no TargetInfo.runs
+    pm = get_plugin_manager(extra=[("memory", target)])
+    with pytest.raises(ConfigErrors) as caught:
+        api.plan(api.open_session(target="memory", config=config, pm=pm), offline=True)
+    assert caught.value.exit_code == 2
+    assert [e.key for e in caught.value.errors] == ["workers.mailer", "app.release_command", "database"]
+    assert "database: on memory, is not provided by this target: remove it" in str(caught.value)
+    assert target.stacks == {}
+
+
+def test_parts_a_target_declares_it_runs_pass(tmp_path):
+    workers = {"workers": PARTS["workers"]}  # a database would need a services phase too
+    config = write_project(tmp_path, app={"name": "parts", "release_command": "python -m migrate"}, tables=workers)
+
+    class RunsEverything(MemoryTarget):
+        runs = frozenset(APP_PARTS)
+
+    pm = get_plugin_manager(extra=[("memory", RunsEverything())])
+    assert api.plan(api.open_session(target="memory", config=config, pm=pm), offline=True).changes

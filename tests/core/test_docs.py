@@ -1,14 +1,17 @@
 """Docs cannot drift: every hook's exact signature appears in the architecture doc and in
-the plugin author's guide."""
+the plugin author's guide, and every driver method the core calls in the guide and in
+``help(deployer.targets.Driver)``."""
 
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 
 import pytest
 
-from deployer import hookspecs
+from deployer import api, hookspecs
+from deployer.targets import Driver
 
 DOCS = Path(__file__).parents[2] / "docs"
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("deployer_"))
@@ -41,3 +44,45 @@ def test_every_hook_has_a_contract_docstring():
     for name in HOOKS:
         doc = inspect.getdoc(getattr(hookspecs, name))
         assert doc and ":param" in doc, name
+
+
+DRIVER_METHODS = {
+    "preflight": "preflight(ctx) -> None",
+    "up": "up(ctx, phases) -> Deployment",
+    "plan": "plan(ctx, phases, *, offline=False) -> Plan",
+    "down": "down(ctx, *, volumes=False) -> None",
+    "status": "status(ctx) -> Status",
+    "logs": "logs(ctx, *, follow=False, since=None) -> Iterator[LogLine]",
+    "exec": "exec(ctx, command, *, replica=None, tty=False) -> int",
+    "run": "run(ctx, command) -> int",
+    "releases": "releases(ctx) -> list[Release]",
+    "lock": "lock(ctx) -> AbstractContextManager",
+}
+"""Every method the core calls on a driver, as the plugin author's guide states it."""
+
+
+def optional_driver_methods() -> set[str]:
+    """The methods the core looks up on a driver (``getattr(driver, "name", None)``) before
+    calling them: the ones a driver may leave out."""
+    source = inspect.getsource(api)
+    return set(re.findall(r"getattr\((?:driver|session\.driver\(\)), \"(\w+)\"", source))
+
+
+def test_the_driver_table_names_every_method_the_core_calls():
+    required = {name for name, _ in inspect.getmembers(Driver, inspect.isfunction) if not name.startswith("_")}
+    optional = optional_driver_methods()
+    assert optional, "the pattern no longer finds the core's optional driver calls"
+    assert required | optional == set(DRIVER_METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(DRIVER_METHODS))
+def test_every_driver_method_is_in_the_guide_with_its_signature(method):
+    guide = (DOCS / "plugin-authoring.md").read_text()
+    assert f"`{DRIVER_METHODS[method]}`" in guide, f"plugin-authoring.md is missing or misstates {method}"
+
+
+@pytest.mark.parametrize("method", sorted(optional_driver_methods() | {"down"}))
+def test_help_of_the_driver_protocol_states_every_optional_method(method):
+    """What the Protocol does not declare (the optional methods, and ``down``'s optional
+    ``volumes``), its docstring states, so ``help(deployer.targets.Driver)`` shows it."""
+    assert f"``{DRIVER_METHODS[method]}``" in inspect.getdoc(Driver)

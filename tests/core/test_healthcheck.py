@@ -150,3 +150,20 @@ def test_probe_inside_an_image_is_healthy_only_on_2xx(request, status_server, im
         assert asked[:1] == [f"GET {path}"], (image, status, asked)
     nothing_listening = prober.exec_run(["/bin/sh", "-c", probe_command(9001, "/healthz", timeout=2)])
     assert nothing_listening.exit_code != 0, (image, nothing_listening.output.decode())
+
+
+def test_the_docker_health_config_is_the_probe_with_the_apps_timings_in_nanoseconds():
+    from docker.types import Healthcheck
+
+    from deployer.healthcheck import docker_health_config
+    from deployer.models import AppSpec, BuildSpec, HealthCheck
+
+    app = AppSpec("demo", BuildSpec(Path(".")), port=8000, health=HealthCheck("/up", 10, 4, 3, 20))
+    sent = Healthcheck(**docker_health_config(app, interval=2))  # what the docker SDK sends the engine
+    assert sent == {
+        "Test": ["CMD-SHELL", probe_command(8000, "/up", 4)],
+        "Interval": 2_000_000_000,
+        "Timeout": 4_000_000_000,
+        "Retries": 3,
+        "StartPeriod": 20_000_000_000,
+    }

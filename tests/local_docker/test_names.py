@@ -9,6 +9,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,28 @@ def test_a_foreign_network_holding_the_stacks_name_is_refused_by_plan_and_up(sta
         assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
     finally:
         docker_client.api.remove_network(network["Id"])
+
+
+@pytest.mark.parametrize("kind", ["database container", "database volume", "worker container"])
+def test_a_foreign_object_holding_a_backing_service_name_is_refused_before_anything(stack, docker_client, kind):
+    prefix = f"deployer-{APP_NAME}.{stack.stack}"
+    config = stack.config
+    config.write_text(
+        config.read_text() + '\n[database]\nengine = "postgres"\n\n[workers.mailer]\ncommand = "sleep 300"\n'
+    )
+    if kind == "database volume":
+        made, remove = docker_client.api.create_volume(f"{prefix}-db")["Name"], docker_client.api.remove_volume
+    else:
+        name = f"{prefix}-db" if kind == "database container" else f"{prefix}-worker-mailer-0123abcd-1"
+        made = docker_client.api.create_container("python:3.12-slim", command=["sleep", "300"], name=name)["Id"]
+        remove = partial(docker_client.api.remove_container, force=True)
+    try:
+        with pytest.raises(UsageError) as caught:
+            api.plan(api.open_session(target="local", stack=stack.stack, config=config))
+        assert f"{kind.split()[1]} {prefix}-" in str(caught.value) and "nothing was changed" in str(caught.value)
+        assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+    finally:
+        remove(made)
 
 
 def _up_under_old_names(stack: Stack) -> None:

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from tests.local_docker.conftest import APP_DIR
+from tests.local_docker.conftest import APP_DIR, APP_NAME
 
 pytestmark = pytest.mark.docker
 
@@ -56,6 +56,7 @@ def test_watch_rolls_out_a_change_refuses_a_broken_one_and_stops_on_ctrl_c(stack
     reader.start()
     try:
         _wait_output(lines, "watching")
+        assert any(f"(deployer/{APP_NAME}:" in line and "serving http://127.0.0.1:" in line for line in lines), lines
         _wait_for(stack.url(), f"version {stack.version}\n")
         server = context / "server.py"
         original = server.read_text()

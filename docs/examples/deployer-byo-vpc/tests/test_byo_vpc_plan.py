@@ -15,11 +15,13 @@ from deployer.models import PHASES, AppSpec, BuildSpec, PhaseContext, TargetConf
 from typer.testing import CliRunner
 
 import deployer_byo_vpc
-from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
+from deployer_byo_vpc.settings import DB_SUBNET_IDS, SUBNET_IDS, VPC_ID
 
 VPC = "vpc-0a1b2c3d4e5f67890"
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 CONFIGURED = {VPC_ID: VPC, SUBNET_IDS: ",".join(SUBNETS)}
+DB_SUBNETS = ["subnet-0a1b2c3d4e5f60003", "subnet-0a1b2c3d4e5f60004"]
+DATABASE = {"database": {"engine": "postgres"}}
 NETWORK_TYPES = {
     "aws:ec2/vpc:Vpc",
     "aws:ec2/subnet:Subnet",
@@ -42,9 +44,9 @@ def plan(deployer_plugin_manager, deployer_project, hook_recorder, monkeypatch):
     targets, this plugin and the kit's recorder; return ``(exit code, the JSON document)``."""
     deployer_plugin_manager(("byo-vpc", deployer_byo_vpc), ("recorder", hook_recorder), builtins=True)
 
-    def run(environ, **settings):
-        config = deployer_project(app={"name": "web"}, targets={"aws-ecs": settings})
-        for name in (VPC_ID, SUBNET_IDS):
+    def run(environ, tables=None, **settings):
+        config = deployer_project(app={"name": "web"}, targets={"aws-ecs": settings}, tables=tables or {})
+        for name in (VPC_ID, SUBNET_IDS, DB_SUBNET_IDS):
             monkeypatch.delenv(name, raising=False)
         for name, value in environ.items():
             monkeypatch.setenv(name, value)
@@ -113,12 +115,29 @@ def test_not_configured_the_built_in_network_is_planned(plan):
         ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},{SUBNETS[0]}"}, SUBNET_IDS),
         ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},sg-0a1b2c3d"}, SUBNET_IDS),
         ({**CONFIGURED, SUBNET_IDS: f"{SUBNETS[0]},,{SUBNETS[1]}"}, SUBNET_IDS),
+        ({**CONFIGURED, DB_SUBNET_IDS: DB_SUBNETS[0]}, DB_SUBNET_IDS),
     ],
 )
 def test_bad_values_fail_naming_the_variable(plan, environ, named):
     code, document = plan(environ)
     assert code == 2
     assert document["error"].startswith(f"{named}: "), document["error"]
+
+
+def test_the_database_goes_into_the_given_private_subnets(plan):
+    code, document = plan({**CONFIGURED, DB_SUBNET_IDS: ",".join(DB_SUBNETS)}, tables=DATABASE)
+    assert code == 0, document
+    assert not resources(document, "aws:ec2/subnet:Subnet")  # none carved from a range that is not the VPC's
+    (group,) = resources(document, "aws:rds/subnetGroup:SubnetGroup")
+    assert group["inputs"]["subnetIds"] == DB_SUBNETS
+    (database,) = resources(document, "aws:rds/instance:Instance")
+    assert database["inputs"]["publiclyAccessible"] is False
+
+
+def test_a_database_without_private_subnets_is_refused_naming_what_is_missing(plan):
+    code, document = plan(CONFIGURED, tables=DATABASE)
+    assert code == 2
+    assert document["error"].startswith("database: needs private subnets"), document["error"]
 
 
 def test_nat_cannot_be_combined_with_an_existing_vpc(plan):

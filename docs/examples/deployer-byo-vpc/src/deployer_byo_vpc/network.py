@@ -29,5 +29,9 @@ def create(ctx: PhaseContext, existing: ExistingNetwork) -> NetworkResult:
         id=existing.vpc_id,
         subnets=existing.subnet_ids,
         security_groups={"ingress": alb_sg.id, "compute": task_sg.id},
-        extra={"task_subnets": existing.subnet_ids, "assign_public_ip": True},
+        extra={
+            "task_subnets": existing.subnet_ids,
+            "assign_public_ip": True,
+            **({"database_subnets": existing.database_subnet_ids} if existing.database_subnet_ids else {}),
+        },
     )

@@ -185,7 +185,10 @@ class _LogStream:
             return
         while True:
             kwargs: dict[str, Any] = {"logGroupName": self._group, "logStreamName": self._stream}
-            kwargs.update(nextToken=self._token) if self._token else kwargs.update(startFromHead=True)
+            if self._token:
+                kwargs["nextToken"] = self._token
+            else:
+                kwargs["startFromHead"] = True
             try:
                 page = self._logs.get_log_events(**kwargs)
             except self._logs.exceptions.ResourceNotFoundException:

@@ -15,8 +15,10 @@ from deployer.errors import ConfigError, DeployFailed, EnvironmentProblem, Usage
 from deployer.lifecycle import phase_runner
 from deployer.models import Image
 from deployer.plugins.aws_ecs.settings import parse_settings
+from deployer.testing.aws_ecs import moto_appliers
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.aws_ecs.emulated_state import load
+from deployer.testing.aws_ecs.emulated_tasks import EmulatedEcs
 from deployer.testing.aws_ecs.session_manager import fake_session_manager_plugin, recorded_arguments
 
 from . import test_emulated
@@ -219,3 +221,19 @@ def test_exec_on_a_service_deployed_before_exec_was_set_says_to_run_up(moto, app
     enabled = evolve(ctx, target=evolve(ctx.target, settings=parse_settings({"exec": True}, "targets.aws-ecs")))
     with pytest.raises(UsageError, match="does not have ECS Exec enabled yet: run `deployer up --target aws-ecs`"):
         driver.exec(enabled, ("/bin/sh",))
+
+
+def test_the_emulator_answers_execute_command_as_ecs_does(moto, app, pm, tmp_path, base_image):
+    ctx, _ = deployed(tmp_path, app, pm, base_image)
+    outputs = dict(load(ctx).outputs)
+    ecs = moto.client("ecs")
+    task = ecs.list_tasks(cluster=outputs["cluster"], desiredStatus="RUNNING")["taskArns"][0]
+    call = {"cluster": outputs["cluster"], "task": task, "container": app, "command": "ls", "interactive": True}
+    off = EmulatedEcs(ecs, moto_appliers.Aws(moto, {}), {outputs["service"]: False})
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="execute command was not enabled"):
+        off.execute_command(**call)
+    on = EmulatedEcs(ecs, moto_appliers.Aws(moto, {}), {outputs["service"]: True})
+    assert on.execute_command(**call)["session"]["sessionId"].startswith("ecs-execute-command-")
+    assert on.describe_services(cluster=outputs["cluster"], services=[outputs["service"]])["services"][0][
+        "enableExecuteCommand"
+    ]

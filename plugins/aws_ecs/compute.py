@@ -3,12 +3,13 @@
 Creates: an ECS cluster; an execution role with AWS's managed
 ``AmazonECSTaskExecutionRolePolicy`` (pull from ECR, write logs) and, when the app has
 secrets, a policy allowing ``secretsmanager:GetSecretValue`` on exactly those secrets;
-a task role with no policy at all; one Secrets Manager secret + version per app secret
+a task role with no policy at all (with ``exec = true`` only the ECS Exec channels,
+:data:`EXEC_ACTIONS`); one Secrets Manager secret + version per app secret
 (value stored as a Pulumi secret); a CloudWatch log group with retention; a FARGATE /
 awsvpc task definition (image by digest, port, env, secrets, awslogs, health check,
 command); a FARGATE service registered in the target group, with the deployment circuit
-breaker and rollback, a health-check grace period, ``wait_for_steady_state``, created
-after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
+breaker and rollback, a health-check grace period, ``wait_for_steady_state``
+(``enableExecuteCommand`` with ``exec = true``), created after the listeners; and, when ``replicas.min < replicas.max``, CPU target tracking
 autoscaling (an Application Auto Scaling target and policy).
 
 All resources are pulumi-aws generated classes. The log group is imported from its own
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -111,26 +113,21 @@ def create(
         ),
         description=f"{app} task role: no permissions unless you add them",
     )
+    task_grants = [_exec_grant(app, task_role)] if cfg.exec else []
     # a prefix, not a fixed name: after lost state a re-create never collides with the
     # group left behind (CreateLogGroup: ResourceAlreadyExistsException)
     logs = LogGroup(
         f"{app}-logs", name_prefix=f"/deployer/{app}/{ctx.stack}/", retention_in_days=cfg.log_retention_days
     )
-    definition = aws.ecs.TaskDefinition(
+    definition = fargate_task_definition(
         f"{app}-task",
         family=f"{app}-{ctx.stack}",
-        requires_compatibilities=["FARGATE"],
-        network_mode="awsvpc",
-        cpu=str(ctx.app.cpu),
-        memory=str(ctx.app.memory),
-        runtime_platform={
-            "operating_system_family": "LINUX",
-            "cpu_architecture": cpu_architecture(cfg.architecture, ctx.image),
-        },
+        cpu=ctx.app.cpu,
+        memory=ctx.app.memory,
+        architecture=cpu_architecture(cfg.architecture, ctx.image),
         execution_role_arn=execution_role.arn,
         task_role_arn=task_role.arn,
-        volumes=[{"name": TMP_VOLUME}],
-        container_definitions=pulumi.Output.all(
+        containers=pulumi.Output.all(
             image=registry.image_ref,
             log_group=logs.name,
             region=region,
@@ -156,10 +153,11 @@ def create(
         deployment_minimum_healthy_percent=100,
         deployment_maximum_percent=200,
         health_check_grace_period_seconds=cfg.health_check_grace_period,
+        enable_execute_command=cfg.exec,
         propagate_tags="SERVICE",
         wait_for_steady_state=True,
         opts=pulumi.ResourceOptions(
-            depends_on=[*ingress.extra.get("listeners", ()), *execution_grants],
+            depends_on=[*ingress.extra.get("listeners", ()), *execution_grants, *task_grants],
             ignore_changes=["desired_count"] if replicas.autoscaling else None,
             custom_timeouts=pulumi.CustomTimeouts(create=f"{cfg.deploy_timeout}s", update=f"{cfg.deploy_timeout}s"),
         ),
@@ -180,6 +178,72 @@ def create(
             "execution_grants": execution_grants,
             "secrets": all_secrets,
         },
+    )
+
+
+def fargate_task_definition(
+    name: str,
+    *,
+    family: str,
+    cpu: int,
+    memory: int,
+    architecture: pulumi.Input[str] | None,
+    execution_role_arn: pulumi.Input[str],
+    task_role_arn: pulumi.Input[str],
+    containers: pulumi.Input[str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> aws.ecs.TaskDefinition:
+    """A FARGATE / awsvpc task definition of ``containers`` (JSON), with the task volume
+    the app's container definition mounts at /tmp."""
+    return aws.ecs.TaskDefinition(
+        name,
+        family=family,
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=str(cpu),
+        memory=str(memory),
+        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": architecture},
+        execution_role_arn=execution_role_arn,
+        task_role_arn=task_role_arn,
+        volumes=[{"name": TMP_VOLUME}],
+        container_definitions=containers,
+        opts=opts,
+    )
+
+
+def sibling_task_definition(
+    ctx: PhaseContext,
+    registry: RegistryResult,
+    compute: ComputeResult,
+    name: str,
+    *,
+    family: str,
+    cpu: int,
+    memory: int,
+    architecture: pulumi.Input[str] | None,
+    definition: Callable[..., dict],
+    opts: pulumi.ResourceOptions | None = None,
+) -> aws.ecs.TaskDefinition:
+    """Another task definition of the app's container (a worker's, the release command's),
+    with the web's roles, log group, secrets and env (``compute.extra``): ``definition``
+    turns :func:`container_definition`'s keywords into its one container definition."""
+    extra = compute.extra
+    return fargate_task_definition(
+        name,
+        family=family,
+        cpu=cpu,
+        memory=memory,
+        architecture=architecture,
+        execution_role_arn=extra["execution_role_arn"],
+        task_role_arn=extra["task_role_arn"],
+        containers=pulumi.Output.all(
+            image=registry.image_ref,
+            log_group=extra["log_group"],
+            region=extra["region"],
+            secrets=dict(extra.get("secrets", {})),
+            services_env=dict(ctx.services.env) if ctx.services is not None else {},
+        ).apply(lambda v: json.dumps([definition(**v)])),
+        opts=opts,
     )
 
 
@@ -218,11 +282,13 @@ def container_definition(
             "startPeriod": clamp(health.start_period, CONTAINER_HEALTH_CHECK["start_period"]),
         },
         # hardening (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/security-tasks-containers.html):
-        # nothing but /tmp is writable; no Linux capability at all
+        # nothing but /tmp is writable (unless ECS Exec is on: its SSM agent writes to the
+        # container's filesystem, so ECS Exec does not support readonlyRootFilesystem,
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html); no Linux capability at all
         # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html);
         # an init process reaps zombies and forwards signals
         # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html)
-        "readonlyRootFilesystem": True,
+        "readonlyRootFilesystem": not aws_settings.of(ctx).exec,
         "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}],
         "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
         "stopTimeout": STOP_TIMEOUT,
@@ -298,6 +364,28 @@ def _execution_role(app: str, secret_arns: list, *, trust: pulumi.Output[str]) -
             )
         )
     return role, grants
+
+
+EXEC_ACTIONS = (
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+"""What the task role needs for ECS Exec: the SSM agent in the task opens its channels
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, "IAM
+permissions required for ECS Exec"; these actions take no resource ARN, so ``*``)."""
+
+
+def exec_policy() -> str:
+    """The task role's policy for ECS Exec (:data:`EXEC_ACTIONS`)."""
+    statement = {"Effect": "Allow", "Action": list(EXEC_ACTIONS), "Resource": "*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _exec_grant(app: str, task_role: aws.iam.Role) -> aws.iam.RolePolicy:
+    """With ``exec = true``: the task role's ECS Exec permissions, which the service waits for."""
+    return aws.iam.RolePolicy(f"{app}-exec", role=task_role.id, policy=exec_policy())
 
 
 def _autoscaling(app, cluster, service, replicas, cpu_target) -> None:

@@ -48,12 +48,6 @@ def db_name(app: str) -> str:
 
 def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
     spec = ctx.app.database
-    if ctx.app.release_command:
-        raise ConfigError(
-            "app.release_command",
-            "is not run by the aws-ecs target yet (local runs it); leave it out for aws-ecs, or run the "
-            "migration from a worker",
-        )
     if spec is None:
         return None
     app = ctx.app.name

@@ -23,14 +23,14 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, hosted_zone, program
+from deployer.plugins.aws_ecs import exec_session, health, hosted_zone, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.targets import RunPhases
@@ -73,25 +73,20 @@ class AwsEcsDriver:
             # one, and without a refresh Pulumi would see nothing to change and never retry.
             ctx.report("aws-ecs: refreshing the stack's state from AWS ...")
             stack.refresh(on_event=_reporter(ctx), color="never", show_secrets=False)
-            result = stack.up(on_event=_reporter(ctx), color="never", show_secrets=False)
+            released = self._release_stage(ctx, stack, session, phases) if ctx.app.release_command else None
+            result = stack.up(
+                on_event=_reporter(ctx),
+                color="never",
+                show_secrets=False,
+                program=(lambda: program.run(ctx, phases, add=released)) if released else None,
+            )
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
             raise self._explain_failure(ctx, stack, session, exc) from None
         outputs = _values(result.outputs)
         ecs, elbv2 = session.client("ecs"), session.client("elbv2")
-        health.wait_until_healthy(
-            ecs,
-            elbv2,
-            cluster=outputs["cluster"],
-            service=outputs["service"],
-            target_group_arn=outputs.get("target_group_arn"),
-            task_definition=outputs.get("task_definition"),
-            timeout=aws_settings.of(ctx).deploy_timeout,
-            clock=self._clock,
-            sleep=self._sleep,
-            report=ctx.report,
-        )
+        health.wait_for_outputs(ecs, elbv2, outputs, ctx, clock=self._clock, sleep=self._sleep)
         return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
@@ -161,12 +156,68 @@ class AwsEcsDriver:
             session.client("logs"), outputs["log_group"], follow=follow, since=since, sleep=self._sleep
         )
 
+    def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
+        """Run ``command`` once in a one-off Fargate task of the service's current task
+        definition (:func:`.oneoff.run_in_service`), print its log lines, return its exit code."""
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        return oneoff.run_in_service(
+            session.client("ecs"),
+            session.client("logs"),
+            _values(stack.outputs()) if stack else {},
+            command,
+            report=ctx.report,
+            output=print,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+
+    def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
+        """ECS Exec into a running replica (:mod:`.exec_session`); always interactive, as
+        ECS Exec is. Refused (exit 2) without ``exec = true`` or the Session Manager plugin."""
+        exec_session.require_enabled(aws_settings.of(ctx).exec, None)
+        plugin = exec_session.require_plugin()
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        return exec_session.exec_in_service(
+            session.client("ecs"),
+            _values(stack.outputs()) if stack else {},
+            plugin=plugin,
+            container=ctx.app.name,
+            command=command,
+            replica=replica,
+            region=session.region_name,
+            profile=os.environ.get("AWS_PROFILE"),
+        )
+
+    def _release_stage(self, ctx: PhaseContext, stack: Any, session: Any, phases: RunPhases) -> dict[str, str]:
+        """Apply all but the serving workloads, run the release command if its task
+        definition changed (:mod:`.release_stage`); return the outputs the update adds."""
+        before = _values(stack.outputs())
+        omit = release_stage.stage_omits(before)
+        ctx.report("aws-ecs: applying everything but the services' new revisions, for the release command ...")
+        staged = _values(
+            stack.up(
+                on_event=_reporter(ctx),
+                color="never",
+                show_secrets=False,
+                program=lambda: program.run(ctx, phases, omit=omit),
+                exclude=release_stage.held_urns(ctx, program.project_name(ctx)),
+                exclude_dependents=True,
+            ).outputs
+        )
+        return release_stage.run_release(
+            ctx, session.client("ecs"), session.client("logs"), before, staged, sleep=self._sleep, clock=self._clock
+        )
+
     # --- the stack --------------------------------------------------------------------
 
     def preflight(self, ctx: PhaseContext) -> None:
         """Check the Pulumi CLI, the passphrase, the region and the credentials, and for
         ``up`` and ``plan`` the ``domain``'s hosted zone, so the core reports a missing
-        piece before it builds anything."""
+        piece before it builds anything; for ``exec`` first ``exec = true`` and the Session
+        Manager plugin (what the user must fix first)."""
+        if ctx.mode == "exec":
+            exec_session.require_enabled(aws_settings.of(ctx).exec, None)
+            exec_session.require_plugin()
         _, session = self._environment(ctx)
         if ctx.mode in ("up", "plan"):
             hosted_zone.require(session.client("route53"), aws_settings.of(ctx), f"targets.{ctx.target.name}")

@@ -11,14 +11,15 @@ with moto or recorded responses.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from attrs import frozen
 
 from deployer.errors import DeployFailed
-from deployer.models import ExpressedSpec, Status
+from deployer.models import ExpressedSpec, PhaseContext, Status
 from deployer.plugins.aws_ecs import expressed
+from deployer.plugins.aws_ecs import settings as aws_settings
 
 
 @frozen
@@ -89,6 +90,33 @@ def _rollback(deployments: list[dict], primary: dict, task_definition: str | Non
             f"({primary.get('rolloutStateReason', 'rolled back')})"
         )
     return None
+
+
+def service_of(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords :func:`observe` and :func:`wait_until_healthy` take, from the stack outputs."""
+    return {
+        "cluster": outputs["cluster"],
+        "service": outputs["service"],
+        "target_group_arn": outputs.get("target_group_arn"),
+        "task_definition": outputs.get("task_definition"),
+    }
+
+
+def wait_for_outputs(
+    ecs: Any,
+    elbv2: Any,
+    outputs: Mapping[str, Any],
+    ctx: PhaseContext,
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> Observation:
+    """:func:`wait_until_healthy` for the service the stack ``outputs`` name, within the
+    target's ``deploy_timeout``, reporting to ``ctx`` (``up`` on the real and the emulated driver)."""
+    timeout = aws_settings.of(ctx).deploy_timeout
+    return wait_until_healthy(
+        ecs, elbv2, **service_of(outputs), timeout=timeout, clock=clock, sleep=sleep, report=ctx.report
+    )
 
 
 def wait_until_healthy(
@@ -195,14 +223,7 @@ def live_spec(ecs: Any, elbv2: Any, outputs: dict[str, Any], *, replicas: int) -
 def live_status(ecs: Any, elbv2: Any, *, target: str, stack: str, outputs: dict[str, Any]) -> Status:
     """A :class:`Status` from the stack outputs and one live reading of the service; its
     ``advice`` (shown only when degraded) says that ECS replaces tasks by itself."""
-    seen = observe(
-        ecs,
-        elbv2,
-        cluster=outputs["cluster"],
-        service=outputs["service"],
-        target_group_arn=outputs.get("target_group_arn"),
-        task_definition=outputs.get("task_definition"),
-    )
+    seen = observe(ecs, elbv2, **service_of(outputs))
     return Status(
         spec=live_spec(ecs, elbv2, outputs, replicas=seen.desired),
         target=target,

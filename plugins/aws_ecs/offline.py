@@ -62,7 +62,16 @@ def _spec(resources: list[dict], outputs: Mapping[str, Any]) -> ExpressedSpec | 
     by_type: dict[str, Any] = {}
     for r in resources:  # the app's task definition and service come first (workers' after)
         by_type.setdefault(r["type"], r["inputs"])
-    task = by_type.get("aws:ecs/taskDefinition:TaskDefinition")
+    # the web's: the one the stack output names (the release command's, when there is one, is another)
+    task = next(
+        (
+            r["inputs"]
+            for r in resources
+            if r["type"] == "aws:ecs/taskDefinition:TaskDefinition"
+            and r.get("outputs", {}).get("arn") == outputs.get("task_definition")
+        ),
+        by_type.get("aws:ecs/taskDefinition:TaskDefinition"),
+    )
     service = by_type.get("aws:ecs/service:Service")
     group = by_type.get("aws:lb/targetGroup:TargetGroup")
     if not (task and service and group):

@@ -53,7 +53,7 @@ def deployer_register_targets(register):
                 "Fargate service, optional CPU autoscaling",
             },
             parse_settings=parse_settings,
-            runs=frozenset({"workers", "database"}),
+            runs=frozenset({"workers", "database", "release_command"}),
             check_app=check_app,
             available=available(),
             install_hint=INSTALL_HINT,

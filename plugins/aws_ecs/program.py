@@ -4,6 +4,7 @@ names of the Pulumi project and stack it runs in."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -43,12 +44,15 @@ def note(ctx: PhaseContext) -> None:
         )
 
 
-def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:
+def run(
+    ctx: PhaseContext, phases: RunPhases, *, omit: tuple[str, ...] = (), add: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Check the context (:func:`check`, :func:`note`), then run the phases inside the
-    current Pulumi stack, export and return the outputs."""
+    current Pulumi stack, export and return the outputs, less ``omit`` and plus ``add``
+    (the release stage's, :mod:`.release_stage`)."""
     check(ctx)
     note(ctx)
-    outputs = exports(phases(ctx))
+    outputs = {k: v for k, v in exports(phases(ctx)).items() if k not in omit} | dict(add or {})
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
@@ -57,7 +61,7 @@ def run(ctx: PhaseContext, phases: RunPhases) -> dict[str, Any]:
 def exports(results: PhaseResults) -> dict[str, Any]:
     """The stack outputs (values may be Outputs). Keys a replaced phase did not provide
     are left out rather than exported as None."""
-    compute, ingress, registry = results.compute, results.ingress, results.registry
+    compute, ingress, registry, network = results.compute, results.ingress, results.registry, results.network
     values = {
         "endpoint": ingress.endpoint,
         "image_ref": registry.image_ref,
@@ -71,5 +75,10 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "log_group": compute.extra.get("log_group"),
         "region": compute.extra.get("region"),
         "replicas": compute.replicas,
+        # where one-off tasks run (deployer run, the release command): the service's subnets and group
+        "task_subnets": list(network.extra.get("task_subnets", network.subnets)),
+        "task_security_group": network.security_groups.get("compute"),
+        "assign_public_ip": network.extra.get("assign_public_ip", True),
+        "release_task_definition": compute.extra.get("release_task_definition"),
     }
     return {key: value for key, value in values.items() if value is not None}

@@ -92,6 +92,9 @@ class AwsSettings:
     domain: str | None = None
     hosted_zone: str | None = None
     container_insights: bool = True
+    exec: bool = False
+    """ECS Exec (``deployer exec``): ``enableExecuteCommand`` on the service and the task
+    role's ``ssmmessages`` permissions (:mod:`.exec_session`)."""
 
     @property
     def https(self) -> bool:
@@ -143,6 +146,7 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         domain=_hostname(s, "domain"),
         hosted_zone=_hostname(s, "hosted_zone"),
         container_insights=s.boolean("container_insights", default.container_insights),
+        exec=s.boolean("exec", default.exec),
     )
     if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
         s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)

@@ -9,16 +9,15 @@ breaker and rollback, and no ``load_balancers``.
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 from attrs import evolve
 
 from deployer.models import ComputeResult, IngressResult, NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import compute as web
+from deployer.plugins.aws_ecs import release_task
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.compute import TMP_VOLUME, container_definition
+from deployer.plugins.aws_ecs.compute import container_definition, sibling_task_definition
 from deployer.plugins.aws_ecs.limits import check_app
 from deployer.services import WorkerSpec
 
@@ -26,10 +25,15 @@ from deployer.services import WorkerSpec
 def compute_phase(
     ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
 ) -> ComputeResult:
-    """The aws-ecs compute phase: the web service (:mod:`.compute`), then the workers."""
+    """The aws-ecs compute phase: the web service (:mod:`.compute`), then the workers, and
+    the release command's task definition (:mod:`.release_task`), exported as
+    ``extra["release_task_definition"]``."""
     result = web.create(ctx, network, registry, ingress)
     create(ctx, network, registry, result)
-    return result
+    release = release_task.create(ctx, registry, result)
+    if release is None:
+        return result
+    return evolve(result, extra={**result.extra, "release_task_definition": release.arn})
 
 
 def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, compute: ComputeResult) -> list:
@@ -59,24 +63,16 @@ def worker_definition(ctx: PhaseContext, worker: WorkerSpec, **values) -> dict:
 def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
     app = ctx.app.name
     extra = compute.extra
-    definition = aws.ecs.TaskDefinition(
+    definition = sibling_task_definition(
+        ctx,
+        registry,
+        compute,
         f"{app}-worker-{worker.name}-task",
         family=f"{app}-{ctx.stack}-worker-{worker.name}",
-        requires_compatibilities=["FARGATE"],
-        network_mode="awsvpc",
-        cpu=str(worker.cpu),
-        memory=str(worker.memory),
-        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": cfg.architecture},
-        execution_role_arn=extra["execution_role_arn"],
-        task_role_arn=extra["task_role_arn"],
-        volumes=[{"name": TMP_VOLUME}],  # the app's container definition mounts it at /tmp
-        container_definitions=pulumi.Output.all(
-            image=registry.image_ref,
-            log_group=extra["log_group"],
-            region=extra["region"],
-            secrets=dict(extra.get("secrets", {})),
-            services_env=dict(ctx.services.env) if ctx.services is not None else {},
-        ).apply(lambda v: json.dumps([worker_definition(ctx, worker, **v)])),
+        cpu=worker.cpu,
+        memory=worker.memory,
+        architecture=cfg.architecture,
+        definition=lambda **values: worker_definition(ctx, worker, **values),
     )
     return aws.ecs.Service(
         f"{app}-worker-{worker.name}",

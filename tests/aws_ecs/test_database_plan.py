@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from deployer.errors import ConfigError
 from deployer.services import DatabaseSpec, WorkerSpec
 from tests.aws_ecs.conftest import SECRET_VALUE, Graph, make_ctx, offline_plan
 
@@ -137,8 +136,3 @@ def test_the_plan_spec_is_still_the_apps(db_graph):
 
 def test_without_a_database_no_rds_is_planned(graph):
     assert not graph.all(RDS) and not graph.all("aws:rds/subnetGroup:SubnetGroup")
-
-
-def test_a_release_command_is_refused_on_aws_ecs_for_now():
-    with pytest.raises(ConfigError, match="app.release_command: is not run by the aws-ecs target yet"):
-        offline_plan(make_ctx(release_command=("python", "-m", "migrate")))

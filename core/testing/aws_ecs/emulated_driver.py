@@ -45,7 +45,7 @@ from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, hosted_zone, program
+from deployer.plugins.aws_ecs import exec_session, health, hosted_zone, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
@@ -55,6 +55,7 @@ from deployer.testing.aws_ecs import aws_rules, moto_appliers
 from deployer.testing.aws_ecs.emulated_lookups import rules_context
 from deployer.testing.aws_ecs.emulated_mocks import SECRET_VERSION, EmulatorMocks
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
+from deployer.testing.aws_ecs.emulated_tasks import EmulatedEcs
 
 OUTPUT_KEYS = (
     "id",
@@ -204,46 +205,95 @@ class EmulatedDriver:
             hosted_zone.require(self._aws(ctx).route53, aws_settings.of(ctx), f"targets.{ctx.target.name}")
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
-        """Apply the program's resources to moto, then wait with the production health code."""
+        """Apply the program's resources to moto, then wait with the production health code.
+        With a release command, first the release stage and the release command, as the
+        real driver does (:mod:`deployer.plugins.aws_ecs.release_stage`)."""
         aws = self._aws(ctx)
+        self._image_architecture = image_architecture(ctx)
+        released = self._release_stage(ctx, aws, phases) if ctx.app.release_command else None
+        outputs = self._apply(ctx, aws, lambda: program.run(ctx, phases, add=released))
+        clock = VirtualClock()
+        health.wait_for_outputs(aws.ecs, aws.elbv2, outputs, ctx, clock=clock.clock, sleep=clock.sleep)
+        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
+
+    def _apply(
+        self, ctx: PhaseContext, aws, run: Callable[[], Any], held: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
+        """One ``pulumi up`` of the program ``run``, played on moto; the resources ``held``
+        (type token, name) and everything depending on them are left as they are (Pulumi's
+        ``--exclude`` with ``--exclude-dependents``). Returns the stack outputs."""
         stored = load(ctx)
         mocks = self._mocks(ctx, stored)
         recorded, exports = offline_plan.record(
-            lambda: program.run(ctx, phases),
-            project=program.project_name(ctx),
-            stack=ctx.stack,
-            region=mocks.region,
-            mocks=mocks,
+            run, project=program.project_name(ctx), stack=ctx.stack, region=mocks.region, mocks=mocks
         )
         drifted = self._refresh(ctx, aws, stored.resources)
+        excluded = excluded_keys([*stored.resources, *recorded], held)
         actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded, drifted)}
         live = {key(r): r for r in stored.resources}
-        self._image_architecture = image_architecture(ctx)
         for resource in reversed(stored.resources):
-            if actions[key(resource)] in ("update", "remove"):
+            if key(resource) not in excluded and actions[key(resource)] in ("update", "remove"):
                 self._delete(ctx, aws, resource, live)
         table: dict[str, str] = {}
         for resource in apply_order(recorded):
             entry = live.get(key(resource))
+            if entry is None and key(resource) in excluded:
+                continue  # an excluded resource that does not exist yet: not created
             if entry is None:
                 entry = self._create(ctx, aws, resource, mocks, table, live)
             table.update(_mapping(entry))
         outputs = resolve(exports, table)
-        save(ctx, Stored(tuple(live[key(r)] for r in recorded), outputs))
+        declared = [key(r) for r in recorded if key(r) in live]
+        kept = [k for k in live if k not in set(declared)]  # excluded, no longer declared: left alone
+        save(ctx, Stored(tuple(live[k] for k in [*declared, *kept]), outputs))
+        return outputs
+
+    def _release_stage(self, ctx: PhaseContext, aws, phases: RunPhases) -> dict[str, str]:
+        """The real driver's release stage on moto: apply all but the serving workloads,
+        then run the release command through the production code (:mod:`.emulated_tasks`
+        runs its container on the local engine)."""
+        before = dict(load(ctx).outputs)
+        omit = release_stage.stage_omits(before)
+        ctx.report("aws-ecs (emulated): applying everything but the services' new revisions, for the release command")
+        staged = self._apply(ctx, aws, lambda: program.run(ctx, phases, omit=omit), held=release_stage.held(ctx))
         clock = VirtualClock()
-        health.wait_until_healthy(
-            aws.ecs,
-            aws.elbv2,
-            cluster=outputs["cluster"],
-            service=outputs["service"],
-            target_group_arn=outputs.get("target_group_arn"),
-            task_definition=outputs.get("task_definition"),
-            timeout=aws_settings.of(ctx).deploy_timeout,
-            clock=clock.clock,
-            sleep=clock.sleep,
-            report=ctx.report,
+        return release_stage.run_release(
+            ctx, self._ecs(ctx, aws), aws.logs, before, staged, sleep=clock.sleep, clock=clock.clock
         )
-        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
+
+    def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
+        """The production ``deployer run`` (:func:`.oneoff.run_in_service`) on moto; the
+        task's container runs on the local Docker engine (:mod:`.emulated_tasks`)."""
+        aws, clock = self._aws(ctx), VirtualClock()
+        return oneoff.run_in_service(
+            self._ecs(ctx, aws),
+            aws.logs,
+            dict(load(ctx).outputs),
+            command,
+            report=ctx.report,
+            output=print,
+            sleep=clock.sleep,
+            clock=clock.clock,
+        )
+
+    def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
+        """The production ``deployer exec`` (:mod:`.exec_session`) against moto, the
+        emulator answering ``ExecuteCommand``; the Session Manager plugin is whatever
+        ``session-manager-plugin`` is on PATH (a test puts
+        :func:`.session_manager.fake_session_manager_plugin` there)."""
+        exec_session.require_enabled(aws_settings.of(ctx).exec, None)
+        plugin = exec_session.require_plugin()
+        aws = self._aws(ctx)
+        return exec_session.exec_in_service(
+            self._ecs(ctx, aws),
+            dict(load(ctx).outputs),
+            plugin=plugin,
+            container=ctx.app.name,
+            command=command,
+            replica=replica,
+            region=offline_plan.region(ctx),
+            profile=None,
+        )
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
@@ -294,6 +344,16 @@ class EmulatedDriver:
         return [*left, str(state_file(ctx))] if state_file(ctx).exists() else left
 
     # --- applying ---------------------------------------------------------------------
+
+    def _ecs(self, ctx: PhaseContext, aws: moto_appliers.Aws) -> EmulatedEcs:
+        """moto's ECS client plus one-off tasks and ECS Exec; which services have ECS Exec
+        on comes from the stored state (moto does not keep ``enableExecuteCommand``)."""
+        enabled = {
+            r["real"]["name"]: bool(r["inputs"].get("enableExecuteCommand"))
+            for r in load(ctx).resources
+            if r["type"] == "aws:ecs/service:Service" and r.get("real")
+        }
+        return EmulatedEcs(aws.ecs, aws, enabled)
 
     def _aws(self, ctx: PhaseContext) -> moto_appliers.Aws:
         require_moto()
@@ -406,6 +466,18 @@ def _consumed(outputs: Mapping[str, Any], mock_id: str) -> dict[str, Any]:
     a certificate's first ``domainValidationOptions`` entry (the validation record)."""
     options = outputs.get("domainValidationOptions") or [{}]
     return {**options[0], **outputs, "id": mock_id}
+
+
+def excluded_keys(resources: Sequence[Mapping[str, Any]], held: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The resources ``held`` (type token, name) and, transitively, every resource depending
+    on one (``resources`` in dependency order, as a program records them)."""
+    urns: set[str] = set()
+    found: set[tuple[str, str]] = set()
+    for resource in resources:
+        if key(resource) in held or urns & set(resource.get("depends_on", ())):
+            urns.add(resource["urn"])
+            found.add(key(resource))
+    return found
 
 
 def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:

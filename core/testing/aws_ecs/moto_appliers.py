@@ -368,6 +368,7 @@ def _secret(aws: Aws, i: dict, name: str) -> dict:
 def _secret_version(aws: Aws, i: dict, name: str) -> dict:
     with quiet_botocore():  # its DEBUG log prints request parameters, the value included
         version = aws.secretsmanager.put_secret_value(SecretId=i["secretId"], SecretString=i["secretString"])
+    # versionId: what the task definition pins each secret to (``valueFrom``), so a one-off task reads it back
     return {
         "id": f"{i['secretId']}|{version['VersionId']}",
         "versionId": version["VersionId"],

@@ -71,5 +71,7 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "log_group": compute.extra.get("log_group"),
         "region": compute.extra.get("region"),
         "replicas": compute.replicas,
+        "database": results.services.extra.get("instance") if results.services is not None else None,
+        "workers": compute.extra.get("workers") or None,
     }
     return {key: value for key, value in values.items() if value is not None}

@@ -13,10 +13,12 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from deployer.config_section import Section, target_settings
 from deployer.errors import ConfigError
+from deployer.plugins.aws_ecs.database_settings import DatabaseSettings
+from deployer.plugins.aws_ecs.database_settings import parse as parse_database
 
 if TYPE_CHECKING:
     from deployer.models import PhaseContext
@@ -92,6 +94,8 @@ class AwsSettings:
     domain: str | None = None
     hosted_zone: str | None = None
     container_insights: bool = True
+    database: DatabaseSettings = field(factory=DatabaseSettings)
+    """``[targets.aws-ecs.database]``: how RDS runs the app's ``[database]``."""
 
     @property
     def https(self) -> bool:
@@ -143,6 +147,7 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         domain=_hostname(s, "domain"),
         hosted_zone=_hostname(s, "hosted_zone"),
         container_insights=s.boolean("container_insights", default.container_insights),
+        database=parse_database(s.section("database")),
     )
     if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
         s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)

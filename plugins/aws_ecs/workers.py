@@ -26,10 +26,12 @@ from deployer.services import WorkerSpec
 def compute_phase(
     ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
 ) -> ComputeResult:
-    """The aws-ecs compute phase: the web service (:mod:`.compute`), then the workers."""
+    """The aws-ecs compute phase: the web service (:mod:`.compute`), then the workers,
+    whose ECS service names it adds as ``extra["workers"]`` (worker name to service name)."""
     result = web.create(ctx, network, registry, ingress)
-    create(ctx, network, registry, result)
-    return result
+    services = create(ctx, network, registry, result)
+    named = {worker.name: service.name for worker, service in zip(ctx.app.workers, services, strict=True)}
+    return evolve(result, extra={**result.extra, "workers": named})
 
 
 def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, compute: ComputeResult) -> list:

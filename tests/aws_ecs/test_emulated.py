@@ -51,23 +51,6 @@ def pm():
     return get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
 
 
-@pytest.fixture(scope="module")
-def moto():
-    """moto's in-process mock, active for the whole module, with fake credentials;
-    yields a boto3 session on it."""
-    from moto import mock_aws
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        with mock_aws():
-            yield boto3.Session(region_name="us-east-1")
-
-
 @pytest.fixture
 def app(moto) -> str:
     """A name no other test of the module deploys (``web1``, ``web2``, ...)."""
@@ -213,8 +196,8 @@ def test_state_file_holds_no_secret_value(moto, app, pm, tmp_path):
 
 
 def test_an_unknown_resource_type_is_an_error_not_a_silent_skip():
-    with pytest.raises(DeployFailed, match="cannot apply aws:rds/instance:Instance"):
-        moto_appliers.applier("aws:rds/instance:Instance")
+    with pytest.raises(DeployFailed, match="cannot apply aws:elasticache/cluster:Cluster"):
+        moto_appliers.applier("aws:elasticache/cluster:Cluster")
 
 
 def test_plugin_manager_swaps_a_targets_driver(pm):

@@ -13,12 +13,14 @@ implements :class:`deployer.targets.Driver` with the production aws-ecs modules
   ones. It then waits with the production code (``health.wait_until_healthy``) on a
   virtual clock: moto changes only when the emulator acts, so waiting in real time
   would change nothing.
-- ``status`` is the production ``health.live_status`` against moto; ``logs`` the
-  production CloudWatch reader.
+- ``status`` is the production ``health.live_status`` against moto, with the database
+  and workers (``backing_status``); ``logs`` the production CloudWatch reader.
 - ``plan`` is the offline plan (same resources, outputs and ``spec``) with each change
   compared against the stored state: create, update, unchanged or remove.
 - ``down`` deletes every stored object from moto, dependents first, then the state file;
-  with no state it does nothing.
+  with no state it does nothing. A database goes first, through the production
+  :func:`deployer.plugins.aws_ecs.database_down.release` against moto: refused while
+  its deletion protection is on unless ``destroy_data``.
 
 State is one JSON file per stack (:mod:`.emulated_state`). Secret values reach moto
 (Secrets Manager) and nothing else.
@@ -41,16 +43,30 @@ from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import health, program
+from deployer.plugins.aws_ecs import database_down, health, program
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import aws_rules, moto_appliers
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
 
-OUTPUT_KEYS = ("id", "arn", "name", "arnSuffix", "dnsName", "repositoryUrl", "registryId", "sha256Digest")
-"""Resource outputs other resources consume: mapped from mock values to emulator values."""
+OUTPUT_KEYS = (
+    "id",
+    "arn",
+    "name",
+    "arnSuffix",
+    "dnsName",
+    "repositoryUrl",
+    "registryId",
+    "sha256Digest",
+    "address",
+    "secretArn",
+)
+"""Resource outputs other resources consume: mapped from mock values to emulator values
+(``address``, ``secretArn``: an RDS instance's, the latter its first ``masterUserSecrets``
+entry)."""
 
 TASK_MODEL = "ecs::task"
 """moto's state-transition name for ECS tasks."""
@@ -205,13 +221,24 @@ class EmulatedDriver:
             spec=planned.spec,
         )
 
-    def down(self, ctx: PhaseContext) -> None:
-        """Delete every stored object from moto, dependents first, then the state file."""
+    def down(self, ctx: PhaseContext, *, destroy_data: bool = False) -> None:
+        """Delete every stored object from moto, dependents first, then the state file; a
+        database first, as the real driver does (refused while protected, unless
+        ``destroy_data``)."""
         stored = load(ctx)
         if not stored.resources and not state_file(ctx).exists():
             ctx.report(f"aws-ecs (emulated): no stack {ctx.stack}, nothing to remove")
             return
         aws = self._aws(ctx)
+        if stored.outputs.get("database"):
+            database_down.release(
+                aws.rds,
+                stored.outputs["database"],
+                destroy_data=destroy_data,
+                final_snapshot=aws_settings.of(ctx).database.final_snapshot,
+                command=database_down.down_command(ctx),
+                report=ctx.report,
+            )
         live = {key(r): r for r in stored.resources}
         for resource in reversed(stored.resources):
             self._delete(ctx, aws, resource, live)
@@ -223,7 +250,8 @@ class EmulatedDriver:
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         aws = self._aws(ctx)
-        return health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack, outputs=outputs)
+        status = health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack, outputs=outputs)
+        return with_backing_services(status, rds=aws.rds, ecs=aws.ecs, outputs=outputs)
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The log group's events in moto, through the production CloudWatch reader."""
@@ -244,7 +272,9 @@ class EmulatedDriver:
         require_moto()
         region = offline_plan.region(ctx)
         session = self._session(region) if self._session else boto3.Session(region_name=region)
-        return moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        aws = moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        aws_rules.guard_rds_calls(aws.rds)
+        return aws
 
     def _refresh(self, ctx, aws, stored: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
         """What ``pulumi refresh`` would find changed behind the state's back: the stored
@@ -296,7 +326,7 @@ class EmulatedDriver:
             except Exception as exc:  # boto3/moto errors: name the resource, keep the state
                 save(ctx, Stored(tuple(live.values())))
                 raise DeployFailed(f"emulated create of {resource['type']} {resource['name']} failed: {exc}") from exc
-        mock = {**mocks.outputs[key(resource)], "id": mocks.ids[key(resource)]}
+        mock = {**_first_secret(mocks.outputs[key(resource)]), "id": mocks.ids[key(resource)]}
         entry = {
             **resource,
             "real": real,
@@ -313,6 +343,13 @@ class EmulatedDriver:
             applier.delete(aws, resource["real"])
         del live[key(resource)]
         save(ctx, Stored(tuple(live.values())))
+
+
+def _first_secret(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A resource's mock outputs, plus an RDS instance's first ``masterUserSecrets``
+    entry's ``secretArn`` at the top, where the real one is recorded."""
+    secrets = outputs.get("masterUserSecrets") or [{}]
+    return {**secrets[0], **outputs}
 
 
 def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:

@@ -45,6 +45,7 @@ from typing import Any
 from attrs import frozen
 
 from deployer.errors import DeployFailed
+from deployer.testing.aws_ecs import moto_rds
 
 NOT_APPLIED = frozenset({"pulumi:providers:docker", "docker:index/tag:Tag"})
 """Types that act on the local Docker engine only; recorded, never applied to AWS."""
@@ -746,6 +747,8 @@ APPLIERS: Mapping[str, Applier] = {
         _task_definition, _by_id("ecs.deregister_task_definition", "taskDefinition", "arn")
     ),
     "aws:ecs/service:Service": Applier(_service, _delete_service, _refresh_service),
+    "aws:rds/subnetGroup:SubnetGroup": Applier(moto_rds.create_subnet_group, moto_rds.delete_subnet_group),
+    "aws:rds/instance:Instance": Applier(moto_rds.create_instance, moto_rds.delete_instance),
     "aws:appautoscaling/target:Target": Applier(
         _scaling_target,
         lambda aws, real: _quietly(

@@ -153,14 +153,6 @@ def emulated_aws() -> Iterator[Any]:
             yield boto3.Session(region_name="us-east-1")
 
 
-@pytest.fixture(scope="module")
-def moto():
-    """:func:`emulated_aws` for a whole module (starting and resetting moto costs seconds
-    per test): tests that share it look only at what they made themselves."""
-    with emulated_aws() as session:
-        yield session
-
-
 @pytest.fixture
 def moto_session():
     """:func:`emulated_aws` for one test."""

@@ -24,7 +24,7 @@ from deployer.testing.aws_ecs import moto_appliers
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.aws_ecs.emulated_state import state_file
 
-from .conftest import SECRET_VALUE, make_ctx
+from .conftest import SECRET_VALUE, emulated_aws, make_ctx
 
 MUTATING = (
     "Create",
@@ -49,6 +49,14 @@ _APPS = itertools.count(1)
 @pytest.fixture
 def pm():
     return get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
+
+
+@pytest.fixture(scope="module")
+def moto():
+    """moto's in-process mock (:func:`.conftest.emulated_aws`), active for the whole
+    module; yields a boto3 session on it."""
+    with emulated_aws() as session:
+        yield session
 
 
 @pytest.fixture

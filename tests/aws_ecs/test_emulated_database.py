@@ -22,10 +22,17 @@ from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.aws_ecs.emulated_state import state_file
 from deployer.testing.project import write_project
 
-from .conftest import make_ctx
+from .conftest import emulated_aws, make_ctx
 
 _APPS = itertools.count(1)
 WORKER = WorkerSpec("mailer", ("python", "-m", "myapp.worker"), replicas=1, cpu=256, memory=512)
+
+
+@pytest.fixture(scope="module")
+def moto():
+    """One emulated AWS for the module: each test looks only at its own app's objects."""
+    with emulated_aws() as session:
+        yield session
 
 
 @pytest.fixture

@@ -88,6 +88,20 @@ def test_rds_is_created_as_configured_and_its_address_and_secret_reach_the_tasks
     assert password == db["MasterUserSecret"]["SecretArn"] + ":password::"
 
 
+def test_a_new_database_setting_updates_the_instance_in_place(moto, app, pm, tmp_path):
+    """As the provider does (ModifyDBInstance): the instance, and so its data, stays; a
+    replacement would delete it (and RDS would refuse, deletion protection being on)."""
+    deploy(pm, tmp_path, app)
+    (before,) = instances(moto, f"{app}-db")
+    ctx = deploy(pm, tmp_path, app, {"instance_class": "db.t4g.small", "backup_retention_days": 1})
+    (after,) = instances(moto, f"{app}-db")
+    assert after["DbiResourceId"] == before["DbiResourceId"]  # the same instance
+    assert (after["DBInstanceClass"], after["BackupRetentionPeriod"]) == ("db.t4g.small", 1)
+    deploy(pm, tmp_path, app, {"deletion_protection": False})  # turned off by an up, then a plain down deletes it
+    EmulatedDriver().down(ctx)
+    assert instances(moto, f"{app}-db") == [] and len(snapshots(moto, f"{app}-db")) == 1
+
+
 def test_status_shows_the_database_and_each_worker(moto, app, pm, tmp_path):
     ctx = deploy(pm, tmp_path, app)
     details = EmulatedDriver().status(ctx).details

@@ -7,7 +7,8 @@ implements :class:`deployer.targets.Driver` with the production aws-ecs modules
 - ``up`` runs the same Pulumi program under the offline plan's mocks
   (``offline.record``), then plays Pulumi's engine in the small: it compares each
   recorded resource with the stored state, deletes what changed or disappeared (and,
-  transitively, what depends on it), and creates what is new or changed in the AWS
+  transitively, what depends on it; a change its applier can make in place, such as an
+  RDS setting, is an update instead), and creates what is new or changed in the AWS
   emulator (:mod:`.moto_appliers`, moto through boto3), in dependency order, resolving
   the mock ids, ARNs and DNS names in each resource's inputs to the emulator's real
   ones. It then waits with the production code (``health.wait_until_healthy``) on a
@@ -181,14 +182,17 @@ class EmulatedDriver:
         actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded, drifted)}
         live = {key(r): r for r in stored.resources}
         self._image_architecture = image_architecture(ctx)
+        in_place = updated_in_place(stored.resources, recorded, actions)
         for resource in reversed(stored.resources):
-            if actions[key(resource)] in ("update", "remove"):
+            if actions[key(resource)] in ("update", "remove") and key(resource) not in in_place:
                 self._delete(ctx, aws, resource, live)
         table: dict[str, str] = {}
         for resource in recorded:
             entry = live.get(key(resource))
             if entry is None:
                 entry = self._create(ctx, aws, resource, mocks, table, live)
+            elif key(resource) in in_place:
+                entry = self._update(ctx, aws, resource, mocks, table, live)
             table.update(_mapping(entry))
         outputs = resolve(exports, table)
         save(ctx, Stored(tuple(live[key(r)] for r in recorded), outputs))
@@ -336,6 +340,22 @@ class EmulatedDriver:
         save(ctx, Stored(tuple(live.values())))
         return entry
 
+    def _update(self, ctx, aws, resource, mocks, table, live) -> dict:
+        """Check ``resource``'s new inputs against AWS's rules, then apply them to the live
+        object in place (its applier's ``update``); record it as :meth:`_create` does."""
+        entry = live[key(resource)]
+        inputs = resolve(offline_plan.plain(mocks.inputs[key(resource)], reveal=True), table)
+        ctx.report(f"update {resource['type']} {resource['name']} (emulated)")
+        aws_rules.check(
+            resource["type"], resource["name"], entry["real"].get("name", ""), inputs, self._context(aws, live)
+        )
+        applier = moto_appliers.applier(resource["type"])
+        assert applier is not None and applier.update is not None  # updated_in_place chose it
+        entry = {**resource, "real": applier.update(aws, entry["real"], inputs), "mock": entry["mock"]}
+        live[key(resource)] = entry
+        save(ctx, Stored(tuple(live.values())))
+        return entry
+
     def _delete(self, ctx, aws, resource, live) -> None:
         applier = moto_appliers.applier(resource["type"])
         if applier is not None and resource.get("real"):
@@ -343,6 +363,24 @@ class EmulatedDriver:
             applier.delete(aws, resource["real"])
         del live[key(resource)]
         save(ctx, Stored(tuple(live.values())))
+
+
+def updated_in_place(
+    stored: Sequence[Mapping[str, Any]], recorded: Sequence[Mapping[str, Any]], actions: Mapping[tuple[str, str], str]
+) -> frozenset[tuple[str, str]]:
+    """The resources to update rather than replace: an ``update`` whose applier has an
+    ``update`` and whose changed inputs are all among its ``in_place`` ones."""
+    before = {key(r): r for r in stored}
+    chosen = set()
+    for resource in recorded:
+        old = before.get(key(resource))
+        if old is None or actions.get(key(resource)) != "update":
+            continue
+        applier = moto_appliers.applier(resource["type"])
+        changed = set(changed_keys(old["inputs"], resource["inputs"]))
+        if applier is not None and applier.update is not None and changed <= applier.in_place:
+            chosen.add(key(resource))
+    return frozenset(chosen)
 
 
 def _first_secret(outputs: Mapping[str, Any]) -> dict[str, Any]:

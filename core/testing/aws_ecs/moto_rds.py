@@ -5,7 +5,8 @@ The instance is named by its ``identifier`` input, else by its Pulumi resource n
 would add a random suffix; without one the emulator's identifier is the mock's, so the
 stack output ``database`` needs no mapping). moto creates the instance ``available`` at once, with its endpoint address and, with
 ``manageMasterUserPassword``, a Secrets Manager secret of its own (``rds!db-...``), as
-RDS does. Deleting an instance goes through ``DeleteDBInstance`` with the instance's own
+RDS does. A change of a setting (:data:`MODIFIABLE`) is applied in place, as the provider
+does, never by deleting the instance. Deleting an instance goes through ``DeleteDBInstance`` with the instance's own
 ``skipFinalSnapshot`` and ``finalSnapshotIdentifier``, as the Pulumi provider does: moto
 refuses it while deletion protection is on (as RDS does) and makes the final snapshot;
 what moto lets through that RDS refuses is checked by :func:`.aws_rules.guard_rds_calls`.
@@ -31,6 +32,7 @@ def create_subnet_group(aws: Aws, i: dict, name: str) -> dict:
 
 
 _INSTANCE_OPTIONS = {
+    "instanceClass": "DBInstanceClass",
     "engineVersion": "EngineVersion",
     "allocatedStorage": "AllocatedStorage",
     "storageType": "StorageType",
@@ -56,16 +58,45 @@ def delete_subnet_group(aws: Aws, real: dict) -> None:
         aws.rds.delete_db_subnet_group(DBSubnetGroupName=real["name"])
 
 
-def create_instance(aws: Aws, i: dict, name: str) -> dict:
-    identifier = i.get("identifier") or name
-    options: dict[str, Any] = {api: i[wire] for wire, api in _INSTANCE_OPTIONS.items() if wire in i}
-    for key in ("AllocatedStorage", "Port", "BackupRetentionPeriod"):  # Pulumi's numbers arrive as floats
+MODIFIABLE = frozenset(
+    {
+        "instanceClass",
+        "multiAz",
+        "backupRetentionPeriod",
+        "deletionProtection",
+        "allocatedStorage",
+        "engineVersion",
+        "vpcSecurityGroupIds",
+        "autoMinorVersionUpgrade",
+        "copyTagsToSnapshot",
+        "skipFinalSnapshot",
+        "finalSnapshotIdentifier",
+        "applyImmediately",
+    }
+)
+"""The instance inputs a change of which the provider applies in place (ModifyDBInstance,
+or only its own state for the last three), as for a new ``[targets.aws-ecs.database]``
+setting: the instance, and its data, stay."""
+
+
+def _options(i: dict, wires: frozenset[str] | None = None) -> dict[str, Any]:
+    """The API parameters of the inputs (``wires``: only those), numbers as integers
+    (Pulumi's arrive as floats)."""
+    options = {
+        api: i[wire] for wire, api in _INSTANCE_OPTIONS.items() if wire in i and (wires is None or wire in wires)
+    }
+    for key in ("AllocatedStorage", "Port", "BackupRetentionPeriod"):
         if key in options:
             options[key] = int(options[key])
+    return options
+
+
+def create_instance(aws: Aws, i: dict, name: str) -> dict:
+    identifier = i.get("identifier") or name
+    options = _options(i)
     found = aws.rds.create_db_instance(
         DBInstanceIdentifier=identifier,
         Engine=i["engine"],
-        DBInstanceClass=i["instanceClass"],
         Tags=aws.tag_list(i.get("tags")),
         **options,
     )["DBInstance"]
@@ -75,6 +106,21 @@ def create_instance(aws: Aws, i: dict, name: str) -> dict:
         "arn": found["DBInstanceArn"],
         "address": found["Endpoint"]["Address"],
         "secretArn": (found.get("MasterUserSecret") or {}).get("SecretArn", ""),
+        "skipFinalSnapshot": bool(i.get("skipFinalSnapshot", False)),
+        "finalSnapshotIdentifier": i.get("finalSnapshotIdentifier"),
+    }
+
+
+def update_instance(aws: Aws, real: dict, i: dict) -> dict:
+    """Apply the :data:`MODIFIABLE` inputs to the live instance: ``ModifyDBInstance``
+    (moto applies at once what RDS applies in the next maintenance window unless
+    ``applyImmediately``)."""
+    modify = _options(i, MODIFIABLE)
+    aws.rds.modify_db_instance(
+        DBInstanceIdentifier=real["identifier"], ApplyImmediately=bool(i.get("applyImmediately")), **modify
+    )
+    return {
+        **real,
         "skipFinalSnapshot": bool(i.get("skipFinalSnapshot", False)),
         "finalSnapshotIdentifier": i.get("finalSnapshotIdentifier"),
     }

@@ -133,7 +133,7 @@ class AwsEcsDriver:
             return
         from pulumi import automation as auto
 
-        database = _values(stack.outputs()).get("database")
+        database = _database(stack)
         if database:
             database_down.release(
                 session.client("rds"),
@@ -442,17 +442,33 @@ def pin_region(ctx: PhaseContext, stack: Any, region: str) -> str | None:
     return pinned
 
 
-def _local_tags(stack: Any) -> list[str]:
-    """The local ``<repo>:<tag>`` names the stack's ``docker.Tag`` resources made."""
+def _state_outputs(stack: Any, type_token: str, key: str) -> list[Any]:
+    """The output ``key`` of every resource of ``type_token`` in the stack's state (none
+    from an empty or unreadable state)."""
     try:
         deployment = stack.export_stack().deployment or {}
-    except Exception:  # an empty or unreadable state: nothing to clean up
+    except Exception:  # an empty or unreadable state: nothing there
         return []
     return [
-        r["outputs"]["targetImage"]
+        r["outputs"][key]
         for r in deployment.get("resources", [])
-        if r.get("type") == "docker:index/tag:Tag" and r.get("outputs", {}).get("targetImage")
+        if r.get("type") == type_token and r.get("outputs", {}).get(key)
     ]
+
+
+def _local_tags(stack: Any) -> list[str]:
+    """The local ``<repo>:<tag>`` names the stack's ``docker.Tag`` resources made."""
+    return _state_outputs(stack, "docker:index/tag:Tag", "targetImage")
+
+
+def _database(stack: Any) -> str | None:
+    """The stack's RDS instance identifier: its output ``database``, else (a stack last
+    deployed before that output existed) the identifier of the instance in its state."""
+    exported = _values(stack.outputs()).get("database")
+    if exported:
+        return str(exported)
+    found = _state_outputs(stack, "aws:rds/instance:Instance", "identifier")
+    return str(found[0]) if found else None
 
 
 def _remove_local_tags(ctx: PhaseContext, tags: list[str], engine: Any = None) -> None:

@@ -15,15 +15,15 @@ from .conftest import make_ctx
 class RecordingStack:
     """The stack's outputs, and what ``down`` asked of the engine, in order."""
 
-    def __init__(self, outputs, calls):
-        self._outputs, self.calls = outputs, calls
+    def __init__(self, outputs, calls, resources=()):
+        self._outputs, self.calls, self.resources = outputs, calls, list(resources)
         self.workspace = self
 
     def outputs(self):
         return {key: type("OutputValue", (), {"value": value})() for key, value in self._outputs.items()}
 
     def export_stack(self):
-        raise RuntimeError("no state here")  # the driver then has no local tags to remove
+        return type("Deployment", (), {"deployment": {"resources": self.resources}})()
 
     def destroy(self, **options):
         self.calls.append(("destroy", options.get("refresh")))
@@ -47,9 +47,9 @@ def database(session, identifier, *, protected=True):
     )
 
 
-def driver_on(monkeypatch, session, outputs, calls):
+def driver_on(monkeypatch, session, outputs, calls, resources=()):
     driver = AwsEcsDriver()
-    stack = RecordingStack(outputs, calls)
+    stack = RecordingStack(outputs, calls, resources)
     monkeypatch.setattr(driver, "_stack", lambda *a, **k: (stack, session))
     monkeypatch.setattr("deployer.plugins.aws_ecs.driver._remove_stack_files", lambda ctx, backend: None)
     return driver
@@ -81,6 +81,17 @@ def test_down_destroy_data_deletes_the_database_first_then_destroys_with_a_refre
     assert snapshot["DBSnapshotIdentifier"].startswith("web-db-1a2b3c4-final-")
     assert any(snapshot["DBSnapshotIdentifier"] in line and "is kept" in line for line in lines)
     assert calls == [("destroy", True), ("remove_stack", "dev")]
+
+
+def test_a_stack_deployed_before_the_database_output_is_refused_too(moto_session, monkeypatch, tmp_path):
+    """The instance is found in the stack's state when no output names it."""
+    database(moto_session, "web-db-1a2b3c4")
+    calls: list = []
+    state = [{"type": "aws:rds/instance:Instance", "outputs": {"identifier": "web-db-1a2b3c4"}}]
+    driver = driver_on(monkeypatch, moto_session, {"service": "s"}, calls, state)
+    with pytest.raises(UsageError, match="web-db-1a2b3c4 has deletion protection on"):
+        driver.down(make_ctx(project_dir=tmp_path))
+    assert calls == []
 
 
 def test_down_without_a_database_is_unchanged(moto_session, monkeypatch, tmp_path):

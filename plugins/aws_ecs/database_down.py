@@ -1,8 +1,9 @@
 """``down`` of a stack whose app has a database: what happens to the RDS instance.
 
-RDS refuses to delete an instance with deletion protection on ("You can't delete a DB
-instance when deletion protection is enabled",
-https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DeleteInstance.html#USER_DeletionProtection),
+RDS refuses to delete an instance with deletion protection on ("The database can't be
+deleted when deletion protection is enabled",
+https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html,
+``DeletionProtection``; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DeleteInstance.html),
 so a plain ``pulumi destroy`` would fail only after it had removed everything else.
 :func:`release` runs before the destroy and decides up front, from the live instance:
 

@@ -184,21 +184,22 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 
-def down(session: Session, images: bool = False, *, volumes: bool = False) -> None:
+def down(session: Session, images: bool = False, *, destroy_data: bool = False) -> None:
     """Remove everything ``up`` created for this app and stack (with nothing deployed,
     remove nothing and succeed: idempotent); with ``images``, then also this project's
     images of the app (:func:`deployer.image.remove_images`: every one no container uses,
-    whatever stack or target ran it). The database's data only with ``volumes`` (a target
-    whose driver's ``down`` takes no ``volumes`` refuses it)."""
+    whatever stack or target ran it). The database's data only with ``destroy_data``
+    (``down --destroy-data``, alias ``--volumes``), which the driver's ``down`` receives as
+    its keyword ``destroy_data``; a driver whose ``down`` takes none refuses it."""
     ctx = session.context("down")
     driver = session.driver()
     _preflight(driver, ctx)
     started = time.perf_counter()
-    if volumes and "volumes" not in inspect.signature(driver.down).parameters:
-        raise UsageError(f"target {session.target!r} does not support down --volumes")
+    if destroy_data and "destroy_data" not in inspect.signature(driver.down).parameters:
+        raise UsageError(f"target {session.target!r} does not support down --destroy-data")
     with _lock(driver, ctx):
-        if volumes:
-            driver.down(ctx, volumes=True)  # type: ignore[call-arg]
+        if destroy_data:
+            driver.down(ctx, destroy_data=True)  # type: ignore[call-arg]
         else:
             driver.down(ctx)
         if images:

@@ -276,14 +276,22 @@ def down(
     images: Annotated[
         bool, typer.Option("--images", help="Also remove this project's images of the app that no container uses.")
     ] = False,
-    volumes: Annotated[bool, typer.Option("--volumes", help="Also remove the database's data.")] = False,
+    destroy_data: Annotated[
+        bool,
+        typer.Option(
+            "--destroy-data",
+            "--volumes",
+            help="Also delete the database and its data (local: its volume; aws-ecs: the RDS instance, "
+            "deletion protection off, after a final snapshot). --volumes is the same option.",
+        ),
+    ] = False,
 ) -> None:
     """Remove everything `up` created for this app and stack (idempotent); the database's
-    data stays unless --volumes."""
+    data stays unless --destroy-data (alias --volumes)."""
     from deployer import api
 
     def action(session: Any) -> dict[str, str]:
-        api.down(session, images=images, volumes=volumes)
+        api.down(session, images=images, destroy_data=destroy_data)
         return {"target": session.target, "stack": session.stack, "removed": "true"}
 
     _run(

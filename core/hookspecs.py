@@ -79,7 +79,8 @@ def deployer_services(ctx: PhaseContext, network: NetworkResult) -> ServicesResu
     created with the env it returns. The phase runner passes the result on as
     ``ctx.services`` to registry, ingress and compute; their signatures do not change.
     Create what is missing and wait until it accepts connections; never remove the
-    service's data (only ``down --volumes`` or its cloud equivalent does).
+    service's data (only ``down --destroy-data`` does, through the driver's
+    ``down(ctx, destroy_data=True)``).
 
     Returns None when the target provides none: allowed only when the app declares no
     backing service. To add a kind of service to an existing target, wrap this hook

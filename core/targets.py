@@ -87,7 +87,11 @@ class Driver(Protocol):
         the row the changes hang from (a Pulumi stack); the renderer draws a tree."""
 
     def down(self, ctx: PhaseContext) -> None:
-        """Remove everything ``up`` created for this app and stack. Idempotent."""
+        """Remove everything ``up`` created for this app and stack. Idempotent. A driver
+        whose target keeps data (a database) takes the keyword ``destroy_data: bool =
+        False`` too: without it the data stays (or ``down`` refuses, exit 2, when it cannot
+        stay); ``deployer down --destroy-data`` passes True. A driver without the keyword
+        makes ``--destroy-data`` a usage error."""
 
     def status(self, ctx: PhaseContext) -> Status:
         """Report the deployed stack: endpoint, healthy and desired replicas, image."""

@@ -488,7 +488,7 @@ class TargetContract:
         raise ``DeployFailed`` (exit 1) showing its output, the previous release still
         serving; where the target serves HTTP, the web and the worker get the six
         database variables and reach the database, and the worker's line is in ``logs``.
-        Then ``down(volumes=True)`` (the database's data too) leaves nothing."""
+        Then ``down(destroy_data=True)`` (the database's data too) leaves nothing."""
         declared = run.runs()
         parts: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "workers": ({}, {"workers": {"ticker": {"command": ["python3", "/srv/app.py", "worker"]}}}),
@@ -532,14 +532,14 @@ class TargetContract:
                 )
                 if old is not None:
                     assert self.served_version(deployment.endpoint) == old, "the failed release replaced the old one"
-            api.down(run.session(), volumes="database" in declared)
+            api.down(run.session(), destroy_data="database" in declared)
             run.deployment = None
             left = self.leftovers(run.context())
             assert left == [], f"down left: {left}"
         finally:
             run.release()
             if run.status().deployed:
-                api.down(run.session(), volumes="database" in declared)
+                api.down(run.session(), destroy_data="database" in declared)
             run.deployment = None
 
     def _check_parts(self, run: ContractRun, endpoint: str, declared: frozenset[str]) -> None:

@@ -9,9 +9,11 @@ Creates, when the app has a ``[database]``:
 - a security group for the database admitting 5432 only from the tasks' security group
   (``network.security_groups["compute"]``), and an egress rule on the tasks' group to it;
 - the ``aws.rds.Instance``: ``publicly_accessible=False``, ``storage_encrypted=True``,
-  ``backup_retention_period=7``, ``deletion_protection=True``, a final snapshot on
-  delete, and ``manage_master_user_password=True``: RDS keeps the master password in a
-  Secrets Manager secret of its own; deployer never sees it.
+  ``manage_master_user_password=True`` (RDS keeps the master password in a Secrets
+  Manager secret of its own; deployer never sees it), and from
+  ``[targets.aws-ecs.database]`` (:mod:`.database_settings`) its instance class, Multi-AZ,
+  backup retention (7 days by default), deletion protection (on by default) and whether
+  deleting it takes a final snapshot (by default it does).
 
 The :class:`~deployer.services.ServicesResult` carries plain env (``PGHOST``,
 ``PGPORT``, ``PGDATABASE``, ``PGUSER``, and ``DATABASE_URL`` *without* the password:
@@ -37,8 +39,6 @@ from deployer.services import ServicesResult
 
 PORT = 5432
 USER = "app"
-INSTANCE_CLASS = "db.t4g.micro"
-BACKUP_DAYS = 7
 
 
 def db_name(app: str) -> str:
@@ -80,11 +80,13 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
         description="to the database",
     )
     name = db_name(app)
+    cfg = aws_settings.of(ctx).database
     instance = aws.rds.Instance(
         f"{app}-db",
         engine="postgres",
         engine_version=spec.version,
-        instance_class=INSTANCE_CLASS,
+        instance_class=cfg.instance_class,
+        multi_az=cfg.multi_az,
         allocated_storage=spec.storage_gb,
         storage_type="gp3",
         storage_encrypted=True,
@@ -95,10 +97,10 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
         vpc_security_group_ids=[db_sg.id],
         publicly_accessible=False,
         port=PORT,
-        backup_retention_period=BACKUP_DAYS,
-        deletion_protection=True,
-        skip_final_snapshot=False,
-        final_snapshot_identifier=f"{app}-{ctx.stack}-final",
+        backup_retention_period=cfg.backup_retention_days,
+        deletion_protection=cfg.deletion_protection,
+        skip_final_snapshot=not cfg.final_snapshot,
+        final_snapshot_identifier=f"{app}-{ctx.stack}-final" if cfg.final_snapshot else None,
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
         apply_immediately=False,

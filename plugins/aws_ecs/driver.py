@@ -30,9 +30,10 @@ from typing import Any
 
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import exec_session, health, hosted_zone, oneoff, program, release_stage
+from deployer.plugins.aws_ecs import database_down, exec_session, health, hosted_zone, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.targets import RunPhases
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
@@ -117,17 +118,30 @@ class AwsEcsDriver:
             raise DeployFailed(f"pulumi preview failed: {_last_lines(exc)}") from None
         return Plan(target=ctx.target.name, stack=ctx.stack, changes=tuple(changes), root=next(iter(root), None))
 
-    def down(self, ctx: PhaseContext) -> None:
-        """Destroy every resource of the stack and remove the stack; nothing to do is fine."""
-        stack, _ = self._stack(ctx, lambda: None, create=False)
+    def down(self, ctx: PhaseContext, *, destroy_data: bool = False) -> None:
+        """Destroy every resource of the stack and remove the stack; nothing to do is fine.
+        A database goes first (:func:`.database_down.release`): refused (exit 2, nothing
+        removed) while its deletion protection is on, unless ``destroy_data``."""
+        stack, session = self._stack(ctx, lambda: None, create=False)
         if stack is None:
             ctx.report(f"aws-ecs: no stack {ctx.stack}, nothing to remove")
             return
         from pulumi import automation as auto
 
+        database = _database(stack)
+        if database:
+            database_down.release(
+                session.client("rds"),
+                database,
+                destroy_data=destroy_data,
+                final_snapshot=aws_settings.of(ctx).database.final_snapshot,
+                command=database_down.down_command(ctx),
+                report=ctx.report,
+            )
         local_tags = _local_tags(stack)
         try:
-            stack.destroy(on_event=_reporter(ctx), color="never")
+            # refresh: the state then knows the database is gone (deleted above)
+            stack.destroy(on_event=_reporter(ctx), color="never", refresh=bool(database))
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
@@ -142,9 +156,10 @@ class AwsEcsDriver:
         outputs = _values(stack.outputs()) if stack else {}
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
-        return health.live_status(
+        status = health.live_status(
             session.client("ecs"), session.client("elbv2"), target=ctx.target.name, stack=ctx.stack, outputs=outputs
         )
+        return with_backing_services(status, rds=session.client("rds"), ecs=session.client("ecs"), outputs=outputs)
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The app's CloudWatch log lines, oldest first."""
@@ -481,17 +496,33 @@ def pin_region(ctx: PhaseContext, stack: Any, region: str) -> str | None:
     return pinned
 
 
-def _local_tags(stack: Any) -> list[str]:
-    """The local ``<repo>:<tag>`` names the stack's ``docker.Tag`` resources made."""
+def _state_outputs(stack: Any, type_token: str, key: str) -> list[Any]:
+    """The output ``key`` of every resource of ``type_token`` in the stack's state (none
+    from an empty or unreadable state)."""
     try:
         deployment = stack.export_stack().deployment or {}
-    except Exception:  # an empty or unreadable state: nothing to clean up
+    except Exception:  # an empty or unreadable state: nothing there
         return []
     return [
-        r["outputs"]["targetImage"]
+        r["outputs"][key]
         for r in deployment.get("resources", [])
-        if r.get("type") == "docker:index/tag:Tag" and r.get("outputs", {}).get("targetImage")
+        if r.get("type") == type_token and r.get("outputs", {}).get(key)
     ]
+
+
+def _local_tags(stack: Any) -> list[str]:
+    """The local ``<repo>:<tag>`` names the stack's ``docker.Tag`` resources made."""
+    return _state_outputs(stack, "docker:index/tag:Tag", "targetImage")
+
+
+def _database(stack: Any) -> str | None:
+    """The stack's RDS instance identifier: its output ``database``, else (a stack last
+    deployed before that output existed) the identifier of the instance in its state."""
+    exported = _values(stack.outputs()).get("database")
+    if exported:
+        return str(exported)
+    found = _state_outputs(stack, "aws:rds/instance:Instance", "identifier")
+    return str(found[0]) if found else None
 
 
 def _remove_local_tags(ctx: PhaseContext, tags: list[str], engine: Any = None) -> None:

@@ -80,5 +80,7 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "task_security_group": network.security_groups.get("compute"),
         "assign_public_ip": network.extra.get("assign_public_ip", True),
         "release_task_definition": compute.extra.get("release_task_definition"),
+        "database": results.services.extra.get("instance") if results.services is not None else None,
+        "workers": compute.extra.get("workers") or None,
     }
     return {key: value for key, value in values.items() if value is not None}

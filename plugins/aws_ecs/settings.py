@@ -13,10 +13,12 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from deployer.config_section import Section, target_settings
 from deployer.errors import ConfigError
+from deployer.plugins.aws_ecs.database_settings import DatabaseSettings
+from deployer.plugins.aws_ecs.database_settings import parse as parse_database
 
 if TYPE_CHECKING:
     from deployer.models import PhaseContext
@@ -95,6 +97,8 @@ class AwsSettings:
     exec: bool = False
     """ECS Exec (``deployer exec``): ``enableExecuteCommand`` on the service and the task
     role's ``ssmmessages`` permissions (:mod:`.exec_session`)."""
+    database: DatabaseSettings = field(factory=DatabaseSettings)
+    """``[targets.aws-ecs.database]``: how RDS runs the app's ``[database]``."""
 
     @property
     def https(self) -> bool:
@@ -147,6 +151,7 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         hosted_zone=_hostname(s, "hosted_zone"),
         container_insights=s.boolean("container_insights", default.container_insights),
         exec=s.boolean("exec", default.exec),
+        database=parse_database(s.section("database")),
     )
     if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
         s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)

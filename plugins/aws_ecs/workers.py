@@ -25,15 +25,18 @@ from deployer.services import WorkerSpec
 def compute_phase(
     ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: IngressResult
 ) -> ComputeResult:
-    """The aws-ecs compute phase: the web service (:mod:`.compute`), then the workers, and
-    the release command's task definition (:mod:`.release_task`), exported as
+    """The aws-ecs compute phase: the web service (:mod:`.compute`), then the workers,
+    whose ECS service names it adds as ``extra["workers"]`` (worker name to service name),
+    and the release command's task definition (:mod:`.release_task`), exported as
     ``extra["release_task_definition"]``."""
     result = web.create(ctx, network, registry, ingress)
-    create(ctx, network, registry, result)
+    services = create(ctx, network, registry, result)
+    named = {worker.name: service.name for worker, service in zip(ctx.app.workers, services, strict=True)}
+    extra = {**result.extra, "workers": named}
     release = release_task.create(ctx, registry, result)
-    if release is None:
-        return result
-    return evolve(result, extra={**result.extra, "release_task_definition": release.arn})
+    if release is not None:
+        extra["release_task_definition"] = release.arn
+    return evolve(result, extra=extra)
 
 
 def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, compute: ComputeResult) -> list:

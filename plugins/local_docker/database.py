@@ -6,7 +6,8 @@
   entrypoint honouring the official image's variables (``PGDATA``, ``POSTGRES_USER``,
   ``POSTGRES_DB``, ``POSTGRES_PASSWORD_FILE``). Only version 15 has a stand-in.
 - **data**: a named volume ``deployer-<app>-<stack>-db`` (role ``database-data``),
-  mounted at ``/var/lib/postgresql/data``; ``down`` keeps it unless ``down --volumes``.
+  mounted at ``/var/lib/postgresql/data``; ``down`` keeps it unless ``down
+  --destroy-data`` (alias ``--volumes``).
 - **password**: generated once per stack and kept in that volume
   (``/var/lib/postgresql/data/deployer/password``, mode 0600, owned by postgres), read by
   Postgres through ``POSTGRES_PASSWORD_FILE`` at initialisation. deployer reads it back
@@ -38,7 +39,7 @@ from deployer.services import DatabaseSpec, ServicesResult, postgres_env
 ROLE_DATABASE = "database"
 """The database container."""
 ROLE_DATABASE_DATA = "database-data"
-"""The database's data volume (kept by ``down`` unless ``--volumes``)."""
+"""The database's data volume (kept by ``down`` unless ``--destroy-data``)."""
 ROLE_DATABASE_IMAGE = "database-image"
 """The Postgres stand-in image (shared by every app and stack on the machine)."""
 

@@ -128,10 +128,10 @@ class LocalDriver:
             spec=results.compute.extra.get("spec"),
         )
 
-    def down(self, ctx: PhaseContext, *, volumes: bool = False) -> None:
+    def down(self, ctx: PhaseContext, *, destroy_data: bool = False) -> None:
         """Remove the containers, networks and volumes labelled with this app and stack
         (and nothing else). Idempotent. The database's data volume is kept unless
-        ``volumes`` (``down --volumes``, as docker compose)."""
+        ``destroy_data`` (``down --destroy-data``, alias ``--volumes`` as docker compose)."""
         docker = engine.client()
         left: list[str] = []
         with self.lock(ctx):
@@ -148,8 +148,8 @@ class LocalDriver:
                 except docker.errors.APIError as error:  # e.g. a container deployer did not create joined it
                     left.append(f"network {network['Name']}: {error.explanation or error}")
             for volume in docker.volumes(engine.selector(ctx)):
-                if engine.role(volume) == database.ROLE_DATABASE_DATA and not volumes:
-                    ctx.report(f"keeping volume {volume['Name']} (the database's data; down --volumes removes it)")
+                if engine.role(volume) == database.ROLE_DATABASE_DATA and not destroy_data:
+                    ctx.report(f"keeping volume {volume['Name']} (the database's data; down --destroy-data removes it)")
                     continue
                 ctx.report(f"removing volume {volume['Name']}")
                 try:
@@ -325,7 +325,7 @@ def _leftovers(docker: DockerEngine, ctx: PhaseContext) -> list[tuple[str, str, 
         ("volume", v["Name"], v["Name"])
         for v in docker.volumes(engine.selector(ctx))
         if v["Name"] != engine.lb_volume_name(ctx)
-        and engine.role(v) != database.ROLE_DATABASE_DATA  # data: only down --volumes removes it
+        and engine.role(v) != database.ROLE_DATABASE_DATA  # data: only down --destroy-data removes it
         and engine.role(v) != releases.ROLE_RELEASE  # release records: kept, found by label
     ]
     return networks + volumes

@@ -6,9 +6,10 @@ configuration is planned once per session because a run takes about a second.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,31 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@contextlib.contextmanager
+def emulated_aws() -> Iterator[Any]:
+    """moto's in-process mock with fake credentials and AWS's managed IAM policies loaded;
+    yields a boto3 session on it in us-east-1."""
+    import boto3
+    from moto import mock_aws
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        with mock_aws():
+            yield boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def moto_session():
+    """:func:`emulated_aws` for one test."""
+    with emulated_aws() as session:
+        yield session
 
 
 @pytest.fixture(scope="module")

@@ -62,6 +62,9 @@ class FakeStack:
     def destroy(self, **kwargs):
         self.calls.append("destroy")
 
+    def outputs(self):
+        return {}  # no database output: down goes straight to destroy
+
     def get_all_config(self):
         return self.config
 

@@ -24,7 +24,7 @@ from deployer.testing.aws_ecs import moto_appliers
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.aws_ecs.emulated_state import state_file
 
-from .conftest import SECRET_VALUE, make_ctx
+from .conftest import SECRET_VALUE, emulated_aws, make_ctx
 
 MUTATING = (
     "Create",
@@ -53,19 +53,10 @@ def pm():
 
 @pytest.fixture(scope="module")
 def moto():
-    """moto's in-process mock, active for the whole module, with fake credentials;
-    yields a boto3 session on it."""
-    from moto import mock_aws
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        with mock_aws():
-            yield boto3.Session(region_name="us-east-1")
+    """moto's in-process mock (:func:`.conftest.emulated_aws`), active for the whole
+    module; yields a boto3 session on it."""
+    with emulated_aws() as session:
+        yield session
 
 
 @pytest.fixture
@@ -213,8 +204,8 @@ def test_state_file_holds_no_secret_value(moto, app, pm, tmp_path):
 
 
 def test_an_unknown_resource_type_is_an_error_not_a_silent_skip():
-    with pytest.raises(DeployFailed, match="cannot apply aws:rds/instance:Instance"):
-        moto_appliers.applier("aws:rds/instance:Instance")
+    with pytest.raises(DeployFailed, match="cannot apply aws:elasticache/cluster:Cluster"):
+        moto_appliers.applier("aws:elasticache/cluster:Cluster")
 
 
 def test_plugin_manager_swaps_a_targets_driver(pm):

@@ -134,6 +134,17 @@ def test_status_exits_1_when_degraded_saying_what_to_run(make_project, monkeypat
     assert ("deployer up --target memory --stack dev" in json.loads(document.stdout)["advice"]) == (code == 1)
 
 
+@pytest.mark.parametrize(("flags", "destroy_data"), [([], False), (["--destroy-data"], True), (["--volumes"], True)])
+def test_down_destroy_data_and_volumes_are_one_option(make_project, monkeypatch, flags, destroy_data):
+    """``--volumes`` (compose's word, local) and ``--destroy-data`` (aws-ecs) are the same
+    option: the library's and the driver's one ``destroy_data``."""
+    seen = []
+    monkeypatch.setattr(api, "down", lambda session, images, destroy_data: seen.append(destroy_data))
+    result = CliRunner().invoke(app, ["down", *flags, "--config", str(make_project())])
+    assert result.exit_code == 0, result.output
+    assert seen == [destroy_data]
+
+
 def test_plan_json_carries_the_fields_of_each_change(make_project, monkeypatch):
     change = Change("replace", "container", "c-1", "by c-2", fields=("image", "secret values"))
     monkeypatch.setattr(api, "plan", lambda session, offline: Plan("memory", "dev", changes=(change,)))

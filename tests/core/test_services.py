@@ -216,16 +216,16 @@ def test_the_database_variables_are_deployers_not_the_apps(make_project):
         load_project(make_project(text))
 
 
-def test_down_volumes_and_run_on_a_target_without_them_are_usage_errors(make_project):
+def test_down_destroy_data_and_run_on_a_target_without_them_are_usage_errors(make_project):
     from deployer import api
     from deployer.errors import UsageError
 
     pm = get_plugin_manager(extra=[("memory", MemoryTarget())])
     session = api.open_session(target="memory", config=make_project(BASE.format(app="")), pm=pm)
-    with pytest.raises(UsageError, match="target 'memory' does not support down --volumes"):
-        api.down(session, volumes=True)
+    with pytest.raises(UsageError, match="target 'memory' does not support down --destroy-data"):
+        api.down(session, destroy_data=True)
     with pytest.raises(UsageError, match="target 'memory' does not support run"):
         api.run_once(session, ["true"])
     with pytest.raises(UsageError, match="run: give the command to run"):
         api.run_once(session, [])
-    api.down(session)  # without --volumes it works as before
+    api.down(session)  # without --destroy-data it works as before

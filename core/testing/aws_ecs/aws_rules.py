@@ -14,7 +14,9 @@ Two things happen before a resource reaches the emulator:
   HTTPS listener's certificate (present, existing, issued), an ACM certificate issued only
   once its DNS validation records are published, Route 53 records (name format, inside
   their zone, alias targets), secret ``valueFrom`` formats, and, when the service's
-  tasks start, the image's CPU architecture against the task's runtime platform. Every
+  tasks start, the image's CPU architecture against the task's runtime platform; RDS
+  instance classes, backup retention, DB subnet groups' zones, and (on the
+  client, :func:`guard_rds_calls`) ``DeleteDBInstance``'s final snapshot. Every
   rule cites the AWS page it comes from. A violation is a :class:`DeployFailed` naming
   the resource, the value and the rule, as AWS's API error would.
 
@@ -51,6 +53,7 @@ AUTONAMED = frozenset(
         "aws:ecs/cluster:Cluster",
         "aws:ecs/service:Service",
         "aws:appautoscaling/policy:Policy",
+        "aws:rds/subnetGroup:SubnetGroup",
     }
 )
 """The AWS types the emulator applies whose ``name`` input is optional in pulumi-aws, so
@@ -227,17 +230,22 @@ def _balancer_zones(type_token: str, logical: str, name: str, inputs: Mapping[st
     """An Application Load Balancer needs subnets from at least two Availability Zones."""
     if inputs.get("loadBalancerType", "application") != "application":
         return
-    subnets = list(inputs.get("subnets", []))
+    _two_zones(type_token, logical, "subnets", inputs, context, "an Application Load Balancer", ELB_CREATE_LB)
+
+
+def _two_zones(type_token, logical, key: str, inputs: Mapping[str, Any], context: Context, whose: str, url) -> None:
+    """The subnets in ``inputs[key]`` must span at least two Availability Zones."""
+    subnets = list(inputs.get(key, []))
     zones = {zone for zone in map(context.subnet_zone, subnets) if zone is not None}
     if len(zones) < 2:
         raise refuse(
             type_token,
             logical,
-            "subnets",
+            key,
             subnets,
             f"are in {len(zones)} Availability Zone(s) ({', '.join(sorted(zones)) or 'unknown'}); "
-            "an Application Load Balancer needs subnets from at least two",
-            ELB_CREATE_LB,
+            f"{whose} needs subnets from at least two",
+            url,
         )
 
 
@@ -461,11 +469,13 @@ def _record(type_token: str, logical: str, name: str, inputs: Mapping[str, Any],
 
 _FAMILY = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _SECRET_ARN = re.compile(
-    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+"
     r"(?::(?P<json_key>[^:]*):(?P<stage>[^:]*):(?P<version>[^:]*))?"
 )
 """A Secrets Manager ``valueFrom``: the secret's ARN, or the ARN followed by
-``:json-key:version-stage:version-id`` (each may be empty, all three colons present)."""
+``:json-key:version-stage:version-id`` (each may be empty, all three colons present). The
+name may hold ``!``: the secrets RDS manages for a master password are named
+``rds!db-<id>`` (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html)."""
 _SSM = re.compile(r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/.+|[A-Za-z0-9_.\-/]+")
 
 
@@ -533,6 +543,76 @@ def _service(type_token: str, logical: str, name: str, inputs: Mapping[str, Any]
         )
 
 
+RDS_CREATE = "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html"
+RDS_DELETE = "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html"
+RDS_SUBNETS = (
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html#USER_VPC.Subnets"
+)
+RDS_CLASSES = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.html"
+_RDS_SNAPSHOT = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)")
+"""A DB snapshot identifier: 1-255 letters, digits or hyphens, first a letter, no two
+consecutive hyphens, not ending with one (DeleteDBInstance ``FinalDBSnapshotIdentifier``)."""
+_RDS_CLASS = re.compile(r"db\.[a-z]+[0-9]+[a-z-]*\.(micro|small|medium|large|[0-9]*xlarge)")
+"""A DB instance class: ``db.<class type>.<size>``, e.g. ``db.t4g.micro``."""
+
+
+def _db_instance(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """Instance class shape and backup retention 0-35 days, which CreateDBInstance refuses
+    and moto accepts (moto checks the instance identifier itself), and the final
+    snapshot's identifier, which DeleteDBInstance would refuse only at ``down``."""
+    instance_class = inputs.get("instanceClass", "")
+    if not _RDS_CLASS.fullmatch(instance_class):
+        raise refuse(type_token, logical, "instanceClass", instance_class, "is not a DB instance class", RDS_CLASSES)
+    _in_range(type_token, logical, "backupRetentionPeriod", inputs.get("backupRetentionPeriod"), 0, 35, RDS_CREATE)
+    snapshot = inputs.get("finalSnapshotIdentifier")
+    if snapshot is not None and not _RDS_SNAPSHOT.fullmatch(snapshot):
+        raise refuse(
+            type_token,
+            logical,
+            "finalSnapshotIdentifier",
+            snapshot,
+            "must be 1 to 255 letters, digits or hyphens, begin with a letter, and neither end with a hyphen "
+            "nor hold two consecutive ones",
+            RDS_DELETE,
+        )
+
+
+def _db_subnet_group(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """A DB subnet group needs subnets in at least two Availability Zones."""
+    _two_zones(type_token, logical, "subnetIds", inputs, context, "a DB subnet group", RDS_SUBNETS)
+
+
+def guard_rds_calls(rds: Any) -> None:
+    """Make the boto3 RDS client ``rds`` refuse, before moto sees it, a ``DeleteDBInstance``
+    that RDS refuses and moto runs: without ``SkipFinalSnapshot`` and without a
+    ``FinalDBSnapshotIdentifier`` ("If you don't enable this parameter, you must specify
+    the FinalDBSnapshotIdentifier parameter"; moto deletes the instance with no snapshot),
+    or with both. (A protected instance moto refuses by itself, as RDS does.)"""
+
+    def check(params: dict[str, Any], **_: Any) -> None:
+        skip, snapshot = bool(params.get("SkipFinalSnapshot")), params.get("FinalDBSnapshotIdentifier")
+        if not skip and not snapshot:
+            raise refuse(
+                "DeleteDBInstance",
+                params.get("DBInstanceIdentifier", ""),
+                "FinalDBSnapshotIdentifier",
+                snapshot,
+                "must be given unless SkipFinalSnapshot is true",
+                RDS_DELETE,
+            )
+        if skip and snapshot:
+            raise refuse(
+                "DeleteDBInstance",
+                params.get("DBInstanceIdentifier", ""),
+                "FinalDBSnapshotIdentifier",
+                snapshot,
+                "must not be given with SkipFinalSnapshot = true",
+                RDS_DELETE,
+            )
+
+    rds.meta.events.register("provide-client-params.rds.DeleteDBInstance", check)
+
+
 RULES: Mapping[str, tuple[Rule, ...]] = {
     "aws:lb/loadBalancer:LoadBalancer": (_ELB_NAME, _balancer_zones, _balancer_ip_type),
     "aws:ec2/subnet:Subnet": (_subnet,),
@@ -549,6 +629,8 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "aws:ecs/cluster:Cluster": (_CLUSTER_NAME,),
     "aws:ecs/taskDefinition:TaskDefinition": (_task_definition,),
     "aws:ecs/service:Service": (_SERVICE_NAME, _service),
+    "aws:rds/instance:Instance": (_db_instance,),
+    "aws:rds/subnetGroup:SubnetGroup": (_db_subnet_group,),
 }
 """The rules per resource type; a type not listed has none the emulator knows of."""
 

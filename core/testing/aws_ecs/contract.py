@@ -19,7 +19,7 @@ find in the emulator (an existing VPC, say) before the run.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import boto3
@@ -65,6 +65,11 @@ class AwsEcsContract(TargetContract):
                 patch.setenv(name, value)
             with mock_aws():
                 yield
+
+    def target_settings(self) -> Mapping[str, Any]:
+        """The kit's database is thrown away with its stack: no final snapshot, which
+        would outlive the stack and be listed by :meth:`leftovers` (the default keeps one)."""
+        return {"database": {"final_snapshot": False}}
 
     def make_plugin_manager(self, recorder: HookRecorder) -> Any:
         """The usual plugin manager, with the emulated driver for aws-ecs."""

@@ -11,17 +11,20 @@ implements :class:`deployer.targets.Driver` with the production aws-ecs modules
   state, deletes what changed or disappeared (and, transitively, what depends on it),
   and creates what is new or changed in the AWS emulator (:mod:`.moto_appliers`, moto
   through boto3), in dependency order (a ``CertificateValidation`` as late as its
-  dependents allow, see :func:`apply_order`), resolving the mock ids, ARNs and DNS
+  dependents allow, see :func:`apply_order`; a change its applier can make in place,
+  such as an RDS setting, is an update instead), resolving the mock ids, ARNs and DNS
   names in each resource's inputs to the emulator's real ones. It then waits with the
   production code (``health.wait_until_healthy``) on a virtual clock: moto changes only
   when the emulator acts, so waiting in real time would change nothing.
-- ``status`` is the production ``health.live_status`` against moto; ``logs`` the
-  production CloudWatch reader.
+- ``status`` is the production ``health.live_status`` against moto, with the database
+  and workers (``backing_status``); ``logs`` the production CloudWatch reader.
 - ``plan`` is the offline plan (same resources, outputs and ``spec``, under the same
   mocks as ``up``) with each change compared against the stored state: create, update,
   unchanged or remove.
 - ``down`` deletes every stored object from moto, dependents first, then the state file;
-  with no state it does nothing.
+  with no state it does nothing. A database goes first, through the production
+  :func:`deployer.plugins.aws_ecs.database_down.release` against moto: refused while
+  its deletion protection is on unless ``destroy_data``.
 
 State is one JSON file per stack (:mod:`.emulated_state`). Secret values reach moto
 (Secrets Manager) and nothing else.
@@ -45,10 +48,11 @@ from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
-from deployer.plugins.aws_ecs import exec_session, health, hosted_zone, oneoff, program, release_stage
+from deployer.plugins.aws_ecs import database_down, exec_session, health, hosted_zone, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.plugins.aws_ecs.offline import REDACTED
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import aws_rules, moto_appliers
@@ -72,6 +76,8 @@ OUTPUT_KEYS = (
     "resourceRecordValue",
     "fqdn",
     "ipv6CidrBlock",
+    "address",
+    "secretArn",
 )
 """Resource outputs other resources consume: mapped from mock values to emulator values
 (``resourceRecordName``/``Value``: a certificate's first ``domainValidationOptions``;
@@ -231,8 +237,10 @@ class EmulatedDriver:
         excluded = excluded_keys([*stored.resources, *recorded], held)
         actions = {(c.kind, c.name): c.action for c in diff(stored.resources, recorded, drifted)}
         live = {key(r): r for r in stored.resources}
+        in_place = updated_in_place(stored.resources, recorded, actions)
         for resource in reversed(stored.resources):
-            if key(resource) not in excluded and actions[key(resource)] in ("update", "remove"):
+            changed = actions[key(resource)] in ("update", "remove") and key(resource) not in in_place
+            if key(resource) not in excluded and changed:
                 self._delete(ctx, aws, resource, live)
         table: dict[str, str] = {}
         for resource in apply_order(recorded):
@@ -241,6 +249,8 @@ class EmulatedDriver:
                 continue  # an excluded resource that does not exist yet: not created
             if entry is None:
                 entry = self._create(ctx, aws, resource, mocks, table, live)
+            elif key(resource) in in_place:
+                entry = self._update(ctx, aws, resource, mocks, table, live)
             table.update(_mapping(entry))
         outputs = resolve(exports, table)
         declared = [key(r) for r in recorded if key(r) in live]
@@ -310,13 +320,24 @@ class EmulatedDriver:
             spec=planned.spec,
         )
 
-    def down(self, ctx: PhaseContext) -> None:
-        """Delete every stored object from moto, dependents first, then the state file."""
+    def down(self, ctx: PhaseContext, *, destroy_data: bool = False) -> None:
+        """Delete every stored object from moto, dependents first, then the state file; a
+        database first, as the real driver does (refused while protected, unless
+        ``destroy_data``)."""
         stored = load(ctx)
         if not stored.resources and not state_file(ctx).exists():
             ctx.report(f"aws-ecs (emulated): no stack {ctx.stack}, nothing to remove")
             return
         aws = self._aws(ctx)
+        if stored.outputs.get("database"):
+            database_down.release(
+                aws.rds,
+                stored.outputs["database"],
+                destroy_data=destroy_data,
+                final_snapshot=aws_settings.of(ctx).database.final_snapshot,
+                command=database_down.down_command(ctx),
+                report=ctx.report,
+            )
         live = {key(r): r for r in stored.resources}
         for resource in reversed(stored.resources):
             self._delete(ctx, aws, resource, live)
@@ -328,7 +349,8 @@ class EmulatedDriver:
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         aws = self._aws(ctx)
-        return health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack, outputs=outputs)
+        status = health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack, outputs=outputs)
+        return with_backing_services(status, rds=aws.rds, ecs=aws.ecs, outputs=outputs)
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The log group's events in moto, through the production CloudWatch reader."""
@@ -359,7 +381,9 @@ class EmulatedDriver:
         require_moto()
         region = offline_plan.region(ctx)
         session = self._session(region) if self._session else boto3.Session(region_name=region)
-        return moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        aws = moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        aws_rules.guard_rds_calls(aws.rds)
+        return aws
 
     def _mocks(self, ctx: PhaseContext, stored: Stored) -> EmulatorMocks:
         """The plan's mocks answering the hosted zone and unchanged secret versions from
@@ -428,6 +452,26 @@ class EmulatedDriver:
         save(ctx, Stored(tuple(live.values())))
         return entry
 
+    def _update(self, ctx, aws, resource, mocks, table, live) -> dict:
+        """Check ``resource``'s new inputs against AWS's rules, then apply them to the live
+        object in place (its applier's ``update``); record it as :meth:`_create` does."""
+        entry = live[key(resource)]
+        inputs = resolve(offline_plan.plain(mocks.inputs[key(resource)], reveal=True), table)
+        ctx.report(f"update {resource['type']} {resource['name']} (emulated)")
+        aws_rules.check(
+            resource["type"],
+            resource["name"],
+            entry["real"].get("name", ""),
+            inputs,
+            rules_context(aws, self._image_architecture, live),
+        )
+        applier = moto_appliers.applier(resource["type"])
+        assert applier is not None and applier.update is not None  # updated_in_place chose it
+        entry = {**resource, "real": applier.update(aws, entry["real"], inputs), "mock": entry["mock"]}
+        live[key(resource)] = entry
+        save(ctx, Stored(tuple(live.values())))
+        return entry
+
     def _delete(self, ctx, aws, resource, live) -> None:
         applier = moto_appliers.applier(resource["type"])
         if applier is not None and resource.get("real"):
@@ -462,10 +506,12 @@ def _ipv6_block(text: str) -> ipaddress.IPv6Network | None:
 
 
 def _consumed(outputs: Mapping[str, Any], mock_id: str) -> dict[str, Any]:
-    """A resource's mock outputs that others may consume, flat: its id, its outputs, and
-    a certificate's first ``domainValidationOptions`` entry (the validation record)."""
+    """A resource's mock outputs that others may consume, flat: its id, its outputs, a
+    certificate's first ``domainValidationOptions`` entry (the validation record) and an
+    RDS instance's first ``masterUserSecrets`` entry (its ``secretArn``)."""
     options = outputs.get("domainValidationOptions") or [{}]
-    return {**options[0], **outputs, "id": mock_id}
+    secrets = outputs.get("masterUserSecrets") or [{}]
+    return {**options[0], **secrets[0], **outputs, "id": mock_id}
 
 
 def excluded_keys(resources: Sequence[Mapping[str, Any]], held: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -478,6 +524,24 @@ def excluded_keys(resources: Sequence[Mapping[str, Any]], held: Sequence[tuple[s
             urns.add(resource["urn"])
             found.add(key(resource))
     return found
+
+
+def updated_in_place(
+    stored: Sequence[Mapping[str, Any]], recorded: Sequence[Mapping[str, Any]], actions: Mapping[tuple[str, str], str]
+) -> frozenset[tuple[str, str]]:
+    """The resources to update rather than replace: an ``update`` whose applier has an
+    ``update`` and whose changed inputs are all among its ``in_place`` ones."""
+    before = {key(r): r for r in stored}
+    chosen = set()
+    for resource in recorded:
+        old = before.get(key(resource))
+        if old is None or actions.get(key(resource)) != "update":
+            continue
+        applier = moto_appliers.applier(resource["type"])
+        changed = set(changed_keys(old["inputs"], resource["inputs"]))
+        if applier is not None and applier.update is not None and changed <= applier.in_place:
+            chosen.add(key(resource))
+    return frozenset(chosen)
 
 
 def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:

@@ -50,6 +50,7 @@ from attrs import frozen
 from moto.acm.models import acm_backends
 
 from deployer.errors import DeployFailed
+from deployer.testing.aws_ecs import moto_rds
 
 NOT_APPLIED = frozenset({"pulumi:providers:docker", "docker:index/tag:Tag"})
 """Types that act on the local Docker engine only; recorded, never applied to AWS."""
@@ -121,6 +122,11 @@ class Applier:
     create: Callable[[Aws, dict, str], dict]
     delete: Callable[[Aws, dict], None]
     refresh: Callable[[Aws, dict], dict] | None = None
+    update: Callable[[Aws, dict, dict], dict] | None = None
+    """``update(aws, real, inputs)``, when given, applies a change of only ``in_place``
+    inputs to the live object and returns its new ``real``: the emulator then updates it
+    instead of replacing it, as the provider does (an RDS instance keeps its data)."""
+    in_place: frozenset[str] = frozenset()
 
 
 def applier(type_token: str) -> Applier | None:
@@ -845,6 +851,13 @@ APPLIERS: Mapping[str, Applier] = {
         _task_definition, _by_id("ecs.deregister_task_definition", "taskDefinition", "arn")
     ),
     "aws:ecs/service:Service": Applier(_service, _delete_service, _refresh_service),
+    "aws:rds/subnetGroup:SubnetGroup": Applier(moto_rds.create_subnet_group, moto_rds.delete_subnet_group),
+    "aws:rds/instance:Instance": Applier(
+        moto_rds.create_instance,
+        moto_rds.delete_instance,
+        update=moto_rds.update_instance,
+        in_place=moto_rds.MODIFIABLE,
+    ),
     "aws:appautoscaling/target:Target": Applier(
         _scaling_target,
         lambda aws, real: _quietly(

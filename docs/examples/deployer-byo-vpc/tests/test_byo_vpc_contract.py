@@ -11,7 +11,7 @@ import pytest
 from deployer.testing.aws_ecs import AwsEcsContract
 
 import deployer_byo_vpc
-from deployer_byo_vpc.settings import SUBNET_IDS, VPC_ID
+from deployer_byo_vpc.settings import DB_SUBNET_IDS, SUBNET_IDS, VPC_ID
 
 pytestmark = pytest.mark.docker  # the core builds the kit's sample app image
 
@@ -22,20 +22,25 @@ class TestByoVpcContract(AwsEcsContract):
 
     @contextlib.contextmanager
     def environment(self):
-        """The kit's emulated AWS; in it, before the run, a VPC and two subnets in
-        distinct zones made outside deployer, and the plugin configured to use them."""
+        """The kit's emulated AWS; in it, before the run, a VPC with two public and two
+        private subnets in distinct zones made outside deployer, and the plugin configured
+        to use them (the private ones for the kit's database)."""
         with super().environment(), pytest.MonkeyPatch.context() as patch:
             ec2 = boto3.client("ec2", region_name=self.region)
             vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
             ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as ECS tasks expect
-            subnets = [
-                ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{index}.0/24", AvailabilityZone=f"{self.region}{zone}")[
-                    "Subnet"
-                ]["SubnetId"]
-                for index, zone in enumerate("ab")
-            ]
+            subnets, private = (
+                [
+                    ec2.create_subnet(
+                        VpcId=vpc, CidrBlock=f"10.9.{first + index}.0/24", AvailabilityZone=f"{self.region}{zone}"
+                    )["Subnet"]["SubnetId"]
+                    for index, zone in enumerate("ab")
+                ]
+                for first in (0, 10)
+            )
             patch.setenv(VPC_ID, vpc)
             patch.setenv(SUBNET_IDS, ",".join(subnets))
+            patch.setenv(DB_SUBNET_IDS, ",".join(private))
             yield
 
     def test_the_installed_plugin_is_the_one_under_test(self, run):

@@ -101,7 +101,14 @@ def workspace(prefix: str, app: str) -> tuple[Path, Path, Path, dict[str, str], 
     """A temporary copy of website/ with a deployer.toml for ``app`` (2 replicas, on a free
     port) and the environment docker-compose reads (the site, its own free port), so both
     tools deploy the same files side by side. Returns the folder, the site, the config, the
-    environment and the two ports (deployer's, compose's)."""
+    environment and the two ports (deployer's, compose's).
+
+    The environment lets Python write bytecode, as it does by default: the first
+    (untimed) ``up`` caches deployer's compiled modules, as ``pip install`` does for a
+    regular install and as Debian's package did for compose. A sandbox that sets
+    ``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile deployer's own modules on
+    every timed run (about 60 ms of CPU, measured in docs/benchmarks.md) while compose
+    runs from its cache."""
     work = Path(tempfile.mkdtemp(prefix=prefix))
     site = work / "site"
     shutil.copytree(ROOT / "website", site, ignore=shutil.ignore_patterns("tests", "__pycache__"))
@@ -117,7 +124,7 @@ context = "site"
 host_port = {ours_port}
 """)
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
         "SITE_DIR": str(site),
         "COMPOSE_PORT": str(compose_port),
         "XDG_STATE_HOME": str(work / "state"),

@@ -2,18 +2,21 @@
 
 Imports nothing heavy: the phase hooks (:class:`~deployer.targets.TargetPhases`) import
 their phase module (and so pulumi_aws) only when the selected target is aws-ecs
-(:func:`~deployer.targets.phase_from`). Hooks are ``trylast`` so a third-party plugin can
+(:func:`~deployer.targets.phase_from`), and the settings schema and the app's limits are
+imported only when a config uses the target (selected, or a ``[targets.aws-ecs]`` table),
+so a local run does not load them. Hooks are ``trylast`` so a third-party plugin can
 replace any one phase (``tryfirst``) or wrap it (``wrapper=True``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
+from typing import Any
 
 from deployer.errors import TargetUnavailable
 from deployer.hookspecs import hookimpl
-from deployer.plugins.aws_ecs.limits import check_app
-from deployer.plugins.aws_ecs.settings import parse_settings
+from deployer.models import AppSpec
 from deployer.targets import TargetInfo, TargetPhases, phase_from
 
 NAME = "aws-ecs"
@@ -34,6 +37,20 @@ def make_driver():
     from deployer.plugins.aws_ecs.driver import AwsEcsDriver
 
     return AwsEcsDriver()
+
+
+def parse_settings(raw: Mapping[str, Any], key_path: str) -> Any:
+    """:func:`deployer.plugins.aws_ecs.settings.parse_settings`, imported on first use."""
+    from deployer.plugins.aws_ecs.settings import parse_settings as parse
+
+    return parse(raw, key_path)
+
+
+def check_app(app: AppSpec, settings: Any) -> None:
+    """:func:`deployer.plugins.aws_ecs.limits.check_app`, imported on first use."""
+    from deployer.plugins.aws_ecs.limits import check_app as check
+
+    check(app, settings)
 
 
 @hookimpl

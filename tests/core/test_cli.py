@@ -3,6 +3,7 @@ or import side effects matter, Typer's runner elsewhere."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -39,6 +40,32 @@ def test_help_and_targets_import_nothing_heavy(command):
         if line.startswith("import time:")
     }
     assert not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_targets_loads_no_target_settings_schema_until_a_config_uses_it():
+    """aws-ecs's manifest registers its settings parser and app check without importing
+    them: a run that does not use aws-ecs (here ``targets``) never loads them."""
+    result = run_cli("-X", "importtime", "-m", "deployer", "targets", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "aws-ecs" in {target["name"] for target in json.loads(result.stdout)["targets"]}
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "deployer.plugins.local_docker.settings" in imported, "the check sees what plugins import"
+    assert not imported & {"deployer.plugins.aws_ecs.settings", "deployer.plugins.aws_ecs.limits"}
+
+
+def test_command_signatures_are_evaluated_at_import_not_on_each_start():
+    """Typer reads every command's signature on each start; a string annotation (``from
+    __future__ import annotations`` in cli.py) would be evaluated again each time."""
+    callbacks = [info.callback for info in app.registered_commands]
+    callbacks.append(app.registered_callback.callback)
+    strings = {
+        f"{callback.__name__}({name})"
+        for callback in callbacks
+        for name, param in inspect.signature(callback).parameters.items()
+        if isinstance(param.annotation, str)
+    }
+    assert len(callbacks) > 10
+    assert not strings, strings
 
 
 @pytest.mark.docker

@@ -1,10 +1,12 @@
 """Fixtures for the local target's tests: a real Docker engine, a tiny test app, a stack
-of its own per test (removed afterwards), and a bounded traffic generator on 127.0.0.1."""
+of its own per test, or one deployed once per module for tests that only read it (both
+removed afterwards), and a bounded traffic generator on 127.0.0.1."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import attrs
 import pytest
 
 from deployer import api, docker_labels
+from deployer.models import Deployment
 from deployer.testing.project import write_config
 from tests.ports import free_port
 from tests.traffic import Traffic
@@ -38,6 +41,8 @@ class Stack:
     context: Path = APP_DIR
     lines: list[str] = attrs.field(factory=list)
     app: str = APP_NAME
+    deployments: list[Deployment] = attrs.field(factory=list)
+    """What each ``up`` returned, in order."""
 
     @property
     def config(self) -> Path:
@@ -58,8 +63,10 @@ class Stack:
     def session(self) -> api.Session:
         return api.open_session(target="local", stack=self.stack, config=self.config, reporter=_Lines(self.lines))
 
-    def up(self):
-        return api.up(self.session())
+    def up(self) -> Deployment:
+        deployment = api.up(self.session())
+        self.deployments.append(deployment)
+        return deployment
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -93,16 +100,40 @@ class _Lines:
         self.lines.append(f"[{name} {seconds:.3f}s]")
 
 
-@pytest.fixture
-def stack(docker_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """A fresh stack of the test app on a free loopback port; everything labelled with it
-    is removed afterwards, whatever the test did."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    made = Stack(folder=tmp_path, stack="t" + secrets.token_hex(4), port=free_port(), docker=docker_client)
+@contextmanager
+def _fresh_stack(docker_client: Any, folder: Path, patch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """A stack of the test app on a free loopback port, its state under ``folder``;
+    everything labelled with it is removed afterwards, whatever was done with it."""
+    patch.setenv("XDG_STATE_HOME", str(folder / "state"))
+    made = Stack(folder=folder, stack="t" + secrets.token_hex(4), port=free_port(), docker=docker_client)
     yield made
     for container in made.containers():
         docker_client.api.remove_container(container["Id"], force=True, v=True)
     api.down(made.session())
+
+
+@pytest.fixture
+def stack(docker_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """A fresh stack of its own for one test, not deployed yet."""
+    with _fresh_stack(docker_client, tmp_path, monkeypatch) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def module_stack(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack deployed once (``up``) for a module's tests that only read it or run
+    no-op ``up``s on it; a test that changes it uses :func:`stack` instead."""
+    folder = tmp_path_factory.mktemp("module-stack")
+    with pytest.MonkeyPatch.context() as patch, _fresh_stack(docker_client, folder, patch) as made:
+        made.up()
+        yield made
+
+
+@pytest.fixture
+def deployed(module_stack: Stack) -> Stack:
+    """The module's deployed stack, its report lines cleared for this test."""
+    module_stack.lines.clear()
+    return module_stack
 
 
 @pytest.fixture

@@ -17,20 +17,20 @@ from deployer.plugins.local_docker import engine, ingress
 pytestmark = pytest.mark.docker
 
 
-def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
-    deployment = stack.up()
-    assert deployment.endpoint == stack.url("").rstrip("/")
-    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+def test_up_serves_through_the_load_balancer_with_locked_down_replicas(deployed):
+    deployment = deployed.deployments[0]  # what the first up returned
+    assert deployment.endpoint == deployed.url("").rstrip("/")
+    assert requests.get(deployed.url(), timeout=5).text == "version 1\n"
 
-    objects = stack.objects()
-    prefix = f"deployer-ldtest.{stack.stack}"
+    objects = deployed.objects()
+    prefix = f"deployer-ldtest.{deployed.stack}"
     assert objects["networks"] == [prefix]
     assert objects["volumes"] == [f"{prefix}-history-1", f"{prefix}-lb-config"]
     assert len(objects["containers"]) == 3
-    for row in stack.containers("replica"):
+    for row in deployed.containers("replica"):
         labels = row["Labels"]
         assert labels[docker_labels.TARGET] == "local" and len(labels[docker_labels.SPEC_HASH]) == 16
-        info = stack.docker.api.inspect_container(row["Id"])
+        info = deployed.docker.api.inspect_container(row["Id"])
         host = info["HostConfig"]
         assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]
         assert host["SecurityOpt"] == ["no-new-privileges"]
@@ -39,42 +39,45 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(stack):
         assert host["RestartPolicy"]["Name"] == "unless-stopped"
         assert not host["PortBindings"], "replicas are reachable only through the load balancer"
         assert "PORT=8000" in info["Config"]["Env"]
-    lb = stack.docker.api.inspect_container(f"{prefix}-lb")
-    assert lb["HostConfig"]["PortBindings"]["8080/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(stack.port)}]
+    lb = deployed.docker.api.inspect_container(f"{prefix}-lb")
+    assert lb["HostConfig"]["PortBindings"]["8080/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(deployed.port)}]
     assert lb["Config"]["User"] == "haproxy" and lb["HostConfig"]["ReadonlyRootfs"]
 
-    status = api.status(stack.session())
+    status = api.status(deployed.session())
     assert (status.deployed, status.healthy, status.desired) == (True, 2, 2)
     assert status.endpoint == deployment.endpoint and status.image.startswith("deployer/ldtest:")
     assert status.spec.replicas == 2 and status.spec.port == 8000
 
 
-def test_second_up_touches_nothing(stack):
-    stack.up()
-    before = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
-    lb_started = stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["State"]["StartedAt"]
-    session = stack.session()
+def test_second_up_touches_nothing(deployed):
+    deployed.up()
+    before = {c["Id"]: (c["Created"], c["Status"]) for c in deployed.containers()}
+    lb_started = deployed.docker.api.inspect_container(f"deployer-ldtest.{deployed.stack}-lb")["State"]["StartedAt"]
+    session = deployed.session()
     sdk_requests = []
     with pytest.MonkeyPatch.context() as patch:  # every docker SDK call ends in Session.send
         patch.setattr(APIClient, "send", lambda self, request, **k: sdk_requests.append(request.url))
         for _ in range(3):
             api.up(session)
     assert sdk_requests == [], "a no-op up only reads (engine socket, HAProxy's stats), never through the SDK"
-    after = {c["Id"]: (c["Created"], c["Status"]) for c in stack.containers()}
+    after = {c["Id"]: (c["Created"], c["Status"]) for c in deployed.containers()}
     assert after.keys() == before.keys()
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
-    assert stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["State"]["StartedAt"] == lb_started
-    assert "everything is up to date: nothing changed" in stack.lines
+    assert (
+        deployed.docker.api.inspect_container(f"deployer-ldtest.{deployed.stack}-lb")["State"]["StartedAt"]
+        == lb_started
+    )
+    assert "everything is up to date: nothing changed" in deployed.lines
 
 
-def test_routes_are_read_from_the_config_file_when_the_stats_are_unreachable(stack, monkeypatch):
-    stack.up()
+def test_routes_are_read_from_the_config_file_when_the_stats_are_unreachable(deployed, monkeypatch):
+    deployed.up()
     monkeypatch.setattr(ingress, "_stats_port", lambda row: None)
-    stack.lines.clear()
+    deployed.lines.clear()
 
-    stack.up()
+    deployed.up()
 
-    assert "everything is up to date: nothing changed" in stack.lines
+    assert "everything is up to date: nothing changed" in deployed.lines
 
 
 def test_plan_lists_changes_and_touches_nothing(stack):
@@ -126,17 +129,17 @@ def test_taken_port_is_a_clear_error_before_any_change(stack):
     assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
 
 
-def test_logs_are_merged_and_prefixed_by_replica(stack):
-    stack.up()
+def test_logs_are_merged_and_prefixed_by_replica(deployed):
+    deployed.up()
     for _ in range(6):
-        requests.get(stack.url("/hello"), timeout=5)
-    lines = list(api.logs(stack.session(), since="5m"))
+        requests.get(deployed.url("/hello"), timeout=5)
+    lines = list(api.logs(deployed.session(), since="5m"))
     sources = {line.source for line in lines}
     assert len(sources) == 2 and all(s.endswith(("-1", "-2")) for s in sources)
     assert sum("GET /hello 200" in line.text for line in lines) == 6
     assert [line.timestamp for line in lines] == sorted(line.timestamp for line in lines)
     with pytest.raises(UsageError):
-        list(api.logs(stack.session(), since="yesterday"))
+        list(api.logs(deployed.session(), since="yesterday"))
 
 
 def test_down_with_a_foreign_container_on_the_network_is_a_clear_error(stack, docker_client):
@@ -179,11 +182,11 @@ def test_plan_and_up_refuse_a_taken_port_with_the_same_message_before_building(s
     assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
 
 
-def test_replicas_and_the_load_balancer_have_pids_cpu_and_memory_limits(stack):
-    stack.up()
-    for row in stack.containers("replica"):
-        assert stack.docker.api.inspect_container(row["Id"])["HostConfig"]["PidsLimit"] == engine.PIDS_LIMIT
-    lb = stack.docker.api.inspect_container(f"deployer-ldtest.{stack.stack}-lb")["HostConfig"]
+def test_replicas_and_the_load_balancer_have_pids_cpu_and_memory_limits(deployed):
+    deployed.up()
+    for row in deployed.containers("replica"):
+        assert deployed.docker.api.inspect_container(row["Id"])["HostConfig"]["PidsLimit"] == engine.PIDS_LIMIT
+    lb = deployed.docker.api.inspect_container(f"deployer-ldtest.{deployed.stack}-lb")["HostConfig"]
     assert (lb["PidsLimit"], lb["NanoCpus"], lb["Memory"]) == (128, 500_000_000, 256 * 2**20)
     assert (ingress.LB_PIDS_LIMIT, ingress.LB_CPUS, ingress.LB_MEMORY_MIB) == (128, 0.5, 256)
     assert engine.PIDS_LIMIT == 512

@@ -38,10 +38,11 @@ class Driver(Protocol):
     the context (``ctx.mode`` says which). The other operations act on what exists,
     found through the target's own state (Docker labels, a Pulumi stack).
 
-    ``down`` may take a keyword ``down(ctx, *, volumes=False) -> None``: with ``volumes``
-    (``deployer down --volumes``) it also removes the backing services' data. The core
-    passes ``volumes=True`` only to a ``down`` whose signature has it; for any other,
-    ``--volumes`` is a ``UsageError``.
+    ``down`` may take a keyword ``down(ctx, *, destroy_data=False) -> None``: with
+    ``destroy_data`` (``deployer down --destroy-data``, alias ``--volumes``) it also
+    removes the backing services' data; without it the data stays, or ``down`` raises
+    ``UsageError`` when it cannot stay. The core passes ``destroy_data=True`` only to a
+    ``down`` whose signature has it; for any other, ``--destroy-data`` is a ``UsageError``.
 
     The optional methods: the core looks each up before calling it, and a command that
     needs a missing one is a ``UsageError`` ("target 'x' does not support run").

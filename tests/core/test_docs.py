@@ -50,7 +50,7 @@ DRIVER_METHODS = {
     "preflight": "preflight(ctx) -> None",
     "up": "up(ctx, phases) -> Deployment",
     "plan": "plan(ctx, phases, *, offline=False) -> Plan",
-    "down": "down(ctx, *, volumes=False) -> None",
+    "down": "down(ctx, *, destroy_data=False) -> None",
     "status": "status(ctx) -> Status",
     "logs": "logs(ctx, *, follow=False, since=None) -> Iterator[LogLine]",
     "exec": "exec(ctx, command, *, replica=None, tty=False) -> int",

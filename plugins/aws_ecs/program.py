@@ -66,6 +66,7 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "endpoint": ingress.endpoint,
         "image_ref": registry.image_ref,
         "image_id": registry.image_id,
+        "image_content_hash": registry.extra.get("image_content_hash"),
         "repository_url": registry.extra.get("repository_url"),
         "load_balancer_arn": ingress.extra.get("load_balancer_arn"),
         "target_group_arn": ingress.attach,

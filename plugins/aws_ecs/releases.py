@@ -268,10 +268,10 @@ def rollback_image(ecs: Any, ecr: Any, ctx: PhaseContext, release: Release, outp
     resources stay unchanged: ECR refuses a second push of a tag to an immutable
     repository, so they must not be removed and made again.
 
-    :raises UsageError: the digest is gone from ECR, or the stack was deployed without
-        the outputs a rollback needs.
+    :raises UsageError: the digest is gone from ECR; the stack's state is not here (its
+        outputs); or the release was deployed without the tags that say its image's user.
     """
-    if not release.image_present or not present(ecr, [release.image]):
+    if not present(ecr, [release.image]):
         keep = aws_settings.of(ctx).keep_images
         raise UsageError(
             f"release {release.number} cannot be rolled back to: its image {release.image} is no longer in "
@@ -280,16 +280,26 @@ def rollback_image(ecs: Any, ecr: Any, ctx: PhaseContext, release: Release, outp
             "other images can be rolled back to; `deployer releases` shows which. Run `deployer up` to "
             "deploy the working tree instead."
         )
+    if not outputs:
+        raise UsageError(
+            f"stack {ctx.stack} has no Pulumi state here, so a rollback cannot update it: roll back from the "
+            "checkout that deployed it, or share the state between checkouts ([targets.aws-ecs] backend_url)"
+        )
     if not outputs.get("image_content_hash") or not outputs.get("image_id"):
         raise UsageError(f"stack {ctx.stack} was deployed by an older deployer: run `deployer up` once, then roll back")
-    arn = f"{family(ctx)}:{release.number}"
-    definition, tags = _describe(ecs, arn)
+    definition, tags = _describe(ecs, f"{family(ctx)}:{release.number}")
+    if TAG_IMAGE_USER not in tags:
+        raise UsageError(
+            f"release {release.number} was not recorded by deployer (its revision has no {TAG_IMAGE_USER} tag), "
+            "so its image's user cannot be checked: roll back to a release `deployer releases` shows with a "
+            "user@host"
+        )
     architecture = (definition.get("runtimePlatform") or {}).get("cpuArchitecture", "")
     return Image(
         repository=outputs.get("repository_url") or ctx.app.name,
         content_hash=str(outputs["image_content_hash"]),
         id=str(outputs["image_id"]),
-        user=tags.get(TAG_IMAGE_USER, ""),
+        user=tags[TAG_IMAGE_USER],
         architecture=_DOCKER_ARCHITECTURE.get(architecture, ""),
         os="linux",
         volumes=tuple(tags.get(TAG_IMAGE_VOLUMES, "").split()),

@@ -85,6 +85,8 @@ def test_releases_are_read_from_the_account_not_the_checkout(session, tmp_path):
     mine, theirs = api.releases(session), api.releases(elsewhere)
     assert [(r.number, r.image) for r in theirs] == [(r.number, r.image) for r in mine]
     assert not any(r.current for r in theirs), "without the stack's state, no service is known to serve"
+    with pytest.raises(UsageError, match="has no Pulumi state here"):
+        api.rollback(elsewhere)
 
 
 def test_rollback_runs_the_first_digest_again_without_building(session, moto, monkeypatch):  # noqa: F811

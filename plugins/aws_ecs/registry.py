@@ -11,8 +11,9 @@ neither re-tags nor re-pushes. ``image_ref`` is ``<repo_url>@sha256:...``, so a 
 image always changes the task definition and ECS always rolls out the new one.
 
 A rollback (``ctx.image.reference`` set: an image already in the repository) pushes
-nothing: ``image_ref`` is that reference, and the push resources are declared for the
-image pushed last (``ctx.image``'s content hash and ID, see
+nothing: ``image_ref`` is that reference, ``image_id`` is empty (that image's local ID
+is not known), and the push resources are declared for the image pushed last
+(``ctx.image``'s content hash and ID, the ``pushed_*`` outputs, see
 :func:`.releases.rollback_image`), unchanged, since ECR refuses to push a tag of an
 immutable repository twice and the next ``up`` would have to push it again.
 """
@@ -71,8 +72,12 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
     )
     return RegistryResult(
         image_ref=ctx.image.reference or pulumi.Output.concat(repo.repository_url, "@", pushed.sha256_digest),
-        image_id=ctx.image.id,
-        extra={"repository_url": repo.repository_url, "image_content_hash": ctx.image.content_hash},
+        image_id="" if ctx.image.reference else ctx.image.id,  # a rollback's local image ID is not known
+        extra={
+            "repository_url": repo.repository_url,
+            "pushed_content_hash": ctx.image.content_hash,
+            "pushed_image_id": ctx.image.id,
+        },
     )
 
 

@@ -285,7 +285,7 @@ def rollback_image(ecs: Any, ecr: Any, ctx: PhaseContext, release: Release, outp
             f"stack {ctx.stack} has no Pulumi state here, so a rollback cannot update it: roll back from the "
             "checkout that deployed it, or share the state between checkouts ([targets.aws-ecs] backend_url)"
         )
-    if not outputs.get("image_content_hash") or not outputs.get("image_id"):
+    if not outputs.get("pushed_content_hash") or not outputs.get("pushed_image_id"):
         raise UsageError(f"stack {ctx.stack} was deployed by an older deployer: run `deployer up` once, then roll back")
     definition, tags = _describe(ecs, f"{family(ctx)}:{release.number}")
     if TAG_IMAGE_USER not in tags:
@@ -297,8 +297,8 @@ def rollback_image(ecs: Any, ecr: Any, ctx: PhaseContext, release: Release, outp
     architecture = (definition.get("runtimePlatform") or {}).get("cpuArchitecture", "")
     return Image(
         repository=outputs.get("repository_url") or ctx.app.name,
-        content_hash=str(outputs["image_content_hash"]),
-        id=str(outputs["image_id"]),
+        content_hash=str(outputs["pushed_content_hash"]),
+        id=str(outputs["pushed_image_id"]),
         user=tags[TAG_IMAGE_USER],
         architecture=_DOCKER_ARCHITECTURE.get(architecture, ""),
         os="linux",

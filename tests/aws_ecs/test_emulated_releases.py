@@ -94,6 +94,11 @@ def test_rollback_runs_the_first_digest_again_without_building(session, moto, mo
     monkeypatch.setattr(api, "build", _no_build)
     deployment = api.rollback(session)
     assert _service_image(moto, deployment.outputs) == first.image
+    assert deployment.outputs["image_id"] == "", "the rolled-back image's local ID is not known"
+    assert (deployment.outputs["pushed_content_hash"], deployment.outputs["pushed_image_id"]) == (
+        SECOND.content_hash,
+        SECOND.id,
+    ), "the push resources still name the image pushed last"
     after = api.releases(session)
     newest = after[-1]
     assert (newest.image, newest.note, newest.current) == (first.image, f"rollback to {first.number}", True)

@@ -324,7 +324,7 @@ class AwsEcsDriver:
         message = f"pulumi up failed: {_last_lines(exc)}"
         try:
             outputs = _values(stack.outputs())
-            seen = health.observe(session.client("ecs"), session.client("elbv2"), **health.deployed(outputs))
+            seen = health.observe(session.client("ecs"), session.client("elbv2"), **health.service_of(outputs))
             reasons = health.stopped_task_reasons(session.client("ecs"), outputs["cluster"], outputs["service"])
         except Exception:
             return DeployFailed(message)

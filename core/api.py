@@ -21,7 +21,7 @@ from deployer import docker_engine, plugin_manager
 from deployer.checks import checks_for
 from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
 from deployer.errors import ConfigError, ConfigErrors, UsageError
-from deployer.image import KEEP_IMAGES, build_image, project_id, remove_images, require_non_root, resolve_image
+from deployer.image import build_image, project_id, remove_images, require_non_root, resolve_image
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -35,7 +35,7 @@ from deployer.models import (
 )
 from deployer.plugin_manager import DeployerPluginManager
 from deployer.progress import Reporter, SilentReporter
-from deployer.releases import DEPLOYED, ROLLBACK_DEPTH, Release, noting
+from deployer.releases import DEPLOYED, Release, noting
 from deployer.releases import current as current_release
 from deployer.releases import previous as previous_release
 from deployer.targets import Driver
@@ -269,26 +269,21 @@ def _releases_of(driver: Driver, session: Session) -> Callable[[PhaseContext], l
 def rollback(session: Session, release: int | None = None, environ: Mapping[str, str] | None = None) -> Deployment:
     """Deploy an earlier release's image again, without building, through the same
     rollout as ``up`` (``release``: its number; default the one before the current).
+    Where that image is and whether it is still there is the driver's to say (its
+    ``rollback_image``): the local image store, a registry.
 
-    :raises UsageError: no such release, nothing to go back to, or its image is no longer
-        in the local image store (exit 2).
+    :raises UsageError: the target does not roll back, no such release, nothing to go
+        back to, or its image is gone (exit 2).
     """
     ctx = _checked_context(session, "up", environ)
     driver = session.driver()
     known = _releases_of(driver, session)(ctx)
+    image_of = getattr(driver, "rollback_image", None)
+    if image_of is None:
+        raise UsageError(f"target {session.target!r} does not support rollback")
     wanted = _rollback_target(session, known, release)
-    found = docker_engine.connect().image(wanted.image)
-    if found is None or found["Id"] != wanted.image_id:
-        raise UsageError(
-            f"release {wanted.number} cannot be rolled back to: its image {wanted.image} was removed "
-            f"from the local image store. Builds keep the newest {KEEP_IMAGES} images of an app (and "
-            f"any image a container uses), so the current release and the {ROLLBACK_DEPTH} before it "
-            "can be rolled back to; `deployer releases` shows which. Run `deployer up` to deploy the "
-            "working tree instead."
-        )
     _preflight(driver, ctx)
-    repository, _, content = wanted.image.rpartition(":")
-    image = Image(repository, content, found["Id"], (found.get("Config") or {}).get("User") or "")
+    image: Image = image_of(ctx, wanted)
     require_non_root(session.project.app, image)
     ctx = evolve(ctx, image=image)
     session.reporter.line(f"rolling back to release {wanted.number} ({wanted.image}, {wanted.created}): no build")

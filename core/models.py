@@ -184,6 +184,11 @@ class Image:
     """The operating system it was built for (``linux``); empty until the image exists."""
     volumes: tuple[str, ...] = ()
     """The paths the image declares as ``VOLUME``; empty until the image exists."""
+    reference: str = ""
+    """Set only for a rollback on a target whose images live in a registry: the image
+    already there to run again (``<repository>@sha256:<digest>``). The registry phase
+    pushes nothing new and compute runs this reference; the target's ``rollback_image``
+    says what the other fields then hold."""
 
     @property
     def tag(self) -> str:

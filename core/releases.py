@@ -6,8 +6,9 @@ A target that records releases gives its driver two optional methods (see
 record lives in the target's own state (the local target: one small labelled volume per
 release), so any checkout of the same project, on the same engine, sees the same history.
 
-``rollback`` redeploys a release's image without building. Locally the image must still
-be in the image store: :data:`~deployer.image.KEEP_IMAGES` images of an app are kept
+``rollback`` redeploys a release's image without building, found by the driver's
+``rollback_image`` where the target keeps images (aws-ecs: ECR, see
+``deployer.plugins.aws_ecs.releases``). Locally the image must still be in the image store: :data:`~deployer.image.KEEP_IMAGES` images of an app are kept
 (images a container uses are never removed), which is the current release's image and
 those of the :data:`ROLLBACK_DEPTH` releases before it.
 """
@@ -43,7 +44,8 @@ class Release:
 
     number: int
     image: str
-    """The image tag, ``deployer/<app>:<content hash>``."""
+    """The image: local, its tag ``deployer/<app>:<content hash>``; aws-ecs, its
+    ``<repository>@sha256:<digest>``."""
     image_id: str
     config_hash: str
     created: str
@@ -56,7 +58,8 @@ class Release:
     current: bool = False
     """The release serving now: the newest deployed one."""
     image_present: bool | None = None
-    """Whether its image is still in the local image store (None: not checked)."""
+    """Whether its image is still where the target keeps images (the local image store,
+    a registry); None: not checked."""
 
 
 @contextmanager

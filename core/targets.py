@@ -73,6 +73,11 @@ class Driver(Protocol):
       failed rollout (``failed``), with :func:`deployer.releases.current_note` as its
       note (``deployer releases``; ``deployer rollback`` calls ``up`` with the older
       image).
+    - ``rollback_image(ctx, release) -> Image`` (with ``releases``): the image to deploy
+      again for ``release`` without building, found where the target keeps images
+      (local: the image store; aws-ecs: ECR, returned with ``Image.reference`` set); raise
+      ``UsageError`` saying why when it is gone (how many images the target keeps).
+      ``deployer rollback`` then runs ``up`` with it; without it, rollback is refused.
 
     Nothing deployed is not an error: ``status`` returns ``Status(deployed=False)``,
     ``down`` removes nothing and returns, ``logs`` yields nothing (or raises

@@ -37,6 +37,7 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
+from deployer.plugins.aws_ecs import releases
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp, cpu_architecture
 
@@ -121,7 +122,7 @@ def create(
     )
     definition = fargate_task_definition(
         f"{app}-task",
-        family=f"{app}-{ctx.stack}",
+        family=releases.family(ctx),
         cpu=ctx.app.cpu,
         memory=ctx.app.memory,
         architecture=cpu_architecture(cfg.architecture, ctx.image),
@@ -134,6 +135,9 @@ def create(
             secrets=all_secrets,
             services_env=dict(ctx.services.env) if ctx.services is not None else {},
         ).apply(lambda v: json.dumps([container_definition(ctx, **v)])),
+        # the driver tags each revision as a release after its rollout (.releases.record);
+        # every other change registers a new revision, so tags are never updated in place
+        opts=pulumi.ResourceOptions(ignore_changes=["tags", "tagsAll"]),
     )
     replicas = ctx.app.replicas
     service = aws.ecs.Service(

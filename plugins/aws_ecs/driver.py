@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
-from deployer.models import Action, Change, Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.models import Action, Change, Deployment, Image, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import database_down, exec_session, health, hosted_zone, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
+from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.backing_status import with_backing_services
+from deployer.releases import Release
 from deployer.targets import RunPhases
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
@@ -84,10 +86,12 @@ class AwsEcsDriver:
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
+            aws_releases.mark_failed(session.client("ecs"), ctx, _outputs_or_none(stack))
             raise self._explain_failure(ctx, stack, session, exc) from None
         outputs = _values(result.outputs)
-        ecs, elbv2 = session.client("ecs"), session.client("elbv2")
-        health.wait_for_outputs(ecs, elbv2, outputs, ctx, clock=self._clock, sleep=self._sleep)
+        aws_releases.wait_and_record(
+            session.client("ecs"), session.client("elbv2"), ctx, outputs, clock=self._clock, sleep=self._sleep
+        )
         return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
@@ -223,6 +227,20 @@ class AwsEcsDriver:
             ctx, session.client("ecs"), session.client("logs"), before, staged, sleep=self._sleep, clock=self._clock
         )
 
+    def releases(self, ctx: PhaseContext) -> list[Release]:
+        """The stack's releases: its task definition revisions in ECS (:mod:`.releases`),
+        each saying whether ECR still holds its image."""
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        outputs = _values(stack.outputs()) if stack else {}
+        return aws_releases.listing(session.client("ecs"), session.client("ecr"), ctx, outputs)
+
+    def rollback_image(self, ctx: PhaseContext, release: Release) -> Image:
+        """``release``'s image in ECR, to deploy again without building or pushing
+        (:func:`.releases.rollback_image`)."""
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        outputs = _values(stack.outputs()) if stack else {}
+        return aws_releases.rollback_image(session.client("ecs"), session.client("ecr"), ctx, release, outputs)
+
     # --- the stack --------------------------------------------------------------------
 
     def preflight(self, ctx: PhaseContext) -> None:
@@ -306,14 +324,7 @@ class AwsEcsDriver:
         message = f"pulumi up failed: {_last_lines(exc)}"
         try:
             outputs = _values(stack.outputs())
-            seen = health.observe(
-                session.client("ecs"),
-                session.client("elbv2"),
-                cluster=outputs["cluster"],
-                service=outputs["service"],
-                target_group_arn=outputs.get("target_group_arn"),
-                task_definition=outputs.get("task_definition"),
-            )
+            seen = health.observe(session.client("ecs"), session.client("elbv2"), **health.service_of(outputs))
             reasons = health.stopped_task_reasons(session.client("ecs"), outputs["cluster"], outputs["service"])
         except Exception:
             return DeployFailed(message)
@@ -341,6 +352,14 @@ def _values(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Stack outputs (``OutputValue``s, as ``stack.outputs()`` and an up result hold them)
     as plain values."""
     return {key: output.value for key, output in outputs.items()}
+
+
+def _outputs_or_none(stack: Any) -> dict[str, Any]:
+    """The stack's outputs, or none when a failed update left them unreadable."""
+    try:
+        return _values(stack.outputs())
+    except Exception:
+        return {}
 
 
 def _locked(ctx: PhaseContext) -> DeployFailed:

@@ -66,6 +66,8 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "endpoint": ingress.endpoint,
         "image_ref": registry.image_ref,
         "image_id": registry.image_id,
+        "pushed_content_hash": registry.extra.get("pushed_content_hash"),
+        "pushed_image_id": registry.extra.get("pushed_image_id"),
         "repository_url": registry.extra.get("repository_url"),
         "load_balancer_arn": ingress.extra.get("load_balancer_arn"),
         "target_group_arn": ingress.attach,

@@ -9,6 +9,13 @@ ID) as ``<repo_url>:<content hash>-<image ID>`` (:func:`image_tag`), and a
 The tag is derived from the image, so an unchanged app means unchanged inputs: Pulumi
 neither re-tags nor re-pushes. ``image_ref`` is ``<repo_url>@sha256:...``, so a new
 image always changes the task definition and ECS always rolls out the new one.
+
+A rollback (``ctx.image.reference`` set: an image already in the repository) pushes
+nothing: ``image_ref`` is that reference, ``image_id`` is empty (that image's local ID
+is not known), and the push resources are declared for the image pushed last
+(``ctx.image``'s content hash and ID, the ``pushed_*`` outputs, see
+:func:`.releases.rollback_image`), unchanged, since ECR refuses to push a tag of an
+immutable repository twice and the next ``up`` would have to push it again.
 """
 
 from __future__ import annotations
@@ -64,9 +71,13 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
         opts=pulumi.ResourceOptions(provider=ecr),
     )
     return RegistryResult(
-        image_ref=pulumi.Output.concat(repo.repository_url, "@", pushed.sha256_digest),
-        image_id=ctx.image.id,
-        extra={"repository_url": repo.repository_url},
+        image_ref=ctx.image.reference or pulumi.Output.concat(repo.repository_url, "@", pushed.sha256_digest),
+        image_id="" if ctx.image.reference else ctx.image.id,  # a rollback's local image ID is not known
+        extra={
+            "repository_url": repo.repository_url,
+            "pushed_content_hash": ctx.image.content_hash,
+            "pushed_image_id": ctx.image.id,
+        },
     )
 
 

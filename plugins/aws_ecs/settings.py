@@ -63,6 +63,11 @@ hyphens, beginning and ending with a letter or digit, none of the reserved prefi
 suffixes; no two adjacent dots and not an IP address (checked apart).
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"""
 
+KEEP_IMAGES = 10
+"""The default ``keep_images``: the ECR lifecycle policy keeps the newest N images, which
+also bounds rollback (the current release and at least N - 1 earlier releases with other
+images can be rolled back to: :func:`.releases.rollback_depth`)."""
+
 PRIVATE_V4 = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 """RFC 1918 private address space, what AWS recommends a VPC's IPv4 block come from.
 https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html"""
@@ -83,7 +88,7 @@ class AwsSettings:
     nat: bool = False
     nat_per_az: bool = False
     log_retention_days: int = 30
-    keep_images: int = 10
+    keep_images: int = KEEP_IMAGES
     force_delete_repository: bool = True
     deregistration_delay: int = 30
     health_check_grace_period: int = 60

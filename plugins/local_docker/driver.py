@@ -29,7 +29,7 @@ from deployer import releases as core_releases
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.log_lines import merge
-from deployer.models import Change, Check, Deployment, LogLine, PhaseContext, Plan, Status, StatusRange
+from deployer.models import Change, Check, Deployment, Image, LogLine, PhaseContext, Plan, Status, StatusRange
 from deployer.plugins.local_docker import compute, database, engine, lb_routes, oneoff, releases, workers
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT, STATS_PORT
 from deployer.plugins.local_docker.host_port import check_port
@@ -232,6 +232,10 @@ class LocalDriver:
         """The stack's releases, oldest first, read from its release volumes; each says
         whether its image is still in the local image store (``rollback`` needs it)."""
         return releases.listing(engine.client(), ctx, check_images=True)
+
+    def rollback_image(self, ctx: PhaseContext, release: core_releases.Release) -> Image:
+        """``release``'s image from the local image store (:func:`.releases.rollback_image`)."""
+        return releases.rollback_image(engine.client(), release)
 
     def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
         """Run ``command`` in a running replica and return its exit code. With ``tty``,

@@ -15,7 +15,9 @@ from attrs import evolve
 
 from deployer import docker_labels, releases
 from deployer.docker_engine import DockerEngine
-from deployer.models import PhaseContext
+from deployer.errors import UsageError
+from deployer.image import KEEP_IMAGES
+from deployer.models import Image, PhaseContext
 from deployer.plugins.local_docker import compute, engine
 from deployer.plugins.local_docker.settings import of
 from deployer.releases import Release
@@ -120,3 +122,20 @@ def record(docker: DockerEngine, ctx: PhaseContext, *, status: str, known: list[
         with contextlib.suppress(docker.errors.APIError):
             docker.api.remove_volume(f"{engine.prefix(ctx)}-history-{old.number}", force=True)
     return release
+
+
+def rollback_image(docker: DockerEngine, release: Release) -> Image:
+    """The image of ``release``, from the local image store, to deploy again without
+    building; a :class:`UsageError` (exit 2) when it was removed or its tag now names
+    another image."""
+    found = docker.image(release.image)
+    if found is None or found["Id"] != release.image_id:
+        raise UsageError(
+            f"release {release.number} cannot be rolled back to: its image {release.image} was removed "
+            f"from the local image store. Builds keep the newest {KEEP_IMAGES} images of an app (and "
+            f"any image a container uses), so the current release and the {releases.ROLLBACK_DEPTH} before it "
+            "can be rolled back to; `deployer releases` shows which. Run `deployer up` to deploy the "
+            "working tree instead."
+        )
+    repository, _, content = release.image.rpartition(":")
+    return Image(repository, content, found["Id"], (found.get("Config") or {}).get("User") or "")

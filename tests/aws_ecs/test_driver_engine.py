@@ -19,6 +19,7 @@ from pulumi import automation as auto
 from deployer.errors import ConfigError, EnvironmentProblem, UsageError
 from deployer.plugins.aws_ecs import driver as driver_module
 from deployer.plugins.aws_ecs import health
+from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
 from tests.aws_ecs.conftest import make_ctx
 
@@ -83,6 +84,7 @@ def test_up_refreshes_the_state_before_updating(monkeypatch, tmp_path):
     driver, ctx = AwsEcsDriver(), make_ctx(project_dir=tmp_path)
     monkeypatch.setattr(driver, "_stack", lambda *a, **k: (stack, SimpleNamespace(client=lambda name: None)))
     monkeypatch.setattr(health, "wait_until_healthy", lambda *a, **k: None)
+    monkeypatch.setattr(aws_releases, "record", lambda *a, **k: None)  # no ECS behind this fake session
     driver.up(ctx, _no_phases)
     assert stack.calls == ["refresh", "up"]
 

@@ -11,6 +11,7 @@ import pytest
 
 from deployer.errors import DeployFailed
 from deployer.plugins.aws_ecs import health, oneoff, program
+from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
 from deployer.services import WorkerSpec
 from tests.aws_ecs.conftest import make_ctx
@@ -50,6 +51,7 @@ def driven(monkeypatch, tmp_path):
     releases: list[str] = []
     stacks: list[StagedStack] = []
     monkeypatch.setattr(health, "wait_until_healthy", lambda *a, **k: None)
+    monkeypatch.setattr(aws_releases, "record", lambda *a, **k: None)  # no ECS behind this fake session
     monkeypatch.setattr(
         program,
         "run",

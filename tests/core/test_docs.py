@@ -56,6 +56,7 @@ DRIVER_METHODS = {
     "exec": "exec(ctx, command, *, replica=None, tty=False) -> int",
     "run": "run(ctx, command) -> int",
     "releases": "releases(ctx) -> list[Release]",
+    "rollback_image": "rollback_image(ctx, release) -> Image",
     "lock": "lock(ctx) -> AbstractContextManager",
 }
 """Every method the core calls on a driver, as the plugin author's guide states it."""

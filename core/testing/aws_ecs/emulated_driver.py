@@ -17,7 +17,10 @@ implements :class:`deployer.targets.Driver` with the production aws-ecs modules
   production code (``health.wait_until_healthy``) on a virtual clock: moto changes only
   when the emulator acts, so waiting in real time would change nothing.
 - ``status`` is the production ``health.live_status`` against moto, with the database
-  and workers (``backing_status``); ``logs`` the production CloudWatch reader.
+  and workers (``backing_status``); ``logs`` the production CloudWatch reader;
+  ``releases`` and ``rollback_image`` the production release code
+  (:mod:`deployer.plugins.aws_ecs.releases`: task definition revisions and their tags,
+  ECR's images), and ``up`` tags each rollout's revision as the real driver does.
 - ``plan`` is the offline plan (same resources, outputs and ``spec``, under the same
   mocks as ``up``) with each change compared against the stored state: create, update,
   unchanged or remove.
@@ -43,17 +46,20 @@ from datetime import datetime
 from typing import Any, Literal
 
 import boto3
+from attrs import evolve
 from moto.core.models import botocore_stubber
 from moto.moto_api import state_manager
 
 from deployer.errors import DeployFailed, EnvironmentProblem
-from deployer.models import Change, Deployment, LogLine, PhaseContext, Plan, Status
+from deployer.models import Change, Deployment, Image, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import database_down, exec_session, health, hosted_zone, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
+from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.plugins.aws_ecs.offline import REDACTED
+from deployer.releases import Release
 from deployer.targets import RunPhases
 from deployer.testing.aws_ecs import aws_rules, moto_appliers
 from deployer.testing.aws_ecs.emulated_lookups import rules_context
@@ -215,11 +221,12 @@ class EmulatedDriver:
         With a release command, first the release stage and the release command, as the
         real driver does (:mod:`deployer.plugins.aws_ecs.release_stage`)."""
         aws = self._aws(ctx)
+        ctx = _in_mock_terms(ctx, load(ctx))
         self._image_architecture = image_architecture(ctx)
         released = self._release_stage(ctx, aws, phases) if ctx.app.release_command else None
         outputs = self._apply(ctx, aws, lambda: program.run(ctx, phases, add=released))
         clock = VirtualClock()
-        health.wait_for_outputs(aws.ecs, aws.elbv2, outputs, ctx, clock=clock.clock, sleep=clock.sleep)
+        aws_releases.wait_and_record(aws.ecs, aws.elbv2, ctx, outputs, clock=clock.clock, sleep=clock.sleep)
         return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
 
     def _apply(
@@ -358,6 +365,18 @@ class EmulatedDriver:
         if "log_group" not in outputs:
             raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
         yield from cloudwatch.read(self._aws(ctx).logs, outputs["log_group"], follow=follow, since=since)
+
+    def releases(self, ctx: PhaseContext) -> list[Release]:
+        """The production release listing (:func:`deployer.plugins.aws_ecs.releases.listing`)
+        against moto: the family's task definition revisions and ECR's images."""
+        aws = self._aws(ctx)
+        return aws_releases.listing(aws.ecs, aws.ecr, ctx, load(ctx).outputs)
+
+    def rollback_image(self, ctx: PhaseContext, release: Release) -> Image:
+        """The production rollback image (:func:`deployer.plugins.aws_ecs.releases.rollback_image`)
+        against moto's ECR."""
+        aws = self._aws(ctx)
+        return aws_releases.rollback_image(aws.ecs, aws.ecr, ctx, release, load(ctx).outputs)
 
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """What the emulator still holds for the app and stack (live objects carrying its
@@ -548,6 +567,17 @@ def _mapping(entry: Mapping[str, Any]) -> dict[str, str]:
     """Mock value to emulator value for the outputs of one applied resource."""
     real = entry["real"]
     return {mock: real[k] for k, mock in entry["mock"].items() if isinstance(real.get(k), str) and real[k] != mock}
+
+
+def _in_mock_terms(ctx: PhaseContext, stored: Stored) -> PhaseContext:
+    """``ctx`` with a rollback's ``Image.reference`` (an emulator value: the real
+    repository URL) written with the mock values it stands for, as the program's other
+    values are, so :func:`resolve` maps it back once like the rest."""
+    image = ctx.image
+    if image is None or not image.reference:
+        return ctx
+    real_to_mock = {real: mock for entry in stored.resources for mock, real in _mapping(entry).items()}
+    return evolve(ctx, image=evolve(image, reference=resolve(image.reference, real_to_mock)))
 
 
 def image_architecture(ctx: PhaseContext) -> str | None:

@@ -277,23 +277,25 @@ def rollback(session: Session, release: int | None = None, environ: Mapping[str,
     """
     ctx = _checked_context(session, "up", environ)
     driver = session.driver()
-    known = _releases_of(driver, session)(ctx)
+    listing = _releases_of(driver, session)
     image_of = getattr(driver, "rollback_image", None)
     if image_of is None:
         raise UsageError(f"target {session.target!r} does not support rollback")
-    wanted = _rollback_target(session, known, release)
     _preflight(driver, ctx)
-    image: Image = image_of(ctx, wanted)
-    require_non_root(session.project.app, image)
-    ctx = evolve(ctx, image=image)
-    session.reporter.line(f"rolling back to release {wanted.number} ({wanted.image}, {wanted.created}): no build")
-    serving = current_release(known)
-    if serving is not None and wanted.config_hash != serving.config_hash:
-        session.reporter.line(
-            f"note: release {wanted.number} was deployed with another app config; its image runs with the current one"
-        )
-    with noting(f"rollback to {wanted.number}"):
-        return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+    with _lock(driver, ctx):  # as for up: the releases read and the rollout, one at a time per stack
+        known = listing(ctx)
+        wanted = _rollback_target(session, known, release)
+        image: Image = image_of(ctx, wanted)
+        require_non_root(session.project.app, image)
+        ctx = evolve(ctx, image=image)
+        session.reporter.line(f"rolling back to release {wanted.number} ({wanted.image}, {wanted.created}): no build")
+        serving = current_release(known)
+        if serving is not None and wanted.config_hash != serving.config_hash:
+            session.reporter.line(
+                f"note: release {wanted.number} was deployed with another app config; its image runs with the current one"
+            )
+        with noting(f"rollback to {wanted.number}"):
+            return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 
 def _rollback_target(session: Session, known: Sequence[Release], number: int | None) -> Release:

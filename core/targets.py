@@ -49,11 +49,11 @@ class Driver(Protocol):
 
     - ``preflight(ctx) -> None``: called first for every command that touches the
       platform (``up``, ``plan`` but not ``plan --offline``, ``status``, ``down``,
-      ``logs``, ``exec``, ``run``, ``releases``; ``rollback`` after listing the releases), before
+      ``logs``, ``exec``, ``run``, ``releases``, ``rollback``), before
       anything is built or read, so a missing tool, service or credential is reported
       first; raise ``EnvironmentProblem`` saying how to fix it.
     - ``lock(ctx) -> AbstractContextManager``: a lock on the app and stack. The core
-      enters it around the image build and ``up`` (and around ``down``), so two
+      enters it around the image build and ``up`` (around ``rollback`` and ``down`` too), so two
       concurrent ``up`` runs of one stack build once and roll out once: the second finds
       the image built and the stack converged. The driver's own ``up`` and ``down`` are
       called while it is held, so it must be reentrant in the holding thread (or the

@@ -1,9 +1,18 @@
-"""Which release is current and which one a plain ``rollback`` goes back to."""
+"""Which release is current, which one a plain ``rollback`` goes back to, and in what
+order ``rollback`` checks, reads and rolls out."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from deployer import api
 from deployer.image import KEEP_IMAGES
+from deployer.models import Image
+from deployer.plugin_manager import get_plugin_manager
 from deployer.releases import FAILED, ROLLBACK_DEPTH, Release, current, previous
+from deployer.testing import write_project
+
+from .memory_target import MemoryDriver, MemoryTarget
 
 
 def _r(number: int, image: str, config: str = "c1") -> Release:
@@ -23,3 +32,42 @@ def test_a_config_change_alone_is_a_release_to_go_back_to():
 
 def test_rollback_depth_agrees_with_the_images_builds_keep():
     assert ROLLBACK_DEPTH == KEEP_IMAGES - 1 >= 1
+
+
+class _Recording(MemoryDriver):
+    """A memory driver with releases, rollback and a lock, recording the order of calls."""
+
+    def __init__(self, target: MemoryTarget, events: list[str]):
+        super().__init__(target)
+        self.events = events
+
+    def preflight(self, ctx):
+        self.events.append("preflight")
+
+    @contextmanager
+    def lock(self, ctx):
+        self.events.append("lock")
+        yield
+        self.events.append("unlock")
+
+    def releases(self, ctx):
+        self.events.append("releases")
+        return [_r(1, "x"), _r(2, "y")]
+
+    def rollback_image(self, ctx, release):
+        self.events.append(f"image of {release.number}")
+        return Image("deployer/rolled", release.image_id, id="sha256:" + "1" * 64, user="10001")
+
+    def up(self, ctx, phases):
+        self.events.append(f"up {ctx.image.content_hash}")
+        return super().up(ctx, phases)
+
+
+def test_rollback_checks_first_then_reads_the_releases_and_rolls_out_under_the_stacks_lock(tmp_path):
+    events: list[str] = []
+    target = MemoryTarget()
+    target.make_driver = lambda: _Recording(target, events)
+    config = write_project(tmp_path, app={"name": "rolled"})
+    session = api.open_session(target="memory", config=config, pm=get_plugin_manager(extra=[("memory", target)]))
+    api.rollback(session)
+    assert events == ["preflight", "lock", "releases", "image of 1", "up x", "unlock"]

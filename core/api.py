@@ -184,19 +184,21 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
 
 
-def down(session: Session, images: bool = False, *, destroy_data: bool = False) -> None:
+def down(session: Session, images: bool = False, *, destroy_data: bool = False) -> list[str]:
     """Remove everything ``up`` created for this app and stack (with nothing deployed,
     remove nothing and succeed: idempotent); with ``images``, then also this project's
     images of the app (:func:`deployer.image.remove_images`: every one no container uses,
     whatever stack or target ran it). The database's data only with ``destroy_data``
     (``down --destroy-data``, alias ``--volumes``), which the driver's ``down`` receives as
-    its keyword ``destroy_data``; a driver whose ``down`` takes none refuses it."""
+    its keyword ``destroy_data``; a driver whose ``down`` takes none refuses it. Returns
+    one line per image removed or kept (empty without ``images``)."""
     ctx = session.context("down")
     driver = session.driver()
     _preflight(driver, ctx)
     started = time.perf_counter()
     if destroy_data and "destroy_data" not in inspect.signature(driver.down).parameters:
         raise UsageError(f"target {session.target!r} does not support down --destroy-data")
+    lines: list[str] = []
     with _lock(driver, ctx):
         if destroy_data:
             driver.down(ctx, destroy_data=True)  # type: ignore[call-arg]
@@ -209,6 +211,7 @@ def down(session: Session, images: bool = False, *, destroy_data: bool = False) 
             for line in lines or [f"no image of app {project.app.name!r} from this project to remove"]:
                 session.reporter.line(line)
     session.reporter.phase("down", time.perf_counter() - started)
+    return lines
 
 
 def status(session: Session) -> Status:

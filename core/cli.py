@@ -293,9 +293,10 @@ def down(
     data stays unless --destroy-data (alias --volumes)."""
     from deployer import api
 
-    def action(session: Any) -> dict[str, str]:
-        api.down(session, images=images, destroy_data=destroy_data)
-        return {"target": session.target, "stack": session.stack, "removed": "true"}
+    def action(session: Any) -> dict[str, Any]:
+        removed_images = api.down(session, images=images, destroy_data=destroy_data)
+        result = {"target": session.target, "stack": session.stack, "removed": "true"}
+        return {**result, "images": removed_images} if images else result
 
     _run(
         as_json,

@@ -7,6 +7,7 @@ website's own image (``deployer/website:<hash>``) is kept as the build cache tha
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -312,7 +313,8 @@ def test_building_one_project_never_prunes_another_projects_images(tmp_path, doc
 
 
 @pytest.mark.docker
-def test_down_images_removes_this_projects_images_only(tmp_path, docker_client, throwaway_app):
+@pytest.mark.parametrize("as_json", [False, True])
+def test_down_images_removes_this_projects_images_only(tmp_path, docker_client, throwaway_app, as_json):
     name = throwaway_app(tmp_path).name
     first, second = tmp_path / "first", tmp_path / "second"
     theirs = api.build(load_project(_scratch_project(second, name, "theirs")))
@@ -322,7 +324,7 @@ def test_down_images_removes_this_projects_images_only(tmp_path, docker_client, 
     docker_client.containers.create(used.id, command=["none"], labels={TEST_LABEL: "1", docker_labels.APP: name})
 
     result = subprocess.run(
-        [sys.executable, "-m", "deployer", "down", "--images", "--stack", "imgs"],
+        [sys.executable, "-m", "deployer", "down", "--images", "--stack", "imgs", *(["--json"] if as_json else [])],
         cwd=first,
         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
         capture_output=True,
@@ -331,8 +333,9 @@ def test_down_images_removes_this_projects_images_only(tmp_path, docker_client, 
     )
 
     assert result.returncode == 0, result.stderr
-    assert f"removed image {unused.tag}" in result.stderr + result.stdout
-    assert f"kept image {used.tag}: a container uses it" in result.stderr + result.stdout
+    said = "\n".join(json.loads(result.stdout)["images"]) if as_json else result.stderr + result.stdout
+    assert f"removed image {unused.tag}" in said
+    assert f"kept image {used.tag}: a container uses it" in said
     assert _tags(docker_client, name) == {theirs.tag, used.tag}
 
 

@@ -20,7 +20,14 @@ from importlib.util import find_spec
 EXTRAS = "deployer[aws,testing]"
 """What to install for this package."""
 
-REQUIRES = {"boto3": "aws", "pulumi": "aws", "pulumi_aws": "aws", "moto": "testing", "pytest": "testing"}
+REQUIRES = {
+    "boto3": "aws",
+    "botocore": "aws",
+    "pulumi": "aws",
+    "pulumi_aws": "aws",
+    "moto": "testing",
+    "pytest": "testing",
+}
 """Third-party modules this package (and the aws-ecs modules it runs) imports, by extra."""
 
 _missing = sorted(name for name in REQUIRES if find_spec(name) is None)

@@ -134,6 +134,8 @@ def _run(
         _fail("interrupted; run the same command again to converge", 130, as_json)
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
+    except BrokenPipeError:  # the reader left (`deployer logs | head`): click exits 1 quietly
+        raise
     except Exception as exc:
         _crash(exc, session, as_json)
     if failed(result):

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from deployer import __version__, api, hookimpl
+from deployer import __version__, api, cli, hookimpl
 from deployer.cli import app
 from deployer.models import Change, Plan, Status
 from deployer.plugin_manager import get_plugin_manager
+from deployer.testing import write_project
 from tests.core.memory_target import MemoryTarget
 
 KNOWN = ", ".join(sorted(get_plugin_manager().targets))
@@ -238,8 +239,6 @@ def test_every_command_refuses_repeated_options():
     """One mechanism for all commands: each is built with the refusing command class."""
     import typer.main
 
-    from deployer import cli
-
     group = typer.main.get_command(app)
     assert isinstance(group, cli._Group)
     assert group.commands and all(isinstance(command, cli._Command) for command in group.commands.values())
@@ -386,3 +385,20 @@ def test_a_plugin_registered_from_any_module_is_named_by_its_registered_name():
     found = culprit(raising_in("deployer.lifecycle", "my_local_hooks").__traceback__, [("mine", plugin)])
 
     assert found.describe() == "in plugin 'mine'"
+
+
+@pytest.mark.docker
+def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path):
+    """``deployer status | head -0``: the pipe closes before the output is written; click
+    then exits 1 without a word, where deployer reported a crash of its own before."""
+    config = write_project(tmp_path, app={"name": "piped"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deployer", "status", "--target", "local", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert stderr == "", stderr

@@ -3,6 +3,7 @@ polled under traffic, then Ctrl-C (SIGINT)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,7 @@ def test_watch_rolls_out_a_change_refuses_a_broken_one_and_stops_on_ctrl_c(stack
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack, should it hang
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
@@ -73,7 +75,14 @@ def test_watch_rolls_out_a_change_refuses_a_broken_one_and_stops_on_ctrl_c(stack
         assert "keeps serving" in "".join(lines)
         assert sum("change detected" in line for line in lines) == 2, "the ignored file changed nothing"
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0, "".join(lines)
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            process.wait(timeout=30)
+            time.sleep(1)
+            raise AssertionError("Ctrl-C did not stop watching within 60 s:\n" + "".join(lines)) from None
+        assert code == 0, "".join(lines)
         assert "stopped watching" in "".join(lines)
         assert requests.get(stack.url(), timeout=5).text == f"edited {stack.version}\n", "still deployed"
     finally:

@@ -31,7 +31,7 @@ from typing import Any
 
 from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
-from deployer.errors import DeployFailed
+from deployer.errors import ConfigError, DeployFailed
 from deployer.models import Change, NetworkResult, PhaseContext
 from deployer.plugins.local_docker import engine
 from deployer.services import DatabaseSpec, ServicesResult, postgres_env
@@ -51,6 +51,8 @@ PORT = 5432
 USER = "app"
 STANDIN_REPOSITORY = "deployer/postgres-standin"
 STANDIN_BASE = "python:3.12-slim"
+STANDIN_VERSION = "15"
+"""The PostgreSQL major version of the stand-in (Debian bookworm's ``postgresql-15``)."""
 READY_TIMEOUT = 120
 
 _ENTRYPOINT = r"""#!/bin/sh
@@ -100,6 +102,31 @@ def volume_name(ctx: PhaseContext) -> str:
 # --- the image --------------------------------------------------------------------------
 
 
+def require_available(docker: DockerEngine, spec: DatabaseSpec) -> None:
+    """Before ``up`` builds anything: a ``version`` the stand-in does not have must be in
+    the image store or pullable as the official ``postgres:<version>`` (pulled here).
+
+    :raises ConfigError: names ``database.version`` and the two ways out (exit 2).
+    """
+    official = f"postgres:{spec.version}"
+    if spec.version == STANDIN_VERSION or docker.image(official) is not None:
+        return
+    try:
+        docker.api.pull("postgres", tag=spec.version)
+    except docker.errors.APIError:
+        raise _unavailable(spec) from None
+
+
+def _unavailable(spec: DatabaseSpec) -> ConfigError:
+    return ConfigError(
+        "database.version",
+        f"the official image postgres:{spec.version} cannot be pulled here, and the stand-in deployer builds "
+        f"from Debian bookworm's packages has only PostgreSQL {STANDIN_VERSION}: set database.version = "
+        f'"{STANDIN_VERSION}" or make the image available (docker pull / docker load)',
+        value=spec.version,
+    )
+
+
 def _standin_tag() -> str:
     digest = hashlib.sha256((_DOCKERFILE + _ENTRYPOINT).encode()).hexdigest()[:12]
     return f"{STANDIN_REPOSITORY}:15-{digest}"
@@ -117,12 +144,8 @@ def image(docker: DockerEngine, ctx: PhaseContext, spec: DatabaseSpec, *, build:
             return official, f"the official image {official}"
         except docker.errors.APIError:
             pass
-    if spec.version != "15":
-        raise DeployFailed(
-            f"database.version {spec.version}: the official image {official} cannot be pulled here, and the "
-            "stand-in deployer builds from Debian bookworm's packages has only PostgreSQL 15; "
-            'set database.version = "15" or make the image available (docker pull / docker load)'
-        )
+    if spec.version != STANDIN_VERSION:
+        raise _unavailable(spec)
     tag = _standin_tag()
     description = f"the stand-in {tag} (Debian bookworm's postgresql-15, as the official image has no pull here)"
     if docker.image(tag) is None and build:

@@ -50,9 +50,11 @@ class LocalDriver:
         """Before anything is built: the engine answers, no object deployer did not
         create for this app and stack holds a name ``up`` would create, and ``host_port``
         is free (or this stack's own load balancer's). ``up`` checks the port again under
-        the stack's lock, ``plan`` even with ``--offline``.
+        the stack's lock, ``plan`` even with ``--offline``. For ``up``, a ``[database]``
+        version must be runnable here (:func:`.database.require_available`).
 
         :raises EnvironmentProblem: the engine is not reachable.
+        :raises ConfigError: ``database.version`` cannot run here.
         :raises UsageError: names each foreign object, or what holds the port; nothing was
             changed.
         """
@@ -68,6 +70,8 @@ class LocalDriver:
                 "or deploy under another --stack"
             )
         check_port(docker, ctx)
+        if ctx.mode == "up" and ctx.app.database is not None:
+            database.require_available(docker, ctx.app.database)
 
     def lock(self, ctx: PhaseContext) -> AbstractContextManager[None]:
         """The stack's lock (:func:`.lock.stack_lock`): the core holds it around the build

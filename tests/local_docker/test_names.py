@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from deployer import api
-from deployer.errors import UsageError
+from deployer.errors import ConfigError, UsageError
 from deployer.plugins.local_docker import engine
 from tests.local_docker.conftest import APP_NAME, Stack
 from tests.ports import free_port
@@ -157,4 +157,18 @@ def test_a_deployment_under_the_old_names_is_replaced_by_up(stack):
 def test_a_deployment_under_the_old_names_is_removed_by_down(stack):
     _up_under_old_names(stack)
     api.down(stack.session())
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_a_database_version_that_cannot_run_here_is_refused_before_the_build(stack, docker_client):
+    config = stack.config
+    config.write_text(config.read_text() + '\n[database]\nengine = "postgres"\nversion = "16"\n')
+    if docker_client.api.images(name="postgres:16"):
+        pytest.skip("postgres:16 is in this engine's image store: the version can run here")
+    before = {i["Id"] for i in docker_client.api.images()}
+    with pytest.raises(ConfigError) as caught:
+        api.up(api.open_session(target="local", stack=stack.stack, config=config))
+    assert caught.value.key == "database.version" and caught.value.exit_code == 2
+    assert 'set database.version = "15"' in str(caught.value)
+    assert {i["Id"] for i in docker_client.api.images()} == before, "nothing was built"
     assert stack.objects() == {"containers": [], "networks": [], "volumes": []}

@@ -52,6 +52,9 @@ def test_watch_rolls_out_a_change_refuses_a_broken_one_and_stops_on_ctrl_c(stack
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack, should it hang
+        # as from a terminal: a shell starts background jobs with SIGINT ignored, and Python
+        # keeps an inherited SIG_IGN, so a suite run in the background could not Ctrl-C it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)

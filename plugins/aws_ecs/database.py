@@ -34,7 +34,7 @@ from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.network import pinned_zones, subnet_blocks
+from deployer.plugins.aws_ecs.network import pinned_zones, subnet_blocks, subnets
 from deployer.services import ServicesResult
 
 PORT = 5432
@@ -149,16 +149,4 @@ def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> list[pulumi.
     zones = tuple(network.extra.get("availability_zones") or pinned_zones(aws_settings.of(ctx).az_count))
     blocks = subnet_blocks(vpc_cidr, 16)[-len(zones) :]
     table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
-    subnets = []
-    for index, (zone, block) in enumerate(zip(zones, blocks, strict=True)):
-        subnet = aws.ec2.Subnet(
-            f"{app}-db-{index}",
-            vpc_id=network.id,
-            cidr_block=block,
-            availability_zone=zone,
-            map_public_ip_on_launch=False,
-            tags={"Name": f"{app}-db-{zone}"},
-        )
-        aws.ec2.RouteTableAssociation(f"{app}-db-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
-        subnets.append(subnet)
-    return [subnet.id for subnet in subnets]
+    return [subnet.id for subnet in subnets(app, "db", network.id, zones, blocks, [table] * len(zones))]

@@ -73,7 +73,9 @@ def create(ctx: PhaseContext) -> NetworkResult:
         destination_ipv6_cidr_block=ANYWHERE_V6,
         gateway_id=gateway.id,
     )
-    public = _subnets(app, "public", vpc, zones, blocks[: cfg.az_count], [public_table] * cfg.az_count, ipv6=True)
+    public = subnets(
+        app, "public", vpc.id, zones, blocks[: cfg.az_count], [public_table] * cfg.az_count, ipv6=vpc.ipv6_cidr_block
+    )
 
     task_subnets = public
     if cfg.nat:
@@ -81,7 +83,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
             tables = [_nat_route_table(app, f"-{index}", vpc, home, gateway) for index, home in enumerate(public)]
         else:
             tables = [_nat_route_table(app, "", vpc, public[0], gateway)] * cfg.az_count
-        task_subnets = _subnets(app, "private", vpc, zones, blocks[cfg.az_count :], tables)
+        task_subnets = subnets(app, "private", vpc.id, zones, blocks[cfg.az_count :], tables)
 
     alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https, ipv6=True)
     return NetworkResult(
@@ -124,18 +126,18 @@ def ipv6_subnet_block(vpc_block: str, index: int) -> str:
     return str(ipaddress.IPv6Network((int(network.network_address) + (index << 64), 64)))
 
 
-def _subnets(app, kind, vpc, zones, blocks, tables, *, ipv6: bool = False):
-    """One subnet per zone, each explicitly associated with its route table in ``tables``;
-    with ``ipv6`` each also gets a /64 of the VPC's IPv6 block (but assigns no IPv6
-    address on launch: only the load balancer uses IPv6)."""
-    subnets = []
+def subnets(app, kind, vpc_id, zones, blocks, tables, *, ipv6=None):
+    """One subnet ``<app>-<kind>-<n>`` per zone, each explicitly associated with its route
+    table in ``tables``; with ``ipv6`` (the VPC's IPv6 block) each also gets a /64 of it
+    (but assigns no IPv6 address on launch: only the load balancer uses IPv6)."""
+    made = []
     for index, (zone, block, table) in enumerate(zip(zones, blocks, tables, strict=True)):
         dualstack = (
-            {"ipv6_cidr_block": vpc.ipv6_cidr_block.apply(lambda v6, i=index: ipv6_subnet_block(v6, i))} if ipv6 else {}
+            {"ipv6_cidr_block": ipv6.apply(lambda v6, i=index: ipv6_subnet_block(v6, i))} if ipv6 is not None else {}
         )
         subnet = aws.ec2.Subnet(
             f"{app}-{kind}-{index}",
-            vpc_id=vpc.id,
+            vpc_id=vpc_id,
             cidr_block=block,
             availability_zone=zone,
             map_public_ip_on_launch=False,
@@ -143,8 +145,8 @@ def _subnets(app, kind, vpc, zones, blocks, tables, *, ipv6: bool = False):
             **dualstack,
         )
         aws.ec2.RouteTableAssociation(f"{app}-{kind}-{index}-route", subnet_id=subnet.id, route_table_id=table.id)
-        subnets.append(subnet)
-    return subnets
+        made.append(subnet)
+    return made
 
 
 def _nat_route_table(app, suffix, vpc, home, gateway):

@@ -20,7 +20,6 @@ Usage: ``.venv/bin/python bench/db_bench.py [--runs 10] [--json results.json]``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -28,7 +27,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from local_bench import DEPLOYER, ROOT, free_port, noop_medians, run, wait_for
+from local_bench import DEPLOYER, ROOT, clean_up, free_port, noop_medians, report, run, wait_for
 from rollout_bench import timed
 
 COMPOSE_FILE = ROOT / "bench" / "db-compose.yml"
@@ -125,23 +124,9 @@ def main() -> None:
             rollouts[name] = timed(command, env, f"http://127.0.0.1:{port}/", marker, log)
         results["rollout"] = rollouts
     finally:
-        subprocess.run(
-            [DEPLOYER, "down", "--volumes", "--target", "local", "--stack", STACK, "--config", str(config)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        subprocess.run(
-            ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "down", "-v", "--rmi", "local"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(work, ignore_errors=True)
-
-    print(json.dumps(results, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        down = [DEPLOYER, "down", "--destroy-data", "--target", "local", "--stack", STACK, "--config", str(config)]
+        clean_up(down, PROJECT, COMPOSE_FILE, env, work)
+    report(results, args.json)
 
 
 if __name__ == "__main__":

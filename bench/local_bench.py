@@ -145,6 +145,22 @@ def noop_medians(work: Path, env: dict[str, str], runs: int, commands: dict[str,
     return {r["command"]: round(r["median"], 3) for r in json.loads(exported.read_text())["results"]}
 
 
+def clean_up(down: list[str], project: str, compose_file: Path, env: dict[str, str], work: Path) -> None:
+    """Remove what both tools deployed (deployer's ``down`` command as given; compose's
+    project with its volumes and local images) and the workspace ``work``."""
+    compose_down = ["docker-compose", "-p", project, "-f", str(compose_file), "down", "-v", "--rmi", "local"]
+    for command in (down, compose_down):
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results: dict[str, object], path: Path | None, shown: dict[str, object] | None = None) -> None:
+    """Print ``shown`` (default: ``results``) as JSON, and write ``results`` to ``path`` when given."""
+    print(json.dumps(results if shown is None else shown, indent=2))
+    if path:
+        path.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -196,23 +212,9 @@ def main() -> None:
             }
         results["rollout"] = rollouts
     finally:
-        subprocess.run(
-            [DEPLOYER, "down", "--target", "local", "--stack", STACK, "--config", str(config)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        subprocess.run(
-            ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "down", "-v", "--rmi", "local"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(work, ignore_errors=True)
-
-    print(json.dumps(results, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        down = [DEPLOYER, "down", "--target", "local", "--stack", STACK, "--config", str(config)]
+        clean_up(down, PROJECT, COMPOSE_FILE, env, work)
+    report(results, args.json)
 
 
 if __name__ == "__main__":

@@ -15,15 +15,13 @@ Usage: ``.venv/bin/python bench/rollout_bench.py [--rounds 3] [--json results.js
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from local_bench import COMPOSE_FILE, DEPLOYER, TEMPLATE, Load, run, wait_for, workspace
+from local_bench import COMPOSE_FILE, DEPLOYER, TEMPLATE, Load, clean_up, report, run, wait_for, workspace
 
 STACK, PROJECT = "rbench", "deployerrbench"
 
@@ -102,18 +100,8 @@ def main() -> None:
         results["summary"] = summary
         results["deployer_output"] = log.read_text()
     finally:
-        subprocess.run([DEPLOYER, "down", *base[1:]], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(
-            ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "down", "-v", "--rmi", "local"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(work, ignore_errors=True)
-    output = {k: v for k, v in results.items() if k != "deployer_output"}
-    print(json.dumps(output, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        clean_up([DEPLOYER, "down", *base[1:]], PROJECT, COMPOSE_FILE, env, work)
+    report(results, args.json, shown={k: v for k, v in results.items() if k != "deployer_output"})
 
 
 if __name__ == "__main__":

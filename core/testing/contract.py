@@ -32,7 +32,7 @@ import json
 import logging
 import secrets as random_secrets
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -135,6 +135,24 @@ class ContractRun:
         """Run the real CLI (``--target``, ``--stack``, ``--config`` added)."""
         command = [*args, "--target", self.target, "--stack", self.stack, "--config", str(self.config)]
         return CliRunner().invoke(app, command)
+
+
+SAMPLE_PARTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "workers": ("workers.ticker", {}, {"workers": {"ticker": {"command": ["python3", "/srv/app.py", "worker"]}}}),
+    "release_command": ("app.release_command", {"release_command": ["python3", "/srv/app.py", "release"]}, {}),
+    "database": ("database", {}, {"database": {"engine": "postgres"}}),
+}
+"""Each app part (:data:`~deployer.targets.APP_PARTS`) as the sample app uses it: the key
+an error names, its ``[app]`` keys, its top-level tables."""
+
+
+def _sample_parts(names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The ``app`` and ``tables`` arguments of :meth:`ContractRun.configure` for ``names``."""
+    chosen = [SAMPLE_PARTS[name] for name in names]
+    return {
+        "app": {k: v for _, keys, _ in chosen for k, v in keys.items()},
+        "tables": {k: v for _, _, tables in chosen for k, v in tables.items()},
+    }
 
 
 def _lines(report: Report) -> str:
@@ -490,40 +508,30 @@ class TargetContract:
         database variables and reach the database, and the worker's line is in ``logs``.
         Then ``down(destroy_data=True)`` (the database's data too) leaves nothing."""
         declared = run.runs()
-        parts: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-            "workers": ({}, {"workers": {"ticker": {"command": ["python3", "/srv/app.py", "worker"]}}}),
-            "release_command": ({"release_command": ["python3", "/srv/app.py", "release"]}, {}),
-            "database": ({}, {"database": {"engine": "postgres"}}),
-        }
         refused = [name for name in APP_PARTS if name not in declared]
-        keys = {"workers": "workers.ticker", "release_command": "app.release_command", "database": "database"}
         try:
             if refused:
                 before = self.leftovers(run.context())
-                run.configure(
-                    app={k: v for n in refused for k, v in parts[n][0].items()},
-                    tables={k: v for n in refused for k, v in parts[n][1].items()},
-                )
+                run.configure(**_sample_parts(refused))
                 run.recorder.clear()
                 with pytest.raises(ConfigError) as caught:
                     api.up(run.session())
                 assert caught.value.exit_code == 2
                 named = [e.key for e in getattr(caught.value, "errors", (caught.value,))]
-                assert named == [keys[n] for n in refused], f"expected {refused} refused, got {named}"
+                assert named == [SAMPLE_PARTS[n][0] for n in refused], f"expected {refused} refused, got {named}"
                 assert run.recorder.calls == [], "no phase may run when the app asks for what the target lacks"
                 assert self.leftovers(run.context()) == before, "a refused app created something"
             if not declared:
                 return
-            app = {k: v for n in declared for k, v in parts[n][0].items()}
-            tables = {k: v for n in declared for k, v in parts[n][1].items()}
-            run.configure(app=app, tables=tables)
+            config = _sample_parts(declared)
+            run.configure(**config)
             deployment = run.up()
             if self.serves_http:
                 endpoint = self.serving(run)
                 self._check_parts(run, endpoint, declared)
             if "release_command" in declared:
                 old = self.served_version(deployment.endpoint) if self.serves_http else None
-                run.configure(app=app, tables=tables, env={"RELEASE_FAILS": "1", "APP_VERSION": "3"})
+                run.configure(**config, env={"RELEASE_FAILS": "1", "APP_VERSION": "3"})
                 with pytest.raises(DeployFailed) as failed:
                     api.up(run.session())
                 assert failed.value.exit_code == 1

@@ -35,13 +35,9 @@ class FailingUpStack:
 
 
 @pytest.fixture
-def ecs(monkeypatch):
+def ecs(aws_env):
     from moto import mock_aws
 
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         yield boto3.Session(region_name="us-east-1")
 

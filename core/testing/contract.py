@@ -174,7 +174,11 @@ class TargetContract:
     release, logs) are then skipped with :attr:`no_http_reason`, which must say why."""
     no_http_reason: ClassVar[str] = ""
     serve_timeout: ClassVar[float] = 90
-    """Seconds the endpoint may take to answer the app's checks after ``up``."""
+    """Seconds the endpoint may take to answer the app's checks after ``up``, and a
+    worker to print its first line."""
+    settle_timeout: ClassVar[float] = 30
+    """Seconds the platform may take to show what already happened: the app's lines in
+    ``logs``, a replica removed behind the target's back in ``status``."""
     broken_env: ClassVar[Mapping[str, str]] = {"HEALTHY": "false"}
     """Env that makes the sample app's health path fail (a broken release)."""
 
@@ -463,7 +467,7 @@ class TargetContract:
         run_checks(endpoint, [Check(after)])
 
         def texts(since: str | None) -> str:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + self.settle_timeout
             while True:  # some platforms ship lines with a delay
                 lines = list(api.logs(run.session(), since=since))
                 text = "\n".join(line.text for line in lines)
@@ -487,7 +491,7 @@ class TargetContract:
         assert status.healthy >= status.desired >= 2, status
         self.remove_one_replica(run.context())
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + self.settle_timeout
             while (status := run.status()).healthy >= status.desired and time.monotonic() < deadline:
                 time.sleep(1)
             assert status.deployed, status
@@ -558,7 +562,7 @@ class TargetContract:
                 f"the web did not get a reachable database: {answer}"
             )
         if "workers" in declared:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + self.serve_timeout
             while not (lines := [x.text for x in api.logs(run.session()) if "sample worker started" in x.text]):
                 assert time.monotonic() < deadline, "logs lack the worker's line"
                 time.sleep(1)

@@ -2,7 +2,7 @@
 the kit check meant to catch its defect, with the stated reason, and passes every other.
 
 The whole kit runs against each mutant in one pytest subprocess (a generated test module
-with one contract class per mutant); its JUnit XML report says which checks failed,
+with one contract class per mutant, the classes spread over :data:`KIT_WORKERS`); its JUnit XML report says which checks failed,
 were skipped or passed, and why.
 """
 
@@ -32,6 +32,8 @@ HTTP_CHECKS = {
     "test_a_broken_release_is_refused_and_the_old_one_keeps_serving",
     "test_logs_return_the_apps_lines_and_since_filters_them",
 }
+KIT_WORKERS = 4
+"""Classes run side by side: the memory target waits far more than it computes."""
 NO_HTTP_REASON = "this copy of the memory target says it serves nothing"
 
 
@@ -70,6 +72,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tu
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "pytest", str(module), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT)]
     command += ["-p", "no:cacheprovider", "-q", f"--junitxml={report}"]
+    command += ["-n", str(KIT_WORKERS), "--dist", "loadscope"]  # one class per worker at a time
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert report.exists(), done.stdout[-4000:] + done.stderr[-4000:]
     results: dict[str, dict[str, tuple[str, str]]] = {}

@@ -21,7 +21,8 @@ class MemoryContract(TargetContract):
     """The kit on a :class:`MemoryTarget` (or a subclass: the mutants)."""
 
     target = "memory"
-    serve_timeout = 10  # in-process: it answers at once or never
+    serve_timeout = 5  # in-process: it answers, logs and reports at once or never
+    settle_timeout = 2
     memory: ClassVar[MemoryTarget]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -34,6 +34,9 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(deployed)
         host = info["HostConfig"]
         assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]
         assert host["SecurityOpt"] == ["no-new-privileges"]
+        assert host["Init"] is True
+        pid1 = deployed.docker.api.exec_create(row["Id"], ["cat", "/proc/1/comm"])
+        assert deployed.docker.api.exec_start(pid1).decode().strip() == "docker-init", "stop signals reach the app"
         assert host["Memory"] == 512 * 2**20
         assert host["CpuQuota"] * 4 == host["CpuPeriod"], "0.25 CPU, applied once healthy (start-up boost)"
         assert host["RestartPolicy"]["Name"] == "unless-stopped"

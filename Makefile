@@ -12,8 +12,11 @@ up: install base-image
 	$(VENV)/bin/deployer up --target local
 	$(VENV)/bin/deployer verify --target local
 
+# Two test workers per core: the Docker tests wait on the engine far more than they compute.
+WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
+
 test: install base-image
-	$(PY) -m pytest -n auto --dist loadscope
+	$(PY) -m pytest -n $(WORKERS) --dist loadscope
 
 down: install
 	$(VENV)/bin/deployer down --target local

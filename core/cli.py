@@ -105,6 +105,18 @@ _invocation: dict[str, Any] = {"command": "", "debug": False}
 """This run's subcommand and --debug, set by the callback before any command runs."""
 
 
+def _printed_by(name: str) -> Callable[[Any], None]:
+    """The :mod:`deployer.render` printer ``name``, imported when a result is printed for
+    a human: ``--json`` output loads neither it nor rich (about 4 MiB and 25 ms)."""
+
+    def show(result: Any) -> None:
+        from deployer import render
+
+        getattr(render, name)(result)
+
+    return show
+
+
 def _run(
     as_json: bool,
     action: Callable[[Any], Any],
@@ -267,9 +279,15 @@ def plan(
 ) -> None:
     """Show what `up` would create, replace or remove, touching nothing."""
     from deployer import api
-    from deployer.render import print_plan
 
-    _run(as_json, lambda s: api.plan(s, offline=offline), print_plan, target=target, stack=stack, config=config)
+    _run(
+        as_json,
+        lambda s: api.plan(s, offline=offline),
+        _printed_by("print_plan"),
+        target=target,
+        stack=stack,
+        config=config,
+    )
 
 
 @app.command()
@@ -317,12 +335,11 @@ def status(
     """Show the deployed stack: URL, healthy/desired replicas, image; exit 1 when degraded
     (fewer healthy replicas than desired), saying what to run."""
     from deployer import api
-    from deployer.render import print_status
 
     def degraded(status: Any) -> bool:
         return bool(status.degraded)
 
-    _run(as_json, api.status, print_status, failed=degraded, target=target, stack=stack, config=config)
+    _run(as_json, api.status, _printed_by("print_status"), failed=degraded, target=target, stack=stack, config=config)
 
 
 @app.command()
@@ -402,9 +419,8 @@ def releases(
 ) -> None:
     """List the stack's releases (number, image, config hash, time, who, status), read from the target."""
     from deployer import api
-    from deployer.render import print_releases
 
-    _run(as_json, api.releases, print_releases, target=target, stack=stack, config=config)
+    _run(as_json, api.releases, _printed_by("print_releases"), target=target, stack=stack, config=config)
 
 
 @app.command()
@@ -460,13 +476,12 @@ def verify(
     """
     from deployer import api
     from deployer.errors import UsageError
-    from deployer.render import print_verify
 
     def failed(report: Any) -> bool:
         return not report.passed
 
     if url is None:
-        _run(as_json, api.verify, print_verify, failed=failed, target=target, stack=stack, config=config)
+        _run(as_json, api.verify, _printed_by("print_verify"), failed=failed, target=target, stack=stack, config=config)
         return
 
     def action(_: Any) -> Any:
@@ -475,7 +490,7 @@ def verify(
             raise UsageError(f"--url: cannot be combined with {' and '.join(ignored)}, which would be ignored")
         return api.verify_url(url, api.find_project(config))
 
-    _run(as_json, action, print_verify, failed=failed)
+    _run(as_json, action, _printed_by("print_verify"), failed=failed)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -488,7 +503,6 @@ def _given(ctx: typer.Context, name: str) -> bool:
 def targets(as_json: JsonOpt = False) -> None:
     """List the targets, their phases, and whether they are available."""
     from deployer.plugin_manager import get_plugin_manager
-    from deployer.render import print_targets
 
     def action(_: Any) -> dict[str, Any]:
         pm = get_plugin_manager()
@@ -508,7 +522,7 @@ def targets(as_json: JsonOpt = False) -> None:
             "load_failures": [str(f) for f in pm.load_failures],
         }
 
-    _run(as_json, action, print_targets)
+    _run(as_json, action, _printed_by("print_targets"))
 
 
 def main() -> None:

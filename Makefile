@@ -3,7 +3,7 @@
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# the plugin examples docs/plugin-authoring.md presents: installed, and their tests run with the suite's
+# the plugin examples docs/plugin-authoring.md presents: installed; the suite runs their tests
 EXAMPLES := docs/examples/deployer-byo-vpc docs/examples/deployer-bluegreen
 
 .PHONY: up test down install engine base-image bench

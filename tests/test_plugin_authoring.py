@@ -89,7 +89,9 @@ def test_following_the_doc_outside_the_repository_gives_a_plugin_whose_tests_pas
     targets = run([sys.executable, "-m", "deployer", "targets", "--json"], cwd=tmp_path, env=env)
     assert json.loads(targets.stdout)["load_failures"] == []
 
-    tests = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs"], cwd=folder, env=env)
+    # the suite's only run of these tests (pyproject.toml leaves the example's folder out)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "-n", "2", "--dist", "loadscope"]
+    tests = run(command, cwd=folder, env=env)
     assert re.search(r"\b\d+ passed\b", tests.stdout), tests.stdout
     skips = [line for line in tests.stdout.splitlines() if line.startswith("SKIPPED")]
     assert all("serves no HTTP in tests" in line for line in skips), skips  # the emulator's only, with its reason

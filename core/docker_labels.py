@@ -15,10 +15,6 @@ APP = "dev.deployer.app"
 """The app's name (``app.name``). On every image deployer builds for an app, and on every
 container, network and volume a target creates for it."""
 
-CONTENT_HASH = "dev.deployer.content-hash"
-"""On every image deployer builds for an app: the content hash of its build (the hash in
-its tag, see :func:`deployer.image.content_hash`)."""
-
 PROJECT = "dev.deployer.project"
 """On every image deployer builds for an app: the project that built it, as a hash of its
 config file's absolute path (:func:`deployer.image.project_id`). Pruning old images and

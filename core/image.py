@@ -145,11 +145,10 @@ def build_image(
     """Return ``app``'s image, building it only when no image has its content-hash tag.
 
     A build streams each output line to ``report``, labels the image with
-    :data:`~deployer.docker_labels.APP`, :data:`~deployer.docker_labels.CONTENT_HASH` and,
-    given ``project`` (a :func:`project_id`), :data:`~deployer.docker_labels.PROJECT`; then
-    removes that project's older images of the app beyond the newest ``keep`` (never the
-    new one, never one a container uses). Without ``project`` nothing is pruned: an image
-    no project owns is never removed.
+    :data:`~deployer.docker_labels.APP` and, given ``project`` (a :func:`project_id`),
+    :data:`~deployer.docker_labels.PROJECT`; then removes that project's older images of
+    the app beyond the newest ``keep`` (never the new one, never one a container uses).
+    Without ``project`` nothing is pruned: an image no project owns is never removed.
 
     :raises BuildError: the build failed; names the failing Dockerfile step and carries
         the last output lines.
@@ -262,7 +261,9 @@ def _build(
     """Run Docker's (legacy) builder, streaming output, tagging the result ``image.tag``."""
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     step = ""
-    labels = {docker_labels.APP: app.name, docker_labels.CONTENT_HASH: image.content_hash}
+    # each label is one more step of the legacy builder (about 0.1 s): the content hash is
+    # in the tag already
+    labels = {docker_labels.APP: app.name}
     if project:
         labels[docker_labels.PROJECT] = project
     try:

@@ -238,7 +238,7 @@ def test_failing_run_step_is_named_in_the_build_error(tmp_path, throwaway_app):
     assert "returned a non-zero code: 1" in message
     assert "about to fail" in message.split("last output lines:")[1]
     assert caught.value.exit_code == 1
-    assert any(line.startswith("Step 1/6") for line in lines)  # output was streamed
+    assert any(line.startswith("Step 1/5") for line in lines)  # output was streamed
 
 
 @pytest.mark.docker

@@ -245,15 +245,32 @@ def apply(
     routed = lb_routes.routes(docker, upstream)
     members = routed.members if routed else ()
 
-    current = [r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
-    current.sort(key=lambda r: (engine.name(r) not in members, engine.name(r)))
-    keep, surplus = current[:wanted], [r for r in rows if r not in current[:wanted]]
+    standby = [r for r in rows if engine.is_standby(r)]
+    current = [
+        r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and (engine.is_up(r) or r in standby)
+    ]
+    current.sort(key=lambda r: (engine.name(r) not in members, r in standby, engine.name(r)))
+    keep = current[:wanted]
+    surplus = [r for r in rows if r not in keep and r not in standby]
+    # the replicas leaving the load balancer for good become the standby, paused; the
+    # standby they replace goes
+    leaving = [r for r in surplus if engine.name(r) in members and r["Labels"].get(docker_labels.SPEC_HASH) != digest]
+    retired = [r for r in standby if r not in keep] if leaving else []
     new_names = _new_names(ctx, digest, {engine.name(r) for r in rows}, wanted - len(keep))
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
     reload_needed = routed != Routes(config_id(upstream), final)
 
     changes = _changes(
-        registry, fields, digest, keep, surplus, new_names, reload_needed and routed is not None, upstream
+        registry,
+        fields,
+        digest,
+        keep,
+        [*surplus, *retired],
+        new_names,
+        reload_needed and routed is not None,
+        upstream,
+        standby=standby,
+        leaving=leaving,
     )
     extra = {"spec_hash": digest, "replicas": final, "spec": planned_spec(ctx, registry.image_id)}
     result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra, changes=changes)
@@ -261,6 +278,9 @@ def apply(
         return result
 
     unregistered = [engine.name(r) for r in keep if engine.name(r) not in members]
+    resumed = [engine.name(r) for r in keep if r in standby]
+    if resumed and not _resume(docker, ctx, resumed):
+        return apply(ctx, network, registry, ingress_result)  # the standby is gone: start anew
     _start_and_check(docker, ctx, settings, registry, network, fields, new_names, unregistered)
     if reload_needed:
         ctx.report(f"load balancer: routing to {', '.join(final)}")
@@ -272,11 +292,14 @@ def apply(
         docker,
         ctx,
         settings,
-        surplus,
+        [r for r in [*surplus, *retired] if r not in leaving],
+        leaving,
         drained=set(members) - set(final),
         upstream=upstream,
         workers=workers,
     )
+    if resumed:
+        _await_docker_health(docker, ctx, settings, resumed)
     return result
 
 
@@ -289,33 +312,59 @@ def _changes(
     new_names: list[str],
     routes_change: bool,
     upstream: Upstream,
+    *,
+    standby: list[dict[str, Any]],
+    leaving: list[dict[str, Any]],
 ) -> tuple[Change, ...]:
-    """The plan lines of this phase. A running replica of another spec that a new one
-    takes the place of is a ``replace`` naming the fields that differ; new replicas beyond
-    those are ``create``, old ones beyond them (fewer replicas, stopped ones) ``remove``.
-    A routes update is listed only for an existing load balancer (a new one is created
-    with its routes)."""
-    changes = [Change("unchanged", "container", engine.name(r), "replica") for r in keep]
+    """The plan lines of this phase. A running replica of another spec that a new or
+    resumed one takes the place of is a ``replace`` naming the fields that differ (and
+    saying when it becomes the paused standby); a standby taken back is an ``update`` of
+    its state; new replicas beyond those are ``create``, old ones beyond them (fewer
+    replicas, stopped ones, the standby a newer one replaces) ``remove``. A routes update
+    is listed only for an existing load balancer (a new one is created with its routes)."""
+    changes = [
+        Change("update", "container", engine.name(r), "standby resumed", fields=("state",))
+        if r in standby
+        else Change("unchanged", "container", engine.name(r), "replica")
+        for r in keep
+    ]
+    incoming = [engine.name(r) for r in keep if r in standby] + new_names
     old = [r for r in surplus if engine.is_up(r) and r["Labels"].get(docker_labels.SPEC_HASH) != digest]
-    replaced = list(zip(old, new_names, strict=False))
+    replaced = list(zip(old, incoming, strict=False))
     for row, new_name in replaced:
+        then = "; then paused, the standby for a rollback" if row in leaving else ""
         changes.append(
             Change(
                 "replace",
                 "container",
                 engine.name(row),
-                f"by {new_name}, after draining",
+                f"by {new_name}, after draining{then}",
                 fields=changed_fields(fields, row),
             )
         )
     changes += [
-        Change("create", "container", n, f"replica of {registry.image_ref}") for n in new_names[len(replaced) :]
+        Change("create", "container", n, f"replica of {registry.image_ref}")
+        for n in incoming[len(replaced) :]
+        if n in new_names
     ]
     gone = {engine.name(row) for row, _ in replaced}
     for row in surplus:
         if engine.name(row) in gone:
             continue
-        if not engine.is_up(row):
+        if row in standby:
+            why = "the standby of an older release"
+        elif row in leaving:
+            changes.append(
+                Change(
+                    "update",
+                    "container",
+                    engine.name(row),
+                    "paused after draining: the standby for a rollback",
+                    fields=("state",),
+                )
+            )
+            continue
+        elif not engine.is_up(row):
             why = f"{row.get('State', 'stopped')} replica"
         elif row["Labels"].get(docker_labels.SPEC_HASH) == digest:
             why = "surplus replica"
@@ -419,6 +468,35 @@ def _wait_healthy(
         time.sleep(probe.INTERVAL)
 
 
+def _resume(docker: DockerEngine, ctx: PhaseContext, names: list[str]) -> bool:
+    """Unpause the standby ``names``; when Docker cannot, remove them all and return
+    False (the rollout then starts new replicas instead)."""
+    ctx.report(f"resuming the standby {', '.join(names)}")
+    try:
+        for name in names:
+            docker.api.unpause(name)
+    except docker.errors.APIError as error:
+        ctx.report(f"the standby could not be resumed ({error.explanation or error}): removing it")
+        remove(docker, names)
+        return False
+    return True
+
+
+def _await_docker_health(docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, names: list[str]) -> None:
+    """Wait until Docker's own health check reports the resumed ``names`` healthy again
+    (it failed them while they were frozen; its next run, within ``health_interval``,
+    passes), so that ``status`` agrees once ``up`` returns. They already serve: this
+    only delays the return, at most one interval plus the check's timeout."""
+    deadline = time.monotonic() + settings.health_interval + ctx.app.health.timeout
+    filters = engine.selector(ctx, engine.ROLE_REPLICA)
+    while time.monotonic() < deadline:
+        rows = {engine.name(r): r for r in docker.containers(filters)}
+        if all(engine.health(rows[n]) == "healthy" for n in names if n in rows):
+            return
+        time.sleep(probe.INTERVAL)
+    ctx.report(f"{', '.join(names)}: serving, but Docker's health check has not passed yet")
+
+
 def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
     check, logs = "", ""
     if row is not None:
@@ -442,16 +520,17 @@ def _retire(
     ctx: PhaseContext,
     settings: LocalSettings,
     rows: list[dict[str, Any]],
+    standby: list[dict[str, Any]],
     drained: set[str],
     *,
     upstream: Upstream,
     workers: tuple[int, ...] = (),
 ) -> None:
-    """Stop and remove ``rows``; when some just left the load balancer (``drained``),
-    first wait until their in-flight requests are done (the HAProxy ``workers`` from
-    before the reload have exited, :func:`~.lb_routes.wait_drained`), at most
-    ``drain_seconds``."""
-    if not rows:
+    """Pause ``standby`` (the replaced release, kept for a fast rollback) and stop and
+    remove ``rows``; when some just left the load balancer (``drained``), first wait
+    until their in-flight requests are done (the HAProxy ``workers`` from before the
+    reload have exited, :func:`~.lb_routes.wait_drained`), at most ``drain_seconds``."""
+    if not rows and not standby:
         return
     if drained and settings.drain_seconds:
         waited = lb_routes.wait_drained(docker, upstream, workers, settings.drain_seconds)
@@ -460,19 +539,28 @@ def _retire(
             ctx.report(f"{names}: requests still in flight after {settings.drain_seconds} s (drain_seconds); stopping")
         else:
             ctx.report(f"{names}: drained to zero in-flight requests in {waited:.2f} s")
-    if not rows:
-        return
-    ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")
-    remove(docker, [engine.name(r) for r in rows])
+    if standby:
+        ctx.report(f"pausing {', '.join(engine.name(r) for r in standby)}: the standby for a rollback")
+        for row in standby:
+            try:
+                docker.api.pause(row["Id"])
+            except docker.errors.APIError as error:  # e.g. the cgroup freezer timed out
+                ctx.report(f"{engine.name(row)} could not be paused ({error.explanation or error}): removing it")
+                rows = [*rows, row]
+    if rows:
+        ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")
+        remove(docker, [engine.name(r) for r in rows])
 
 
 def remove(docker: DockerEngine, names: list[str]) -> None:
     """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
-    parallel; already gone is fine."""
+    parallel; already gone is fine. A paused one (a standby: it serves nothing, and a
+    frozen process cannot take SIGTERM) is killed at once."""
 
     def one(name: str) -> None:
         try:
-            docker.api.stop(name, timeout=STOP_TIMEOUT)
+            if not docker.api.inspect_container(name)["State"]["Paused"]:
+                docker.api.stop(name, timeout=STOP_TIMEOUT)
             docker.api.remove_container(name, v=True, force=True)
         except docker.errors.NotFound:
             pass

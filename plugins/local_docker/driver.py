@@ -178,7 +178,8 @@ class LocalDriver:
         if not rows:
             return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
         lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
-        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
+        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA and not engine.is_standby(r)]
+        standby = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA and engine.is_standby(r)]
         healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
         if any(engine.is_up(r) and engine.health(r) == "starting" for r in replicas) and lbs:
             # up routes to a replica once it answers its check, which can be before Docker's
@@ -213,6 +214,7 @@ class LocalDriver:
                     }
                     for r in replicas
                 ],
+                "standby": [{"name": engine.name(r), "image": r["Image"]} for r in standby],
             },
         )
 

@@ -178,6 +178,12 @@ def is_up(row: dict[str, Any]) -> bool:
     return row.get("State") in ("running", "restarting")
 
 
+def is_standby(row: dict[str, Any]) -> bool:
+    """A paused replica: the release ``up`` replaced, kept frozen (no CPU) out of the load
+    balancer so that a rollback resumes it instead of starting it (:mod:`.compute`)."""
+    return row.get("State") == "paused"
+
+
 def health(row: dict[str, Any]) -> str:
     """``healthy``, ``unhealthy``, ``starting`` or ``none``, from a summary's Status text."""
     status = row.get("Status", "")

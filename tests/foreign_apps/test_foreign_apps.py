@@ -94,10 +94,12 @@ class Deployment:
             "volumes": sorted(v["Name"] for v in api.volumes(filters=labels).get("Volumes") or ()),
         }
 
-    def replicas(self) -> list[dict[str, Any]]:
+    def replicas(self, state: str | None = None) -> list[dict[str, Any]]:
+        """The replicas, or those in ``state`` (``paused``: the standby of the release
+        replaced last)."""
         labels = [f"dev.deployer.app={self.app.name}", f"dev.deployer.stack={self.stack}", "dev.deployer.role=replica"]
-        rows: list[dict[str, Any]] = self.docker.api.containers(all=True, filters={"label": labels})
-        return rows
+        rows = self.docker.api.containers(all=True, filters={"label": labels})
+        return [r for r in rows if state in (None, r["State"])]
 
 
 @pytest.fixture(params=FOREIGN_APPS, ids=lambda app: app.folder)
@@ -173,8 +175,9 @@ def test_foreign_app_deploys_verifies_rolls_out_under_load_and_goes_away(
     assert set(traffic.bodies) <= {app.body.format(1), app.body.format(2)}, traffic.bodies
     assert traffic.bodies[app.body.format(1)] > 0 and traffic.bodies[app.body.format(2)] > 0, traffic.bodies
     assert {requests.get(deployment.url(), timeout=5).text for _ in range(6)} == {app.body.format(2) + "\n"}
-    replicas = deployment.replicas()
+    replicas = deployment.replicas("running")
     assert len(replicas) == 2 and not old & {c["Id"] for c in replicas}, "both replicas replaced"
+    assert {c["Id"] for c in deployment.replicas("paused")} == old, "the old ones paused, the standby"
     assert deployment.cli("verify").exit_code == 0
 
     started = time.monotonic()

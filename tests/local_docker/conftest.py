@@ -72,7 +72,14 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def containers(self, role: str | None = None) -> list[dict[str, Any]]:
-        """This stack's containers (of ``role``)."""
+        """This stack's containers (of ``role``), the paused standby left out."""
+        return [r for r in self._containers(role) if r["State"] != "paused"]
+
+    def standby(self) -> list[dict[str, Any]]:
+        """The paused replicas: the release the last rollout replaced."""
+        return [r for r in self._containers("replica") if r["State"] == "paused"]
+
+    def _containers(self, role: str | None) -> list[dict[str, Any]]:
         labels = [f"{docker_labels.APP}={self.app}", f"{docker_labels.STACK}={self.stack}"]
         if role:
             labels.append(f"{docker_labels.ROLE}={role}")
@@ -83,7 +90,7 @@ class Stack:
         """Names of every container, network and volume labelled with this stack."""
         labels = {"label": [f"{docker_labels.APP}={self.app}", f"{docker_labels.STACK}={self.stack}"]}
         return {
-            "containers": sorted(c["Names"][0].lstrip("/") for c in self.containers()),
+            "containers": sorted(c["Names"][0].lstrip("/") for c in self._containers(None)),
             "networks": sorted(n["Name"] for n in self.docker.api.networks(filters=labels)),
             "volumes": sorted(v["Name"] for v in self.docker.api.volumes(filters=labels).get("Volumes") or ()),
         }

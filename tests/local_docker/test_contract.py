@@ -36,5 +36,5 @@ class TestLocalContract(TargetContract):
         from deployer.plugins.local_docker import engine
 
         docker = engine.client()
-        replica = engine.containers(docker, ctx, engine.ROLE_REPLICA)[0]
+        replica = next(r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r))
         docker.api.remove_container(replica["Id"], force=True)

@@ -36,20 +36,34 @@ def test_releases_listed_after_two_ups_and_from_another_checkout(stack, tmp_path
 
 
 def test_rollback_to_previous_release_under_traffic(stack, traffic):
+    """The release a rollout replaces stays paused (the standby); a rollback to it resumes
+    those very containers instead of starting new ones, and pauses the replaced ones."""
+
+    def ids(rows):
+        return {r["Id"] for r in rows}
+
     stack.up()
+    first = ids(stack.containers("replica"))
     stack.version = "2"
     stack.up()
+    second = ids(stack.containers("replica"))
+    assert ids(stack.standby()) == first and not first & second
     with traffic(stack.url()) as load:
         deployment = api.rollback(stack.session())
     assert deployment.endpoint
     assert not load.failures, load.failures
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 1\n"}
+    assert ids(stack.containers("replica")) == first and ids(stack.standby()) == second
+    assert any("resuming the standby" in line for line in stack.lines)
+    status = api.status(stack.session())
+    assert (status.healthy, status.desired) == (2, 2), "Docker's health check agrees once rollback returns"
     listed = api.releases(stack.session())
     assert listed[-1].note == "rollback to 1" and listed[-1].current and listed[-1].image == listed[0].image
     assert any("no build" in line for line in stack.lines)
     stack.up()  # the working tree again (version 2)
     assert any("deployed the working tree again" in line for line in stack.lines)
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 2\n"}
+    assert ids(stack.containers("replica")) == second and ids(stack.standby()) == first
 
 
 def test_rollback_refused_when_the_image_is_gone(stack):

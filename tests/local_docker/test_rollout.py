@@ -32,8 +32,63 @@ def test_rolling_update_under_traffic_has_no_failed_request(stack, traffic):
     assert traffic.bodies["version 1"] > 0 and traffic.bodies["version 2"] > 0
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 2\n"}
     replicas = stack.containers("replica")
-    assert len(replicas) == 2 and not old & {c["Id"] for c in replicas}, "the old version's replicas are removed"
+    assert len(replicas) == 2 and not old & {c["Id"] for c in replicas}, "the old version's replicas are replaced"
+    assert {c["Id"] for c in stack.standby()} == old, "the old version's replicas are paused, the standby"
     print(f"rollout under traffic: {traffic.total} requests, 0 failed")
+
+
+def test_only_the_release_replaced_last_stays_paused_and_down_removes_it_at_once(stack):
+    """One release on standby: the next rollout pauses the replaced replicas and removes
+    the standby before them (the plan says so); ``down`` kills a paused replica at once
+    (a frozen process takes no SIGTERM: stopping it would wait the whole timeout)."""
+    releases = []
+    for version in ("1", "2", "3"):
+        stack.version = version
+        stack.up()
+        releases.append({c["Id"] for c in stack.containers("replica")})
+    assert {c["Id"] for c in stack.standby()} == releases[1]
+    assert not releases[0] & {c["Id"] for c in stack._containers(None)}, "the older standby was removed"
+
+    stack.version = "4"
+    changes = {(c.action, c.name): c.detail for c in api.plan(stack.session()).changes if c.kind == "container"}
+    named = {c["Id"]: c["Names"][0].lstrip("/") for c in stack._containers("replica")}
+    for replica in releases[2]:
+        assert changes[("replace", named[replica])].endswith("then paused, the standby for a rollback"), changes
+    for replica in releases[1]:
+        assert changes[("remove", named[replica])].startswith("the standby of an older release"), changes
+
+    started = time.monotonic()
+    api.down(stack.session())
+    assert time.monotonic() - started < 5, "down waited for the paused replicas to take SIGTERM"
+    assert stack.objects()["containers"] == []
+
+
+def test_a_replica_docker_cannot_pause_or_resume_is_removed_and_the_rollout_goes_on(stack, monkeypatch):
+    """The cgroup freezer can fail (``unable to freeze``): a replica that cannot be paused
+    is removed instead; a standby that cannot be resumed is removed and new replicas start."""
+    import docker as docker_sdk
+
+    def refuse(self, container):
+        raise docker_sdk.errors.APIError("Cannot pause container: OCI runtime pause failed: unable to freeze")
+
+    stack.up()
+    first = {c["Id"] for c in stack.containers("replica")}
+    stack.version = "2"
+    with monkeypatch.context() as patch:
+        patch.setattr(docker_sdk.APIClient, "pause", refuse)
+        stack.up()
+    assert stack.standby() == [] and not first & {c["Id"] for c in stack._containers(None)}
+    assert any("could not be paused" in line for line in stack.lines)
+
+    stack.version = "3"
+    stack.up()  # version 2 is the standby now
+    stack.version = "2"
+    with monkeypatch.context() as patch:
+        patch.setattr(docker_sdk.APIClient, "unpause", refuse)
+        stack.up()
+    assert any("the standby could not be resumed" in line for line in stack.lines)
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 2\n"}
+    assert len(stack.containers("replica")) == 2
 
 
 def test_failing_new_version_never_gets_traffic(stack, traffic):

@@ -217,6 +217,10 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
     )
 
 
+UNBUILT = "<new>"
+"""What a plan names new replicas by (``<prefix>-<new>-1``) while their image is not built."""
+
+
 def _new_names(ctx: PhaseContext, digest: str, taken: set[str], count: int) -> list[str]:
     names: list[str] = []
     index = 1
@@ -256,7 +260,9 @@ def apply(
     # standby they replace goes
     leaving = [r for r in surplus if engine.name(r) in members and r["Labels"].get(docker_labels.SPEC_HASH) != digest]
     retired = [r for r in standby if r not in keep] if leaving else []
-    new_names = _new_names(ctx, digest, {engine.name(r) for r in rows}, wanted - len(keep))
+    # before its image is built (a plan), the new spec's hash, and so its replicas' names, are unknown
+    named = digest if registry.image_id else UNBUILT
+    new_names = _new_names(ctx, named, {engine.name(r) for r in rows}, wanted - len(keep))
     final = tuple(sorted([engine.name(r) for r in keep] + new_names))
     reload_needed = routed != Routes(config_id(upstream), final)
 
@@ -285,6 +291,7 @@ def apply(
     if reload_needed:
         ctx.report(f"load balancer: routing to {', '.join(final)}")
         workers = lb_routes.register(docker, upstream, final)
+        lb_routes.wait_routed(docker, upstream, final, timeout=30)
         lb_routes.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
     else:
         workers = ()
@@ -352,8 +359,9 @@ def _changes(
         if engine.name(row) in gone:
             continue
         if row in standby:
-            why = "the standby of an older release"
-        elif row in leaving:
+            changes.append(Change("remove", "container", engine.name(row), "the standby of an older release"))
+            continue
+        if row in leaving:
             changes.append(
                 Change(
                     "update",

@@ -28,6 +28,7 @@ from deployer.plugins.local_docker.haproxy_config import (
     STATS_PATH,
     Routes,
     Upstream,
+    config_id,
     render,
     routes_from_config,
     routes_from_stats,
@@ -138,6 +139,21 @@ def wait_drained(docker: DockerEngine, upstream: Upstream, workers: tuple[int, .
     docker.api.exec_start(exec_id)
     code = docker.api.exec_inspect(exec_id)["ExitCode"]
     return time.monotonic() - started if code == 0 else None
+
+
+def wait_routed(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...], timeout: float) -> None:
+    """Wait until the running HAProxy reports routing to exactly ``members`` with this
+    config: after a reload the old worker can answer the stats for a moment, so what is
+    read right after (by ``plan``, ``status`` or the next ``up``) is the new routes.
+
+    :raises DeployFailed: it did not within ``timeout`` seconds.
+    """
+    wanted = Routes(config_id(upstream), tuple(sorted(members)))
+    deadline = time.monotonic() + timeout
+    while (seen := routes(docker, upstream)) != wanted:
+        if time.monotonic() > deadline:
+            raise DeployFailed(f"the load balancer did not load its new routes within {timeout:.0f} s: {seen}")
+        time.sleep(0.05)
 
 
 def wait_serving(url: str, path: str, timeout: float) -> None:

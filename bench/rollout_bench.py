@@ -49,9 +49,11 @@ def timed(command: list[str], env: dict[str, str], url: str, marker: str, log: P
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="at least 2: the rollback goes to the round before")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2: the rollback goes back to deployer's round before the last")
 
     work, site, config, env, ours_port, compose_port = workspace("deployer-rbench-", "rbenchsite")
     base = [DEPLOYER, "--target", "local", "--stack", STACK, "--config", str(config)]

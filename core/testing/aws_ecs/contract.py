@@ -2,7 +2,9 @@
 
 No AWS account, no Pulumi CLI: the real aws-ecs program runs under Pulumi mocks and its
 resources are applied to moto (:mod:`.emulated_driver`), so status, health and logs
-run the production code against an AWS emulator. Plugin authors who replace or wrap a
+run the production code against an AWS emulator. The emulator serves
+(:mod:`.emulated_serving`): the service tasks run as containers on the local Docker
+engine behind a stand-in for the ALB on loopback, so the kit's HTTP checks run too. Plugin authors who replace or wrap a
 phase of aws-ecs subclass it with their plugin::
 
     from deployer.testing.aws_ecs import AwsEcsContract
@@ -10,7 +12,7 @@ phase of aws-ecs subclass it with their plugin::
     class TestMyVpc(AwsEcsContract):
         plugins = [("byo-vpc", my_plugin)]
 
-Needs ``deployer[aws,testing]``; moto is imported with this
+Needs ``deployer[aws,testing]`` and a Docker engine; moto is imported with this
 module.
 Override :meth:`environment` (call ``super()``) to create what your plugin expects to
 find in the emulator (an existing VPC, say) before the run.

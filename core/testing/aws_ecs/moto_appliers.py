@@ -18,7 +18,9 @@ What the emulator does on behalf of the services, because moto does not:
   marks the deployment COMPLETED only when that number reaches the desired count.
 - **Target health.** moto runs no health check: it reports every registered IP target
   ``healthy``. A healthy target here proves a task was placed and registered, not that
-  the app answers its health path.
+  the app answers its health path, unless the emulator serves (:mod:`.emulated_serving`):
+  then the task's container runs and is registered only once it answers the target
+  group's health check.
 - **Container memory.** moto's ``RunTask`` needs a container-level memory figure, which
   Fargate does not: a container without one is registered with ``memoryReservation``
   equal to its share of the task memory (it changes no value deployer reads back).

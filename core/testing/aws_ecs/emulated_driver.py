@@ -223,9 +223,11 @@ class EmulatedDriver:
         aws = self._aws(ctx)
         ctx = _in_mock_terms(ctx, load(ctx))
         self._image_architecture = image_architecture(ctx)
+        scheduler = emulated_serving.active()
+        if scheduler is not None:
+            scheduler.prepare(ctx)
         released = self._release_stage(ctx, aws, phases) if ctx.app.release_command else None
         outputs = self._apply(ctx, aws, lambda: program.run(ctx, phases, add=released))
-        scheduler = emulated_serving.active()
         if scheduler is not None:
             scheduler.settle(aws)
         clock = VirtualClock()

@@ -33,8 +33,8 @@ What it does, as ECS and the ALB do, in compressed time (no fixed sleeps, short 
   ``<prefix>/<container>/<task id>`` with each line's own time (``docker logs`` with
   timestamps), shipped incrementally by :meth:`Serving.ship_logs` (before the driver
   reads logs, and before a container is removed).
-- **Database.** An RDS instance gets a Postgres container (the local target's stand-in
-  image) on the stack's network under the instance's endpoint address (a network
+- **Database.** An RDS instance gets a Postgres container (the image the local target
+  would run, :meth:`Serving.prepare`) on the stack's network under the instance's endpoint address (a network
   alias), with the master password the instance's managed secret holds.
 """
 
@@ -55,6 +55,8 @@ from typing import Any
 from attrs import define, field
 
 from deployer import docker_engine
+from deployer.models import PhaseContext
+from deployer.plugins.local_docker import database as local_database
 from deployer.testing.aws_ecs.emulated_balancer import Balancer
 from deployer.testing.aws_ecs.task_containers import NotStarted, environment, local_image, log_stream, mark_stopped
 
@@ -70,10 +72,6 @@ POLL = 0.1
 STOP_TIMEOUT = 1
 """Seconds a stopped container gets after SIGTERM before SIGKILL (ECS's ``stopTimeout``
 default is 30; compressed: the sample app's web process, PID 1, ignores SIGTERM)."""
-
-DATABASE_IMAGE = "deployer/postgres-standin"
-"""The local target's Postgres stand-in (:mod:`deployer.plugins.local_docker.database`),
-which takes the official image's variables."""
 
 DATABASE_DATA = "/var/lib/postgresql/data"
 DATABASE_PASSWORD = "/run/emulated-rds-password"
@@ -108,10 +106,9 @@ class Stack:
 
 @define
 class Rollout:
-    """What a service's start left: the tasks serving it and, when its new tasks failed
-    their health checks, why (the circuit breaker's reason) and the previous revision."""
+    """How a service's start ended: ``failed`` empty when its new tasks serve, else why
+    (the circuit breaker's reason), with the ``previous`` revision to go back to."""
 
-    tasks: list[Task]
     failed: str = ""
     previous: str | None = None
 
@@ -147,6 +144,15 @@ class Serving:
 
     def __init__(self) -> None:
         self.stacks: dict[tuple[str, str], Stack] = {}
+        self.database_image: str | None = None
+
+    def prepare(self, ctx: PhaseContext) -> None:
+        """Before an ``up`` with a ``[database]``: the Postgres image its container runs,
+        picked as the local target picks it (:func:`deployer.plugins.local_docker.database.image`:
+        the official ``postgres:<version>`` when present or pullable, else the stand-in
+        built once per machine, which takes the official image's variables)."""
+        if ctx.app.database is not None and self.database_image is None:
+            self.database_image, _ = local_database.image(docker_engine.connect(), ctx, ctx.app.database, build=True)
 
     # --- stacks -----------------------------------------------------------------------
 
@@ -236,13 +242,13 @@ class Serving:
                 mark_stopped(region, cluster, task.arn, None, reason, "ServiceSchedulerInitiated")
             _remove_all([task.container for task in started])
             stack.retired[family(task_definition)] = old  # the previous revision keeps serving
-            return Rollout([], f"ECS deployment circuit breaker: {failed}.", old[0].task_definition if old else None)
+            return Rollout(f"ECS deployment circuit breaker: {failed}.", old[0].task_definition if old else None)
         for task in started:
             stack.tasks[task.arn] = task
             if group is not None and task.address is not None:
                 self._balancer(stack).register(task.ip, task.address)
         self._drain(aws, stack, old, group)
-        return Rollout(started)
+        return Rollout()
 
     def adopt(self, aws: Any, service: str, moto_tasks: Sequence[Mapping[str, Any]], group: str | None) -> list[Task]:
         """After a rollback: the retired containers of the ``moto_tasks``' family serve
@@ -302,8 +308,10 @@ class Serving:
         stack = self._stack(aws)
         api = docker_engine.connect().api
         secret = json.loads(aws.secretsmanager.get_secret_value(SecretId=secret_arn)["SecretString"])
+        if self.database_image is None:
+            raise NotStarted("the emulator has no Postgres image: Serving.prepare runs before up")
         created = api.create_container(
-            _database_image(api),
+            self.database_image,
             name=f"{stack.network}-database",
             user="postgres",
             environment={
@@ -529,14 +537,6 @@ def _remove_all(containers: Sequence[str]) -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
         list(pool.map(remove, containers))
-
-
-def _database_image(api: Any) -> str:
-    """The Postgres stand-in image the local target built on this machine."""
-    for image in api.images(name=DATABASE_IMAGE):
-        for tag in image.get("RepoTags") or ():
-            return str(tag)
-    raise NotStarted(f"no {DATABASE_IMAGE} image on the local engine (the local target builds it)")
 
 
 def _file_tar(path: str, text: str) -> bytes:

@@ -14,18 +14,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from deployer.testing.aws_ecs.emulated_balancer import Balancer
+from deployer.testing.aws_ecs.emulated_balancer import Balancer, HealthCheck, matches
 
 
 class Target:
-    """A target answering ``name`` to every request, after ``delay`` seconds."""
+    """A target answering ``name`` to every request, after ``delay`` seconds; ``/healthz``
+    answers 200, or 503 while ``healthy`` is False."""
 
     def __init__(self, name: str, delay: float = 0.0):
         self.started = threading.Event()
+        self.healthy = True
         target = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path == "/healthz":
+                    self.send_response(200 if target.healthy else 503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 target.started.set()
                 time.sleep(delay)
                 body = name.encode()
@@ -119,3 +126,48 @@ def test_draining_gives_up_after_the_deregistration_delay(balancer):
     balancer.deregister("10.0.0.1", delay=0.3)
     assert time.monotonic() - began < 2
     stuck.close()
+
+
+CHECK = HealthCheck(path="/healthz", matcher="200-299", interval=0.05, unhealthy_threshold=2, healthy_threshold=3)
+
+
+def wait_for(condition, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.02)
+
+
+def test_a_target_failing_its_health_checks_is_out_of_service_until_it_passes_again():
+    balancer = Balancer(CHECK)
+    sick, well = Target("sick"), Target("well")
+    balancer.register("10.0.0.1", sick.address)
+    balancer.register("10.0.0.2", well.address)
+    sick.healthy = False
+    wait_for(lambda: balancer.unhealthy() == ["10.0.0.1"])
+    assert {get(balancer.endpoint + "/")[1] for _ in range(4)} == {"well"}
+    sick.healthy = True
+    wait_for(lambda: balancer.unhealthy() == [])
+    assert {get(balancer.endpoint + "/")[1] for _ in range(4)} == {"sick", "well"}
+    balancer.close()
+    sick.close()
+    well.close()
+
+
+def test_when_every_target_is_unhealthy_it_fails_open_as_the_alb_does():
+    balancer = Balancer(CHECK)
+    only = Target("only")
+    balancer.register("10.0.0.1", only.address)
+    only.healthy = False
+    wait_for(lambda: balancer.unhealthy() == ["10.0.0.1"])
+    assert get(balancer.endpoint + "/") == (200, "only")
+    balancer.close()
+    only.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "matcher", "expected"),
+    [(200, "200", True), (204, "200-299", True), (302, "200-299", False), (404, "200,404", True)],
+)
+def test_the_matcher_takes_elbv2s_codes_and_ranges(status, matcher, expected):
+    assert matches(status, matcher) is expected

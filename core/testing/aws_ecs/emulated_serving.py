@@ -19,8 +19,10 @@ What it does, as ECS and the ALB do, in compressed time (no fixed sleeps, short 
   deployments to speak of); the old service's containers are *retired*, not stopped,
   and keep serving. The new revision's containers start (all at once: the program's
   ``maximumPercent`` is 200), each is health-checked on the target group's path and
-  matcher until it answers (healthy) or fails ``UnhealthyThresholdCount`` checks in a
-  row or exits (unhealthy); the healthy ones are registered in the balancer and in moto,
+  matcher until it answers (healthy after one passing check, as on the ALB) or fails
+  ``UnhealthyThresholdCount`` checks in a row or exits (unhealthy), every :data:`POLL`
+  seconds rather than every interval; the healthy ones are registered in the balancer
+  (which keeps health-checking them) and in moto,
   then the retired ones are deregistered, drained (requests in flight finish, within
   the deregistration delay) and stopped.
 - **Circuit breaker.** When the new revision's tasks are unhealthy, they are stopped
@@ -41,7 +43,6 @@ What it does, as ECS and the ALB do, in compressed time (no fixed sleeps, short 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
 import json
 import re
@@ -57,7 +58,7 @@ from attrs import define, field
 from deployer import docker_engine
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import database as local_database
-from deployer.testing.aws_ecs.emulated_balancer import Balancer
+from deployer.testing.aws_ecs.emulated_balancer import Balancer, HealthCheck, health_status, matches
 from deployer.testing.aws_ecs.task_containers import NotStarted, environment, local_image, log_stream, mark_stopped
 
 LABEL = "deployer.emulated-ecs"
@@ -246,7 +247,7 @@ class Serving:
         for task in started:
             stack.tasks[task.arn] = task
             if group is not None and task.address is not None:
-                self._balancer(stack).register(task.ip, task.address)
+                self._balancer(aws, stack, group).register(task.ip, task.address)
         self._drain(aws, stack, old, group)
         return Rollout()
 
@@ -262,7 +263,7 @@ class Serving:
             task.arn, task.ip, task.service = moto_task["taskArn"], _ip(moto_task), service
             stack.tasks[task.arn] = task
             if group is not None and task.address is not None:
-                self._balancer(stack).register(task.ip, task.address)
+                self._balancer(aws, stack, group).register(task.ip, task.address)
             adopted.append(task)
         return adopted
 
@@ -340,9 +341,10 @@ class Serving:
 
     # --- one task ---------------------------------------------------------------------
 
-    def _balancer(self, stack: Stack) -> Balancer:
+    def _balancer(self, aws: Any, stack: Stack, group: str) -> Balancer:
+        """The stack's emulated ALB, health-checking as ``group`` says (made on first use)."""
         if stack.balancer is None:
-            stack.balancer = Balancer()
+            stack.balancer = Balancer(health_check(aws, group))
         return stack.balancer
 
     def _run(
@@ -388,9 +390,7 @@ class Serving:
         """Health-check ``tasks`` on the target group's path and matcher until each answers
         (""), or one fails ``UnhealthyThresholdCount`` checks in a row, exits, or does
         not answer within :data:`START_TIMEOUT` (the reason)."""
-        (config,) = aws.elbv2.describe_target_groups(TargetGroupArns=[group])["TargetGroups"]
-        path, threshold = config.get("HealthCheckPath", "/"), int(config.get("UnhealthyThresholdCount", 2))
-        matcher = config.get("Matcher", {}).get("HttpCode", "200")
+        check = health_check(aws, group)
         failures = dict.fromkeys((t.arn for t in tasks), 0)
         waiting = {t.arn: t for t in tasks}
         deadline = time.monotonic() + START_TIMEOUT
@@ -398,17 +398,17 @@ class Serving:
         while waiting:
             for task in list(waiting.values()):
                 assert task.address is not None
-                status = _health_status(task.address, path)
-                if status is not None and _matches(status, matcher):
+                status = health_status(task.address, check.path)
+                if status is not None and matches(status, check.matcher):
                     del waiting[task.arn]
                 elif status is not None:
                     failures[task.arn] += 1
-                    if failures[task.arn] >= threshold:
+                    if failures[task.arn] >= check.unhealthy_threshold:
                         return f"health checks failed with these codes: [{status}]"
                 elif not api.inspect_container(task.container)["State"]["Running"]:
                     return "essential container in task exited"
             if waiting and time.monotonic() > deadline:
-                return f"no answer on {path} within {START_TIMEOUT} s"
+                return f"no answer on {check.path} within {START_TIMEOUT} s"
             if waiting:
                 time.sleep(POLL)
         return ""
@@ -497,25 +497,16 @@ def _batches(events: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def _health_status(address: tuple[str, int], path: str) -> int | None:
-    """The status the target answers ``path`` with; None when it does not answer."""
-    connection = http.client.HTTPConnection(*address, timeout=2)
-    try:
-        connection.request("GET", path)
-        return connection.getresponse().status
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        connection.close()
-
-
-def _matches(status: int, matcher: str) -> bool:
-    """ELBv2's matcher syntax: codes and ranges, comma-separated (``200``, ``200-299``)."""
-    for part in matcher.split(","):
-        low, _, high = part.strip().partition("-")
-        if int(low) <= status <= int(high or low):
-            return True
-    return False
+def health_check(aws: Any, group: str) -> HealthCheck:
+    """The target group's health check settings, read from moto."""
+    (config,) = aws.elbv2.describe_target_groups(TargetGroupArns=[group])["TargetGroups"]
+    return HealthCheck(
+        path=config.get("HealthCheckPath", "/"),
+        matcher=config.get("Matcher", {}).get("HttpCode", "200"),
+        interval=float(config.get("HealthCheckIntervalSeconds", 30)),
+        unhealthy_threshold=int(config.get("UnhealthyThresholdCount", 2)),
+        healthy_threshold=int(config.get("HealthyThresholdCount", 5)),
+    )
 
 
 def _deregistration_delay(aws: Any, group: str) -> float:

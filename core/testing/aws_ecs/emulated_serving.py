@@ -70,9 +70,10 @@ START_TIMEOUT = 60
 POLL = 0.1
 """Seconds between two health checks of a starting task (compressed time)."""
 
-STOP_TIMEOUT = 1
+STOP_TIMEOUT = 0
 """Seconds a stopped container gets after SIGTERM before SIGKILL (ECS's ``stopTimeout``
-default is 30; compressed: the sample app's web process, PID 1, ignores SIGTERM)."""
+default is 30). Compressed to none: a task is stopped only once it is drained (no request
+in flight), and the sample app's web process, PID 1, ignores SIGTERM anyway."""
 
 DATABASE_DATA = "/var/lib/postgresql/data"
 DATABASE_PASSWORD = "/run/emulated-rds-password"

@@ -45,12 +45,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
 import tarfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 from attrs import define, field
@@ -59,6 +57,7 @@ from deployer import docker_engine
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import database as local_database
 from deployer.testing.aws_ecs.emulated_balancer import Balancer, HealthCheck, health_status, matches
+from deployer.testing.aws_ecs.emulated_logs import ship_new_lines
 from deployer.testing.aws_ecs.task_containers import NotStarted, environment, local_image, log_stream, mark_stopped
 
 LABEL = "deployer.emulated-ecs"
@@ -428,26 +427,8 @@ class Serving:
     def _ship(self, aws: Any, task: Task) -> None:
         """Ship the container's lines after the ``shipped`` ones to its awslogs stream."""
         stream = log_stream(task.definition, task.arn)
-        if stream is None:
-            return
-        try:
-            raw = docker_engine.connect().api.logs(task.container, stdout=True, stderr=True, timestamps=True)
-        except Exception:  # the container is gone: what it printed was shipped before
-            return
-        lines = raw.decode(errors="replace").splitlines()[task.shipped :]
-        if not lines:
-            return
-        group, name = stream
-        events = sorted((_event(line) for line in lines), key=lambda e: e["timestamp"])
-        try:
-            if task.shipped == 0:
-                with contextlib.suppress(aws.logs.exceptions.ResourceAlreadyExistsException):
-                    aws.logs.create_log_stream(logGroupName=group, logStreamName=name)
-            for batch in _batches([e for e in events if e["message"]]):  # CloudWatch takes no empty message
-                aws.logs.put_log_events(logGroupName=group, logStreamName=name, logEvents=batch)
-        except aws.logs.exceptions.ResourceNotFoundException:
-            pass  # the log group is gone (down deletes it before the service): the lines are lost, as in AWS
-        task.shipped += len(lines)
+        if stream is not None:
+            task.shipped = ship_new_lines(aws, task.container, stream, task.shipped)
 
 
 def family(task_definition: str) -> str:
@@ -462,40 +443,6 @@ def _ip(moto_task: Mapping[str, Any]) -> str:
             if detail["name"] == "privateIPv4Address":
                 return str(detail["value"])
     return str(moto_task["taskArn"])
-
-
-_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z (.*)$")
-
-
-def _event(line: str) -> dict[str, Any]:
-    """A ``docker logs --timestamps`` line as a CloudWatch Logs event (time in ms)."""
-    found = _STAMP.match(line)
-    if found is None:
-        return {"timestamp": int(time.time() * 1000), "message": line}
-    fraction = (found.group(2) or ".0")[:7]
-    moment = datetime.fromisoformat(f"{found.group(1)}{fraction}+00:00")
-    return {"timestamp": int(moment.timestamp() * 1000), "message": found.group(3)}
-
-
-BATCH_EVENTS, BATCH_BYTES, EVENT_OVERHEAD = 10_000, 1_048_576, 26
-"""PutLogEvents' limits: at most 10,000 events and 1,048,576 bytes a batch, each event
-counting its UTF-8 message plus 26 bytes
-(https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html)."""
-
-
-def _batches(events: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """``events`` cut into batches PutLogEvents accepts (:data:`BATCH_EVENTS`, :data:`BATCH_BYTES`)."""
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for event in events:
-        cost = len(event["message"].encode()) + EVENT_OVERHEAD
-        if batch and (len(batch) == BATCH_EVENTS or size + cost > BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(event)
-        size += cost
-    if batch:
-        yield batch
 
 
 def health_check(aws: Any, group: str) -> HealthCheck:

@@ -2,7 +2,9 @@
 
 No AWS account, no Pulumi CLI: the real aws-ecs program runs under Pulumi mocks and its
 resources are applied to moto (:mod:`.emulated_driver`), so status, health and logs
-run the production code against an AWS emulator. Plugin authors who replace or wrap a
+run the production code against an AWS emulator. The emulator serves
+(:mod:`.emulated_serving`): the service tasks run as containers on the local Docker
+engine behind a stand-in for the ALB on loopback, so the kit's HTTP checks run too. Plugin authors who replace or wrap a
 phase of aws-ecs subclass it with their plugin::
 
     from deployer.testing.aws_ecs import AwsEcsContract
@@ -10,7 +12,7 @@ phase of aws-ecs subclass it with their plugin::
     class TestMyVpc(AwsEcsContract):
         plugins = [("byo-vpc", my_plugin)]
 
-Needs ``deployer[aws,testing]``; moto is imported with this
+Needs ``deployer[aws,testing]`` and a Docker engine; moto is imported with this
 module.
 Override :meth:`environment` (call ``super()``) to create what your plugin expects to
 find in the emulator (an existing VPC, say) before the run.
@@ -28,7 +30,9 @@ from moto import mock_aws
 
 from deployer.models import PhaseContext
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
+from deployer.testing.aws_ecs.emulated_serving import active, serving
 from deployer.testing.aws_ecs.emulated_state import load
+from deployer.testing.aws_ecs.moto_appliers import Aws
 from deployer.testing.contract import TargetContract
 from deployer.testing.recorder import HookRecorder
 
@@ -42,16 +46,15 @@ class AwsEcsContract(TargetContract):
     target: ClassVar[str] = TARGET
     offline: ClassVar[bool] = True
     region: ClassVar[str] = "us-east-1"
-    serves_http: ClassVar[bool] = False
-    no_http_reason: ClassVar[str] = (
-        "the emulated AWS (moto) runs no task and its load balancer DNS name answers nothing: "
-        "run the HTTP checks against a real account"
-    )
+    serve_timeout: ClassVar[float] = 60
+    settle_timeout: ClassVar[float] = 10
 
     @contextlib.contextmanager
     def environment(self) -> Iterator[None]:
         """Fake credentials and ``region`` in the environment, AWS's managed IAM policies
-        loaded, and moto's in-process emulator active for the whole run."""
+        loaded, moto's in-process emulator active for the whole run, and the emulator
+        serving (:func:`.emulated_serving.serving`): service tasks run as containers on
+        the local Docker engine behind the emulated ALB, which answers on loopback."""
         with pytest.MonkeyPatch.context() as patch:
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
                 patch.delenv(name, raising=False)
@@ -63,7 +66,7 @@ class AwsEcsContract(TargetContract):
                 "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
             }.items():
                 patch.setenv(name, value)
-            with mock_aws():
+            with mock_aws(), serving():
                 yield
 
     def target_settings(self) -> Mapping[str, Any]:
@@ -82,9 +85,10 @@ class AwsEcsContract(TargetContract):
         return EmulatedDriver().leftovers(ctx)
 
     def remove_one_replica(self, ctx: PhaseContext) -> None:
-        """Deregister one of the service's targets from its target group in the emulator
-        (as a task that stopped would leave it), behind the driver's back."""
-        elbv2 = boto3.client("elbv2", region_name=self.region)
-        group = load(ctx).outputs["target_group_arn"]
-        targets = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
-        elbv2.deregister_targets(TargetGroupArn=group, Targets=[targets[0]["Target"]])
+        """Stop one of the service's tasks behind the driver's back, as a task that crashed
+        ends in ECS: its container removed, its target deregistered, its task STOPPED."""
+        scheduler = active()
+        assert scheduler is not None, "the kit's environment serves"
+        outputs = load(ctx).outputs
+        aws = Aws(boto3.Session(region_name=self.region), {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        scheduler.remove_one(aws, outputs["cluster"], outputs["target_group_arn"])

@@ -61,7 +61,7 @@ from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.plugins.aws_ecs.offline import REDACTED
 from deployer.releases import Release
 from deployer.targets import RunPhases
-from deployer.testing.aws_ecs import aws_rules, moto_appliers
+from deployer.testing.aws_ecs import aws_rules, emulated_serving, moto_appliers
 from deployer.testing.aws_ecs.emulated_lookups import rules_context
 from deployer.testing.aws_ecs.emulated_mocks import SECRET_VERSION, EmulatorMocks
 from deployer.testing.aws_ecs.emulated_state import Stored, key, load, save, state_file
@@ -223,11 +223,17 @@ class EmulatedDriver:
         aws = self._aws(ctx)
         ctx = _in_mock_terms(ctx, load(ctx))
         self._image_architecture = image_architecture(ctx)
+        scheduler = emulated_serving.active()
+        if scheduler is not None:
+            scheduler.prepare(ctx)
         released = self._release_stage(ctx, aws, phases) if ctx.app.release_command else None
         outputs = self._apply(ctx, aws, lambda: program.run(ctx, phases, add=released))
+        if scheduler is not None:
+            scheduler.settle(aws)
         clock = VirtualClock()
         aws_releases.wait_and_record(aws.ecs, aws.elbv2, ctx, outputs, clock=clock.clock, sleep=clock.sleep)
-        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=outputs["endpoint"], outputs=outputs)
+        endpoint = _served(ctx) or outputs["endpoint"]
+        return Deployment(target=ctx.target.name, stack=ctx.stack, endpoint=endpoint, outputs=outputs)
 
     def _apply(
         self, ctx: PhaseContext, aws, run: Callable[[], Any], held: Sequence[tuple[str, str]] = ()
@@ -348,6 +354,9 @@ class EmulatedDriver:
         live = {key(r): r for r in stored.resources}
         for resource in reversed(stored.resources):
             self._delete(ctx, aws, resource, live)
+        scheduler = emulated_serving.active()
+        if scheduler is not None:
+            scheduler.close(aws, ctx.app.name, ctx.stack)
         state_file(ctx).unlink(missing_ok=True)
 
     def status(self, ctx: PhaseContext) -> Status:
@@ -357,6 +366,8 @@ class EmulatedDriver:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         aws = self._aws(ctx)
         status = health.live_status(aws.ecs, aws.elbv2, target=ctx.target.name, stack=ctx.stack, outputs=outputs)
+        served = _served(ctx)
+        status = evolve(status, endpoint=served) if served else status
         return with_backing_services(status, rds=aws.rds, ecs=aws.ecs, outputs=outputs)
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
@@ -364,7 +375,11 @@ class EmulatedDriver:
         outputs = load(ctx).outputs
         if "log_group" not in outputs:
             raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
-        yield from cloudwatch.read(self._aws(ctx).logs, outputs["log_group"], follow=follow, since=since)
+        aws = self._aws(ctx)
+        scheduler = emulated_serving.active()
+        if scheduler is not None:
+            scheduler.ship_logs(aws)
+        yield from cloudwatch.read(aws.logs, outputs["log_group"], follow=follow, since=since)
 
     def releases(self, ctx: PhaseContext) -> list[Release]:
         """The production release listing (:func:`deployer.plugins.aws_ecs.releases.listing`)
@@ -380,8 +395,12 @@ class EmulatedDriver:
 
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """What the emulator still holds for the app and stack (live objects carrying its
-        tags, see :func:`.moto_appliers.remaining`), plus the state file if it exists."""
+        tags, see :func:`.moto_appliers.remaining`), the containers, networks and balancer
+        it runs for them while it serves, plus the state file if it exists."""
         left = moto_appliers.remaining(self._aws(ctx))
+        scheduler = emulated_serving.active()
+        if scheduler is not None:
+            left += scheduler.leftovers(ctx.app.name, ctx.stack)
         return [*left, str(state_file(ctx))] if state_file(ctx).exists() else left
 
     # --- applying ---------------------------------------------------------------------
@@ -578,6 +597,12 @@ def _in_mock_terms(ctx: PhaseContext, stored: Stored) -> PhaseContext:
         return ctx
     real_to_mock = {real: mock for entry in stored.resources for mock, real in _mapping(entry).items()}
     return evolve(ctx, image=evolve(image, reference=resolve(image.reference, real_to_mock)))
+
+
+def _served(ctx: PhaseContext) -> str | None:
+    """The emulated ALB's loopback URL while the emulator serves the stack, else None."""
+    scheduler = emulated_serving.active()
+    return scheduler.endpoint(ctx.app.name, ctx.stack) if scheduler is not None else None
 
 
 def image_architecture(ctx: PhaseContext) -> str | None:

@@ -28,17 +28,14 @@ unchanged against it:
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ecs.models import ecs_backends
-
 from deployer import docker_engine
 from deployer.testing.aws_ecs.moto_appliers import SCHEDULER
+from deployer.testing.aws_ecs.task_containers import NotStarted, environment, local_image, log_stream, mark_stopped
 
 RUN_TIMEOUT = 300
 """Seconds a one-off container may run on the local engine before it is killed."""
@@ -115,11 +112,9 @@ class EmulatedEcs:
         container = definition["containerDefinitions"][0]
         override = next((o for o in overrides if o.get("name") == container["name"]), {})
         try:
-            image = self._local_image(container["image"])
-            env = {e["name"]: e["value"] for e in container.get("environment", ())}
-            env.update({e["name"]: e["value"] for e in override.get("environment", ())})
-            env.update({s["name"]: self._secret(s["valueFrom"]) for s in container.get("secrets", ())})
-        except _NotStarted as reason:
+            image = local_image(self._aws, container["image"])
+            env = environment(self._aws, container, override.get("environment", ()))
+        except NotStarted as reason:
             mark_stopped(self._ecs.meta.region_name, cluster, task["taskArn"], None, str(reason), "TaskFailedToStart")
             return
         command = override.get("command") or container.get("command")
@@ -134,53 +129,18 @@ class EmulatedEcs:
             "EssentialContainerExited",
         )
 
-    def _local_image(self, reference: str) -> str:
-        """The local image an ECR ``repo@sha256:digest`` was pushed from (its config digest)."""
-        repository, _, digest = reference.split("/", 1)[1].partition("@")
-        try:
-            (found,) = self._aws.ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])[
-                "images"
-            ]
-        except (self._aws.ecr.exceptions.ClientError, ValueError):
-            raise _NotStarted(f"CannotPullContainerError: {reference}: not found") from None
-        image_id = json.loads(found["imageManifest"])["config"]["digest"]
-        if docker_engine.connect().image(image_id) is None:
-            raise _NotStarted(f"CannotPullContainerError: pull image manifest has been retried: {reference}: not found")
-        return str(image_id)
-
-    def _secret(self, value_from: str) -> str:
-        """A secret as ECS injects it: ``<secret ARN>[:json-key:version-stage:version-id]``."""
-        parts = value_from.split(":")
-        arn, (json_key, stage, version) = ":".join(parts[:7]), [*parts[7:], "", "", ""][:3]
-        query: dict[str, str] = {"SecretId": arn}
-        if version:
-            query["VersionId"] = version
-        elif stage:
-            query["VersionStage"] = stage
-        try:
-            value = self._aws.secretsmanager.get_secret_value(**query)["SecretString"]
-            return str(json.loads(value)[json_key]) if json_key else str(value)
-        except (self._aws.secretsmanager.exceptions.ClientError, ValueError, KeyError, TypeError):
-            raise _NotStarted(
-                f"ResourceInitializationError: unable to pull secrets or registry auth: retrieving secret from {arn}"
-            ) from None
-
     def _write_logs(self, container: dict[str, Any], task_arn: str, lines: list[str]) -> None:
-        options = container.get("logConfiguration", {}).get("options", {})
-        group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
-        if not group or not prefix or not lines:
+        stream = log_stream(container, task_arn)
+        if stream is None or not lines:
             return
-        stream = f"{prefix}/{container['name']}/{task_arn.rsplit('/', 1)[-1]}"
         logs = self._aws.logs
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.create_log_stream(logGroupName=stream[0], logStreamName=stream[1])
         now = int(time.time() * 1000)
         logs.put_log_events(
-            logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": line} for line in lines]
+            logGroupName=stream[0],
+            logStreamName=stream[1],
+            logEvents=[{"timestamp": now, "message": line} for line in lines],
         )
-
-
-class _NotStarted(Exception):
-    """The task cannot start; the message is ECS's stopped reason."""
 
 
 def _runtime_id(task_arn: str, container: str) -> str:
@@ -218,16 +178,3 @@ def _run_container(
     finally:
         api.remove_container(created["Id"], force=True)
     return code, text.splitlines()
-
-
-def mark_stopped(region: str, cluster: str, task_arn: str, code: int | None, reason: str, stop_code: str) -> None:
-    """Mark moto's task STOPPED as ECS would: the container's exit code (None when it never
-    ran), the task's stopped reason and stop code."""
-    task = ecs_backends[DEFAULT_ACCOUNT_ID][region].tasks[cluster.rsplit("/", 1)[-1]][task_arn]
-    container = task.containers[0]
-    container.exitCode = code
-    container.last_status = "STOPPED"
-    task.stopped_reason = reason
-    task.stop_code = stop_code
-    task.last_status = "STOPPED"
-    task.desired_status = "STOPPED"

@@ -18,7 +18,9 @@ What the emulator does on behalf of the services, because moto does not:
   marks the deployment COMPLETED only when that number reaches the desired count.
 - **Target health.** moto runs no health check: it reports every registered IP target
   ``healthy``. A healthy target here proves a task was placed and registered, not that
-  the app answers its health path.
+  the app answers its health path, unless the emulator serves (:mod:`.emulated_serving`):
+  then the task's container runs and is registered only once it answers the target
+  group's health check.
 - **Container memory.** moto's ``RunTask`` needs a container-level memory figure, which
   Fargate does not: a container without one is registered with ``memoryReservation``
   equal to its share of the task memory (it changes no value deployer reads back).
@@ -48,9 +50,11 @@ from typing import Any
 
 from attrs import frozen
 from moto.acm.models import acm_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ecs.models import ecs_backends
 
 from deployer.errors import DeployFailed
-from deployer.testing.aws_ecs import moto_rds
+from deployer.testing.aws_ecs import emulated_serving, moto_rds
 
 NOT_APPLIED = frozenset({"pulumi:providers:docker", "docker:index/tag:Tag"})
 """Types that act on the local Docker engine only; recorded, never applied to AWS."""
@@ -633,37 +637,32 @@ def _moto_running(count: int) -> Iterator[None]:
 
 def _service(aws: Aws, i: dict, name: str) -> dict:
     """Create the service the way ECS runs it: start its tasks, register them in its
-    target groups, then create the service reporting the tasks moto runs."""
+    target groups, then create the service reporting the tasks moto runs. While the
+    emulator serves (:mod:`.emulated_serving`) the tasks' containers run and only those
+    that pass the target group's health check are registered; when they fail, the
+    service goes back to the previous revision (the circuit breaker)."""
     cluster, network = i["cluster"], _awsvpc(i["networkConfiguration"])
     desired = int(i.get("desiredCount", 1))
-    tasks = (
-        aws.ecs.run_task(
-            cluster=cluster,
-            taskDefinition=i["taskDefinition"],
-            count=desired,
-            launchType=i.get("launchType", "FARGATE"),
-            group=f"service:{name}",
-            startedBy=SCHEDULER,
-            networkConfiguration=network,
-        )["tasks"]
-        if desired
-        else []
-    )
-    arns = [task["taskArn"] for task in tasks]
-    running = (
-        [t for t in aws.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if t["lastStatus"] == "RUNNING"]
-        if arns
-        else []
-    )
-    ips = [
-        detail["value"]
-        for task in running
-        for attachment in task.get("attachments", [])
-        for detail in attachment["details"]
-        if detail["name"] == "privateIPv4Address"
-    ]
+    balancers = i.get("loadBalancers", [])
+    running = _run_tasks(aws, cluster, i["taskDefinition"], desired, name, network, i.get("launchType", "FARGATE"))
+    task_definition, failed = i["taskDefinition"], ""
+    scheduler = emulated_serving.active()
+    if scheduler is not None:
+        rollout = scheduler.start(aws, cluster, name, i["taskDefinition"], running, balancers)
+        if rollout.failed:
+            failed = rollout.failed
+            running = []
+            if rollout.previous is not None:
+                task_definition = rollout.previous
+                running = _run_tasks(
+                    aws, cluster, rollout.previous, desired, name, network, i.get("launchType", "FARGATE")
+                )
+                group = balancers[0]["targetGroupArn"] if balancers else None
+                kept = scheduler.adopt(aws, name, running, group)
+                running = [t for t in running if t["taskArn"] in {k.arn for k in kept}]
+    ips = [_task_ip(task) for task in running]
     targets = []
-    for balancer in i.get("loadBalancers", []):
+    for balancer in balancers:
         registered = [{"Id": ip, "Port": balancer["containerPort"]} for ip in ips]
         if registered:
             aws.elbv2.register_targets(TargetGroupArn=balancer["targetGroupArn"], Targets=registered)
@@ -682,23 +681,77 @@ def _service(aws: Aws, i: dict, name: str) -> dict:
         service = aws.ecs.create_service(
             cluster=cluster,
             serviceName=name,
-            taskDefinition=i["taskDefinition"],
+            taskDefinition=task_definition,
             desiredCount=desired,
             launchType=i.get("launchType", "FARGATE"),
             networkConfiguration=network,
-            loadBalancers=i.get("loadBalancers", []),
+            loadBalancers=balancers,
             tags=aws.tag_list(i.get("tags"), key="key", value="value"),
             **options,
         )["service"]
+    if failed:
+        _record_failed_deployment(aws, cluster, name, i["taskDefinition"], failed)
     return {
         "id": service["serviceArn"],
         "arn": service["serviceArn"],
         "name": name,
         "cluster": cluster,
         "taskDefinition": i["taskDefinition"],
-        "tasks": arns,
+        "tasks": [task["taskArn"] for task in running],
         "targets": targets,
     }
+
+
+def _run_tasks(
+    aws: Aws, cluster: str, task_definition: str, count: int, service: str, network: dict, launch_type: str
+) -> list[dict]:
+    """``RunTask`` of ``count`` tasks for ``service`` as its scheduler; the ones moto reports RUNNING."""
+    if not count:
+        return []
+    tasks = aws.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=task_definition,
+        count=count,
+        launchType=launch_type,
+        group=f"service:{service}",
+        startedBy=SCHEDULER,
+        networkConfiguration=network,
+    )["tasks"]
+    arns = [task["taskArn"] for task in tasks]
+    return [t for t in aws.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if t["lastStatus"] == "RUNNING"]
+
+
+def _task_ip(task: dict) -> str:
+    """The task's ``privateIPv4Address`` (the ENI moto gives it)."""
+    return next(
+        detail["value"]
+        for attachment in task.get("attachments", [])
+        for detail in attachment["details"]
+        if detail["name"] == "privateIPv4Address"
+    )
+
+
+def _record_failed_deployment(aws: Aws, cluster: str, service: str, task_definition: str, reason: str) -> None:
+    """What the deployment circuit breaker leaves in ``describe_services``: the deployment
+    of ``task_definition`` FAILED with ``reason`` beside the PRIMARY one (moto keeps one
+    deployment and has no API to fail it)."""
+    region = aws.ecs.meta.region_name
+    found = ecs_backends[DEFAULT_ACCOUNT_ID][region].services[f"{cluster.rsplit('/', 1)[-1]}:{service}"]
+    primary = found.deployments[0]
+    failed = {
+        **primary,
+        "id": f"{primary['id']}-failed",
+        "status": "ACTIVE",
+        "taskDefinition": task_definition,
+        "rolloutState": "FAILED",
+        "rolloutStateReason": reason,
+        "runningCount": 0,
+        "failedTasks": primary["desiredCount"],
+    }
+    if primary["taskDefinition"] == task_definition:  # no previous revision: nothing to go back to
+        found.deployments = [{**failed, "status": "PRIMARY"}]
+    else:
+        found.deployments = [primary, failed]
 
 
 def _refresh_service(aws: Aws, real: dict) -> dict:
@@ -709,8 +762,13 @@ def _refresh_service(aws: Aws, real: dict) -> dict:
 
 
 def _delete_service(aws: Aws, real: dict) -> None:
-    """What ECS does when a service is deleted: drain it, stop its tasks, deregister them."""
+    """What ECS does when a service is deleted: drain it, stop its tasks, deregister them.
+    While the emulator serves, its containers are retired: they keep serving until the
+    service's replacement is healthy (:meth:`.emulated_serving.Serving.start`)."""
     cluster = real["cluster"]
+    scheduler = emulated_serving.active()
+    if scheduler is not None:
+        scheduler.retire(aws, real["name"])
     _quietly(aws.ecs.update_service, cluster=cluster, service=real["name"], desiredCount=0)
     _quietly(aws.ecs.delete_service, cluster=cluster, service=real["name"], force=True)
     for task in real["tasks"]:

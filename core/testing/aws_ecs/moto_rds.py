@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from deployer.testing.aws_ecs import emulated_serving
+
 if TYPE_CHECKING:
     from deployer.testing.aws_ecs.moto_appliers import Aws
 
@@ -58,7 +60,7 @@ def delete_subnet_group(aws: Aws, real: dict) -> None:
         aws.rds.delete_db_subnet_group(DBSubnetGroupName=real["name"])
 
 
-MODIFIABLE = frozenset(
+MODIFIABLE: frozenset[str] = frozenset(
     {
         "instanceClass",
         "multiAz",
@@ -100,6 +102,10 @@ def create_instance(aws: Aws, i: dict, name: str) -> dict:
         Tags=aws.tag_list(i.get("tags")),
         **options,
     )["DBInstance"]
+    scheduler = emulated_serving.active()
+    if scheduler is not None:  # the instance answers: a Postgres container under its address
+        secret = (found.get("MasterUserSecret") or {}).get("SecretArn", "")
+        scheduler.start_database(aws, found["Endpoint"]["Address"], secret, i.get("dbName") or "postgres")
     return {
         "id": found.get("DbiResourceId", identifier),
         "identifier": identifier,
@@ -129,6 +135,9 @@ def update_instance(aws: Aws, real: dict, i: dict) -> dict:
 def delete_instance(aws: Aws, real: dict) -> None:
     """``DeleteDBInstance`` as the provider sends it, from the instance's own inputs; an
     instance already deleted (``down --destroy-data`` deletes it first) is fine."""
+    scheduler = emulated_serving.active()
+    if scheduler is not None:
+        scheduler.stop_database(aws)
     snapshot = {"FinalDBSnapshotIdentifier": real["finalSnapshotIdentifier"]} if real["finalSnapshotIdentifier"] else {}
     with contextlib.suppress(aws.rds.exceptions.DBInstanceNotFoundFault):
         aws.rds.delete_db_instance(

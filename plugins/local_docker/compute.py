@@ -156,7 +156,11 @@ def _create(
     app = ctx.app
     # no CPU limit while it starts: cpu_boost.limit applies it once healthy
     host_config = engine.hardened_host_config(
-        docker, settings, memory=app.memory, restart_policy={"Name": settings.restart}
+        docker,
+        settings,
+        memory=app.memory,
+        restart_policy={"Name": settings.restart},
+        cpu_shares=cpu_boost.BOOST_SHARES,
     )
     created = docker.api.create_container(
         image,

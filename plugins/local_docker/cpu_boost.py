@@ -5,7 +5,8 @@ start as much as its work: an interpreter importing a web framework under a quar
 CPU takes four times as long. New replicas are therefore created without a CPU limit and
 get their limit (the same quota: ``CpuQuota``/``CpuPeriod``) as soon as they pass their
 health check, before the load balancer routes to them, as GKE's start-up CPU boost does.
-Every replica that serves traffic runs under its limit.
+Until then they also weigh more (:data:`BOOST_SHARES`) against the replicas that serve.
+Every replica that serves traffic runs under its limit, at the default weight.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from deployer.docker_engine import DockerEngine
 
 PERIOD = 100_000
 """CFS period (µs) of the CPU limit applied after start-up."""
+BOOST_SHARES = 8192
+"""CPU shares (relative weight; Docker's default is :data:`SHARES`) of a replica while it
+starts: when the host is busy (the old replicas serving, a build), the kernel gives a
+starting replica eight times the CPU time of a serving one."""
+SHARES = 1024
+"""Docker's default CPU shares, which every replica serving traffic has."""
 
 
 def quota(cpu: int) -> int:
@@ -25,12 +32,15 @@ def quota(cpu: int) -> int:
 
 
 def limit(docker: DockerEngine, names: list[str], cpu: int) -> None:
-    """Apply the ``cpu`` limit to replicas created without one (end of their boost)."""
+    """Apply the ``cpu`` limit and the default weight to replicas created without the one
+    and with :data:`BOOST_SHARES` (end of their boost)."""
+
+    def end_boost(name: str) -> None:
+        docker.api.update_container(name, cpu_period=PERIOD, cpu_quota=quota(cpu), cpu_shares=SHARES)
+
     if names:
         with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-            list(
-                pool.map(lambda name: docker.api.update_container(name, cpu_period=PERIOD, cpu_quota=quota(cpu)), names)
-            )
+            list(pool.map(end_boost, names))
 
 
 def cpus(host_config: dict[str, Any]) -> int:

@@ -39,6 +39,7 @@ def test_up_serves_through_the_load_balancer_with_locked_down_replicas(deployed)
         assert deployed.docker.api.exec_start(pid1).decode().strip() == "docker-init", "stop signals reach the app"
         assert host["Memory"] == 512 * 2**20
         assert host["CpuQuota"] * 4 == host["CpuPeriod"], "0.25 CPU, applied once healthy (start-up boost)"
+        assert host["CpuShares"] == 1024, "the default weight once healthy (it starts at 8192)"
         assert host["RestartPolicy"]["Name"] == "unless-stopped"
         assert not host["PortBindings"], "replicas are reachable only through the load balancer"
         assert "PORT=8000" in info["Config"]["Env"]

@@ -91,6 +91,28 @@ def test_a_replica_docker_cannot_pause_or_resume_is_removed_and_the_rollout_goes
     assert len(stack.containers("replica")) == 2
 
 
+def test_new_replicas_start_unthrottled_and_weighted_until_they_pass(stack, monkeypatch):
+    """The start-up boost: no CPU quota and eight times the default weight while a
+    replica starts; its limit and the default weight before it gets traffic."""
+    from deployer.plugins.local_docker import cpu_boost
+
+    seen = {}
+    end_boost = cpu_boost.limit
+
+    def observed(docker, names, cpu):
+        for name in names:
+            host = docker.api.inspect_container(name)["HostConfig"]
+            seen[name] = (host["CpuQuota"], host["CpuShares"])
+        end_boost(docker, names, cpu)
+
+    monkeypatch.setattr(cpu_boost, "limit", observed)
+    stack.up()
+    assert len(seen) == 2 and set(seen.values()) == {(0, cpu_boost.BOOST_SHARES)}, seen
+    for row in stack.containers("replica"):
+        host = stack.docker.api.inspect_container(row["Id"])["HostConfig"]
+        assert (host["CpuQuota"], host["CpuShares"]) == (cpu_boost.quota(256), cpu_boost.SHARES)
+
+
 def test_failing_new_version_never_gets_traffic(stack, traffic):
     stack.up()
     old = sorted(c["Id"] for c in stack.containers("replica"))

@@ -499,14 +499,18 @@ def _await_docker_health(docker: DockerEngine, ctx: PhaseContext, settings: Loca
     (it failed them while they were frozen; its next run, within ``health_interval``,
     passes), so that ``status`` agrees once ``up`` returns. They already serve: this
     only delays the return, at most one interval plus the check's timeout."""
-    deadline = time.monotonic() + settings.health_interval + ctx.app.health.timeout
+    started = time.monotonic()
+    cap = settings.health_interval + ctx.app.health.timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
-    while time.monotonic() < deadline:
+    while time.monotonic() - started < cap:
         rows = {engine.name(r): r for r in docker.containers(filters)}
         if all(engine.health(rows[n]) == "healthy" for n in names if n in rows):
+            ctx.report(
+                f"{', '.join(names)}: Docker's health check passed again {time.monotonic() - started:.2f} s later"
+            )
             return
         time.sleep(probe.INTERVAL)
-    ctx.report(f"{', '.join(names)}: serving, but Docker's health check has not passed yet")
+    ctx.report(f"{', '.join(names)}: serving, but Docker's health check has not passed them again after {cap} s")
 
 
 def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:

@@ -55,6 +55,7 @@ def test_rollback_to_previous_release_under_traffic(stack, traffic):
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 1\n"}
     assert ids(stack.containers("replica")) == first and ids(stack.standby()) == second
     assert any("resuming the standby" in line for line in stack.lines)
+    assert any("Docker's health check passed again" in line for line in stack.lines), "it says what it waited for"
     status = api.status(stack.session())
     assert (status.healthy, status.desired) == (2, 2), "Docker's health check agrees once rollback returns"
     listed = api.releases(stack.session())

@@ -20,8 +20,17 @@ from attrs import evolve, frozen
 from deployer import docker_engine, plugin_manager
 from deployer.checks import checks_for
 from deployer.config import CONFIG_FILE, check_app, load_project, resolve_secrets, target_config
-from deployer.errors import ConfigError, ConfigErrors, UsageError
-from deployer.image import build_image, project_id, remove_images, require_non_root, resolve_image
+from deployer.errors import ConfigError, ConfigErrors, DeployerError, DeployFailed, UsageError
+from deployer.image import (
+    KEEP_IMAGES,
+    build_image,
+    discard_image,
+    project_id,
+    prune_images,
+    remove_images,
+    require_non_root,
+    resolve_image,
+)
 from deployer.lifecycle import phase_runner
 from deployer.models import (
     Deployment,
@@ -145,13 +154,13 @@ def _lock(driver: Driver, ctx: PhaseContext) -> AbstractContextManager[object]:
     return lock(ctx) if lock is not None else nullcontext()
 
 
-def build(project: Project, reporter: Reporter | None = None) -> Image:
+def build(project: Project, reporter: Reporter | None = None, *, prune: bool = True) -> Image:
     """Build the app image (a no-op when an image with the same content hash exists),
-    labelled as the project's (:func:`deployer.image.project_id`). Needs no target: no
-    plugin is loaded."""
+    labelled as the project's (:func:`deployer.image.project_id`), then prune the
+    project's older images unless ``prune`` is false. Needs no target: no plugin is loaded."""
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
-    image = build_image(project.app, report=reporter.line, project=project_id(project.config_file))
+    image = build_image(project.app, report=reporter.line, project=project_id(project.config_file), prune=prune)
     reporter.phase("build", time.perf_counter() - started)
     return image
 
@@ -165,10 +174,40 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
     driver = session.driver()
     _preflight(driver, ctx)
     with _lock(driver, ctx):
-        image = build(session.project, session.reporter)
+        image = build(session.project, session.reporter, prune=False)
         require_non_root(session.project.app, image)
         ctx = evolve(ctx, image=image)
-        return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+        try:
+            deployment = driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+        except DeployFailed:
+            _discard_unserved(session, driver, ctx, image)
+            raise
+        project = session.project
+        pruned = prune_images(
+            project.app.name,
+            project=project_id(project.config_file),
+            keep=KEEP_IMAGES,
+            protect=image.id,
+            client=docker_engine.connect(),
+        )
+        for line in pruned:
+            session.reporter.line(line)
+        return deployment
+
+
+def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image: Image) -> None:
+    """After a failed ``up``: remove its image unless a deployed release ran it (or a
+    container uses it). Images are pruned only after an ``up`` that served, and failed
+    ones go at once, so the newest images kept (``KEEP_IMAGES``) are ones that served and
+    can be rolled back to."""
+    listed = getattr(driver, "releases", None)
+    try:
+        served = {r.image_id for r in listed(ctx) if r.status == DEPLOYED} if listed else set()
+    except DeployerError:
+        return  # the failed up is what to report; its image stays
+    if image.id and image.id not in served:
+        for line in discard_image(session.project.app.name, image, client=docker_engine.connect()):
+            session.reporter.line(f"{line}: its release failed")
 
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] | None = None) -> Plan:

@@ -141,6 +141,7 @@ def build_image(
     client: DockerEngine | None = None,
     keep: int = KEEP_IMAGES,
     project: str | None = None,
+    prune: bool = True,
 ) -> Image:
     """Return ``app``'s image, building it only when no image has its content-hash tag.
 
@@ -148,7 +149,8 @@ def build_image(
     :data:`~deployer.docker_labels.APP` and, given ``project`` (a :func:`project_id`),
     :data:`~deployer.docker_labels.PROJECT`; then removes that project's older images of
     the app beyond the newest ``keep`` (never the new one, never one a container uses).
-    Without ``project`` nothing is pruned: an image no project owns is never removed.
+    Without ``project`` (or with ``prune`` false: ``up`` prunes once it has served)
+    nothing is pruned: an image no project owns is never removed.
 
     :raises BuildError: the build failed; names the failing Dockerfile step and carries
         the last output lines.
@@ -166,7 +168,7 @@ def build_image(
     built = _existing(client, image)
     if built is None:
         raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
-    if project:
+    if project and prune:
         for line in prune_images(app.name, project=project, keep=keep, protect=built.id, client=client):
             report(line)
     return built
@@ -203,6 +205,13 @@ def _project_images(client: DockerEngine, app_name: str, project: str) -> list[d
     images = [i for i in client.images({"label": labels}) if any(t.startswith(own) for t in i.get("RepoTags") or ())]
     images.sort(key=lambda i: i["Created"], reverse=True)
     return images
+
+
+def discard_image(app_name: str, image: Image, *, client: DockerEngine) -> list[str]:
+    """Untag ``image`` from the app's repository unless a container uses it; one line
+    saying which."""
+    found = client.image(image.tag)
+    return _untag(client, app_name, [found], "image") if found else []
 
 
 def _untag(client: DockerEngine, app_name: str, images: list[dict[str, Any]], what: str) -> list[str]:

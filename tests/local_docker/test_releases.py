@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from deployer import api
-from deployer.errors import UsageError
+from deployer.errors import DeployFailed, UsageError
 from deployer.releases import ROLLBACK_DEPTH
 
 pytestmark = pytest.mark.docker
@@ -65,6 +65,23 @@ def test_rollback_to_previous_release_under_traffic(stack, traffic):
     assert any("deployed the working tree again" in line for line in stack.lines)
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 2\n"}
     assert ids(stack.containers("replica")) == second and ids(stack.standby()) == first
+
+
+def test_a_failed_up_leaves_no_image_so_the_kept_ones_all_served(stack):
+    """Builds keep the newest KEEP_IMAGES images; a failed ``up`` removes its own, so it
+    takes no rollback's place: the release before the last two still has its image."""
+    for version in ("1", "2", "3"):
+        stack.version = f"kept-{version}-{stack.stack}"  # images no other test uses
+        stack.up()
+    stack.version, stack.env = f"broken-{stack.stack}", {"HEALTH": "fail"}
+    with pytest.raises(DeployFailed):
+        stack.up()
+    assert any("its release failed" in line and "removed image" in line for line in stack.lines), stack.lines
+    listed = api.releases(stack.session())
+    assert [(r.status, r.image_present) for r in listed] == [("deployed", True)] * 3 + [("failed", False)]
+    stack.env = {}
+    api.rollback(stack.session(), 1)
+    assert requests.get(stack.url(), timeout=5).text == f"version kept-1-{stack.stack}\n"
 
 
 def test_rollback_refused_when_the_image_is_gone(stack):

@@ -196,10 +196,12 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
 
 
 def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image: Image) -> None:
-    """After a failed ``up``: remove its image unless a deployed release ran it (or a
-    container uses it). Images are pruned only after an ``up`` that served, and failed
+    """After a failed ``up``: remove the image it built unless a deployed release ran it
+    (or a container uses it). Images are pruned only after an ``up`` that served, and failed
     ones go at once, so the newest images kept (``KEEP_IMAGES``) are ones that served and
     can be rolled back to."""
+    if not image.built:
+        return  # an image that existed before this up: another run may serve it
     listed = getattr(driver, "releases", None)
     try:
         served = {r.image_id for r in listed(ctx) if r.status == DEPLOYED} if listed else set()

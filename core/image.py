@@ -165,9 +165,10 @@ def build_image(
 
     report(f"building {image.tag} from {app.build.context}")
     _build(client, app, image, report, project)
-    built = _existing(client, image)
-    if built is None:
+    found = _existing(client, image)
+    if found is None:
         raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
+    built = evolve(found, built=True)
     if project and prune:
         for line in prune_images(app.name, project=project, keep=keep, protect=built.id, client=client):
             report(line)

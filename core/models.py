@@ -189,6 +189,9 @@ class Image:
     already there to run again (``<repository>@sha256:<digest>``). The registry phase
     pushes nothing new and compute runs this reference; the target's ``rollback_image``
     says what the other fields then hold."""
+    built: bool = False
+    """True when this run built it (an existing image is reused): a failed ``up``
+    removes an image it built that no deployed release ran."""
 
     @property
     def tag(self) -> str:

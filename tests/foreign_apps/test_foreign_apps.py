@@ -177,7 +177,8 @@ def test_foreign_app_deploys_verifies_rolls_out_under_load_and_goes_away(
     assert {requests.get(deployment.url(), timeout=5).text for _ in range(6)} == {app.body.format(2) + "\n"}
     replicas = deployment.replicas("running")
     assert len(replicas) == 2 and not old & {c["Id"] for c in replicas}, "both replicas replaced"
-    assert {c["Id"] for c in deployment.replicas("paused")} == old, "the old ones paused, the standby"
+    paused = {c["Id"] for c in deployment.replicas("paused")}  # the cgroup freezer may fail under load:
+    assert paused == old or (paused < old and "could not be paused" in result.output), "the old ones, the standby"
     assert deployment.cli("verify").exit_code == 0
 
     started = time.monotonic()

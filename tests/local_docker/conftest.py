@@ -79,6 +79,12 @@ class Stack:
         """The paused replicas: the release the last rollout replaced."""
         return [r for r in self._containers("replica") if r["State"] == "paused"]
 
+    def paused(self, replaced: set[str]) -> bool:
+        """The ``replaced`` replicas (IDs) are the standby, but for any Docker could not
+        pause (the cgroup freezer can fail under load), which ``up`` removed and said so."""
+        standby = {r["Id"] for r in self.standby()}
+        return standby == replaced or (standby < replaced and any("could not be paused" in x for x in self.lines))
+
     def _containers(self, role: str | None) -> list[dict[str, Any]]:
         labels = [f"{docker_labels.APP}={self.app}", f"{docker_labels.STACK}={self.stack}"]
         if role:

@@ -182,16 +182,17 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
         except DeployFailed:
             _discard_unserved(session, driver, ctx, image)
             raise
-        project = session.project
-        pruned = prune_images(
-            project.app.name,
-            project=project_id(project.config_file),
-            keep=KEEP_IMAGES,
-            protect=image.id,
-            client=docker_engine.connect(),
-        )
-        for line in pruned:
-            session.reporter.line(line)
+        if image.built:  # images accumulate only when built: an unchanged up lists none
+            project = session.project
+            pruned = prune_images(
+                project.app.name,
+                project=project_id(project.config_file),
+                keep=KEEP_IMAGES,
+                protect=image.id,
+                client=docker_engine.connect(),
+            )
+            for line in pruned:
+                session.reporter.line(line)
         return deployment
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -489,7 +490,7 @@ def _resume(docker: DockerEngine, ctx: PhaseContext, names: list[str]) -> bool:
             docker.api.unpause(name)
     except docker.errors.APIError as error:
         ctx.report(f"the standby could not be resumed ({error.explanation or error}): removing it")
-        remove(docker, names)
+        remove(docker, names, paused=names)
         return False
     return True
 
@@ -565,17 +566,18 @@ def _retire(
                 rows = [*rows, row]
     if rows:
         ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")
-        remove(docker, [engine.name(r) for r in rows])
+        paused = [engine.name(r) for r in rows if engine.is_standby(r)]
+        remove(docker, [engine.name(r) for r in rows], paused=paused)
 
 
-def remove(docker: DockerEngine, names: list[str]) -> None:
+def remove(docker: DockerEngine, names: list[str], *, paused: Collection[str] = ()) -> None:
     """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
-    parallel; already gone is fine. A paused one (a standby: it serves nothing, and a
-    frozen process cannot take SIGTERM) is killed at once."""
+    parallel; already gone is fine. Those in ``paused`` (a standby: it serves nothing, and
+    a frozen process cannot take SIGTERM) are killed at once."""
 
     def one(name: str) -> None:
         try:
-            if not docker.api.inspect_container(name)["State"]["Paused"]:
+            if name not in paused:
                 docker.api.stop(name, timeout=STOP_TIMEOUT)
             docker.api.remove_container(name, v=True, force=True)
         except docker.errors.NotFound:

@@ -142,7 +142,8 @@ class LocalDriver:
             rows = engine.containers(docker, ctx)
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
                 ctx.report(f"stopping and removing {', '.join(engine.name(r) for r in rows)}")
-                compute.remove(docker, [engine.name(r) for r in rows])
+                paused = [engine.name(r) for r in rows if engine.is_standby(r)]
+                compute.remove(docker, [engine.name(r) for r in rows], paused=paused)
             for network in docker.networks(engine.selector(ctx)):
                 ctx.report(f"removing network {network['Name']}")
                 try:

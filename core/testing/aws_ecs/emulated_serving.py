@@ -43,9 +43,7 @@ What it does, as ECS and the ALB do, in compressed time (no fixed sleeps, short 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import tarfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +54,7 @@ from attrs import define, field
 from deployer import docker_engine
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import database as local_database
+from deployer.plugins.local_docker.engine import tar
 from deployer.testing.aws_ecs.emulated_balancer import Balancer, HealthCheck, health_status, matches
 from deployer.testing.aws_ecs.emulated_logs import ship_new_lines
 from deployer.testing.aws_ecs.task_containers import NotStarted, environment, local_image, log_stream, mark_stopped
@@ -329,7 +328,7 @@ class Serving:
                 {stack.network: api.create_endpoint_config(aliases=[address])}
             ),
         )
-        api.put_archive(created["Id"], "/", _file_tar(DATABASE_PASSWORD, secret["password"]))
+        api.put_archive(created["Id"], "/", tar({DATABASE_PASSWORD.lstrip("/"): secret["password"]}, mode=0o444))
         api.start(created["Id"])
         stack.database = created["Id"]
 
@@ -476,14 +475,3 @@ def _remove_all(containers: Sequence[str]) -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
         list(pool.map(remove, containers))
-
-
-def _file_tar(path: str, text: str) -> bytes:
-    """A tar archive holding one readable file at ``path`` (for ``put_archive`` at ``/``)."""
-    data = text.encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(path.lstrip("/"))
-        info.size, info.mode = len(data), 0o444
-        archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()

@@ -6,17 +6,23 @@ PY := $(VENV)/bin/python
 # the plugin examples docs/plugin-authoring.md presents: installed; the suite runs their tests
 EXAMPLES := docs/examples/deployer-byo-vpc docs/examples/deployer-bluegreen
 
-.PHONY: up test down install engine base-image bench
+.PHONY: up test test-seconds down install engine base-image bench
 
 up: install base-image
 	$(VENV)/bin/deployer up --target local
 	$(VENV)/bin/deployer verify --target local
 
 # Two test workers per core: the Docker tests wait on the engine far more than they compute.
+# Each worker takes whole modules (or test classes), the longest first: tests/conftest.py
+# orders them by tests/scope_seconds.json, which `make test-seconds` measures again.
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
+PYTEST := $(PY) -m pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 
 test: install base-image
-	$(PY) -m pytest -n $(WORKERS) --dist loadscope
+	$(PYTEST)
+
+test-seconds: install base-image
+	$(PYTEST) --store-scope-seconds
 
 down: install
 	$(VENV)/bin/deployer down --target local
@@ -35,8 +41,8 @@ $(shell mkdir -p $(VENV) && find core plugins -name '*.py' -o -name py.typed | s
 $(VENV)/.installed: pyproject.toml $(EXAMPLES:%=%/pyproject.toml) $(MODULES)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q 'uv>=0.13,<0.14'
-	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode \
-		-e '.[dev]' -C editable_mode=strict $(EXAMPLES:%=-e %)
+	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode -e '.[dev]' -C editable_mode=strict
+	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode $(EXAMPLES:%=-e %)
 	touch $@
 
 engine:

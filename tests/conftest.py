@@ -1,8 +1,9 @@
 """Shared fixtures: a throwaway project folder, the Docker client, the website image and
-the website running on a loopback port."""
+the website running on a loopback port; and the order the test scopes are handed out in."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 import time
 from collections.abc import Iterator
@@ -11,6 +12,11 @@ from pathlib import Path
 import pytest
 
 WEBSITE = Path(__file__).resolve().parents[1] / "website"
+SCOPE_SECONDS = Path(__file__).with_name("scope_seconds.json")
+"""Seconds each test scope (a module, or a test class) took under ``make test``: with
+``--dist loadscope --no-loadscope-reorder`` the workers take the longest scopes first, so
+that none runs a long one while the others have finished. ``make test-seconds`` measures
+them again."""
 TEST_LABEL = "dev.deployer.test"
 
 MINIMAL_CONFIG = """
@@ -21,6 +27,37 @@ port = 8000
 [app.build]
 context = "app"
 """
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-scope-seconds", action="store_true", help=f"write each test scope's seconds to {SCOPE_SECONDS}"
+    )
+
+
+def _scope(nodeid: str) -> str:
+    """The unit pytest-xdist's ``--dist loadscope`` hands out: a module or a test class."""
+    return nodeid.rsplit("::", 1)[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest scopes first (a scope not measured yet last), each scope's tests in their order."""
+    seconds = json.loads(SCOPE_SECONDS.read_text(encoding="utf-8"))
+    items.sort(key=lambda item: -seconds.get(_scope(item.nodeid), 0.0))
+
+
+_measured: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _measured[_scope(report.nodeid)] = _measured.get(_scope(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("store_scope_seconds") and not hasattr(session.config, "workerinput"):
+        seconds = {**json.loads(SCOPE_SECONDS.read_text(encoding="utf-8")), **_measured}  # a part run: its part
+        ranked = sorted(seconds.items(), key=lambda scope: -scope[1])
+        SCOPE_SECONDS.write_text(json.dumps({scope: round(s, 1) for scope, s in ranked}, indent=1) + "\n")
 
 
 @pytest.fixture

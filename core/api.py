@@ -154,15 +154,38 @@ def _lock(driver: Driver, ctx: PhaseContext) -> AbstractContextManager[object]:
     return lock(ctx) if lock is not None else nullcontext()
 
 
-def build(project: Project, reporter: Reporter | None = None, *, prune: bool = True) -> Image:
+def build(project: Project, reporter: Reporter | None = None) -> Image:
     """Build the app image (a no-op when an image with the same content hash exists),
     labelled as the project's (:func:`deployer.image.project_id`), then prune the
-    project's older images unless ``prune`` is false. Needs no target: no plugin is loaded."""
+    project's older images. Needs no target: no plugin is loaded."""
     reporter = reporter or SilentReporter()
+    image = _build(project, reporter)
+    _prune(project, image, reporter)
+    return image
+
+
+def _build(project: Project, reporter: Reporter) -> Image:
     started = time.perf_counter()
-    image = build_image(project.app, report=reporter.line, project=project_id(project.config_file), prune=prune)
+    image = build_image(project.app, report=reporter.line, project=project_id(project.config_file))
     reporter.phase("build", time.perf_counter() - started)
     return image
+
+
+def _prune(project: Project, image: Image, reporter: Reporter) -> None:
+    """After ``image`` was built now: untag the project's images of the app beyond the
+    newest :data:`~deployer.image.KEEP_IMAGES` (never ``image``, never one a container
+    uses). An image that existed already adds none, so nothing is listed then."""
+    if not image.built:
+        return
+    pruned = prune_images(
+        project.app.name,
+        project=project_id(project.config_file),
+        keep=KEEP_IMAGES,
+        protect=image.id,
+        client=docker_engine.connect(),
+    )
+    for line in pruned:
+        reporter.line(line)
 
 
 def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment:
@@ -174,7 +197,7 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
     driver = session.driver()
     _preflight(driver, ctx)
     with _lock(driver, ctx):
-        image = build(session.project, session.reporter, prune=False)
+        image = _build(session.project, session.reporter)  # pruned once it has served
         require_non_root(session.project.app, image)
         ctx = evolve(ctx, image=image)
         try:
@@ -182,17 +205,7 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
         except DeployFailed:
             _discard_unserved(session, driver, ctx, image)
             raise
-        if image.built:  # images accumulate only when built: an unchanged up lists none
-            project = session.project
-            pruned = prune_images(
-                project.app.name,
-                project=project_id(project.config_file),
-                keep=KEEP_IMAGES,
-                protect=image.id,
-                client=docker_engine.connect(),
-            )
-            for line in pruned:
-                session.reporter.line(line)
+        _prune(session.project, image, session.reporter)
         return deployment
 
 

@@ -139,18 +139,14 @@ def build_image(
     *,
     report: Callable[[str], None],
     client: DockerEngine | None = None,
-    keep: int = KEEP_IMAGES,
     project: str | None = None,
-    prune: bool = True,
 ) -> Image:
-    """Return ``app``'s image, building it only when no image has its content-hash tag.
+    """Return ``app``'s image, building it only when no image has its content-hash tag
+    (the image returned is then ``built``).
 
-    A build streams each output line to ``report``, labels the image with
+    A build streams each output line to ``report`` and labels the image with
     :data:`~deployer.docker_labels.APP` and, given ``project`` (a :func:`project_id`),
-    :data:`~deployer.docker_labels.PROJECT`; then removes that project's older images of
-    the app beyond the newest ``keep`` (never the new one, never one a container uses).
-    Without ``project`` (or with ``prune`` false: ``up`` prunes once it has served)
-    nothing is pruned: an image no project owns is never removed.
+    :data:`~deployer.docker_labels.PROJECT`, the label :func:`prune_images` selects by.
 
     :raises BuildError: the build failed; names the failing Dockerfile step and carries
         the last output lines.
@@ -168,11 +164,7 @@ def build_image(
     found = _existing(client, image)
     if found is None:
         raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
-    built = evolve(found, built=True)
-    if project and prune:
-        for line in prune_images(app.name, project=project, keep=keep, protect=built.id, client=client):
-            report(line)
-    return built
+    return evolve(found, built=True)
 
 
 def prune_images(app_name: str, *, project: str, keep: int, protect: str = "", client: DockerEngine) -> list[str]:

@@ -249,6 +249,7 @@ def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_engine, docke
     for version in range(5):
         (tmp_path / "version.txt").write_text(f"{version}\n")
         built.append(build_image(app, report=lambda line: None, client=docker_engine, project="p1"))
+        prune_images(app.name, project="p1", keep=image_module.KEEP_IMAGES, protect=built[-1].id, client=docker_engine)
         if version == 0:  # a container (even a stopped one) keeps the oldest image alive
             docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", docker_labels.APP: app.name})
         time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists
@@ -268,7 +269,7 @@ def test_prune_keeps_only_what_it_is_told(tmp_path, docker_engine, docker_client
     app = throwaway_app(tmp_path)
     for version in range(2):
         (tmp_path / "version.txt").write_text(f"{version}\n")
-        build_image(app, report=lambda line: None, client=docker_engine, keep=10, project="p1")
+        build_image(app, report=lambda line: None, client=docker_engine, project="p1")
         time.sleep(1.1)
 
     assert prune_images(app.name, project="p2", keep=0, client=docker_engine) == [], "another project's"

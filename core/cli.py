@@ -394,7 +394,8 @@ def exec_command(
 ) -> None:
     """Run a command in a running replica (default: a shell): `deployer exec -- ls /srv`.
 
-    Interactive, with a terminal, when standard input is one. Exits with the command's code.
+    Interactive, with a terminal, when standard input is one; piped input (a pipe or a file)
+    is sent to the command. Exits with the command's code.
     """
     import sys
 

@@ -10,9 +10,11 @@ the compute phase can remove the replicas it had not registered.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import queue
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -247,7 +249,8 @@ class LocalDriver:
     def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
         """Run ``command`` in a running replica and return its exit code. With ``tty``,
         through the docker CLI (``docker exec -it``: the engine's exec with this terminal);
-        otherwise through the engine API, streaming the output (standard input is not sent)."""
+        when this process's standard input is a pipe or a file, through ``docker exec -i``,
+        which sends it; otherwise through the engine API, streaming the output."""
         docker = engine.client()
         running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
         if not running:
@@ -260,14 +263,14 @@ class LocalDriver:
                 f"--replica: {replica} is not running; {len(running)} replica(s) run (1 to {len(running)})"
             )
         name = engine.name(running[index])
-        if tty:
+        if tty or _input_is_piped():
             docker_cli = shutil.which("docker")
             if docker_cli is None:
                 raise EnvironmentProblem(
-                    "an interactive exec needs the docker CLI on PATH (the engine's exec with your terminal); "
-                    "install it, or pipe the command's input to run it without a terminal"
+                    "exec with a terminal or with piped input needs the docker CLI on PATH (the engine's exec "
+                    "with your terminal and input); install it, or run the command with input from /dev/null"
                 )
-            return subprocess.call([docker_cli, "exec", "-it", name, *command])
+            return subprocess.call([docker_cli, "exec", "-it" if tty else "-i", name, *command])
         exec_id = docker.api.exec_create(name, list(command))["Id"]
         for out, err in docker.api.exec_start(exec_id, stream=True, demux=True):
             for stream, data in ((sys.stdout, out), (sys.stderr, err)):
@@ -281,6 +284,16 @@ class LocalDriver:
         """Run ``command`` once in a new container with the deployed image, env, secrets,
         network and database (:func:`.oneoff.run`); return its exit code."""
         return oneoff.run(ctx, command)
+
+
+def _input_is_piped() -> bool:
+    """Whether standard input is a pipe or a regular file: input for the command to read
+    (a terminal, ``/dev/null`` or a closed input is not)."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # no input, or one without a descriptor
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
 def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_releases.Release]) -> None:

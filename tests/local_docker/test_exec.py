@@ -1,5 +1,6 @@
 """`deployer exec`: a command in a running replica, its output and exit code, a chosen
-replica, a terminal when standard input is one, and clear errors otherwise."""
+replica, a terminal when standard input is one, piped input sent on, and clear errors
+otherwise."""
 
 from __future__ import annotations
 
@@ -50,6 +51,17 @@ def test_exec_gets_a_terminal_when_standard_input_is_one(stack):
     assert "has-a-tty" in result.stdout
     piped = _exec(stack, "--", "sh", "-c", "test -t 0 && echo has-a-tty || echo no-tty", stdin=subprocess.DEVNULL)
     assert piped.stdout.strip() == "no-tty"
+
+
+def test_exec_sends_piped_input_and_a_file_to_the_command(stack, tmp_path):
+    stack.up()
+    piped = _exec(stack, "--", "sh", "-c", "wc -l; exit 4", input="one\ntwo\nthree\n")
+    assert (piped.returncode, piped.stdout.strip()) == (4, "3"), piped.stderr
+    lines = tmp_path / "lines.txt"
+    lines.write_text("a\nb\n")
+    with lines.open() as file:
+        from_file = _exec(stack, "--", "wc", "-l", stdin=file)
+    assert (from_file.returncode, from_file.stdout.strip()) == (0, "2"), from_file.stderr
 
 
 def test_exec_before_up_says_what_to_run(stack):

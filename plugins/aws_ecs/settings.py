@@ -198,12 +198,8 @@ def _region(s: Section) -> str | None:
     known = known_regions()
     if known and value not in known:
         close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        s.error(
-            "region",
-            f"is not a region where ECS runs ({hint}botocore knows {len(known)}: {', '.join(sorted(known))})",
-            value=value,
-        )
+        listed = f"did you mean {' or '.join(close)}?" if close else f"one of {', '.join(sorted(known))}"
+        s.error("region", f"is not a region where ECS runs ({listed})", value=value)
     return value
 
 

@@ -85,14 +85,26 @@ def test_vpc_cidr_inside_rfc1918_is_accepted(cidr):
     assert parse_settings({"vpc_cidr": cidr}, KEY).vpc_cidr == cidr
 
 
-@pytest.mark.parametrize("region", ["eu-wset-1", "us-east-9", "eu-west-12"])
-def test_an_unknown_region_is_refused_with_close_matches(region):
+@pytest.mark.parametrize(
+    ("region", "meant"), [("eu-wset-1", "eu-west-1"), ("us-east-9", "us-east-1"), ("eu-west-12", "eu-west-1")]
+)
+def test_an_unknown_region_is_refused_with_close_matches(region, meant):
     """Regions come from botocore's endpoint data, not a hand-kept list; a typo is named
-    with what it was probably meant to be."""
+    with what it was probably meant to be, in one short line."""
     with pytest.raises(ConfigError) as error:
         parse_settings({"region": region}, KEY)
     assert error.value.key == f"{KEY}.region"
-    assert "did you mean" in str(error.value) and "eu-west-1" in str(error.value)
+    assert "did you mean" in str(error.value) and meant in str(error.value)
+    assert len(str(error.value)) < 160, str(error.value)
+
+
+def test_an_unknown_region_like_none_is_refused_with_every_known_one(monkeypatch):
+    from deployer.plugins.aws_ecs import settings
+
+    monkeypatch.setattr(settings, "known_regions", lambda: frozenset({"eu-west-1", "us-east-1"}))
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"region": "ap-south-7"}, KEY)
+    assert "one of eu-west-1, us-east-1" in str(error.value)
 
 
 def test_every_partitions_regions_are_known():

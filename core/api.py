@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from attrs import evolve, frozen
 
@@ -112,11 +114,20 @@ def open_session(
     """Load the config (unless ``project`` is given) and check the target and stack."""
     if not re.fullmatch(STACK_PATTERN, stack):
         raise UsageError(f"--stack: {stack!r} must be 1-16 lowercase letters, digits or dashes")
-    project = project or load_project(config)
     if pm is None:
         pm = plugin_manager.get_plugin_manager()
+    project = project or load_project(config, check_target=partial(_parse_target_table, pm))
     pm.target(target)
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
+
+
+def _parse_target_table(pm: DeployerPluginManager, name: str, table: Mapping[str, Any], key: str) -> None:
+    """Parse a ``[targets.<name>]`` table with its target's plugin while a config with
+    errors is read, so its errors are listed with those; a target not installed is left
+    alone here."""
+    info = pm.targets.get(name)
+    if info is not None and info.available:
+        info.parse_settings(table, key)
 
 
 def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str] | None) -> PhaseContext:

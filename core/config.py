@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +66,16 @@ def find_config(start: Path) -> Path:
     )
 
 
-def load_project(config: Path | None = None, *, cwd: Path | None = None) -> Project:
-    """Read and validate a config file (found from ``cwd`` when ``config`` is None)."""
+TargetTableCheck = Callable[[str, Mapping[str, Any], str], object]
+"""``check(name, table, key)``: parse the ``[targets.<name>]`` table ``table`` (found at
+``key``) with its target's plugin, raising :class:`ConfigError` for what is wrong in it."""
+
+
+def load_project(
+    config: Path | None = None, *, cwd: Path | None = None, check_target: TargetTableCheck | None = None
+) -> Project:
+    """Read and validate a config file (found from ``cwd`` when ``config`` is None);
+    ``check_target`` as for :func:`parse_project`."""
     path = Path(config) if config is not None else find_config((cwd or Path.cwd()).resolve())
     if not path.is_file():
         raise ConfigError("--config", "file not found", value=str(path))
@@ -78,7 +86,9 @@ def load_project(config: Path | None = None, *, cwd: Path | None = None) -> Proj
     else:
         prefix = ""
     try:
-        return parse_project(document, root=path.parent.resolve(), prefix=prefix, config_file=path)
+        return parse_project(
+            document, root=path.parent.resolve(), prefix=prefix, config_file=path, check_target=check_target
+        )
     except ConfigError as exc:
         raise exc.in_file(path) from None
 
@@ -94,17 +104,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def parse_project(
-    document: Mapping[str, Any], *, root: Path, prefix: str = "", config_file: Path | None = None
+    document: Mapping[str, Any],
+    *,
+    root: Path,
+    prefix: str = "",
+    config_file: Path | None = None,
+    check_target: TargetTableCheck | None = None,
 ) -> Project:
-    """Validate a parsed TOML document into a :class:`Project`."""
+    """Validate a parsed TOML document into a :class:`Project`. A ``[targets.<name>]``
+    table's keys are its target's to check: when the document has errors already,
+    ``check_target`` (if given) parses each table too, so that one run lists them all; a
+    valid document's tables are checked by the session, with the app's refusals and the
+    secrets (:func:`deployer.api.open_session`)."""
     top = Section(document, prefix)
     app_table = top.section("app")
     app = parse_app(app_table, root) if app_table.is_table else None
     checks = parse_checks(top)
     workers, database = parse_workers(top), parse_database(top)
     targets = top.section("targets")
-    for name in targets.raw:
-        targets.section(name)  # each must be a table; keys are checked by the target's plugin
+    tables = [(name, targets.section(name)) for name in targets.raw]  # each must be a table
+    if check_target is not None and top.errors:  # listed with the others; see the docstring
+        for name, table in tables:
+            if table.is_table:
+                with targets.collect():
+                    check_target(name, table.raw, table.path)
     top.done()  # raises every error recorded above, at once
     assert app is not None
     if database is not None:

@@ -115,6 +115,28 @@ def test_every_mistake_of_a_target_section_is_named_in_one_run(make_project, dep
         assert f"  targets.local.{key}: " in result.output
 
 
+def test_app_and_target_table_mistakes_are_named_in_one_run(make_project, deployer_cli):
+    """A target table's errors come with the app's, not on the run after they are fixed;
+    the selected target's table and every other configured one's."""
+    config = make_project(
+        config_text(
+            app="port = -8000",
+            rest="""
+            [targets.local]
+            restart = "sometimes"
+
+            [targets.aws-ecs]
+            regoin = "eu-west-1"
+            """,
+        )
+    )
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"{config}: 3 errors:" in result.output, result.output
+    for key in ("app.port", "targets.local.restart", "targets.aws-ecs.regoin"):
+        assert f"  {key}: " in result.output, result.output
+
+
 def test_aws_ecs_section_errors_are_collected_too():
     from deployer.plugins.aws_ecs.settings import parse_settings
 

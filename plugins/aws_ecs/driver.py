@@ -269,6 +269,8 @@ class AwsEcsDriver:
                 'aws-ecs needs an AWS region: set [targets.aws-ecs] region = "eu-west-1" '
                 "or export AWS_REGION (or configure your AWS profile's region)"
             )
+        if not cfg.region:  # the setting is checked with the config; the environment's here
+            aws_settings.environment_region(_region_source(ctx), session.region_name)
         if session.get_credentials() is None:
             raise EnvironmentProblem(
                 "no AWS credentials found: export AWS_PROFILE (after `aws sso login` or "

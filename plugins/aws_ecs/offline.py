@@ -324,10 +324,13 @@ def _hex(seed: str, length: int) -> str:
 
 
 def region(ctx: PhaseContext) -> str:
-    """The region offline plans name in ARNs: the target setting, else the AWS environment."""
-    return (
-        aws_settings.of(ctx).region
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or "us-east-1"
-    )
+    """The region offline plans name in ARNs: the target setting, else the AWS environment's
+    (checked as the setting is: a :class:`~deployer.errors.ConfigError` naming the
+    variable), else us-east-1."""
+    configured = aws_settings.of(ctx).region
+    if configured:
+        return configured
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if os.environ.get(name):
+            return aws_settings.environment_region(name, os.environ[name])
+    return "us-east-1"

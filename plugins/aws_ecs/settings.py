@@ -8,6 +8,7 @@ path in every error. :func:`of` gives a phase the parsed settings from its conte
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -195,14 +196,33 @@ def _region(s: Section) -> str | None:
     value = s.text("region", None, pattern=_REGION, hint="an AWS region such as eu-west-1")
     if value is None or not s.parsed("region"):
         return value
-    known = known_regions()
-    if known and value not in known:
-        close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
-        listed = f"did you mean {' or '.join(close)}?" if close else f"one of {', '.join(sorted(known))}"
-        s.error("region", f"is not a region where ECS runs ({listed})", value=value)
+    problem = region_problem(value)
+    if problem:
+        s.error("region", problem, value=value)
     return value
 
 
+def environment_region(name: str, value: str) -> str:
+    """``value``, the region the environment variable ``name`` gives, when ECS runs there;
+    a :class:`ConfigError` naming the variable otherwise (as for the ``region`` key)."""
+    problem = region_problem(value) if re.fullmatch(_REGION, value) else "must be an AWS region such as eu-west-1"
+    if problem:
+        raise ConfigError(name, problem, value=value)
+    return value
+
+
+def region_problem(value: str) -> str | None:
+    """Why ``value`` is not a region where ECS runs, with the close matches; None when it
+    is one (or when the known regions cannot be read: a local-only install)."""
+    known = known_regions()
+    if not known or value in known:
+        return None
+    close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
+    listed = f"did you mean {' or '.join(close)}?" if close else f"one of {', '.join(sorted(known))}"
+    return f"is not a region where ECS runs ({listed})"
+
+
+@functools.cache
 def known_regions() -> frozenset[str]:
     """The regions of every AWS partition (aws, aws-cn, aws-us-gov, ...) that have ECS,
     from the endpoint data botocore ships (through boto3, the aws extra's); empty when

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from deployer.errors import EnvironmentProblem
+from deployer.errors import ConfigError, EnvironmentProblem
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
 from tests.aws_ecs.conftest import make_ctx
 
@@ -77,6 +77,17 @@ def test_missing_region_is_named(bare_env, monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
     with pytest.raises(EnvironmentProblem, match="AWS_REGION"):
         AwsEcsDriver().up(make_ctx(project_dir=project), _no_phases)
+    assert list(project.iterdir()) == []
+
+
+def test_a_region_typo_in_the_environment_is_named_before_anything_is_created(bare_env, monkeypatch):
+    bin_dir, project = bare_env
+    _fake_pulumi(bin_dir)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-9")
+    with pytest.raises(ConfigError, match=r"AWS_DEFAULT_REGION.*did you mean us-east-") as error:
+        AwsEcsDriver().up(make_ctx(project_dir=project), _no_phases)
+    assert error.value.exit_code == 2
     assert list(project.iterdir()) == []
 
 

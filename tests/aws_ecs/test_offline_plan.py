@@ -147,3 +147,24 @@ def test_driver_offline_plan_needs_no_cli_credentials_or_network(monkeypatch, tm
     plan = AwsEcsDriver().plan(make_ctx(project_dir=tmp_path), phase_runner(pm), offline=True)
     assert plan.target == "aws-ecs" and plan.stack == "dev" and len(plan.resources) == 34
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_region_from_the_environment_is_checked_as_the_setting_is(monkeypatch, tmp_path):
+    """AWS_REGION / AWS_DEFAULT_REGION name the region when the config does not; a typo
+    there is refused (exit 2, the variable named) instead of planning a region that is none."""
+    import pytest
+
+    from deployer.errors import ConfigError
+    from deployer.plugins.aws_ecs.offline import region
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    assert region(make_ctx(project_dir=tmp_path)) == "eu-west-3"
+    monkeypatch.setenv("AWS_REGION", "eu-wset-1")
+    with pytest.raises(ConfigError) as error:
+        region(make_ctx(project_dir=tmp_path))
+    assert error.value.exit_code == 2 and error.value.key == "AWS_REGION"
+    assert "did you mean eu-west-1" in str(error.value)
+    assert region(make_ctx({"region": "ap-south-1"}, project_dir=tmp_path)) == "ap-south-1"  # the setting wins

@@ -11,7 +11,10 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,27 +52,7 @@ def test_sigterm_drains_in_flight_requests(tmp_path):
             return [b"done"]
     """)
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(GUNICORN_CONF),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "slow_app:app",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    with _serving(tmp_path, "slow_app:app") as (server, port):
         _wait_until_serving(f"http://127.0.0.1:{port}/")
         answers = []
         client = threading.Thread(target=lambda: answers.append(_get(f"http://127.0.0.1:{port}/slow")))
@@ -80,10 +63,47 @@ def test_sigterm_drains_in_flight_requests(tmp_path):
 
         assert answers == [(200, b"done")]
         assert server.wait(timeout=10) == 0
+
+
+def test_the_access_log_leaves_out_passing_health_checks_only(tmp_path):
+    (tmp_path / "health_app.py").write_text(
+        textwrap.dedent("""
+        def app(environ, start_response):
+            failing = environ["PATH_INFO"] == "/healthz" and environ["QUERY_STRING"] == "fail"
+            start_response("503 Service Unavailable" if failing else "200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+    """)
+    )
+    with _serving(tmp_path, "health_app:app") as (server, port):
+        _wait_until_serving(f"http://127.0.0.1:{port}/about")
+        for path in ("/healthz", "/healthz", "/healthz?fail", "/about"):
+            try:
+                _get(f"http://127.0.0.1:{port}{path}")
+            except urllib.error.HTTPError as error:
+                assert error.code == 503
+        server.terminate()
+        log = server.communicate(timeout=10)[0].decode()
+
+    requests = [line.split('"')[1] for line in log.splitlines() if '"GET ' in line]
+    assert requests == ["GET /about HTTP/1.1", "GET /healthz?fail HTTP/1.1", "GET /about HTTP/1.1"], log
+
+
+@contextmanager
+def _serving(folder: Path, app: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """gunicorn with the image's settings serving ``app`` from ``folder`` on a free
+    loopback port (one worker; the access log on its stdout); killed on exit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [*command, "--workers", "1", app], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield server, port
     finally:
         server.kill()
-        server.wait()
-        server.stderr.close()
+        server.communicate()
 
 
 def _get(url: str) -> tuple[int, bytes]:

@@ -108,11 +108,27 @@ def print_releases(releases: list[Any]) -> None:
     if not releases:
         console.print("no release recorded yet: run `deployer up`")
         return
-    console.print("[dim]    #  status    recorded (UTC)             by  image  config[/dim]")
-    for r in reversed(releases):
-        mark = "*" if r.current else " "
-        image = r.image if r.image_present is not False else f"{r.image} (image removed)"
-        extra = f"  {r.note}" if r.note else ""
-        console.print(
-            escape(f"{mark} {r.number:>3}  {r.status:<8}  {r.created}  {r.by or '-'}  {image}  {r.config_hash}{extra}")
+    header = ("", "#", "status", "recorded (UTC)", "by", "image", "config", "note")
+    rows = [
+        (
+            "*" if r.current else "",
+            str(r.number),
+            r.status,
+            r.created,
+            r.by or "-",
+            r.image if r.image_present is not False else f"{r.image} (image removed)",
+            r.config_hash,
+            r.note,
         )
+        for r in reversed(releases)
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:  # "#" right-aligned, the rest left; no trailing spaces
+        return "  ".join(
+            c.rjust(w) if i == 1 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    console.print(f"[dim]{escape(line(header))}[/dim]")
+    for row in rows:
+        console.print(escape(line(row)))

@@ -59,3 +59,21 @@ def test_degraded_is_computed_from_healthy_and_desired():
     assert (
         Status(target="t", stack="s", deployed=True, healthy=0, desired=1, advice="restart it").advice == "restart it"
     )
+
+
+def test_releases_line_up_under_their_header_newest_first(capsys):
+    from deployer.releases import Release
+    from deployer.render import print_releases
+
+    old = Release(9, "deployer/web:0123456789abcdef", "sha256:1", "5fb0bbd4731d", "2026-11-30T06:07:01+00:00", "a@b")
+    new = Release(10, "deployer/web:fedcba9876543210", "sha256:2", "0a1b2c3d4e5f", "2026-11-30T07:00:00+00:00")
+    print_releases([old, evolve(new, by="someone@a-longer-host", current=True, note="rollback to 9")])
+    header, first, second = capsys.readouterr().out.splitlines()
+    at = header.index("#")  # numbers right-aligned under it
+    assert (first[at - 1 : at + 1], second[at - 1 : at + 1]) == ("10", " 9"), (header, first, second)
+    for column in ("status", "recorded (UTC)", "by", "image", "config", "note"):  # the others left-aligned
+        at = header.index(column)
+        for row in (first, second) if column != "note" else (first,):  # the old one has no note
+            assert row[at - 1] == " " and row[at] != " ", (column, header, row)
+    assert first.startswith("*  10  deployed") and second.startswith("    9  deployed")
+    assert first.endswith("rollback to 9") and not second.endswith(" ")

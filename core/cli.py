@@ -321,7 +321,7 @@ def down(
     _run(
         as_json,
         action,
-        lambda r: _out(f"removed {r['target']}/{r['stack']}"),
+        lambda r: _out(f"{r['target']}/{r['stack']} is down"),
         target=target,
         stack=stack,
         config=config,

@@ -225,10 +225,17 @@ class LocalDriver:
         """The replicas' and workers' lines merged by timestamp
         (:func:`deployer.log_lines.merge`: only those at or after ``since``), each with its
         container as ``source`` (``<8 hex>-<n>``, ``worker-<name>-<8 hex>-<n>``); with
-        ``follow``, keep yielding lines as they come until every one is gone."""
+        ``follow``, keep yielding lines as they come until every one is gone. With no
+        container of the stack (nothing deployed, or after ``down``) a :class:`UsageError`
+        says so, as ``exec`` does, rather than showing nothing."""
         docker = engine.client()
         start = int(since.timestamp()) if since is not None else None
         rows = engine.containers(docker, ctx, engine.ROLE_REPLICA) + engine.containers(docker, ctx, engine.ROLE_WORKER)
+        if not rows:
+            raise UsageError(
+                f"no container of app {ctx.app.name!r} on stack {ctx.stack!r}, so no logs: "
+                "run `deployer up --target local` first (down removes the containers and their logs)"
+            )
         sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
             return _follow(docker, sources, start)

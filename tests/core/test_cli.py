@@ -181,6 +181,7 @@ def test_down_destroy_data_and_volumes_are_one_option(make_project, monkeypatch,
     result = CliRunner().invoke(app, ["down", *flags, "--config", str(make_project())])
     assert result.exit_code == 0, result.output
     assert seen == [destroy_data]
+    assert result.stdout == "local/dev is down\n"  # true of a second down too (it removes nothing)
 
 
 def test_plan_json_carries_the_fields_of_each_change(make_project, monkeypatch):

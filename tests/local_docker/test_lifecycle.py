@@ -146,6 +146,11 @@ def test_logs_are_merged_and_prefixed_by_replica(deployed):
         list(api.logs(deployed.session(), since="yesterday"))
 
 
+def test_logs_of_a_stack_with_no_container_say_so(stack):
+    with pytest.raises(UsageError, match=r"no container of app 'ldtest' on stack .*run `deployer up --target local`"):
+        api.logs(stack.session())
+
+
 def test_down_with_a_foreign_container_on_the_network_is_a_clear_error(stack, docker_client):
     stack.up()
     network = f"deployer-ldtest.{stack.stack}"

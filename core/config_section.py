@@ -22,6 +22,7 @@ A plain ``raise ConfigError(...)`` still works anywhere (it stops at that error)
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -225,7 +226,9 @@ class Section:
         outermost section, then raise every error recorded (:class:`ConfigErrors`)."""
         allowed = ", ".join(sorted(self._read)) or "none"
         for name in sorted(set(self.raw) - self._read):
-            self.error(name, f"is not a known key; allowed here: {allowed}")
+            close = difflib.get_close_matches(str(name), sorted(self._read), n=1, cutoff=0.75)
+            meant = f"did you mean {close[0]!r}? " if close else ""
+            self.error(name, f"is not a known key; {meant}allowed here: {allowed}")
         self._read.update(self.raw)
         if self._outer:
             self.raise_errors()

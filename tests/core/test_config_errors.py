@@ -96,6 +96,17 @@ def test_json_output_lists_them_too(make_project, deployer_cli):
     assert result.output.count("app.port") and result.output.count("checks[0].status")
 
 
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("prot = 8000", "'port'"), ("replcias = 2", "'replicas'"), ("colour = 1", None)]
+)
+def test_an_unknown_key_is_answered_with_the_key_it_was_probably_meant_to_be(make_project, typo, meant):
+    with pytest.raises(ConfigError) as caught:
+        load_project(make_project(config_text(app=typo)))
+    message = caught.value.message
+    assert message.startswith("is not a known key; ") and "allowed here: " in message
+    assert (f"did you mean {meant}?" in message) if meant else ("did you mean" not in message), message
+
+
 def test_every_mistake_of_a_target_section_is_named_in_one_run(make_project, deployer_cli):
     config = make_project(
         config_text(

@@ -57,7 +57,8 @@ def _tree(root: Change | None, changes: tuple[Change, ...]) -> list[tuple[str, C
 
 def print_status(status: Status) -> None:
     """One summary line (``DEGRADED`` when fewer replicas are healthy than desired, then
-    what to run), then the image and each detail (lists of records one per line)."""
+    what to run), then the image and each detail (lists of records one per line; an
+    empty list is left out, ``--json`` has it)."""
     if not status.deployed:
         print(f"{status.target}/{status.stack}: not deployed")
         return
@@ -69,6 +70,8 @@ def print_status(status: Status) -> None:
         print(f"  image: {status.image}")
     for key, value in status.details.items():
         if isinstance(value, (list, tuple)) and all(isinstance(item, Mapping) for item in value):
+            if not value:
+                continue
             print(f"  {key}:")
             for item in value:
                 print("    - " + ", ".join(f"{k}: {v}" for k, v in item.items()))

@@ -77,3 +77,18 @@ def test_releases_line_up_under_their_header_newest_first(capsys):
             assert row[at - 1] == " " and row[at] != " ", (column, header, row)
     assert first.startswith("*  10  deployed") and second.startswith("    9  deployed")
     assert first.endswith("rollback to 9") and not second.endswith(" ")
+
+
+def test_an_empty_list_of_records_is_left_out_of_the_status(capsys):
+    status = Status(
+        target="local",
+        stack="dev",
+        deployed=True,
+        endpoint="http://127.0.0.1:8080",
+        healthy=1,
+        desired=1,
+        details={"replicas": [{"name": "r-1", "state": "running"}], "standby": []},
+    )
+    print_status(status)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == ["  replicas:", "    - name: r-1, state: running"]

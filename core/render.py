@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -42,7 +43,8 @@ def print_plan(plan: Plan) -> None:
             f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{fields}{detail}"
         )
     for key, value in plan.outputs.items():
-        console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(str(value))}")
+        shown = value if isinstance(value, str) else json.dumps(value, default=str)  # lists, numbers, true/false as in --json
+        console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(shown)}")
 
 
 def _tree(root: Change | None, changes: tuple[Change, ...]) -> list[tuple[str, Change]]:

@@ -92,3 +92,13 @@ def test_an_empty_list_of_records_is_left_out_of_the_status(capsys):
     print_status(status)
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:] == ["  replicas:", "    - name: r-1, state: running"]
+
+
+def test_plan_outputs_read_as_in_json_not_as_python(capsys):
+    outputs = {"endpoint": "http://x", "subnets": ["a-id", "b-id"], "https": True}
+    lines = rendered(capsys, Plan(target="local", stack="dev", changes=CHANGES, outputs=outputs))
+    assert lines[-3:] == [
+        "    output endpoint: http://x",
+        '    output subnets: ["a-id", "b-id"]',
+        "    output https: true",
+    ]

@@ -43,7 +43,8 @@ def print_plan(plan: Plan) -> None:
             f"{escape(change.name):<{names}}  [dim]{change.action}[/dim]{fields}{detail}"
         )
     for key, value in plan.outputs.items():
-        shown = value if isinstance(value, str) else json.dumps(value, default=str)  # lists, numbers, true/false as in --json
+        # lists, numbers, true/false as --json shows them
+        shown = value if isinstance(value, str) else json.dumps(value, default=str)
         console.print(f"    [dim]output[/dim] {escape(str(key))}: {escape(shown)}")
 
 

@@ -279,7 +279,7 @@ def apply(ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
         if row is not None:
             ctx.report(f"replacing database container {container} (its data volume {volume} stays)")
             docker.api.stop(container, timeout=30)
-            docker.api.remove_container(container, force=True)
+            docker.api.remove_container(container, v=True, force=True)
         ctx.report(f"starting database {container}: postgres {spec.version}, {description}")
         _create(docker, ctx, image_ref, network_name, digest)
     _wait_ready(docker, ctx)
@@ -328,7 +328,7 @@ def _create(docker: DockerEngine, ctx: PhaseContext, image_ref: str, network: st
             _write_password(docker, created["Id"], secrets.token_urlsafe(24))
         docker.api.start(created["Id"])
     except BaseException:
-        docker.api.remove_container(created["Id"], force=True)
+        docker.api.remove_container(created["Id"], v=True, force=True)
         raise
 
 

@@ -56,7 +56,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
         ensure_lb_image(docker, settings, ctx.report)
         for row in rows:
             ctx.report(f"replacing load balancer {engine.name(row)}")
-            docker.api.remove_container(row["Id"], force=True)
+            docker.api.remove_container(row["Id"], v=True, force=True)
         _create_lb(docker, ctx, settings, tag, name, network_name, wanted)
         stats_port = next(map(_stats_port, engine.containers(docker, ctx, engine.ROLE_LB)), None)
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
@@ -123,7 +123,7 @@ def _create_lb(
     try:
         docker.api.start(created["Id"])
     except docker.errors.APIError as error:
-        docker.api.remove_container(created["Id"], force=True)
+        docker.api.remove_container(created["Id"], v=True, force=True)
         if "port is already allocated" in str(error) or "address already in use" in str(error):
             raise UsageError(
                 f"port {settings.host_port} on {settings.bind} is already in use: choose "

@@ -73,7 +73,7 @@ def _run(
         return code
     finally:
         with contextlib.suppress(docker.errors.NotFound):
-            docker.api.remove_container(created["Id"], force=True)
+            docker.api.remove_container(created["Id"], v=True, force=True)
 
 
 def release(ctx: PhaseContext, image: str, network: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 
 import pytest
@@ -219,3 +220,23 @@ def test_a_killed_replica_makes_status_degraded_until_up_restarts_it(stack):
     healthy = CliRunner().invoke(cli.app, args)
     assert healthy.exit_code == 0 and "2/2 healthy" in healthy.stdout and "DEGRADED" not in healthy.stdout
     assert json.loads(CliRunner().invoke(cli.app, [*args, "--json"]).stdout)["degraded"] is False
+
+
+def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack, tmp_path):
+    """Docker gives every container of an image with ``VOLUME`` an anonymous volume; the
+    release command's and ``run``'s one-off containers, the replicas and ``down`` remove
+    theirs with them (a foreign image declaring ``VOLUME /data`` leaked one per run)."""
+    context = tmp_path / "volume-app"
+    shutil.copytree(stack.context, context)
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER 10001:10001", "VOLUME /data\nUSER 10001:10001"))
+    stack.context, stack.app_keys = context, {"release_command": ["true"]}
+
+    def dangling() -> set[str]:
+        return {v["Name"] for v in stack.docker.api.volumes(filters={"dangling": True}).get("Volumes") or ()}
+
+    before = dangling()
+    stack.up()
+    assert api.run_once(stack.session(), ["true"]) == 0
+    api.down(stack.session())
+    assert dangling() - before == set()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -294,10 +295,16 @@ def apply(
         return apply(ctx, network, registry, ingress_result)  # the standby is gone: start anew
     _start_and_check(docker, ctx, settings, registry, network, fields, new_names, unregistered)
     if reload_needed:
-        ctx.report(f"load balancer: routing to {', '.join(final)}")
-        workers = lb_routes.register(docker, upstream, final)
-        lb_routes.wait_routed(docker, upstream, final, timeout=30)
-        lb_routes.wait_serving(ingress_result.endpoint, ctx.app.health.path, timeout=30)
+        workers = _switch_routes(
+            docker,
+            ctx,
+            upstream,
+            final,
+            members,
+            endpoint=ingress_result.endpoint,
+            started=unregistered + new_names,
+            drain_seconds=settings.drain_seconds,
+        )
     else:
         workers = ()
     _retire(
@@ -313,6 +320,42 @@ def apply(
     if resumed:
         _await_docker_health(docker, ctx, settings, resumed)
     return result
+
+
+def _switch_routes(
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    upstream: Upstream,
+    final: tuple[str, ...],
+    previous: tuple[str, ...],
+    *,
+    endpoint: str,
+    started: list[str],
+    drain_seconds: int,
+) -> tuple[int, ...]:
+    """Route to ``final`` and wait until the load balancer serves the health path through
+    them; return the HAProxy workers from before the reload (:func:`.lb_routes.register`).
+    When it does not serve (or the wait is interrupted), route back to ``previous``, let
+    the requests the ``started`` replicas took finish (at most ``drain_seconds``) and
+    remove those replicas before raising: the previous version keeps serving."""
+    ctx.report(f"load balancer: routing to {', '.join(final)}")
+    workers = lb_routes.register(docker, upstream, final)
+    try:
+        lb_routes.wait_routed(docker, upstream, final, timeout=30)
+        lb_routes.wait_serving(endpoint, ctx.app.health.path, timeout=30)
+    except BaseException as error:
+        ctx.report(f"load balancer: routing back to {', '.join(previous) or 'no replica'}")
+        routed_new = lb_routes.register(docker, upstream, previous)
+        lb_routes.wait_routed(docker, upstream, previous, timeout=30)
+        lb_routes.wait_drained(docker, upstream, routed_new, drain_seconds)
+        remove(docker, started)
+        if isinstance(error, DeployFailed):
+            raise DeployFailed(
+                f"{error}\nThe load balancer routes to the previous version again, if any; the new replicas "
+                "were removed."
+            ) from None
+        raise
+    return workers
 
 
 def _changes(
@@ -448,7 +491,8 @@ def _wait_healthy(
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
     filters["label"].append(f"{docker_labels.SPEC_HASH}={digest}")
     addresses: dict[str, str | None] = {}
-    passed: set[str] = set()  # answered the direct probe (see .probe)
+    passed: set[str] = set()  # answered the direct probe, or Docker's check where the probe cannot reach
+    refused: Counter[str] = Counter()  # refusals in a row while Docker's check passes
     while True:
         rows = {engine.name(r): r for r in docker.containers(filters)}
         waiting = []
@@ -456,15 +500,22 @@ def _wait_healthy(
             row = rows.get(name)
             if row is None or row["State"] in ("exited", "dead", "restarting"):
                 raise _failure(docker, ctx, name, row, "stopped before it became healthy")
-            if name in passed or engine.health(row) == "healthy":
+            if name in passed:
                 continue
             if addresses.get(name) is None and row["State"] == "running":
                 addresses[name] = probe.address(docker, name, network)
             ip = addresses.get(name)
-            if ip and probe.healthy(ip, ctx.app.port, ctx.app.health.path):
+            answer = probe.answer(ip, ctx.app.port, ctx.app.health.path) if ip else probe.NO_ANSWER
+            health = engine.health(row)
+            if answer == probe.HEALTHY or (health == "healthy" and answer == probe.NO_ANSWER):
                 passed.add(name)  # Docker's own first check may come a whole interval later
-            elif engine.health(row) == "unhealthy":
-                raise _failure(docker, ctx, name, row, "failed its health check")
+            elif health == "healthy":  # answers on 127.0.0.1 inside, refuses on the network
+                refused[name] += 1
+                if refused[name] >= LOOPBACK_REFUSALS:
+                    raise _failure(docker, ctx, name, row, _listens_on_loopback(ip, ctx.app.port))
+                waiting.append(name)
+            elif health == "unhealthy":
+                raise _failure(docker, ctx, name, row, _failed_check(ctx, settings))
             else:
                 waiting.append(name)
         if not waiting:
@@ -479,6 +530,28 @@ def _wait_healthy(
                 f"was not healthy after {settings.health_timeout} s (health_timeout)",
             )
         time.sleep(probe.INTERVAL)
+
+
+LOOPBACK_REFUSALS = 10
+"""Refused direct probes in a row (:data:`.probe.INTERVAL` apart) after Docker's check
+passed that mean the app listens on 127.0.0.1 only, not that it is still binding."""
+
+
+def _listens_on_loopback(ip: str | None, port: int) -> str:
+    return (
+        f"answers its health check inside the container (on 127.0.0.1) but refuses connections on its "
+        f"network address {ip}:{port}, where the load balancer reaches it: the app listens on 127.0.0.1 only. "
+        "Make it listen on every interface, 0.0.0.0 (e.g. gunicorn --bind 0.0.0.0:$PORT)"
+    )
+
+
+def _failed_check(ctx: PhaseContext, settings: LocalSettings) -> str:
+    health = ctx.app.health
+    return (
+        f"failed its health check: Docker counts failures after [app.health] start_period ({health.start_period} s) "
+        f"and marks a replica unhealthy after {health.retries} in a row ({settings.health_interval} s apart); "
+        "raise start_period if the app needs longer to start"
+    )
 
 
 def _resume(docker: DockerEngine, ctx: PhaseContext, names: list[str]) -> bool:

@@ -7,8 +7,10 @@ after 2 s. While compute waits, deployer also sends the same check itself (``GET
 path>`` expecting a 2xx, as the HEALTHCHECK and HAProxy do) to the replica's address on
 the stack's bridge network, every :data:`INTERVAL` seconds. A 2xx answer there is the
 same evidence as Docker's check. Where the host cannot reach bridge addresses (Docker
-Desktop's VM, a remote engine), the probe fails to connect and Docker's HEALTHCHECK
-decides, as before.
+Desktop's VM, a remote engine), the probe gets no answer and Docker's HEALTHCHECK
+decides. A refused connection is an answer: nothing listens on that address, so an app
+that Docker's check (run inside the container, on 127.0.0.1) finds healthy listens on
+the loopback interface only, where the load balancer cannot reach it.
 """
 
 from __future__ import annotations
@@ -34,13 +36,22 @@ def address(docker: DockerEngine, name: str, network: str) -> str | None:
     return found
 
 
-def healthy(ip: str, port: int, path: str) -> bool:
-    """``GET path`` on ``ip:port`` answered 2xx."""
+HEALTHY = "healthy"
+REFUSED = "refused"
+NO_ANSWER = "no answer"
+
+
+def answer(ip: str, port: int, path: str) -> str:
+    """``GET path`` on ``ip:port``: :data:`HEALTHY` (a 2xx), :data:`REFUSED` (the address
+    refused the connection: nothing listens there) or :data:`NO_ANSWER` (another status,
+    a timeout, an unreachable address)."""
     connection = http.client.HTTPConnection(ip, port, timeout=TIMEOUT)
     try:
         connection.request("GET", path, headers={"Host": "localhost"})
-        return 200 <= connection.getresponse().status < 300
+        return HEALTHY if 200 <= connection.getresponse().status < 300 else NO_ANSWER
+    except ConnectionRefusedError:
+        return REFUSED
     except (OSError, http.client.HTTPException):
-        return False
+        return NO_ANSWER
     finally:
         connection.close()

@@ -222,7 +222,7 @@ def test_a_killed_replica_makes_status_degraded_until_up_restarts_it(stack):
     assert json.loads(CliRunner().invoke(cli.app, [*args, "--json"]).stdout)["degraded"] is False
 
 
-def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack, tmp_path):
+def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack, tmp_path, monkeypatch):
     """Docker gives every container of an image with ``VOLUME`` an anonymous volume; the
     release command's and ``run``'s one-off containers, the replicas and ``down`` remove
     theirs with them (a foreign image declaring ``VOLUME /data`` leaked one per run)."""
@@ -231,12 +231,24 @@ def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack
     dockerfile = context / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("USER 10001:10001", "VOLUME /data\nUSER 10001:10001"))
     stack.context, stack.app_keys = context, {"release_command": ["true"]}
+    given: dict[str, str] = {}  # anonymous volume -> the container Docker made it for
+    create = APIClient.create_container
 
-    def dangling() -> set[str]:
-        return {v["Name"] for v in stack.docker.api.volumes(filters={"dangling": True}).get("Volumes") or ()}
+    def create_and_note_volumes(client, image, *args, **kwargs):
+        created = create(client, image, *args, **kwargs)
+        for mount in client.inspect_container(created["Id"])["Mounts"]:
+            if mount["Type"] == "volume" and mount["Destination"] == "/data":
+                given[mount["Name"]] = kwargs.get("name") or created["Id"]
+        return created
 
-    before = dangling()
+    monkeypatch.setattr(APIClient, "create_container", create_and_note_volumes)
     stack.up()
     assert api.run_once(stack.session(), ["true"]) == 0
     api.down(stack.session())
-    assert dangling() - before == set()
+    assert len(given) == 4, given  # 2 replicas, the release command, run
+    left = {
+        name: made_for
+        for name, made_for in given.items()
+        if stack.docker.api.volumes(filters={"name": name})["Volumes"]
+    }
+    assert left == {}

@@ -113,19 +113,54 @@ def test_new_replicas_start_unthrottled_and_weighted_until_they_pass(stack, monk
         assert (host["CpuQuota"], host["CpuShares"]) == (cpu_boost.quota(256), cpu_boost.SHARES)
 
 
-def test_failing_new_version_never_gets_traffic(stack, traffic):
+def _refused_rollout(stack, traffic, env: dict[str, str]) -> str:
+    """Deploy version 1, then roll out version 2 with ``env`` under traffic: the rollout
+    fails (exit 1), every request is answered by version 1 and the old replicas stay.
+    Returns the error's text."""
     stack.up()
     old = sorted(c["Id"] for c in stack.containers("replica"))
-    stack.version, stack.env = "3", {"HEALTH": "fail"}
+    stack.version, stack.env = "2", env
     with traffic(stack.url()) as traffic, pytest.raises(DeployFailed) as caught:
         stack.up()
     assert not traffic.failures, traffic.failures
     assert set(traffic.bodies) == {"version 1"}
-    message = str(caught.value)
-    assert "failed its health check" in message and "500" in message
-    assert "serving version 3 on port 8000" in message, "the failing replica's last log lines"
     assert caught.value.exit_code == 1
-    assert sorted(c["Id"] for c in stack.containers("replica")) == old, "failed replicas are removed"
+    assert sorted(c["Id"] for c in stack.containers("replica")) == old, "the new replicas are removed"
+    return str(caught.value)
+
+
+def test_failing_new_version_never_gets_traffic(stack, traffic):
+    message = _refused_rollout(stack, traffic, {"HEALTH": "fail"})
+    assert "failed its health check" in message and "500" in message and "start_period" in message
+    assert "serving version 2 on port 8000" in message, "the failing replica's last log lines"
+
+
+def test_a_new_version_listening_on_loopback_only_is_refused_and_never_gets_traffic(stack, traffic):
+    """Docker's check runs inside the container, on 127.0.0.1, so it passes an app that
+    listens there only; the load balancer cannot reach it. up says so, and why."""
+    message = _refused_rollout(stack, traffic, {"BIND": "127.0.0.1"})
+    assert "refuses connections on its network address" in message and "listens on 127.0.0.1 only" in message
+    assert "0.0.0.0" in message
+
+
+def test_a_new_version_the_load_balancer_cannot_serve_is_routed_back(stack, traffic, monkeypatch):
+    """Whatever makes the load balancer fail to serve once it routes to the new replicas,
+    it routes back to the old ones, which keep serving, and the new ones go."""
+    stack.up()
+    old = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}
+
+    def not_serving(url, path, timeout):
+        raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: status 503")
+
+    monkeypatch.setattr(lb_routes, "wait_serving", not_serving)
+    stack.version = "5"
+    with traffic(stack.url()) as traffic, pytest.raises(DeployFailed) as caught:
+        stack.up()
+    assert "routes to the previous version again" in str(caught.value)
+    assert not traffic.failures, traffic.failures
+    assert {c["Names"][0].lstrip("/") for c in stack.containers("replica")} == old
+    assert [requests.get(stack.url(), timeout=5).text for _ in range(10)] == ["version 1\n"] * 10
+    assert traffic.bodies.get("version 1"), traffic.bodies  # and the new ones served while they were routed
 
 
 def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):

@@ -1,5 +1,5 @@
 """Test app: GET / answers "version $APP_VERSION"; GET /healthz answers 200, or 500 when
-$HEALTH is "fail". Stops cleanly on SIGTERM."""
+$HEALTH is "fail". Listens on $BIND (default 0.0.0.0). Stops cleanly on SIGTERM."""
 
 import os
 import signal
@@ -34,7 +34,7 @@ class Server(ThreadingHTTPServer):
         pass  # load balancer health checks close their connections early
 
 
-server = Server(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Handler)
+server = Server((os.environ.get("BIND", "0.0.0.0"), int(os.environ.get("PORT", "8000"))), Handler)
 signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
 print(f"serving version {os.environ['APP_VERSION']} on port {server.server_port}", flush=True)
 server.serve_forever()

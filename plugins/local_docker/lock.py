@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from deployer.errors import DeployFailed
+from deployer.plugins.local_docker import user_state
 
 _held = threading.local()
 """Per thread: ``paths``, the lock files this thread holds, each with its depth."""
@@ -29,8 +30,7 @@ _held = threading.local()
 def lock_path(app: str, stack: str) -> Path:
     """Where the lock of ``app`` and ``stack`` lives: ``local-<app>.<stack>.lock`` (the dot
     occurs in neither, so two pairs never share a file)."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "deployer" / "locks" / f"local-{app}.{stack}.lock"
+    return user_state.folder() / "locks" / f"local-{app}.{stack}.lock"
 
 
 @contextmanager
@@ -49,7 +49,7 @@ def stack_lock(app: str, stack: str, *, timeout: float, report: Callable[[str], 
         finally:
             depths[path] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    user_state.make_private(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

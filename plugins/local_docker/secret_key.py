@@ -23,6 +23,8 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from deployer.plugins.local_docker import user_state
+
 KEY_BYTES = 32
 NO_KEY = "no-key"
 """The fingerprint ``plan`` gives every secret while no key exists: it matches no HMAC."""
@@ -31,9 +33,8 @@ FINGERPRINT_CHARS = 16
 
 
 def key_path() -> Path:
-    """Where the key lives (the per-user state folder the lock files use too)."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "deployer" / "secret-key"
+    """Where the key lives (:mod:`.user_state`, where the lock files are too)."""
+    return user_state.folder() / "secret-key"
 
 
 def load_key(*, create: bool) -> bytes | None:
@@ -45,7 +46,7 @@ def load_key(*, create: bool) -> bytes | None:
     except FileNotFoundError:
         if not create:
             return None
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    user_state.make_private(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

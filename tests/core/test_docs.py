@@ -1,6 +1,7 @@
 """Docs cannot drift: every hook's exact signature appears in the architecture doc and in
-the plugin author's guide, and every driver method the core calls in the guide and in
-``help(deployer.targets.Driver)``."""
+the plugin author's guide, every driver method the core calls in the guide and in
+``help(deployer.targets.Driver)``, and every module of the local target in its doc's
+module table."""
 
 from __future__ import annotations
 
@@ -87,3 +88,10 @@ def test_help_of_the_driver_protocol_states_every_optional_method(method):
     """What the Protocol does not declare (the optional methods, and ``down``'s optional
     ``volumes``), its docstring states, so ``help(deployer.targets.Driver)`` shows it."""
     assert f"``{DRIVER_METHODS[method]}``" in inspect.getdoc(Driver)
+
+
+def test_the_local_targets_module_table_names_every_module_and_only_those():
+    table = (DOCS / "targets" / "local.md").read_text(encoding="utf-8").split("## Where the code is", 1)[1]
+    listed = set(re.findall(r"^\| `(\w+\.py)` \|", table, re.M))
+    modules = {p.name for p in (DOCS.parent / "plugins" / "local_docker").glob("*.py") if p.name != "__init__.py"}
+    assert listed == modules

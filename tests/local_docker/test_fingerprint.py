@@ -62,3 +62,28 @@ def test_plan_reads_no_key_and_up_makes_one(ctx):
     assert compute.fingerprint(ctx, IMAGE, SETTINGS) == made, "one key: the same fingerprint every time"
     assert compute.fingerprint(evolve(ctx, mode="plan"), IMAGE, SETTINGS) == made
     assert not any("s1" in json.dumps(value) for value in made.values())
+
+
+def test_the_key_and_the_locks_live_in_private_folders_whatever_the_umask(tmp_path, monkeypatch):
+    """The state folder is 0700 (the key 0600 in it), made so under a 022 umask and
+    tightened when an earlier version made it 0755."""
+    import os
+    import stat
+
+    from deployer.plugins.local_docker.lock import stack_lock
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "state" / "deployer").mkdir(parents=True, mode=0o755)
+    previous = os.umask(0o022)
+    try:
+        secret_key.load_key(create=True)
+        with stack_lock("web", "dev", timeout=1, report=lambda line: None):
+            pass
+    finally:
+        os.umask(previous)
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    folder = tmp_path / "state" / "deployer"
+    assert (mode(folder), mode(folder / "locks"), mode(secret_key.key_path())) == (0o700, 0o700, 0o600)

@@ -1,0 +1,25 @@
+"""The local target's per-user state folder: ``$XDG_STATE_HOME/deployer`` (default
+``~/.local/state/deployer``). It holds the key of the secrets' label fingerprints and
+the stack locks, so it and every folder deployer makes in it are private (mode 0700)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def folder() -> Path:
+    """The state folder's path (nothing is created)."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "deployer"
+
+
+def make_private(path: Path) -> None:
+    """Create ``path``, a folder in :func:`folder`, and the state folder itself when
+    missing; each of them is made private (0700), one made by an earlier version too.
+    The folders above the state folder are left as they are (``mkdir -p``'s modes)."""
+    top = folder()
+    top.parent.mkdir(parents=True, exist_ok=True)
+    for part in (top, *reversed([p for p in path.parents if top in p.parents]), path):
+        part.mkdir(mode=0o700, exist_ok=True)
+        part.chmod(0o700)  # mkdir's mode is masked by the umask, and an existing folder keeps its own

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Collection
@@ -587,20 +588,38 @@ def _await_docker_health(docker: DockerEngine, ctx: PhaseContext, settings: Loca
     ctx.report(f"{', '.join(names)}: serving, but Docker's health check has not passed them again after {cap} s")
 
 
+_EXITED = re.compile(r"(?:Exited|Restarting) \((-?\d+)\)")
+
+
 def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
-    check, logs = "", ""
+    """The error of a new replica that did not become healthy: ``what`` happened, how it
+    ended (exit code, out of memory), its last health check output and log lines, and the
+    fix when the logs show a write to the read-only root filesystem."""
+    check, ended, logs = "", "", ""
     if row is not None:
         try:
-            health = docker.api.inspect_container(row["Id"])["State"].get("Health") or {}
+            state = docker.api.inspect_container(row["Id"])["State"]
+            health = state.get("Health") or {}
             if health.get("Log"):
                 check = f"\nlast health check output: {health['Log'][-1]['Output'].strip()}"
+            # a restarting replica is running again when inspected (its ExitCode back to 0):
+            # the listing's status, "Restarting (3) ..." or "Exited (3) ...", has the code
+            exited = _EXITED.match(row.get("Status") or "")
+            if exited or state.get("Status") in ("exited", "dead"):
+                oom = f" (out of memory: [app] memory = {ctx.app.memory} MiB)" if state.get("OOMKilled") else ""
+                ended = f"\nit exited with code {exited[1] if exited else state.get('ExitCode')}{oom}"
             logs = docker.api.logs(row["Id"], tail=_LOG_LINES).decode(errors="replace")
         except docker.errors.NotFound:
             pass
     shown = "\n".join(f"  | {line}" for line in logs.splitlines()) or "  | (no output)"
+    read_only = (
+        "\nThe root filesystem is read-only: write under /tmp (a tmpfs), or set [targets.local] read_only = false."
+        if "Read-only file system" in logs
+        else ""
+    )
     return DeployFailed(
         f"replica {name} of the new version {what} (GET {ctx.app.health.path} on port {ctx.app.port})."
-        f"{check}\nlast log lines:\n{shown}\n"
+        f"{ended}{check}\nlast log lines:\n{shown}{read_only}\n"
         "The new replicas were removed; the previous version, if any, keeps serving."
     )
 

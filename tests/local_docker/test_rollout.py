@@ -335,6 +335,23 @@ def test_lock_timeout_fails_clearly(stack):
         holder.wait()
 
 
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["python3", "-c", "raise SystemExit(3)"], "it exited with code 3"),
+        (
+            ["python3", "-c", "open('/srv/cache.txt', 'w')"],
+            "The root filesystem is read-only: write under /tmp (a tmpfs), or set [targets.local] read_only = false.",
+        ),
+    ],
+)
+def test_a_replica_that_exits_says_its_exit_code_and_the_fix_for_a_read_only_write(stack, command, said):
+    stack.command = command
+    with pytest.raises(DeployFailed) as caught:
+        stack.up()
+    assert "stopped before it became healthy" in str(caught.value) and said in str(caught.value)
+
+
 def test_unreachable_engine_says_how_to_start_it(stack, tmp_path):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")

@@ -55,6 +55,9 @@ from deployer.plugins.local_docker.settings import LocalSettings, of
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
 _LOG_LINES = 20
+"""The log lines a failed replica's error shows, half from the start and half from the
+end of the last :data:`_LOG_TAIL` it wrote (its health checks' request lines left out)."""
+_LOG_TAIL = 500
 
 # --- what a replica is -------------------------------------------------------------------
 
@@ -608,10 +611,17 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
             if exited or state.get("Status") in ("exited", "dead"):
                 oom = f" (out of memory: [app] memory = {ctx.app.memory} MiB)" if state.get("OOMKilled") else ""
                 ended = f"\nit exited with code {exited[1] if exited else state.get('ExitCode')}{oom}"
-            logs = docker.api.logs(row["Id"], tail=_LOG_LINES).decode(errors="replace")
+            logs = docker.api.logs(row["Id"], tail=_LOG_TAIL).decode(errors="replace")
         except docker.errors.NotFound:
             pass
-    shown = "\n".join(f"  | {line}" for line in logs.splitlines()) or "  | (no output)"
+    # deployer's own probes (one every 0.1 s) would fill the tail: their request lines are
+    # left out, and the first lines (the app's start) are shown as well as the last
+    probes = f"GET {ctx.app.health.path} "
+    lines = [line for line in logs.splitlines() if probes not in line]
+    half = _LOG_LINES // 2
+    if len(lines) > _LOG_LINES:
+        lines = [*lines[:half], f"... ({len(lines) - 2 * half} lines)", *lines[-half:]]
+    shown = "\n".join(f"  | {line}" for line in lines) or "  | (no output)"
     read_only = (
         "\nThe root filesystem is read-only: write under /tmp (a tmpfs), or set [targets.local] read_only = false."
         if "Read-only file system" in logs

@@ -352,6 +352,17 @@ def test_a_replica_that_exits_says_its_exit_code_and_the_fix_for_a_read_only_wri
     assert "stopped before it became healthy" in str(caught.value) and said in str(caught.value)
 
 
+def test_a_failed_replicas_error_shows_the_apps_own_lines_not_its_health_checks(stack):
+    """deployer probes a starting replica every 0.1 s: an app that logs every request
+    would fill the tail with those lines; the error leaves them out."""
+    stack.command = ["python3", "-u", "-m", "http.server", "8000"]  # logs each request; /healthz is a 404
+    with pytest.raises(DeployFailed) as caught:
+        stack.up()
+    shown = str(caught.value).split("last log lines:")[1]
+    assert "Serving HTTP on" in shown and "GET /healthz" not in shown, shown
+    assert sum(line.startswith("  | ") for line in shown.splitlines()) == 21, shown  # 10, the gap, 10
+
+
 def test_unreachable_engine_says_how_to_start_it(stack, tmp_path):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")

@@ -45,9 +45,12 @@ def _fake_pulumi(bin_dir):
 
 
 @pytest.mark.parametrize("operation", ["up", "plan", "down", "status"])
-def test_missing_pulumi_cli_is_a_clear_error_leaving_nothing_behind(bare_env, operation):
+def test_missing_pulumi_cli_is_a_clear_error_leaving_nothing_behind(bare_env, operation, tmp_path, monkeypatch):
     _, project = bare_env
-    before = set(os.listdir(tempfile.gettempdir()))
+    temporary = tmp_path / "tmp"  # this test's own: other workers write to the shared one meanwhile
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setenv("TMPDIR", str(temporary))  # and the subprocesses'
     driver, ctx = AwsEcsDriver(), make_ctx(project_dir=project)
     call = {
         "up": lambda: driver.up(ctx, _no_phases),
@@ -60,7 +63,7 @@ def test_missing_pulumi_cli_is_a_clear_error_leaving_nothing_behind(bare_env, op
     assert error.value.exit_code == 2
     assert "https://www.pulumi.com/docs/install/" in str(error.value) and "--offline" in str(error.value)
     assert list(project.iterdir()) == []
-    assert set(os.listdir(tempfile.gettempdir())) <= before
+    assert list(temporary.iterdir()) == []
 
 
 def test_missing_passphrase_is_named(bare_env):

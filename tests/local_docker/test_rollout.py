@@ -164,6 +164,9 @@ def test_a_new_version_the_load_balancer_cannot_serve_is_routed_back(stack, traf
 
 
 def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):
+    """Requests the killed replica had not answered are retried on the other one (the test
+    app writes each response at once: one a process dies in the middle of is lost to any
+    load balancer, its status line already sent)."""
     stack.up()
     victim = stack.containers("replica")[0]
     pid = stack.docker.api.inspect_container(victim["Id"])["State"]["Pid"]

@@ -596,12 +596,20 @@ _EXITED = re.compile(r"(?:Exited|Restarting) \((-?\d+)\)")
 
 def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
     """The error of a new replica that did not become healthy: ``what`` happened, how it
-    ended (exit code, out of memory), its last health check output and log lines, and the
-    fix when the logs show a write to the read-only root filesystem."""
-    check, ended, logs = "", "", ""
+    ended (exit code, out of memory), its last health check output and log lines, the fix
+    when the logs show a write to the read-only root filesystem, and the image's
+    ``EXPOSE`` when it names other ports than the app's."""
+    check, ended, logs, exposed = "", "", "", ""
     if row is not None:
         try:
-            state = docker.api.inspect_container(row["Id"])["State"]
+            info = docker.api.inspect_container(row["Id"])
+            state = info["State"]
+            ports = sorted((info["Config"].get("ExposedPorts") or {}).keys())
+            if ports and f"{ctx.app.port}/tcp" not in ports:
+                exposed = (
+                    f"\nThe image EXPOSEs {', '.join(ports)}, not [app] port {ctx.app.port}: set port to the one "
+                    "the app listens on"
+                )
             health = state.get("Health") or {}
             if health.get("Log"):
                 check = f"\nlast health check output: {health['Log'][-1]['Output'].strip()}"
@@ -629,7 +637,7 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
     )
     return DeployFailed(
         f"replica {name} of the new version {what} (GET {ctx.app.health.path} on port {ctx.app.port})."
-        f"{ended}{check}\nlast log lines:\n{shown}{read_only}\n"
+        f"{ended}{check}\nlast log lines:\n{shown}{read_only}{exposed}\n"
         "The new replicas were removed; the previous version, if any, keeps serving."
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -364,6 +365,19 @@ def test_a_failed_replicas_error_shows_the_apps_own_lines_not_its_health_checks(
     shown = str(caught.value).split("last log lines:")[1]
     assert "Serving HTTP on" in shown and "GET /healthz" not in shown, shown
     assert sum(line.startswith("  | ") for line in shown.splitlines()) <= 21, shown  # 10, the gap, 10
+
+
+def test_a_replica_listening_on_the_port_its_image_exposes_instead_is_named(stack, tmp_path):
+    context = tmp_path / "exposed-app"
+    shutil.copytree(stack.context, context)
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER 10001:10001", "EXPOSE 9999\nUSER 10001:10001"))
+    stack.context, stack.command = context, ["python3", "-m", "http.server", "9999"]
+    with pytest.raises(DeployFailed) as caught:
+        stack.up()
+    assert "The image EXPOSEs 9999/tcp, not [app] port 8000: set port to the one the app listens on" in str(
+        caught.value
+    )
 
 
 def test_unreachable_engine_says_how_to_start_it(stack, tmp_path):

@@ -51,6 +51,7 @@ LOG_RETENTION_DAYS = (
 """The values CloudWatch Logs accepts for ``retentionInDays`` (PutRetentionPolicy)."""
 
 _REGION = r"[a-z]{2}(-[a-z]+)+-\d+"
+_REGION_HINT = "an AWS region such as eu-west-1"
 _CERT_ARN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+"
 _BACKEND = r"(file|s3|azblob|gs|https?)://.*"
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
@@ -193,7 +194,7 @@ def _check_cidr(key: str, value: str) -> None:
 def _region(s: Section) -> str | None:
     """``region``: a region botocore's own endpoint data knows for ECS (every partition),
     or, without boto3 (a local-only install), the region name pattern."""
-    value = s.text("region", None, pattern=_REGION, hint="an AWS region such as eu-west-1")
+    value = s.text("region", None, pattern=_REGION, hint=_REGION_HINT)
     if value is None or not s.parsed("region"):
         return value
     problem = region_problem(value)
@@ -205,7 +206,7 @@ def _region(s: Section) -> str | None:
 def environment_region(name: str, value: str) -> str:
     """``value``, the region the environment variable ``name`` gives, when ECS runs there;
     a :class:`ConfigError` naming the variable otherwise (as for the ``region`` key)."""
-    problem = region_problem(value) if re.fullmatch(_REGION, value) else "must be an AWS region such as eu-west-1"
+    problem = region_problem(value) if re.fullmatch(_REGION, value) else f"must be {_REGION_HINT}"
     if problem:
         raise ConfigError(name, problem, value=value)
     return value

@@ -55,9 +55,9 @@ from deployer.plugins.local_docker.settings import LocalSettings, of
 STOP_TIMEOUT = 10
 """Seconds a replica gets between SIGTERM and SIGKILL when it is stopped."""
 _LOG_LINES = 20
-"""The log lines a failed replica's error shows, half from the start and half from the
-end of the last :data:`_LOG_TAIL` it wrote (its health checks' request lines left out)."""
+"""The log lines a failed replica's error shows (:func:`_log_excerpt`)."""
 _LOG_TAIL = 500
+"""The last lines of a failed replica's log that excerpt is taken from."""
 
 # --- what a replica is -------------------------------------------------------------------
 
@@ -424,7 +424,7 @@ def _changes(
                 )
             )
             continue
-        elif not engine.is_up(row):
+        if not engine.is_up(row):
             why = f"{row.get('State', 'stopped')} replica"
         elif row["Labels"].get(docker_labels.SPEC_HASH) == digest:
             why = "surplus replica"
@@ -622,14 +622,6 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
             logs = docker.api.logs(row["Id"], tail=_LOG_TAIL).decode(errors="replace")
         except docker.errors.NotFound:
             pass
-    # deployer's own probes (one every 0.1 s) would fill the tail: their request lines are
-    # left out, and the first lines (the app's start) are shown as well as the last
-    probes = f"GET {ctx.app.health.path} "
-    lines = [line for line in logs.splitlines() if probes not in line]
-    half = _LOG_LINES // 2
-    if len(lines) > _LOG_LINES:
-        lines = [*lines[:half], f"... ({len(lines) - 2 * half} lines)", *lines[-half:]]
-    shown = "\n".join(f"  | {line}" for line in lines) or "  | (no output)"
     read_only = (
         "\nThe root filesystem is read-only: write under /tmp (a tmpfs), or set [targets.local] read_only = false."
         if "Read-only file system" in logs
@@ -637,9 +629,20 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
     )
     return DeployFailed(
         f"replica {name} of the new version {what} (GET {ctx.app.health.path} on port {ctx.app.port})."
-        f"{ended}{check}\nlast log lines:\n{shown}{read_only}{exposed}\n"
+        f"{ended}{check}\nlast log lines:\n{_log_excerpt(logs, ctx.app.health.path)}{read_only}{exposed}\n"
         "The new replicas were removed; the previous version, if any, keeps serving."
     )
+
+
+def _log_excerpt(logs: str, health_path: str) -> str:
+    """``logs`` shown in an error: at most :data:`_LOG_LINES`, the first half and the last
+    half with the count of those between, each indented. deployer's own probes (one every
+    0.1 s) would fill the tail, so request lines for ``health_path`` are left out."""
+    lines = [line for line in logs.splitlines() if f"GET {health_path} " not in line]
+    half = _LOG_LINES // 2
+    if len(lines) > _LOG_LINES:
+        lines = [*lines[:half], f"... ({len(lines) - 2 * half} lines)", *lines[-half:]]
+    return "\n".join(f"  | {line}" for line in lines) or "  | (no output)"
 
 
 def _retire(

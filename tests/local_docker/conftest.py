@@ -5,6 +5,7 @@ removed afterwards), and a bounded traffic generator on 127.0.0.1."""
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +68,14 @@ class Stack:
         deployment = api.up(self.session())
         self.deployments.append(deployment)
         return deployment
+
+    def use_image_with(self, instruction: str, folder: Path) -> None:
+        """Build from now on a copy of the app, in ``folder``, whose Dockerfile also has
+        ``instruction`` (``VOLUME /data``, ``EXPOSE 9999``) before its ``USER``."""
+        shutil.copytree(self.context, folder)
+        dockerfile = folder / "Dockerfile"
+        dockerfile.write_text(dockerfile.read_text().replace("USER ", f"{instruction}\nUSER ", 1))
+        self.context = folder
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"

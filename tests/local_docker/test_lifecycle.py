@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 
 import pytest
@@ -226,11 +225,8 @@ def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack
     """Docker gives every container of an image with ``VOLUME`` an anonymous volume; the
     release command's and ``run``'s one-off containers, the replicas and ``down`` remove
     theirs with them (a foreign image declaring ``VOLUME /data`` leaked one per run)."""
-    context = tmp_path / "volume-app"
-    shutil.copytree(stack.context, context)
-    dockerfile = context / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace("USER 10001:10001", "VOLUME /data\nUSER 10001:10001"))
-    stack.context, stack.app_keys = context, {"release_command": ["true"]}
+    stack.use_image_with("VOLUME /data", tmp_path / "volume-app")
+    stack.app_keys = {"release_command": ["true"]}
     given: dict[str, str] = {}  # anonymous volume -> the container Docker made it for
     create = APIClient.create_container
 

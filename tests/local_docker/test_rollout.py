@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -368,11 +367,8 @@ def test_a_failed_replicas_error_shows_the_apps_own_lines_not_its_health_checks(
 
 
 def test_a_replica_listening_on_the_port_its_image_exposes_instead_is_named(stack, tmp_path):
-    context = tmp_path / "exposed-app"
-    shutil.copytree(stack.context, context)
-    dockerfile = context / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace("USER 10001:10001", "EXPOSE 9999\nUSER 10001:10001"))
-    stack.context, stack.command = context, ["python3", "-m", "http.server", "9999"]
+    stack.use_image_with("EXPOSE 9999", tmp_path / "exposed-app")
+    stack.command = ["python3", "-m", "http.server", "9999"]
     with pytest.raises(DeployFailed) as caught:
         stack.up()
     assert "The image EXPOSEs 9999/tcp, not [app] port 8000: set port to the one the app listens on" in str(

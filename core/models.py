@@ -220,8 +220,9 @@ class Change:
     actions, and when the target cannot tell): the names are the target's own, short and
     human-readable (the local target says ``image``, ``env names``, ``env values``,
     ``secret values``, ``command``, ``cpu``, ``memory``, ``health``, ``port``,
-    ``settings``, and ``state`` for a replica paused as, or resumed from, the standby); aws-ecs gives the resource's changed input keys, as Pulumi's preview
-    reports them). Never a value: a field name says *that* a secret changed, not to what.
+    ``settings``, and ``state`` for a replica paused as, or resumed from, the standby;
+    aws-ecs gives the resource's changed input keys, as Pulumi's preview reports them).
+    Never a value: a field name says *that* a secret changed, not to what.
     """
 
     action: Action

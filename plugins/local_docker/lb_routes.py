@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
+from deployer.healthcheck import HEALTHY_STATUSES
 from deployer.plugins.local_docker import engine
 from deployer.plugins.local_docker.haproxy_config import (
     CONFIG_DIR,
@@ -157,7 +158,8 @@ def wait_routed(docker: DockerEngine, upstream: Upstream, members: tuple[str, ..
 
 
 def wait_serving(url: str, path: str, timeout: float) -> None:
-    """Wait until ``url`` + ``path`` answers 200 through the load balancer.
+    """Wait until ``url`` + ``path`` answers a healthy status (any 2xx,
+    :data:`~deployer.healthcheck.HEALTHY_STATUSES`) through the load balancer.
 
     :raises DeployFailed: it did not within ``timeout`` seconds.
     """
@@ -173,7 +175,7 @@ def wait_serving(url: str, path: str, timeout: float) -> None:
         except (OSError, http.client.HTTPException) as error:
             last = str(error) or type(error).__name__
         else:
-            if status == 200:
+            if status in HEALTHY_STATUSES:
                 return
             last = f"status {status}"
         finally:

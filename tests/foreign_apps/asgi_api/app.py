@@ -1,7 +1,8 @@
 """An ASGI API (Starlette under uvicorn) on port 3000.
 
 GET /        the release, read from the RELEASE file ("release 1")
-GET /status  {"status": "ok", "release": "1"} (the health path)
+GET /health  204 with no body (the health path, as many APIs answer it)
+GET /status  {"status": "ok", "release": "1"}
 GET /whoami  the SHA-256 and length of the API_TOKEN secret, never the token;
              503 when the secret is missing
 """
@@ -11,7 +12,7 @@ import os
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 RELEASE = (Path(__file__).parent / "RELEASE").read_text().strip()
@@ -19,6 +20,10 @@ RELEASE = (Path(__file__).parent / "RELEASE").read_text().strip()
 
 async def index(request):
     return PlainTextResponse(f"release {RELEASE}\n")
+
+
+async def health(request):
+    return Response(status_code=204)
 
 
 async def status(request):
@@ -33,7 +38,9 @@ async def whoami(request):
     return JSONResponse({"token_sha256": digest, "token_length": len(token)})
 
 
-app = Starlette(routes=[Route("/", index), Route("/status", status), Route("/whoami", whoami)])
+app = Starlette(
+    routes=[Route("/", index), Route("/health", health), Route("/status", status), Route("/whoami", whoami)]
+)
 
 if __name__ == "__main__":
     import uvicorn

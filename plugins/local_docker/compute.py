@@ -26,6 +26,7 @@ replica left behind by a hard kill is reused or removed by the next ``up``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -685,13 +686,15 @@ def _retire(
 
 def remove(docker: DockerEngine, names: list[str], *, paused: Collection[str] = ()) -> None:
     """Stop (SIGTERM, then SIGKILL after :data:`STOP_TIMEOUT`) and remove containers in
-    parallel; already gone is fine. Those in ``paused`` (a standby: it serves nothing, and
-    a frozen process cannot take SIGTERM) are killed at once."""
+    parallel; already gone is fine. Those in ``paused`` (a standby) are resumed first, so
+    that their app takes SIGTERM and shuts down as cleanly as any other replica."""
 
     def one(name: str) -> None:
         try:
-            if name not in paused:
-                docker.api.stop(name, timeout=STOP_TIMEOUT)
+            if name in paused:
+                with contextlib.suppress(docker.errors.APIError):  # no longer paused: stop it as it is
+                    docker.api.unpause(name)
+            docker.api.stop(name, timeout=STOP_TIMEOUT)
             docker.api.remove_container(name, v=True, force=True)
         except docker.errors.NotFound:
             pass

@@ -37,10 +37,12 @@ def test_rolling_update_under_traffic_has_no_failed_request(stack, traffic):
     print(f"rollout under traffic: {traffic.total} requests, 0 failed")
 
 
-def test_only_the_release_replaced_last_stays_paused_and_down_removes_it_at_once(stack):
+def test_only_the_release_replaced_last_stays_paused_and_every_removed_replica_gets_sigterm(stack):
     """One release on standby: the next rollout pauses the replaced replicas and removes
-    the standby before them (the plan says so); ``down`` kills a paused replica at once
-    (a frozen process takes no SIGTERM: stopping it would wait the whole timeout)."""
+    the standby before them (the plan says so). Every replica removed, by a rollout or by
+    ``down``, paused or not, is sent SIGTERM first (its app's shutdown code runs), and
+    the test app stops on it at once, so ``down`` does not wait out the stop timeout."""
+    since = time.time()
     releases = []
     for version in ("1", "2", "3"):
         stack.version = version
@@ -59,8 +61,22 @@ def test_only_the_release_replaced_last_stays_paused_and_down_removes_it_at_once
 
     started = time.monotonic()
     api.down(stack.session())
-    assert time.monotonic() - started < 5, "down waited for the paused replicas to take SIGTERM"
+    assert time.monotonic() - started < 5, "down waited out the stop timeout"
     assert stack.objects()["containers"] == []
+    signals = _kill_signals(stack.docker, since)
+    for replica in set().union(*releases):
+        assert signals.get(replica, [""])[0] == str(int(signal.SIGTERM)), (replica[:12], signals.get(replica))
+
+
+def _kill_signals(docker_client, since: float) -> dict[str, list[str]]:
+    """The signals Docker sent each container since ``since`` (its ``kill`` events), in order."""
+    sent: dict[str, list[str]] = {}
+    events = docker_client.events(
+        since=int(since), until=int(time.time()) + 1, filters={"type": "container", "event": "kill"}, decode=True
+    )
+    for event in events:
+        sent.setdefault(event["Actor"]["ID"], []).append(event["Actor"]["Attributes"]["signal"])
+    return sent
 
 
 def test_a_replica_docker_cannot_pause_or_resume_is_removed_and_the_rollout_goes_on(stack, monkeypatch):

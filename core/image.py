@@ -80,13 +80,14 @@ def _feed(digest: Any, kind: str, data: bytes) -> None:
 def _feed_path(digest: Any, root: Path, relative: str) -> None:
     path = root / relative
     info = os.lstat(path)
-    header = f"{relative}\0{stat.S_IMODE(info.st_mode):o}\0"
+    # names as the file system's bytes: a name that is not UTF-8 is hashed too
+    header = os.fsencode(relative) + f"\0{stat.S_IMODE(info.st_mode):o}\0".encode()
     if stat.S_ISLNK(info.st_mode):
-        _feed(digest, "link", (header + os.readlink(path)).encode())
+        _feed(digest, "link", header + os.fsencode(os.readlink(path)))
     elif stat.S_ISDIR(info.st_mode):
-        _feed(digest, "dir", header.encode())
+        _feed(digest, "dir", header)
     elif stat.S_ISREG(info.st_mode):
-        _feed(digest, "file", header.encode())
+        _feed(digest, "file", header)
         with open(path, "rb") as handle:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
     # sockets, FIFOs and devices are not sent by the docker SDK either

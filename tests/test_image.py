@@ -112,6 +112,18 @@ def test_modes_dockerfile_and_build_args_change_the_hash(website_copy):
     assert len({base, with_mode, with_args, content_hash(BuildSpec(website_copy))}) == 4
 
 
+def test_names_that_are_not_utf8_are_hashed_as_the_file_system_has_them(website_copy):
+    """Docker sends such a file (or link) with its name as is; the hash covers it."""
+    before = content_hash(BuildSpec(website_copy))
+    name = os.fsdecode(b"bad\xff\xfename.txt")
+    (website_copy / name).write_text("x\n")
+    (website_copy / os.fsdecode(b"link\xfe")).symlink_to(name)
+    with_names = content_hash(BuildSpec(website_copy))
+    (website_copy / name).rename(website_copy / os.fsdecode(b"bad\xfe\xffname.txt"))
+
+    assert len({before, with_names, content_hash(BuildSpec(website_copy))}) == 3
+
+
 def test_build_args_order_does_not_matter(website_copy):
     one = BuildSpec(website_copy, args={"A": "1", "B": "2"})
     other = BuildSpec(website_copy, args={"B": "2", "A": "1"})

@@ -32,7 +32,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -520,7 +520,7 @@ def _wait_healthy(
                     raise _failure(docker, ctx, name, row, _listens_on_loopback(ip, ctx.app.port))
                 waiting.append(name)
             elif health == "unhealthy":
-                raise _failure(docker, ctx, name, row, _failed_check(ctx, settings))
+                raise _failure(docker, ctx, name, row, _failed_check(ctx, settings), hint=check_hint)
             else:
                 waiting.append(name)
         if not waiting:
@@ -554,9 +554,22 @@ def _failed_check(ctx: PhaseContext, settings: LocalSettings) -> str:
     health = ctx.app.health
     return (
         f"failed its health check: Docker counts failures after [app.health] start_period ({health.start_period} s) "
-        f"and marks a replica unhealthy after {health.retries} in a row ({settings.health_interval} s apart); "
-        "raise start_period if the app needs longer to start"
+        f"and marks a replica unhealthy after {health.retries} in a row ({settings.health_interval} s apart)"
     )
+
+
+_ANSWERED = re.compile(r"\bstatus (\d{3})\b")
+
+
+def check_hint(output: str) -> str:
+    """What to change after a failed health check, as a sentence: from its ``output``, the
+    status when the app answered (it is up, the answer is wrong), else more time to start."""
+    answered = _ANSWERED.search(output)
+    if answered is None:
+        return "Raise [app.health] start_period if the app needs longer to start."
+    if answered[1].startswith("3"):
+        return f"The health path must answer a 2xx itself, not a redirect ({answered[1]}): redirects are not followed."
+    return f"The health path must answer a 2xx, not {answered[1]}."
 
 
 def _resume(docker: DockerEngine, ctx: PhaseContext, names: list[str]) -> bool:
@@ -595,11 +608,19 @@ def _await_docker_health(docker: DockerEngine, ctx: PhaseContext, settings: Loca
 _EXITED = re.compile(r"(?:Exited|Restarting) \((-?\d+)\)")
 
 
-def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, Any] | None, what: str) -> DeployFailed:
+def _failure(
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    name: str,
+    row: dict[str, Any] | None,
+    what: str,
+    *,
+    hint: Callable[[str], str] | None = None,
+) -> DeployFailed:
     """The error of a new replica that did not become healthy: ``what`` happened, how it
-    ended (exit code, out of memory), its last health check output and log lines, the fix
-    when the logs show a write to the read-only root filesystem, and the image's
-    ``EXPOSE`` when it names other ports than the app's."""
+    ended (exit code, out of memory), its last health check output with ``hint(output)``
+    after it, its log lines, the fix when the logs show a write to the read-only root
+    filesystem, and the image's ``EXPOSE`` when it names other ports than the app's."""
     check, ended, logs, exposed = "", "", "", ""
     if row is not None:
         try:
@@ -613,7 +634,8 @@ def _failure(docker: DockerEngine, ctx: PhaseContext, name: str, row: dict[str, 
                 )
             health = state.get("Health") or {}
             if health.get("Log"):
-                check = f"\nlast health check output: {health['Log'][-1]['Output'].strip()}"
+                output = health["Log"][-1]["Output"].strip()
+                check = f"\nlast health check output: {output}" + (f"\n{hint(output)}" if hint else "")
             # a restarting replica is running again when inspected (its ExitCode back to 0):
             # the listing's status, "Restarting (3) ..." or "Exited (3) ...", has the code
             exited = _EXITED.match(row.get("Status") or "")

@@ -113,7 +113,9 @@ def open_session(
 ) -> Session:
     """Load the config (unless ``project`` is given) and check the target and stack."""
     if not re.fullmatch(STACK_PATTERN, stack):
-        raise UsageError(f"--stack: {stack!r} must be 1-16 lowercase letters, digits or dashes")
+        raise UsageError(
+            f"--stack: {stack!r} must be 1-16 lowercase letters, digits or dashes, starting with a letter or digit"
+        )
     if pm is None:
         pm = plugin_manager.get_plugin_manager()
     project = project or load_project(config, check_target=partial(_parse_target_table, pm))

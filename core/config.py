@@ -8,6 +8,7 @@ at once (:class:`ConfigErrors`, see :class:`deployer.config_section.Section`). T
 
 from __future__ import annotations
 
+import codecs
 import os
 import shlex
 import tomllib
@@ -78,7 +79,14 @@ def load_project(
     ``check_target`` as for :func:`parse_project`."""
     path = Path(config) if config is not None else find_config((cwd or Path.cwd()).resolve())
     if not path.is_file():
-        raise ConfigError("--config", "file not found", value=str(path))
+        problem = (
+            "is a folder, not a file"
+            if path.is_dir()
+            else "is not a regular file"
+            if path.exists()
+            else "file not found"
+        )
+        raise ConfigError("--config", problem, value=str(path))
     document = _read_toml(path)
     if path.name == "pyproject.toml":
         document = document.get("tool", {}).get("deployer", {})
@@ -98,6 +106,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
+        if path.read_bytes().startswith(codecs.BOM_UTF8):
+            message = "starts with a byte order mark (BOM), which TOML does not allow: save it as UTF-8 without BOM"
+            raise ConfigError("(syntax)", message, file=path) from None
         raise ConfigError("(syntax)", f"is not valid TOML: {exc}", file=path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("(file)", f"cannot be read: {exc}", file=path) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 
@@ -67,7 +68,10 @@ class ConfigErrors(ConfigError):
 
 
 def _as_written(value: object) -> str:
-    """``value`` as a config file writes it: ``true``, ``4096``, ``"text"``, ``[1, 2]``."""
+    """``value`` as a config file writes it: ``true``, ``4096``, ``"text"``, ``[1, 2]``,
+    ``1979-05-27``."""
+    if isinstance(value, datetime.date | datetime.time):  # TOML's dates and times (a datetime is a date)
+        return value.isoformat()
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):

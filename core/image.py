@@ -299,5 +299,6 @@ def _build_error(image: Image, step: str, message: str, tail: deque[str]) -> Bui
     hint = ""
     if step.split(" : ", 1)[-1].upper().startswith("FROM"):
         hint = "\nThe base image is not available locally and cannot be pulled: pull or build it first."
-    shown = "\n".join(f"  | {line}" for line in tail)
-    return BuildError(f"building {image.tag} failed {where}: {message.strip()}{hint}\nlast output lines:\n{shown}")
+    shown = "".join(f"\n  | {line}" for line in tail)
+    last = f"\nlast output lines:{shown}" if shown else ""
+    return BuildError(f"building {image.tag} failed {where}: {message.strip()}{hint}{last}")

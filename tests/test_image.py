@@ -254,6 +254,18 @@ def test_failing_run_step_is_named_in_the_build_error(tmp_path, throwaway_app):
 
 
 @pytest.mark.docker
+def test_a_dockerfile_docker_cannot_parse_is_named_with_no_empty_output_section(tmp_path, throwaway_app):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nRUNN echo typo\n")
+
+    with pytest.raises(BuildError) as caught:
+        build_image(throwaway_app(tmp_path), report=lambda line: None)
+
+    message = str(caught.value)
+    assert "failed before the first step" in message and "unknown instruction: RUNN" in message
+    assert "last output lines" not in message, message
+
+
+@pytest.mark.docker
 def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_engine, docker_client, throwaway_app):
     (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY version.txt /version.txt\n")
     app = throwaway_app(tmp_path)

@@ -134,9 +134,11 @@ def test_unknown_target_is_a_usage_error(make_project):
     assert f"unknown target 'nowhere'; known targets: {KNOWN}\n" in result.stderr
 
 
-def test_bad_stack_name_is_a_usage_error(make_project):
-    result = CliRunner().invoke(app, ["status", "--stack", "Prod!", "--config", str(make_project())])
-    assert result.exit_code == 2 and "--stack" in result.stderr
+@pytest.mark.parametrize("stack", ["Prod!", "-x", "a" * 17])
+def test_bad_stack_name_is_a_usage_error_saying_what_a_name_is(make_project, stack):
+    result = CliRunner().invoke(app, ["status", "--stack", stack, "--config", str(make_project())])
+    assert result.exit_code == 2
+    assert "1-16 lowercase letters, digits or dashes, starting with a letter or digit" in result.stderr
 
 
 def test_json_errors_are_one_document_on_stdout(make_project):

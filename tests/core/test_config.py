@@ -6,6 +6,8 @@ the real CLI (``deployer plan``), before anything is built.
 
 from __future__ import annotations
 
+import codecs
+import os
 from pathlib import Path
 
 import pytest
@@ -171,6 +173,29 @@ def test_missing_config_file_is_a_usage_error(tmp_path: Path):
     result = CliRunner().invoke(app, ["plan", "--config", str(tmp_path / "missing.toml")])
     assert result.exit_code == 2
     assert "--config: file not found" in result.output
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: path.mkdir(), "--config: is a folder, not a file"),
+        (lambda path: os.mkfifo(path), "--config: is not a regular file"),
+        (lambda path: path.symlink_to("/dev/zero"), "--config: is not a regular file"),
+        (lambda path: path.write_bytes(codecs.BOM_UTF8 + b'[app]\nname = "demo"\n'), "byte order mark (BOM)"),
+    ],
+    ids=["folder", "fifo", "device", "bom"],
+)
+def test_a_config_path_that_is_no_toml_file_says_what_it_is(tmp_path: Path, make, problem):
+    make(tmp_path / "deployer.toml")
+    result = CliRunner().invoke(app, ["plan", "--config", str(tmp_path / "deployer.toml")])
+    assert result.exit_code == 2
+    assert problem in result.output
+
+
+def test_a_date_is_shown_as_toml_writes_it(make_project):
+    config = make_project(GOOD.replace("LEVEL = 3 }", "LEVEL = 3, BUILT = 1979-05-27 }"))
+    with pytest.raises(ConfigError, match=r"not a date \(got 1979-05-27\)"):
+        load_project(config)
 
 
 def test_no_config_anywhere(tmp_path: Path, monkeypatch):

@@ -3,13 +3,15 @@
 A driver reads each replica's lines with their timestamps (RFC 3339 / ISO 8601 text, as
 Docker and CloudWatch give them) and hands them here::
 
-    return iter(merge([lines_of(replica) for replica in replicas], since=since))
+    return merge([lines_of(replica) for replica in replicas], since=since)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from operator import itemgetter
 
 from deployer.models import LogLine
 
@@ -34,12 +36,24 @@ def moment(timestamp: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def merge(streams: Iterable[Iterable[LogLine]], *, since: datetime | None = None) -> list[LogLine]:
-    """Every line of ``streams``, oldest first (stable for equal or missing times), keeping
-    only lines at or after ``since`` (an aware datetime) when given; a line without a
-    readable timestamp cannot be placed in time, so ``since`` drops it."""
-    lines = [(moment(line.timestamp), line) for stream in streams for line in stream]
-    if since is not None:
-        lines = [(when, line) for when, line in lines if when is not None and when >= since]
-    lines.sort(key=lambda pair: pair[0] or _NEVER)
-    return [line for _, line in lines]
+def merge(streams: Iterable[Iterable[LogLine]], *, since: datetime | None = None) -> Iterator[LogLine]:
+    """Every line of ``streams`` oldest first, lazily: each stream is one replica's lines in
+    the order it wrote them (as Docker and CloudWatch give them), and only one line per
+    stream is held at a time. Equal times keep the order of ``streams``. A line without a
+    readable timestamp keeps its place after the line before it in its stream; with
+    ``since`` (an aware datetime) only lines at or after it are kept, and a line without
+    a readable timestamp is dropped, since it cannot be placed in time."""
+    timed = (_placed(stream, since) for stream in streams)
+    return (line for _, line in heapq.merge(*timed, key=itemgetter(0)))
+
+
+def _placed(stream: Iterable[LogLine], since: datetime | None) -> Iterator[tuple[datetime, LogLine]]:
+    """``stream``'s lines after ``since`` (all when None), each with its time: its own, or
+    the time of the line before it when it has none."""
+    last = _NEVER
+    for line in stream:
+        when = moment(line.timestamp)
+        if since is not None and (when is None or when < since):
+            continue
+        last = when or last
+        yield last, line

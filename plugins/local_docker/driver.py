@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from typing import Any
@@ -240,9 +240,10 @@ class LocalDriver:
         if follow:
             return _follow(docker, sources, start)
         streams = [
-            _parse(source, docker.api.logs(cid, timestamps=True, since=start)) for cid, source in sources.items()
+            _lines(source, docker.api.logs(cid, stream=True, follow=False, timestamps=True, since=start))
+            for cid, source in sources.items()
         ]
-        return iter(merge(streams, since=since))
+        return merge(streams, since=since)
 
     def releases(self, ctx: PhaseContext) -> list[core_releases.Release]:
         """The stack's releases, oldest first, read from its release volumes; each says
@@ -394,23 +395,30 @@ def _age(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def _parse(source: str, raw: bytes) -> Iterator[LogLine]:
-    for line in raw.decode(errors="replace").splitlines():
-        timestamp, _, text = line.partition(" ")
-        yield LogLine(source=source, text=text, timestamp=timestamp)
+def _lines(source: str, chunks: Iterable[bytes]) -> Iterator[LogLine]:
+    """``source``'s log lines from the chunks of Docker's ``logs(timestamps=True)`` stream,
+    each as soon as it is complete (a chunk may hold several lines, or part of one)."""
+    rest = b""
+    for chunk in chunks:
+        *complete, rest = (rest + chunk).split(b"\n")
+        for line in complete:
+            yield _line(source, line)
+    if rest:
+        yield _line(source, rest)
+
+
+def _line(source: str, raw: bytes) -> LogLine:
+    timestamp, _, text = raw.decode(errors="replace").rstrip("\r").partition(" ")
+    return LogLine(source=source, text=text, timestamp=timestamp)
 
 
 def _follow(docker: DockerEngine, sources: dict[str, str], start: int | None) -> Iterator[LogLine]:
     lines: queue.Queue[LogLine | None] = queue.Queue()
 
     def pump(cid: str, source: str) -> None:
-        buffer = b""
         try:
-            for chunk in docker.api.logs(cid, stream=True, follow=True, timestamps=True, since=start):
-                buffer += chunk
-                *complete, buffer = buffer.split(b"\n")
-                for line in complete:
-                    lines.put(next(_parse(source, line + b"\n"), LogLine(source=source, text="")))
+            for line in _lines(source, docker.api.logs(cid, stream=True, follow=True, timestamps=True, since=start)):
+                lines.put(line)
         finally:
             lines.put(None)
 

@@ -275,7 +275,7 @@ class MemoryTarget(TargetPhases):
         stack = self.stacks.get((ctx.app.name, ctx.stack))
         if stack is None or not self.serve:
             return [LogLine(source="memory-1", text="started")]
-        return merge([[*r.lines] for r in (*stack.retired, *stack.replicas)], since=since)
+        return list(merge([[*r.lines] for r in (*stack.retired, *stack.replicas)], since=since))
 
     def remove_one_replica(self, ctx: PhaseContext) -> None:
         """Behind the driver's back: one replica vanishes (as ``docker rm -f`` would)."""

@@ -58,9 +58,23 @@ def test_the_builtin_manifests_import_no_phase_module():
 def test_merge_orders_by_time_and_applies_since_exactly():
     a = [LogLine("a", "one", "2026-05-01T12:00:00.100000000Z"), LogLine("a", "three", "2026-05-01T12:00:02Z")]
     b = [LogLine("b", "two", "2026-05-01T12:00:01.5+00:00"), LogLine("b", "no time")]
-    assert [line.text for line in merge([a, b])] == ["no time", "one", "two", "three"]
+    assert [line.text for line in merge([a, b])] == ["one", "two", "no time", "three"]  # after its stream's last
     since = datetime(2026, 5, 1, 12, 0, 1, 500000, tzinfo=UTC)
     assert [line.text for line in merge([a, b], since=since)] == ["two", "three"]
+
+
+def test_merge_reads_each_stream_only_as_far_as_it_yields():
+    """Lazy: a consumer of the first lines holds one line per stream, whatever the logs' size."""
+    read = {"a": 0, "b": 0}
+
+    def stream(source: str, start: int):
+        for second in range(start, 100, 2):
+            read[source] += 1
+            yield LogLine(source, str(second), f"2026-05-01T12:{second // 60:02}:{second % 60:02}Z")
+
+    merged = merge([stream("a", 0), stream("b", 1)])
+    assert [next(merged).text for _ in range(4)] == ["0", "1", "2", "3"]
+    assert read == {"a": 3, "b": 2}
     assert moment("2026-05-01T12:00:00.123456789Z") == datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
     assert moment("not a time") is None
 

@@ -28,14 +28,18 @@ that send requests are then reported as skipped with that reason, never as passe
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import ipaddress
 import json
 import logging
 import secrets as random_secrets
+import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import attrs
 import pytest
@@ -159,6 +163,17 @@ def _lines(report: Report) -> str:
     return "\n  ".join(report.lines())
 
 
+def _outward_address() -> str | None:
+    """This machine's address on the route to other hosts (None when it has only loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent, the route is only looked up
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
 class TargetContract:
     """The contract suite. Set ``target``; implement the two REQUIRED hooks
     (:meth:`leftovers`, :meth:`remove_one_replica`); override the others when needed."""
@@ -197,7 +212,8 @@ class TargetContract:
     # --- hooks for target authors -----------------------------------------------------
 
     def target_settings(self) -> Mapping[str, Any]:
-        """The ``[targets.<target>]`` table for the run (e.g. a free port). Called once per run."""
+        """The ``[targets.<target>]`` table for a stack of the run (e.g. a free port). Called once
+        for the run's stack and once more for the other stack a ``down`` check deploys beside it."""
         return {}
 
     def make_plugin_manager(self, recorder: HookRecorder) -> Any:
@@ -290,6 +306,17 @@ class TargetContract:
             pytest.skip(f"{needs}: {_lines(report)}")
         return deployment.endpoint
 
+    def whoami(self, endpoint: str, requests: int = 20) -> list[dict[str, Any]]:
+        """The sample app's ``/whoami`` answers (instance id, secret's SHA-256) to
+        ``requests`` requests: with round-robin or random balancing, every replica answers."""
+        get = http_get(endpoint)
+        answers = []
+        for _ in range(requests):
+            response = get("/whoami")
+            assert response.status == 200, f"/whoami answered {response.status}"
+            answers.append(json.loads(response.body))
+        return answers
+
     def served_version(self, endpoint: str) -> str:
         """The body of ``/`` (the sample app answers ``sample app version <APP_VERSION>``)."""
         response = http_get(endpoint)("/")
@@ -366,6 +393,21 @@ class TargetContract:
         )
         assert status.healthy >= status.desired >= 1
 
+    def test_a_loopback_endpoint_answers_on_loopback_only(self, run: ContractRun) -> None:
+        """An endpoint on loopback (``127.0.0.1``, ``localhost``, ``::1``) must not be
+        reachable through this machine's other addresses: its port is published on
+        loopback, not on every interface. Skipped for an endpoint elsewhere (a cloud load
+        balancer) and on a machine with no address besides loopback."""
+        endpoint = urlsplit(run.ensure_up().endpoint)
+        if endpoint.hostname not in ("127.0.0.1", "localhost", "::1"):
+            pytest.skip(f"the endpoint {endpoint.geturl()} is not on loopback")
+        address = _outward_address()
+        if address is None:
+            pytest.skip("this machine has no address besides loopback to try the endpoint's port on")
+        port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+        with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=2):
+            pytest.fail(f"the endpoint's port {port} answers on {address}, not only on loopback")
+
     def test_up_serves_the_apps_checks(self, run: ContractRun) -> None:
         """After ``up`` the endpoint must answer the app's checks (its health path 2xx,
         ``/`` below 500) and serve the deployed version, within ``serve_timeout``."""
@@ -380,14 +422,21 @@ class TargetContract:
 
     def test_second_up_changes_nothing(self, run: ContractRun) -> None:
         """A second ``up`` of the same spec must change nothing: ``plan`` says every change
-        is ``unchanged``, and the endpoint, image and expressed spec stay the same."""
+        is ``unchanged``, the endpoint, image and expressed spec stay the same and, with
+        HTTP, the same replicas keep serving (the sample app's ``/whoami`` instance ids:
+        a target that replaces its replicas on every ``up`` fails)."""
         first = run.ensure_up()
         before = run.status()
         assert {c.action for c in run.plan().changes} == {"unchanged"}
+        served = self.serves_http and run.unserved is not first
+        instances = {answer["instance"] for answer in self.whoami(first.endpoint)} if served else set()
         second = run.up()
         assert second.endpoint == first.endpoint
         after = run.status()
         assert (after.spec, after.image, after.endpoint) == (before.spec, before.image, before.endpoint)
+        if served:
+            replaced = {answer["instance"] for answer in self.whoami(second.endpoint)} - instances
+            assert not replaced, f"a second up with no change replaced replicas: new instances {sorted(replaced)}"
 
     def test_app_spec_is_expressed_faithfully(self, run: ContractRun) -> None:
         """``status().spec`` and ``plan().spec`` (read back from what the target created
@@ -402,29 +451,48 @@ class TargetContract:
         assert run.plan().spec == expected, "plan().spec is not the app's spec"
 
     def test_secret_values_never_appear(self, run: ContractRun, caplog: pytest.LogCaptureFixture) -> None:
-        """A secret's value must never appear in any output: ``plan``, ``up``, ``status``
-        (text and ``--json``) and the logs captured meanwhile. Only its name is expressed."""
+        """A secret's value must never appear in any output: ``plan``, ``up`` (one that
+        changes nothing and one that rolls out a new release), ``status`` (text and
+        ``--json``) and the logs captured meanwhile. Only its name is expressed."""
         caplog.set_level(logging.DEBUG)
+        run.ensure_up()
         outputs = []
-        for given in (["plan", "--json"], ["up", "--json"], ["status", "--json"], ["status"], ["plan"]):
-            command = [*given, "--offline"] if self.offline and given[0] == "plan" else given
-            result = run.cli(*command)
-            assert result.exit_code == 0, (command, result.stdout, result.stderr)
-            outputs += [result.stdout, result.stderr]
-            if "--json" in command:
-                json.loads(result.stdout)  # exactly one JSON document on stdout
+        commands = (["plan", "--json"], ["up", "--json"], ["status", "--json"], ["status"], ["plan"], ["up"])
+        try:
+            for given in commands:
+                if given == ["up"]:
+                    run.release(APP_VERSION="3")  # a rollout: new replicas start with the secret
+                command = [*given, "--offline"] if self.offline and given[0] == "plan" else given
+                result = run.cli(*command)
+                assert result.exit_code == 0, (command, result.stdout, result.stderr)
+                outputs += [result.stdout, result.stderr]
+                if "--json" in command:
+                    json.loads(result.stdout)  # exactly one JSON document on stdout
+        finally:
+            run.release()
+            run.deployment = None  # the next check deploys version 1 again
         outputs.append(caplog.text)
         for text in outputs:
             assert run.secret not in text, "a secret's value was printed"
         assert SECRET_NAME in run.status().spec.env_names
 
+    def test_secrets_reach_the_app(self, run: ContractRun) -> None:
+        """Every replica must get each secret in its environment, as given: the sample
+        app's ``/whoami`` answers the SHA-256 of ``CONTRACT_SECRET`` (never the value)."""
+        endpoint = self.serving(run)
+        expected = hashlib.sha256(run.secret.encode()).hexdigest()
+        seen = {answer["secret_sha256"] for answer in self.whoami(endpoint)}
+        assert seen == {expected}, f"replicas did not get the secret (SHA-256 seen: {sorted(map(str, seen))})"
+
     def test_a_new_version_rolls_out_without_dropping_requests(self, run: ContractRun) -> None:
-        """``up`` of a new release (``APP_VERSION=2``) under a bounded loopback load loop
-        must fail no request (no refused connection, no error status) and serve the new
-        version when it returns."""
+        """``plan`` of a new release (``APP_VERSION=2``) must show a change, and its ``up``
+        under a bounded loopback load loop must fail no request (no refused connection, no
+        error status) and serve the new version when it returns."""
         endpoint = self.serving(run)
         run.release(APP_VERSION="2")
         try:
+            pending = {c.action for c in run.plan().changes}
+            assert pending - {"unchanged"}, f"plan of a new release shows no change: {pending}"
             with LoadLoop(endpoint) as load:
                 run.up()
             assert load.sent > 0 and not load.failures, f"requests failed during the rollout: {dict(load.failures)}"
@@ -568,6 +636,28 @@ class TargetContract:
                 time.sleep(1)
             if database:
                 assert '"database_reachable": true' in lines[-1], f"the worker did not reach the database: {lines}"
+
+    def test_down_leaves_the_apps_other_stacks_alone(self, run: ContractRun, tmp_path: Path) -> None:
+        """``down`` of one stack must leave every other stack of the same app deployed,
+        with its objects (here one deployed from another folder, with its own
+        ``target_settings``): ``leftovers`` must select by stack, and so must ``down``."""
+        run.ensure_up()
+        settings = dict(self.target_settings())
+        other = attrs.evolve(
+            run,
+            config=write_project(tmp_path, app=self.app, targets={self.target: settings}),
+            stack=f"{run.stack}-b",
+            settings=settings,
+            deployment=None,
+            unserved=None,
+        )
+        other.up()
+        try:
+            run.down()
+            assert other.status().deployed, f"down of stack {run.stack} took stack {other.stack} down"
+            assert self.leftovers(other.context()), f"down of stack {run.stack} removed stack {other.stack}'s objects"
+        finally:
+            other.down()
 
     def test_down_removes_everything(self, run: ContractRun) -> None:
         """After ``down``, ``status`` must say not deployed and nothing of the deployment

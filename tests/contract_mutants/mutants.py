@@ -21,7 +21,7 @@ from deployer.models import (
     Status,
 )
 from deployer.targets import RunPhases
-from tests.core.memory_target import MemoryDriver, MemoryTarget, Replica, Stack
+from tests.core.memory_target import Balancer, MemoryDriver, MemoryTarget, Replica, Stack
 from tests.ports import free_port
 
 
@@ -161,6 +161,59 @@ class DropsWorkers(MemoryTarget):
     runs = frozenset({"workers"})
 
 
+class ReplacesReplicasOnEveryUp(MemoryTarget):
+    """An ``up`` that changes nothing starts new replicas anyway."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        for replica in self.stack(ctx).replicas:
+            replica.env = {**replica.env, "STALE": "1"}  # never equal to the wanted env
+        super().roll_out(ctx)
+
+
+class StartsReplicasWithoutSecrets(MemoryTarget):
+    """Names the secrets in its spec and starts the replicas without them."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(attrs.evolve(ctx, secrets={}))
+
+
+class PrintsSecretsOnRollout(MemoryTarget):
+    """Reports the secrets it starts new replicas with (an ``up`` that changes nothing
+    prints nothing)."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        before = list(self.stack(ctx).replicas)
+        super().roll_out(ctx)
+        if self.stack(ctx).replicas != before:
+            ctx.report(f"replicas started with {dict(ctx.secrets)}")
+
+
+class PlanHidesPendingChanges(MemoryTarget):
+    """``plan`` of a deployed stack always says unchanged."""
+
+    def plan_action(self, ctx: PhaseContext, results: Any) -> Action:
+        return "unchanged" if (ctx.app.name, ctx.stack) in self.deployed else "create"
+
+
+class DownRemovesEveryStack(MemoryTarget):
+    """``down`` removes every stack of the app, not only its own."""
+
+    def remove(self, ctx: PhaseContext) -> None:
+        for app, stack in list(self.stacks):
+            if app == ctx.app.name:
+                super().remove(attrs.evolve(ctx, stack=stack))
+
+
+class ListensOnEveryInterface(MemoryTarget):
+    """Its load balancer listens on every interface; the endpoint still says 127.0.0.1."""
+
+    def bind(self, ctx: PhaseContext, port: int) -> None:
+        stack = self.stack(ctx)
+        if stack.balancer is None:
+            stack.balancer = Balancer(port, host="0.0.0.0")  # the defect under test
+            stack.objects.add(f"balancer 0.0.0.0:{port}")
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -207,6 +260,32 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
         DropsWorkers,
         "test_workers_release_command_and_database_run_where_declared",
         "logs lack the worker's line",
+    ),
+    "replicas replaced by an up that changes nothing": (
+        ReplacesReplicasOnEveryUp,
+        "test_second_up_changes_nothing",
+        "a second up with no change replaced replicas",
+    ),
+    "secrets named but not given to the replicas": (
+        StartsReplicasWithoutSecrets,
+        "test_secrets_reach_the_app",
+        "replicas did not get the secret",
+    ),
+    "secret printed by a rollout": (PrintsSecretsOnRollout, "test_secret_values_never_appear", "a secret's value"),
+    "plan that hides a pending release": (
+        PlanHidesPendingChanges,
+        "test_a_new_version_rolls_out_without_dropping_requests",
+        "plan of a new release shows no change",
+    ),
+    "down that removes the app's other stacks": (
+        DownRemovesEveryStack,
+        "test_down_leaves_the_apps_other_stacks_alone",
+        "took stack",
+    ),
+    "load balancer listening on every interface": (
+        ListensOnEveryInterface,
+        "test_a_loopback_endpoint_answers_on_loopback_only",
+        "not only on loopback",
     ),
     "status that hides a removed replica": (
         HidesRemovedReplica,

@@ -31,6 +31,7 @@ HTTP_CHECKS = {
     "test_a_new_version_rolls_out_without_dropping_requests",
     "test_a_broken_release_is_refused_and_the_old_one_keeps_serving",
     "test_logs_return_the_apps_lines_and_since_filters_them",
+    "test_secrets_reach_the_app",
 }
 KIT_WORKERS = 4
 """Classes run side by side: the memory target waits far more than it computes."""

@@ -12,8 +12,10 @@ DeployFailed and the old replicas keep serving. Every object it holds is named i
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,6 +43,7 @@ from deployer.models import (
     Status,
 )
 from deployer.targets import RunPhases, TargetInfo, TargetPhases
+from deployer.testing.contract import SECRET_NAME
 
 
 def parse_settings(raw: Any, key: str) -> dict[str, int]:
@@ -57,6 +60,7 @@ class Replica:
     name: str
     env: dict[str, str]
     lines: list[LogLine] = attrs.field(factory=list)
+    instance: str = attrs.field(factory=lambda: secrets.token_hex(8))
 
     @property
     def healthy(self) -> bool:
@@ -67,6 +71,10 @@ class Replica:
         if path == "/healthz":
             status = 200 if self.healthy else 503
             body = json.dumps({"status": "ok" if self.healthy else "failing", "version": version})
+        elif path == "/whoami":
+            secret = self.env.get(SECRET_NAME)
+            digest = hashlib.sha256(secret.encode()).hexdigest() if secret is not None else None
+            status, body = 200, json.dumps({"instance": self.instance, "secret_sha256": digest})
         else:
             status, body = 200, f"sample app version {version}\n"
         self.lines.append(LogLine(self.name, f'127.0.0.1 "GET {path} HTTP/1.1" {status} -', _now()))
@@ -81,7 +89,7 @@ class Balancer:
     """The target's load balancer: a loopback HTTP server handing each request to the
     next of ``replicas`` (503 when there is none)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, host: str = "127.0.0.1"):
         self.replicas: list[Replica] = []
         self._turn = itertools.count()
         balancer = self
@@ -102,7 +110,7 @@ class Balancer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -207,15 +215,18 @@ class MemoryTarget(TargetPhases):
         )
         if self.serve and ctx.mode == "up":
             self.roll_out(ctx)
+        env = json.dumps(sorted({**app.env, **ctx.secrets}.items())).encode()  # values: a new release is a change
         return ComputeResult(
-            service=f"{ingress.attach}/{registry.image_ref}", replicas=app.replicas.min, extra={"spec": spec}
+            service=f"{ingress.attach}/{registry.image_ref}",
+            replicas=app.replicas.min,
+            extra={"spec": spec, "env_sha256": hashlib.sha256(env).hexdigest()},
         )
 
     def roll_out(self, ctx: PhaseContext) -> None:
         """Start new replicas when the env changed, check their health, then swap them in
         (a broken release is refused: the old replicas keep serving)."""
         stack = self.stack(ctx)
-        env = dict(ctx.app.env)
+        env = {**ctx.app.env, **ctx.secrets}
         if stack.replicas and all(r.env == env for r in stack.replicas) and len(stack.replicas) == ctx.app.replicas.min:
             return
         new = [Replica(f"replica-{next(self._names)}", env) for _ in range(ctx.app.replicas.min)]
@@ -250,6 +261,8 @@ class MemoryTarget(TargetPhases):
         fields = tuple(f.name for f in attrs.fields(ExpressedSpec) if getattr(old, f.name) != getattr(new, f.name))
         if before.compute.service != results.compute.service and "image_id" not in fields:
             fields = ("service", *fields)
+        if before.compute.extra.get("env_sha256") != results.compute.extra["env_sha256"]:
+            fields = (*fields, "env values")
         return fields
 
     def swap(self, stack: Stack, new: list[Replica]) -> None:

@@ -57,6 +57,7 @@ from deployer.plugins.local_docker import database as local_database
 from deployer.plugins.local_docker.engine import tar
 from deployer.testing.aws_ecs.emulated_balancer import Balancer, HealthCheck, health_status, matches
 from deployer.testing.aws_ecs.emulated_logs import ship_new_lines
+from deployer.testing.aws_ecs.moto_appliers import quiet_botocore
 from deployer.testing.aws_ecs.task_containers import NotStarted, environment, local_image, log_stream, mark_stopped
 
 LABEL = "deployer.emulated-ecs"
@@ -307,7 +308,8 @@ class Serving:
         data on a tmpfs (thrown away with the container, as the kit's database is)."""
         stack = self._stack(aws)
         api = docker_engine.connect().api
-        secret = json.loads(aws.secretsmanager.get_secret_value(SecretId=secret_arn)["SecretString"])
+        with quiet_botocore():  # its DEBUG log prints the password
+            secret = json.loads(aws.secretsmanager.get_secret_value(SecretId=secret_arn)["SecretString"])
         if self.database_image is None:
             raise NotStarted("the emulator has no Postgres image: Serving.prepare runs before up")
         created = api.create_container(

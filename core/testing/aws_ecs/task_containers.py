@@ -16,6 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
 
 from deployer import docker_engine
+from deployer.testing.aws_ecs.moto_appliers import quiet_botocore
 
 
 class NotStarted(Exception):
@@ -51,7 +52,8 @@ def secret_value(aws: Any, value_from: str) -> str:
     elif stage:
         query["VersionStage"] = stage
     try:
-        value = aws.secretsmanager.get_secret_value(**query)["SecretString"]
+        with quiet_botocore():  # its DEBUG log prints the value
+            value = aws.secretsmanager.get_secret_value(**query)["SecretString"]
         return str(json.loads(value)[json_key]) if json_key else str(value)
     except (aws.secretsmanager.exceptions.ClientError, ValueError, KeyError, TypeError):
         raise NotStarted(

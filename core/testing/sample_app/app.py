@@ -1,15 +1,19 @@
 """The contract kit's sample app: a few lines of stdlib HTTP, no dependencies.
 
 ``/`` answers with ``APP_VERSION``; ``/healthz`` with JSON; ``HEALTHY=false`` makes the
-health check fail (for rollout tests); ``/services`` says which database variables the
+health check fail (for rollout tests); ``/whoami`` with this process's random instance id
+(which replica answered: the same ids after an ``up`` that changed nothing) and the
+SHA-256 of ``CONTRACT_SECRET`` (never the value); ``/services`` says which database variables the
 web got (names only) and whether ``PGHOST:PGPORT`` accepts a connection. Listens on
 ``$PORT``. ``app.py worker`` is a worker: it prints one line saying it started and what
 it got, then waits; ``app.py release`` is a release command: it prints one line and
 exits, with status 3 when ``RELEASE_FAILS`` is set.
 """
 
+import hashlib
 import json
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -17,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 VERSION = os.environ.get("APP_VERSION", "1")
+INSTANCE = secrets.token_hex(8)
 DATABASE_ENV = ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
 
 
@@ -42,6 +47,10 @@ class Handler(BaseHTTPRequestHandler):
                 "application/json",
                 json.dumps({"status": "ok" if healthy else "failing", "version": VERSION}),
             )
+        elif self.path == "/whoami":
+            secret = os.environ.get("CONTRACT_SECRET")
+            digest = hashlib.sha256(secret.encode()).hexdigest() if secret is not None else None
+            self._send(200, "application/json", json.dumps({"instance": INSTANCE, "secret_sha256": digest}))
         elif self.path == "/services":
             self._send(200, "application/json", json.dumps(services()))
         else:

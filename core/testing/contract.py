@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import ipaddress
 import json
 import logging
@@ -48,7 +49,7 @@ from typer.testing import CliRunner
 from deployer import api, plugin_manager
 from deployer.checks import checks_for
 from deployer.cli import app
-from deployer.errors import ConfigError, DeployFailed
+from deployer.errors import ConfigError, DeployFailed, EnvironmentProblem, UsageError
 from deployer.image import resolve_image
 from deployer.models import PHASES, Check, Deployment, ExpressedSpec, PhaseContext
 from deployer.plugin_manager import get_plugin_manager
@@ -60,6 +61,12 @@ from deployer.testing.recorder import HookRecorder
 from deployer.verify import Report, http_get, run_checks, wait_until_passing
 
 SECRET_NAME = "CONTRACT_SECRET"
+IDENTITY_PROBE = (
+    "import json, os; "
+    "status = dict(line.split(':', 1) for line in open('/proc/self/status') if ':' in line); "
+    "print(json.dumps({'uid': os.getuid(), 'cap_eff': status['CapEff'].strip()}))"
+)
+"""Run in a replica by ``exec``: its process's user and effective capabilities, as JSON."""
 REQUIRED_HOOKS = {
     "leftovers": "leftovers(self, ctx) -> list[str]: the names of what your platform still holds "
     "for ctx.app.name and ctx.stack (containers, networks, cloud resources, state files)",
@@ -483,6 +490,31 @@ class TargetContract:
         expected = hashlib.sha256(run.secret.encode()).hexdigest()
         seen = {answer["secret_sha256"] for answer in self.whoami(endpoint)}
         assert seen == {expected}, f"replicas did not get the secret (SHA-256 seen: {sorted(map(str, seen))})"
+
+    def test_replicas_run_as_non_root_without_capabilities(
+        self, run: ContractRun, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Where the target has ``exec``: a replica's process must run as a user other than
+        root (the sample image says ``USER 10001``; a target must not override it to root)
+        with no effective capability (``CapEff`` zero in ``/proc/self/status``). Skipped
+        for a target without ``exec``, or whose ``exec`` is not available in the run."""
+        run.ensure_up()
+        session = run.session()
+        if getattr(session.driver(), "exec", None) is None:
+            pytest.skip(f"target {self.target!r} has no exec")
+        monkeypatch.setattr("sys.stdin", io.StringIO())  # no input for the command
+        capfd.readouterr()
+        try:
+            code = api.exec_in_replica(session, ["python3", "-c", IDENTITY_PROBE])
+        except (UsageError, EnvironmentProblem) as error:
+            pytest.skip(f"exec is not available in this run: {error}")
+        out = capfd.readouterr().out
+        assert code == 0, f"the identity probe failed ({code}): {out}"
+        identity = json.loads(out.strip().splitlines()[-1])
+        assert identity["uid"] != 0, "a replica runs as root"
+        assert int(identity["cap_eff"], 16) == 0, (
+            f"a replica's process holds capabilities: CapEff {identity['cap_eff']}"
+        )
 
     def test_a_new_version_rolls_out_without_dropping_requests(self, run: ContractRun) -> None:
         """``plan`` of a new release (``APP_VERSION=2``) must show a change, and its ``up``

@@ -214,6 +214,15 @@ class ListensOnEveryInterface(MemoryTarget):
             stack.objects.add(f"balancer 0.0.0.0:{port}")
 
 
+class RunsReplicasAsRoot(MemoryTarget):
+    """Overrides the image's user: its replicas run as root."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(ctx)
+        for replica in self.stack(ctx).replicas:
+            replica.uid = 0
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -286,6 +295,11 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
         ListensOnEveryInterface,
         "test_a_loopback_endpoint_answers_on_loopback_only",
         "not only on loopback",
+    ),
+    "replicas running as root": (
+        RunsReplicasAsRoot,
+        "test_replicas_run_as_non_root_without_capabilities",
+        "a replica runs as root",
     ),
     "status that hides a removed replica": (
         HidesRemovedReplica,

@@ -17,7 +17,7 @@ import itertools
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,6 +61,8 @@ class Replica:
     env: dict[str, str]
     lines: list[LogLine] = attrs.field(factory=list)
     instance: str = attrs.field(factory=lambda: secrets.token_hex(8))
+    uid: int = 10001
+    """The user its process runs as (the sample image's ``USER``)."""
 
     @property
     def healthy(self) -> bool:
@@ -324,6 +326,13 @@ class MemoryDriver:
 
     def down(self, ctx: PhaseContext) -> None:
         self.target.remove(ctx)
+
+    def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
+        """In-process replicas run no command: whatever ``command``, print what the kit's
+        identity probe prints for the replica's process (its user, no capability)."""
+        running = self.target.stack(ctx).replicas
+        print(json.dumps({"uid": running[(replica or 1) - 1].uid, "cap_eff": "0000000000000000"}))
+        return 0
 
     def status(self, ctx: PhaseContext) -> Status:
         stack = self.target.stacks.get((ctx.app.name, ctx.stack))

@@ -64,9 +64,13 @@ SECRET_NAME = "CONTRACT_SECRET"
 IDENTITY_PROBE = (
     "import json, os; "
     "status = dict(line.split(':', 1) for line in open('/proc/self/status') if ':' in line); "
-    "print(json.dumps({'uid': os.getuid(), 'cap_eff': status['CapEff'].strip()}))"
+    "limits = [p for p in ('/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes') "
+    "if os.path.exists(p)]; "
+    "memory = open(limits[0]).read().strip() if limits else 'unknown'; "
+    "print(json.dumps({'uid': os.getuid(), 'cap_eff': status['CapEff'].strip(), 'memory_limit': memory}))"
 )
-"""Run in a replica by ``exec``: its process's user and effective capabilities, as JSON."""
+"""Run in a replica by ``exec``: its process's user, effective capabilities and memory
+limit (cgroup v2 ``memory.max`` or v1 ``memory.limit_in_bytes``), as JSON."""
 REQUIRED_HOOKS = {
     "leftovers": "leftovers(self, ctx) -> list[str]: the names of what your platform still holds "
     "for ctx.app.name and ctx.stack (containers, networks, cloud resources, state files)",
@@ -491,13 +495,14 @@ class TargetContract:
         seen = {answer["secret_sha256"] for answer in self.whoami(endpoint)}
         assert seen == {expected}, f"replicas did not get the secret (SHA-256 seen: {sorted(map(str, seen))})"
 
-    def test_replicas_run_as_non_root_without_capabilities(
+    def test_replicas_run_unprivileged_within_their_memory_limit(
         self, run: ContractRun, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Where the target has ``exec``: a replica's process must run as a user other than
         root (the sample image says ``USER 10001``; a target must not override it to root)
-        with no effective capability (``CapEff`` zero in ``/proc/self/status``). Skipped
-        for a target without ``exec``, or whose ``exec`` is not available in the run."""
+        with no effective capability (``CapEff`` zero in ``/proc/self/status``), under the
+        app's ``memory`` as its memory limit (its cgroup's, when the replica can read it).
+        Skipped for a target without ``exec``, or whose ``exec`` is not available in the run."""
         run.ensure_up()
         session = run.session()
         if getattr(session.driver(), "exec", None) is None:
@@ -515,6 +520,9 @@ class TargetContract:
         assert int(identity["cap_eff"], 16) == 0, (
             f"a replica's process holds capabilities: CapEff {identity['cap_eff']}"
         )
+        limit, memory = identity["memory_limit"], session.project.app.memory
+        if limit != "unknown":  # no cgroup file to read: a sandbox or VM runtime may hide it
+            assert limit == str(memory * 1024 * 1024), f"a replica's memory limit is {limit}, not {memory} MiB"
 
     def test_a_new_version_rolls_out_without_dropping_requests(self, run: ContractRun) -> None:
         """``plan`` of a new release (``APP_VERSION=2``) must show a change, and its ``up``

@@ -223,6 +223,15 @@ class RunsReplicasAsRoot(MemoryTarget):
             replica.uid = 0
 
 
+class RunsReplicasWithoutAMemoryLimit(MemoryTarget):
+    """Sets no memory limit on its replicas (its spec still says ``memory``)."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(ctx)
+        for replica in self.stack(ctx).replicas:
+            replica.memory_limit = "max"
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -298,8 +307,13 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     ),
     "replicas running as root": (
         RunsReplicasAsRoot,
-        "test_replicas_run_as_non_root_without_capabilities",
+        "test_replicas_run_unprivileged_within_their_memory_limit",
         "a replica runs as root",
+    ),
+    "replicas without a memory limit": (
+        RunsReplicasWithoutAMemoryLimit,
+        "test_replicas_run_unprivileged_within_their_memory_limit",
+        "memory limit is max",
     ),
     "status that hides a removed replica": (
         HidesRemovedReplica,

@@ -63,6 +63,8 @@ class Replica:
     instance: str = attrs.field(factory=lambda: secrets.token_hex(8))
     uid: int = 10001
     """The user its process runs as (the sample image's ``USER``)."""
+    memory_limit: str = "unknown"
+    """Its memory limit in bytes, as its cgroup file says it (``max``: none)."""
 
     @property
     def healthy(self) -> bool:
@@ -231,7 +233,8 @@ class MemoryTarget(TargetPhases):
         env = {**ctx.app.env, **ctx.secrets}
         if stack.replicas and all(r.env == env for r in stack.replicas) and len(stack.replicas) == ctx.app.replicas.min:
             return
-        new = [Replica(f"replica-{next(self._names)}", env) for _ in range(ctx.app.replicas.min)]
+        limit = str(ctx.app.memory * 1024 * 1024)
+        new = [Replica(f"replica-{next(self._names)}", env, memory_limit=limit) for _ in range(ctx.app.replicas.min)]
         if not self.healthy_release(new):
             raise DeployFailed(
                 f"the new release's health check fails on {ctx.app.health.path}; the old one keeps serving"
@@ -329,9 +332,11 @@ class MemoryDriver:
 
     def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
         """In-process replicas run no command: whatever ``command``, print what the kit's
-        identity probe prints for the replica's process (its user, no capability)."""
+        identity probe prints for the replica's process (its user, no capability, its
+        memory limit)."""
         running = self.target.stack(ctx).replicas
-        print(json.dumps({"uid": running[(replica or 1) - 1].uid, "cap_eff": "0000000000000000"}))
+        chosen = running[(replica or 1) - 1]
+        print(json.dumps({"uid": chosen.uid, "cap_eff": "0000000000000000", "memory_limit": chosen.memory_limit}))
         return 0
 
     def status(self, ctx: PhaseContext) -> Status:

@@ -249,6 +249,20 @@ class TargetContract:
         behind the target's back: ``status`` must then report fewer healthy than desired."""
         raise NotImplementedError(REQUIRED_HOOKS["remove_one_replica"])
 
+    def run_in_replica(self, run: ContractRun, command: Sequence[str]) -> int:
+        """Run ``command`` in one replica of the run's stack, its output on this process's
+        standard output; return its exit code. By default ``deployer exec`` (the driver's
+        ``exec``); skips the calling check when the target has none, or when it raises
+        ``UsageError`` or ``EnvironmentProblem`` (turned off, a tool missing). Override it
+        when your platform runs commands in a replica some other way in tests."""
+        session = run.session()
+        if getattr(session.driver(), "exec", None) is None:
+            pytest.skip(f"target {self.target!r} has no exec")
+        try:
+            return api.exec_in_replica(session, command)
+        except (UsageError, EnvironmentProblem) as error:
+            pytest.skip(f"exec is not available in this run: {error}")
+
     # --- the run ----------------------------------------------------------------------
 
     @classmethod
@@ -502,17 +516,11 @@ class TargetContract:
         root (the sample image says ``USER 10001``; a target must not override it to root)
         with no effective capability (``CapEff`` zero in ``/proc/self/status``), under the
         app's ``memory`` as its memory limit (its cgroup's, when the replica can read it).
-        Skipped for a target without ``exec``, or whose ``exec`` is not available in the run."""
+        Run through :meth:`run_in_replica`, which skips it for a target without ``exec``."""
         run.ensure_up()
-        session = run.session()
-        if getattr(session.driver(), "exec", None) is None:
-            pytest.skip(f"target {self.target!r} has no exec")
         monkeypatch.setattr("sys.stdin", io.StringIO())  # no input for the command
         capfd.readouterr()
-        try:
-            code = api.exec_in_replica(session, ["python3", "-c", IDENTITY_PROBE])
-        except (UsageError, EnvironmentProblem) as error:
-            pytest.skip(f"exec is not available in this run: {error}")
+        code = self.run_in_replica(run, ["python3", "-c", IDENTITY_PROBE])
         out = capfd.readouterr().out
         assert code == 0, f"the identity probe failed ({code}): {out}"
         identity = json.loads(out.strip().splitlines()[-1])
@@ -520,7 +528,7 @@ class TargetContract:
         assert int(identity["cap_eff"], 16) == 0, (
             f"a replica's process holds capabilities: CapEff {identity['cap_eff']}"
         )
-        limit, memory = identity["memory_limit"], session.project.app.memory
+        limit, memory = identity["memory_limit"], run.session().project.app.memory
         if limit != "unknown":  # no cgroup file to read: a sandbox or VM runtime may hide it
             assert limit == str(memory * 1024 * 1024), f"a replica's memory limit is {limit}, not {memory} MiB"
 

@@ -21,7 +21,7 @@ find in the emulator (an existing VPC, say) before the run.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import boto3
@@ -33,7 +33,7 @@ from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.aws_ecs.emulated_serving import active, serving
 from deployer.testing.aws_ecs.emulated_state import load
 from deployer.testing.aws_ecs.moto_appliers import Aws
-from deployer.testing.contract import TargetContract
+from deployer.testing.contract import ContractRun, TargetContract
 from deployer.testing.recorder import HookRecorder
 
 TARGET = "aws-ecs"
@@ -83,6 +83,17 @@ class AwsEcsContract(TargetContract):
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         """Live emulator objects tagged for the app and stack, and the state file."""
         return EmulatedDriver().leftovers(ctx)
+
+    def run_in_replica(self, run: ContractRun, command: Sequence[str]) -> int:
+        """In one of the service's task containers, as ECS Exec would (the emulator has no
+        Session Manager channel for ``deployer exec``)."""
+        scheduler = active()
+        assert scheduler is not None, "the kit's environment serves"
+        ctx = run.context()
+        aws = Aws(boto3.Session(region_name=self.region), {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        code, output = scheduler.run_in_task(aws, list(command))
+        print(output, end="")
+        return code
 
     def remove_one_replica(self, ctx: PhaseContext) -> None:
         """Stop one of the service's tasks behind the driver's back, as a task that crashed

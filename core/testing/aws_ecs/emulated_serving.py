@@ -292,6 +292,16 @@ class Serving:
         mark_stopped(region, cluster, task.arn, 137, "Essential container in task exited", "EssentialContainerExited")
         return task.arn
 
+    def run_in_task(self, aws: Any, command: list[str]) -> tuple[int, str]:
+        """Run ``command`` in the container of one of the web service's tasks, as ECS Exec
+        would in the task: its exit code and output."""
+        stack = self._stack(aws)
+        task = next(t for t in stack.tasks.values() if t.address is not None)
+        api = docker_engine.connect().api
+        exec_id = api.exec_create(task.container, command)["Id"]
+        output = api.exec_start(exec_id).decode(errors="replace")
+        return int(api.exec_inspect(exec_id)["ExitCode"]), output
+
     def ship_logs(self, aws: Any) -> None:
         """Ship every running container's new output lines to CloudWatch Logs."""
         stack = self.stacks.get(_identity(aws))
@@ -373,6 +383,7 @@ class Serving:
             ports=ports,
             labels={LABEL: stack.label},
             host_config=api.create_host_config(
+                mem_limit=f"{definition['memory']}m",  # Fargate: the task's memory is its cgroup's limit
                 cap_drop=["ALL"],
                 read_only=bool(container.get("readonlyRootFilesystem")),
                 tmpfs={"/tmp": "size=64m"},

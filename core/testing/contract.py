@@ -35,6 +35,7 @@ import json
 import logging
 import secrets as random_secrets
 import socket
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -61,6 +62,9 @@ from deployer.testing.recorder import HookRecorder
 from deployer.verify import Report, http_get, run_checks, wait_until_passing
 
 SECRET_NAME = "CONTRACT_SECRET"
+USER_FOLDERS = ("XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "TMPDIR")
+"""Set to folders inside the run's project folder for the whole run, so that a target's
+state, caches and temporary files are the run's (and are searched for secret values)."""
 IDENTITY_PROBE = (
     "import json, os; "
     "status = dict(line.split(':', 1) for line in open('/proc/self/status') if ':' in line); "
@@ -285,6 +289,10 @@ class TargetContract:
         contract = cls()
         with contract.environment(), pytest.MonkeyPatch.context() as patch:
             folder = tmp_path_factory.mktemp(f"contract-{contract.target}")
+            for name in USER_FOLDERS:  # what the target keeps for the user lands in the run's folder
+                (folder / "user" / name.lower()).mkdir(parents=True)
+                patch.setenv(name, str(folder / "user" / name.lower()))
+            patch.setattr(tempfile, "tempdir", str(folder / "user" / "tmpdir"))
             settings = dict(contract.target_settings())
             config = write_project(folder, app=contract.app, targets={contract.target: settings})
             recorder = HookRecorder()
@@ -478,7 +486,10 @@ class TargetContract:
     def test_secret_values_never_appear(self, run: ContractRun, caplog: pytest.LogCaptureFixture) -> None:
         """A secret's value must never appear in any output: ``plan``, ``up`` (one that
         changes nothing and one that rolls out a new release), ``status`` (text and
-        ``--json``) and the logs captured meanwhile. Only its name is expressed."""
+        ``--json``) and the logs captured meanwhile; nor in any file of the run's project
+        folder, where the run points ``$XDG_STATE_HOME``, ``$XDG_CACHE_HOME``,
+        ``$XDG_CONFIG_HOME``, ``$XDG_DATA_HOME`` and ``$TMPDIR`` (state kept in plain text).
+        Only its name is expressed."""
         caplog.set_level(logging.DEBUG)
         run.ensure_up()
         outputs = []
@@ -499,6 +510,10 @@ class TargetContract:
         outputs.append(caplog.text)
         for text in outputs:
             assert run.secret not in text, "a secret's value was printed"
+        value = run.secret.encode()
+        files = (path for path in run.config.parent.rglob("*") if path.is_file() and not path.is_symlink())
+        stored = sorted(str(path.relative_to(run.config.parent)) for path in files if value in path.read_bytes())
+        assert not stored, f"a secret's value is stored in plain text in {stored}"
         assert SECRET_NAME in run.status().spec.env_names
 
     def test_secrets_reach_the_app(self, run: ContractRun) -> None:

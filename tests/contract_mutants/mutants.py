@@ -3,8 +3,11 @@ each must fail (:data:`MUTANTS`). ``test_mutants.py`` runs the whole kit against
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -232,6 +235,16 @@ class RunsReplicasWithoutAMemoryLimit(MemoryTarget):
             replica.memory_limit = "max"
 
 
+class KeepsSecretsInPlainText(MemoryTarget):
+    """Keeps the secrets it deployed in a plain-text state file of the user's."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(ctx)
+        folder = Path(os.environ["XDG_STATE_HOME"]) / "memory-target"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{ctx.stack}.json").write_text(json.dumps(dict(ctx.secrets)))
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -288,6 +301,11 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
         StartsReplicasWithoutSecrets,
         "test_secrets_reach_the_app",
         "replicas did not get the secret",
+    ),
+    "secret kept in a plain-text file": (
+        KeepsSecretsInPlainText,
+        "test_secret_values_never_appear",
+        "a secret's value is stored in plain text in ['user/xdg_state_home/memory-target/",
     ),
     "secret printed by a rollout": (PrintsSecretsOnRollout, "test_secret_values_never_appear", "a secret's value"),
     "plan that hides a pending release": (

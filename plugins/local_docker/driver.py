@@ -143,7 +143,8 @@ class LocalDriver:
         with self.lock(ctx):
             rows = engine.containers(docker, ctx)
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
-                ctx.report(f"stopping and removing {', '.join(engine.name(r) for r in rows)}")
+                names = ", ".join(engine.name(r) for r in rows)
+                ctx.report(f"stopping (SIGTERM, SIGKILL after {compute.STOP_TIMEOUT} s) and removing {names}")
                 paused = [engine.name(r) for r in rows if engine.is_standby(r)]
                 compute.remove(docker, [engine.name(r) for r in rows], paused=paused)
             for network in docker.networks(engine.selector(ctx)):

@@ -114,6 +114,7 @@ def test_down_removes_only_this_stack(stack, docker_client):
     docker_client.api.start(decoy["Id"])
     try:
         api.down(stack.session())
+        assert any(line.startswith("stopping (SIGTERM, SIGKILL after 10 s) and removing") for line in stack.lines)
         assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
         assert docker_client.api.inspect_container(decoy["Id"])["State"]["Running"]
         api.down(stack.session())  # idempotent

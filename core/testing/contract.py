@@ -200,8 +200,9 @@ class TargetContract:
     """Plan with ``offline=True`` (for targets whose plan needs a cloud otherwise)."""
     serves_http: ClassVar[bool] = True
     """False when the deployed endpoint cannot answer real HTTP in tests (an emulator
-    without running workloads). The checks that send requests (endpoint, rollout, broken
-    release, logs) are then skipped with :attr:`no_http_reason`, which must say why."""
+    without running workloads). The checks that send requests (endpoint, secrets in the
+    app, rollout, broken release, logs) are then skipped with :attr:`no_http_reason`,
+    which must say why."""
     no_http_reason: ClassVar[str] = ""
     serve_timeout: ClassVar[float] = 90
     """Seconds the endpoint may take to answer the app's checks after ``up``, and a

@@ -262,11 +262,11 @@ class TargetContract:
         when your platform runs commands in a replica some other way in tests."""
         session = run.session()
         if getattr(session.driver(), "exec", None) is None:
-            pytest.skip(f"target {self.target!r} has no exec")
+            pytest.skip(f"target {self.target!r} has no exec (override run_in_replica to reach a replica another way)")
         try:
             return api.exec_in_replica(session, command)
         except (UsageError, EnvironmentProblem) as error:
-            pytest.skip(f"exec is not available in this run: {error}")
+            pytest.skip(f"exec is not available in this run (or override run_in_replica): {error}")
 
     # --- the run ----------------------------------------------------------------------
 
@@ -538,7 +538,8 @@ class TargetContract:
         capfd.readouterr()
         code = self.run_in_replica(run, ["python3", "-c", IDENTITY_PROBE])
         out = capfd.readouterr().out
-        assert code == 0, f"the identity probe failed ({code}): {out}"
+        assert isinstance(code, int), f"run_in_replica must return the exit code, its output on stdout; got {code!r}"
+        assert code == 0, f"the identity probe exited with {code}: {out}"
         identity = json.loads(out.strip().splitlines()[-1])
         assert identity["uid"] != 0, "a replica runs as root"
         assert int(identity["cap_eff"], 16) == 0, (

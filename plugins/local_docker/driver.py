@@ -143,10 +143,12 @@ class LocalDriver:
         with self.lock(ctx):
             rows = engine.containers(docker, ctx)
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
-                names = ", ".join(engine.name(r) for r in rows)
-                ctx.report(f"stopping (SIGTERM, SIGKILL after {compute.STOP_TIMEOUT} s) and removing {names}")
+                names = [engine.name(r) for r in rows]
+                ctx.report(
+                    f"stopping (SIGTERM, SIGKILL after {compute.STOP_TIMEOUT} s) and removing {', '.join(names)}"
+                )
                 paused = [engine.name(r) for r in rows if engine.is_standby(r)]
-                compute.remove(docker, [engine.name(r) for r in rows], paused=paused)
+                compute.remove(docker, names, paused=paused)
             for network in docker.networks(engine.selector(ctx)):
                 ctx.report(f"removing network {network['Name']}")
                 try:

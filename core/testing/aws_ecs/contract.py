@@ -30,7 +30,7 @@ from moto import mock_aws
 
 from deployer.models import PhaseContext
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
-from deployer.testing.aws_ecs.emulated_serving import active, serving
+from deployer.testing.aws_ecs.emulated_serving import Serving, active, serving
 from deployer.testing.aws_ecs.emulated_state import load
 from deployer.testing.aws_ecs.moto_appliers import Aws
 from deployer.testing.contract import ContractRun, TargetContract
@@ -87,10 +87,7 @@ class AwsEcsContract(TargetContract):
     def run_in_replica(self, run: ContractRun, command: Sequence[str]) -> int:
         """In one of the service's task containers, as ECS Exec would (the emulator has no
         Session Manager channel for ``deployer exec``)."""
-        scheduler = active()
-        assert scheduler is not None, "the kit's environment serves"
-        ctx = run.context()
-        aws = Aws(boto3.Session(region_name=self.region), {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
+        scheduler, aws = self._scheduler(run.context())
         code, output = scheduler.run_in_task(aws, list(command))
         print(output, end="")
         return code
@@ -98,8 +95,13 @@ class AwsEcsContract(TargetContract):
     def remove_one_replica(self, ctx: PhaseContext) -> None:
         """Stop one of the service's tasks behind the driver's back, as a task that crashed
         ends in ECS: its container removed, its target deregistered, its task STOPPED."""
+        scheduler, aws = self._scheduler(ctx)
+        outputs = load(ctx).outputs
+        scheduler.remove_one(aws, outputs["cluster"], outputs["target_group_arn"])
+
+    def _scheduler(self, ctx: PhaseContext) -> tuple[Serving, Aws]:
+        """The emulator's running tasks, and its clients tagged for ``ctx``'s app and stack."""
         scheduler = active()
         assert scheduler is not None, "the kit's environment serves"
-        outputs = load(ctx).outputs
-        aws = Aws(boto3.Session(region_name=self.region), {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
-        scheduler.remove_one(aws, outputs["cluster"], outputs["target_group_arn"])
+        tags = {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack}
+        return scheduler, Aws(boto3.Session(region_name=self.region), tags)

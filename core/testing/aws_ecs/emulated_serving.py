@@ -114,6 +114,11 @@ class Rollout:
     previous: str | None = None
 
 
+def _serving_task(stack: Stack) -> Task:
+    """One of ``stack``'s web tasks that answers (has an address)."""
+    return next(t for t in stack.tasks.values() if t.address is not None)
+
+
 _ACTIVE: list[Serving] = []
 
 
@@ -280,7 +285,7 @@ class Serving:
         ends in ECS: its container removed, its target deregistered, its moto task
         STOPPED. Returns the task's ARN."""
         stack = self._stack(aws)
-        task = next(t for t in stack.tasks.values() if t.address is not None)
+        task = _serving_task(stack)
         assert task.address is not None
         del stack.tasks[task.arn]
         if stack.balancer is not None:
@@ -295,8 +300,7 @@ class Serving:
     def run_in_task(self, aws: Any, command: list[str]) -> tuple[int, str]:
         """Run ``command`` in the container of one of the web service's tasks, as ECS Exec
         would in the task: its exit code and output."""
-        stack = self._stack(aws)
-        task = next(t for t in stack.tasks.values() if t.address is not None)
+        task = _serving_task(self._stack(aws))
         api = docker_engine.connect().api
         exec_id = api.exec_create(task.container, command)["Id"]
         output = api.exec_start(exec_id).decode(errors="replace")

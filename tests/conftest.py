@@ -1,12 +1,15 @@
-"""Shared fixtures: a throwaway project folder, the Docker client, the website image and
-the website running on a loopback port; and the order the test scopes are handed out in."""
+"""Shared fixtures: a throwaway project folder, a small HTTP site the test shapes, the
+Docker client, the website image and the website running on a loopback port; and the
+order the test scopes are handed out in."""
 
 from __future__ import annotations
 
 import json
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -58,6 +61,36 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         seconds = {**json.loads(SCOPE_SECONDS.read_text(encoding="utf-8")), **_measured}  # a part run: its part
         ranked = sorted(seconds.items(), key=lambda scope: -scope[1])
         SCOPE_SECONDS.write_text(json.dumps({scope: round(s, 1) for scope, s in ranked}, indent=1) + "\n")
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, dict]]:
+    """A threaded HTTP server on 127.0.0.1 answering from ``routes``, which the test may
+    edit: path -> (status, headers, body, delay in seconds). Unknown paths are 404."""
+    routes: dict[str, tuple[int, dict[str, str], bytes, float]] = {
+        "/status": (200, {"Content-Type": "application/json"}, b'{"state": "ok"}', 0.0),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, headers, body, delay = routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"no", 0.0))
+            time.sleep(delay)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", routes
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -124,7 +124,18 @@ def main() -> None:
             rollouts[name] = timed(command, env, f"http://127.0.0.1:{port}/", marker, log)
         results["rollout"] = rollouts
     finally:
-        down = [DEPLOYER, "down", "--destroy-data", "--target", "local", "--stack", STACK, "--config", str(config)]
+        down = [
+            DEPLOYER,
+            "down",
+            "--images",
+            "--destroy-data",
+            "--target",
+            "local",
+            "--stack",
+            STACK,
+            "--config",
+            str(config),
+        ]
         clean_up(down, PROJECT, COMPOSE_FILE, env, work)
     report(results, args.json)
 

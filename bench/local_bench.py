@@ -212,7 +212,7 @@ def main() -> None:
             }
         results["rollout"] = rollouts
     finally:
-        down = [DEPLOYER, "down", "--target", "local", "--stack", STACK, "--config", str(config)]
+        down = [DEPLOYER, "down", "--images", "--target", "local", "--stack", STACK, "--config", str(config)]
         clean_up(down, PROJECT, COMPOSE_FILE, env, work)
     report(results, args.json)
 

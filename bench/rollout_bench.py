@@ -102,7 +102,7 @@ def main() -> None:
         results["summary"] = summary
         results["deployer_output"] = log.read_text()
     finally:
-        clean_up([DEPLOYER, "down", *base[1:]], PROJECT, COMPOSE_FILE, env, work)
+        clean_up([DEPLOYER, "down", "--images", *base[1:]], PROJECT, COMPOSE_FILE, env, work)
     report(results, args.json, shown={k: v for k, v in results.items() if k != "deployer_output"})
 
 

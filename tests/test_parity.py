@@ -49,7 +49,7 @@ def both(tmp_path_factory):
             aws = api.open_session(target="aws-ecs", stack="parity", config=config)
             yield api.status(local), api.plan(aws, offline=True)
         finally:
-            api.down(local)
+            api.down(local, images=True)
 
 
 def test_both_targets_express_the_same_spec(both):

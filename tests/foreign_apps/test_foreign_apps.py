@@ -108,7 +108,7 @@ def deployment(
 ) -> Iterator[Deployment]:
     """The app's folder (its Dockerfile and checked-in deployer.toml) copied to a temp
     project, with a ``[targets.local]`` table for a free loopback port; whatever is
-    labelled with its stack is removed afterwards."""
+    labelled with its stack is removed afterwards, and the images built for it."""
     app: ForeignApp = request.param
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     folder = tmp_path / app.folder
@@ -117,7 +117,7 @@ def deployment(
     with made.config.open("a") as config:
         config.write(f"\n[targets.local]\nhost_port = {made.port}\nhealth_interval = 1\ndrain_seconds = 1\n")
     yield made
-    made.cli("down")
+    made.cli("down", "--images")
     for container in docker_client.api.containers(
         all=True, filters={"label": [f"dev.deployer.app={app.name}", f"dev.deployer.stack={made.stack}"]}
     ):

@@ -249,3 +249,14 @@ def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack
         if stack.docker.api.volumes(filters={"name": name})["Volumes"]
     }
     assert left == {}
+
+
+def test_an_images_own_healthcheck_is_replaced_by_the_apps(stack, tmp_path):
+    """docs/configuration.md: the ``[app.health]`` check replaces a ``HEALTHCHECK`` the
+    image declares, as ECS does with a container definition's health check."""
+    stack.use_image_with("HEALTHCHECK --interval=1s --retries=1 CMD exit 1", tmp_path / "own-check-app")
+    stack.up()
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    for row in stack.containers("replica"):
+        check = stack.docker.api.inspect_container(row["Id"])["Config"]["Healthcheck"]
+        assert check["Test"][0] == "CMD-SHELL" and "/healthz" in check["Test"][1], check

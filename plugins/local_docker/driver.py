@@ -49,11 +49,14 @@ class LocalDriver:
     """The :class:`~deployer.targets.Driver` of the ``local`` target."""
 
     def preflight(self, ctx: PhaseContext) -> None:
-        """Before anything is built: the engine answers, no object deployer did not
-        create for this app and stack holds a name ``up`` would create, and ``host_port``
-        is free (or this stack's own load balancer's). ``up`` checks the port again under
-        the stack's lock, ``plan`` even with ``--offline``. For ``up``, a ``[database]``
-        version must be runnable here (:func:`.database.require_available`).
+        """Before anything is built: the engine answers. For ``up`` (and ``rollback``)
+        and ``plan``, which would create the stack's objects, also: no object deployer
+        did not create for this app and stack holds a name ``up`` would create, and
+        ``host_port`` is free (or this stack's own load balancer's); ``up`` checks the port
+        again under the stack's lock, ``plan`` even with ``--offline``. The other commands
+        only read or remove what is labelled with the stack, so a port or name held by
+        someone else is not theirs to refuse. For ``up``, a ``[database]`` version must be
+        runnable here (:func:`.database.require_available`).
 
         :raises EnvironmentProblem: the engine is not reachable.
         :raises ConfigError: ``database.version`` cannot run here.
@@ -61,6 +64,8 @@ class LocalDriver:
             changed.
         """
         docker = engine.client()
+        if ctx.mode not in ("up", "plan"):
+            return
         foreign = engine.foreign_holders(
             docker, ctx, containers=partial(_needs_container, ctx), volumes=partial(_needs_volume, ctx)
         )

@@ -134,6 +134,23 @@ def test_taken_port_is_a_clear_error_before_any_change(stack):
     assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
 
 
+def test_commands_that_only_read_or_remove_do_not_refuse_a_taken_port(stack):
+    """Only ``up`` and ``plan`` create the stack's objects: the other commands work on what
+    is labelled with it, whoever holds ``host_port`` (here: a server that took the port
+    the config now names, while the stack still serves on its old one)."""
+    stack.up()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        stack.port = squatter.getsockname()[1]
+        options = ["--target", "local", "--stack", stack.stack, "--config", str(stack.config)]
+        for command in (["status"], ["releases"], ["logs"], ["verify"], ["exec", *options, "--", "true"], ["down"]):
+            result = CliRunner().invoke(cli.app, [*command, *([] if "--" in command else options)])
+            assert "already in use" not in result.stderr, (command, result.stderr)
+            assert result.exit_code == 0, (command, result.stdout, result.stderr)
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
+
+
 def test_logs_are_merged_and_prefixed_by_replica(deployed):
     deployed.up()
     for _ in range(6):

@@ -46,7 +46,7 @@ from deployer.models import (
 )
 from deployer.plugin_manager import DeployerPluginManager
 from deployer.progress import Reporter, SilentReporter
-from deployer.releases import DEPLOYED, Release, noting
+from deployer.releases import DEPLOYED, Release, noting, rollback_note
 from deployer.releases import current as current_release
 from deployer.releases import previous as previous_release
 from deployer.targets import Driver
@@ -361,11 +361,16 @@ def rollback(session: Session, release: int | None = None, environ: Mapping[str,
         ctx = evolve(ctx, image=image)
         session.reporter.line(f"rolling back to release {wanted.number} ({wanted.image}, {wanted.created}): no build")
         serving = current_release(known)
-        if serving is not None and wanted.config_hash != serving.config_hash:
+        if serving is not None and wanted.image_id == serving.image_id:
+            session.reporter.line(
+                f"note: release {wanted.number} ran the image serving now (release {serving.number}'s): "
+                "the rollout only starts what is missing; a rollback restores an image, not a config"
+            )
+        elif serving is not None and wanted.config_hash != serving.config_hash:
             session.reporter.line(
                 f"note: release {wanted.number} was deployed with another app config; its image runs with the current one"
             )
-        with noting(f"rollback to {wanted.number}"):
+        with noting(rollback_note(wanted.number)):
             return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 

@@ -36,6 +36,12 @@ DEPLOYED = "deployed"
 FAILED = "failed"
 
 _note: ContextVar[str] = ContextVar("deployer_release_note", default="")
+_ROLLBACK_NOTE = "rollback to "
+
+
+def rollback_note(number: int) -> str:
+    """The note of the release ``rollback`` to release ``number`` records."""
+    return f"{_ROLLBACK_NOTE}{number}"
 
 
 @frozen
@@ -60,6 +66,12 @@ class Release:
     image_present: bool | None = None
     """Whether its image is still where the target keeps images (the local image store,
     a registry); None: not checked."""
+
+    @property
+    def rolled_back_to(self) -> int | None:
+        """N when this release is a rollback to release N (see :func:`rollback_note`)."""
+        number = self.note.removeprefix(_ROLLBACK_NOTE)
+        return int(number) if number != self.note and number.isdigit() else None
 
 
 @contextmanager
@@ -106,13 +118,14 @@ def current(releases: Sequence[Release]) -> Release | None:
 
 def previous(releases: Sequence[Release]) -> Release | None:
     """The release a plain ``rollback`` goes back to: the newest deployed release before
-    the current one that ran something else (another image or config)."""
+    the current one that ran another image (a rollback restores an image, with the
+    current config: a release that differs only by its config is not one to go back to)."""
     now_serving = current(releases)
     if now_serving is None:
         return None
     for release in reversed(releases):
         if release.number >= now_serving.number or release.status != DEPLOYED:
             continue
-        if (release.image_id, release.config_hash) != (now_serving.image_id, now_serving.config_hash):
+        if release.image_id != now_serving.image_id:
             return release
     return None

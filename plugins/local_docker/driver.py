@@ -209,7 +209,7 @@ class LocalDriver:
             desired=ctx.app.replicas.min,
             image=images.most_common(1)[0][0] if images else None,
             spec=compute.expressed_spec(docker, replicas),
-            advice=_advice(ctx, healthy=healthy, running=running, desired=ctx.app.replicas.min),
+            advice=_advice(ctx, docker, healthy=healthy, running=running, desired=ctx.app.replicas.min),
             details={
                 **database.status(docker, rows),
                 **workers.status(rows),
@@ -318,7 +318,7 @@ def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_re
     if made is None:
         return
     serving = core_releases.current(known)
-    if not made.note and serving is not None and serving.note.startswith("rollback"):
+    if not made.note and serving is not None and serving.rolled_back_to is not None:
         ctx.report(
             f"release {made.number}: deployed the working tree again "
             f"(replacing release {serving.number}, a {serving.note})"
@@ -334,15 +334,20 @@ def _stats_port(row: dict[str, Any]) -> int | None:
     return None
 
 
-def _advice(ctx: PhaseContext, *, healthy: int, running: int, desired: int) -> str:
+def _advice(ctx: PhaseContext, docker: DockerEngine, *, healthy: int, running: int, desired: int) -> str:
     """What brings a degraded stack back: ``up`` starts replicas that are stopped (by hand:
-    Docker restarts crashed ones itself) or gone; a running replica that is not healthy
-    is starting or failing its check, which its logs explain."""
+    Docker restarts crashed ones itself) or gone, or, when the release serving is a
+    rollback to release N, ``rollback N`` (``up`` would deploy the working tree instead);
+    a running replica that is not healthy is starting or failing its check, which its
+    logs explain."""
     where = f"--target local --stack {ctx.stack}"
     parts = []
     if running < desired:
+        serving = core_releases.current(releases.listing(docker, ctx))
+        back_to = serving.rolled_back_to if serving is not None else None
+        restart = f"deployer rollback {back_to}" if back_to is not None else "deployer up"
         parts.append(
-            f"{desired - running} of {desired} replicas not running: run `deployer up {where}` to start the missing ones"
+            f"{desired - running} of {desired} replicas not running: run `{restart} {where}` to start the missing ones"
         )
     if healthy < min(running, desired):
         parts.append(

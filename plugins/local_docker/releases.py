@@ -75,7 +75,8 @@ def listing(docker: DockerEngine, ctx: PhaseContext, *, check_images: bool = Fal
 
 def record(docker: DockerEngine, ctx: PhaseContext, *, status: str, known: list[Release]) -> Release | None:
     """Record this run's release (under the stack's lock) unless it deployed exactly what
-    the current release runs; returns it (None when nothing was recorded)."""
+    the current release runs (a rollback to the image and config serving now included:
+    it only started what was missing); returns it (None when nothing was recorded)."""
     image = ctx.image
     if image is None:
         return None
@@ -87,7 +88,6 @@ def record(docker: DockerEngine, ctx: PhaseContext, *, status: str, known: list[
         and serving is not None
         and known[-1].number == serving.number
         and (serving.image_id, serving.config_hash) == (image.id, digest)
-        and not note
     ):
         return None
     number = (known[-1].number if known else 0) + 1

@@ -9,7 +9,7 @@ from deployer import api
 from deployer.image import KEEP_IMAGES
 from deployer.models import Image
 from deployer.plugin_manager import get_plugin_manager
-from deployer.releases import FAILED, ROLLBACK_DEPTH, Release, current, previous
+from deployer.releases import FAILED, ROLLBACK_DEPTH, Release, current, previous, rollback_note
 from deployer.testing import write_project
 
 from .memory_target import MemoryDriver, MemoryTarget
@@ -26,8 +26,18 @@ def test_current_is_the_newest_deployed_and_previous_skips_failed_and_identical_
     assert previous([_r(1, "x")]) is None and current([]) is None
 
 
-def test_a_config_change_alone_is_a_release_to_go_back_to():
-    assert previous([_r(1, "x", config="c1"), _r(2, "x", config="c2")]).number == 1
+def test_a_release_that_differs_only_by_its_config_is_not_one_to_go_back_to():
+    """A rollback runs the release's image with the current config: going back to a
+    release of the serving image changes nothing (a plain rollback did just that, and
+    again on every repeat)."""
+    assert previous([_r(1, "x", config="c1"), _r(2, "x", config="c2")]) is None
+    assert previous([_r(1, "w"), _r(2, "x", config="c1"), _r(3, "x", config="c2")]).number == 1
+
+
+def test_a_rollback_release_names_the_release_it_went_back_to():
+    assert Release(5, "deployer/a:x", "x", "c1", "t", note=rollback_note(2)).rolled_back_to == 2
+    assert _r(5, "x").rolled_back_to is None
+    assert Release(5, "deployer/a:x", "x", "c1", "t", note="rollback to two").rolled_back_to is None
 
 
 def test_rollback_depth_agrees_with_the_images_builds_keep():

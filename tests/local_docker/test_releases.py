@@ -115,3 +115,29 @@ def test_rollback_refused_when_the_image_is_gone(stack):
         (2, False, True),
         (3, True, True),
     ]
+
+
+def test_rollback_goes_back_to_another_image_and_a_repeat_only_restarts_what_is_missing(stack):
+    """A config-only release is not a rollback target (its image is the serving one); a
+    degraded stack serving a rollback to N is told to run ``rollback N`` (``up`` would
+    deploy the working tree), which starts the missing replica and records nothing."""
+    stack.up()
+    stack.version = "2"
+    stack.up()
+    stack.env = {"GREETING": "hello"}
+    stack.up()  # release 3: release 2's image, another config
+    api.rollback(stack.session())
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 1\n"}
+    listed = api.releases(stack.session())
+    assert (listed[-1].number, listed[-1].note) == (4, "rollback to 1")
+
+    stack.docker.api.stop(stack.containers("replica")[0]["Id"], timeout=1)
+    status = api.status(stack.session())
+    assert status.degraded and f"run `deployer rollback 1 --target local --stack {stack.stack}`" in status.advice
+    stack.lines.clear()
+    api.rollback(stack.session(), 1)
+    assert any("ran the image serving now" in line for line in stack.lines), stack.lines
+    status = api.status(stack.session())
+    assert (status.healthy, status.desired) == (2, 2)
+    assert [r.number for r in api.releases(stack.session())] == [1, 2, 3, 4], "nothing changed: nothing recorded"
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 1\n"}

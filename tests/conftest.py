@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import built_images
+
 WEBSITE = Path(__file__).resolve().parents[1] / "website"
 SCOPE_SECONDS = Path(__file__).with_name("scope_seconds.json")
 """Seconds each test scope (a module, or a test class) took under ``make test``: with
@@ -56,8 +58,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _measured[_scope(report.nodeid)] = _measured.get(_scope(report.nodeid), 0.0) + report.duration
 
 
+_workers_built: set[tuple[str, str]] = set()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: a worker is done; keep the projects its tests deployed."""
+    _workers_built.update(tuple(pair) for pair in node.workeroutput.get("built_images", ()))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if session.config.getoption("store_scope_seconds") and not hasattr(session.config, "workerinput"):
+    if hasattr(session.config, "workerinput"):  # a worker: hand its projects to the controller
+        session.config.workeroutput["built_images"] = sorted(built_images.noted)
+        return
+    built_images.remove(built_images.noted | _workers_built)
+    if session.config.getoption("store_scope_seconds"):
         seconds = {**json.loads(SCOPE_SECONDS.read_text(encoding="utf-8")), **_measured}  # a part run: its part
         ranked = sorted(seconds.items(), key=lambda scope: -scope[1])
         SCOPE_SECONDS.write_text(json.dumps({scope: round(s, 1) for scope, s in ranked}, indent=1) + "\n")

@@ -15,6 +15,7 @@ import pytest
 
 from deployer import api
 from deployer.testing import write_project
+from tests import built_images
 from tests.ports import free_port
 
 pytestmark = pytest.mark.docker
@@ -49,7 +50,8 @@ def both(tmp_path_factory):
             aws = api.open_session(target="aws-ecs", stack="parity", config=config)
             yield api.status(local), api.plan(aws, offline=True)
         finally:
-            api.down(local, images=True)
+            api.down(local)
+            built_images.note(APP["name"], config)
 
 
 def test_both_targets_express_the_same_spec(both):

@@ -27,6 +27,7 @@ import requests
 from typer.testing import CliRunner
 
 from deployer.cli import app as cli_app
+from tests import built_images
 from tests.ports import free_port
 from tests.traffic import Traffic
 
@@ -108,7 +109,7 @@ def deployment(
 ) -> Iterator[Deployment]:
     """The app's folder (its Dockerfile and checked-in deployer.toml) copied to a temp
     project, with a ``[targets.local]`` table for a free loopback port; whatever is
-    labelled with its stack is removed afterwards, and the images built for it."""
+    labelled with its stack is removed afterwards, its images once the run is over."""
     app: ForeignApp = request.param
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     folder = tmp_path / app.folder
@@ -117,7 +118,8 @@ def deployment(
     with made.config.open("a") as config:
         config.write(f"\n[targets.local]\nhost_port = {made.port}\nhealth_interval = 1\ndrain_seconds = 1\n")
     yield made
-    made.cli("down", "--images")
+    made.cli("down")
+    built_images.note(app.name, made.config)
     for container in docker_client.api.containers(
         all=True, filters={"label": [f"dev.deployer.app={app.name}", f"dev.deployer.stack={made.stack}"]}
     ):

@@ -17,6 +17,7 @@ import pytest
 from deployer import api, docker_labels
 from deployer.models import Deployment
 from deployer.testing.project import write_config
+from tests import built_images
 from tests.ports import free_port
 from tests.traffic import Traffic
 
@@ -125,14 +126,15 @@ class _Lines:
 @contextmanager
 def _fresh_stack(docker_client: Any, folder: Path, patch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """A stack of the test app on a free loopback port, its state under ``folder``;
-    everything labelled with it is removed afterwards, whatever was done with it, and
-    the images built from ``folder`` (``down --images``), so test runs leave none."""
+    everything labelled with it is removed afterwards, whatever was done with it; its
+    images once the whole run is over (:mod:`tests.built_images`)."""
     patch.setenv("XDG_STATE_HOME", str(folder / "state"))
     made = Stack(folder=folder, stack="t" + secrets.token_hex(4), port=free_port(), docker=docker_client)
     yield made
     for container in made.containers():
         docker_client.api.remove_container(container["Id"], force=True, v=True)
-    api.down(made.session(), images=True)
+    api.down(made.session())
+    built_images.note(made.app, made.config)
 
 
 @pytest.fixture

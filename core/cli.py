@@ -76,6 +76,12 @@ TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Target to use (s
 StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack name: one app can have several.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: nearest deployer.toml).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.")]
+CommandArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="COMMAND", help="The command and its arguments, after `--` (`-- ls -l /srv`).", show_default=False
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -363,30 +369,27 @@ def logs(
     _run(False, action, lambda _: None, target=target, stack=stack, config=config)
 
 
-@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("run")
 def run_command(
-    ctx: typer.Context, target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None
+    command: CommandArg = None, target: TargetOpt = "local", stack: StackOpt = "dev", config: ConfigOpt = None
 ) -> None:
     """Run a command once in a new container of the deployed app (its image, env, secrets,
     network and database): `deployer run -- python -m myapp.report`. Exits with its code."""
     from deployer import api
 
-    command = list(ctx.args)
-    if command[:1] == ["--"]:
-        command = command[1:]
     code = 0
 
     def action(session: Any) -> None:
         nonlocal code
-        code = api.run_once(session, command)
+        code = api.run_once(session, command or [])
 
     _run(False, action, lambda _: None, target=target, stack=stack, config=config)
     raise typer.Exit(code)
 
 
-@app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("exec")
 def exec_command(
-    ctx: typer.Context,
+    command: CommandArg = None,
     target: TargetOpt = "local",
     stack: StackOpt = "dev",
     config: ConfigOpt = None,
@@ -401,14 +404,11 @@ def exec_command(
 
     from deployer import api
 
-    command = list(ctx.args)
-    if command[:1] == ["--"]:
-        command = command[1:]
     code = 0
 
     def action(session: Any) -> None:
         nonlocal code
-        code = api.exec_in_replica(session, command, replica=replica, tty=sys.stdin.isatty())
+        code = api.exec_in_replica(session, command or [], replica=replica, tty=sys.stdin.isatty())
 
     _run(False, action, lambda _: None, target=target, stack=stack, config=config)
     raise typer.Exit(code)

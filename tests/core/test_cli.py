@@ -248,6 +248,33 @@ def test_an_option_given_twice_is_refused_before_anything_runs(args, named, monk
     assert f"Invalid value for {named}: given more than once" in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "refused"),
+    [(["exec", "--json", "--", "true"], "--json"), (["run", "--bogus"], "--bogus"), (["exec", "-x"], "-x")],
+)
+def test_exec_and_run_refuse_an_unknown_option_instead_of_running_it(args, refused, monkeypatch):
+    """An option before ``--`` is deployer's: an unknown one is a usage error, not the
+    command to run (``exec --json -- true`` ran ``--json`` in the replica)."""
+
+    def must_not_run(**kwargs):
+        raise AssertionError("a session was opened")
+
+    monkeypatch.setattr(api, "open_session", must_not_run)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and f"No such option: {refused}" in result.output
+
+
+def test_exec_and_run_pass_everything_after_the_double_dash(monkeypatch, make_project):
+    seen = []
+    monkeypatch.setattr(api, "exec_in_replica", lambda session, command, **kwargs: seen.append(command) or 0)
+    monkeypatch.setattr(api, "run_once", lambda session, command: seen.append(command) or 0)
+    config = str(make_project())
+    for command in ("exec", "run"):
+        result = CliRunner().invoke(app, [command, "--config", config, "--", "sh", "-c", "ls --all", "--json"])
+        assert result.exit_code == 0, result.output
+    assert seen == [["sh", "-c", "ls --all", "--json"]] * 2
+
+
 def test_every_command_refuses_repeated_options():
     """One mechanism for all commands: each is built with the refusing command class."""
     import typer.main

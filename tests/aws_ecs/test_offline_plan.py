@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
+from pathlib import Path
 
-from deployer.models import ExpressedSpec
+from deployer.config import load_project, target_config
+from deployer.models import ExpressedSpec, PhaseContext, Replicas
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
 from tests.aws_ecs.conftest import IMAGE, SECRET_VALUE, make_ctx, offline_plan
 
@@ -128,6 +131,37 @@ def test_resource_counts_per_configuration(plans):
     counts = {name: len(graph.resources) for name, graph in plans.items()}
     assert counts == {"default": 34, "tls": 39, "nat": 43, "nat_per_az": 51, "domain": 42}
     assert Counter(r["type"] for r in plans["default"].resources)["aws:ec2/subnet:Subnet"] == 2
+
+
+REPO = Path(__file__).parents[2]
+
+
+def test_the_doc_states_the_resource_count_of_the_sample_websites_plan():
+    """docs/targets/aws-ecs.md quotes the offline plan of the repo's own deployer.toml (the
+    sample website: no secrets, 2 fixed replicas, HTTP), and its phases' base counts add
+    up to it."""
+    from deployer.plugins.aws_ecs.plugin import deployer_register_targets
+
+    project = load_project(REPO / "deployer.toml")
+    assert project.app.secrets == () and project.app.replicas == Replicas(2, 2) and "aws-ecs" not in project.targets
+    infos: list = []
+    deployer_register_targets(infos.append)
+    ctx = PhaseContext(
+        app=project.app,
+        target=target_config(project, infos[0]),
+        stack="dev",
+        project_dir=project.root,
+        mode="plan",
+        image=IMAGE,
+    )
+    planned = len(offline_plan(ctx).resources)
+    doc = " ".join((REPO / "docs" / "targets" / "aws-ecs.md").read_text().split())
+    stated = re.search(
+        r"With the sample website \(no secrets, 2 fixed replicas, HTTP\) the plan has (\d+) resources", doc
+    )
+    assert stated and int(stated[1]) == planned
+    phases = re.findall(r"### (network|registry|ingress|compute) \((\d+) resources", doc)
+    assert len(phases) == 4 and sum(int(n) for _, n in phases) == planned
 
 
 def test_planning_twice_in_one_process_gives_the_same_plan(graph):

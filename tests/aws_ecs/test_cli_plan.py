@@ -4,6 +4,8 @@ tree, and with --json one document whose references can be followed by mock id."
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -67,3 +69,20 @@ def test_json_plan_is_one_document_listing_every_resource(config):
     assert cluster["urn"] in service["depends_on"]
     assert "do-not-print-me" not in result.stdout
     assert "[secret]" in result.stdout
+
+
+DOC = Path(__file__).parents[2] / "docs" / "targets" / "aws-ecs.md"
+
+
+def test_the_doc_gives_the_json_plans_layout(config):
+    """docs/targets/aws-ecs.md, "Offline plan", names the document's keys, a row's (``root``
+    and ``changes``) and a resource's, in that order, as they are."""
+    text = DOC.read_text().split("\n## Offline plan\n", 1)[1].split("\n## ", 1)[0]
+    stated = [set(re.findall(r'"(\w+)"', keys)) for keys in re.findall(r"`\{(\"[^}]*)\}`", text)]
+    document = json.loads(run("--config", str(config), "--json").stdout)
+    actual = [set(document), set(document["root"]), set(document["resources"][0])]
+    assert stated[:3] == actual
+    assert all(set(row) == actual[1] for row in document["changes"])
+    assert [(c["kind"], c["name"]) for c in document["changes"]] == [
+        (r["type"], r["name"]) for r in document["resources"]
+    ]

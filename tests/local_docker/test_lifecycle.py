@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,6 +16,8 @@ from deployer.errors import DeployFailed, UsageError
 from deployer.plugins.local_docker import engine, ingress
 
 pytestmark = pytest.mark.docker
+
+DOCS = Path(__file__).parents[2] / "docs"
 
 
 def test_up_serves_through_the_load_balancer_with_locked_down_replicas(deployed):
@@ -210,11 +213,18 @@ def test_plan_and_up_refuse_a_taken_port_with_the_same_message_before_building(s
 
 
 def test_replicas_and_the_load_balancer_have_pids_cpu_and_memory_limits(deployed):
+    """As docs/targets/local.md, "Limits", says `docker inspect` shows them: a replica's CPU
+    limit as CpuQuota/CpuPeriod (NanoCpus 0), the load balancer's as NanoCpus."""
     deployed.up()
+    doc = " ".join((DOCS / "targets" / "local.md").read_text().split("\n## Limits\n", 1)[1].split("\n## ")[0].split())
     for row in deployed.containers("replica"):
-        assert deployed.docker.api.inspect_container(row["Id"])["HostConfig"]["PidsLimit"] == engine.PIDS_LIMIT
+        host = deployed.docker.api.inspect_container(row["Id"])["HostConfig"]
+        assert host["PidsLimit"] == engine.PIDS_LIMIT
+        assert host["NanoCpus"] == 0 and "`.NanoCpus` is 0" in doc
+        assert f"`.CpuQuota`/`.CpuPeriod` ({host['CpuQuota']}/{host['CpuPeriod']} for `cpu = 256`" in doc
     lb = deployed.docker.api.inspect_container(f"deployer-ldtest.{deployed.stack}-lb")["HostConfig"]
     assert (lb["PidsLimit"], lb["NanoCpus"], lb["Memory"]) == (128, 500_000_000, 256 * 2**20)
+    assert f"the load balancer's as `.NanoCpus` ({lb['NanoCpus']} for" in doc
     assert (ingress.LB_PIDS_LIMIT, ingress.LB_CPUS, ingress.LB_MEMORY_MIB) == (128, 0.5, 256)
     assert engine.PIDS_LIMIT == 512
 

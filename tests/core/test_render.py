@@ -3,6 +3,9 @@ without is a flat list; the summary counts every row."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from attrs import evolve
 
 from deployer.models import Change, Plan, Status
@@ -77,6 +80,31 @@ def test_releases_line_up_under_their_header_newest_first(capsys):
             assert row[at - 1] == " " and row[at] != " ", (column, header, row)
     assert first.startswith("*  10  deployed") and second.startswith("    9  deployed")
     assert first.endswith("rollback to 9") and not second.endswith(" ")
+
+
+def test_the_local_targets_releases_example_is_what_releases_prints(capsys):
+    """docs/targets/local.md's ``deployer releases`` example, read back into releases
+    (cell by cell under its header), prints exactly as the doc shows it; its image tags
+    are whole (``deployer/<app>:<16 hex>``), as a local release's are."""
+    from deployer.releases import Release
+    from deployer.render import print_releases
+
+    doc = (Path(__file__).parents[2] / "docs" / "targets" / "local.md").read_text()
+    example = doc.split("$ deployer releases\n", 1)[1].split("```", 1)[0].splitlines()
+    header, *rows = example
+    starts = [header.index(column) for column in ("status", "recorded (UTC)", "by", "image", "config", "note")]
+    releases = []
+    for row in reversed(rows):
+        status, created, by, image, config, note = (
+            row[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)
+        )
+        assert re.fullmatch(r"deployer/[a-z0-9-]+:[0-9a-f]{16}", image), image
+        number = int(row[: starts[0]].strip(" *"))
+        releases.append(
+            Release(number, image, "sha256:0", config, created, by, status, note, current=row.startswith("*"))
+        )
+    print_releases(releases)
+    assert capsys.readouterr().out.splitlines() == example
 
 
 def test_an_empty_list_of_records_is_left_out_of_the_status(capsys):

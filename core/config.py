@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import evolve
 
 from deployer.checks import PATH_HINT, PATH_PATTERN, parse_checks
-from deployer.config_section import Section
+from deployer.config_section import CPU_UNITS, MIB, SECONDS, Section
 from deployer.errors import ConfigError, ConfigErrors
 from deployer.models import (
     AppSpec,
@@ -277,10 +277,10 @@ def _parse_health(s: Section) -> HealthCheck:
         s.error(
             "path", f"must be at most {HEALTH_PATH_MAX} characters (the AWS load balancer's limit), not {len(path)}"
         )
-    interval = s.integer("interval", 10, minimum=5, maximum=300)
-    timeout = s.integer("timeout", 5, minimum=2, maximum=120)
+    interval = s.integer("interval", 10, minimum=5, maximum=300, unit=SECONDS)
+    timeout = s.integer("timeout", 5, minimum=2, maximum=120, unit=SECONDS)
     retries = s.integer("retries", 3, minimum=1, maximum=10)
-    start_period = s.integer("start_period", 10, minimum=0, maximum=300)
+    start_period = s.integer("start_period", 10, minimum=0, maximum=300, unit=SECONDS)
     if s.parsed("interval", "timeout") and timeout >= interval:
         s.error("timeout", f"must be shorter than {s.key('interval')} ({interval} s)", value=timeout)
     s.done()
@@ -290,8 +290,8 @@ def _parse_health(s: Section) -> HealthCheck:
 def _parse_size(s: Section) -> tuple[int, int]:
     """cpu units (1024 = 1 vCPU) and memory (MiB); which pairs a target runs is the
     target's own check (:attr:`~deployer.targets.TargetInfo.check_app`)."""
-    cpu = s.integer("cpu", 256, minimum=1)
-    memory = s.integer("memory", 512, minimum=1)
+    cpu = s.integer("cpu", 256, minimum=1, unit=CPU_UNITS)
+    memory = s.integer("memory", 512, minimum=1, unit=MIB)
     return cpu, memory
 
 

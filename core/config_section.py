@@ -38,6 +38,12 @@ T = TypeVar("T")
 _MISSING = object()
 
 
+SECONDS = "seconds"
+MIB = "MiB"
+CPU_UNITS = "CPU units (1024 per vCPU)"
+"""Units of integer keys (:meth:`Section.integer`'s ``unit``), as their errors say them."""
+
+
 def _type_name(value: object) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}.get(
         type(value), type(value).__name__
@@ -148,17 +154,29 @@ class Section:
         return value
 
     def integer(
-        self, name: str, default: Any = _MISSING, *, minimum: int | None = None, maximum: int | None = None
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        unit: str = "",
     ) -> Any:
-        """An integer within ``[minimum, maximum]``."""
+        """An integer within ``[minimum, maximum]``. A ``unit`` (:data:`SECONDS`,
+        :data:`MIB`, :data:`CPU_UNITS`) is named in its errors, with the default (else the
+        minimum) as an example: ``"10s"`` gets "an integer number of seconds, e.g. 10"."""
         value = self._get(name, default)
         if name not in self.raw:
             return value
-        if not self._is(name, value, int, "an integer"):
+        what = "an integer"
+        if unit:
+            example = default if isinstance(default, int) else minimum
+            what += f" number of {unit}" + (f", e.g. {example}" if example is not None else "")
+        if not self._is(name, value, int, what):
             return self._fallback(default)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-            self.error(name, f"must be {bounds}", value=value)
+            self.error(name, f"must be {bounds} {unit}".rstrip(), value=value)
             return self._fallback(default)
         return value
 

@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from attrs import field, frozen
 
-from deployer.config_section import Section
+from deployer.config_section import CPU_UNITS, MIB, Section
 from deployer.models import Change
 
 WORKER_NAME_PATTERN = r"[a-z][a-z0-9-]{0,14}[a-z0-9]"
@@ -141,8 +141,8 @@ def parse_workers(top: Section) -> tuple[WorkerSpec, ...]:
             workers.error(name, f"is not a valid worker name: {WORKER_NAME_HINT}")
         command = parse_command_key(w, "command", required=True)
         replicas = w.integer("replicas", 1, minimum=0, maximum=100)
-        cpu = w.integer("cpu", 256, minimum=1)
-        memory = w.integer("memory", 512, minimum=1)
+        cpu = w.integer("cpu", 256, minimum=1, unit=CPU_UNITS)
+        memory = w.integer("memory", 512, minimum=1, unit=MIB)
         w.done()
         if command is not None:
             result.append(WorkerSpec(name=name, command=command, replicas=replicas, cpu=cpu, memory=memory))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
-from deployer.config_section import Section, target_settings
+from deployer.config_section import SECONDS, Section, target_settings
 from deployer.errors import ConfigError
 from deployer.plugins.aws_ecs.database_settings import DatabaseSettings
 from deployer.plugins.aws_ecs.database_settings import parse as parse_database
@@ -144,15 +144,17 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
         log_retention_days=retention,
         keep_images=s.integer("keep_images", default.keep_images, minimum=1, maximum=1000),
         force_delete_repository=s.boolean("force_delete_repository", default.force_delete_repository),
-        deregistration_delay=s.integer("deregistration_delay", default.deregistration_delay, minimum=0, maximum=3600),
+        deregistration_delay=s.integer(
+            "deregistration_delay", default.deregistration_delay, minimum=0, maximum=3600, unit=SECONDS
+        ),
         health_check_grace_period=s.integer(
-            "health_check_grace_period", default.health_check_grace_period, minimum=0, maximum=86400
+            "health_check_grace_period", default.health_check_grace_period, minimum=0, maximum=86400, unit=SECONDS
         ),
         autoscaling_cpu_target=s.integer(
             "autoscaling_cpu_target", default.autoscaling_cpu_target, minimum=10, maximum=95
         ),
         architecture=s.text("architecture", None, choices=("X86_64", "ARM64")),
-        deploy_timeout=s.integer("deploy_timeout", default.deploy_timeout, minimum=60, maximum=7200),
+        deploy_timeout=s.integer("deploy_timeout", default.deploy_timeout, minimum=60, maximum=7200, unit=SECONDS),
         backend_url=_backend_url(s),
         domain=_hostname(s, "domain"),
         hosted_zone=_hostname(s, "hosted_zone"),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
-from deployer.config_section import Section, target_settings
+from deployer.config_section import SECONDS, Section, target_settings
 
 if TYPE_CHECKING:
     from deployer.models import PhaseContext
@@ -84,10 +84,10 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> LocalSettings:
     settings = LocalSettings(
         host_port=s.integer("host_port", 8080, minimum=1, maximum=65535),
         bind=s.text("bind", "127.0.0.1"),
-        health_interval=s.integer("health_interval", 2, minimum=1, maximum=300),
-        health_timeout=s.integer("health_timeout", 120, minimum=1, maximum=3600),
-        drain_seconds=s.integer("drain_seconds", 2, minimum=0, maximum=600),
-        lock_timeout=s.integer("lock_timeout", 300, minimum=0, maximum=3600),
+        health_interval=s.integer("health_interval", 2, minimum=1, maximum=300, unit=SECONDS),
+        health_timeout=s.integer("health_timeout", 120, minimum=1, maximum=3600, unit=SECONDS),
+        drain_seconds=s.integer("drain_seconds", 2, minimum=0, maximum=600, unit=SECONDS),
+        lock_timeout=s.integer("lock_timeout", 300, minimum=0, maximum=3600, unit=SECONDS),
         read_only=s.boolean("read_only", True),
         restart=s.text("restart", "unless-stopped", choices=RESTART_POLICIES),
         lb_base_image=s.text(

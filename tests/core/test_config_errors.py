@@ -430,3 +430,77 @@ def test_every_configured_target_is_checked_before_raising(make_project, deploye
         f"{config}: 2 errors:",
     )
     assert output.index("targets.local.host_port") < output.index("targets.aws-ecs.az_count")
+
+
+# --- values written with a unit ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "key", "message"),
+    [
+        (
+            {"app": 'memory = "512MB"'},
+            "app.memory",
+            'must be an integer number of MiB, e.g. 512, not a string (got "512MB")',
+        ),
+        (
+            {"app": "cpu = 0.25"},
+            "app.cpu",
+            "must be an integer number of CPU units (1024 per vCPU), e.g. 256, not a number (got 0.25)",
+        ),
+        (
+            {"health": 'interval = "10s"'},
+            "app.health.interval",
+            'must be an integer number of seconds, e.g. 10, not a string (got "10s")',
+        ),
+        (
+            {"health": 'timeout = "5s"'},
+            "app.health.timeout",
+            'must be an integer number of seconds, e.g. 5, not a string (got "5s")',
+        ),
+        (
+            {"health": "start_period = 1.5"},
+            "app.health.start_period",
+            "must be an integer number of seconds, e.g. 10, not a number (got 1.5)",
+        ),
+        (
+            {"rest": '[workers.mailer]\ncommand = ["mail"]\nmemory = "1GB"'},
+            "workers.mailer.memory",
+            'must be an integer number of MiB, e.g. 512, not a string (got "1GB")',
+        ),
+        (
+            {"health": "interval = 1"},
+            "app.health.interval",
+            "must be between 5 and 300 seconds (got 1)",
+        ),
+    ],
+)
+def test_a_value_written_with_a_unit_gets_one_line_naming_the_unit_and_an_example(
+    make_project, deployer_cli, written, key, message
+):
+    config = make_project(config_text(**written))
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [f"error: {config}: {key}: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("target", "key"),
+    [
+        ("local", "health_interval"),
+        ("local", "health_timeout"),
+        ("local", "drain_seconds"),
+        ("local", "lock_timeout"),
+        ("aws-ecs", "deregistration_delay"),
+        ("aws-ecs", "health_check_grace_period"),
+        ("aws-ecs", "deploy_timeout"),
+    ],
+)
+def test_every_seconds_key_of_the_built_in_targets_names_its_unit(target, key):
+    from deployer.plugins.aws_ecs.settings import parse_settings as aws_settings
+    from deployer.plugins.local_docker.settings import parse_settings as local_settings
+
+    parse = {"local": local_settings, "aws-ecs": aws_settings}[target]
+    with pytest.raises(ConfigError) as caught:
+        parse({key: "30s"}, f"targets.{target}")
+    assert f"targets.{target}.{key}: must be an integer number of seconds, e.g. " in str(caught.value)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from attrs import frozen
-from deployer.config_section import Section, target_settings
+from deployer.config_section import SECONDS, Section, target_settings
 
 NAME = "bluegreen"
 
@@ -27,9 +27,9 @@ def parse_settings(raw: Mapping[str, Any] | None, path: str = f"targets.{NAME}")
     settings = Settings(
         host_port=s.integer("host_port", d.host_port, minimum=1, maximum=65535),
         bind=s.text("bind", d.bind, pattern=r"[0-9.]+|[0-9a-fA-F:]+", hint="an IP address"),
-        health_interval=s.integer("health_interval", d.health_interval, minimum=1, maximum=300),
-        health_timeout=s.integer("health_timeout", d.health_timeout, minimum=5, maximum=3600),
-        drain_seconds=s.integer("drain_seconds", d.drain_seconds, minimum=0, maximum=300),
+        health_interval=s.integer("health_interval", d.health_interval, minimum=1, maximum=300, unit=SECONDS),
+        health_timeout=s.integer("health_timeout", d.health_timeout, minimum=5, maximum=3600, unit=SECONDS),
+        drain_seconds=s.integer("drain_seconds", d.drain_seconds, minimum=0, maximum=300, unit=SECONDS),
         proxy_image=s.text("proxy_image", d.proxy_image),
     )
     s.done()

@@ -9,6 +9,7 @@ at once (:class:`ConfigErrors`, see :class:`deployer.config_section.Section`). T
 from __future__ import annotations
 
 import codecs
+import difflib
 import os
 import shlex
 import tomllib
@@ -234,20 +235,37 @@ def _parse_build(s: Section, root: Path) -> BuildSpec:
         context_ok, context = False, root
     if not context_ok:
         s.error("context", f"must be a folder (relative to {root})", value=context_text)
-    elif not _file_inside(context, dockerfile):
-        # Never read it: an error message must not echo a file from outside the context.
-        s.error("dockerfile", f"must be a file inside {context}", value=dockerfile)
+    elif problem := _dockerfile_problem(context, dockerfile):
+        s.error("dockerfile", problem, value=dockerfile)
     return BuildSpec(context=context, dockerfile=dockerfile, args=args)
 
 
-def _file_inside(folder: Path, relative: str) -> bool:
-    """``relative`` names a regular file inside ``folder`` once ``..`` and symlinks are
-    resolved (an absolute path replaces ``folder``, so ``/etc/passwd`` is outside)."""
+def _dockerfile_problem(context: Path, relative: str) -> str | None:
+    """What is wrong with ``relative`` as the Dockerfile of ``context`` (None: nothing).
+    It must name a regular file inside ``context`` once ``..`` and symlinks are resolved
+    (an absolute path replaces ``context``, so ``/etc/passwd`` is outside); one outside is
+    never read, nor said to exist or not: an error must not tell about files outside it."""
     try:
-        path = (folder / relative).resolve()
-        return path.is_relative_to(folder) and path.is_file()
+        path = (context / relative).resolve()
+        if not path.is_relative_to(context):
+            return f"must be a file inside {context}"
+        if path.is_file():
+            return None
+        if path.exists():
+            return f"must be a file, not a folder or a special file (in {context})"
     except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
-        return False
+        return f"must be a file inside {context}"
+    close = difflib.get_close_matches(path.name, sorted(_names_in(path.parent)), n=1)
+    meant = f"; did you mean {str((path.parent / close[0]).relative_to(context))!r}?" if close else ""
+    return f"does not exist in {context}{meant}"
+
+
+def _names_in(folder: Path) -> list[str]:
+    """The names of the regular files in ``folder`` (none when it cannot be listed)."""
+    try:
+        return [entry.name for entry in folder.iterdir() if entry.is_file()]
+    except OSError:
+        return []
 
 
 def _parse_command(s: Section) -> tuple[str, ...] | None:

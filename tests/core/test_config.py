@@ -112,7 +112,7 @@ BAD = [
     (BASE.replace('name = "demo"', 'name = "demo"\nport = 70000'), "app.port", "between 1 and 65535"),
     (BASE.replace('name = "demo"', 'name = "demo"\nport = "80"'), "app.port", "integer"),
     (BASE.replace('context = "app"', 'context = "nowhere"'), "app.build.context", "folder"),
-    (BASE + 'dockerfile = "Nope.dockerfile"\n', "app.build.dockerfile", "file inside"),
+    (BASE + 'dockerfile = "Nope.dockerfile"\n', "app.build.dockerfile", "does not exist in"),
     (BASE.replace('name = "demo"', 'name = "demo"\ncpu = 0'), "app.cpu", "at least 1"),
     (BASE.replace('name = "demo"', 'name = "demo"\nmemory = -512'), "app.memory", "at least 1"),
     (BASE.replace('name = "demo"', 'name = "demo"\nmemory = "1GB"'), "app.memory", "integer"),

@@ -262,6 +262,29 @@ def test_a_dockerfile_outside_the_build_context_is_refused(make_project, deploye
         assert SECRET_CONTENT not in output and "root:x:0:0" not in output
 
 
+@pytest.mark.parametrize(
+    ("dockerfile", "problem"),
+    [
+        ("Dockerfil", "does not exist in {context}; did you mean 'Dockerfile'?"),
+        ("docker/Dockerfile.prod", "does not exist in {context}"),
+        ("docker", "must be a file, not a folder or a special file (in {context})"),
+    ],
+)
+def test_a_dockerfile_that_is_not_there_is_named_as_missing(make_project, deployer_cli, tmp_path, dockerfile, problem):
+    config = make_project(config_text(build=f"dockerfile = {dockerfile!r}"))
+    (tmp_path / "app" / "docker").mkdir()
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    message = problem.format(context=tmp_path / "app")
+    assert result.output.splitlines() == [f'error: {config}: app.build.dockerfile: {message} (got "{dockerfile}")']
+
+
+def test_a_missing_dockerfile_outside_the_context_is_refused_as_outside(make_project, deployer_cli, tmp_path):
+    """Whether a path outside the context exists is not told."""
+    config = make_project(config_text(build='dockerfile = "../Dockerfil"'))
+    refused(deployer_cli("plan", "--config", str(config)), "app.build.dockerfile", "must be a file inside")
+
+
 def test_a_symlink_to_a_dockerfile_inside_the_context_is_fine(make_project, tmp_path):
     config = make_project(config_text(build='dockerfile = "Linked.dockerfile"'))
     (tmp_path / "app" / "Linked.dockerfile").symlink_to(tmp_path / "app" / "Dockerfile")

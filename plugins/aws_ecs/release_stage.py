@@ -22,6 +22,7 @@ A failed or interrupted release leaves no ``released_task_definition`` output, s
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -85,7 +86,7 @@ def run_release(
         ctx.report("aws-ecs: no release task definition in the stack (compute was replaced); release command skipped")
         return {}
     if needs_release(before, staged):
-        ctx.report(f"release command: {' '.join(ctx.app.release_command or ())} ({definition.rsplit('/', 1)[-1]})")
+        ctx.report(f"release command: {shlex.join(ctx.app.release_command or ())} ({definition.rsplit('/', 1)[-1]})")
         oneoff.release(
             ecs,
             logs,

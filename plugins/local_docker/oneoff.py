@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -82,7 +83,7 @@ def release(ctx: PhaseContext, image: str, network: str) -> None:
     if not command:
         return
     docker = engine.client()
-    ctx.report(f"release command: {' '.join(command)}")
+    ctx.report(f"release command: {shlex.join(command)}")
     captured = bytearray()
 
     def output(data: bytes, err: bool) -> None:
@@ -104,7 +105,7 @@ def release(ctx: PhaseContext, image: str, network: str) -> None:
     if code != 0:
         shown = "\n".join(f"  | {line}" for line in lines[-_OUTPUT_LINES:]) or "  | (no output)"
         raise DeployFailed(
-            f"the release command ({' '.join(command)}) exited with {code}:\n{shown}\n"
+            f"the release command ({shlex.join(command)}) exited with {code}:\n{shown}\n"
             "The new version was not started; the previous version, if any, keeps serving."
         )
 

@@ -9,6 +9,8 @@ balancer keeps routing to the previous version.
 
 from __future__ import annotations
 
+import shlex
+
 from attrs import evolve
 
 from deployer.models import Change, ComputeResult, IngressResult, NetworkResult, PhaseContext, RegistryResult
@@ -25,7 +27,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, i
     new_version = any(c.action == "create" for c in (*planned.changes, *planned_workers))
     release: tuple[Change, ...] = ()
     if app.release_command and new_version:
-        release = (Change("create", "one-off", f"{engine.prefix(ctx)}-release", " ".join(app.release_command)),)
+        release = (Change("create", "one-off", f"{engine.prefix(ctx)}-release", shlex.join(app.release_command)),)
     if ctx.mode == "plan":
         result = planned
         worker_changes = planned_workers

@@ -118,3 +118,17 @@ def test_a_failed_release_leaves_the_services_alone(driven, monkeypatch):
     (stage,) = stacks[0].updates  # the stage only: no update moved the services
     assert "exclude" in stage
     assert "released_task_definition" not in stacks[0].before  # so the next up runs it again
+
+
+def test_the_release_command_is_reported_as_a_shell_would_read_it(monkeypatch):
+    """Its arguments quoted (``shlex.join``), so an argument with spaces reads as one."""
+    from attrs import evolve
+
+    from deployer.plugins.aws_ecs.release_stage import run_release
+
+    lines: list[str] = []
+    monkeypatch.setattr(oneoff, "release", lambda *a, **k: None)
+    ctx = evolve(make_ctx(release_command=("python", "-c", "import os; print(os.getcwd())")), report=lines.append)
+    staged = {**SERVING, "release_task_definition": RELEASE_V1}
+    run_release(ctx, None, None, SERVING, staged, sleep=lambda s: None, clock=lambda: 0.0)
+    assert lines == ["release command: python -c 'import os; print(os.getcwd())' (web-dev-release:1)"]

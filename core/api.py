@@ -43,6 +43,7 @@ from deployer.models import (
     Plan,
     Project,
     Status,
+    command_line,
 )
 from deployer.plugin_manager import DeployerPluginManager
 from deployer.progress import Reporter, SilentReporter
@@ -377,7 +378,8 @@ def rollback(session: Session, release: int | None = None, environ: Mapping[str,
 def _rollback_target(session: Session, known: Sequence[Release], number: int | None) -> Release:
     if not known:
         raise UsageError(
-            f"no release of app {session.project.app.name!r} on stack {session.stack!r}: run `deployer up` first"
+            f"no release of app {session.project.app.name!r} on stack {session.stack!r}: "
+            f"run `{command_line('up', target=session.target, stack=session.stack)}` first"
         )
     if number is None:
         wanted = previous_release(known)
@@ -438,7 +440,7 @@ def deployed_url(session: Session) -> str:
     if not current.deployed or not current.endpoint:
         raise UsageError(
             f"nothing is deployed for app {session.project.app.name!r} on target {session.target!r}, "
-            f"stack {session.stack!r}: run `deployer up --target {session.target}` first"
+            f"stack {session.stack!r}: run `{command_line('up', target=session.target, stack=session.stack)}` first"
         )
     return current.endpoint
 

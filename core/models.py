@@ -239,6 +239,12 @@ def _changes(value: Any) -> tuple[Change, ...]:
 # --- what each phase receives and returns ----------------------------------------------
 
 
+def command_line(verb: str, *, target: str, stack: str) -> str:
+    """``deployer <verb> --target <target> --stack <stack>``: a command a hint tells the
+    user to run, written out so that it acts on the same stack when pasted."""
+    return f"deployer {verb} --target {target} --stack {stack}"
+
+
 @frozen
 class PhaseContext:
     """Everything a phase implementation may read. The same object goes to all four phases.
@@ -260,6 +266,10 @@ class PhaseContext:
     services: ServicesResult | None = field(default=None, repr=False)
     """The services phase's result, set by the phase runner for the phases after it
     (registry, ingress, compute); its ``env`` goes to every workload. None before."""
+
+    def command_line(self, verb: str) -> str:
+        """:func:`command_line` for this context's target and stack."""
+        return command_line(verb, target=self.target.name, stack=self.stack)
 
 
 @frozen
@@ -442,7 +452,7 @@ class Status:
                 self,
                 "advice",
                 f"{self.desired - self.healthy} of {self.desired} replicas not healthy: run "
-                f"`deployer up --target {self.target} --stack {self.stack}` to start the missing ones",
+                f"`{command_line('up', target=self.target, stack=self.stack)}` to start the missing ones",
             )
 
 

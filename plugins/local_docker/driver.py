@@ -242,7 +242,7 @@ class LocalDriver:
         if not rows:
             raise UsageError(
                 f"no container of app {ctx.app.name!r} on stack {ctx.stack!r}, so no logs: "
-                "run `deployer up --target local` first (down removes the containers and their logs)"
+                f"run `{ctx.command_line('up')}` first (down removes the containers and their logs)"
             )
         sources = {r["Id"]: engine.replica_source(ctx, engine.name(r)) for r in rows}
         if follow:
@@ -271,7 +271,7 @@ class LocalDriver:
         running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
         if not running:
             raise UsageError(
-                f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `deployer up --target local` first"
+                f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `{ctx.command_line('up')}` first"
             )
         index = (replica or 1) - 1
         if index >= len(running):
@@ -340,19 +340,18 @@ def _advice(ctx: PhaseContext, docker: DockerEngine, *, healthy: int, running: i
     rollback to release N, ``rollback N`` (``up`` would deploy the working tree instead);
     a running replica that is not healthy is starting or failing its check, which its
     logs explain."""
-    where = f"--target local --stack {ctx.stack}"
     parts = []
     if running < desired:
         serving = core_releases.current(releases.listing(docker, ctx))
         back_to = serving.rolled_back_to if serving is not None else None
-        restart = f"deployer rollback {back_to}" if back_to is not None else "deployer up"
+        restart = ctx.command_line(f"rollback {back_to}" if back_to is not None else "up")
         parts.append(
-            f"{desired - running} of {desired} replicas not running: run `{restart} {where}` to start the missing ones"
+            f"{desired - running} of {desired} replicas not running: run `{restart}` to start the missing ones"
         )
     if healthy < min(running, desired):
         parts.append(
             f"{min(running, desired) - healthy} running but not healthy (starting, or failing GET "
-            f"{ctx.app.health.path}): `deployer logs {where}` shows why"
+            f"{ctx.app.health.path}): `{ctx.command_line('logs')}` shows why"
         )
     return "; ".join(parts)
 

@@ -117,7 +117,7 @@ def run(ctx: PhaseContext, command: Sequence[str]) -> int:
     running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
     if not running:
         raise UsageError(
-            f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `deployer up --target local` first"
+            f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `{ctx.command_line('up')}` first"
         )
     newest = max(running, key=lambda r: r["Created"])
     info: dict[str, Any] | None = docker.container(newest["Id"])

@@ -167,9 +167,17 @@ def test_logs_are_merged_and_prefixed_by_replica(deployed):
         list(api.logs(deployed.session(), since="yesterday"))
 
 
-def test_logs_of_a_stack_with_no_container_say_so(stack):
-    with pytest.raises(UsageError, match=r"no container of app 'ldtest' on stack .*run `deployer up --target local`"):
+def test_commands_on_a_stack_with_no_container_say_what_to_run_for_that_stack(stack):
+    """The hint is a command to paste: it names the stack (``--stack`` was left out, so
+    it deployed ``dev`` instead)."""
+    up = f"run `deployer up --target local --stack {stack.stack}` first"
+    with pytest.raises(UsageError, match=r"no container of app 'ldtest' on stack .*") as caught:
         api.logs(stack.session())
+    assert up in str(caught.value)
+    for command in (api.deployed_url, api.rollback, lambda session: api.exec_in_replica(session, ["true"])):
+        with pytest.raises(UsageError) as caught:
+            command(stack.session())
+        assert up in str(caught.value), caught.value
 
 
 def test_down_with_a_foreign_container_on_the_network_is_a_clear_error(stack, docker_client):

@@ -2,8 +2,8 @@
 
 Commands parse options and delegate; domain errors become exit codes only here:
 0 success, 1 deployment failed (also: ``status`` degraded, a ``verify`` check failed),
-2 usage or config error, 130 interrupted. Nothing heavy (pulumi, docker) is imported
-until a command needs it.
+2 usage or config error, 130 interrupted, 141 the reader of its output left. Nothing
+heavy (pulumi, docker) is imported until a command needs it.
 
 No ``from __future__ import annotations`` here: Typer reads every command's signature
 on each start, and string annotations would make it evaluate each one again
@@ -11,12 +11,14 @@ on each start, and string annotations would make it evaluate each one again
 nothing more.
 """
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
@@ -146,18 +148,32 @@ def _run(
             typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
         else:
             render(result)
+        sys.stdout.flush()  # a reader that left is found here, not at the exit
     except DeployerError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
         _fail("interrupted; run the same command again to converge", 130, as_json)
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
-    except BrokenPipeError:  # the reader left (`deployer logs | head`): click exits 1 quietly
-        raise
+    except BrokenPipeError:
+        _reader_gone()
     except Exception as exc:
         _crash(exc, session, as_json)
     if failed(result):
         raise typer.Exit(1)
+
+
+EXIT_READER_GONE = 141
+"""128 + SIGPIPE: the exit code of a Unix tool whose reader left (``deployer logs | head``)."""
+
+
+def _reader_gone() -> NoReturn:
+    """Stop writing to a standard output nobody reads (what is still buffered goes to
+    /dev/null, so the exit prints no error) and exit :data:`EXIT_READER_GONE`, as a tool
+    that SIGPIPE ends does: not 1, which says the deployment failed."""
+    with contextlib.suppress(OSError, ValueError):  # ValueError: no file descriptor (a test's capture)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(EXIT_READER_GONE)
 
 
 def _crash(exc: Exception, session: Any, as_json: bool) -> None:

@@ -15,8 +15,16 @@ from deployer.models import Change, Plan, Status
 SYMBOLS = {"create": "+", "replace": "+-", "update": "~", "remove": "-", "unchanged": " "}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader left: raise, for the CLI to end as a tool whose reader left does
+        (rich's own way exits 1, which says the deployment failed)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return _Console(highlight=False, soft_wrap=True)
 
 
 def print_plan(plan: Plan) -> None:

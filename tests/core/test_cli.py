@@ -429,8 +429,9 @@ def test_a_plugin_registered_from_any_module_is_named_by_its_registered_name():
 
 @pytest.mark.docker
 def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path):
-    """``deployer status | head -0``: the pipe closes before the output is written; click
-    then exits 1 without a word, where deployer reported a crash of its own before."""
+    """``deployer status | head -0``: the pipe closes before the output is written; the
+    command exits 141 without a word (as the two commands below), where deployer
+    reported a crash of its own before."""
     config = write_project(tmp_path, app={"name": "piped"})
     process = subprocess.Popen(
         [sys.executable, "-m", "deployer", "status", "--target", "local", "--config", str(config)],
@@ -440,5 +441,22 @@ def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path):
     )
     process.stdout.close()
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 1, stderr
+    assert process.returncode == cli.EXIT_READER_GONE, stderr
     assert stderr == "", stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["targets"], ["plan", "--target", "aws-ecs", "--offline", "--json", "--config", "deployer.toml"]],
+    ids=["rich", "json"],
+)
+def test_a_reader_that_left_ends_the_command_with_141_and_no_error(args):
+    """``deployer ... | head``: the exit code a tool that SIGPIPE ends has, nothing on
+    stderr about it; not 1, which says the deployment failed (rich exited 1)."""
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "deployer", *args]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader leaves before anything is written
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == cli.EXIT_READER_GONE == 141, errors
+    assert "Error" not in errors and "Traceback" not in errors, errors

@@ -24,6 +24,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from deployer import __version__
+from deployer.errors import EXIT_INTERRUPTED, INTERRUPTED
 
 DEBUG_ENV = "DEPLOYER_DEBUG"
 
@@ -152,7 +153,7 @@ def _run(
     except DeployerError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
-        _fail("interrupted; run the same command again to converge", 130, as_json)
+        _fail(INTERRUPTED, EXIT_INTERRUPTED, as_json)
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
     except BrokenPipeError:

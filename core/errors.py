@@ -6,6 +6,10 @@ import datetime
 import json
 from collections.abc import Iterable
 
+EXIT_INTERRUPTED = 130
+INTERRUPTED = "interrupted; run the same command again to converge"
+"""What the CLI says, with :data:`EXIT_INTERRUPTED`, when Ctrl-C (or SIGTERM during ``up``) stops it."""
+
 
 class DeployerError(Exception):
     """Base class: a failure deployer understands and can explain to the user."""

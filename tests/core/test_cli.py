@@ -460,3 +460,22 @@ def test_a_reader_that_left_ends_the_command_with_141_and_no_error(args):
     errors = process.stderr.read().decode()
     assert process.wait(timeout=60) == cli.EXIT_READER_GONE == 141, errors
     assert "Error" not in errors and "Traceback" not in errors, errors
+
+
+def test_ctrl_c_while_the_cli_loads_is_one_line_and_exit_130():
+    """The console script (``deployer.__main__:main``) imports the CLI itself: a Ctrl-C in
+    that first fraction of a second printed a 15-24 line traceback."""
+    interrupt_on_typer = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'typer':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "from deployer.__main__ import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", interrupt_on_typer, "status"], capture_output=True, text=True)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "error: interrupted; run the same command again to converge\n"

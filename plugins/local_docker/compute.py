@@ -32,7 +32,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -520,7 +520,7 @@ def _wait_healthy(
                     raise _failure(docker, ctx, name, row, _listens_on_loopback(ip, ctx.app.port))
                 waiting.append(name)
             elif health == "unhealthy":
-                raise _failure(docker, ctx, name, row, _failed_check(ctx, settings), hint=check_hint)
+                raise _failure(docker, ctx, name, row, _failed_check(ctx, settings), check_failed=True)
             else:
                 waiting.append(name)
         if not waiting:
@@ -561,12 +561,16 @@ def _failed_check(ctx: PhaseContext, settings: LocalSettings) -> str:
 _ANSWERED = re.compile(r"\bstatus (\d{3})\b")
 
 
-def check_hint(output: str) -> str:
+def check_hint(output: str, port: int) -> str:
     """What to change after a failed health check, as a sentence: from its ``output``, the
-    status when the app answered (it is up, the answer is wrong), else more time to start."""
+    status when the app answered (it is up, the answer is wrong), else where it must
+    listen or more time to start."""
     answered = _ANSWERED.search(output)
     if answered is None:
-        return "Raise [app.health] start_period if the app needs longer to start."
+        return (
+            f"Nothing answered on port {port}: the app must listen on 0.0.0.0:{port} ([app] port), "
+            "or, if it needs longer to start, raise [app.health] start_period."
+        )
     if answered[1].startswith("3"):
         return f"The health path must answer a 2xx itself, not a redirect ({answered[1]}): redirects are not followed."
     return f"The health path must answer a 2xx, not {answered[1]}."
@@ -615,12 +619,13 @@ def _failure(
     row: dict[str, Any] | None,
     what: str,
     *,
-    hint: Callable[[str], str] | None = None,
+    check_failed: bool = False,
 ) -> DeployFailed:
     """The error of a new replica that did not become healthy: ``what`` happened, how it
-    ended (exit code, out of memory), its last health check output with ``hint(output)``
-    after it, its log lines, the fix when the logs show a write to the read-only root
-    filesystem, and the image's ``EXPOSE`` when it names other ports than the app's."""
+    ended (exit code, out of memory), its last health check output (with :func:`check_hint`
+    after it when the ``check_failed``), its log lines, the fix when the logs show a write
+    to the read-only root filesystem, and the image's ``EXPOSE`` when it names other ports
+    than the app's."""
     check, ended, logs, exposed = "", "", "", ""
     if row is not None:
         try:
@@ -635,7 +640,8 @@ def _failure(
             health = state.get("Health") or {}
             if health.get("Log"):
                 output = health["Log"][-1]["Output"].strip()
-                check = f"\nlast health check output: {output}" + (f"\n{hint(output)}" if hint else "")
+                hint = f"\n{check_hint(output, ctx.app.port)}" if check_failed else ""
+                check = f"\nlast health check output: {output}{hint}"
             # a restarting replica is running again when inspected (its ExitCode back to 0):
             # the listing's status, "Restarting (3) ..." or "Exited (3) ...", has the code
             exited = _EXITED.match(row.get("Status") or "")

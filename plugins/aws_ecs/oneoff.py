@@ -14,6 +14,7 @@ no capacity) is a :class:`DeployFailed` naming ECS's reason; so is a failure to 
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -131,7 +132,7 @@ def run_in_service(
         raise UsageError("aws-ecs: the stack is not deployed: run `deployer up --target aws-ecs` first")
     found = ecs.describe_services(cluster=outputs["cluster"], services=[outputs["service"]])["services"]
     definition = found[0]["taskDefinition"] if found else outputs["task_definition"]
-    report(f"aws-ecs: running {' '.join(command)} in a one-off task of {definition.rsplit('/', 1)[-1]} ...")
+    report(f"aws-ecs: running {shlex.join(command)} in a one-off task of {definition.rsplit('/', 1)[-1]} ...")
     return run_task(
         ecs,
         logs,

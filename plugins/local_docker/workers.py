@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 from typing import Any
 
 from deployer import docker_labels
@@ -64,7 +65,7 @@ def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[C
             index += 1
         changes += [Change("unchanged", "container", engine.name(r), f"worker {worker.name}") for r in keep]
     to_remove += [r for r in rows if r["Labels"].get(WORKER) not in wanted]
-    changes += [Change("create", "container", n, f"worker {w.name}: {' '.join(w.command)}") for w, n, _ in to_create]
+    changes += [Change("create", "container", n, f"worker {w.name}: {shlex.join(w.command)}") for w, n, _ in to_create]
     changes += [Change("remove", "container", engine.name(r), "old worker") for r in to_remove]
     if ctx.mode == "plan":
         return tuple(changes)

@@ -168,9 +168,7 @@ class AwsEcsDriver:
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The app's CloudWatch log lines, oldest first."""
         stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
-        outputs = _values(stack.outputs()) if stack else {}
-        if "log_group" not in outputs:
-            raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
+        outputs = program.deployed(ctx, _values(stack.outputs()) if stack else {})
         yield from cloudwatch.read(
             session.client("logs"), outputs["log_group"], follow=follow, since=since, sleep=self._sleep
         )
@@ -182,7 +180,7 @@ class AwsEcsDriver:
         return oneoff.run_in_service(
             session.client("ecs"),
             session.client("logs"),
-            _values(stack.outputs()) if stack else {},
+            program.deployed(ctx, _values(stack.outputs()) if stack else {}),
             command,
             report=ctx.report,
             output=print,
@@ -198,7 +196,7 @@ class AwsEcsDriver:
         stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
         return exec_session.exec_in_service(
             session.client("ecs"),
-            _values(stack.outputs()) if stack else {},
+            program.deployed(ctx, _values(stack.outputs()) if stack else {}),
             plugin=plugin,
             container=ctx.app.name,
             command=command,

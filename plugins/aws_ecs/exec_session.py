@@ -86,10 +86,8 @@ def exec_in_service(
     profile: str | None,
     call: Callable[[list[str]], int] = subprocess.call,
 ) -> int:
-    """ECS Exec into replica ``replica`` of the stack's service (the stack ``outputs``),
+    """ECS Exec into replica ``replica`` of the stack's service (the deployed stack's ``outputs``),
     once the service says ECS Exec is on; return the plugin's exit code."""
-    if "service" not in outputs:
-        raise UsageError("aws-ecs: the stack is not deployed: run `deployer up --target aws-ecs` first")
     cluster, service = outputs["cluster"], outputs["service"]
     found = ecs.describe_services(cluster=cluster, services=[service])["services"]
     require_enabled(True, found[0].get("enableExecuteCommand") if found else None)

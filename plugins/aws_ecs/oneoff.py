@@ -21,7 +21,7 @@ from typing import Any
 
 from attrs import frozen
 
-from deployer.errors import DeployFailed, UsageError
+from deployer.errors import DeployFailed
 
 POLL = 6.0
 """Seconds between two ``DescribeTasks`` calls (boto3's ``tasks_stopped`` waiter uses 6)."""
@@ -128,8 +128,6 @@ def run_in_service(
 ) -> int:
     """``deployer run``: :func:`run_task` of the task definition the stack's service runs
     now (ECS's answer, so after a circuit-breaker rollback it is the revision serving)."""
-    if "service" not in outputs:
-        raise UsageError("aws-ecs: the stack is not deployed: run `deployer up --target aws-ecs` first")
     found = ecs.describe_services(cluster=outputs["cluster"], services=[outputs["service"]])["services"]
     definition = found[0]["taskDefinition"] if found else outputs["task_definition"]
     report(f"aws-ecs: running {shlex.join(command)} in a one-off task of {definition.rsplit('/', 1)[-1]} ...")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 
+from deployer.errors import UsageError
 from deployer.models import PhaseContext, PhaseResults
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import cpu_architecture
@@ -56,6 +57,15 @@ def run(
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def deployed(ctx: PhaseContext, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The :func:`exports` of a deployed stack, read back (``logs``, ``run``, ``exec``);
+    a :class:`UsageError` saying what to run when they hold no service (nothing deployed,
+    or after ``down``)."""
+    if "service" not in outputs:
+        raise UsageError(f"aws-ecs: stack {ctx.stack!r} is not deployed: run `{ctx.command_line('up')}` first")
+    return dict(outputs)
 
 
 def exports(results: PhaseResults) -> dict[str, Any]:

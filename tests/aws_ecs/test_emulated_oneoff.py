@@ -95,7 +95,9 @@ def test_a_task_that_cannot_start_is_a_deploy_failure_naming_ecs_reason(moto, ap
 
 def test_run_without_a_deployment_says_to_run_up(moto, app, tmp_path, base_image):
     ctx = evolve(ctx_for(tmp_path, app), image=base_image)
-    with pytest.raises(UsageError, match="not deployed: run `deployer up --target aws-ecs` first"):
+    with pytest.raises(
+        UsageError, match=rf"not deployed: run `deployer up --target aws-ecs --stack {ctx.stack}` first"
+    ):
         EmulatedDriver().run(ctx, ("true",))
 
 

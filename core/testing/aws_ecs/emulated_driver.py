@@ -291,7 +291,7 @@ class EmulatedDriver:
         return oneoff.run_in_service(
             self._ecs(ctx, aws),
             aws.logs,
-            dict(load(ctx).outputs),
+            program.deployed(ctx, load(ctx).outputs),
             command,
             report=ctx.report,
             output=print,
@@ -309,7 +309,7 @@ class EmulatedDriver:
         aws = self._aws(ctx)
         return exec_session.exec_in_service(
             self._ecs(ctx, aws),
-            dict(load(ctx).outputs),
+            program.deployed(ctx, load(ctx).outputs),
             plugin=plugin,
             container=ctx.app.name,
             command=command,
@@ -372,9 +372,7 @@ class EmulatedDriver:
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The log group's events in moto, through the production CloudWatch reader."""
-        outputs = load(ctx).outputs
-        if "log_group" not in outputs:
-            raise DeployFailed(f"aws-ecs: stack {ctx.stack} is not deployed, no logs to read")
+        outputs = program.deployed(ctx, load(ctx).outputs)
         aws = self._aws(ctx)
         scheduler = emulated_serving.active()
         if scheduler is not None:

@@ -280,6 +280,7 @@ def _build(
             pull=False,
             decode=True,
             labels=labels,
+            timeout=docker_engine.STREAM_TIMEOUT,  # a step may print nothing for minutes
         )
         for chunk in stream:
             if "error" in chunk:

@@ -1,6 +1,8 @@
 """deployer.docker_engine against the real Docker engine: the cheap reads (http.client over
 the engine's Unix socket) answer what the docker SDK answers, chunked replies included, over
-the socket and over TCP (through the SDK); replies are bounded in size."""
+the socket and over TCP (through the SDK); replies are bounded in size; an engine that
+stops answering or closes the connection (through :class:`EngineProxy`) is a one-line
+EnvironmentProblem, in bounded time."""
 
 from __future__ import annotations
 
@@ -9,14 +11,16 @@ import os
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
 from deployer import docker_engine as docker_engine_module
-from deployer.docker_engine import DockerEngine, EngineError, UnixHTTPConnection, connect
+from deployer.docker_engine import DockerEngine, EngineError, EngineNotAnswering, UnixHTTPConnection, connect
 from deployer.errors import EnvironmentProblem
+from deployer.testing.engine_proxy import EngineProxy
 from tests.conftest import TEST_LABEL
 
 pytestmark = pytest.mark.docker
@@ -115,6 +119,72 @@ def test_a_socket_that_does_not_answer_http_is_reported_unreachable(tmp_path):
             match=r"unix://.*not-docker.sock does not answer as a Docker engine \(BadStatusLine: .*SSH-2.0",
         ):
             DockerEngine(f"unix://{path}").containers()
+
+
+@pytest.fixture
+def proxy(docker_engine, tmp_path) -> Iterator[EngineProxy]:
+    with EngineProxy(tmp_path / "engine.sock", docker_engine.host.removeprefix("unix://")) as relaying:
+        yield relaying
+
+
+def test_an_engine_that_stops_answering_fails_a_read_and_an_sdk_call_within_the_request_timeout(proxy, monkeypatch):
+    monkeypatch.setattr(docker_engine_module, "REQUEST_TIMEOUT", 1)
+    engine = DockerEngine(proxy.host)
+    engine.containers()
+    engine.api.version()  # the SDK connected while the engine answered
+    proxy.stall()
+
+    for call in (engine.containers, engine.api.containers):
+        started = time.monotonic()
+        with pytest.raises(EngineNotAnswering) as caught, engine.faults():
+            call()
+        assert time.monotonic() - started < 5
+        assert str(caught.value).startswith(
+            f"the Docker engine at {proxy.host} stopped answering (no reply within 1 s)"
+        )
+        assert "run the same command again" in str(caught.value) and caught.value.exit_code == 2
+    assert not engine.can_clean_up_after(KeyboardInterrupt()), "a ping gets no answer either"
+
+
+def test_an_engine_that_closes_the_connection_is_reported_so(proxy):
+    engine = DockerEngine(proxy.host)
+    engine.api.version()
+    proxy.drop()
+
+    for call in (engine.containers, engine.api.containers):
+        with pytest.raises(EngineNotAnswering, match="closed the connection") as caught, engine.faults():
+            call()
+        assert "run the same command again" in str(caught.value) and caught.value.exit_code == 2
+    proxy.resume()
+    assert engine.containers() is not None and engine.can_clean_up_after(KeyboardInterrupt())
+
+
+def test_a_silent_engine_at_first_contact_is_said_not_to_answer_within_the_ping_timeout(proxy):
+    proxy.stall()
+    started = time.monotonic()
+    with pytest.raises(EnvironmentProblem) as caught:
+        DockerEngine(proxy.host).check()
+    assert time.monotonic() - started < docker_engine_module.PING_TIMEOUT + 1
+    assert "accepts connections but does not answer (no reply to GET /_ping within 3 s)" in str(caught.value)
+    assert "systemctl start" not in str(caught.value)
+
+
+def test_a_ping_answered_with_an_error_is_an_environment_problem_with_the_engines_message(tmp_path):
+    path = str(tmp_path / "failing.sock")
+    with socketserver.UnixStreamServer(path, _Failing) as server:
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        with pytest.raises(EnvironmentProblem) as caught:
+            DockerEngine(f"unix://{path}").check()
+    assert "GET /_ping failed (500): the storage driver is broken" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+class _Failing(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.rfile.readline()
+        body = b'{"message": "the storage driver is broken"}'
+        self.wfile.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n")
+        self.wfile.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
 
 class _NotHttp(socketserver.BaseRequestHandler):

@@ -30,7 +30,7 @@ import time
 from typing import Any
 
 from deployer import docker_labels
-from deployer.docker_engine import DockerEngine
+from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import ConfigError, DeployFailed
 from deployer.models import Change, NetworkResult, PhaseContext
 from deployer.plugins.local_docker import engine
@@ -112,7 +112,7 @@ def require_available(docker: DockerEngine, spec: DatabaseSpec) -> None:
     if spec.version == STANDIN_VERSION or docker.image(official) is not None:
         return
     try:
-        docker.api.pull("postgres", tag=spec.version)
+        docker.patient(STREAM_TIMEOUT).pull("postgres", tag=spec.version)
     except docker.errors.APIError:
         raise _unavailable(spec) from None
 
@@ -140,7 +140,7 @@ def image(docker: DockerEngine, ctx: PhaseContext, spec: DatabaseSpec, *, build:
         return official, f"the official image {official}"
     if build:
         try:
-            docker.api.pull("postgres", tag=spec.version)
+            docker.patient(STREAM_TIMEOUT).pull("postgres", tag=spec.version)
             return official, f"the official image {official}"
         except docker.errors.APIError:
             pass
@@ -160,6 +160,7 @@ def image(docker: DockerEngine, ctx: PhaseContext, spec: DatabaseSpec, *, build:
                 forcerm=True,
                 labels={docker_labels.ROLE: ROLE_DATABASE_IMAGE},
                 decode=True,
+                timeout=STREAM_TIMEOUT,
             ):
                 pass
         except docker.errors.APIError as error:

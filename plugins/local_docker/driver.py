@@ -28,7 +28,7 @@ from typing import Any
 from attrs import evolve
 
 from deployer import releases as core_releases
-from deployer.docker_engine import DockerEngine
+from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.log_lines import merge
 from deployer.models import Change, Check, Deployment, Image, LogLine, PhaseContext, Plan, Status, StatusRange
@@ -89,7 +89,7 @@ class LocalDriver:
         """Converge the stack and return once the endpoint answers the health path with a
         2xx through the load balancer (:func:`deployer.verify.wait_until_serving`)."""
         docker = engine.client()
-        with self.lock(ctx), _sigterm_as_interrupt():
+        with self.lock(ctx), _sigterm_as_interrupt(), docker.faults():
             check_port(docker, ctx)
             known = releases.listing(docker, ctx)
             try:
@@ -248,7 +248,10 @@ class LocalDriver:
         if follow:
             return _follow(docker, sources, start)
         streams = [
-            _lines(source, docker.api.logs(cid, stream=True, follow=False, timestamps=True, since=start))
+            _lines(
+                source,
+                docker.patient(STREAM_TIMEOUT).logs(cid, stream=True, follow=False, timestamps=True, since=start),
+            )
             for cid, source in sources.items()
         ]
         return merge(streams, since=since)
@@ -288,7 +291,7 @@ class LocalDriver:
                 )
             return subprocess.call([docker_cli, "exec", "-it" if tty else "-i", name, *command])
         exec_id = docker.api.exec_create(name, list(command))["Id"]
-        for out, err in docker.api.exec_start(exec_id, stream=True, demux=True):
+        for out, err in docker.patient(STREAM_TIMEOUT).exec_start(exec_id, stream=True, demux=True):
             for stream, data in ((sys.stdout, out), (sys.stderr, err)):
                 if data:
                     stream.buffer.write(data)
@@ -429,7 +432,9 @@ def _follow(docker: DockerEngine, sources: dict[str, str], start: int | None) ->
 
     def pump(cid: str, source: str) -> None:
         try:
-            for line in _lines(source, docker.api.logs(cid, stream=True, follow=True, timestamps=True, since=start)):
+            for line in _lines(
+                source, docker.patient(STREAM_TIMEOUT).logs(cid, stream=True, follow=True, timestamps=True, since=start)
+            ):
                 lines.put(line)
         finally:
             lines.put(None)

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable
 
 from deployer import docker_labels
-from deployer.docker_engine import DockerEngine
+from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed
 from deployer.plugins.local_docker import engine
 from deployer.plugins.local_docker.haproxy_config import BOOTSTRAP, CONFIG_DIR, CONFIG_FILE, LISTEN_PORT
@@ -45,7 +45,9 @@ def ensure_lb_image(docker: DockerEngine, settings: LocalSettings, report: Calla
     report(f"building the load balancer image {tag} (HAProxy from Debian packages)")
     context = engine.tar({"Dockerfile": _DOCKERFILE.format(base=settings.lb_base_image), "haproxy.cfg": BOOTSTRAP})
     try:
-        docker.sdk.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True, pull=False)
+        docker.sdk.images.build(
+            fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True, pull=False, timeout=STREAM_TIMEOUT
+        )
     except (docker.errors.BuildError, docker.errors.APIError) as error:
         raise DeployFailed(
             f"building the load balancer image from {settings.lb_base_image} failed: {error}. "

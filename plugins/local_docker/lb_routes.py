@@ -137,7 +137,7 @@ def wait_drained(docker: DockerEngine, upstream: Upstream, workers: tuple[int, .
         '[ -z "$alive" ] && exit 0; sleep 0.05; i=$((i+1)); done; exit 3'
     )
     exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
-    docker.api.exec_start(exec_id)
+    docker.patient(cap).exec_start(exec_id)  # answers once the script ends, at most cap s later
     code = docker.api.exec_inspect(exec_id)["ExitCode"]
     return time.monotonic() - started if code == 0 else None
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from deployer import docker_labels
-from deployer.docker_engine import DockerEngine
+from deployer.docker_engine import REQUEST_TIMEOUT, STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import engine
@@ -63,14 +63,15 @@ def _run(
     try:
         # Attached before it starts (as `docker run` does), so a command that ends at once
         # still closes the stream: attaching to a container that already exited can wait forever.
-        frames = docker.api.attach(created["Id"], stream=True, logs=True, demux=True)
+        # its output may pause for minutes (a migration): a silence of STREAM_TIMEOUT is the engine's
+        frames = docker.patient(STREAM_TIMEOUT).attach(created["Id"], stream=True, logs=True, demux=True)
         docker.api.start(created["Id"])
         for out, err in frames:
             if out:
                 output(out, False)
             if err:
                 output(err, True)
-        code: int = docker.api.wait(created["Id"])["StatusCode"]
+        code: int = docker.api.wait(created["Id"], timeout=REQUEST_TIMEOUT)["StatusCode"]
         return code
     finally:
         with contextlib.suppress(docker.errors.NotFound):

@@ -20,8 +20,9 @@ settings that shape a replica; secret values only as HMACs under a machine-local
 New replicas start without their CPU limit and are probed directly (:mod:`.probe`); the
 limit is applied once they pass their check, before they get traffic (:mod:`.cpu_boost`).
 
-An interrupted ``up`` removes the replicas it started and had not registered; a
-replica left behind by a hard kill is reused or removed by the next ``up``.
+An interrupted ``up`` removes the replicas it started and had not registered, unless the
+engine failed or does not answer (then nothing waits on it); a replica left behind (or by
+a hard kill) is reused or removed by the next ``up``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection
+from multiprocessing.pool import ThreadPool
 from typing import Any
 
 from deployer import docker_labels
@@ -349,11 +350,15 @@ def _switch_routes(
         lb_routes.wait_routed(docker, upstream, final, timeout=30)
         lb_routes.wait_serving(endpoint, ctx.app.health.path, timeout=30)
     except BaseException as error:
-        ctx.report(f"load balancer: routing back to {', '.join(previous) or 'no replica'}")
-        routed_new = lb_routes.register(docker, upstream, previous)
-        lb_routes.wait_routed(docker, upstream, previous, timeout=30)
-        lb_routes.wait_drained(docker, upstream, routed_new, drain_seconds)
-        remove(docker, started)
+
+        def route_back() -> None:
+            ctx.report(f"load balancer: routing back to {', '.join(previous) or 'no replica'}")
+            routed_new = lb_routes.register(docker, upstream, previous)
+            lb_routes.wait_routed(docker, upstream, previous, timeout=30)
+            lb_routes.wait_drained(docker, upstream, routed_new, drain_seconds)
+            remove(docker, started)
+
+        _clean_up(docker, ctx, error, route_back)
         if isinstance(error, DeployFailed):
             raise DeployFailed(
                 f"{error}\nThe load balancer routes to the previous version again, if any; the new replicas "
@@ -361,6 +366,16 @@ def _switch_routes(
             ) from None
         raise
     return workers
+
+
+def _clean_up(docker: DockerEngine, ctx: PhaseContext, error: BaseException, clean_up: Callable[[], None]) -> None:
+    """Run ``clean_up`` after ``error`` unless the engine failed or, after Ctrl-C, does not
+    answer (:meth:`~deployer.docker_engine.DockerEngine.can_clean_up_after`): then say
+    that the next ``up`` removes what this one started, and return at once."""
+    if docker.can_clean_up_after(error):
+        clean_up()
+    else:
+        ctx.report("the Docker engine does not answer: the next `up` removes the replicas this one started")
 
 
 def _changes(
@@ -472,7 +487,7 @@ def _start_and_check(
             return None
 
         if new_names:  # in parallel: each create and start is a few engine round trips
-            with ThreadPoolExecutor(max_workers=min(8, len(new_names))) as pool:
+            with ThreadPool(min(8, len(new_names))) as pool:  # daemon threads: Ctrl-C waits for none
                 problems = [p for p in pool.map(start, new_names) if p]
             if problems:
                 raise DeployFailed(
@@ -484,8 +499,8 @@ def _start_and_check(
                 f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)"
             )
             _wait_healthy(docker, ctx, settings, spec_hash(fields), pending, network_name)
-    except BaseException:
-        remove(docker, pending)
+    except BaseException as error:
+        _clean_up(docker, ctx, error, lambda: remove(docker, pending))
         raise
 
 
@@ -728,5 +743,5 @@ def remove(docker: DockerEngine, names: list[str], *, paused: Collection[str] = 
             pass
 
     if names:
-        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-            list(pool.map(one, names))
+        with ThreadPool(min(8, len(names))) as pool:  # daemon threads: Ctrl-C waits for none
+            pool.map(one, names)

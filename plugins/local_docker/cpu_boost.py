@@ -11,7 +11,7 @@ Every replica that serves traffic runs under its limit, at the default weight.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.pool import ThreadPool
 from typing import Any
 
 from deployer.docker_engine import DockerEngine
@@ -39,8 +39,8 @@ def limit(docker: DockerEngine, names: list[str], cpu: int) -> None:
         docker.api.update_container(name, cpu_period=PERIOD, cpu_quota=quota(cpu), cpu_shares=SHARES)
 
     if names:
-        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-            list(pool.map(end_boost, names))
+        with ThreadPool(min(8, len(names))) as pool:  # daemon threads: Ctrl-C waits for none
+            pool.map(end_boost, names)
 
 
 def cpus(host_config: dict[str, Any]) -> int:

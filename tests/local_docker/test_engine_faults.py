@@ -1,0 +1,131 @@
+"""`deployer up` when the Docker engine fails mid-rollout (through an
+:class:`~deployer.testing.engine_proxy.EngineProxy`, never by stopping the shared daemon):
+a stalled engine ends the run in bounded time, Ctrl-C ends it at once, a closed connection
+is named; each is one line, the previous version keeps serving, and the next `up`
+converges."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from deployer import docker_labels
+from deployer.testing.engine_proxy import EngineProxy
+
+pytestmark = pytest.mark.docker
+
+REQUEST_TIMEOUT = 3
+"""The engine's request timeout in the `up` under test (30 s by default)."""
+
+
+@pytest.fixture
+def proxy(docker_engine, tmp_path) -> Iterator[EngineProxy]:
+    with EngineProxy(tmp_path / "engine.sock", docker_engine.host.removeprefix("unix://")) as relaying:
+        yield relaying
+
+
+def _up_through(proxy: EngineProxy, stack) -> subprocess.Popen:
+    """`deployer up` of ``stack`` in a process of its own, reaching the engine through ``proxy``."""
+    code = textwrap.dedent(f"""
+        import sys
+        from deployer import docker_engine, cli
+        docker_engine.REQUEST_TIMEOUT = {REQUEST_TIMEOUT}
+        sys.argv = ["deployer", "up", "--target", "local", "--stack", {stack.stack!r}, "--config", {str(stack.config)!r}]
+        cli.main()
+        """)
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DOCKER_HOST": proxy.host},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+
+
+def _in_health_wait(stack, old: set[str]) -> None:
+    """Until a new replica runs: `up` then waits for its health check (it never passes)."""
+    deadline = time.monotonic() + 120
+    while not [c for c in stack.containers("replica") if c["Id"] not in old and c["State"] == "running"]:
+        assert time.monotonic() < deadline, "the rollout never started a replica"
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
+def _never_healthy(stack) -> None:
+    """The next version starts but never listens; Docker does not count its failed checks."""
+    stack.version = "2"
+    stack.command = ["sleep", "600"]
+    stack.app_keys = {"health": {"interval": 5, "timeout": 2, "retries": 2, "start_period": 300}}
+
+
+def _ended(process: subprocess.Popen) -> tuple[str, float]:
+    """``process``'s stderr once it ended, and the seconds that took from now (at most 60)."""
+    started = time.monotonic()
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return err, time.monotonic() - started
+
+
+def _converges(stack) -> None:
+    stack.command, stack.app_keys, stack.version = None, {}, "3"
+    stack.up()
+    replicas = stack.containers("replica")
+    assert len(replicas) == 2 and len({c["Labels"][docker_labels.SPEC_HASH] for c in replicas}) == 1
+    assert len(stack.containers()) == 3, "replicas plus the load balancer, nothing else"
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 3\n"}
+
+
+@pytest.mark.parametrize("fault", ["stall", "drop"])
+def test_an_engine_failing_during_the_health_wait_ends_up_with_one_line_and_exit_2(stack, proxy, fault):
+    stack.up()
+    old = {c["Id"] for c in stack.containers("replica")}
+    _never_healthy(stack)
+    process = _up_through(proxy, stack)
+    _in_health_wait(stack, old)
+
+    getattr(proxy, fault)()
+    err, took = _ended(process)
+    print(f"{fault}: up ended {took:.1f} s after the fault")
+
+    assert process.returncode == 2, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    said = "stopped answering" if fault == "stall" else "closed the connection"
+    assert len(errors) == 1 and said in errors[0] and "run the same command again" in errors[0], err
+    assert "Traceback" not in err
+    if fault == "stall":
+        assert took < 4 * REQUEST_TIMEOUT + 10, "one read times out, the cleanup is skipped"
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    proxy.resume()
+    _converges(stack)
+
+
+def test_ctrl_c_ends_up_at_once_while_the_engine_does_not_answer(stack, proxy):
+    stack.up()
+    old = {c["Id"] for c in stack.containers("replica")}
+    _never_healthy(stack)
+    process = _up_through(proxy, stack)
+    _in_health_wait(stack, old)
+    proxy.stall()
+    time.sleep(0.5)  # a request is blocked now
+
+    process.send_signal(signal.SIGINT)
+    err, took = _ended(process)
+    print(f"Ctrl-C: up ended {took:.1f} s after SIGINT")
+
+    assert process.returncode == 130, err
+    assert "the next `up` removes the replicas this one started" in err and "interrupted" in err
+    assert took < 8, "a ping (3 s) says the engine does not answer: no cleanup waits on it"
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    proxy.resume()
+    _converges(stack)

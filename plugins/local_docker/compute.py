@@ -722,9 +722,15 @@ def _retire(
                 ctx.report(f"{engine.name(row)} could not be paused ({error.explanation or error}): removing it")
                 rows = [*rows, row]
     if rows:
-        ctx.report(f"removing {', '.join(engine.name(r) for r in rows)}")
+        ctx.report(stopping([engine.name(r) for r in rows]))
         paused = [engine.name(r) for r in rows if engine.is_standby(r)]
         remove(docker, [engine.name(r) for r in rows], paused=paused)
+
+
+def stopping(names: list[str]) -> str:
+    """The line announcing :func:`remove` of ``names``, with the wait an app that ignores
+    SIGTERM costs: ``stopping (SIGTERM, SIGKILL after 10 s) and removing ...``."""
+    return f"stopping (SIGTERM, SIGKILL after {STOP_TIMEOUT} s) and removing {', '.join(names)}"
 
 
 def remove(docker: DockerEngine, names: list[str], *, paused: Collection[str] = ()) -> None:

@@ -149,9 +149,7 @@ class LocalDriver:
             rows = engine.containers(docker, ctx)
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
                 names = [engine.name(r) for r in rows]
-                ctx.report(
-                    f"stopping (SIGTERM, SIGKILL after {compute.STOP_TIMEOUT} s) and removing {', '.join(names)}"
-                )
+                ctx.report(compute.stopping(names))
                 paused = [engine.name(r) for r in rows if engine.is_standby(r)]
                 compute.remove(docker, names, paused=paused)
             for network in docker.networks(engine.selector(ctx)):

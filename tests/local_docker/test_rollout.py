@@ -217,6 +217,16 @@ def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):
     assert api.status(stack.session()).healthy == 2
 
 
+def test_a_rollout_removing_replicas_says_it_waits_for_sigterm_then_sigkill(stack):
+    """An app that ignores SIGTERM holds a removal up for the stop timeout: the rollout
+    says so, as ``down`` does."""
+    stack.up()
+    names = sorted(c["Names"][0].lstrip("/") for c in stack.containers("replica"))
+    stack.replicas = 1
+    stack.up()
+    assert f"stopping (SIGTERM, SIGKILL after 10 s) and removing {names[1]}" in stack.lines, stack.lines
+
+
 def _up_in_subprocess(stack) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         from deployer import api, docker_labels

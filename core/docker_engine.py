@@ -141,6 +141,8 @@ class DockerEngine:
         try:
             self._get("/_ping", raw=True, timeout=PING_TIMEOUT)
         except EngineNotAnswering as error:
+            if not isinstance(error.__cause__, TimeoutError):  # it closed the connection: said so
+                raise
             raise EnvironmentProblem(
                 f"the Docker engine at {self.host} accepts connections but does not answer (no reply to "
                 f"GET /_ping within {PING_TIMEOUT} s): it is hung or overloaded; check `docker info`, restart "
@@ -217,8 +219,8 @@ class DockerEngine:
 
         try:  # from_env reads the TLS variables, and negotiates the version
             return docker.from_env(timeout=REQUEST_TIMEOUT, environment=self._environment())
-        except docker.errors.DockerException as error:
-            raise self._unreachable(error) from error
+        except docker.errors.DockerException as error:  # its cause is what failed: requests' error
+            raise (self.fault(error.__cause__ or error) or self._unreachable(error)) from error
 
     @property
     def api(self) -> APIClient:

@@ -155,6 +155,9 @@ def test_an_engine_that_closes_the_connection_is_reported_so(proxy):
         with pytest.raises(EngineNotAnswering, match="closed the connection") as caught, engine.faults():
             call()
         assert "run the same command again" in str(caught.value) and caught.value.exit_code == 2
+    for first_contact in (DockerEngine(proxy.host).check, lambda: DockerEngine(proxy.host).api):
+        with pytest.raises(EngineNotAnswering, match="closed the connection"):
+            first_contact()
     proxy.resume()
     assert engine.containers() is not None and engine.can_clean_up_after(KeyboardInterrupt())
 

@@ -145,7 +145,7 @@ class LocalDriver:
         ``destroy_data`` (``down --destroy-data``, alias ``--volumes`` as docker compose)."""
         docker = engine.client()
         left: list[str] = []
-        with self.lock(ctx):
+        with self.lock(ctx), docker.faults():
             rows = engine.containers(docker, ctx)
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
                 names = [engine.name(r) for r in rows]

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from deployer import docker_labels
+from deployer import api, docker_engine, docker_labels
+from deployer.docker_engine import EngineNotAnswering
+from deployer.plugins.local_docker import compute
 from deployer.testing.engine_proxy import EngineProxy
 
 pytestmark = pytest.mark.docker
@@ -129,3 +131,21 @@ def test_ctrl_c_ends_up_at_once_while_the_engine_does_not_answer(stack, proxy):
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
     proxy.resume()
     _converges(stack)
+
+
+def test_an_engine_closing_the_connection_during_down_is_one_error_and_down_again_finishes(stack, proxy):
+    stack.up()
+    removing = compute.remove
+
+    def remove_while_dropped(*args, **kwargs):
+        proxy.drop()
+        removing(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", proxy.host)
+        patch.setattr(compute, "remove", remove_while_dropped)
+        docker_engine.connect().api.version()  # the SDK is connected: its next call fails
+        with pytest.raises(EngineNotAnswering, match=f"the Docker engine at {proxy.host} closed the connection"):
+            api.down(stack.session())
+    api.down(stack.session())
+    assert stack.objects()["containers"] == []

@@ -7,6 +7,8 @@
 - pytest fixtures (``deployer_plugin_manager``, ``deployer_project``, ``hook_recorder``)
   come from :mod:`deployer.testing.plugin`, loaded automatically by pytest.
 - :mod:`deployer.testing.aws_ecs`: the aws-ecs target's contract on an emulated AWS.
+- :class:`deployer.testing.engine_proxy.EngineProxy`: a Docker engine that stalls or
+  drops connections on demand, for fault tests.
 
 Its dependencies come with the testing extra: ``pip install "deployer[testing]"``
 (``deployer[aws,testing]`` for :mod:`deployer.testing.aws_ecs`).

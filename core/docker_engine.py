@@ -23,11 +23,13 @@ import contextlib
 import http.client
 import json
 import os
+import queue
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from deployer.errors import DeployerError, EnvironmentProblem
@@ -48,6 +50,8 @@ STREAM_TIMEOUT = 600
 MAX_READ_BYTES = 64 * 1024 * 1024
 """The largest reply body a read accepts (64 MiB: a listing of tens of thousands of
 containers); a larger one is refused with :class:`EngineError` rather than held in memory."""
+
+T = TypeVar("T")
 
 Filters = dict[str, list[str]]
 """An engine ``filters`` value: filter name to accepted values, e.g. ``{"label": ["a=b"]}``."""
@@ -157,10 +161,39 @@ class DockerEngine:
         """The engine answers a ping within :data:`PING_TIMEOUT` (after an interrupt: can
         the command still clean up?)."""
         try:
-            self.check()
-        except EnvironmentProblem:
+            self._get("/_ping", raw=True, timeout=PING_TIMEOUT)
+        except DeployerError:
             return False
         return True
+
+    def watched(self, stream: Callable[[], Iterable[T]]) -> Iterator[T]:
+        """The items of ``stream()`` (a build's output, a one-off command's), requested and
+        read in a daemon thread. A stream may stay silent for minutes (a quiet build step),
+        so each :data:`REQUEST_TIMEOUT` of silence the engine is pinged instead: one that
+        does not answer ends it with :class:`EngineNotAnswering`; Ctrl-C ends it at once."""
+        items: queue.Queue[tuple[bool, Any]] = queue.Queue()
+
+        def pump() -> None:
+            try:
+                for item in stream():
+                    items.put((False, item))
+                items.put((True, None))
+            except BaseException as error:  # handed to the reader, raised there
+                items.put((True, error))
+
+        threading.Thread(target=pump, daemon=True).start()
+        while True:
+            try:
+                done, item = items.get(timeout=REQUEST_TIMEOUT)
+            except queue.Empty:
+                if not self.answers():
+                    raise self._silent() from None
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            if done:
+                return
+            yield item
 
     # --- faults --------------------------------------------------------------------------
 
@@ -176,11 +209,7 @@ class DockerEngine:
             return None
         for cause in _causes(error):
             if isinstance(cause, TimeoutError):
-                return EngineNotAnswering(
-                    f"the Docker engine at {self.host} stopped answering (no reply within {REQUEST_TIMEOUT} s): "
-                    "the command stopped there, and what served keeps serving; "
-                    "run the same command again once `docker info` answers"
-                )
+                return self._silent()
             if isinstance(cause, ConnectionRefusedError | FileNotFoundError | PermissionError):
                 return self._unreachable(cause)
             if isinstance(cause, ConnectionError):
@@ -309,6 +338,13 @@ class DockerEngine:
         return EngineError(
             f"Docker engine at {self.host}: GET {path} answered more than {MAX_READ_BYTES} bytes "
             "(deployer.docker_engine.MAX_READ_BYTES); refused rather than held in memory"
+        )
+
+    def _silent(self) -> EngineNotAnswering:
+        return EngineNotAnswering(
+            f"the Docker engine at {self.host} stopped answering (no reply within {REQUEST_TIMEOUT} s): "
+            "the command stopped there, and what served keeps serving; "
+            "run the same command again once `docker info` answers"
         )
 
     def _closed(self, error: BaseException) -> EngineNotAnswering:

@@ -269,30 +269,33 @@ def _build(
     labels = {docker_labels.APP: app.name}
     if project:
         labels[docker_labels.PROJECT] = project
-    try:
-        stream = client.api.build(
-            path=str(app.build.context),
-            dockerfile=app.build.dockerfile,
-            tag=image.tag,
-            buildargs=dict(app.build.args),
-            rm=True,
-            forcerm=True,
-            pull=False,
-            decode=True,
-            labels=labels,
-            timeout=docker_engine.STREAM_TIMEOUT,  # a step may print nothing for minutes
-        )
-        for chunk in stream:
-            if "error" in chunk:
-                raise _build_error(image, step, chunk["error"], tail)
-            text = _ANSI.sub("", str(chunk.get("stream") or chunk.get("status") or ""))
-            for line in text.splitlines():
-                if line.strip():
-                    step = line if line.startswith("Step ") else step
-                    tail.append(line)
-                    report(line)
-    except client.errors.APIError as error:
-        raise _build_error(image, step, error.explanation or str(error), tail) from error
+    with client.faults():  # the engine stopping to answer, or closing the stream, is said so
+        try:
+            stream = client.watched(
+                lambda: client.api.build(
+                    path=str(app.build.context),
+                    dockerfile=app.build.dockerfile,
+                    tag=image.tag,
+                    buildargs=dict(app.build.args),
+                    rm=True,
+                    forcerm=True,
+                    pull=False,
+                    decode=True,
+                    labels=labels,
+                    timeout=docker_engine.STREAM_TIMEOUT,  # a step may print nothing for minutes
+                )
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise _build_error(image, step, chunk["error"], tail)
+                text = _ANSI.sub("", str(chunk.get("stream") or chunk.get("status") or ""))
+                for line in text.splitlines():
+                    if line.strip():
+                        step = line if line.startswith("Step ") else step
+                        tail.append(line)
+                        report(line)
+        except client.errors.APIError as error:
+            raise _build_error(image, step, error.explanation or str(error), tail) from error
 
 
 def _build_error(image: Image, step: str, message: str, tail: deque[str]) -> BuildError:

@@ -146,6 +146,32 @@ def test_an_engine_that_stops_answering_fails_a_read_and_an_sdk_call_within_the_
     assert not engine.can_clean_up_after(KeyboardInterrupt()), "a ping gets no answer either"
 
 
+def test_a_silent_stream_is_read_while_the_engine_answers_and_ended_when_it_does_not(proxy, monkeypatch):
+    monkeypatch.setattr(docker_engine_module, "REQUEST_TIMEOUT", 1)
+    engine = DockerEngine(proxy.host)
+
+    def quiet() -> Iterator[str]:
+        time.sleep(2.5)  # silent for more than two request timeouts: a quiet build step
+        yield "done"
+
+    def failing() -> Iterator[str]:
+        raise ValueError("the stream's own error")
+        yield "never"
+
+    def endless() -> Iterator[str]:
+        time.sleep(3600)
+        yield "never"
+
+    assert list(engine.watched(quiet)) == ["done"]
+    with pytest.raises(ValueError, match="the stream's own error"):
+        list(engine.watched(failing))
+    proxy.stall()
+    started = time.monotonic()
+    with pytest.raises(EngineNotAnswering, match="stopped answering"):
+        list(engine.watched(endless))
+    assert time.monotonic() - started < 1 + docker_engine_module.PING_TIMEOUT + 2
+
+
 def test_an_engine_that_closes_the_connection_is_reported_so(proxy):
     engine = DockerEngine(proxy.host)
     engine.api.version()

@@ -152,15 +152,17 @@ def image(docker: DockerEngine, ctx: PhaseContext, spec: DatabaseSpec, *, build:
         ctx.report(f"building the Postgres stand-in image {tag} from Debian's postgresql-15 (once per machine)")
         context = engine.tar({"Dockerfile": _DOCKERFILE, "docker-entrypoint.sh": _ENTRYPOINT})
         try:
-            for _ in docker.api.build(
-                fileobj=context,
-                custom_context=True,
-                tag=tag,
-                rm=True,
-                forcerm=True,
-                labels={docker_labels.ROLE: ROLE_DATABASE_IMAGE},
-                decode=True,
-                timeout=STREAM_TIMEOUT,
+            for _ in docker.watched(
+                lambda: docker.api.build(
+                    fileobj=context,
+                    custom_context=True,
+                    tag=tag,
+                    rm=True,
+                    forcerm=True,
+                    labels={docker_labels.ROLE: ROLE_DATABASE_IMAGE},
+                    decode=True,
+                    timeout=STREAM_TIMEOUT,
+                )
             ):
                 pass
         except docker.errors.APIError as error:

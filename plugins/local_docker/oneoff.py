@@ -66,7 +66,7 @@ def _run(
         # its output may pause for minutes (a migration): a silence of STREAM_TIMEOUT is the engine's
         frames = docker.patient(STREAM_TIMEOUT).attach(created["Id"], stream=True, logs=True, demux=True)
         docker.api.start(created["Id"])
-        for out, err in frames:
+        for out, err in docker.watched(lambda: frames):  # a silent command: the engine is pinged
             if out:
                 output(out, False)
             if err:

@@ -7,6 +7,7 @@ converges."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -110,6 +111,27 @@ def test_an_engine_failing_during_the_health_wait_ends_up_with_one_line_and_exit
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
     proxy.resume()
     _converges(stack)
+
+
+def test_an_engine_stalling_during_a_quiet_build_step_ends_up_in_bounded_time(stack, proxy, tmp_path):
+    stack.up()
+    token = secrets.token_hex(4)  # a step no cache holds
+    stack.use_image_with(f"RUN sleep 60 # {token}", tmp_path / "slow-build")
+    process = _up_through(proxy, stack)
+    deadline = time.monotonic() + 60
+    while not [c for c in stack.docker.api.containers() if token in c["Command"]]:
+        assert time.monotonic() < deadline, "the build never ran its RUN step"
+        time.sleep(0.2)
+
+    proxy.stall()
+    err, took = _ended(process)
+    print(f"stall during the build: up ended {took:.1f} s after the fault")
+
+    assert process.returncode == 2, err
+    assert "stopped answering" in err and "Traceback" not in err
+    assert took < REQUEST_TIMEOUT + 3 + 5, "a silent stream pings the engine after REQUEST_TIMEOUT"
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    proxy.resume()
 
 
 def test_ctrl_c_ends_up_at_once_while_the_engine_does_not_answer(stack, proxy):

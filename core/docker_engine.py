@@ -9,10 +9,11 @@ straight to the engine's Unix socket through the standard library's :mod:`http.c
 raise is caught through :attr:`DockerEngine.errors`. An engine reached another way
 (``tcp://``, ``ssh://``, TLS) is read through the SDK too.
 
-Every request is bounded: one that gets no answer within :data:`REQUEST_TIMEOUT` (a
-stream: :data:`STREAM_TIMEOUT` of silence) means the engine stopped answering, and
-:meth:`DockerEngine.faults` turns that, or a connection the engine closed, into
-:class:`EngineNotAnswering` (exit 2), so a command never hangs on a stalled engine.
+Every request is bounded: one that gets no answer within :data:`REQUEST_TIMEOUT` means the
+engine stopped answering (a stream read through :meth:`DockerEngine.watched` may be silent
+longer while the engine answers pings), and :meth:`DockerEngine.faults` turns that, or a
+connection the engine closed, into :class:`EngineNotAnswering` (exit 2), so a command
+never hangs on a stalled engine.
 
 This module is the docker SDK's one boundary: nothing else in deployer imports it.
 """
@@ -171,7 +172,7 @@ class DockerEngine:
         read in a daemon thread. A stream may stay silent for minutes (a quiet build step),
         so each :data:`REQUEST_TIMEOUT` of silence the engine is pinged instead: one that
         does not answer ends it with :class:`EngineNotAnswering`; Ctrl-C ends it at once."""
-        items: queue.Queue[tuple[bool, Any]] = queue.Queue()
+        items: queue.Queue[tuple[bool, Any]] = queue.Queue()  # (ended, item), or (ended, its error or None)
 
         def pump() -> None:
             try:
@@ -189,9 +190,9 @@ class DockerEngine:
                 if not self.answers():
                     raise self._silent() from None
                 continue
-            if isinstance(item, BaseException):
-                raise item
             if done:
+                if item is not None:
+                    raise item
                 return
             yield item
 

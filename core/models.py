@@ -425,6 +425,8 @@ class Status:
     replicas are healthy than desired: the CLI's ``status`` then exits 1. ``advice`` says
     what brings it back when degraded: a driver that knows better passes its own, else it
     is the command that converges the stack again (``deployer up``); empty otherwise.
+    ``notice`` says what to run when the stack holds more than it serves (say, replicas an
+    interrupted ``up`` left), degraded or not; it does not change the exit code.
     """
 
     target: str
@@ -438,6 +440,7 @@ class Status:
     spec: ExpressedSpec | None = None
     degraded: bool = field(init=False)
     advice: str = ""
+    notice: str = ""
 
     @degraded.default
     def _degraded(self) -> bool:

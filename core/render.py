@@ -68,15 +68,19 @@ def _tree(root: Change | None, changes: tuple[Change, ...]) -> list[tuple[str, C
 
 def print_status(status: Status) -> None:
     """One summary line (``DEGRADED`` when fewer replicas are healthy than desired, then
-    what to run), then the image and each detail (lists of records one per line; an
-    empty list is left out, ``--json`` has it)."""
+    what to run; the endpoint when there is one), the notice when there is one, then the
+    image and each detail (lists of records one per line; an empty list is left out,
+    ``--json`` has it)."""
     if not status.deployed:
         print(f"{status.target}/{status.stack}: not deployed")
         return
     state = "DEGRADED: " if status.degraded else ""
-    print(f"{status.target}/{status.stack}: {state}{status.healthy}/{status.desired} healthy at {status.endpoint}")
+    where = f" at {status.endpoint}" if status.endpoint else ", no endpoint"
+    print(f"{status.target}/{status.stack}: {state}{status.healthy}/{status.desired} healthy{where}")
     if status.degraded:
         print(f"  {status.advice}")
+    if status.notice:
+        print(f"  {status.notice}")
     if status.image:
         print(f"  image: {status.image}")
     for key, value in status.details.items():

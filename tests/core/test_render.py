@@ -54,6 +54,14 @@ def test_a_degraded_status_says_so_and_what_to_run(capsys):
     )
 
 
+def test_a_status_without_an_endpoint_says_so_and_a_notice_is_printed_degraded_or_not(capsys):
+    print_status(Status(target="local", stack="dev", deployed=True, endpoint=None, healthy=0, desired=2))
+    assert capsys.readouterr().out.splitlines()[0] == "local/dev: DEGRADED: 0/2 healthy, no endpoint"
+    notice = "2 replica(s) beyond the 2: run `deployer up`"
+    print_status(Status(target="t", stack="s", deployed=True, endpoint="http://x", healthy=2, desired=2, notice=notice))
+    assert capsys.readouterr().out.splitlines()[:2] == ["t/s: 2/2 healthy at http://x", f"  {notice}"]
+
+
 def test_degraded_is_computed_from_healthy_and_desired():
     status = Status(target="t", stack="s", deployed=True, healthy=1, desired=2)
     assert status.degraded and "deployer up --target t --stack s" in status.advice

@@ -261,7 +261,7 @@ def apply(
     routed = lb_routes.routes(docker, upstream)
     members = routed.members if routed else ()
 
-    standby = [r for r in rows if engine.is_standby(r)]
+    standby = [r for r in rows if engine.is_standby(r, members)]
     current = [
         r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and (engine.is_up(r) or r in standby)
     ]
@@ -723,7 +723,7 @@ def _retire(
                 rows = [*rows, row]
     if rows:
         ctx.report(stopping([engine.name(r) for r in rows]))
-        paused = [engine.name(r) for r in rows if engine.is_standby(r)]
+        paused = [engine.name(r) for r in rows if engine.is_paused(r)]
         remove(docker, [engine.name(r) for r in rows], paused=paused)
 
 

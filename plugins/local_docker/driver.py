@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from attrs import evolve
@@ -32,8 +32,7 @@ from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.log_lines import merge
 from deployer.models import Change, Check, Deployment, Image, LogLine, PhaseContext, Plan, Status, StatusRange
-from deployer.plugins.local_docker import compute, database, engine, lb_routes, oneoff, releases, workers
-from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT, STATS_PORT
+from deployer.plugins.local_docker import compute, database, engine, oneoff, releases, serving, workers
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
@@ -150,7 +149,7 @@ class LocalDriver:
             if rows:  # stopped first (SIGTERM): in-flight requests finish, as with compose down
                 names = [engine.name(r) for r in rows]
                 ctx.report(compute.stopping(names))
-                paused = [engine.name(r) for r in rows if engine.is_standby(r)]
+                paused = [engine.name(r) for r in rows if engine.is_paused(r)]
                 compute.remove(docker, names, paused=paused)
             for network in docker.networks(engine.selector(ctx)):
                 ctx.report(f"removing network {network['Name']}")
@@ -181,49 +180,37 @@ class LocalDriver:
             )
 
     def status(self, ctx: PhaseContext) -> Status:
-        """Endpoint, healthy and desired replicas, image and age, from one labelled listing."""
+        """Endpoint, healthy and desired replicas, image and age of what the load balancer
+        serves (:mod:`.serving`), from one labelled listing and HAProxy's routes."""
         docker = engine.client()
         rows = engine.containers(docker, ctx)
         if not rows:
             return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
-        lbs = [r for r in rows if engine.role(r) == engine.ROLE_LB]
-        replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA and not engine.is_standby(r)]
-        standby = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA and engine.is_standby(r)]
-        healthy = sum(1 for r in replicas if engine.is_up(r) and engine.health(r) == "healthy")
-        if any(engine.is_up(r) and engine.health(r) == "starting" for r in replicas) and lbs:
-            # up routes to a replica once it answers its check, which can be before Docker's
-            # first HEALTHCHECK run: HAProxy's own checks say whether it is healthy
-            up = lb_routes.serving(_stats_port(lbs[0]))
-            healthy += sum(1 for r in replicas if engine.health(r) == "starting" and engine.name(r) in up)
-        running = sum(1 for r in replicas if engine.is_up(r))
-        images = Counter(r["Image"] for r in replicas)
+        seen = serving.read(docker, ctx, rows, cache(partial(_restart_command, ctx, docker)))
+        shown = seen.routed or seen.outside  # what serves, else what is there
+        images = Counter(r["Image"] for r in shown)
         now = time.time()
         return Status(
             target="local",
             stack=ctx.stack,
             deployed=True,
-            endpoint=_published(lbs[0]) if lbs else None,
-            healthy=healthy,
+            endpoint=seen.endpoint,
+            healthy=seen.healthy,
             desired=ctx.app.replicas.min,
             image=images.most_common(1)[0][0] if images else None,
-            spec=compute.expressed_spec(docker, replicas),
-            advice=_advice(ctx, docker, healthy=healthy, running=running, desired=ctx.app.replicas.min),
+            spec=compute.expressed_spec(docker, shown),
+            advice=seen.advice,
+            notice=seen.notice,
             details={
                 **database.status(docker, rows),
                 **workers.status(rows),
-                "age": _age(now - max((r["Created"] for r in replicas), default=now)),
-                "load_balancer": [{"name": engine.name(r), "state": r["State"]} for r in lbs],
-                "replicas": [
-                    {
-                        "name": engine.name(r),
-                        "state": r["State"],
-                        "health": engine.health(r),
-                        "image": r["Image"],
-                        "age": _age(now - r["Created"]),
-                    }
-                    for r in replicas
+                "age": _age(now - max((r["Created"] for r in shown), default=now)),
+                "load_balancer": [
+                    {"name": engine.name(r), "state": r["State"]} for r in rows if engine.role(r) == engine.ROLE_LB
                 ],
-                "standby": [{"name": engine.name(r), "image": r["Image"]} for r in standby],
+                "replicas": [_replica(r, now) for r in seen.routed],
+                "not_routed": [_replica(r, now) for r in seen.outside],
+                "standby": [{"name": engine.name(r), "image": r["Image"]} for r in seen.standby],
             },
         )
 
@@ -328,33 +315,23 @@ def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_re
         ctx.report(f"release {made.number} recorded" + (f" ({made.note})" if made.note else ""))
 
 
-def _stats_port(row: dict[str, Any]) -> int | None:
-    for port in row.get("Ports", ()):
-        if port.get("PrivatePort") == STATS_PORT and port.get("PublicPort"):
-            return int(port["PublicPort"])
-    return None
+def _restart_command(ctx: PhaseContext, docker: DockerEngine) -> str:
+    """The command that brings the stack back: ``up``, or, when the release serving is a
+    rollback to release N, ``rollback N`` (``up`` would deploy the working tree)."""
+    serving_release = core_releases.current(releases.listing(docker, ctx))
+    back_to = serving_release.rolled_back_to if serving_release is not None else None
+    return ctx.command_line(f"rollback {back_to}" if back_to is not None else "up")
 
 
-def _advice(ctx: PhaseContext, docker: DockerEngine, *, healthy: int, running: int, desired: int) -> str:
-    """What brings a degraded stack back: ``up`` starts replicas that are stopped (by hand:
-    Docker restarts crashed ones itself) or gone, or, when the release serving is a
-    rollback to release N, ``rollback N`` (``up`` would deploy the working tree instead);
-    a running replica that is not healthy is starting or failing its check, which its
-    logs explain."""
-    parts = []
-    if running < desired:
-        serving = core_releases.current(releases.listing(docker, ctx))
-        back_to = serving.rolled_back_to if serving is not None else None
-        restart = ctx.command_line(f"rollback {back_to}" if back_to is not None else "up")
-        parts.append(
-            f"{desired - running} of {desired} replicas not running: run `{restart}` to start the missing ones"
-        )
-    if healthy < min(running, desired):
-        parts.append(
-            f"{min(running, desired) - healthy} running but not healthy (starting, or failing GET "
-            f"{ctx.app.health.path}): `{ctx.command_line('logs')}` shows why"
-        )
-    return "; ".join(parts)
+def _replica(row: dict[str, Any], now: float) -> dict[str, Any]:
+    """A replica as ``status`` details it."""
+    return {
+        "name": engine.name(row),
+        "state": row["State"],
+        "health": engine.health(row),
+        "image": row["Image"],
+        "age": _age(now - row["Created"]),
+    }
 
 
 def _leftovers(docker: DockerEngine, ctx: PhaseContext) -> list[tuple[str, str, str]]:
@@ -390,15 +367,6 @@ def _remove(docker: DockerEngine, ctx: PhaseContext, objects: list[tuple[str, st
             pass
         except docker.errors.APIError as error:
             ctx.report(f"kept {kind} {name}: {error.explanation or error}")
-
-
-def _published(row: dict[str, Any]) -> str | None:
-    for port in row.get("Ports", ()):
-        if port.get("PrivatePort") == LISTEN_PORT and port.get("PublicPort"):
-            host = port.get("IP") or "127.0.0.1"
-            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-            return f"http://{host}:{port['PublicPort']}"
-    return None
 
 
 def _age(seconds: float) -> str:

@@ -14,7 +14,7 @@ import io
 import re
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from deployer import docker_engine, docker_labels
@@ -178,10 +178,23 @@ def is_up(row: dict[str, Any]) -> bool:
     return row.get("State") in ("running", "restarting")
 
 
-def is_standby(row: dict[str, Any]) -> bool:
-    """A paused replica: the release ``up`` replaced, kept frozen (no CPU) out of the load
-    balancer so that a rollback resumes it instead of starting it (:mod:`.compute`)."""
+def is_paused(row: dict[str, Any]) -> bool:
+    """The container is frozen (``docker pause``): it runs no code and answers nothing."""
     return row.get("State") == "paused"
+
+
+def is_standby(row: dict[str, Any], routed: Collection[str]) -> bool:
+    """A paused replica the load balancer does not route to (``routed``: the names it
+    routes to): the release ``up`` replaced, kept frozen (no CPU) out of the load balancer
+    so that a rollback resumes it instead of starting it (:mod:`.compute`). A routed
+    replica paused by hand is not the standby: it is a replica that does not serve."""
+    return is_paused(row) and name(row) not in routed
+
+
+def on_network(row: dict[str, Any], network: str) -> bool:
+    """The container (a summary) is attached to the network named ``network``: only
+    there can the load balancer reach a replica, or a replica its database."""
+    return network in ((row.get("NetworkSettings") or {}).get("Networks") or {})
 
 
 def health(row: dict[str, Any]) -> str:

@@ -46,10 +46,10 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
     current = [r for r in rows if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.is_up(r)]
     detail = f"HAProxy on {settings.bind}:{settings.host_port}"
-    stats_port = None
+    published_stats = None
     if current and len(rows) == 1:
         change = Change("unchanged", "load-balancer", name, detail)
-        stats_port = _stats_port(current[0])
+        published_stats = stats_port(current[0])
     elif ctx.mode == "plan":
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
     else:
@@ -58,7 +58,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
             ctx.report(f"replacing load balancer {engine.name(row)}")
             docker.api.remove_container(row["Id"], v=True, force=True)
         _create_lb(docker, ctx, settings, tag, name, network_name, wanted)
-        stats_port = next(map(_stats_port, engine.containers(docker, ctx, engine.ROLE_LB)), None)
+        published_stats = next(map(stats_port, engine.containers(docker, ctx, engine.ROLE_LB)), None)
         change = Change("replace" if rows else "create", "load-balancer", name, detail)
     upstream = Upstream(
         container=name,
@@ -66,7 +66,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
         health_path=ctx.app.health.path,
         health_interval=settings.health_interval,
         fall=ctx.app.health.retries,
-        stats_port=stats_port,
+        stats_port=published_stats,
     )
     return IngressResult(endpoint=endpoint(settings), attach=upstream, extra={"container": name}, changes=(change,))
 
@@ -79,7 +79,7 @@ def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _stats_port(row: dict[str, Any]) -> int | None:
+def stats_port(row: dict[str, Any]) -> int | None:
     """The loopback port of a load balancer's stats listener, from its summary's ``Ports``."""
     for port in row.get("Ports", ()):
         if port.get("PrivatePort") == STATS_PORT and port.get("PublicPort"):

@@ -43,19 +43,25 @@ answer for a config this target writes, so the config file is read instead."""
 
 
 def routes(docker: DockerEngine, upstream: Upstream) -> Routes | None:
-    """What the load balancer routes to now; None when there is no load balancer.
+    """What the load balancer routes to now; None when there is no load balancer
+    (:func:`routes_of` its container and stats port)."""
+    return routes_of(docker, upstream.container, upstream.stats_port)
 
-    Read from what the running HAProxy has loaded (its stats CSV: one local HTTP request),
-    so a config written but never loaded is not mistaken for routes. When the stats cannot
-    be read (no ``stats_port``: a load balancer that is not running, or one still on a
-    config without the stats listener), the config file in its volume is read instead:
-    that is what HAProxy loads when it starts.
+
+def routes_of(docker: DockerEngine, container: str, stats_port: int | None) -> Routes | None:
+    """What the load balancer ``container`` routes to now; None when there is none.
+
+    Read from what the running HAProxy has loaded (its stats CSV on ``stats_port``: one
+    local HTTP request), so a config written but never loaded is not mistaken for routes.
+    When the stats cannot be read (no ``stats_port``: a load balancer that is not running,
+    or one still on a config without the stats listener), the config file in its volume
+    is read instead: that is what HAProxy loads when it starts.
     """
-    if upstream.stats_port:
-        csv = _stats_csv(upstream.stats_port)
+    if stats_port:
+        csv = _stats_csv(stats_port)
         if csv is not None:
             return routes_from_stats(csv)
-    config = _read_config(docker, upstream)
+    config = _read_config(docker, container)
     return None if config is None else routes_from_config(config)
 
 
@@ -75,10 +81,10 @@ def _stats_csv(port: int) -> str | None:
     return body.decode(errors="replace")
 
 
-def _read_config(docker: DockerEngine, upstream: Upstream) -> str | None:
+def _read_config(docker: DockerEngine, container: str) -> str | None:
     """The config file in the load balancer's volume; None when there is no load balancer."""
     try:
-        stream, _ = docker.api.get_archive(upstream.container, CONFIG_FILE)
+        stream, _ = docker.api.get_archive(container, CONFIG_FILE)
     except docker.errors.NotFound:
         return None
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:

@@ -79,7 +79,7 @@ def test_second_up_touches_nothing(deployed):
 
 def test_routes_are_read_from_the_config_file_when_the_stats_are_unreachable(deployed, monkeypatch):
     deployed.up()
-    monkeypatch.setattr(ingress, "_stats_port", lambda row: None)
+    monkeypatch.setattr(ingress, "stats_port", lambda row: None)
     deployed.lines.clear()
 
     deployed.up()

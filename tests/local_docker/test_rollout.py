@@ -267,8 +267,12 @@ def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
 
 
 def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
+    """Where SIGKILL during the new replicas' health wait leaves the stack: ``status``
+    counts what the load balancer routes to and names its image, and says to run ``up``
+    about the others (exit 0: the desired replicas serve)."""
     stack.up()
     old = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}
+    serving_image = stack.containers("replica")[0]["Image"]
     stack.version = "5"
 
     def interrupted(*args, **kwargs):
@@ -279,11 +283,16 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
         stack.up()
     assert len(stack.containers("replica")) == 4, "new replicas started, old ones still routed"
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    status = api.status(stack.session())
+    assert (status.healthy, status.desired, status.degraded, status.image) == (2, 2, False, serving_image)
+    assert {r["name"] for r in status.details["replicas"]} == old and len(status.details["not_routed"]) == 2
+    assert status.notice.startswith("2 replica(s) beyond the 2") and "deployer up" in status.notice
 
     stack.up()
     replicas = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}
     assert len(replicas) == 2 and not replicas & old
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 5\n"}
+    assert api.status(stack.session()).notice == ""
 
 
 def test_concurrent_up_waits_for_the_first(stack):

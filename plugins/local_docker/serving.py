@@ -1,0 +1,132 @@
+"""What a local stack serves now, for ``status``: the replicas its load balancer routes
+to, read from the container listing and HAProxy.
+
+A replica serves when the load balancer runs on the stack's network and routes to it,
+and the replica runs there too (not paused), passing its check (Docker's; before Docker's
+first check has run, HAProxy's). Whatever else the listing shows is a reason the stack is
+not what ``up`` leaves, each told with the command that mends it (``up``, which replaces
+or resumes what does not serve, or ``rollback N`` while a rollback to N serves): the
+load balancer gone, stopped, paused or off the network; a routed replica stopped, gone,
+paused or off the network; replicas the load balancer does not route to beside the
+paused standby (an interrupted ``up``'s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from attrs import frozen
+
+from deployer.docker_engine import DockerEngine
+from deployer.models import PhaseContext
+from deployer.plugins.local_docker import engine, ingress, lb_routes
+from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
+from deployer.plugins.local_docker.host_port import endpoint
+from deployer.plugins.local_docker.settings import of
+
+
+@frozen
+class Serving:
+    """A stack's replicas as its load balancer sees them."""
+
+    endpoint: str
+    """The URL the load balancer publishes, else the one ``up`` gives it."""
+    healthy: int
+    """Replicas that serve and pass their check, at most the desired count."""
+    routed: list[dict[str, Any]]
+    """The replicas (summaries) the load balancer routes to, serving or not; with no load
+    balancer to ask, every replica that is not paused."""
+    outside: list[dict[str, Any]]
+    """Replicas it does not route to that are not the standby."""
+    standby: list[dict[str, Any]]
+    """The paused replicas it does not route to: the release the last rollout replaced."""
+    advice: str
+    """What to run, and why, when fewer than the desired replicas serve; else empty."""
+    notice: str
+    """What to run when more replicas exist than serve: ``outside``, or routed ones beyond
+    the desired count; else empty."""
+
+
+def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], restart: Callable[[], str]) -> Serving:
+    """The stack's serving state from ``rows`` (its container summaries) and, when it has
+    a load balancer, what that routes to (HAProxy's stats, else its config file).
+    ``restart()`` is the command that brings the stack back, asked only when needed."""
+    network = engine.network_name(ctx)
+    desired = ctx.app.replicas.min
+    lb = next((r for r in rows if engine.role(r) == engine.ROLE_LB), None)
+    replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
+    routes = lb_routes.routes_of(docker, engine.name(lb), ingress.stats_port(lb)) if lb else None
+    members = routes.members if routes else tuple(engine.name(r) for r in replicas if not engine.is_paused(r))
+    standby = [r for r in replicas if engine.is_standby(r, members)]
+    routed = [r for r in replicas if engine.name(r) in members]
+    outside = [r for r in replicas if r not in routed and r not in standby]
+    lb_problem = _lb_problem(ctx, lb, network)
+    reachable = [] if lb_problem else [r for r in routed if r["State"] == "running" and engine.on_network(r, network)]
+    healthy = [r for r in reachable if engine.health(r) == "healthy"]
+    starting = [r for r in reachable if engine.health(r) == "starting"]
+    if starting and lb is not None:
+        # up routes to a replica once it answers its check, which can be before Docker's
+        # first HEALTHCHECK run: HAProxy's own checks say whether it is healthy
+        up = lb_routes.serving(ingress.stats_port(lb))
+        healthy += [r for r in starting if engine.name(r) in up]
+
+    parts = [f"{lb_problem}: run `{restart()}` to bring it back"] if lb_problem else []
+    stopped = sum(1 for r in routed if not engine.is_up(r) and not engine.is_paused(r))
+    missing = min(desired, stopped + max(0, desired - len(routed)))
+    paused = sum(1 for r in routed if engine.is_paused(r))
+    off_network = sum(1 for r in routed if engine.is_up(r) and not engine.on_network(r, network))
+    if missing:
+        parts.append(f"{missing} of {desired} replicas not running: run `{restart()}` to start the missing ones")
+    if paused:
+        parts.append(f"{paused} of {desired} replicas paused (docker pause): run `{restart()}` to resume them")
+    if off_network:
+        parts.append(
+            f"{off_network} of {desired} replicas not on the stack's network {network}, where the load balancer "
+            f"reaches them: run `{restart()}` to replace them"
+        )
+    failing = min(len(reachable), desired) - len(healthy)
+    if failing > 0:
+        parts.append(
+            f"{failing} running but not healthy (starting, or failing GET {ctx.app.health.path}): "
+            f"`{ctx.command_line('logs')}` shows why"
+        )
+    extra = len(outside) + max(0, len(routed) - desired)
+    notice = (
+        f"{extra} replica(s) beyond the {desired} the load balancer should route to (left by an interrupted "
+        f"`up`, or a rollout under way): run `{restart()}` to remove them"
+        if extra
+        else ""
+    )
+    return Serving(
+        endpoint=_published(lb) or endpoint(of(ctx)),
+        healthy=min(len(healthy), desired),
+        routed=routed,
+        outside=outside,
+        standby=standby,
+        advice="; ".join(parts),
+        notice=notice,
+    )
+
+
+def _lb_problem(ctx: PhaseContext, lb: dict[str, Any] | None, network: str) -> str:
+    """Why the load balancer ``lb`` (a summary, None when gone) serves nothing; empty
+    when it runs on ``network``."""
+    name = engine.lb_name(ctx) if lb is None else engine.name(lb)
+    if lb is None:
+        return f"the load balancer {name} is missing, so no replica serves"
+    if lb["State"] != "running":
+        return f"the load balancer {name} is not running ({lb['State']}), so no replica serves"
+    if not engine.on_network(lb, network):
+        return f"the load balancer {name} is not on the stack's network {network}, so it reaches no replica"
+    return ""
+
+
+def _published(lb: dict[str, Any] | None) -> str | None:
+    """The URL the running load balancer ``lb`` publishes; None when it publishes none."""
+    for port in (lb or {}).get("Ports", ()):
+        if port.get("PrivatePort") == LISTEN_PORT and port.get("PublicPort"):
+            host = port.get("IP") or "127.0.0.1"
+            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            return f"http://{host}:{port['PublicPort']}"
+    return None

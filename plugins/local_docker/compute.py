@@ -260,17 +260,31 @@ def apply(
     rows = engine.containers(docker, ctx, engine.ROLE_REPLICA)
     routed = lb_routes.routes(docker, upstream)
     members = routed.members if routed else ()
+    network_name = network.extra.get("name", engine.network_name(ctx))
 
     standby = [r for r in rows if engine.is_standby(r, members)]
+    # replicas of the spec that can serve: on the stack's network, running or paused (the
+    # standby, or one paused by hand, which is resumed); any other is replaced
     current = [
-        r for r in rows if r["Labels"].get(docker_labels.SPEC_HASH) == digest and (engine.is_up(r) or r in standby)
+        r
+        for r in rows
+        if r["Labels"].get(docker_labels.SPEC_HASH) == digest
+        and engine.on_network(r, network_name)
+        and (engine.is_up(r) or engine.is_paused(r))
     ]
     current.sort(key=lambda r: (engine.name(r) not in members, r in standby, engine.name(r)))
     keep = current[:wanted]
+    resumed = [engine.name(r) for r in keep if engine.is_paused(r)]
     surplus = [r for r in rows if r not in keep and r not in standby]
     # the replicas leaving the load balancer for good become the standby, paused; the
     # standby they replace goes
-    leaving = [r for r in surplus if engine.name(r) in members and r["Labels"].get(docker_labels.SPEC_HASH) != digest]
+    leaving = [
+        r
+        for r in surplus
+        if engine.name(r) in members
+        and r["Labels"].get(docker_labels.SPEC_HASH) != digest
+        and engine.on_network(r, network_name)
+    ]
     retired = [r for r in standby if r not in keep] if leaving else []
     # before its image is built (a plan), the new spec's hash, and so its replicas' names, are unknown
     named = digest if registry.image_id else UNBUILT
@@ -289,15 +303,16 @@ def apply(
         upstream,
         standby=standby,
         leaving=leaving,
+        network=network_name,
     )
     extra = {"spec_hash": digest, "replicas": final, "spec": planned_spec(ctx, registry.image_id)}
     result = ComputeResult(service=engine.prefix(ctx), replicas=wanted, extra=extra, changes=changes)
-    if ctx.mode == "plan" or not (new_names or surplus or reload_needed):
+    if ctx.mode == "plan" or not (new_names or surplus or reload_needed or resumed):
         return result
 
     unregistered = [engine.name(r) for r in keep if engine.name(r) not in members]
-    resumed = [engine.name(r) for r in keep if r in standby]
-    if resumed and not _resume(docker, ctx, resumed):
+    what = "the paused replicas" if set(resumed) & set(members) else "the standby"  # paused by hand: routed
+    if resumed and not _resume(docker, ctx, resumed, what):
         return apply(ctx, network, registry, ingress_result)  # the standby is gone: start anew
     _start_and_check(docker, ctx, settings, registry, network, fields, new_names, unregistered)
     if reload_needed:
@@ -390,16 +405,20 @@ def _changes(
     *,
     standby: list[dict[str, Any]],
     leaving: list[dict[str, Any]],
+    network: str,
 ) -> tuple[Change, ...]:
     """The plan lines of this phase. A running replica of another spec that a new or
     resumed one takes the place of is a ``replace`` naming the fields that differ (and
-    saying when it becomes the paused standby); a standby taken back is an ``update`` of
-    its state; new replicas beyond those are ``create``, old ones beyond them (fewer
-    replicas, stopped ones, the standby a newer one replaces) ``remove``. A routes update
+    saying when it becomes the paused standby); a standby taken back, or a replica paused
+    by hand, is an ``update`` of its state; new replicas beyond those are ``create``, old
+    ones beyond them (fewer replicas, stopped ones, ones off the stack's ``network``, the
+    standby a newer one replaces) ``remove``. A routes update
     is listed only for an existing load balancer (a new one is created with its routes)."""
     changes = [
         Change("update", "container", engine.name(r), "standby resumed", fields=("state",))
         if r in standby
+        else Change("update", "container", engine.name(r), "paused replica resumed", fields=("state",))
+        if engine.is_paused(r)
         else Change("unchanged", "container", engine.name(r), "replica")
         for r in keep
     ]
@@ -442,6 +461,8 @@ def _changes(
             continue
         if not engine.is_up(row):
             why = f"{row.get('State', 'stopped')} replica"
+        elif not engine.on_network(row, network):
+            why = f"replica not on the stack's network {network}"
         elif row["Labels"].get(docker_labels.SPEC_HASH) == digest:
             why = "surplus replica"
         else:
@@ -591,15 +612,16 @@ def check_hint(output: str, port: int) -> str:
     return f"The health path must answer a 2xx, not {answered[1]}."
 
 
-def _resume(docker: DockerEngine, ctx: PhaseContext, names: list[str]) -> bool:
-    """Unpause the standby ``names``; when Docker cannot, remove them all and return
-    False (the rollout then starts new replicas instead)."""
-    ctx.report(f"resuming the standby {', '.join(names)}")
+def _resume(docker: DockerEngine, ctx: PhaseContext, names: list[str], what: str) -> bool:
+    """Unpause ``names`` (``what`` they are: the standby, or replicas paused by hand);
+    when Docker cannot, remove them all and return False (the rollout then starts new
+    replicas instead)."""
+    ctx.report(f"resuming {what} {', '.join(names)}")
     try:
         for name in names:
             docker.api.unpause(name)
     except docker.errors.APIError as error:
-        ctx.report(f"the standby could not be resumed ({error.explanation or error}): removing it")
+        ctx.report(f"{what} could not be resumed ({error.explanation or error}): removing them")
         remove(docker, names, paused=names)
         return False
     return True
@@ -716,6 +738,8 @@ def _retire(
     if standby:
         ctx.report(f"pausing {', '.join(engine.name(r) for r in standby)}: the standby for a rollback")
         for row in standby:
+            if engine.is_paused(row):  # paused by hand while it was routed
+                continue
             try:
                 docker.api.pause(row["Id"])
             except docker.errors.APIError as error:  # e.g. the cgroup freezer timed out

@@ -34,9 +34,10 @@ after a reload), plus the config checks ``up`` runs in it."""
 
 
 def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -> IngressResult:
-    """Make sure the load balancer runs with the current settings (``plan``: say what
-    would change). A changed port, bind address or image replaces the container; its
-    volume keeps the registered replicas."""
+    """Make sure the load balancer runs with the current settings on the stack's network
+    (``plan``: say what would change). A changed port, bind address or image, or one that
+    is not running or not on the network, is replaced; its volume keeps the registered
+    replicas."""
     settings = of(ctx)
     docker = engine.client()
     name = engine.lb_name(ctx)
@@ -44,22 +45,26 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     network_name = network.extra.get("name", engine.network_name(ctx))
     wanted = _lb_hash(tag, settings, network_name)
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
-    current = [r for r in rows if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.is_up(r)]
+    current = [
+        r
+        for r in rows
+        if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.is_up(r) and engine.on_network(r, network_name)
+    ]
     detail = f"HAProxy on {settings.bind}:{settings.host_port}"
-    published_stats = None
+    published_stats, why = None, ""
     if current and len(rows) == 1:
         change = Change("unchanged", "load-balancer", name, detail)
         published_stats = stats_port(current[0])
-    elif ctx.mode == "plan":
-        change = Change("replace" if rows else "create", "load-balancer", name, detail)
     else:
+        why = f" ({_why_replaced(rows, wanted, network_name)})" if rows else ""
+        change = Change("replace" if rows else "create", "load-balancer", name, detail + why)
+    if change.action != "unchanged" and ctx.mode != "plan":
         ensure_lb_image(docker, settings, ctx.report)
         for row in rows:
-            ctx.report(f"replacing load balancer {engine.name(row)}")
+            ctx.report(f"replacing load balancer {engine.name(row)}{why}")
             docker.api.remove_container(row["Id"], v=True, force=True)
         _create_lb(docker, ctx, settings, tag, name, network_name, wanted)
         published_stats = next(map(stats_port, engine.containers(docker, ctx, engine.ROLE_LB)), None)
-        change = Change("replace" if rows else "create", "load-balancer", name, detail)
     upstream = Upstream(
         container=name,
         app_port=ctx.app.port,
@@ -69,6 +74,18 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
         stats_port=published_stats,
     )
     return IngressResult(endpoint=endpoint(settings), attach=upstream, extra={"container": name}, changes=(change,))
+
+
+def _why_replaced(rows: list[dict[str, Any]], wanted: str, network: str) -> str:
+    """Why this stack's load balancer containers ``rows`` (at least one) are replaced."""
+    if len(rows) > 1:
+        return f"{len(rows)} load balancers, one wanted"
+    row = rows[0]
+    if row["Labels"].get(docker_labels.LB_HASH) != wanted:
+        return "its image or settings changed"
+    if not engine.is_up(row):
+        return f"not running: {row['State']}"
+    return f"not on the stack's network {network}"
 
 
 def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:

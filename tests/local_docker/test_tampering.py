@@ -1,6 +1,7 @@
-"""Faults made from outside deployer (``docker rm``, ``kill``): ``status`` says what
-serves, DEGRADED (exit 1) with what to run whenever fewer replicas serve than desired,
-and ``up`` brings the stack back. (An interrupted ``up``: ``test_rollout.py``.)"""
+"""Faults made from outside deployer (``docker rm``, ``kill``, ``pause``, ``network
+disconnect``, ``network rm``): ``status`` says what serves, DEGRADED (exit 1) with what
+to run whenever fewer replicas serve than desired, and ``up`` brings the stack back.
+(An interrupted ``up``: ``test_rollout.py``.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from deployer import cli
+from deployer import api, cli
 
 pytestmark = pytest.mark.docker
 
@@ -55,3 +56,72 @@ def test_a_load_balancer_removed_or_killed_is_degraded_until_up_brings_it_back(s
     code, out = status(stack)
     assert code == 0 and "2/2 healthy" in out, out
     assert serves_version_1(stack)
+
+
+def test_a_stack_whose_network_was_removed_is_degraded_until_up_replaces_what_was_on_it(stack):
+    stack.up()
+    network = f"deployer-ldtest.{stack.stack}"
+    before = names(stack.containers())
+    for name in before:
+        stack.docker.api.disconnect_container_from_network(name, network, force=True)
+    stack.docker.api.remove_network(network)
+
+    code, out = status(stack)
+    assert code == 1 and "DEGRADED: 0/2 healthy" in out, out
+    assert "is not on the stack's network" in out and up_command(stack) in out
+    planned = {(c.action, c.kind) for c in api.plan(stack.session()).changes}
+    assert {("create", "network"), ("replace", "load-balancer"), ("create", "container")} <= planned, planned
+
+    stack.up()
+    assert serves_version_1(stack)
+    assert not names(stack.containers("replica")) & before, "the replicas off the network were replaced"
+    code, out = status(stack)
+    assert code == 0 and "2/2 healthy" in out, out
+    stack.lines.clear()
+    stack.up()
+    assert "everything is up to date: nothing changed" in stack.lines
+
+
+def test_a_replica_off_the_network_is_not_serving_and_up_replaces_it(stack):
+    stack.up()
+    off = stack.containers("replica")[0]["Names"][0].lstrip("/")
+    stack.docker.api.disconnect_container_from_network(off, f"deployer-ldtest.{stack.stack}")
+
+    code, out = status(stack)
+    assert code == 1 and "DEGRADED: 1/2 healthy" in out, out
+    assert f"1 of 2 replicas not on the stack's network deployer-ldtest.{stack.stack}" in out
+    assert f"run {up_command(stack)} to replace them" in out
+    changes = {(c.action, c.name): c.detail for c in api.plan(stack.session()).changes}
+    assert "replica not on the stack's network" in changes[("remove", off)], changes
+    assert [k for k in changes if k[0] == "create"], changes
+
+    stack.up()
+    assert off not in names(stack.containers("replica")) and len(stack.containers("replica")) == 2
+    code, out = status(stack)
+    assert code == 0 and "2/2 healthy" in out, out
+
+
+def test_a_serving_replica_paused_by_hand_is_not_the_standby_and_up_resumes_it(stack):
+    stack.up()
+    standby = names(stack.containers("replica"))
+    stack.version = "2"
+    stack.up()
+    assert names(stack.standby()) == standby or any("could not be paused" in x for x in stack.lines)
+    paused = stack.containers("replica")[0]
+    stack.docker.api.pause(paused["Id"])
+
+    code, out = status(stack)
+    assert code == 1 and "DEGRADED: 1/2 healthy" in out, out
+    assert f"1 of 2 replicas paused (docker pause): run {up_command(stack)} to resume them" in out
+    listed = json.loads(status(stack, "--json")[1])["details"]
+    assert names(stack.standby()) - standby == {paused["Names"][0].lstrip("/")}
+    assert {r["name"] for r in listed["standby"]} == names(stack.standby()) - names([paused])
+    changes = {(c.action, c.name): c.detail for c in api.plan(stack.session()).changes}
+    assert changes[("update", paused["Names"][0].lstrip("/"))] == "paused replica resumed", changes
+
+    stack.up()
+    assert any("resuming the paused replicas" in line for line in stack.lines), stack.lines
+    assert paused["Id"] in {r["Id"] for r in stack.containers("replica")}, "resumed, not replaced"
+    code, out = status(stack)
+    assert code == 0 and "2/2 healthy" in out, out
+    assert [requests.get(stack.url(), timeout=5).text for _ in range(4)] == ["version 2\n"] * 4

@@ -235,7 +235,9 @@ def _hash(image_ref: str, network: str, ctx: PhaseContext) -> str:
 
 
 def apply(ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
-    """Converge the database (``plan``: list the changes, touch nothing)."""
+    """Converge the database (``plan``: list the changes, touch nothing): a container of
+    another spec, not running, or not on the stack's network is replaced; its data volume
+    stays."""
     spec = ctx.app.database
     if spec is None:
         return ServicesResult()
@@ -252,7 +254,12 @@ def apply(ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
     digest = _hash(image_ref, network_name, ctx)
     rows = [r for r in engine.containers(docker, ctx, ROLE_DATABASE) if engine.name(r) == container]
     row = rows[0] if rows else None
-    current = row is not None and row["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(row)
+    current = (
+        row is not None
+        and row["Labels"].get(docker_labels.SPEC_HASH) == digest
+        and engine.is_up(row)
+        and engine.on_network(row, network_name)  # else the app cannot reach it
+    )
     if current:
         changes.append(Change("unchanged", "container", container, "database"))
     else:

@@ -3,8 +3,9 @@
 Each ``[workers.<name>]`` runs ``replicas`` containers named
 ``deployer-<app>-<stack>-worker-<name>-<hash>-<n>`` (role ``worker``), on the app's
 network, with the env a replica gets and no load balancer route. A worker's containers
-are labelled with a hash of what they are made from; when it changes, the new ones start
-and then the old ones are stopped (SIGTERM, so a job in flight can finish). Containers
+are labelled with a hash of what they are made from; when it changes (or one is not
+running, or not on the stack's network), the new ones start and then the old ones are
+stopped (SIGTERM, so a job in flight can finish). Containers
 of a worker no longer in the config are removed.
 """
 
@@ -52,7 +53,11 @@ def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[C
     for worker in ctx.app.workers:
         digest = _hash(ctx, worker, image_id, network)
         mine = [r for r in rows if r["Labels"].get(WORKER) == worker.name]
-        keep = [r for r in mine if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r)]
+        keep = [
+            r
+            for r in mine
+            if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r) and engine.on_network(r, network)
+        ]
         keep = keep[: worker.replicas]
         to_remove += [r for r in mine if r not in keep]
         taken = {engine.name(r) for r in rows}

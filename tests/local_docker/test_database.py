@@ -162,3 +162,29 @@ def test_rows_survive_rollout_failed_release_and_down_then_up(stack, docker_clie
         assert gone.returncode == 0, gone.stderr
     labels = {"label": [f"dev.deployer.{k}={v}" for k, v in stack_objects.items()]}
     assert not (docker_client.api.volumes(filters=labels).get("Volumes") or [])
+
+
+def test_up_puts_the_database_and_the_worker_back_on_a_network_removed_from_under_them(stack, docker_client):
+    """Every container force-disconnected and the network removed: ``status`` is
+    degraded; ``up`` makes the network again and replaces what was on it, the database
+    keeping its data, so the app and the worker reach it again."""
+    config = write(stack, version="1")
+    try:
+        assert cli(stack, config, "up").returncode == 0
+        assert http("POST", stack.url("/jobs?text=a"))[0] == 201
+        wait_processed(stack, 1)
+        network = f"deployer-{APP}.{stack.stack}"
+        for row in stack.containers():
+            docker_client.api.disconnect_container_from_network(row["Id"], network, force=True)
+        docker_client.api.remove_network(network)
+        assert cli(stack, config, "status").returncode == 1
+
+        healed = cli(stack, config, "up")
+        assert healed.returncode == 0, healed.stdout + healed.stderr
+        assert f"replacing database container {network}-db" in healed.stderr, healed.stderr
+        assert [r["text"] for r in jobs(stack)] == ["a"]
+        assert http("POST", stack.url("/jobs?text=b"))[0] == 201
+        assert all("-worker-mailer-" in r["processed_by"] for r in wait_processed(stack, 2))
+        assert cli(stack, config, "status").returncode == 0
+    finally:
+        assert cli(stack, config, "down", "--volumes").returncode == 0

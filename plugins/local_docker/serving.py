@@ -8,7 +8,8 @@ not what ``up`` leaves, each told with the command that mends it (``up``, which 
 or resumes what does not serve, or ``rollback N`` while a rollback to N serves): the
 load balancer gone, stopped, paused or off the network; a routed replica stopped, gone,
 paused or off the network; replicas the load balancer does not route to beside the
-paused standby (an interrupted ``up``'s).
+paused standby (an interrupted ``up``'s); the database or a worker not running or off
+the network.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from attrs import frozen
 
 from deployer.docker_engine import DockerEngine
 from deployer.models import PhaseContext
-from deployer.plugins.local_docker import engine, ingress, lb_routes
+from deployer.plugins.local_docker import database, engine, ingress, lb_routes
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
 from deployer.plugins.local_docker.host_port import endpoint
 from deployer.plugins.local_docker.settings import of
@@ -44,8 +45,9 @@ class Serving:
     advice: str
     """What to run, and why, when fewer than the desired replicas serve; else empty."""
     notice: str
-    """What to run when more replicas exist than serve: ``outside``, or routed ones beyond
-    the desired count; else empty."""
+    """What to run when more replicas exist than serve (``outside``, or routed ones beyond
+    the desired count), or when the database or a worker is not running or off the
+    network; else empty."""
 
 
 def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], restart: Callable[[], str]) -> Serving:
@@ -91,13 +93,16 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
             f"{failing} running but not healthy (starting, or failing GET {ctx.app.health.path}): "
             f"`{ctx.command_line('logs')}` shows why"
         )
+    notices = []
     extra = len(outside) + max(0, len(routed) - desired)
-    notice = (
-        f"{extra} replica(s) beyond the {desired} the load balancer should route to (left by an interrupted "
-        f"`up`, or a rollout under way): run `{restart()}` to remove them"
-        if extra
-        else ""
-    )
+    if extra:
+        notices.append(
+            f"{extra} replica(s) beyond the {desired} the load balancer should route to (left by an interrupted "
+            f"`up`, or a rollout under way): run `{restart()}` to remove them"
+        )
+    unusable = _unusable_services(rows, network)
+    if unusable:
+        notices.append(f"{', '.join(unusable)}: run `{restart()}` to replace them (the database keeps its data)")
     return Serving(
         endpoint=_published(lb) or endpoint(of(ctx)),
         healthy=min(len(healthy), desired),
@@ -105,8 +110,22 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
         outside=outside,
         standby=standby,
         advice="; ".join(parts),
-        notice=notice,
+        notice="; ".join(notices),
     )
+
+
+def _unusable_services(rows: list[dict[str, Any]], network: str) -> list[str]:
+    """The database and worker containers among ``rows`` that cannot do their job: not
+    running, or off ``network`` (where the app and the workers reach the database)."""
+    found = []
+    for row in rows:
+        if engine.role(row) not in (database.ROLE_DATABASE, engine.ROLE_WORKER):
+            continue
+        if not engine.is_up(row):
+            found.append(f"{engine.name(row)} is not running ({row['State']})")
+        elif not engine.on_network(row, network):
+            found.append(f"{engine.name(row)} is not on the stack's network")
+    return found
 
 
 def _lb_problem(ctx: PhaseContext, lb: dict[str, Any] | None, network: str) -> str:

@@ -6,6 +6,7 @@ database's password never appears in labels, plans, status or deployer's output.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -177,7 +178,10 @@ def test_up_puts_the_database_and_the_worker_back_on_a_network_removed_from_unde
         for row in stack.containers():
             docker_client.api.disconnect_container_from_network(row["Id"], network, force=True)
         docker_client.api.remove_network(network)
-        assert cli(stack, config, "status").returncode == 1
+        degraded = cli(stack, config, "status")
+        assert degraded.returncode == 1, degraded.stdout
+        assert f"{network}-db is not on the stack's network" in degraded.stdout
+        assert re.search(rf"{re.escape(network)}-worker-mailer-\S+ is not on the stack's network", degraded.stdout)
 
         healed = cli(stack, config, "up")
         assert healed.returncode == 0, healed.stdout + healed.stderr
@@ -185,6 +189,7 @@ def test_up_puts_the_database_and_the_worker_back_on_a_network_removed_from_unde
         assert [r["text"] for r in jobs(stack)] == ["a"]
         assert http("POST", stack.url("/jobs?text=b"))[0] == 201
         assert all("-worker-mailer-" in r["processed_by"] for r in wait_processed(stack, 2))
-        assert cli(stack, config, "status").returncode == 0
+        healthy = cli(stack, config, "status")
+        assert healthy.returncode == 0 and "is not" not in healthy.stdout, healthy.stdout
     finally:
         assert cli(stack, config, "down", "--volumes").returncode == 0

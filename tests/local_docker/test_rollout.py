@@ -248,6 +248,7 @@ def _wait_for_new_replica(stack, old: set[str]) -> None:
 def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
     stack.up()
     old = {c["Id"] for c in stack.containers("replica")}
+    old_image = stack.containers("replica")[0]["Image"]
     stack.version = "4"
     process = _up_in_subprocess(stack)
     _wait_for_new_replica(stack, old)
@@ -257,6 +258,8 @@ def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
     if sig == signal.SIGTERM:  # a graceful interrupt removes what it started
         assert {c["Id"] for c in stack.containers("replica")} == old
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+    status = api.status(stack.session())  # what serves: the old replicas, whatever the killed up left
+    assert (status.healthy, status.degraded, status.image) == (2, False, old_image)
 
     stack.up()
     replicas = stack.containers("replica")

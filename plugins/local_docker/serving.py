@@ -64,7 +64,7 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     routed = [r for r in replicas if engine.name(r) in members]
     outside = [r for r in replicas if r not in routed and r not in standby]
     lb_problem = _lb_problem(ctx, lb, network)
-    reachable = [] if lb_problem else [r for r in routed if r["State"] == "running" and engine.on_network(r, network)]
+    reachable = [] if lb_problem else [r for r in routed if engine.is_up(r) and engine.on_network(r, network)]
     healthy = [r for r in reachable if engine.health(r) == "healthy"]
     starting = [r for r in reachable if engine.health(r) == "starting"]
     if starting and lb is not None:
@@ -102,7 +102,8 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
         )
     unusable = _unusable_services(rows, network)
     if unusable:
-        notices.append(f"{', '.join(unusable)}: run `{restart()}` to replace them (the database keeps its data)")
+        kept = " (the database's data stays)" if any(engine.role(r) == database.ROLE_DATABASE for r in rows) else ""
+        notices.append(f"{', '.join(unusable)}: run `{restart()}` to replace them{kept}")
     return Serving(
         endpoint=_published(lb) or endpoint(of(ctx)),
         healthy=min(len(healthy), desired),

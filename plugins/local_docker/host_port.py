@@ -21,13 +21,13 @@ def endpoint(settings: LocalSettings) -> str:
 
 def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
     """Fail before anything changes when ``host_port`` on ``bind`` is taken by something
-    other than this stack's own load balancer.
+    other than this stack's own load balancer (running, or paused: ``up`` replaces it).
 
     :raises UsageError: names the container holding the port when it is one.
     """
     settings = of(ctx)
     for row in engine.containers(docker, ctx, engine.ROLE_LB):
-        if engine.is_up(row) and any(p.get("PublicPort") == settings.host_port for p in row.get("Ports", ())):
+        if any(p.get("PublicPort") == settings.host_port for p in row.get("Ports", ())):
             return
     family = socket.AF_INET6 if ":" in settings.bind else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:

@@ -35,19 +35,19 @@ def serves_version_1(stack) -> bool:
     return [requests.get(stack.url(), timeout=5).text for _ in range(4)] == ["version 1\n"] * 4
 
 
-@pytest.mark.parametrize("tamper", ["rm", "kill"])
-def test_a_load_balancer_removed_or_killed_is_degraded_until_up_brings_it_back(stack, tamper):
+@pytest.mark.parametrize(
+    ("tamper", "state"),
+    [("remove_container", "missing"), ("kill", "not running (exited)"), ("pause", "not running (paused)")],
+)
+def test_a_load_balancer_removed_killed_or_paused_is_degraded_until_up_brings_it_back(stack, tamper, state):
     stack.up()
     lb = f"deployer-ldtest.{stack.stack}-lb"
-    if tamper == "rm":
-        stack.docker.api.remove_container(lb, force=True)
-    else:
-        stack.docker.api.kill(lb)
+    tampered = getattr(stack.docker.api, tamper)
+    tampered(lb, force=True) if tamper == "remove_container" else tampered(lb)
 
     code, out = status(stack)
     assert code == 1, out
     assert out.splitlines()[0] == f"local/{stack.stack}: DEGRADED: 0/2 healthy at {stack.url('')}", out
-    state = "missing" if tamper == "rm" else "not running (exited)"
     assert f"the load balancer {lb} is {state}, so no replica serves: run {up_command(stack)}" in out
     assert "None" not in out
     assert json.loads(status(stack, "--json")[1])["degraded"] is True

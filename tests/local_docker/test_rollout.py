@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -290,6 +291,8 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
     assert (status.healthy, status.desired, status.degraded, status.image) == (2, 2, False, serving_image)
     assert {r["name"] for r in status.details["replicas"]} == old and len(status.details["not_routed"]) == 2
     assert status.notice.startswith("2 replica(s) beyond the 2") and "deployer up" in status.notice
+    documented = status.notice.replace(f"--stack {stack.stack}", "--stack dev")
+    assert f"    {documented}\n" in (Path(__file__).parents[2] / "docs" / "targets" / "local.md").read_text()
 
     stack.up()
     replicas = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}

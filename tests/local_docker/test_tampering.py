@@ -6,6 +6,7 @@ to run whenever fewer replicas serve than desired, and ``up`` brings the stack b
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,6 +15,21 @@ from typer.testing import CliRunner
 from deployer import api, cli
 
 pytestmark = pytest.mark.docker
+
+
+DOC = (Path(__file__).parents[2] / "docs" / "targets" / "local.md").read_text(encoding="utf-8")
+
+
+def as_documented(stack, text: str) -> str:
+    """``text`` as docs/targets/local.md shows it: app ``web``, stack ``dev``, port 8080."""
+    for ours, documented in (
+        (f"deployer-ldtest.{stack.stack}", "deployer-web.dev"),
+        (f"--stack {stack.stack}", "--stack dev"),
+        (f"local/{stack.stack}:", "local/dev:"),
+        (f":{stack.port}", ":8080"),
+    ):
+        text = text.replace(ours, documented)
+    return text
 
 
 def status(stack, *more: str):
@@ -49,6 +65,8 @@ def test_a_load_balancer_removed_killed_or_paused_is_degraded_until_up_brings_it
     assert code == 1, out
     assert out.splitlines()[0] == f"local/{stack.stack}: DEGRADED: 0/2 healthy at {stack.url('')}", out
     assert f"the load balancer {lb} is {state}, so no replica serves: run {up_command(stack)}" in out
+    if tamper == "remove_container":  # the example in the docs
+        assert as_documented(stack, "\n".join(f"  {line}" for line in out.splitlines()[:2])) in DOC
     assert "None" not in out
     assert json.loads(status(stack, "--json")[1])["degraded"] is True
 

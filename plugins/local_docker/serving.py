@@ -58,7 +58,9 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     desired = ctx.app.replicas.min
     lb = next((r for r in rows if engine.role(r) == engine.ROLE_LB), None)
     replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
-    routes = lb_routes.routes_of(docker, engine.name(lb), ingress.stats_port(lb)) if lb else None
+    # a paused HAProxy would hold the stats request until its timeout: its config file says the same
+    stats_port = ingress.stats_port(lb) if lb is not None and lb["State"] == "running" else None
+    routes = lb_routes.routes_of(docker, engine.name(lb), stats_port) if lb is not None else None
     members = routes.members if routes else tuple(engine.name(r) for r in replicas if not engine.is_paused(r))
     standby = [r for r in replicas if engine.is_standby(r, members)]
     routed = [r for r in replicas if engine.name(r) in members]
@@ -67,10 +69,10 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     reachable = [] if lb_problem else [r for r in routed if engine.is_up(r) and engine.on_network(r, network)]
     healthy = [r for r in reachable if engine.health(r) == "healthy"]
     starting = [r for r in reachable if engine.health(r) == "starting"]
-    if starting and lb is not None:
+    if starting:
         # up routes to a replica once it answers its check, which can be before Docker's
         # first HEALTHCHECK run: HAProxy's own checks say whether it is healthy
-        up = lb_routes.serving(ingress.stats_port(lb))
+        up = lb_routes.serving(stats_port)
         healthy += [r for r in starting if engine.name(r) in up]
 
     parts = [f"{lb_problem}: run `{restart()}` to bring it back"] if lb_problem else []

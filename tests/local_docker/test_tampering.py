@@ -6,6 +6,7 @@ to run whenever fewer replicas serve than desired, and ``up`` brings the stack b
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import requests
 from typer.testing import CliRunner
 
 from deployer import api, cli
+from deployer.plugins.local_docker import lb_routes
 
 pytestmark = pytest.mark.docker
 
@@ -61,7 +63,9 @@ def test_a_load_balancer_removed_killed_or_paused_is_degraded_until_up_brings_it
     tampered = getattr(stack.docker.api, tamper)
     tampered(lb, force=True) if tamper == "remove_container" else tampered(lb)
 
+    started = time.monotonic()
     code, out = status(stack)
+    assert time.monotonic() - started < lb_routes.STATS_TIMEOUT, "a frozen HAProxy's stats are not waited for"
     assert code == 1, out
     assert out.splitlines()[0] == f"local/{stack.stack}: DEGRADED: 0/2 healthy at {stack.url('')}", out
     assert f"the load balancer {lb} is {state}, so no replica serves: run {up_command(stack)}" in out

@@ -14,9 +14,8 @@ import re
 import pytest
 
 from deployer import api
-from deployer.testing import write_project
+from deployer.testing import free_port, write_project
 from tests import built_images
-from tests.ports import free_port
 
 pytestmark = pytest.mark.docker
 

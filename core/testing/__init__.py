@@ -4,6 +4,8 @@
   (implement its REQUIRED hooks ``leftovers`` and ``remove_one_replica``).
 - :class:`HookRecorder`: a plugin that records phase hook calls.
 - :func:`write_project`: an isolated project folder with the kit's sample app.
+- :func:`free_port`: a loopback port for a target's ``host_port``, away from the ports
+  Docker picks itself.
 - pytest fixtures (``deployer_plugin_manager``, ``deployer_project``, ``hook_recorder``)
   come from :mod:`deployer.testing.plugin`, loaded automatically by pytest.
 - :mod:`deployer.testing.aws_ecs`: the aws-ecs target's contract on an emulated AWS.
@@ -20,7 +22,8 @@ if find_spec("pytest") is None:
     raise ImportError('deployer.testing needs the testing extra (missing: pytest): pip install "deployer[testing]"')
 
 from deployer.testing.contract import TargetContract
+from deployer.testing.ports import free_port
 from deployer.testing.project import write_project
 from deployer.testing.recorder import HookCall, HookRecorder
 
-__all__ = ["HookCall", "HookRecorder", "TargetContract", "write_project"]
+__all__ = ["HookCall", "HookRecorder", "TargetContract", "free_port", "write_project"]

@@ -24,8 +24,8 @@ from deployer.models import (
     Status,
 )
 from deployer.targets import RunPhases
+from deployer.testing import free_port
 from tests.core.memory_target import Balancer, MemoryDriver, MemoryTarget, Replica, Stack
-from tests.ports import free_port
 
 
 class SilentEndpoint(MemoryTarget):

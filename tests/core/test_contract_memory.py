@@ -9,8 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from deployer.models import PhaseContext
-from deployer.testing import TargetContract
-from tests.ports import free_port
+from deployer.testing import TargetContract, free_port
 
 from .memory_target import MemoryTarget
 

@@ -27,8 +27,8 @@ import requests
 from typer.testing import CliRunner
 
 from deployer.cli import app as cli_app
+from deployer.testing import free_port
 from tests import built_images
-from tests.ports import free_port
 from tests.traffic import Traffic
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

@@ -16,9 +16,9 @@ import pytest
 
 from deployer import api, docker_labels
 from deployer.models import Deployment
+from deployer.testing import free_port
 from deployer.testing.project import write_config
 from tests import built_images
-from tests.ports import free_port
 from tests.traffic import Traffic
 
 APP_DIR = Path(__file__).parent / "app"

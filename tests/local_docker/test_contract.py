@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from deployer.models import PhaseContext
-from deployer.testing import TargetContract
-from tests.ports import free_port
+from deployer.testing import TargetContract, free_port
 
 pytestmark = pytest.mark.docker
 

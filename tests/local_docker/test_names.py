@@ -19,8 +19,8 @@ import requests
 from deployer import api
 from deployer.errors import ConfigError, UsageError
 from deployer.plugins.local_docker import engine
+from deployer.testing import free_port
 from tests.local_docker.conftest import APP_NAME, Stack
-from tests.ports import free_port
 
 pytestmark = pytest.mark.docker
 

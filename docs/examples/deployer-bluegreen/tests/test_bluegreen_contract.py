@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import docker
 import pytest
-from deployer.testing import TargetContract
+from deployer.testing import TargetContract, free_port
 
 pytestmark = pytest.mark.docker
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _labelled(ctx) -> dict:
@@ -25,7 +17,7 @@ class TestBlueGreen(TargetContract):
     target = "bluegreen"
 
     def target_settings(self):
-        return {"host_port": _free_port()}
+        return {"host_port": free_port()}
 
     def leftovers(self, ctx):
         client = docker.from_env()

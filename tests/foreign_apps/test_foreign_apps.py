@@ -116,7 +116,7 @@ def deployment(
     shutil.copytree(APPS / app.folder, folder)
     made = Deployment(app=app, folder=folder, stack="f" + secrets.token_hex(4), port=free_port(), docker=docker_client)
     with made.config.open("a") as config:
-        config.write(f"\n[targets.local]\nhost_port = {made.port}\nhealth_interval = 1\ndrain_seconds = 1\n")
+        config.write(f"\n[targets.local]\nhost_port = {made.port}\nhealth_interval = 2\ndrain_seconds = 1\n")
     yield made
     made.cli("down")
     built_images.note(app.name, made.config)

@@ -59,7 +59,7 @@ class Stack:
         if self.command is not None:
             app["command"] = self.command
         app.update(self.app_keys)
-        target = {"host_port": self.port, "health_interval": 1, "drain_seconds": 1, **self.settings}
+        target = {"host_port": self.port, "health_interval": 2, "drain_seconds": 1, **self.settings}
         return write_config(self.folder, app=app, targets={"local": target})
 
     def session(self) -> api.Session:

@@ -17,7 +17,7 @@ class TestLocalContract(TargetContract):
     target = "local"
 
     def target_settings(self) -> dict[str, Any]:
-        return {"host_port": free_port(), "health_interval": 1}
+        return {"host_port": free_port(), "health_interval": 2}
 
     def leftovers(self, ctx: PhaseContext) -> list[str]:
         from deployer.plugins.local_docker import engine

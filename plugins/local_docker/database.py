@@ -257,8 +257,7 @@ def apply(ctx: PhaseContext, network: NetworkResult) -> ServicesResult:
     current = (
         row is not None
         and row["Labels"].get(docker_labels.SPEC_HASH) == digest
-        and engine.is_up(row)
-        and engine.on_network(row, network_name)  # else the app cannot reach it
+        and engine.runs_on(row, network_name)  # off the network, the app cannot reach it
     )
     if current:
         changes.append(Change("unchanged", "container", container, "database"))

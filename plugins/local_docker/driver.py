@@ -305,11 +305,11 @@ def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_re
     made = releases.record(docker, ctx, status=core_releases.DEPLOYED, known=known)
     if made is None:
         return
-    serving = core_releases.current(known)
-    if not made.note and serving is not None and serving.rolled_back_to is not None:
+    replaced = core_releases.current(known)
+    if not made.note and replaced is not None and replaced.rolled_back_to is not None:
         ctx.report(
             f"release {made.number}: deployed the working tree again "
-            f"(replacing release {serving.number}, a {serving.note})"
+            f"(replacing release {replaced.number}, a {replaced.note})"
         )
     else:
         ctx.report(f"release {made.number} recorded" + (f" ({made.note})" if made.note else ""))

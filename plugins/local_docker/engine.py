@@ -197,6 +197,12 @@ def on_network(row: dict[str, Any], network: str) -> bool:
     return network in ((row.get("NetworkSettings") or {}).get("Networks") or {})
 
 
+def runs_on(row: dict[str, Any], network: str) -> bool:
+    """The container (a summary) is up (:func:`is_up`) and :func:`on_network` ``network``:
+    a load balancer, replica, database or worker that can do its job there."""
+    return is_up(row) and on_network(row, network)
+
+
 def health(row: dict[str, Any]) -> str:
     """``healthy``, ``unhealthy``, ``starting`` or ``none``, from a summary's Status text."""
     status = row.get("Status", "")

@@ -45,11 +45,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     network_name = network.extra.get("name", engine.network_name(ctx))
     wanted = _lb_hash(tag, settings, network_name)
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
-    current = [
-        r
-        for r in rows
-        if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.is_up(r) and engine.on_network(r, network_name)
-    ]
+    current = [r for r in rows if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.runs_on(r, network_name)]
     detail = f"HAProxy on {settings.bind}:{settings.host_port}"
     published_stats, why = None, ""
     if current and len(rows) == 1:

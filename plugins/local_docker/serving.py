@@ -66,7 +66,7 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     routed = [r for r in replicas if engine.name(r) in members]
     outside = [r for r in replicas if r not in routed and r not in standby]
     lb_problem = _lb_problem(ctx, lb, network)
-    reachable = [] if lb_problem else [r for r in routed if engine.is_up(r) and engine.on_network(r, network)]
+    reachable = [] if lb_problem else [r for r in routed if engine.runs_on(r, network)]
     healthy = [r for r in reachable if engine.health(r) == "healthy"]
     starting = [r for r in reachable if engine.health(r) == "starting"]
     if starting:

@@ -53,11 +53,7 @@ def apply(ctx: PhaseContext, image: str, image_id: str, network: str) -> tuple[C
     for worker in ctx.app.workers:
         digest = _hash(ctx, worker, image_id, network)
         mine = [r for r in rows if r["Labels"].get(WORKER) == worker.name]
-        keep = [
-            r
-            for r in mine
-            if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.is_up(r) and engine.on_network(r, network)
-        ]
+        keep = [r for r in mine if r["Labels"].get(docker_labels.SPEC_HASH) == digest and engine.runs_on(r, network)]
         keep = keep[: worker.replicas]
         to_remove += [r for r in mine if r not in keep]
         taken = {engine.name(r) for r in rows}

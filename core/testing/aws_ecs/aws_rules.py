@@ -587,7 +587,8 @@ def guard_rds_calls(rds: Any) -> None:
     that RDS refuses and moto runs: without ``SkipFinalSnapshot`` and without a
     ``FinalDBSnapshotIdentifier`` ("If you don't enable this parameter, you must specify
     the FinalDBSnapshotIdentifier parameter"; moto deletes the instance with no snapshot),
-    or with both. (A protected instance moto refuses by itself, as RDS does.)"""
+    or with both. (A protected instance moto refuses by itself, as RDS does.) Guarding a
+    client again changes nothing."""
 
     def check(params: dict[str, Any], **_: Any) -> None:
         skip, snapshot = bool(params.get("SkipFinalSnapshot")), params.get("FinalDBSnapshotIdentifier")
@@ -610,7 +611,9 @@ def guard_rds_calls(rds: Any) -> None:
                 RDS_DELETE,
             )
 
-    rds.meta.events.register("provide-client-params.rds.DeleteDBInstance", check)
+    rds.meta.events.register(
+        "provide-client-params.rds.DeleteDBInstance", check, unique_id="deployer-testing-guard-delete-db-instance"
+    )
 
 
 RULES: Mapping[str, tuple[Rule, ...]] = {

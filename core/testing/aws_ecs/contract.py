@@ -24,7 +24,6 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -32,7 +31,7 @@ from deployer.models import PhaseContext
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.aws_ecs.emulated_serving import Serving, active, serving
 from deployer.testing.aws_ecs.emulated_state import load
-from deployer.testing.aws_ecs.moto_appliers import Aws
+from deployer.testing.aws_ecs.moto_appliers import Aws, session
 from deployer.testing.contract import ContractRun, TargetContract
 from deployer.testing.recorder import HookRecorder
 
@@ -104,4 +103,4 @@ class AwsEcsContract(TargetContract):
         scheduler = active()
         assert scheduler is not None, "the kit's environment serves"
         tags = {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack}
-        return scheduler, Aws(boto3.Session(region_name=self.region), tags)
+        return scheduler, Aws(session(self.region), tags)

@@ -416,7 +416,7 @@ class EmulatedDriver:
     def _aws(self, ctx: PhaseContext) -> moto_appliers.Aws:
         require_moto()
         region = offline_plan.region(ctx)
-        session = self._session(region) if self._session else boto3.Session(region_name=region)
+        session = self._session(region) if self._session else moto_appliers.session(region)
         aws = moto_appliers.Aws(session, {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack})
         aws_rules.guard_rds_calls(aws.rds)
         return aws

@@ -41,13 +41,16 @@ local engine, not on AWS: they are recorded in the state but not applied.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import boto3
 from attrs import frozen
 from moto.acm.models import acm_backends
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -92,19 +95,34 @@ _GONE = (
 )
 
 
+@functools.cache
+def session(region: str) -> boto3.Session:
+    """The process's one boto3 session for ``region``. botocore parses each service's model
+    (ec2's is 550 kB of gzipped JSON) once per session: a session per call made creating
+    clients about a third of an emulated test's time. Under moto a session holds nothing
+    per run (its credentials are the kit's fakes; clients are made afresh from it)."""
+    return boto3.Session(region_name=region)
+
+
+_CLIENTS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""Each session's clients by service: a client builds a method per operation (ec2 has
+over 700), and the emulator asks for one at every step."""
+
+
 class Aws:
-    """boto3 clients of one session, created on first use, plus the default tags."""
+    """boto3 clients of one session, created on its first use and kept while the session
+    lives, plus the default tags."""
 
     def __init__(self, session: Any, tags: Mapping[str, str]):
         self.session, self.tags = session, dict(tags)
-        self._clients: dict[str, Any] = {}
 
     def __getattr__(self, service: str) -> Any:
         if service.startswith("_"):
             raise AttributeError(service)
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service.replace("_", "-"))
-        return self._clients[service]
+        clients = _CLIENTS.setdefault(self.session, {})
+        if service not in clients:
+            clients[service] = self.session.client(service.replace("_", "-"))
+        return clients[service]
 
     def tag_list(
         self, extra: Mapping[str, str] | None = None, *, key: str = "Key", value: str = "Value"

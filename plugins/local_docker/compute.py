@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
@@ -495,16 +496,18 @@ def _start_and_check(
     failure or interruption remove all of them, so none is left outside the load balancer."""
     network_name = network.extra.get("name", engine.network_name(ctx))
     pending = list(unregistered)
+    creating = _InFlight()
     try:
         for name in new_names:
             ctx.report(f"starting replica {name}")
             pending.append(name)
 
         def start(name: str) -> str | None:
-            try:
-                _create(docker, ctx, settings, registry.image_ref, name, network_name, fields)
-            except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
-                return f"replica {name} of the new version could not start: {error.explanation or error}"
+            with creating:
+                try:
+                    _create(docker, ctx, settings, registry.image_ref, name, network_name, fields)
+                except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
+                    return f"replica {name} of the new version could not start: {error.explanation or error}"
             return None
 
         if new_names:  # in parallel: each create and start is a few engine round trips
@@ -521,8 +524,40 @@ def _start_and_check(
             )
             _wait_healthy(docker, ctx, settings, spec_hash(fields), pending, network_name)
     except BaseException as error:
-        _clean_up(docker, ctx, error, lambda: remove(docker, pending))
+
+        def clean_up() -> None:
+            creating.settle(START_SETTLE)  # a create still in flight would outlive the removal
+            remove(docker, pending)
+
+        _clean_up(docker, ctx, error, clean_up)
         raise
+
+
+START_SETTLE = 10
+"""Seconds a clean-up after an interruption waits for the creates in flight to return, so
+that it removes the replicas they made too."""
+
+
+class _InFlight:
+    """Counts the calls in progress on other threads (each inside ``with in_flight:``)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def settle(self, timeout: float) -> None:
+        """Wait until no call is in progress, at most ``timeout`` seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count == 0, timeout)
 
 
 def _wait_healthy(

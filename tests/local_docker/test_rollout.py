@@ -270,6 +270,37 @@ def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 4\n"}
 
 
+def test_ctrl_c_while_a_replica_is_being_created_leaves_no_new_replica(stack):
+    """The replicas are created in parallel: Ctrl-C while one create is still in flight
+    waits for it before removing the new replicas, so none outlives the clean-up."""
+    stack.up()
+    old = {c["Id"] for c in stack.containers("replica")}
+    stack.version = "6"
+    creating, created = threading.Event(), threading.Event()
+    real_create = compute._create
+
+    def slow_second_create(*args, **kwargs):
+        if args[4].endswith("-2"):  # the replica's name
+            creating.set()
+            time.sleep(1.5)
+            real_create(*args, **kwargs)
+            created.set()
+        else:
+            real_create(*args, **kwargs)
+
+    def interrupt_once_it_creates() -> None:
+        creating.wait(60)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: it wakes the main thread's wait
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(compute, "_create", slow_second_create)
+        threading.Thread(target=interrupt_once_it_creates, daemon=True).start()
+        stack.up()
+    assert created.wait(10), "the slow create finished"
+    assert {c["Id"] for c in stack.containers("replica")} == old
+    assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+
+
 def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
     """Where SIGKILL during the new replicas' health wait leaves the stack: ``status``
     counts what the load balancer routes to and names its image, and says to run ``up``

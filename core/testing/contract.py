@@ -218,7 +218,7 @@ class TargetContract:
         "port": 8000,
         "env": {"GREETING": "hello", "APP_VERSION": "1"},
         "secrets": [SECRET_NAME],
-        "health": {"path": "/healthz", "interval": 5, "timeout": 3},
+        "health": {"path": "/healthz", "interval": 5, "timeout": 3, "retries": 2, "start_period": 2},
         "cpu": 256,
         "memory": 512,
         "replicas": 2,

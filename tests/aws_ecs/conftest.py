@@ -137,8 +137,8 @@ def aws_env(monkeypatch):
 
 @contextlib.contextmanager
 def emulated_aws() -> Iterator[Any]:
-    """moto's in-process mock with fake credentials and AWS's managed IAM policies loaded;
-    yields a boto3 session on it in us-east-1."""
+    """moto's in-process mock with fake credentials; yields a boto3 session on it in
+    us-east-1."""
     import boto3
     from moto import mock_aws
 
@@ -148,7 +148,6 @@ def emulated_aws() -> Iterator[Any]:
         patch.setenv("AWS_ACCESS_KEY_ID", "testing")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         with mock_aws():
             yield boto3.Session(region_name="us-east-1")
 

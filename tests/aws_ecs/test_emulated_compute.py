@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import secrets
 
+import pytest
 from attrs import evolve
+from botocore.exceptions import ClientError
 
 from deployer.lifecycle import phase_runner
-from deployer.plugins.aws_ecs import offline
+from deployer.plugins.aws_ecs import compute, offline
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
+from deployer.testing.aws_ecs.moto_appliers import APPLIERS, Aws
 
 from .conftest import SECRET_VALUE
 from .test_emulated import app, ctx_for, moto, pm  # noqa: F401  (module fixtures)
@@ -81,3 +84,23 @@ def test_the_hardened_task_and_container_insights_reach_the_emulator(moto, app, 
     assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
     (cluster,) = ecs.describe_clusters(clusters=[deployment.outputs["cluster"]], include=["SETTINGS"])["clusters"]
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+
+
+def test_the_execution_role_holds_awss_managed_policy_and_an_unknown_one_is_refused(
+    moto,  # noqa: F811
+    app,  # noqa: F811
+    pm,  # noqa: F811
+    tmp_path,
+):
+    """The emulator gives moto an AWS managed policy only when AWS has one of that ARN."""
+    EmulatedDriver().up(ctx_for(tmp_path, app), phase_runner(pm))
+    iam = moto.client("iam")
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(app)]
+    attached = {
+        p["PolicyArn"] for role in roles for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    }
+    assert compute.EXECUTION_POLICY in attached
+    attach = APPLIERS["aws:iam/rolePolicyAttachment:RolePolicyAttachment"].create
+    unknown = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicyV9"
+    with pytest.raises(ClientError, match="does not exist or is not attachable"):
+        attach(Aws(moto, {}), {"role": roles[0], "policyArn": unknown}, "unknown")

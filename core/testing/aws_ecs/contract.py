@@ -50,8 +50,9 @@ class AwsEcsContract(TargetContract):
 
     @contextlib.contextmanager
     def environment(self) -> Iterator[None]:
-        """Fake credentials and ``region`` in the environment, AWS's managed IAM policies
-        loaded, moto's in-process emulator active for the whole run, and the emulator
+        """Fake credentials and ``region`` in the environment, moto's in-process emulator
+        active for the whole run (it gets an AWS managed IAM policy when the program
+        attaches one, :mod:`.moto_appliers`), and the emulator
         serving (:func:`.emulated_serving.serving`): service tasks run as containers on
         the local Docker engine behind the emulated ALB, which answers on loopback."""
         with pytest.MonkeyPatch.context() as patch:
@@ -62,7 +63,6 @@ class AwsEcsContract(TargetContract):
                 "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
-                "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
             }.items():
                 patch.setenv(name, value)
             with mock_aws(), serving():

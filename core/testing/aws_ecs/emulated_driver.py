@@ -45,7 +45,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-import boto3
 from attrs import evolve
 from moto.core.models import botocore_stubber
 from moto.moto_api import state_manager

@@ -55,6 +55,8 @@ from attrs import frozen
 from moto.acm.models import acm_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, iam_backends
 
 from deployer.errors import DeployFailed
 from deployer.testing.aws_ecs import emulated_serving, moto_rds
@@ -377,8 +379,34 @@ def _role(aws: Aws, i: dict, name: str) -> dict:
 
 
 def _attachment(aws: Aws, i: dict, name: str) -> dict:
+    _give_moto_aws_managed_policy(aws, i["policyArn"], role=i["role"])
     aws.iam.attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])
     return {"id": f"{i['role']}-{i['policyArn']}", "role": i["role"], "policyArn": i["policyArn"]}
+
+
+def _give_moto_aws_managed_policy(aws: Aws, arn: str, *, role: str) -> None:
+    """Add to moto's IAM, in the account of ``role``, the AWS managed policy ``arn``, when AWS
+    has one of that ARN (moto refuses to attach any other, as IAM does). moto can load all
+    of them instead (``MOTO_IAM_LOAD_MANAGED_POLICIES``), but parses its 1,300 policies for
+    every partition at every reset: more than a second per test."""
+    found = _aws_managed_policies().get(arn)
+    if found is None:
+        return
+    _, partition, _, _, _, _ = arn.split(":", 5)
+    account = aws.iam.get_role(RoleName=role)["Role"]["Arn"].split(":")[4]
+    backend = iam_backends[account][partition]
+    if arn not in backend.managed_policies:
+        policy_name, data = found
+        backend.managed_policies[arn] = AWSManagedPolicy.from_data(policy_name, account, backend.region_name, data)
+
+
+@functools.cache
+def _aws_managed_policies() -> dict[str, tuple[str, dict[str, Any]]]:
+    """AWS's managed policies as moto ships them: ``(name, data)`` by ARN (aws partition)."""
+    return {
+        f"arn:aws:iam::aws:policy{data['Path']}{name}": (name, data)
+        for name, data in json.loads(aws_managed_policies_data).items()
+    }
 
 
 def _role_policy(aws: Aws, i: dict, name: str) -> dict:

@@ -139,8 +139,9 @@ def aws_env(monkeypatch):
 def emulated_aws() -> Iterator[Any]:
     """moto's in-process mock with fake credentials; yields a boto3 session on it in
     us-east-1."""
-    import boto3
     from moto import mock_aws
+
+    from deployer.testing.aws_ecs import moto_appliers
 
     with pytest.MonkeyPatch.context() as patch:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
@@ -149,7 +150,7 @@ def emulated_aws() -> Iterator[Any]:
         patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         with mock_aws():
-            yield boto3.Session(region_name="us-east-1")
+            yield moto_appliers.session("us-east-1")
 
 
 @pytest.fixture
@@ -165,8 +166,9 @@ def deployed():
     healthy IP targets; yields the boto3 session and the stack outputs ``up`` exports.
     One per module (moto stays active until the module ends): tests read it and must
     not change it; one that writes (log events, say) writes where no other test reads."""
-    import boto3
     from moto import mock_aws
+
+    from deployer.testing.aws_ecs import moto_appliers
 
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
@@ -175,7 +177,7 @@ def deployed():
         patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         patch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's knob for runningCount
-        session = boto3.Session(region_name="us-east-1")
+        session = moto_appliers.session("us-east-1")
         ec2, ecs, elbv2 = (session.client(n) for n in ("ec2", "ecs", "elbv2"))
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnets = [

@@ -125,14 +125,21 @@ def graph(plans) -> Graph:
     return plans["default"]
 
 
+def fake_aws_environment(patch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region, so boto3 never looks for real ones; no default AMIs
+    in moto's EC2 (Fargate uses none, and moto makes thousands at every reset)."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
 @pytest.fixture
 def aws_env(monkeypatch):
-    """Fake credentials and a region, so boto3 never looks for real ones."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    """:func:`fake_aws_environment` for one test."""
+    fake_aws_environment(monkeypatch)
 
 
 @contextlib.contextmanager
@@ -144,11 +151,7 @@ def emulated_aws() -> Iterator[Any]:
     from deployer.testing.aws_ecs import moto_appliers
 
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        fake_aws_environment(patch)
         with mock_aws():
             yield moto_appliers.session("us-east-1")
 
@@ -171,11 +174,7 @@ def deployed():
     from deployer.testing.aws_ecs import moto_appliers
 
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        fake_aws_environment(patch)
         patch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's knob for runningCount
         session = moto_appliers.session("us-east-1")
         ec2, ecs, elbv2 = (session.client(n) for n in ("ec2", "ecs", "elbv2"))

@@ -63,6 +63,7 @@ class AwsEcsContract(TargetContract):
                 "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
+                "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # Fargate uses none; moto makes thousands
             }.items():
                 patch.setenv(name, value)
             with mock_aws(), serving():

@@ -90,7 +90,7 @@ def test_following_the_doc_outside_the_repository_gives_a_plugin_whose_tests_pas
     assert json.loads(targets.stdout)["load_failures"] == []
 
     # the suite's only run of these tests (pyproject.toml leaves the example's folder out)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "-n", "2", "--dist", "loadscope"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs"]
     tests = run(command, cwd=folder, env=env)
     assert re.search(r"\b\d+ passed\b", tests.stdout), tests.stdout
     skips = [line for line in tests.stdout.splitlines() if line.startswith("SKIPPED")]

@@ -251,12 +251,13 @@ class LocalDriver:
         return releases.rollback_image(engine.client(), release)
 
     def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
-        """Run ``command`` in a running replica and return its exit code. With ``tty``,
+        """Run ``command`` in a running replica the load balancer routes to
+        (:func:`.serving.in_service`) and return its exit code. With ``tty``,
         through the docker CLI (``docker exec -it``: the engine's exec with this terminal);
         when this process's standard input is a pipe or a file, through ``docker exec -i``,
         which sends it; otherwise through the engine API, streaming the output."""
         docker = engine.client()
-        running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
+        running = serving.in_service(docker, ctx)
         if not running:
             raise UsageError(
                 f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `{ctx.command_line('up')}` first"

@@ -8,8 +8,9 @@ labelled with the role ``one-off``, and removed when its command ends.
   with the new image, after the database is ready and before the new version gets
   traffic. A non-zero exit is :class:`~deployer.errors.DeployFailed` carrying its output;
   the load balancer was not touched, so the old version keeps serving.
-- **run** (:func:`run`): the image and env of the running replicas (read back from the
-  newest one, so it is what is deployed), output streamed, exit code returned.
+- **run** (:func:`run`): the image and env of the replicas the load balancer routes to
+  (read back from the newest of them, so it is what is deployed and serves), output
+  streamed, exit code returned.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from deployer import docker_labels
 from deployer.docker_engine import REQUEST_TIMEOUT, STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import PhaseContext
-from deployer.plugins.local_docker import engine
+from deployer.plugins.local_docker import engine, serving
 from deployer.plugins.local_docker.settings import of
 
 _OUTPUT_LINES = 40
@@ -112,10 +113,11 @@ def release(ctx: PhaseContext, image: str, network: str) -> None:
 
 
 def run(ctx: PhaseContext, command: Sequence[str]) -> int:
-    """Run ``command`` in a one-off container like the newest running replica; stream
-    its output to this process's stdout and stderr and return its exit code."""
+    """Run ``command`` in a one-off container like the newest running replica the load
+    balancer routes to (:func:`.serving.in_service`); stream its output to this process's
+    stdout and stderr and return its exit code."""
     docker = engine.client()
-    running = [r for r in engine.containers(docker, ctx, engine.ROLE_REPLICA) if engine.is_up(r)]
+    running = serving.in_service(docker, ctx)
     if not running:
         raise UsageError(
             f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `{ctx.command_line('up')}` first"

@@ -56,12 +56,10 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     ``restart()`` is the command that brings the stack back, asked only when needed."""
     network = engine.network_name(ctx)
     desired = ctx.app.replicas.min
-    lb = next((r for r in rows if engine.role(r) == engine.ROLE_LB), None)
+    lb = _load_balancer(rows)
     replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
-    # a paused HAProxy would hold the stats request until its timeout: its config file says the same
-    stats_port = ingress.stats_port(lb) if lb is not None and lb["State"] == "running" else None
-    routes = lb_routes.routes_of(docker, engine.name(lb), stats_port) if lb is not None else None
-    members = routes.members if routes else tuple(engine.name(r) for r in replicas if not engine.is_paused(r))
+    stats_port = _stats_port(lb)
+    members = _members(docker, lb, stats_port, replicas)
     standby = [r for r in replicas if engine.is_standby(r, members)]
     routed = [r for r in replicas if engine.name(r) in members]
     outside = [r for r in replicas if r not in routed and r not in standby]
@@ -115,6 +113,38 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
         advice="; ".join(parts),
         notice="; ".join(notices),
     )
+
+
+def in_service(docker: DockerEngine, ctx: PhaseContext) -> list[dict[str, Any]]:
+    """The stack's running replicas the load balancer routes to, in the order ``status``
+    lists them (by name): what ``exec`` and ``run`` act in or like, rather than a replica
+    an interrupted ``up`` left beside them with another version. When it routes to none
+    that runs, every running replica."""
+    rows = engine.containers(docker, ctx)
+    replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
+    lb = _load_balancer(rows)
+    members = _members(docker, lb, _stats_port(lb), replicas)
+    running = [r for r in replicas if engine.is_up(r)]
+    return [r for r in running if engine.name(r) in members] or running
+
+
+def _load_balancer(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((r for r in rows if engine.role(r) == engine.ROLE_LB), None)
+
+
+def _stats_port(lb: dict[str, Any] | None) -> int | None:
+    """HAProxy's stats port when it runs (a paused HAProxy would hold the stats request
+    until its timeout: its config file says the same)."""
+    return ingress.stats_port(lb) if lb is not None and lb["State"] == "running" else None
+
+
+def _members(
+    docker: DockerEngine, lb: dict[str, Any] | None, stats_port: int | None, replicas: list[dict[str, Any]]
+) -> tuple[str, ...]:
+    """The names the load balancer routes to (HAProxy's stats, else its config file);
+    with no load balancer to ask, every replica that is not paused."""
+    routes = lb_routes.routes_of(docker, engine.name(lb), stats_port) if lb is not None else None
+    return routes.members if routes else tuple(engine.name(r) for r in replicas if not engine.is_paused(r))
 
 
 def _unusable_services(rows: list[dict[str, Any]], network: str) -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from deployer import api, docker_labels
-from deployer.errors import DeployFailed, EnvironmentProblem
+from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.plugins.local_docker import compute, lb_routes
 
 pytestmark = pytest.mark.docker
@@ -301,7 +301,7 @@ def test_ctrl_c_while_a_replica_is_being_created_leaves_no_new_replica(stack):
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
 
 
-def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
+def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack, capfd):
     """Where SIGKILL during the new replicas' health wait leaves the stack: ``status``
     counts what the load balancer routes to and names its image, and says to run ``up``
     about the others (exit 0: the desired replicas serve)."""
@@ -324,6 +324,14 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack):
     assert status.notice.startswith("2 replica(s) beyond the 2") and "deployer up" in status.notice
     documented = status.notice.replace(f"--stack {stack.stack}", "--stack dev")
     assert f"    {documented}\n" in (Path(__file__).parents[2] / "docs" / "targets" / "local.md").read_text()
+    # exec and run act in (or like) what serves, not the newer replicas beside it
+    capfd.readouterr()
+    for replica in (1, 2):
+        assert api.exec_in_replica(stack.session(), ["printenv", "APP_VERSION"], replica=replica) == 0
+    with pytest.raises(UsageError, match="--replica: 3 is not running; 2 replica"):
+        api.exec_in_replica(stack.session(), ["true"], replica=3)
+    assert api.run_once(stack.session(), ["printenv", "APP_VERSION"]) == 0
+    assert capfd.readouterr().out.split() == ["1", "1", "1"]
 
     stack.up()
     replicas = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}

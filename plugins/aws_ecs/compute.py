@@ -41,7 +41,15 @@ from deployer.plugins.aws_ecs import releases
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp, cpu_architecture
 
-EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+def execution_policy(partition: str) -> str:
+    """The ARN of AWS's managed policy for ECS task execution roles in ``partition``
+    (``aws``, ``aws-cn``, ``aws-us-gov``...): AWS managed policies live in every partition
+    under the account ``aws``, and an ARN names its partition ("In the Beijing and Ningxia
+    Regions, the Amazon Resource Name (ARN) syntax includes a cn":
+    https://docs.amazonaws.cn/en_us/general/latest/gr/ARNs.html)."""
+    return f"arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
 
 STOP_TIMEOUT = 30
 """Seconds ECS waits after SIGTERM before SIGKILL (``stopTimeout``; on Fargate at most 120:
@@ -106,6 +114,7 @@ def create(
         app,
         [secret.arn for _, secret, _ in secrets] + service_arns,
         trust=pulumi.Output.all(account, partition, region).apply(lambda v: trust_policy(*v, source_arn=False)),
+        policy=partition.apply(execution_policy),
     )
     task_role = aws.iam.Role(
         f"{app}-task-role",
@@ -342,14 +351,17 @@ def _slug(name: str, limit: int = 64) -> str:
     return f"{slug[: limit - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
-def _execution_role(app: str, secret_arns: list, *, trust: pulumi.Output[str]) -> tuple[aws.iam.Role, list]:
-    """The role ECS uses to start tasks, and the grants the service must wait for."""
+def _execution_role(
+    app: str, secret_arns: list, *, trust: pulumi.Output[str], policy: pulumi.Output[str]
+) -> tuple[aws.iam.Role, list]:
+    """The role ECS uses to start tasks (AWS's managed ``policy``), and the grants the
+    service must wait for."""
     role = aws.iam.Role(
         f"{app}-execution-role",
         assume_role_policy=trust,
         description=f"{app}: lets ECS pull the image, write logs, read secrets",
     )
-    grants = [aws.iam.RolePolicyAttachment(f"{app}-execution-policy", role=role.name, policy_arn=EXECUTION_POLICY)]
+    grants = [aws.iam.RolePolicyAttachment(f"{app}-execution-policy", role=role.name, policy_arn=policy)]
     if secret_arns:
         grants.append(
             aws.iam.RolePolicy(

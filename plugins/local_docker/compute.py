@@ -496,22 +496,27 @@ def _start_and_check(
     failure or interruption remove all of them, so none is left outside the load balancer."""
     network_name = network.extra.get("name", engine.network_name(ctx))
     pending = list(unregistered)
-    creating = _InFlight()
+    creates = _Creates()
     try:
         for name in new_names:
             ctx.report(f"starting replica {name}")
             pending.append(name)
 
         def start(name: str) -> str | None:
-            with creating:
-                try:
-                    _create(docker, ctx, settings, registry.image_ref, name, network_name, fields)
-                except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
-                    return f"replica {name} of the new version could not start: {error.explanation or error}"
+            if not creates.begin():
+                return None  # interrupted: no more creates
+            try:
+                _create(docker, ctx, settings, registry.image_ref, name, network_name, fields)
+            except docker.errors.APIError as error:  # e.g. the spec's command is not in the image
+                return f"replica {name} of the new version could not start: {error.explanation or error}"
+            finally:
+                creates.end()
             return None
 
         if new_names:  # in parallel: each create and start is a few engine round trips
-            with ThreadPool(min(8, len(new_names))) as pool:  # daemon threads: Ctrl-C waits for none
+            # daemon threads: a stalled engine holds up no exit (the clean-up waits for them
+            # at most START_SETTLE, and only while the engine answers)
+            with ThreadPool(min(8, len(new_names))) as pool:
                 problems = [p for p in pool.map(start, new_names) if p]
             if problems:
                 raise DeployFailed(
@@ -526,7 +531,10 @@ def _start_and_check(
     except BaseException as error:
 
         def clean_up() -> None:
-            creating.settle(START_SETTLE)  # a create still in flight would outlive the removal
+            if not creates.stop(START_SETTLE):  # a create still in flight would outlive the removal
+                ctx.report(
+                    f"a replica still being created after {START_SETTLE} s may be left: the next `up` removes it"
+                )
             remove(docker, pending)
 
         _clean_up(docker, ctx, error, clean_up)
@@ -538,26 +546,34 @@ START_SETTLE = 10
 that it removes the replicas they made too."""
 
 
-class _InFlight:
-    """Counts the calls in progress on other threads (each inside ``with in_flight:``)."""
+class _Creates:
+    """The replicas' creates on the pool's threads (each between :meth:`begin` and
+    :meth:`end`); once :meth:`stop` is called, none begins."""
 
     def __init__(self) -> None:
-        self._count = 0
+        self._running = 0
+        self._stopped = False
         self._changed = threading.Condition()
 
-    def __enter__(self) -> None:
+    def begin(self) -> bool:
+        """Whether a create may begin (False once stopped); if so, it is counted."""
         with self._changed:
-            self._count += 1
+            if self._stopped:
+                return False
+            self._running += 1
+            return True
 
-    def __exit__(self, *_: object) -> None:
+    def end(self) -> None:
         with self._changed:
-            self._count -= 1
+            self._running -= 1
             self._changed.notify_all()
 
-    def settle(self, timeout: float) -> None:
-        """Wait until no call is in progress, at most ``timeout`` seconds."""
+    def stop(self, timeout: float) -> bool:
+        """Let no create begin, and wait until none runs, at most ``timeout`` seconds;
+        whether none runs."""
         with self._changed:
-            self._changed.wait_for(lambda: self._count == 0, timeout)
+            self._stopped = True
+            return self._changed.wait_for(lambda: self._running == 0, timeout)
 
 
 def _wait_healthy(

@@ -62,8 +62,9 @@ def make_ctx(
     )
 
 
-def offline_plan(ctx: PhaseContext):
-    """The offline plan through the real plugin manager and phase runner."""
+def offline_plan(ctx: PhaseContext, mocks: Any = None):
+    """The offline plan through the real plugin manager and phase runner (under
+    ``mocks``, an :class:`~deployer.plugins.aws_ecs.offline.PlanMocks`, when given)."""
     from deployer.lifecycle import phase_runner
     from deployer.plugin_manager import get_plugin_manager
     from deployer.plugins.aws_ecs import offline
@@ -71,7 +72,7 @@ def offline_plan(ctx: PhaseContext):
     pm = get_plugin_manager(builtins={"aws-ecs": "deployer.plugins.aws_ecs.plugin"}, entry_points_=[], environ={})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return offline.plan(ctx, phase_runner(pm))
+        return offline.plan(ctx, phase_runner(pm), mocks=mocks)
 
 
 class Graph:
@@ -125,30 +126,22 @@ def graph(plans) -> Graph:
     return plans["default"]
 
 
-def fake_aws_environment(patch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and a region, so boto3 never looks for real ones; no default AMIs
-    in moto's EC2 (Fargate uses none, and moto makes thousands at every reset)."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        patch.delenv(name, raising=False)
-    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-
-
 @pytest.fixture
 def aws_env(monkeypatch):
-    """:func:`fake_aws_environment` for one test."""
+    """:func:`~deployer.testing.aws_ecs.fake_aws.fake_aws_environment` for one test."""
+    from deployer.testing.aws_ecs.fake_aws import fake_aws_environment
+
     fake_aws_environment(monkeypatch)
 
 
 @contextlib.contextmanager
 def emulated_aws() -> Iterator[Any]:
-    """moto's in-process mock with fake credentials; yields a boto3 session on it in
-    us-east-1."""
+    """moto's in-process mock with fake credentials; yields the kit's shared boto3 session
+    in us-east-1 (:func:`~deployer.testing.aws_ecs.moto_appliers.session`: never change it)."""
     from moto import mock_aws
 
     from deployer.testing.aws_ecs import moto_appliers
+    from deployer.testing.aws_ecs.fake_aws import fake_aws_environment
 
     with pytest.MonkeyPatch.context() as patch:
         fake_aws_environment(patch)
@@ -172,6 +165,7 @@ def deployed():
     from moto import mock_aws
 
     from deployer.testing.aws_ecs import moto_appliers
+    from deployer.testing.aws_ecs.fake_aws import fake_aws_environment
 
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         fake_aws_environment(patch)

@@ -150,3 +150,20 @@ def test_a_non_root_image_without_a_tmp_volume_is_warned_about():
     lines.clear()
     offline_plan(evolve(ctx, image=evolve(IMAGE, user="10001", volumes=("/tmp",))))
     assert not any("/tmp" in line for line in lines)
+
+
+def test_the_execution_roles_managed_policy_is_in_the_stacks_partition():
+    """In China (or GovCloud) AWS's managed policy has that partition's ARN."""
+    from deployer.plugins.aws_ecs import offline
+
+    class ChinaMocks(offline.PlanMocks):
+        def call(self, args):
+            if args.token == "aws:index/getPartition:getPartition":
+                return {"id": "aws-cn", "partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn"}, []
+            return super().call(args)
+
+    graph = Graph(offline_plan(make_ctx({"region": "cn-north-1"}), mocks=ChinaMocks("cn-north-1")))
+    attachment = graph.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert (
+        attachment["inputs"]["policyArn"] == "arn:aws-cn:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    )

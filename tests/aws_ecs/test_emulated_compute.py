@@ -86,7 +86,7 @@ def test_the_hardened_task_and_container_insights_reach_the_emulator(moto, app, 
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
 
 
-def test_the_execution_role_holds_awss_managed_policy_and_an_unknown_one_is_refused(
+def test_the_execution_role_holds_the_aws_managed_policy_and_an_unknown_one_is_refused(
     moto,  # noqa: F811
     app,  # noqa: F811
     pm,  # noqa: F811
@@ -99,7 +99,7 @@ def test_the_execution_role_holds_awss_managed_policy_and_an_unknown_one_is_refu
     attached = {
         p["PolicyArn"] for role in roles for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
     }
-    assert compute.EXECUTION_POLICY in attached
+    assert compute.execution_policy("aws") in attached
     attach = APPLIERS["aws:iam/rolePolicyAttachment:RolePolicyAttachment"].create
     unknown = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicyV9"
     with pytest.raises(ClientError, match="does not exist or is not attachable"):

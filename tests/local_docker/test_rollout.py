@@ -288,14 +288,23 @@ def test_ctrl_c_while_a_replica_is_being_created_leaves_no_new_replica(stack):
         else:
             real_create(*args, **kwargs)
 
+    finished = threading.Event()
+
     def interrupt_once_it_creates() -> None:
         creating.wait(60)
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: it wakes the main thread's wait
+        if not finished.is_set():  # never a stray Ctrl-C into a later test
+            os.kill(os.getpid(), signal.SIGINT)  # it wakes the main thread's wait
 
-    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(compute, "_create", slow_second_create)
-        threading.Thread(target=interrupt_once_it_creates, daemon=True).start()
-        stack.up()
+    interrupter = threading.Thread(target=interrupt_once_it_creates, daemon=True)
+    try:
+        with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+            patch.setattr(compute, "_create", slow_second_create)
+            interrupter.start()
+            stack.up()
+    finally:
+        finished.set()  # up ended before the slow create began: no signal
+        creating.set()
+        interrupter.join()
     assert created.wait(10), "the slow create finished"
     assert {c["Id"] for c in stack.containers("replica")} == old
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"

@@ -9,6 +9,7 @@
   what the rules read from moto in :mod:`.emulated_lookups`.
 - :mod:`.emulated_mocks`: the offline plan's mocks answering from moto what the account
   holds (the hosted zone, an unchanged secret's version).
+- :mod:`.fake_aws`: the environment every emulated run has (fake credentials, a region).
 
 It needs both the aws and the testing extras: ``pip install "deployer[aws,testing]"``.
 """

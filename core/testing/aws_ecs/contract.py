@@ -31,7 +31,9 @@ from deployer.models import PhaseContext
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
 from deployer.testing.aws_ecs.emulated_serving import Serving, active, serving
 from deployer.testing.aws_ecs.emulated_state import load
-from deployer.testing.aws_ecs.moto_appliers import Aws, session
+from deployer.testing.aws_ecs.fake_aws import fake_aws_environment
+from deployer.testing.aws_ecs.moto_appliers import Aws
+from deployer.testing.aws_ecs.moto_appliers import session as boto3_session
 from deployer.testing.contract import ContractRun, TargetContract
 from deployer.testing.recorder import HookRecorder
 
@@ -56,16 +58,7 @@ class AwsEcsContract(TargetContract):
         serving (:func:`.emulated_serving.serving`): service tasks run as containers on
         the local Docker engine behind the emulated ALB, which answers on loopback."""
         with pytest.MonkeyPatch.context() as patch:
-            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-                patch.delenv(name, raising=False)
-            for name, value in {
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
-                "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # Fargate uses none; moto makes thousands
-            }.items():
-                patch.setenv(name, value)
+            fake_aws_environment(patch, self.region)
             with mock_aws(), serving():
                 yield
 
@@ -104,4 +97,4 @@ class AwsEcsContract(TargetContract):
         scheduler = active()
         assert scheduler is not None, "the kit's environment serves"
         tags = {"deployer-app": ctx.app.name, "deployer-stack": ctx.stack}
-        return scheduler, Aws(session(self.region), tags)
+        return scheduler, Aws(boto3_session(self.region), tags)

@@ -99,10 +99,13 @@ _GONE = (
 
 @functools.cache
 def session(region: str) -> boto3.Session:
-    """The process's one boto3 session for ``region``. botocore parses each service's model
-    (ec2's is 550 kB of gzipped JSON) once per session: a session per call made creating
-    clients about a third of an emulated test's time. Under moto a session holds nothing
-    per run (its credentials are the kit's fakes; clients are made afresh from it)."""
+    """The process's one boto3 session for ``region``, shared by the kit and the tests:
+    botocore parses each service's model (ec2's is 550 kB of gzipped JSON) once per
+    session, and a session per call made creating clients about a third of an emulated
+    test's time. It and its clients (:class:`Aws`) live as long as the process: it
+    resolves credentials once, at its first client (under ``mock_aws``, moto's fakes;
+    first used outside it, the environment's), and nothing may change it (an event
+    handler registered on it would reach every later test)."""
     return boto3.Session(region_name=region)
 
 
@@ -112,8 +115,8 @@ over 700), and the emulator asks for one at every step."""
 
 
 class Aws:
-    """boto3 clients of one session, created on its first use and kept while the session
-    lives, plus the default tags."""
+    """boto3 clients of one session (which must take weak references, as boto3's does),
+    created on its first use and kept while the session lives, plus the default tags."""
 
     def __init__(self, session: Any, tags: Mapping[str, str]):
         self.session, self.tags = session, dict(tags)
@@ -379,34 +382,36 @@ def _role(aws: Aws, i: dict, name: str) -> dict:
 
 
 def _attachment(aws: Aws, i: dict, name: str) -> dict:
-    _give_moto_aws_managed_policy(aws, i["policyArn"], role=i["role"])
+    _give_moto_aws_managed_policy(i["policyArn"])
     aws.iam.attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])
     return {"id": f"{i['role']}-{i['policyArn']}", "role": i["role"], "policyArn": i["policyArn"]}
 
 
-def _give_moto_aws_managed_policy(aws: Aws, arn: str, *, role: str) -> None:
-    """Add to moto's IAM, in the account of ``role``, the AWS managed policy ``arn``, when AWS
-    has one of that ARN (moto refuses to attach any other, as IAM does). moto can load all
-    of them instead (``MOTO_IAM_LOAD_MANAGED_POLICIES``), but parses its 1,300 policies for
-    every partition at every reset: more than a second per test."""
-    found = _aws_managed_policies().get(arn)
-    if found is None:
+def _give_moto_aws_managed_policy(arn: str) -> None:
+    """Add to moto's IAM the AWS managed policy ``arn`` (``arn:<partition>:iam::aws:policy
+    <path><name>``) when AWS has one of that path and name; moto refuses to attach any
+    other, as IAM does. moto can load all of them instead
+    (``MOTO_IAM_LOAD_MANAGED_POLICIES``), but parses its 1,300 policies for every
+    partition at every reset: more than a second per test."""
+    head, _, path_and_name = arn.partition(":iam::aws:policy")
+    found = _aws_managed_policies().get(path_and_name)
+    if found is None or not head.startswith("arn:"):
         return
-    _, partition, _, _, _, _ = arn.split(":", 5)
-    account = aws.iam.get_role(RoleName=role)["Role"]["Arn"].split(":")[4]
-    backend = iam_backends[account][partition]
+    try:
+        backend = iam_backends[DEFAULT_ACCOUNT_ID][head.removeprefix("arn:")]  # by partition
+    except KeyError:  # a partition moto does not know: it refuses the ARN
+        return
     if arn not in backend.managed_policies:
         policy_name, data = found
-        backend.managed_policies[arn] = AWSManagedPolicy.from_data(policy_name, account, backend.region_name, data)
+        backend.managed_policies[arn] = AWSManagedPolicy.from_data(
+            policy_name, DEFAULT_ACCOUNT_ID, backend.region_name, data
+        )
 
 
 @functools.cache
 def _aws_managed_policies() -> dict[str, tuple[str, dict[str, Any]]]:
-    """AWS's managed policies as moto ships them: ``(name, data)`` by ARN (aws partition)."""
-    return {
-        f"arn:aws:iam::aws:policy{data['Path']}{name}": (name, data)
-        for name, data in json.loads(aws_managed_policies_data).items()
-    }
+    """AWS's managed policies as moto ships them: ``(name, data)`` by path and name."""
+    return {f"{data['Path']}{name}": (name, data) for name, data in json.loads(aws_managed_policies_data).items()}
 
 
 def _role_policy(aws: Aws, i: dict, name: str) -> dict:

@@ -28,8 +28,8 @@ from typer.testing import CliRunner
 
 from deployer.cli import app as cli_app
 from deployer.testing import free_port
+from deployer.testing.load import LoadLoop
 from tests import built_images
-from tests.traffic import Traffic
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -168,7 +168,7 @@ def test_foreign_app_deploys_verifies_rolls_out_under_load_and_goes_away(
     old = {c["Id"] for c in replicas}
     deployment.release(2)
     started = time.monotonic()
-    with Traffic(deployment.url(), threads=2, limit=90, max_requests=3000, pause=0.01) as traffic:
+    with LoadLoop(deployment.url(), threads=2, seconds=90, max_requests=3000, pause=0.01) as traffic:
         result = deployment.cli("up")
     timings["rollout"] = time.monotonic() - started
     assert result.exit_code == 0, result.output
@@ -195,5 +195,5 @@ def test_foreign_app_deploys_verifies_rolls_out_under_load_and_goes_away(
         assert not app.secrets or token not in output, "a secret's value never reaches the output"
     print(
         f"{app.folder}: up {timings['up']:.1f} s, rollout {timings['rollout']:.1f} s under "
-        f"{traffic.total} requests (0 failed), down {timings['down']:.1f} s"
+        f"{traffic.sent} requests (0 failed), down {timings['down']:.1f} s"
     )

@@ -1,6 +1,6 @@
 """Fixtures for the local target's tests: a real Docker engine, a tiny test app, a stack
 of its own per test, or one deployed once per module for tests that only read it (both
-removed afterwards), and a bounded traffic generator on 127.0.0.1."""
+removed afterwards), and the kit's bounded load loop on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 from deployer import api, docker_labels
 from deployer.models import Deployment
 from deployer.testing import free_port
+from deployer.testing.load import LoadLoop
 from deployer.testing.project import write_config
 from tests import built_images
-from tests.traffic import Traffic
 
 APP_DIR = Path(__file__).parent / "app"
 APP_NAME = "ldtest"
@@ -162,6 +162,7 @@ def deployed(module_stack: Stack) -> Stack:
 
 
 @pytest.fixture
-def traffic() -> type[Traffic]:
-    """``with traffic(url) as t:`` runs :class:`Traffic` for the block."""
-    return Traffic
+def traffic() -> type[LoadLoop]:
+    """``with traffic(url) as t:`` runs the kit's bounded load loop for the block (2 threads,
+    a request every 20 ms each, as the contract's rollout check does)."""
+    return LoadLoop

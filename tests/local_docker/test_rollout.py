@@ -35,7 +35,7 @@ def test_rolling_update_under_traffic_has_no_failed_request(stack, traffic):
     replicas = stack.containers("replica")
     assert len(replicas) == 2 and not old & {c["Id"] for c in replicas}, "the old version's replicas are replaced"
     assert stack.paused(old), "the old version's replicas are paused, the standby"
-    print(f"rollout under traffic: {traffic.total} requests, 0 failed")
+    print(f"rollout under traffic: {traffic.sent} requests, 0 failed")
 
 
 def test_only_the_release_replaced_last_stays_paused_and_every_removed_replica_gets_sigterm(stack):

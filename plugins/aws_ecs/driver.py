@@ -156,8 +156,7 @@ class AwsEcsDriver:
 
     def status(self, ctx: PhaseContext) -> Status:
         """Stack outputs plus one live reading of rollout and target health."""
-        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
-        outputs = _values(stack.outputs()) if stack else {}
+        outputs, session = self._read_stack(ctx)
         if "service" not in outputs:
             return Status(target=ctx.target.name, stack=ctx.stack, deployed=False)
         status = health.live_status(
@@ -167,20 +166,23 @@ class AwsEcsDriver:
 
     def logs(self, ctx: PhaseContext, *, follow: bool = False, since: datetime | None = None) -> Iterator[LogLine]:
         """The app's CloudWatch log lines, oldest first."""
-        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
-        outputs = program.deployed(ctx, _values(stack.outputs()) if stack else {})
+        outputs, session = self._read_stack(ctx)
         yield from cloudwatch.read(
-            session.client("logs"), outputs["log_group"], follow=follow, since=since, sleep=self._sleep
+            session.client("logs"),
+            program.deployed(ctx, outputs)["log_group"],
+            follow=follow,
+            since=since,
+            sleep=self._sleep,
         )
 
     def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
         """Run ``command`` once in a one-off Fargate task of the service's current task
         definition (:func:`.oneoff.run_in_service`), print its log lines, return its exit code."""
-        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        outputs, session = self._read_stack(ctx)
         return oneoff.run_in_service(
             session.client("ecs"),
             session.client("logs"),
-            program.deployed(ctx, _values(stack.outputs()) if stack else {}),
+            program.deployed(ctx, outputs),
             command,
             report=ctx.report,
             output=print,
@@ -193,10 +195,10 @@ class AwsEcsDriver:
         ECS Exec is. Refused (exit 2) without ``exec = true`` or the Session Manager plugin."""
         exec_session.require_enabled(aws_settings.of(ctx).exec, None)
         plugin = exec_session.require_plugin()
-        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        outputs, session = self._read_stack(ctx)
         return exec_session.exec_in_service(
             session.client("ecs"),
-            program.deployed(ctx, _values(stack.outputs()) if stack else {}),
+            program.deployed(ctx, outputs),
             plugin=plugin,
             container=ctx.app.name,
             command=command,
@@ -228,18 +230,22 @@ class AwsEcsDriver:
     def releases(self, ctx: PhaseContext) -> list[Release]:
         """The stack's releases: its task definition revisions in ECS (:mod:`.releases`),
         each saying whether ECR still holds its image."""
-        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
-        outputs = _values(stack.outputs()) if stack else {}
+        outputs, session = self._read_stack(ctx)
         return aws_releases.listing(session.client("ecs"), session.client("ecr"), ctx, outputs)
 
     def rollback_image(self, ctx: PhaseContext, release: Release) -> Image:
         """``release``'s image in ECR, to deploy again without building or pushing
         (:func:`.releases.rollback_image`)."""
-        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
-        outputs = _values(stack.outputs()) if stack else {}
+        outputs, session = self._read_stack(ctx)
         return aws_releases.rollback_image(session.client("ecs"), session.client("ecr"), ctx, release, outputs)
 
     # --- the stack --------------------------------------------------------------------
+
+    def _read_stack(self, ctx: PhaseContext) -> tuple[dict[str, Any], Any]:
+        """For the commands that only read: the stack's outputs (none when there is no
+        stack; nothing is created) and the boto3 session."""
+        stack, session = self._stack(ctx, lambda: None, create=False, engine=False)
+        return (_values(stack.outputs()) if stack else {}), session
 
     def preflight(self, ctx: PhaseContext) -> None:
         """Check the Pulumi CLI, the passphrase, the region and the credentials, and for

@@ -258,10 +258,6 @@ class LocalDriver:
         which sends it; otherwise through the engine API, streaming the output."""
         docker = engine.client()
         running = serving.in_service(docker, ctx)
-        if not running:
-            raise UsageError(
-                f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `{ctx.command_line('up')}` first"
-            )
         index = (replica or 1) - 1
         if index >= len(running):
             raise UsageError(

@@ -118,10 +118,6 @@ def run(ctx: PhaseContext, command: Sequence[str]) -> int:
     stdout and stderr and return its exit code."""
     docker = engine.client()
     running = serving.in_service(docker, ctx)
-    if not running:
-        raise UsageError(
-            f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `{ctx.command_line('up')}` first"
-        )
     newest = max(running, key=lambda r: r["Created"])
     info: dict[str, Any] | None = docker.container(newest["Id"])
     if info is None:

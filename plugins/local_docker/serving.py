@@ -20,6 +20,7 @@ from typing import Any
 from attrs import frozen
 
 from deployer.docker_engine import DockerEngine
+from deployer.errors import UsageError
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import database, engine, ingress, lb_routes
 from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
@@ -59,7 +60,7 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     lb = _load_balancer(rows)
     replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
     stats_port = _stats_port(lb)
-    members = _members(docker, lb, stats_port, replicas)
+    members = _members(docker, lb, replicas)
     standby = [r for r in replicas if engine.is_standby(r, members)]
     routed = [r for r in replicas if engine.name(r) in members]
     outside = [r for r in replicas if r not in routed and r not in standby]
@@ -119,12 +120,18 @@ def in_service(docker: DockerEngine, ctx: PhaseContext) -> list[dict[str, Any]]:
     """The stack's running replicas the load balancer routes to, in the order ``status``
     lists them (by name): what ``exec`` and ``run`` act in or like, rather than a replica
     an interrupted ``up`` left beside them with another version. When it routes to none
-    that runs, every running replica."""
+    that runs, every running replica.
+
+    :raises UsageError: no replica runs; says to run ``up``.
+    """
     rows = engine.containers(docker, ctx)
     replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
-    lb = _load_balancer(rows)
-    members = _members(docker, lb, _stats_port(lb), replicas)
+    members = _members(docker, _load_balancer(rows), replicas)
     running = [r for r in replicas if engine.is_up(r)]
+    if not running:
+        raise UsageError(
+            f"no replica of app {ctx.app.name!r} runs on stack {ctx.stack!r}: run `{ctx.command_line('up')}` first"
+        )
     return [r for r in running if engine.name(r) in members] or running
 
 
@@ -138,12 +145,10 @@ def _stats_port(lb: dict[str, Any] | None) -> int | None:
     return ingress.stats_port(lb) if lb is not None and lb["State"] == "running" else None
 
 
-def _members(
-    docker: DockerEngine, lb: dict[str, Any] | None, stats_port: int | None, replicas: list[dict[str, Any]]
-) -> tuple[str, ...]:
-    """The names the load balancer routes to (HAProxy's stats, else its config file);
-    with no load balancer to ask, every replica that is not paused."""
-    routes = lb_routes.routes_of(docker, engine.name(lb), stats_port) if lb is not None else None
+def _members(docker: DockerEngine, lb: dict[str, Any] | None, replicas: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The names the load balancer ``lb`` routes to (HAProxy's stats, else its config
+    file); with no load balancer to ask, every replica that is not paused."""
+    routes = lb_routes.routes_of(docker, engine.name(lb), _stats_port(lb)) if lb is not None else None
     return routes.members if routes else tuple(engine.name(r) for r in replicas if not engine.is_paused(r))
 
 

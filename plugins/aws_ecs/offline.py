@@ -35,6 +35,9 @@ SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 REDACTED = "[secret]"
 ACCOUNT = "123456789012"
 """The fake AWS account every mock ARN belongs to."""
+DEFAULT_REGION = "us-east-1"
+"""The region of a plan that names none (nor does the environment): in the commercial
+partition, known without reading botocore's endpoint data."""
 
 
 def plan(ctx: PhaseContext, phases: RunPhases, *, mocks: PlanMocks | None = None) -> Plan:
@@ -109,6 +112,7 @@ class PlanMocks(Mocks):
 
     def __init__(self, region: str):
         self.region = region
+        self.partition = aws_settings.COMMERCIAL if region == DEFAULT_REGION else aws_settings.partition(region)
         self.inputs: dict[tuple[str, str], dict] = {}
         self.ids: dict[tuple[str, str], str] = {}
         self.computed: dict[tuple[str, str], dict] = {}
@@ -125,34 +129,34 @@ class PlanMocks(Mocks):
         return self.ids[key], self.outputs[key]
 
     def _outputs(self, args: MockResourceArgs) -> dict:
-        region = self.region
+        region, arn, dns = self.region, f"arn:{self.partition.name}", self.partition.dns_suffix
         name = args.inputs.get("name") or (
             args.inputs["namePrefix"] + _hex(args.name, 26) if args.inputs.get("namePrefix") else args.name
         )
         service, _, kind = args.typ.partition(":")[2].partition("/")
         kind = kind.split(":")[0].lower()
-        outputs = {"name": name, "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{name}"}
+        outputs = {"name": name, "arn": f"{arn}:{service}:{region}:{ACCOUNT}:{kind}/{name}"}
         match args.typ:
             case "aws:iam/role:Role":
-                outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+                outputs["arn"] = f"{arn}:iam::{ACCOUNT}:role/{name}"
             case "aws:ec2/vpc:Vpc" if args.inputs.get("assignGeneratedIpv6CidrBlock"):
                 prefix = int("2600" + "1f18" + _hex(name, 6) + "00", 16) << 64  # an Amazon-provided /56
                 outputs["ipv6CidrBlock"] = str(ipaddress.IPv6Network((prefix, 56)))
             case "aws:ecr/repository:Repository":
-                outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name}"
+                outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{region}.{dns}/{name}"
                 outputs["registryId"] = ACCOUNT
             case "aws:lb/loadBalancer:LoadBalancer":
                 suffix = f"app/{name}/{_hex(name, 16)}"
                 outputs.update(
-                    arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}",
+                    arn=f"{arn}:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}",
                     arnSuffix=suffix,
-                    dnsName=f"{name}-{_hex(name, 8)}.{region}.elb.amazonaws.com",
+                    dnsName=f"{name}-{_hex(name, 8)}.{region}.elb.{dns}",
                     zoneId="Z" + _hex(f"elb/{region}", 12).upper(),  # the region's canonical ELB zone
                 )
             case "aws:acm/certificate:Certificate":
                 domain = args.inputs.get("domainName", "")
                 outputs.update(
-                    arn=f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{uuid.UUID(_hex(name, 32))}",
+                    arn=f"{arn}:acm:{region}:{ACCOUNT}:certificate/{uuid.UUID(_hex(name, 32))}",
                     domainValidationOptions=[
                         {
                             "domainName": domain,
@@ -168,20 +172,20 @@ class PlanMocks(Mocks):
                 outputs["fqdn"] = args.inputs.get("name", name).rstrip(".")
             case "aws:lb/targetGroup:TargetGroup":
                 suffix = f"targetgroup/{name}/{_hex(name, 16)}"
-                outputs.update(arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}", arnSuffix=suffix)
+                outputs.update(arn=f"{arn}:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}", arnSuffix=suffix)
             case "aws:ecs/taskDefinition:TaskDefinition":
                 family = args.inputs.get("family", name)
-                outputs["arn"] = f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1"
+                outputs["arn"] = f"{arn}:ecs:{region}:{ACCOUNT}:task-definition/{family}:1"
             case "aws:secretsmanager/secret:Secret":
-                outputs["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-{_hex(name, 6)}"
+                outputs["arn"] = f"{arn}:secretsmanager:{region}:{ACCOUNT}:secret:{name}-{_hex(name, 6)}"
             case "aws:rds/instance:Instance":
                 identifier = args.inputs.get("identifier") or name
                 outputs.update(
                     identifier=identifier,
-                    address=f"{identifier}.{_hex(name, 12)}.{region}.rds.amazonaws.com",
+                    address=f"{identifier}.{_hex(name, 12)}.{region}.rds.{dns}",
                     masterUserSecrets=[
                         {
-                            "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{_hex(name, 8)}",
+                            "secretArn": f"{arn}:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{_hex(name, 8)}",
                             "secretStatus": "active",
                         }
                     ],
@@ -198,7 +202,7 @@ class PlanMocks(Mocks):
         return self._answer(args), []
 
     def _answer(self, args: MockCallArgs) -> dict:
-        region = self.region
+        region, arn, dns = self.region, f"arn:{self.partition.name}", self.partition.dns_suffix
         match args.token:
             case "aws:index/getAvailabilityZones:getAvailabilityZones":
                 names = [f"{region}{letter}" for letter in "abc"]
@@ -216,22 +220,22 @@ class PlanMocks(Mocks):
                     "password": "mock-ecr-password",
                     "authorizationToken": "mock-token",
                     "expiresAt": "2000-01-01T12:00:00Z",
-                    "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.amazonaws.com",
+                    "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.{dns}",
                     "registryId": args.args.get("registryId", ACCOUNT),
                 }
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return {
                     "id": ACCOUNT,
                     "accountId": ACCOUNT,
-                    "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+                    "arn": f"{arn}:iam::{ACCOUNT}:user/deployer",
                     "userId": "AIDAMOCKUSER",
                 }
             case "aws:index/getPartition:getPartition":
                 return {
-                    "id": "aws",
-                    "partition": "aws",
-                    "dnsSuffix": "amazonaws.com",
-                    "reverseDnsPrefix": "com.amazonaws",
+                    "id": self.partition.name,
+                    "partition": self.partition.name,
+                    "dnsSuffix": dns,
+                    "reverseDnsPrefix": ".".join(reversed(dns.split("."))),
                 }
             case "aws:route53/getZone:getZone":
                 zone = str(args.args.get("name", "")).rstrip(".")
@@ -242,7 +246,7 @@ class PlanMocks(Mocks):
                     "id": region,
                     "name": region,
                     "region": region,
-                    "endpoint": f"ec2.{region}.amazonaws.com",
+                    "endpoint": f"ec2.{region}.{dns}",
                     "description": region,
                 }
         raise NotImplementedError(f"offline plan has no mock for the invoke {args.token}")
@@ -333,4 +337,4 @@ def region(ctx: PhaseContext) -> str:
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         if os.environ.get(name):
             return aws_settings.environment_region(name, os.environ[name])
-    return "us-east-1"
+    return DEFAULT_REGION

@@ -22,6 +22,8 @@ from deployer.plugins.aws_ecs.database_settings import DatabaseSettings
 from deployer.plugins.aws_ecs.database_settings import parse as parse_database
 
 if TYPE_CHECKING:
+    from botocore.regions import EndpointResolver
+
     from deployer.models import PhaseContext
 
 LOG_RETENTION_DAYS = (
@@ -228,21 +230,53 @@ def region_problem(value: str) -> str | None:
 @functools.cache
 def known_regions() -> frozenset[str]:
     """The regions of every AWS partition (aws, aws-cn, aws-us-gov, ...) that have ECS,
-    from the endpoint data botocore ships (through boto3, the aws extra's); empty when
-    boto3 is not installed (a local-only install).
-
-    Imported here, only when ``region`` is set: boto3, botocore and its ``endpoints.json``
-    cost about 0.3 s, which every other config parse is spared."""
-    try:
-        import boto3.session  # noqa: PLC0415 (a laziness boundary: only when region is set)
-    except ImportError:
+    from the endpoint data botocore ships (the aws extra's); empty without botocore (a
+    local-only install)."""
+    endpoints = _endpoints()
+    if endpoints is None:
         return frozenset()
-    session = boto3.session.Session()
     return frozenset(
         region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("ecs", partition_name=partition)
+        for partition in endpoints.get_available_partitions()
+        for region in endpoints.get_available_endpoints("ecs", partition)
     )
+
+
+@frozen
+class Partition:
+    """An AWS partition: its name, the one ARNs carry (``arn:aws-cn:...``), and the DNS
+    suffix of its service endpoints."""
+
+    name: str
+    dns_suffix: str
+
+
+COMMERCIAL = Partition("aws", "amazonaws.com")
+"""The partition of the commercial regions (us-east-1, the default, among them)."""
+
+
+def partition(region: str) -> Partition:
+    """The partition ``region`` belongs to, from botocore's endpoint data (``cn-north-1``:
+    ``aws-cn``, ``amazonaws.com.cn``); :data:`COMMERCIAL` without botocore."""
+    endpoints = _endpoints()
+    if endpoints is None:
+        return COMMERCIAL
+    name = endpoints.get_partition_for_region(region)
+    return Partition(name, endpoints.get_partition_dns_suffix(name))
+
+
+@functools.cache
+def _endpoints() -> EndpointResolver | None:
+    """botocore's endpoint data, as boto3 reads it; None without botocore.
+
+    Imported here, only when a region is named: botocore and its ``endpoints.json`` cost
+    about 0.15 s, which every other config parse is spared."""
+    try:  # a laziness boundary: only when a region is named
+        from botocore.loaders import create_loader  # noqa: PLC0415
+        from botocore.regions import EndpointResolver  # noqa: PLC0415
+    except ImportError:
+        return None
+    return EndpointResolver(create_loader().load_data("endpoints"))
 
 
 def _backend_url(s: Section) -> str | None:

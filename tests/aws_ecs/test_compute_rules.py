@@ -152,18 +152,18 @@ def test_a_non_root_image_without_a_tmp_volume_is_warned_about():
     assert not any("/tmp" in line for line in lines)
 
 
-def test_the_execution_roles_managed_policy_is_in_the_stacks_partition():
-    """In China (or GovCloud) AWS's managed policy has that partition's ARN."""
-    from deployer.plugins.aws_ecs import offline
-
-    class ChinaMocks(offline.PlanMocks):
-        def call(self, args):
-            if args.token == "aws:index/getPartition:getPartition":
-                return {"id": "aws-cn", "partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn"}, []
-            return super().call(args)
-
-    graph = Graph(offline_plan(make_ctx({"region": "cn-north-1"}), mocks=ChinaMocks("cn-north-1")))
+@pytest.mark.parametrize(
+    "region,partition,dns",
+    [("cn-north-1", "aws-cn", "amazonaws.com.cn"), ("us-gov-west-1", "aws-us-gov", "amazonaws.com")],
+)
+def test_the_execution_roles_managed_policy_is_in_the_stacks_partition(region, partition, dns):
+    """In China or GovCloud AWS's managed policy has that partition's ARN (the offline
+    plan answers getPartition for the region, as AWS does), as has every mock ARN."""
+    graph = Graph(offline_plan(make_ctx({"region": region})))
     attachment = graph.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert (
-        attachment["inputs"]["policyArn"] == "arn:aws-cn:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    assert attachment["inputs"]["policyArn"] == (
+        f"arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
     )
+    balancer = graph.one("aws:lb/loadBalancer:LoadBalancer")["outputs"]
+    assert balancer["arn"].startswith(f"arn:{partition}:elasticloadbalancing:{region}:")
+    assert balancer["dnsName"].endswith(f".{region}.elb.{dns}")

@@ -116,12 +116,33 @@ def test_every_partitions_regions_are_known():
         assert parse_settings({"region": region}, KEY).region == region
 
 
-def test_region_data_is_read_only_when_region_is_set(monkeypatch):
-    """Parsing settings without ``region`` never imports boto3 (every target run parses them)."""
-    import sys
+@pytest.mark.parametrize(
+    "region,name,dns",
+    [
+        ("eu-west-1", "aws", "amazonaws.com"),
+        ("cn-northwest-1", "aws-cn", "amazonaws.com.cn"),
+        ("us-gov-east-1", "aws-us-gov", "amazonaws.com"),
+    ],
+)
+def test_a_regions_partition_comes_from_botocores_endpoint_data(region, name, dns):
+    from deployer.plugins.aws_ecs.settings import Partition, partition
 
-    monkeypatch.setitem(sys.modules, "boto3.session", None)  # importing it would fail
+    assert partition(region) == Partition(name, dns)
+
+
+def test_region_data_is_read_only_when_region_is_set(monkeypatch):
+    """Parsing settings without ``region`` never reads botocore's endpoint data (every
+    target run parses them)."""
+    from deployer.plugins.aws_ecs import settings
+
+    def read():
+        raise AssertionError("botocore's endpoint data was read")
+
+    monkeypatch.setattr(settings, "_endpoints", read)
+    settings.known_regions.cache_clear()  # read again, through the reader above
     assert parse_settings({"az_count": 3}, KEY).region is None
+    with pytest.raises(AssertionError, match="endpoint data was read"):
+        parse_settings({"region": "eu-west-3"}, KEY)
 
 
 @pytest.mark.parametrize(

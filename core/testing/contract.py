@@ -71,10 +71,13 @@ IDENTITY_PROBE = (
     "limits = [p for p in ('/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes') "
     "if os.path.exists(p)]; "
     "memory = open(limits[0]).read().strip() if limits else 'unknown'; "
-    "print(json.dumps({'uid': os.getuid(), 'cap_eff': status['CapEff'].strip(), 'memory_limit': memory}))"
+    "root = [line.split() for line in open('/proc/self/mounts') if line.split()[1] == '/'][-1]; "
+    "print(json.dumps({'uid': os.getuid(), 'cap_eff': status['CapEff'].strip(), 'memory_limit': memory, "
+    "'root_read_only': 'ro' in root[3].split(',')}))"
 )
-"""Run in a replica by ``exec``: its process's user, effective capabilities and memory
-limit (cgroup v2 ``memory.max`` or v1 ``memory.limit_in_bytes``), as JSON."""
+"""Run in a replica by ``exec``: its process's user, effective capabilities, memory limit
+(cgroup v2 ``memory.max`` or v1 ``memory.limit_in_bytes``) and whether its root
+filesystem (the topmost ``/`` in ``/proc/self/mounts``) is mounted read-only, as JSON."""
 REQUIRED_HOOKS = {
     "leftovers": "leftovers(self, ctx) -> list[str]: the names of what your platform still holds "
     "for ctx.app.name and ctx.stack (containers, networks, cloud resources, state files)",
@@ -525,14 +528,15 @@ class TargetContract:
         seen = {answer["secret_sha256"] for answer in self.whoami(endpoint)}
         assert seen == {expected}, f"replicas did not get the secret (SHA-256 seen: {sorted(map(str, seen))})"
 
-    def test_replicas_run_unprivileged_within_their_memory_limit(
+    def test_replicas_run_unprivileged_on_a_read_only_root_within_their_memory_limit(
         self, run: ContractRun, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Where the target has ``exec``: a replica's process must run as a user other than
         root (the sample image says ``USER 10001``; a target must not override it to root)
-        with no effective capability (``CapEff`` zero in ``/proc/self/status``), under the
-        app's ``memory`` as its memory limit (its cgroup's, when the replica can read it).
-        Run through :meth:`run_in_replica`, which skips it for a target without ``exec``."""
+        with no effective capability (``CapEff`` zero in ``/proc/self/status``), on a root
+        filesystem mounted read-only (``/proc/self/mounts``), under the app's ``memory`` as
+        its memory limit (its cgroup's, when the replica can read it). Run through
+        :meth:`run_in_replica`, which skips it for a target without ``exec``."""
         run.ensure_up()
         monkeypatch.setattr("sys.stdin", io.StringIO())  # no input for the command
         capfd.readouterr()
@@ -545,6 +549,7 @@ class TargetContract:
         assert int(identity["cap_eff"], 16) == 0, (
             f"a replica's process holds capabilities: CapEff {identity['cap_eff']}"
         )
+        assert identity["root_read_only"], "a replica's root filesystem is writable (mount it read-only)"
         limit, memory = identity["memory_limit"], run.session().project.app.memory
         if limit != "unknown":  # no cgroup file to read: a sandbox or VM runtime may hide it
             assert limit == str(memory * 1024 * 1024), f"a replica's memory limit is {limit}, not {memory} MiB"

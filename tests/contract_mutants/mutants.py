@@ -235,6 +235,15 @@ class RunsReplicasWithoutAMemoryLimit(MemoryTarget):
             replica.memory_limit = "max"
 
 
+class RunsReplicasOnAWritableRoot(MemoryTarget):
+    """Mounts its replicas' root filesystem read-write."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(ctx)
+        for replica in self.stack(ctx).replicas:
+            replica.root_read_only = False
+
+
 class KeepsSecretsInPlainText(MemoryTarget):
     """Keeps the secrets it deployed in a plain-text state file of the user's."""
 
@@ -325,13 +334,18 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     ),
     "replicas running as root": (
         RunsReplicasAsRoot,
-        "test_replicas_run_unprivileged_within_their_memory_limit",
+        "test_replicas_run_unprivileged_on_a_read_only_root_within_their_memory_limit",
         "a replica runs as root",
     ),
     "replicas without a memory limit": (
         RunsReplicasWithoutAMemoryLimit,
-        "test_replicas_run_unprivileged_within_their_memory_limit",
+        "test_replicas_run_unprivileged_on_a_read_only_root_within_their_memory_limit",
         "memory limit is max",
+    ),
+    "replicas on a writable root filesystem": (
+        RunsReplicasOnAWritableRoot,
+        "test_replicas_run_unprivileged_on_a_read_only_root_within_their_memory_limit",
+        "root filesystem is writable",
     ),
     "status that hides a removed replica": (
         HidesRemovedReplica,

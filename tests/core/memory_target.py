@@ -65,6 +65,8 @@ class Replica:
     """The user its process runs as (the sample image's ``USER``)."""
     memory_limit: str = "unknown"
     """Its memory limit in bytes, as its cgroup file says it (``max``: none)."""
+    root_read_only: bool = True
+    """Whether its root filesystem is mounted read-only."""
 
     @property
     def healthy(self) -> bool:
@@ -333,10 +335,11 @@ class MemoryDriver:
     def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
         """In-process replicas run no command: whatever ``command``, print what the kit's
         identity probe prints for the replica's process (its user, no capability, its
-        memory limit)."""
+        memory limit, its root filesystem's mount)."""
         running = self.target.stack(ctx).replicas
         chosen = running[(replica or 1) - 1]
-        print(json.dumps({"uid": chosen.uid, "cap_eff": "0000000000000000", "memory_limit": chosen.memory_limit}))
+        identity = {"uid": chosen.uid, "cap_eff": "0000000000000000", "memory_limit": chosen.memory_limit}
+        print(json.dumps({**identity, "root_read_only": chosen.root_read_only}))
         return 0
 
     def status(self, ctx: PhaseContext) -> Status:

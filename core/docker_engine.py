@@ -100,7 +100,7 @@ class DockerEngine:
     def __init__(self, host: str = DEFAULT_HOST) -> None:
         self.host = host
         self._socket = host.removeprefix("unix://") if host.startswith("unix://") else None
-        self._patient: dict[float, APIClient] = {}
+        self._patient: dict[float | None, APIClient] = {}
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -258,15 +258,20 @@ class DockerEngine:
         :data:`REQUEST_TIMEOUT` for the engine's answer (a stop: its timeout more)."""
         return self.sdk.api
 
-    def patient(self, seconds: float) -> APIClient:
+    def patient(self, seconds: float | None) -> APIClient:
         """The SDK's low-level client for calls the engine answers only after up to
         ``seconds`` more than :data:`REQUEST_TIMEOUT`: an exec that waits, a stream that may
-        stay silent (``patient(STREAM_TIMEOUT)``: a build, a one-off command, logs)."""
+        stay silent (``patient(STREAM_TIMEOUT)``: a build, a one-off command, logs). With
+        ``None``, reads never time out: only for a stream read through :meth:`watched`,
+        which pings the engine instead (``logs -f``, ``exec``: silent as long as the user
+        likes)."""
         if seconds not in self._patient:
             import docker  # imported by self.sdk already
 
             self._patient[seconds] = docker.from_env(
-                timeout=REQUEST_TIMEOUT + seconds, version=self.api.api_version, environment=self._environment()
+                timeout=None if seconds is None else REQUEST_TIMEOUT + seconds,
+                version=self.api.api_version,
+                environment=self._environment(),
             ).api
         return self._patient[seconds]
 

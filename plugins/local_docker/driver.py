@@ -272,13 +272,15 @@ class LocalDriver:
                     "with your terminal and input); install it, or run the command with input from /dev/null"
                 )
             return subprocess.call([docker_cli, "exec", "-it" if tty else "-i", name, *command])
-        exec_id = docker.api.exec_create(name, list(command))["Id"]
-        for out, err in docker.patient(STREAM_TIMEOUT).exec_start(exec_id, stream=True, demux=True):
-            for stream, data in ((sys.stdout, out), (sys.stderr, err)):
-                if data:
-                    stream.buffer.write(data)
-                    stream.flush()
-        code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
+        with docker.faults():  # an engine that stops answering, or closes the stream, is said so
+            exec_id = docker.api.exec_create(name, list(command))["Id"]
+            output = docker.watched(lambda: docker.patient(None).exec_start(exec_id, stream=True, demux=True))
+            for out, err in output:  # silent as long as the command likes, while the engine answers
+                for stream, data in ((sys.stdout, out), (sys.stderr, err)):
+                    if data:
+                        stream.buffer.write(data)
+                        stream.flush()
+            code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
         return code
 
     def run(self, ctx: PhaseContext, command: Sequence[str]) -> int:
@@ -391,16 +393,21 @@ def _line(source: str, raw: bytes) -> LogLine:
 
 
 def _follow(docker: DockerEngine, sources: dict[str, str], start: int | None) -> Iterator[LogLine]:
-    lines: queue.Queue[LogLine | None] = queue.Queue()
+    """The containers' lines as they come, until every container is gone. Each stream may
+    stay silent as long as the engine answers pings (:meth:`DockerEngine.watched`); one
+    that stops answering, or any stream's error, ends them all with that error."""
+    lines: queue.Queue[LogLine | BaseException | None] = queue.Queue()  # None: a stream ended
 
     def pump(cid: str, source: str) -> None:
         try:
-            for line in _lines(
-                source, docker.patient(STREAM_TIMEOUT).logs(cid, stream=True, follow=True, timestamps=True, since=start)
-            ):
+            stream = docker.watched(
+                lambda: docker.patient(None).logs(cid, stream=True, follow=True, timestamps=True, since=start)
+            )
+            for line in _lines(source, stream):
                 lines.put(line)
-        finally:
             lines.put(None)
+        except BaseException as error:  # handed to the reader, raised there (the engine failing: said so)
+            lines.put(docker.fault(error) or error)
 
     for cid, source in sources.items():
         threading.Thread(target=pump, args=(cid, source), daemon=True).start()
@@ -409,6 +416,8 @@ def _follow(docker: DockerEngine, sources: dict[str, str], start: int | None) ->
         item = lines.get()
         if item is None:
             open_streams -= 1
+        elif isinstance(item, BaseException):
+            raise item
         else:
             yield item
 

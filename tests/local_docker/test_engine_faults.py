@@ -35,17 +35,22 @@ def proxy(docker_engine, tmp_path) -> Iterator[EngineProxy]:
         yield relaying
 
 
-def _up_through(proxy: EngineProxy, stack) -> subprocess.Popen:
-    """`deployer up` of ``stack`` in a process of its own, reaching the engine through ``proxy``."""
+def _up_through(proxy: EngineProxy, stack, *command: str, request_timeout: float = REQUEST_TIMEOUT) -> subprocess.Popen:
+    """`deployer up` (or ``command``) of ``stack`` in a process of its own, reaching the
+    engine through ``proxy``, with ``request_timeout`` and no input."""
     code = textwrap.dedent(f"""
         import sys
         from deployer import docker_engine, cli
-        docker_engine.REQUEST_TIMEOUT = {REQUEST_TIMEOUT}
-        sys.argv = ["deployer", "up", "--target", "local", "--stack", {stack.stack!r}, "--config", {str(stack.config)!r}]
+        docker_engine.REQUEST_TIMEOUT = {request_timeout}
+        options = ["--target", "local", "--stack", {stack.stack!r}, "--config", {str(stack.config)!r}]
+        command = {list(command or ["up"])!r}
+        end = command.index("--") if "--" in command else len(command)
+        sys.argv = ["deployer", *command[:end], *options, *command[end:]]
         cli.main()
         """)
     return subprocess.Popen(
         [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -171,3 +176,36 @@ def test_an_engine_closing_the_connection_during_down_is_one_error_and_down_agai
             api.down(stack.session())
     api.down(stack.session())
     assert stack.objects()["containers"] == []
+
+
+@pytest.mark.parametrize(
+    "command,started",
+    [(("logs", "--follow"), "serving version 1"), (("exec", "--", "sh", "-c", "echo started; sleep 600"), "started")],
+    ids=["logs-follow", "exec"],
+)
+def test_logs_follow_and_exec_end_with_one_line_when_the_engine_stops_answering(stack, proxy, command, started):
+    """`logs -f` may wait on a quiet app, and `exec` on a quiet command, for ever, but not
+    on a hung engine: each REQUEST_TIMEOUT of silence the engine is pinged, and one that
+    does not answer ends them (the Docker SDK reads these streams with no deadline)."""
+    stack.up()
+    process = _up_through(proxy, stack, *command)
+    assert process.stdout is not None
+    assert started in process.stdout.readline()  # following; silence from now on
+
+    proxy.stall()
+    err, took = _ended(process)
+    print(f"stall during {command[0]}: it ended {took:.1f} s after the fault")
+
+    assert process.returncode == 2, err
+    assert "stopped answering" in err and "Traceback" not in err
+    assert took < REQUEST_TIMEOUT + 3 + 5
+    proxy.resume()
+
+
+def test_exec_of_a_quiet_command_outlasts_the_request_timeout_while_the_engine_answers(stack, proxy):
+    """A command silent for longer than any request may take (here 4 s against 1 s) still
+    has its output and exit code: the engine is pinged meanwhile, and it answers."""
+    stack.up()
+    process = _up_through(proxy, stack, "exec", "--", "sh", "-c", "sleep 4; echo done; exit 3", request_timeout=1)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out) == (3, "done\n"), err

@@ -212,22 +212,26 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
     _preflight(driver, ctx)
     with _lock(driver, ctx):
         image = _build(session.project, session.reporter)  # pruned once it has served
-        require_non_root(session.project.app, image)
+        try:
+            require_non_root(session.project.app, image)
+        except UsageError:
+            _discard_unserved(session, driver, ctx, image, "it runs as root")
+            raise
         ctx = evolve(ctx, image=image)
         try:
             deployment = driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
         except DeployFailed:
-            _discard_unserved(session, driver, ctx, image)
+            _discard_unserved(session, driver, ctx, image, "its release failed")
             raise
         _prune(session.project, image, session.reporter)
         return deployment
 
 
-def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image: Image) -> None:
-    """After a failed ``up``: remove the image it built unless a deployed release ran it
-    (or a container uses it). Images are pruned only after an ``up`` that served, and failed
-    ones go at once, so the newest images kept (``KEEP_IMAGES``) are ones that served and
-    can be rolled back to."""
+def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image: Image, why: str) -> None:
+    """After an ``up`` that failed, or was refused (``why``): remove the image it built
+    unless a deployed release ran it (or a container uses it); its build steps stay cached.
+    Images are pruned only after an ``up`` that served, and the others' go at once, so the
+    newest images kept (``KEEP_IMAGES``) are ones that served and can be rolled back to."""
     if not image.built:
         return  # an image that existed before this up: another run may serve it
     listed = getattr(driver, "releases", None)
@@ -237,7 +241,7 @@ def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image
         return  # the failed up is what to report; its image stays
     if image.id and image.id not in served:
         for line in discard_image(session.project.app.name, image, client=docker_engine.connect()):
-            session.reporter.line(f"{line}: its release failed")
+            session.reporter.line(f"{line}: {why}")
 
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] | None = None) -> Plan:

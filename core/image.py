@@ -202,13 +202,18 @@ def _project_images(client: DockerEngine, app_name: str, project: str) -> list[d
 
 
 def discard_image(app_name: str, image: Image, *, client: DockerEngine) -> list[str]:
-    """Untag ``image`` from the app's repository unless a container uses it; one line
-    saying which."""
+    """Untag ``image`` from the app's repository unless a container uses it, keeping the
+    layers of its build steps (the build cache of the next, fixed, build); one line saying
+    which."""
     found = client.image(image.tag)
-    return _untag(client, app_name, [found], "image") if found else []
+    return _untag(client, app_name, [found], "image", keep_steps=True) if found else []
 
 
-def _untag(client: DockerEngine, app_name: str, images: list[dict[str, Any]], what: str) -> list[str]:
+def _untag(
+    client: DockerEngine, app_name: str, images: list[dict[str, Any]], what: str, *, keep_steps: bool = False
+) -> list[str]:
+    """Untag each of ``images`` from the app's repository, unless a container uses it;
+    with ``keep_steps``, its untagged parent layers (the legacy builder's step cache) stay."""
     if not images:
         return []
     own = f"deployer/{app_name}:"
@@ -221,7 +226,7 @@ def _untag(client: DockerEngine, app_name: str, images: list[dict[str, Any]], wh
             continue
         try:
             for tag in tags:
-                client.api.remove_image(tag)
+                client.api.remove_image(tag, noprune=keep_steps)
         except client.errors.APIError as error:
             lines.append(f"kept {what} {', '.join(tags)}: {error.explanation or error}")
         else:

@@ -387,6 +387,10 @@ def test_an_image_running_as_root_is_refused_before_anything_is_created(tmp_path
             api.up(session)
         assert caught.value.exit_code == 2
         assert docker_client.containers.list(all=True, filters={"label": f"{docker_labels.APP}=test-rootapp"}) == []
+        labelled = docker_client.api.images(filters={"label": f"{docker_labels.APP}=test-rootapp"})
+        tags = [t for i in labelled for t in i.get("RepoTags") or () if t != "<none>:<none>"]
+        assert tags == [], "the refused image is removed (its untagged steps stay as the build cache)"
+        api.build(session.project)  # built again, from its cached steps: plan refuses it too
         with pytest.raises(UsageError, match="runs as root"):
             api.plan(session)
 

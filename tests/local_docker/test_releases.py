@@ -70,19 +70,33 @@ def test_rollback_to_previous_release_under_traffic(stack, traffic):
     assert paused <= ids(stack.containers("replica")), "the paused ones were resumed"
 
 
-def test_a_failed_up_leaves_no_image_so_the_kept_ones_all_served(stack):
-    """Builds keep the newest KEEP_IMAGES images; a failed ``up`` removes its own, so it
-    takes no rollback's place: the release before the last two still has its image."""
-    for version in ("1", "2", "3"):
+def test_failed_and_refused_ups_leave_no_image_so_the_kept_ones_all_served(stack, tmp_path):
+    """Builds keep the newest KEEP_IMAGES images; an ``up`` that fails, or is refused
+    because its image runs as root, removes its own (its build steps stay cached), so it
+    takes no rollback's place: after a third release, the first still has its image."""
+    for version in ("1", "2"):
         stack.version = f"kept-{version}-{stack.stack}"  # images no other test uses
         stack.up()
-    stack.version, stack.env = f"broken-{stack.stack}", {"HEALTH": "fail"}
+    app, root = stack.context, tmp_path / "root"
+    shutil.copytree(app, root)
+    (root / "Dockerfile").write_text((app / "Dockerfile").read_text() + "USER root\n")
+    stack.context, stack.version = root, f"root-{stack.stack}"
+    with pytest.raises(UsageError, match="runs as root"):
+        stack.up()
+    stack.context, stack.version, stack.env = app, f"broken-{stack.stack}", {"HEALTH": "fail"}
     with pytest.raises(DeployFailed):
         stack.up()
-    assert any("its release failed" in line and "removed image" in line for line in stack.lines), stack.lines
+    removed = [line for line in stack.lines if line.startswith("removed image")]
+    assert [line.rpartition(": ")[2] for line in removed] == ["it runs as root", "its release failed"], stack.lines
+    stack.version, stack.env = f"kept-3-{stack.stack}", {}
+    stack.up()
     listed = api.releases(stack.session())
-    assert [(r.status, r.image_present) for r in listed] == [("deployed", True)] * 3 + [("failed", False)]
-    stack.env = {}
+    assert [(r.status, r.image_present) for r in listed] == [
+        ("deployed", True),
+        ("deployed", True),
+        ("failed", False),
+        ("deployed", True),
+    ]
     api.rollback(stack.session(), 1)
     assert requests.get(stack.url(), timeout=5).text == f"version kept-1-{stack.stack}\n"
 

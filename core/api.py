@@ -119,7 +119,9 @@ def open_session(
         )
     if pm is None:
         pm = plugin_manager.get_plugin_manager()
-    project = project or load_project(config, check_target=partial(_parse_target_table, pm))
+    project = project or load_project(
+        config, check_target=partial(_parse_target_table, pm), installed_targets=tuple(pm.targets)
+    )
     pm.target(target)
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 

@@ -126,6 +126,35 @@ def test_every_mistake_of_a_target_section_is_named_in_one_run(make_project, dep
         assert f"  targets.local.{key}: " in result.output
 
 
+@pytest.mark.parametrize("command", [("plan", "--target", "local"), ("status",), ("down",)])
+def test_a_target_table_naming_no_installed_target_is_refused_with_the_closest_name(
+    make_project, deployer_cli, command
+):
+    """A misspelt ``[targets.<name>]`` would drop its settings silently (``host_port``: the
+    stack would take the default port): every command that reads the config refuses it,
+    with the app's own mistakes, naming the target meant."""
+    config = make_project(
+        config_text(
+            app="prot = 8000",
+            rest="""
+            [targets.locall]
+            host_port = 18999
+            [targets.aws_ecs]
+            region = "eu-west-1"
+            [targets.kubernetes]
+            """,
+        )
+    )
+    result = deployer_cli(*command, "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"{config}: 4 errors:" in result.output
+    assert "  app.prot: is not a known key" in result.output
+    for key, meant in [("locall", "local"), ("aws_ecs", "aws-ecs"), ("kubernetes", None)]:
+        line = next(line for line in result.output.splitlines() if line.startswith(f"  targets.{key}: "))
+        assert "names no installed target" in line and "installed: aws-ecs" in line, line
+        assert (f"did you mean [targets.{meant}]?" in line) if meant else ("did you mean" not in line), line
+
+
 def test_app_and_target_table_mistakes_are_named_in_one_run(make_project, deployer_cli):
     """A target table's errors come with the app's, not on the run after they are fixed;
     the selected target's table and every other configured one's."""

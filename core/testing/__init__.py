@@ -8,6 +8,8 @@
   Docker picks itself.
 - pytest fixtures (``deployer_plugin_manager``, ``deployer_project``, ``hook_recorder``)
   come from :mod:`deployer.testing.plugin`, loaded automatically by pytest.
+- :mod:`deployer.testing.local`: the local target's contract on this machine's Docker
+  engine, for plugins that replace or wrap one of its phases.
 - :mod:`deployer.testing.aws_ecs`: the aws-ecs target's contract on an emulated AWS.
 - :class:`deployer.testing.engine_proxy.EngineProxy`: a Docker engine that stalls or
   drops connections on demand, for fault tests.

@@ -136,9 +136,13 @@ def _parse_target_table(pm: DeployerPluginManager, name: str, table: Mapping[str
 
 
 def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str] | None) -> PhaseContext:
-    """The context of a command that needs the secrets. The targets' sections and the app
-    against them (:meth:`Session.check_app`) and the secrets are all checked before
-    raising, so one run names every problem."""
+    """The context of a command that needs the secrets (``up``, ``plan``, ``rollback``). The
+    targets' sections and the app against them (:meth:`Session.check_app`) and the
+    secrets are all checked before raising, so one run names every problem. A plugin that
+    failed to load is reported first: the command runs without it (a phase it would
+    replace or wrap runs as the target's own)."""
+    for failure in session.pm.load_failures:
+        session.reporter.line(f"warning: {failure}; deployer runs without it")
     errors: list[ConfigError] = []
     secrets: dict[str, str] = {}
     try:

@@ -292,7 +292,7 @@ def _build(
             )
             for chunk in stream:
                 if "error" in chunk:
-                    raise _build_error(image, step, chunk["error"], tail)
+                    raise _build_error(app, image, step, chunk["error"], tail)
                 text = _ANSI.sub("", str(chunk.get("stream") or chunk.get("status") or ""))
                 for line in text.splitlines():
                     if line.strip():
@@ -300,14 +300,17 @@ def _build(
                         tail.append(line)
                         report(line)
         except client.errors.APIError as error:
-            raise _build_error(image, step, error.explanation or str(error), tail) from error
+            raise _build_error(app, image, step, error.explanation or str(error), tail) from error
 
 
-def _build_error(image: Image, step: str, message: str, tail: deque[str]) -> BuildError:
+def _build_error(app: AppSpec, image: Image, step: str, message: str, tail: deque[str]) -> BuildError:
+    """The build's failure: the image and the Dockerfile it was built from, the step it
+    failed at, Docker's message and the last lines of output."""
     where = f"at {step.strip()}" if step else "before the first step"
     hint = ""
     if step.split(" : ", 1)[-1].upper().startswith("FROM"):
         hint = "\nThe base image is not available locally and cannot be pulled: pull or build it first."
     shown = "".join(f"\n  | {line}" for line in tail)
     last = f"\nlast output lines:{shown}" if shown else ""
-    return BuildError(f"building {image.tag} failed {where}: {message.strip()}{hint}{last}")
+    dockerfile = app.build.context / app.build.dockerfile
+    return BuildError(f"building {image.tag} from {dockerfile} failed {where}: {message.strip()}{hint}{last}")

@@ -46,10 +46,7 @@ class PhaseHooks:
                 f"every deployer_{phase} implementation returned None"
             )
         if not isinstance(result, expected):
-            raise PluginError(
-                f"deployer_{phase} for target {ctx.target.name!r} returned "
-                f"{type(result).__name__}, expected {expected.__name__}"
-            )
+            raise _wrong_type(getattr(self._hook, f"deployer_{phase}"), ctx, result, expected.__name__)
         return result
 
     def network(self, ctx: PhaseContext) -> NetworkResult:
@@ -68,10 +65,7 @@ class PhaseHooks:
                 )
             return ServicesResult()
         if not isinstance(result, ServicesResult):
-            raise PluginError(
-                f"deployer_services for target {ctx.target.name!r} returned "
-                f"{type(result).__name__}, expected ServicesResult"
-            )
+            raise _wrong_type(self._hook.deployer_services, ctx, result, "ServicesResult")
         missing = [name for name in wanted if name not in result.services]
         if missing:
             raise PluginError(
@@ -94,6 +88,19 @@ class PhaseHooks:
 
 PhaseObserver = Callable[[str, float], None]
 """Called after each phase with its name and duration in seconds."""
+
+
+def _wrong_type(hook: Any, ctx: PhaseContext, result: object, expected: str) -> PluginError:
+    """A phase hook's result of the wrong type, naming the plugins implementing the hook
+    (wrappers marked: one of them may have replaced the result) to look at."""
+    plugins = ", ".join(
+        f"{impl.plugin_name!r}{' (wrapper)' if impl.wrapper or impl.hookwrapper else ''}"
+        for impl in hook.get_hookimpls()
+    )
+    return PluginError(
+        f"{hook.name} for target {ctx.target.name!r} returned {type(result).__name__}, expected {expected} "
+        f"(implemented by {plugins})"
+    )
 
 
 def phase_runner(pm: Any, *, observe: PhaseObserver | None = None) -> RunPhases:

@@ -261,7 +261,8 @@ def test_a_dockerfile_docker_cannot_parse_is_named_with_no_empty_output_section(
         build_image(throwaway_app(tmp_path), report=lambda line: None)
 
     message = str(caught.value)
-    assert "failed before the first step" in message and "unknown instruction: RUNN" in message
+    assert f"from {tmp_path / 'Dockerfile'} failed before the first step" in message, message
+    assert "unknown instruction: RUNN" in message
     assert "last output lines" not in message, message
 
 

@@ -22,6 +22,8 @@ from deployer.testing import HookRecorder
 from .memory_target import MemoryTarget
 
 IMAGE = Image(repository="deployer/demo", content_hash="abc123", id="sha256:" + "0" * 64)
+CONFIG = Path(__file__).parents[2] / "deployer.toml"
+"""The repository's own config (the sample website)."""
 
 
 def install_distribution(site: Path, dist: str, entry: str, source: str) -> None:
@@ -77,6 +79,11 @@ def test_plugin_that_fails_to_import_is_named_and_the_rest_keep_working(site):
     assert result.exit_code == 0
     assert "deployer-broken" in result.output and "boom at import" in result.output
     assert "local" in result.output
+
+    planned = CliRunner().invoke(app, ["plan", "--target", "aws-ecs", "--offline", "--config", str(CONFIG)])
+    assert planned.exit_code == 0, planned.output
+    warning = "warning: plugin 'broken' from distribution 'deployer-broken' failed to load: RuntimeError: boom"
+    assert warning in planned.stderr and "deployer runs without it" in planned.stderr, planned.stderr
 
 
 def test_entry_point_plugin_adds_a_target(site):
@@ -213,15 +220,24 @@ def test_phase_nobody_claims_is_a_plugin_error(make_project):
         phase_runner(pm)(context(pm, make_project))
 
 
-def test_phase_returning_the_wrong_type_names_the_hook(make_project):
+def test_phase_returning_the_wrong_type_names_the_hook_and_the_plugins_implementing_it(make_project):
     class Wrong:
         @hookimpl(tryfirst=True)
         def deployer_registry(self, ctx, network):
             return "an image"
 
-    pm = get_plugin_manager(extra=[("memory", MemoryTarget()), ("wrong", Wrong())])
-    with pytest.raises(PluginError, match="deployer_registry .* returned str, expected RegistryResult"):
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def deployer_registry(self, ctx, network):
+            return (yield)
+
+    pm = get_plugin_manager(extra=[("memory", MemoryTarget()), ("wrong", Wrong()), ("logging", Wrapper())])
+    with pytest.raises(PluginError, match="deployer_registry .* returned str, expected RegistryResult") as caught:
         phase_runner(pm)(context(pm, make_project))
+    implemented = str(caught.value).partition("(implemented by ")[2]
+    assert {"'wrong'", "'memory'", "'logging' (wrapper)"} <= set(implemented.removesuffix(")").split(", ")), (
+        caught.value
+    )
 
 
 def test_target_settings_are_validated_by_the_plugin(make_project):

@@ -11,7 +11,7 @@ import inspect
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -225,7 +225,8 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
             raise
         ctx = evolve(ctx, image=image)
         try:
-            deployment = driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
+            with _naming_the_config_file(session.project):
+                deployment = driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
         except DeployFailed:
             _discard_unserved(session, driver, ctx, image, "its release failed")
             raise
@@ -258,9 +259,27 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     if not offline:
         _preflight(driver, ctx)
     image = resolve_image(session.project.app)
+    if offline and not image.id:  # a review without the platform: say what it cannot show
+        session.reporter.line(
+            f"the image {image.tag} is not built yet: what is checked of it (its USER, platform and volumes) "
+            "is checked once it is (`deployer build`, or the next up)"
+        )
     require_non_root(session.project.app, image)
     ctx = evolve(ctx, image=image)
-    return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
+    with _naming_the_config_file(session.project):
+        return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
+
+
+@contextmanager
+def _naming_the_config_file(project: Project) -> Iterator[None]:
+    """A :class:`ConfigError` a target raises within (its check of the built image, say)
+    names the config file, as the config's own errors do."""
+    try:
+        yield
+    except ConfigError as exc:
+        if exc.file:
+            raise
+        raise exc.in_file(project.config_file) from None
 
 
 def down(session: Session, images: bool = False, *, destroy_data: bool = False) -> list[str]:
@@ -434,7 +453,10 @@ def parse_since(text: str, now: float) -> datetime:
     seconds), or an ISO 8601 time, read as local time unless it names its zone (as
     ``docker logs --since``). Returns an aware datetime."""
     if match := _AGE.fullmatch(text.strip()):
-        return datetime.fromtimestamp(now - int(match[1]) * _SECONDS[match[2]], UTC)
+        age = int(match[1]) * _SECONDS[match[2]]
+        if age > now:
+            raise UsageError(f"--since: {text!r} reaches back before 1970: leave --since out for every line")
+        return datetime.fromtimestamp(now - age, UTC)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -66,9 +66,9 @@ def cpu_architecture(configured: str | None, image: Image | None) -> str:
     if configured and expected and configured != expected:
         raise ConfigError(
             "targets.aws-ecs.architecture",
-            f"is {configured} but the image the core built is {built} ({expected}); remove the key to run "
-            f"the image as built, or build for {configured.lower()} (e.g. DOCKER_DEFAULT_PLATFORM=linux/"
-            f"{'amd64' if configured == 'X86_64' else 'arm64'})",
+            f"is {configured} but the image the core built is {built} ({expected}): deployer builds for "
+            f"the Docker engine's own platform, so remove the key to run the image as built, or build on "
+            f"an engine that runs {'amd64' if configured == 'X86_64' else 'arm64'}",
             value=configured,
         )
     return configured or expected or DEFAULT_ARCHITECTURE

@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from deployer.errors import UsageError
+from deployer.errors import ConfigError, UsageError
 from deployer.models import PhaseContext, PhaseResults
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import cpu_architecture
@@ -24,12 +24,27 @@ def project_name(ctx: PhaseContext) -> str:
     return f"deployer-{ctx.app.name}"
 
 
+SECRET_VALUE_MAX = 65536
+"""The largest value, in bytes, a Secrets Manager secret holds (``SecretString``:
+https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html)."""
+
+
 def check(ctx: PhaseContext) -> None:
-    """What the target refuses once the image is known, before any resource is declared:
-    an ``architecture`` key contradicting the built image (:func:`.limits.cpu_architecture`).
-    Cheap (no pulumi_aws import) and repeatable: the driver calls it before it opens a
-    stack, the program again (for drivers that do not)."""
+    """What the target refuses once the image and the secret values are known, before any
+    resource is declared: an ``architecture`` key contradicting the built image
+    (:func:`.limits.cpu_architecture`), a secret value Secrets Manager cannot hold. Cheap
+    (no pulumi_aws import) and repeatable: the driver calls it before it opens a stack,
+    the program again (for drivers that do not)."""
     cpu_architecture(aws_settings.of(ctx).architecture, ctx.image)
+    for index, name in enumerate(ctx.app.secrets):
+        size = len(ctx.secrets.get(name, "").encode())
+        if size > SECRET_VALUE_MAX:
+            raise ConfigError(
+                f"app.secrets[{index}]",
+                f"the value of {name} is {size:,} bytes: a Secrets Manager secret holds at most "
+                f"{SECRET_VALUE_MAX:,} (store a larger one elsewhere and pass its location)",
+                value=name,
+            )
 
 
 def note(ctx: PhaseContext) -> None:

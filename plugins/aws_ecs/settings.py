@@ -57,6 +57,8 @@ _REGION_HINT = "an AWS region such as eu-west-1"
 _CERT_ARN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+"
 _BACKEND = r"(file|s3|azblob|gs|https?)://.*"
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+ACM_DOMAIN_MAX = 64
+"""The longest name an ACM certificate takes as its Common Name (its ``DomainName``)."""
 HOSTNAME = rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+"
 """An RFC 1123 host name of two or more labels: each 1-63 letters, digits or hyphens, not
 starting or ending with a hyphen; 253 characters at most (RFC 1123 section 2.1, RFC 1035
@@ -115,10 +117,12 @@ class AwsSettings:
 
     @property
     def zone_name(self) -> str | None:
-        """The Route 53 hosted zone of ``domain``: ``hosted_zone``, else the domain's parent."""
+        """The Route 53 hosted zone of ``domain``: ``hosted_zone``, else the domain's parent,
+        or the domain itself when its parent is a top-level domain (``example.com``)."""
         if self.domain is None:
             return None
-        return self.hosted_zone or self.domain.split(".", 1)[1]
+        parent = self.domain.split(".", 1)[1]
+        return self.hosted_zone or (parent if "." in parent else self.domain)
 
 
 def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
@@ -166,6 +170,10 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
     )
     if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
         s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)
+    if s.parsed("domain") and settings.domain:
+        _check_domain(s, settings.domain)
+    if s.parsed("certificate_arn", "region") and settings.certificate_arn and settings.region:
+        _check_certificate_region(s, settings.certificate_arn, settings.region)
     if s.parsed("domain", "hosted_zone") and settings.hosted_zone:
         domain, zone = settings.domain, settings.hosted_zone
         if not domain:
@@ -174,6 +182,35 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
             s.error("hosted_zone", f"must be {domain} or one of its parent domains", value=zone)
     s.done()  # raises every error recorded above, at once
     return settings
+
+
+def _check_domain(s: Section, domain: str) -> None:
+    """``domain``: a name ACM can issue a certificate for, not an IP address, and at most
+    :data:`ACM_DOMAIN_MAX` characters: the certificate's Common Name (RFC 5280; ACM's
+    RequestCertificate, https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html)."""
+    if _is_ip(domain):
+        s.error("domain", "is an IP address: the certificate and DNS records need a host name", value=domain)
+    elif len(domain) > ACM_DOMAIN_MAX:
+        s.error(
+            "domain",
+            f"is {len(domain)} characters: ACM's certificate names it as its Common Name, at most "
+            f"{ACM_DOMAIN_MAX} (RFC 5280)",
+            value=domain,
+        )
+
+
+def _check_certificate_region(s: Section, arn: str, region: str) -> None:
+    """``certificate_arn``: in the stack's region, the only one whose certificates its load
+    balancer can use (ACM certificates are regional:
+    https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html)."""
+    certificate_region = arn.split(":")[3]
+    if certificate_region != region:
+        s.error(
+            "certificate_arn",
+            f"is a certificate in {certificate_region}, but the stack is in {region}: a load balancer uses "
+            f"certificates of its own region only (request or import one in {region})",
+            value=arn,
+        )
 
 
 def _hostname(s: Section, name: str) -> str | None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from deployer import api
 from deployer.cli import app as cli
 from deployer.errors import ConfigError
+from deployer.models import Image
 from deployer.testing import write_project
 from tests.aws_ecs.conftest import IMAGE, Graph, make_ctx, offline_plan
 
@@ -55,7 +56,17 @@ def test_plan_refuses_the_contradiction_with_exit_code_2(tmp_path, monkeypatch):
     monkeypatch.setattr(api, "resolve_image", lambda app: evolve(ARM_IMAGE, repository="deployer/archy", user="app"))
     result = CliRunner().invoke(cli, ["plan", "--target", "aws-ecs", "--offline", "--config", str(config)])
     assert result.exit_code == 2, result.output
-    assert "targets.aws-ecs.architecture" in result.output + result.stderr
+    assert f"{config}: targets.aws-ecs.architecture: is X86_64 but" in result.stderr, "the file is named"
+    assert "deployer builds for the Docker engine's own platform" in result.stderr
+    assert "DOCKER_DEFAULT_PLATFORM" not in result.stderr, "the docker CLI's variable changes no build of deployer's"
+
+
+def test_a_plan_before_the_first_build_says_the_image_is_not_checked_yet(tmp_path, monkeypatch):
+    config = write_project(tmp_path, app={"name": "archy"}, targets={"aws-ecs": {"architecture": "X86_64"}})
+    monkeypatch.setattr(api, "resolve_image", lambda app: Image(repository="deployer/archy", content_hash="c0ffee1234"))
+    result = CliRunner().invoke(cli, ["plan", "--target", "aws-ecs", "--offline", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "is not built yet: what is checked of it (its USER, platform and volumes)" in result.stderr
 
 
 @pytest.mark.parametrize("operation", ["up", "plan"])

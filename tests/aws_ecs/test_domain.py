@@ -132,3 +132,29 @@ def test_bad_domains_are_refused_naming_the_key(raw, key):
 def test_a_domain_is_normalised():
     settings = parse_settings({"domain": "WWW.Example.com."}, "targets.aws-ecs")
     assert (settings.domain, settings.zone_name, settings.https) == ("www.example.com", "example.com", True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "said"),
+    [
+        ({"domain": "10.0.0.1"}, "domain", "is an IP address"),
+        ({"domain": "a" * 53 + ".example.com"}, "domain", "is 65 characters: ACM's certificate names it"),
+        ({"certificate_arn": ALB_CERT, "region": "us-east-1"}, "certificate_arn", "in eu-west-1, but the stack is"),
+    ],
+)
+def test_names_acm_or_a_load_balancer_would_refuse_are_refused_naming_the_key(raw, key, said):
+    """AWS's own limits: ACM takes no IP address and a Common Name of at most 64
+    characters; a load balancer uses certificates of its own region only."""
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw, "targets.aws-ecs")
+    assert error.value.key == f"targets.aws-ecs.{key}" and said in error.value.message, error.value
+
+
+def test_a_domain_of_64_characters_is_accepted():
+    assert parse_settings({"domain": "a" * 52 + ".example.com"}, "targets.aws-ecs").domain == "a" * 52 + ".example.com"
+
+
+def test_an_apex_domains_hosted_zone_is_the_domain_itself():
+    """The default zone is the domain's parent, but never a top-level domain."""
+    assert parse_settings({"domain": "example.com"}, "targets.aws-ecs").zone_name == "example.com"
+    assert parse_settings({"domain": "www.example.com"}, "targets.aws-ecs").zone_name == "example.com"

@@ -116,3 +116,21 @@ def test_health_checks_built_in_code_are_clamped_to_what_aws_accepts(health, alb
     check = container_definition(ctx, image="x", log_group="g", region="eu-west-1", secrets={})["healthCheck"]
     assert {key: check[key] for key in container} == container
     assert check["command"] == ["CMD-SHELL", probe_command(8000, "/healthz", container["timeout"])]
+
+
+def test_a_secret_value_secrets_manager_cannot_hold_is_refused_before_any_resource():
+    """A Secrets Manager secret holds at most 65,536 bytes: a larger value is refused by
+    the plan, naming the secret, instead of failing the deploy half-way."""
+    from attrs import evolve
+
+    from deployer.plugins.aws_ecs import program
+    from tests.aws_ecs.conftest import offline_plan
+
+    ctx = make_ctx()
+    name = ctx.app.secrets[0]
+    program.check(evolve(ctx, secrets={name: "x" * program.SECRET_VALUE_MAX}))  # the largest it holds
+    too_big = evolve(ctx, secrets={name: "é" * (program.SECRET_VALUE_MAX // 2 + 1)})  # bytes, not characters
+    with pytest.raises(ConfigError) as error:
+        offline_plan(too_big)
+    assert error.value.key == "app.secrets[0]" and error.value.exit_code == 2
+    assert f"the value of {name} is 65,538 bytes: a Secrets Manager secret holds at most 65,536" in str(error.value)

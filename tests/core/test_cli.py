@@ -219,6 +219,8 @@ def test_since_is_parsed_once_for_every_target(monkeypatch):
         time.tzset()
     with pytest.raises(UsageError, match="--since: 'yesterday'"):
         api.parse_since("yesterday", now=0)
+    with pytest.raises(UsageError, match="--since: '99999999h' reaches back before 1970"):
+        api.parse_since("99999999h", now=time.time())
 
 
 # --- an option that takes one value, given twice ------------------------------------------
@@ -310,7 +312,8 @@ def broken_plugin(deployer_plugin_manager, make_project, monkeypatch):
     from deployer.models import Image
 
     deployer_plugin_manager(("memory", MemoryTarget()), ("broken-net", BrokenNetwork()))
-    monkeypatch.setattr(api, "resolve_image", lambda app: Image("deployer/demo", "0" * 16, user="app"))
+    built = Image("deployer/demo", "0" * 16, id="sha256:" + "0" * 64, user="app")
+    monkeypatch.setattr(api, "resolve_image", lambda app: built)
     monkeypatch.delenv("DEPLOYER_DEBUG", raising=False)
     return ["plan", "--offline", "--target", "memory", "--config", str(make_project())]
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = "deployer.toml"
 NAME_PATTERN = r"[a-z][a-z0-9-]{0,22}[a-z0-9]"
-NAME_HINT = "2-24 characters: lowercase letters, digits and dashes, starting with a letter"
+NAME_HINT = "2-24 characters: ASCII lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit"
 ENV_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 ENV_NAME_HINT = "letters, digits and underscores, not starting with a digit"
 RESERVED_ENV = frozenset({"PORT"})

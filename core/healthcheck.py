@@ -5,7 +5,9 @@ status (:data:`HEALTHY_STATUSES`; no redirect followed) within the timeout. A ta
 whose load balancer also checks the app states the same rule in its own terms. Probed
 with python3 when the image has it, else curl, else
 wget, through ``/bin/sh`` (Docker's and ECS's ``CMD-SHELL``). The path is shell-quoted:
-any path the config accepts reaches the app as one URL.
+any path the config accepts reaches the app as one URL. Each probe asks the app to close
+the connection and reads the answer to its end (python3's up to 64 KiB), so that it never
+resets the connection: an app that logs failed reads would print a traceback per check.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ _PYTHON_PROBE = (
     "port, path, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])\n"
     "try:\n"
     "    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)\n"
-    "    conn.request('GET', path)\n"
-    "    status = conn.getresponse().status\n"
+    "    conn.request('GET', path, headers={'Connection': 'close'})\n"
+    "    response = conn.getresponse()\n"
+    "    response.read(65536)\n"
+    "    status = response.status\n"
     "except Exception as error:\n"
     "    sys.exit(f'GET {path}: {error}')\n"
     f"sys.exit(0 if {HEALTHY_STATUSES.start} <= status < {HEALTHY_STATUSES.stop} else f'GET {{path}}: status {{status}}')\n"

@@ -38,7 +38,7 @@ from deployer.config_section import CPU_UNITS, MIB, Section
 from deployer.models import Change
 
 WORKER_NAME_PATTERN = r"[a-z][a-z0-9-]{0,14}[a-z0-9]"
-WORKER_NAME_HINT = "2-16 characters: lowercase letters, digits and dashes, starting with a letter"
+WORKER_NAME_HINT = "2-16 characters: ASCII lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit"
 DATABASE_ENGINES = ("postgres",)
 POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
 DATABASE_ENV = ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")

@@ -619,7 +619,8 @@ def _wait_healthy(
                 ctx,
                 waiting[0],
                 rows.get(waiting[0]),
-                f"was not healthy after {settings.health_timeout} s (health_timeout)",
+                f"was not healthy after {settings.health_timeout} s (health_timeout): if the app needs longer, "
+                f"raise health_timeout under [targets.local]",
             )
         time.sleep(probe.INTERVAL)
 

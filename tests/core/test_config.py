@@ -108,6 +108,8 @@ BASE = '[app]\nname = "demo"\n[app.build]\ncontext = "app"\n'
 BAD = [
     ('[app]\nport = 80\n[app.build]\ncontext = "app"\n', "app.name", "required"),
     ('[app]\nname = "Demo_App"\n[app.build]\ncontext = "app"\n', "app.name", "lowercase"),
+    ('[app]\nname = "demo-"\n[app.build]\ncontext = "app"\n', "app.name", "ending with a letter or digit"),
+    ('[app]\nname = "café"\n[app.build]\ncontext = "app"\n', "app.name", "ASCII lowercase"),
     (BASE + "[app.x]\n", "app.x", "not a known key"),
     (BASE.replace('name = "demo"', 'name = "demo"\nport = 70000'), "app.port", "between 1 and 65535"),
     (BASE.replace('name = "demo"', 'name = "demo"\nport = "80"'), "app.port", "integer"),

@@ -470,6 +470,34 @@ def test_a_failed_replicas_error_shows_the_apps_own_lines_not_its_health_checks(
     assert sum(line.startswith("  | ") for line in shown.splitlines()) <= 21, shown  # 10, the gap, 10
 
 
+KEEP_ALIVE_APP = """
+import http.server
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps each connection open for the next request
+    def do_GET(self):
+        body = b"<p>not here</p>" * 100
+        self.send_response(404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+print("keep-alive app started", flush=True)
+http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
+"""
+
+
+def test_deployers_own_probes_reset_no_connection_of_a_keep_alive_app(stack):
+    """The direct probe (every 0.1 s) asks the app to close and reads its answer to the
+    end: an HTTP/1.1 server that logs failed reads (http.server) would otherwise print a
+    ConnectionResetError traceback per probe, burying its own lines in the failure."""
+    stack.command = ["python3", "-u", "-c", KEEP_ALIVE_APP]
+    stack.app_keys = {"health": {"retries": 1, "start_period": 0}}
+    stack.settings = {"health_interval": 1}
+    with pytest.raises(DeployFailed) as caught:
+        stack.up()
+    shown = str(caught.value).split("last log lines:")[1]
+    assert "keep-alive app started" in shown and "ConnectionResetError" not in shown, shown
+
+
 def test_a_replica_listening_on_the_port_its_image_exposes_instead_is_named(stack, tmp_path):
     stack.use_image_with("EXPOSE 9999", tmp_path / "exposed-app")
     stack.command = ["python3", "-m", "http.server", "9999"]

@@ -80,7 +80,7 @@ def _walk(root: str, folder: str, rules: list[_Rule], kept: set[str]) -> None:
         excluded = _excluded(path, rules)
         if not excluded:
             kept.add(path)
-        if not entry.is_dir() or entry.is_symlink():
+        if not entry.is_dir(follow_symlinks=False):  # a link is listed, never followed (nor stat'd: it may loop)
             continue
         # an excluded folder is still entered when an exception may re-include inside it
         if not excluded or any(r.exception and r.text.startswith(path) for r in rules):

@@ -66,3 +66,26 @@ def test_exceptions_reach_into_excluded_folders_and_symlinks_are_not_followed(tm
     assert patterns == ["docs", "!docs/api/index.md", "DOCKERFILE"]
     assert kept == {"docs/api/index.md", "Dockerfile", ".dockerignore", "link"}
     assert kept == exclude_paths(str(tmp_path), patterns)
+
+
+def test_a_symlink_that_loops_is_listed_or_excluded_like_any_link(tmp_path):
+    """A link to itself (``ln -s loop loop``) cannot be stat'd through (ELOOP): the walk
+    never follows a link, so it is a path like any other, listed unless excluded, as
+    Docker sends it."""
+    from deployer.image import content_hash
+    from deployer.models import BuildSpec
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "loop.toml").symlink_to("loop.toml")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "loop").symlink_to("loop")
+    assert (
+        context_paths(tmp_path, [])
+        == exclude_paths(str(tmp_path), [])
+        == {"Dockerfile", "loop.toml", "sub", "sub/loop"}
+    )
+    (tmp_path / ".dockerignore").write_text("*.toml\n")
+    patterns = read_patterns(tmp_path)
+    assert context_paths(tmp_path, patterns) == exclude_paths(str(tmp_path), patterns)
+    assert "loop.toml" not in context_paths(tmp_path, patterns)
+    assert content_hash(BuildSpec(tmp_path)).isalnum()  # hashed, where it raised ELOOP

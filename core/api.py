@@ -119,9 +119,9 @@ def open_session(
         )
     if pm is None:
         pm = plugin_manager.get_plugin_manager()
-    project = project or load_project(
-        config, check_target=partial(_parse_target_table, pm), installed_targets=tuple(pm.targets)
-    )
+    # a table may name an installed target, or a plugin blocked or failing to load (said apart)
+    known = {*pm.targets, *pm.blocked, *(failure.name for failure in pm.load_failures)}
+    project = project or load_project(config, check_target=partial(_parse_target_table, pm), known_targets=known)
     pm.target(target)
     return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
 

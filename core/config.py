@@ -78,10 +78,10 @@ def load_project(
     *,
     cwd: Path | None = None,
     check_target: TargetTableCheck | None = None,
-    installed_targets: Collection[str] | None = None,
+    known_targets: Collection[str] | None = None,
 ) -> Project:
     """Read and validate a config file (found from ``cwd`` when ``config`` is None);
-    ``check_target`` and ``installed_targets`` as for :func:`parse_project`."""
+    ``check_target`` and ``known_targets`` as for :func:`parse_project`."""
     path = Path(config) if config is not None else find_config((cwd or Path.cwd()).resolve())
     if not path.is_file():
         problem = (
@@ -105,7 +105,7 @@ def load_project(
             prefix=prefix,
             config_file=path,
             check_target=check_target,
-            installed_targets=installed_targets,
+            known_targets=known_targets,
         )
     except ConfigError as exc:
         raise exc.in_file(path) from None
@@ -131,15 +131,16 @@ def parse_project(
     prefix: str = "",
     config_file: Path | None = None,
     check_target: TargetTableCheck | None = None,
-    installed_targets: Collection[str] | None = None,
+    known_targets: Collection[str] | None = None,
 ) -> Project:
     """Validate a parsed TOML document into a :class:`Project`. A ``[targets.<name>]``
     table's keys are its target's to check: when the document has errors already,
     ``check_target`` (if given) parses each table too, so that one run lists them all; a
     valid document's tables are checked by the session, with the app's refusals and the
-    secrets (:func:`deployer.api.open_session`). Given ``installed_targets`` (the names of
-    the targets installed), a table naming none of them is an error: a misspelt target
-    name must not drop its settings silently."""
+    secrets (:func:`deployer.api.open_session`). Given ``known_targets`` (the installed
+    targets' names, and those of plugins blocked or failing to load, whose tables are
+    left alone), a table naming none of them is an error: a misspelt target name must not
+    drop its settings silently."""
     top = Section(document, prefix)
     app_table = top.section("app")
     app = parse_app(app_table, root) if app_table.is_table else None
@@ -147,10 +148,10 @@ def parse_project(
     workers, database = parse_workers(top), parse_database(top)
     targets = top.section("targets")
     tables = [(name, targets.section(name)) for name in targets.raw]  # each must be a table
-    if installed_targets is not None:
+    if known_targets is not None:
         for name in targets.raw:
-            if name not in installed_targets:
-                targets.error(name, _no_such_target(name, installed_targets))
+            if name not in known_targets:
+                targets.error(name, _no_such_target(name, known_targets))
     if check_target is not None and top.errors:  # listed with the others; see the docstring
         for name, table in tables:
             if table.is_table:
@@ -176,7 +177,7 @@ def _no_such_target(name: str, installed: Collection[str]) -> str:
     close = difflib.get_close_matches(name, sorted(installed), n=1, cutoff=0.6)
     meant = f"did you mean [targets.{close[0]}]? " if close else ""
     return (
-        f"names no installed target; {meant}installed: {', '.join(sorted(installed)) or 'none'}. Fix the name, or "
+        f"names no installed target; {meant}known: {', '.join(sorted(installed)) or 'none'}. Fix the name, or "
         "install the plugin that provides it (`deployer targets` lists the targets and plugins that failed to load)"
     )
 

@@ -48,6 +48,8 @@ class DeployerPluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
         self.load_failures: list[LoadFailure] = []
+        self.blocked: frozenset[str] = frozenset()
+        """The plugin names ``DEPLOYER_DISABLE_PLUGINS`` blocked for this manager."""
         self._targets: dict[str, TargetInfo] | None = None
 
     # --- targets --------------------------------------------------------------------
@@ -140,7 +142,7 @@ def get_plugin_manager(
     without a matching spec raise :class:`PluginError` naming the plugin.
     """
     pm = DeployerPluginManager()
-    blocked = blocked_plugins(environ)
+    pm.blocked = blocked = blocked_plugins(environ)
     for name, module in builtins.items():
         if name not in blocked:
             _register(pm, importlib.import_module(module), name)

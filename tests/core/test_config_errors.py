@@ -151,8 +151,19 @@ def test_a_target_table_naming_no_installed_target_is_refused_with_the_closest_n
     assert "  app.prot: is not a known key" in result.output
     for key, meant in [("locall", "local"), ("aws_ecs", "aws-ecs"), ("kubernetes", None)]:
         line = next(line for line in result.output.splitlines() if line.startswith(f"  targets.{key}: "))
-        assert "names no installed target" in line and "installed: aws-ecs" in line, line
+        assert "names no installed target" in line and "known: aws-ecs" in line, line
         assert (f"did you mean [targets.{meant}]?" in line) if meant else ("did you mean" not in line), line
+
+
+def test_a_table_of_a_blocked_plugins_target_is_left_alone(make_project):
+    """With its plugin blocked (``DEPLOYER_DISABLE_PLUGINS``), a target's table names a
+    target this run does not load, on purpose: not a typo."""
+    from deployer import api
+
+    config = make_project(config_text(rest='[targets.aws-ecs]\nregion = "eu-west-1"\n'))
+    pm = get_plugin_manager(environ={"DEPLOYER_DISABLE_PLUGINS": "aws-ecs"})
+    assert "aws-ecs" not in pm.targets
+    assert api.open_session(config=config, pm=pm).project.targets["aws-ecs"] == {"region": "eu-west-1"}
 
 
 def test_app_and_target_table_mistakes_are_named_in_one_run(make_project, deployer_cli):

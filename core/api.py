@@ -119,11 +119,17 @@ def open_session(
         )
     if pm is None:
         pm = plugin_manager.get_plugin_manager()
+    reporter = reporter or SilentReporter()
     # a table may name an installed target, or a plugin blocked or failing to load (said apart)
     known = {*pm.targets, *pm.blocked, *(failure.name for failure in pm.load_failures)}
     project = project or load_project(config, check_target=partial(_parse_target_table, pm), known_targets=known)
+    for name in sorted(set(project.targets) - known):  # a misspelt one is an error (load_project)
+        reporter.line(
+            f"warning: [targets.{name}] names no installed target, so nothing uses it "
+            "(`deployer targets` lists the installed ones)"
+        )
     pm.target(target)
-    return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter or SilentReporter())
+    return Session(project=project, pm=pm, target=target, stack=stack, reporter=reporter)
 
 
 def _parse_target_table(pm: DeployerPluginManager, name: str, table: Mapping[str, Any], key: str) -> None:
@@ -221,24 +227,39 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
         try:
             require_non_root(session.project.app, image)
         except UsageError:
-            _discard_unserved(session, driver, ctx, image, "it runs as root")
+            _discard_refused(session, image)
             raise
         ctx = evolve(ctx, image=image)
         try:
             with _naming_the_config_file(session.project):
                 deployment = driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
         except DeployFailed:
-            _discard_unserved(session, driver, ctx, image, "its release failed")
+            _discard_unserved(session, driver, ctx, image)
             raise
         _prune(session.project, image, session.reporter)
         return deployment
 
 
-def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image: Image, why: str) -> None:
-    """After an ``up`` that failed, or was refused (``why``): remove the image it built
-    unless a deployed release ran it (or a container uses it); its build steps stay cached.
-    Images are pruned only after an ``up`` that served, and the others' go at once, so the
-    newest images kept (``KEEP_IMAGES``) are ones that served and can be rolled back to."""
+def _discard_refused(session: Session, image: Image) -> None:
+    """After ``up`` refused the image it built now for running as root: untag it, keeping
+    its build steps for the fixed build, so that it takes no rollback's place among the
+    ``KEEP_IMAGES`` kept. No release ran it (a root image deployed with ``allow_root`` on
+    was not built now). Best effort: the refusal is what to report."""
+    if not image.built:
+        return
+    try:
+        lines = discard_image(session.project.app.name, image, client=docker_engine.connect(), keep_steps=True)
+    except DeployerError:
+        return
+    for line in lines:
+        session.reporter.line(f"{line}: it runs as root")
+
+
+def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image: Image) -> None:
+    """After a failed ``up``: remove the image it built unless a deployed release ran it
+    (or a container uses it). Images are pruned only after an ``up`` that served, and failed
+    ones go at once, so the newest images kept (``KEEP_IMAGES``) are ones that served and
+    can be rolled back to."""
     if not image.built:
         return  # an image that existed before this up: another run may serve it
     listed = getattr(driver, "releases", None)
@@ -248,7 +269,7 @@ def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image
         return  # the failed up is what to report; its image stays
     if image.id and image.id not in served:
         for line in discard_image(session.project.app.name, image, client=docker_engine.connect()):
-            session.reporter.line(f"{line}: {why}")
+            session.reporter.line(f"{line}: its release failed")
 
 
 def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] | None = None) -> Plan:
@@ -261,8 +282,8 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     image = resolve_image(session.project.app)
     if offline and not image.id:  # a review without the platform: say what it cannot show
         session.reporter.line(
-            f"the image {image.tag} is not built yet: what is checked of it (its USER, platform and volumes) "
-            "is checked once it is (`deployer build`, or the next up)"
+            f"the image {image.tag} is not built yet, so its USER, platform and volumes are checked once it is "
+            "(`deployer build`, or the next up)"
         )
     require_non_root(session.project.app, image)
     ctx = evolve(ctx, image=image)
@@ -272,14 +293,16 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
 
 @contextmanager
 def _naming_the_config_file(project: Project) -> Iterator[None]:
-    """A :class:`ConfigError` a target raises within (its check of the built image, say)
-    names the config file, as the config's own errors do."""
+    """A :class:`ConfigError` a target raises within about a key of the config (its check
+    of the built image, say) names the config file, as the config's own errors do. Config
+    keys are lower case (``targets.aws-ecs.architecture``); an error about an environment
+    variable (``AWS_REGION``) names none."""
     try:
         yield
     except ConfigError as exc:
-        if exc.file:
+        if exc.file or not exc.key[:1].islower():
             raise
-        raise exc.in_file(project.config_file) from None
+        raise exc.in_file(project.config_file) from exc  # --debug shows where the target raised it
 
 
 def down(session: Session, images: bool = False, *, destroy_data: bool = False) -> list[str]:
@@ -400,7 +423,7 @@ def rollback(session: Session, release: int | None = None, environ: Mapping[str,
             session.reporter.line(
                 f"note: release {wanted.number} was deployed with another app config; its image runs with the current one"
             )
-        with noting(rollback_note(wanted.number)):
+        with noting(rollback_note(wanted.number)), _naming_the_config_file(session.project):
             return driver.up(ctx, phase_runner(session.pm, observe=session.reporter.phase))
 
 

@@ -139,8 +139,8 @@ def parse_project(
     valid document's tables are checked by the session, with the app's refusals and the
     secrets (:func:`deployer.api.open_session`). Given ``known_targets`` (the installed
     targets' names, and those of plugins blocked or failing to load, whose tables are
-    left alone), a table naming none of them is an error: a misspelt target name must not
-    drop its settings silently."""
+    left alone), a table whose name is close to one of them but none (``locall``) is an
+    error: a misspelt target name must not drop its settings silently."""
     top = Section(document, prefix)
     app_table = top.section("app")
     app = parse_app(app_table, root) if app_table.is_table else None
@@ -149,9 +149,10 @@ def parse_project(
     targets = top.section("targets")
     tables = [(name, targets.section(name)) for name in targets.raw]  # each must be a table
     if known_targets is not None:
+        known = ", ".join(sorted(known_targets))
         for name in targets.raw:
-            if name not in known_targets:
-                targets.error(name, _no_such_target(name, known_targets))
+            if meant := _misspelt_target(name, known_targets):
+                targets.error(name, f"names no installed target; did you mean [targets.{meant}]? known: {known}")
     if check_target is not None and top.errors:  # listed with the others; see the docstring
         for name, table in tables:
             if table.is_table:
@@ -171,15 +172,13 @@ def parse_project(
     )
 
 
-def _no_such_target(name: str, installed: Collection[str]) -> str:
-    """Why a ``[targets.<name>]`` table naming no installed target is refused, with the
-    closest installed name."""
-    close = difflib.get_close_matches(name, sorted(installed), n=1, cutoff=0.6)
-    meant = f"did you mean [targets.{close[0]}]? " if close else ""
-    return (
-        f"names no installed target; {meant}known: {', '.join(sorted(installed)) or 'none'}. Fix the name, or "
-        "install the plugin that provides it (`deployer targets` lists the targets and plugins that failed to load)"
-    )
+def _misspelt_target(name: str, known: Collection[str]) -> str | None:
+    """The known target ``name`` was probably meant to be, when it is none of them but
+    close to one (``locall``, ``aws_ecs``); None otherwise."""
+    if name in known:
+        return None
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def parse_app(s: Section, root: Path) -> AppSpec:

@@ -5,9 +5,11 @@ status (:data:`HEALTHY_STATUSES`; no redirect followed) within the timeout. A ta
 whose load balancer also checks the app states the same rule in its own terms. Probed
 with python3 when the image has it, else curl, else
 wget, through ``/bin/sh`` (Docker's and ECS's ``CMD-SHELL``). The path is shell-quoted:
-any path the config accepts reaches the app as one URL. Each probe asks the app to close
-the connection and reads the answer to its end (python3's up to 64 KiB), so that it never
-resets the connection: an app that logs failed reads would print a traceback per check.
+any path the config accepts reaches the app as one URL. The status decides. python3's
+probe also asks the app to close the connection and reads a body of known length up to
+64 KiB (its errors ignored), so that it does not reset the connection, which an app
+that logs failed reads reports with a traceback per check; curl and wget read the whole
+answer anyway.
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ _PYTHON_PROBE = (
     "    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)\n"
     "    conn.request('GET', path, headers={'Connection': 'close'})\n"
     "    response = conn.getresponse()\n"
-    "    response.read(65536)\n"
     "    status = response.status\n"
     "except Exception as error:\n"
     "    sys.exit(f'GET {path}: {error}')\n"
+    "try:\n"
+    "    if response.length is not None and response.length <= 65536:\n"
+    "        response.read()\n"
+    "except Exception:\n"
+    "    pass\n"
     f"sys.exit(0 if {HEALTHY_STATUSES.start} <= status < {HEALTHY_STATUSES.stop} else f'GET {{path}}: status {{status}}')\n"
 )
 

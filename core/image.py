@@ -201,12 +201,12 @@ def _project_images(client: DockerEngine, app_name: str, project: str) -> list[d
     return images
 
 
-def discard_image(app_name: str, image: Image, *, client: DockerEngine) -> list[str]:
-    """Untag ``image`` from the app's repository unless a container uses it, keeping the
-    layers of its build steps (the build cache of the next, fixed, build); one line saying
-    which."""
+def discard_image(app_name: str, image: Image, *, client: DockerEngine, keep_steps: bool = False) -> list[str]:
+    """Untag ``image`` from the app's repository unless a container uses it; with
+    ``keep_steps``, keeping the layers of its build steps (the build cache of the next,
+    fixed, build of the same Dockerfile); one line saying which."""
     found = client.image(image.tag)
-    return _untag(client, app_name, [found], "image", keep_steps=True) if found else []
+    return _untag(client, app_name, [found], "image", keep_steps=keep_steps) if found else []
 
 
 def _untag(

@@ -170,8 +170,8 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
     )
     if s.parsed("nat", "nat_per_az") and settings.nat_per_az and not settings.nat:
         s.error("nat_per_az", "needs nat = true (without NAT, tasks use public IPs)", value=True)
-    if s.parsed("domain") and settings.domain:
-        _check_domain(s, settings.domain)
+    if s.parsed("domain", "certificate_arn") and settings.domain:
+        _check_domain(s, settings.domain, requested=settings.certificate_arn is None)
     if s.parsed("certificate_arn", "region") and settings.certificate_arn and settings.region:
         _check_certificate_region(s, settings.certificate_arn, settings.region)
     if s.parsed("domain", "hosted_zone") and settings.hosted_zone:
@@ -184,17 +184,19 @@ def parse_settings(raw: Mapping[str, Any], key: str) -> AwsSettings:
     return settings
 
 
-def _check_domain(s: Section, domain: str) -> None:
-    """``domain``: a name ACM can issue a certificate for, not an IP address, and at most
-    :data:`ACM_DOMAIN_MAX` characters: the certificate's Common Name (RFC 5280; ACM's
-    RequestCertificate, https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html)."""
+def _check_domain(s: Section, domain: str, *, requested: bool) -> None:
+    """``domain``: a host name, not an IP address; when deployer ``requested`` its
+    certificate (no ``certificate_arn``), at most :data:`ACM_DOMAIN_MAX` characters, the
+    certificate's Common Name (RFC 5280; ACM's RequestCertificate,
+    https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html). A
+    certificate of your own may cover a longer name as a Subject Alternative Name."""
     if _is_ip(domain):
         s.error("domain", "is an IP address: the certificate and DNS records need a host name", value=domain)
-    elif len(domain) > ACM_DOMAIN_MAX:
+    elif requested and len(domain) > ACM_DOMAIN_MAX:
         s.error(
             "domain",
-            f"is {len(domain)} characters: ACM's certificate names it as its Common Name, at most "
-            f"{ACM_DOMAIN_MAX} (RFC 5280)",
+            f"is {len(domain)} characters: the ACM certificate deployer requests names it as its Common "
+            f"Name, at most {ACM_DOMAIN_MAX} (RFC 5280); bring a certificate covering it (certificate_arn)",
             value=domain,
         )
 

@@ -274,12 +274,17 @@ class LocalDriver:
             return subprocess.call([docker_cli, "exec", "-it" if tty else "-i", name, *command])
         with docker.faults():  # an engine that stops answering, or closes the stream, is said so
             exec_id = docker.api.exec_create(name, list(command))["Id"]
-            output = docker.watched(lambda: docker.patient(None).exec_start(exec_id, stream=True, demux=True))
-            for out, err in output:  # silent as long as the command likes, while the engine answers
-                for stream, data in ((sys.stdout, out), (sys.stderr, err)):
-                    if data:
-                        stream.buffer.write(data)
-                        stream.flush()
+            output = iter(docker.watched(lambda: docker.patient(None).exec_start(exec_id, stream=True, demux=True)))
+        while True:  # silent as long as the command likes, while the engine answers
+            with docker.faults():  # the engine's faults only: a reader gone (BrokenPipeError) is this side's
+                frame = next(output, None)
+            if frame is None:
+                break
+            for stream, data in zip((sys.stdout, sys.stderr), frame, strict=True):
+                if data:
+                    stream.buffer.write(data)
+                    stream.flush()
+        with docker.faults():
             code: int = docker.api.exec_inspect(exec_id)["ExitCode"] or 0
         return code
 
@@ -405,6 +410,8 @@ def _follow(docker: DockerEngine, sources: dict[str, str], start: int | None) ->
             )
             for line in _lines(source, stream):
                 lines.put(line)
+            lines.put(None)
+        except docker.errors.NotFound:  # removed (a rollout) between the listing and its stream
             lines.put(None)
         except BaseException as error:  # handed to the reader, raised there (the engine failing: said so)
             lines.put(docker.fault(error) or error)

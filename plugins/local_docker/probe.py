@@ -15,6 +15,7 @@ the loopback interface only, where the load balancer cannot reach it.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 from typing import Any
 
@@ -49,16 +50,24 @@ def answer(ip: str, port: int, path: str) -> str:
     a timeout, an unreachable address)."""
     connection = http.client.HTTPConnection(ip, port, timeout=TIMEOUT)
     try:
-        # the app closes first (Connection: close) and the probe reads the answer to its
-        # end: closing with unread bytes would reset the connection, which an app that
-        # logs failed writes (http.server) reports with a traceback, 10 times a second
-        connection.request("GET", path, headers={"Host": "localhost", "Connection": "close"})
-        response = connection.getresponse()
-        response.read(BODY_LIMIT)
+        try:
+            connection.request("GET", path, headers={"Host": "localhost", "Connection": "close"})
+            response = connection.getresponse()
+        except ConnectionRefusedError:
+            return REFUSED
+        except (OSError, http.client.HTTPException):
+            return NO_ANSWER
+        _drain(response)  # the status decides; the body is read so that closing resets nothing
         return HEALTHY if 200 <= response.status < 300 else NO_ANSWER
-    except ConnectionRefusedError:
-        return REFUSED
-    except (OSError, http.client.HTTPException):
-        return NO_ANSWER
     finally:
         connection.close()
+
+
+def _drain(response: http.client.HTTPResponse) -> None:
+    """Read a body of known length up to :data:`BODY_LIMIT`, ignoring its errors: the app
+    closes first (``Connection: close``) and no unread byte is left, so closing does not
+    reset the connection, which an app that logs failed reads (``http.server``) reports
+    with a traceback, ten times a second. A streamed or larger body is left alone."""
+    if response.length is not None and response.length <= BODY_LIMIT:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            response.read()

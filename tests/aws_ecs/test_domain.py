@@ -138,7 +138,7 @@ def test_a_domain_is_normalised():
     ("raw", "key", "said"),
     [
         ({"domain": "10.0.0.1"}, "domain", "is an IP address"),
-        ({"domain": "a" * 53 + ".example.com"}, "domain", "is 65 characters: ACM's certificate names it"),
+        ({"domain": "a" * 53 + ".example.com"}, "domain", "is 65 characters: the ACM certificate deployer requests"),
         ({"certificate_arn": ALB_CERT, "region": "us-east-1"}, "certificate_arn", "in eu-west-1, but the stack is"),
     ],
 )
@@ -150,8 +150,10 @@ def test_names_acm_or_a_load_balancer_would_refuse_are_refused_naming_the_key(ra
     assert error.value.key == f"targets.aws-ecs.{key}" and said in error.value.message, error.value
 
 
-def test_a_domain_of_64_characters_is_accepted():
+def test_a_domain_of_64_characters_is_accepted_and_a_longer_one_with_a_certificate_of_ones_own():
     assert parse_settings({"domain": "a" * 52 + ".example.com"}, "targets.aws-ecs").domain == "a" * 52 + ".example.com"
+    own = {"domain": "a" * 60 + ".example.com", "certificate_arn": ALB_CERT}  # a SAN may be 253 long
+    assert parse_settings(own, "targets.aws-ecs").domain == own["domain"]
 
 
 def test_an_apex_domains_hosted_zone_is_the_domain_itself():

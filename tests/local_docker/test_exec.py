@@ -69,3 +69,17 @@ def test_exec_before_up_says_what_to_run(stack):
     assert result.returncode == 2
     assert "no replica of app 'ldtest' runs on stack" in result.stderr and "deployer up" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_exec_whose_reader_leaves_exits_141_not_an_engine_fault(stack):
+    """``deployer exec -- cmd | head``: the reader leaving is this side's end (exit 141,
+    as documented), not the Docker engine closing the connection."""
+    stack.up()
+    where = ["--target", "local", "--stack", stack.stack, "--config", str(stack.config)]
+    command = [DEPLOYER, "exec", *where, "--", "sh", "-c", "for i in $(seq 100000); do echo line $i; done"]
+    with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
+        assert run.stdout is not None and run.stdout.readline() == b"line 1\n"
+        run.stdout.close()  # the reader leaves, as head does
+        _, err = run.communicate(timeout=60)
+    assert run.returncode == 141, err
+    assert b"closed the connection" not in err and b"Traceback" not in err, err

@@ -149,13 +149,13 @@ def test_the_database_goes_into_the_given_private_subnets(plan):
 def test_a_database_without_private_subnets_is_refused_naming_what_is_missing(plan):
     code, document = plan(CONFIGURED, tables=DATABASE)
     assert code == 2
-    assert document["error"].startswith("database: needs private subnets"), document["error"]
+    assert "deployer.toml: database: needs private subnets" in document["error"], document["error"]
 
 
 def test_nat_cannot_be_combined_with_an_existing_vpc(plan):
     code, document = plan(CONFIGURED, nat=True)
     assert code == 2
-    assert document["error"].startswith("targets.aws-ecs.nat: "), document["error"]
+    assert "deployer.toml: targets.aws-ecs.nat: " in document["error"], document["error"]
 
 
 def test_other_targets_are_never_touched(monkeypatch):

@@ -89,6 +89,8 @@ def load_project(
             if path.is_dir()
             else "is not a regular file"
             if path.exists()
+            else "is a symbolic link to nothing (its target is missing, or it loops)"
+            if path.is_symlink()
             else "file not found"
         )
         raise ConfigError("--config", problem, value=str(path))
@@ -120,7 +122,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             message = "starts with a byte order mark (BOM), which TOML does not allow: save it as UTF-8 without BOM"
             raise ConfigError("(syntax)", message, file=path) from None
         raise ConfigError("(syntax)", f"is not valid TOML: {exc}", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        message = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): save it as UTF-8"
+        raise ConfigError("(file)", message, file=path) from None
+    except OSError as exc:
         raise ConfigError("(file)", f"cannot be read: {exc}", file=path) from None
 
 

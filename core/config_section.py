@@ -45,7 +45,7 @@ CPU_UNITS = "CPU units (1024 per vCPU)"
 
 
 def _type_name(value: object) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}.get(
+    return {bool: "boolean", int: "integer", float: "decimal number", str: "string", list: "array", dict: "table"}.get(
         type(value), type(value).__name__
     )
 

@@ -184,8 +184,17 @@ def test_missing_config_file_is_a_usage_error(tmp_path: Path):
         (lambda path: os.mkfifo(path), "--config: is not a regular file"),
         (lambda path: path.symlink_to("/dev/zero"), "--config: is not a regular file"),
         (lambda path: path.write_bytes(codecs.BOM_UTF8 + b'[app]\nname = "demo"\n'), "byte order mark (BOM)"),
+        (
+            lambda path: path.write_bytes(b"\xff\xfe[app]\n"),
+            "is not UTF-8 text (byte 0xff at offset 0): save it as UTF-8",
+        ),
+        (lambda path: path.symlink_to("nowhere.toml"), "--config: is a symbolic link to nothing"),
+        (
+            lambda path: path.symlink_to(path.name),
+            "--config: is a symbolic link to nothing (its target is missing, or it loops)",
+        ),
     ],
-    ids=["folder", "fifo", "device", "bom"],
+    ids=["folder", "fifo", "device", "bom", "binary", "dangling-link", "link-loop"],
 )
 def test_a_config_path_that_is_no_toml_file_says_what_it_is(tmp_path: Path, make, problem):
     make(tmp_path / "deployer.toml")

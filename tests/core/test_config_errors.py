@@ -514,7 +514,7 @@ def test_every_configured_target_is_checked_before_raising(make_project, deploye
         (
             {"app": "cpu = 0.25"},
             "app.cpu",
-            "must be an integer number of CPU units (1024 per vCPU), e.g. 256, not a number (got 0.25)",
+            "must be an integer number of CPU units (1024 per vCPU), e.g. 256, not a decimal number (got 0.25)",
         ),
         (
             {"health": 'interval = "10s"'},
@@ -529,7 +529,7 @@ def test_every_configured_target_is_checked_before_raising(make_project, deploye
         (
             {"health": "start_period = 1.5"},
             "app.health.start_period",
-            "must be an integer number of seconds, e.g. 10, not a number (got 1.5)",
+            "must be an integer number of seconds, e.g. 10, not a decimal number (got 1.5)",
         ),
         (
             {"rest": '[workers.mailer]\ncommand = ["mail"]\nmemory = "1GB"'},

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
+from deployer.errors import ConfigError, DeployFailed, EnvironmentProblem, UsageError
 from deployer.models import Action, Change, Deployment, Image, LogLine, PhaseContext, Plan, Status
 from deployer.plugins.aws_ecs import database_down, exec_session, health, hosted_zone, oneoff, program, release_stage
 from deployer.plugins.aws_ecs import logs as cloudwatch
@@ -275,6 +275,11 @@ class AwsEcsDriver:
             )
         if not cfg.region:  # the setting is checked with the config; the environment's here
             aws_settings.environment_region(_region_source(ctx), session.region_name)
+            problem = cfg.certificate_arn and aws_settings.certificate_region_problem(
+                cfg.certificate_arn, session.region_name
+            )
+            if problem:
+                raise ConfigError(f"targets.{ctx.target.name}.certificate_arn", problem, value=cfg.certificate_arn)
         if session.get_credentials() is None:
             raise EnvironmentProblem(
                 "no AWS credentials found: export AWS_PROFILE (after `aws sso login` or "

@@ -202,17 +202,22 @@ def _check_domain(s: Section, domain: str, *, requested: bool) -> None:
 
 
 def _check_certificate_region(s: Section, arn: str, region: str) -> None:
-    """``certificate_arn``: in the stack's region, the only one whose certificates its load
-    balancer can use (ACM certificates are regional:
-    https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html)."""
+    problem = certificate_region_problem(arn, region)
+    if problem:
+        s.error("certificate_arn", problem, value=arn)
+
+
+def certificate_region_problem(arn: str, region: str) -> str | None:
+    """Why the certificate ``arn`` cannot serve a load balancer in ``region``: ACM
+    certificates are regional, and a load balancer uses its own region's only
+    (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html); None when it can."""
     certificate_region = arn.split(":")[3]
-    if certificate_region != region:
-        s.error(
-            "certificate_arn",
-            f"is a certificate in {certificate_region}, but the stack is in {region}: a load balancer uses "
-            f"certificates of its own region only (request or import one in {region})",
-            value=arn,
-        )
+    if certificate_region == region:
+        return None
+    return (
+        f"is a certificate in {certificate_region}, but the stack is in {region}: a load balancer uses "
+        f"certificates of its own region only (request or import one in {region})"
+    )
 
 
 def _hostname(s: Section, name: str) -> str | None:

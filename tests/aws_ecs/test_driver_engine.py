@@ -262,3 +262,24 @@ def test_preflight_refuses_a_domain_whose_hosted_zone_the_account_lacks(monkeypa
         assert list(project.iterdir()) == []
         boto3.client("route53").create_hosted_zone(Name="example.com", CallerReference="test")
         AwsEcsDriver().preflight(ctx)
+
+
+def test_preflight_refuses_a_certificate_of_another_region_than_the_environments(monkeypatch, tmp_path, aws_env):
+    """With no ``region`` key the stack's region comes from the AWS environment: a
+    ``certificate_arn`` of another region is refused there, before any build."""
+    from moto import mock_aws
+
+    bin_dir, project = tmp_path / "bin", tmp_path / "project"
+    bin_dir.mkdir()
+    project.mkdir()
+    _pulumi(bin_dir, "v3.272.0")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    ctx = make_ctx({"certificate_arn": arn}, mode="up", project_dir=project)
+    with mock_aws(), pytest.raises(ConfigError) as error:
+        AwsEcsDriver().preflight(ctx)
+    assert error.value.exit_code == 2
+    assert str(error.value).startswith("targets.aws-ecs.certificate_arn: is a certificate in eu-west-1, but the stack")
+    assert list(project.iterdir()) == []

@@ -163,14 +163,21 @@ def _pulumi(bin_dir: Path, output: str, code: int = 0) -> None:
     cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
 
 
-@pytest.mark.parametrize(("output", "code"), [("v3.0.9", 0), ("v2.25.2", 0), ("garbage", 0), ("", 1)])
-def test_a_too_old_or_broken_pulumi_cli_is_exit_2_with_the_minimum(monkeypatch, tmp_path, output, code):
+def _with_pulumi(monkeypatch, tmp_path: Path, output: str = "v3.272.0", code: int = 0) -> Path:
+    """A stand-in Pulumi CLI answering ``output`` (and ``code``) first on PATH, an empty
+    passphrase, and an empty project folder, which it returns."""
     bin_dir, project = tmp_path / "bin", tmp_path / "project"
     bin_dir.mkdir()
     project.mkdir()
     _pulumi(bin_dir, output, code)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    return project
+
+
+@pytest.mark.parametrize(("output", "code"), [("v3.0.9", 0), ("v2.25.2", 0), ("garbage", 0), ("", 1)])
+def test_a_too_old_or_broken_pulumi_cli_is_exit_2_with_the_minimum(monkeypatch, tmp_path, output, code):
+    project = _with_pulumi(monkeypatch, tmp_path, output, code)
     with pytest.raises(EnvironmentProblem) as error:
         AwsEcsDriver().preflight(make_ctx({"region": "eu-west-1"}, project_dir=project))
     from pulumi.automation._minimum_version import _MINIMUM_VERSION
@@ -247,12 +254,7 @@ def test_preflight_refuses_a_domain_whose_hosted_zone_the_account_lacks(monkeypa
     from Route 53, here moto's); without it exit 2 naming the key, nothing written."""
     from moto import mock_aws
 
-    bin_dir, project = tmp_path / "bin", tmp_path / "project"
-    bin_dir.mkdir()
-    project.mkdir()
-    _pulumi(bin_dir, "v3.272.0")
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    project = _with_pulumi(monkeypatch, tmp_path)
     ctx = make_ctx({"region": "us-east-1", "domain": "www.example.com"}, mode="up", project_dir=project)
     with mock_aws():
         with pytest.raises(ConfigError) as error:
@@ -269,12 +271,7 @@ def test_preflight_refuses_a_certificate_of_another_region_than_the_environments
     ``certificate_arn`` of another region is refused there, before any build."""
     from moto import mock_aws
 
-    bin_dir, project = tmp_path / "bin", tmp_path / "project"
-    bin_dir.mkdir()
-    project.mkdir()
-    _pulumi(bin_dir, "v3.272.0")
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    project = _with_pulumi(monkeypatch, tmp_path)
     monkeypatch.setenv("AWS_REGION", "us-west-2")
     arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
     ctx = make_ctx({"certificate_arn": arn}, mode="up", project_dir=project)

@@ -112,7 +112,9 @@ def open_session(
     pm: DeployerPluginManager | None = None,
     reporter: Reporter | None = None,
 ) -> Session:
-    """Load the config (unless ``project`` is given) and check the target and stack."""
+    """Load the config (unless ``project`` is given) and check the target and stack. A
+    plugin that failed to load, and a ``[targets.<name>]`` table that nothing uses, are
+    reported once, as warnings (the session's commands run without them)."""
     if not re.fullmatch(STACK_PATTERN, stack):
         raise UsageError(
             f"--stack: {stack!r} must be 1-16 lowercase letters, digits or dashes, starting with a letter or digit"
@@ -120,6 +122,8 @@ def open_session(
     if pm is None:
         pm = plugin_manager.get_plugin_manager()
     reporter = reporter or SilentReporter()
+    for failure in pm.load_failures:  # a phase it would replace or wrap runs as the target's own
+        reporter.line(f"warning: {failure}; deployer runs without it")
     # a table may name an installed target, or a plugin blocked or failing to load (said apart)
     known = {*pm.targets, *pm.blocked, *(failure.name for failure in pm.load_failures)}
     project = project or load_project(config, check_target=partial(_parse_target_table, pm), known_targets=known)
@@ -144,11 +148,7 @@ def _parse_target_table(pm: DeployerPluginManager, name: str, table: Mapping[str
 def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str] | None) -> PhaseContext:
     """The context of a command that needs the secrets (``up``, ``plan``, ``rollback``). The
     targets' sections and the app against them (:meth:`Session.check_app`) and the
-    secrets are all checked before raising, so one run names every problem. A plugin that
-    failed to load is reported first: the command runs without it (a phase it would
-    replace or wrap runs as the target's own)."""
-    for failure in session.pm.load_failures:
-        session.reporter.line(f"warning: {failure}; deployer runs without it")
+    secrets are all checked before raising, so one run names every problem."""
     errors: list[ConfigError] = []
     secrets: dict[str, str] = {}
     try:

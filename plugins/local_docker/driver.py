@@ -27,6 +27,7 @@ from typing import Any
 
 from attrs import evolve
 
+from deployer import docker_labels
 from deployer import releases as core_releases
 from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
@@ -93,15 +94,19 @@ class LocalDriver:
             known = releases.listing(docker, ctx)
             try:
                 results = phases(ctx)
+                if all(c.action == "unchanged" for c in results.changes):
+                    ctx.report("everything is up to date: nothing changed")
+                else:  # the first up after an upgrade replaced every container: the old names go too
+                    _remove(docker, ctx, _leftovers(docker, ctx))
+                healthy = Check(ctx.app.health.path, status=StatusRange(200, 299))
+                wait_until_serving(results.ingress.endpoint, [healthy], SERVE_TIMEOUT)
             except DeployFailed:
                 releases.record(docker, ctx, status=core_releases.FAILED, known=known)
                 raise
-            if all(c.action == "unchanged" for c in results.changes):
-                ctx.report("everything is up to date: nothing changed")
-            else:  # the first up after an upgrade replaced every container: the old names go too
-                _remove(docker, ctx, _leftovers(docker, ctx))
-            healthy = Check(ctx.app.health.path, status=StatusRange(200, 299))
-            wait_until_serving(results.ingress.endpoint, [healthy], SERVE_TIMEOUT)
+            except KeyboardInterrupt:
+                if _routes_to_this_release(docker, ctx):  # interrupted after the switch: it serves
+                    _record_release(ctx, docker, known)
+                raise
             _record_release(ctx, docker, known)
         return Deployment(
             target="local",
@@ -302,6 +307,20 @@ def _input_is_piped() -> bool:
     except (AttributeError, OSError, ValueError):  # no input, or one without a descriptor
         return False
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def _routes_to_this_release(docker: DockerEngine, ctx: PhaseContext) -> bool:
+    """After an interrupt: the engine still answers, and the load balancer routes only to
+    replicas of the spec ``ctx`` deploys (the rollout had switched), so that release is
+    the one serving and must be in the history."""
+    if ctx.image is None or not docker.answers():
+        return False
+    wanted = compute.spec_hash(compute.fingerprint(ctx, ctx.image.id, of(ctx)))
+    try:
+        routed = serving.in_service(docker, ctx)
+    except UsageError:  # no replica runs
+        return False
+    return all(row["Labels"].get(docker_labels.SPEC_HASH) == wanted for row in routed)
 
 
 def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_releases.Release]) -> None:

@@ -155,3 +155,27 @@ def test_rollback_goes_back_to_another_image_and_a_repeat_only_restarts_what_is_
     assert (status.healthy, status.desired) == (2, 2)
     assert [r.number for r in api.releases(stack.session())] == [1, 2, 3, 4], "nothing changed: nothing recorded"
     assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 1\n"}
+
+
+def test_an_up_interrupted_after_the_switch_records_the_release_that_serves(stack, monkeypatch):
+    """Ctrl-C after the load balancer switched (here: in the final wait for the endpoint)
+    leaves the new version serving: the history must say so, and a rollback goes back to
+    the release before it. Before the switch nothing is recorded (other tests)."""
+    from deployer.plugins.local_docker import driver
+
+    stack.version = f"one-{stack.stack}"
+    stack.up()
+    stack.version = f"two-{stack.stack}"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("Ctrl-C")
+
+    monkeypatch.setattr(driver, "wait_until_serving", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stack.up()
+    monkeypatch.undo()
+    assert requests.get(stack.url(), timeout=5).text == f"version two-{stack.stack}\n"
+    listed = api.releases(stack.session())
+    assert [(r.number, r.status, r.current) for r in listed] == [(1, "deployed", False), (2, "deployed", True)]
+    api.rollback(stack.session())
+    assert requests.get(stack.url(), timeout=5).text == f"version one-{stack.stack}\n"

@@ -272,15 +272,11 @@ def up(
     from deployer import api
 
     if watch:
-        from deployer.errors import UsageError
         from deployer.watch import watch as watch_changes
 
-        def watching(session: Any) -> None:
-            if as_json:
-                raise UsageError("--watch: cannot be combined with --json (it prints progress until Ctrl-C)")
-            watch_changes(session)
-
-        _run(False, watching, lambda _: None, target=target, stack=stack, config=config)
+        if as_json:  # before the config is read: the options alone are wrong
+            _fail("--watch: cannot be combined with --json (it prints progress until Ctrl-C)", 2, as_json)
+        _run(False, watch_changes, lambda _: None, target=target, stack=stack, config=config)
         return
     _run(
         as_json,
@@ -338,7 +334,7 @@ def down(
 
     def action(session: Any) -> dict[str, Any]:
         removed_images = api.down(session, images=images, destroy_data=destroy_data)
-        result = {"target": session.target, "stack": session.stack, "removed": "true"}
+        result = {"target": session.target, "stack": session.stack, "down": True}
         return {**result, "images": removed_images} if images else result
 
     _run(
@@ -544,5 +540,23 @@ def targets(as_json: JsonOpt = False) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="deployer")
+    """Console-script entry point. With ``--json``, a mistake in the command line itself
+    (an unknown option, a value given twice or of the wrong type), which the parser finds
+    before any command runs, is one JSON document on standard output too."""
+    if "--json" not in sys.argv[1:]:
+        app(prog_name="deployer")
+        return
+    try:
+        code = app(prog_name="deployer", standalone_mode=False)
+    except typer.Abort:  # Ctrl-C outside a command's own handling
+        _json_exit(INTERRUPTED, EXIT_INTERRUPTED)
+    except typer.TyperException as error:  # the parser's usage errors (click's, as Typer ships it)
+        _json_exit(error.format_message(), getattr(error, "exit_code", 2))
+    raise SystemExit(code or 0)
+
+
+def _json_exit(message: str, code: int) -> NoReturn:
+    """Print ``message`` as the error document and on standard error; exit ``code``."""
+    typer.echo(json.dumps({"error": message, "exit_code": code}))
+    typer.secho(f"error: {message}", err=True, fg="red")
+    raise SystemExit(code)

@@ -482,3 +482,25 @@ def test_ctrl_c_while_the_cli_loads_is_one_line_and_exit_130():
     result = subprocess.run([sys.executable, "-c", interrupt_on_typer, "status"], capture_output=True, text=True)
     assert result.returncode == 130, result.stderr
     assert result.stderr == "error: interrupted; run the same command again to converge\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["status", "--json", "--stack", "a", "--stack", "b"], "given more than once; give it once"),
+        (["status", "--json", "--bogus"], "No such option: --bogus"),
+        (["rollback", "--json", "abc"], "'abc' is not a valid int"),
+        (["up", "--watch", "--json"], "--watch: cannot be combined with --json"),
+    ],
+)
+def test_a_command_line_mistake_is_one_json_document_with_json(args, said, tmp_path):
+    """Mistakes the parser finds before any command runs honour --json too: exactly one
+    JSON document on standard output, the line on standard error, exit 2."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "deployer", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    document = json.loads(done.stdout)
+    assert document["exit_code"] == 2 and said in document["error"], document
+    assert said in done.stderr

@@ -140,23 +140,43 @@ class DockerEngine:
         :raises EnvironmentProblem: it does not, or answers with an error; says which, and
             how to start it when nothing listens.
         """
-        if self._socket is None:
-            self.sdk  # noqa: B018 - making the SDK client negotiates the API version with the engine
+        if self._socket is None:  # TCP or SSH: the SDK's version negotiation is the ping
+            self._check_through_sdk()
+            self.sdk  # noqa: B018 - the client every later call uses, with REQUEST_TIMEOUT
             return
         try:
             self._get("/_ping", raw=True, timeout=PING_TIMEOUT)
         except EngineNotAnswering as error:
             if not isinstance(error.__cause__, TimeoutError):  # it closed the connection: said so
                 raise
-            raise EnvironmentProblem(
-                f"the Docker engine at {self.host} accepts connections but does not answer (no reply to "
-                f"GET /_ping within {PING_TIMEOUT} s): it is hung or overloaded; check `docker info`, restart "
-                "the engine if it stays silent, or set DOCKER_HOST"
-            ) from error
+            raise self._hung("GET /_ping") from error
         except EngineError as error:
             raise EnvironmentProblem(
                 f"{error}: check the engine (`docker info`, its log) or set DOCKER_HOST"
             ) from error
+
+    def _check_through_sdk(self) -> None:
+        """A remote engine (``tcp://``, ``ssh://``) answers the SDK's first request (the API
+        version) within :data:`PING_TIMEOUT`."""
+        import docker  # a remote engine is reached through the SDK only
+
+        try:
+            docker.from_env(timeout=PING_TIMEOUT, environment=self._environment()).close()
+        except docker.errors.DockerException as error:
+            problem = self.fault(error.__cause__ or error)
+            raise (
+                self._hung("GET /version")
+                if isinstance(problem, EngineNotAnswering)
+                else problem or self._unreachable(error)
+            ) from error
+
+    def _hung(self, request: str) -> EnvironmentProblem:
+        """The engine accepted the connection but did not answer ``request`` in time."""
+        return EnvironmentProblem(
+            f"the Docker engine at {self.host} accepts connections but does not answer (no reply to "
+            f"{request} within {PING_TIMEOUT} s): it is hung or overloaded; check `docker info`, restart "
+            "the engine if it stays silent, or set DOCKER_HOST"
+        )
 
     def answers(self) -> bool:
         """The engine answers a ping within :data:`PING_TIMEOUT` (after an interrupt: can

@@ -260,3 +260,16 @@ def _tcp_forwarder(unix_path: str) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_silent_remote_engine_at_first_contact_is_said_not_to_answer_within_the_ping_timeout():
+    """A ``tcp://`` engine that accepts connections and never answers: the same bound and
+    words as over a Unix socket, not the 30 s a request may take mid-command."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (the backlog), answers nothing
+        started = time.monotonic()
+        with pytest.raises(EnvironmentProblem) as caught:
+            DockerEngine(f"tcp://127.0.0.1:{silent.getsockname()[1]}").check()
+    assert time.monotonic() - started < docker_engine_module.PING_TIMEOUT + 1
+    assert "accepts connections but does not answer (no reply to GET /version within 3 s)" in str(caught.value)

@@ -43,6 +43,8 @@ from deployer.verify import wait_until_serving
 SERVE_TIMEOUT = 30.0
 """Seconds ``up`` waits, after the phases, for the endpoint to answer the app's health
 path with a 2xx through the load balancer."""
+STATUS_POLL = 0.2
+"""Seconds between two reads of the serving state while ``up`` waits for ``status`` to agree."""
 
 
 class LocalDriver:
@@ -94,12 +96,15 @@ class LocalDriver:
             known = releases.listing(docker, ctx)
             try:
                 results = phases(ctx)
-                if all(c.action == "unchanged" for c in results.changes):
+                changed = any(c.action != "unchanged" for c in results.changes)
+                if not changed:
                     ctx.report("everything is up to date: nothing changed")
                 else:  # the first up after an upgrade replaced every container: the old names go too
                     _remove(docker, ctx, _leftovers(docker, ctx))
                 healthy = Check(ctx.app.health.path, status=StatusRange(200, 299))
                 wait_until_serving(results.ingress.endpoint, [healthy], SERVE_TIMEOUT)
+                if changed:
+                    _wait_until_status_agrees(docker, ctx)
             except DeployFailed:
                 releases.record(docker, ctx, status=core_releases.FAILED, known=known)
                 raise
@@ -307,6 +312,20 @@ def _input_is_piped() -> bool:
     except (AttributeError, OSError, ValueError):  # no input, or one without a descriptor
         return False
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def _wait_until_status_agrees(docker: DockerEngine, ctx: PhaseContext) -> None:
+    """After ``up`` changed something and the endpoint serves: wait until ``status`` counts
+    the desired replicas healthy, so that ``up && status`` holds. A load balancer just
+    replaced checks the replicas afresh, and a replica just started waits for Docker's
+    first check: both come within two health intervals. Returns anyway after that (then
+    ``status`` says what is missing)."""
+    deadline = time.monotonic() + 2 * of(ctx).health_interval + 1
+    while time.monotonic() < deadline:
+        seen = serving.read(docker, ctx, engine.containers(docker, ctx), partial(ctx.command_line, "up"))
+        if seen.healthy >= ctx.app.replicas.min:
+            return
+        time.sleep(STATUS_POLL)
 
 
 def _routes_to_this_release(docker: DockerEngine, ctx: PhaseContext) -> bool:

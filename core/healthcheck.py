@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 HEALTHY_STATUSES = range(200, 300)
 """The statuses that mean healthy: any 2xx, answered on the health path itself (a
 redirect is not followed, so a 3xx is unhealthy)."""
+DRAINED_BODY_MAX = 64 * 1024
+"""The largest health answer body (of known length) a probe reads before it closes, so
+that closing leaves no unread byte, which would reset the connection."""
 
 _PYTHON_PROBE = (
     "import http.client, sys\n"
@@ -35,7 +38,7 @@ _PYTHON_PROBE = (
     "except Exception as error:\n"
     "    sys.exit(f'GET {path}: {error}')\n"
     "try:\n"
-    "    if response.length is not None and response.length <= 65536:\n"
+    f"    if response.length is not None and response.length <= {DRAINED_BODY_MAX}:\n"
     "        response.read()\n"
     "except Exception:\n"
     "    pass\n"

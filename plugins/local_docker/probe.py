@@ -20,13 +20,12 @@ import http.client
 from typing import Any
 
 from deployer.docker_engine import DockerEngine
+from deployer.healthcheck import DRAINED_BODY_MAX
 
 INTERVAL = 0.1
 """Seconds between two direct probes of a waiting replica."""
 TIMEOUT = 0.5
 """Seconds one direct probe may take."""
-BODY_LIMIT = 64 * 1024
-"""Bytes of a health answer's body a probe reads (and drops) before it closes."""
 
 
 def address(docker: DockerEngine, name: str, network: str) -> str | None:
@@ -64,10 +63,11 @@ def answer(ip: str, port: int, path: str) -> str:
 
 
 def _drain(response: http.client.HTTPResponse) -> None:
-    """Read a body of known length up to :data:`BODY_LIMIT`, ignoring its errors: the app
-    closes first (``Connection: close``) and no unread byte is left, so closing does not
-    reset the connection, which an app that logs failed reads (``http.server``) reports
-    with a traceback, ten times a second. A streamed or larger body is left alone."""
-    if response.length is not None and response.length <= BODY_LIMIT:
+    """Read a body of known length up to :data:`~deployer.healthcheck.DRAINED_BODY_MAX`,
+    ignoring its errors: the app closes first (``Connection: close``) and no unread byte is
+    left, so closing does not reset the connection, which an app that logs failed reads
+    (``http.server``) reports with a traceback, ten times a second. A streamed or larger
+    body is left alone, as the container check does."""
+    if response.length is not None and response.length <= DRAINED_BODY_MAX:
         with contextlib.suppress(OSError, http.client.HTTPException):
             response.read()

@@ -414,7 +414,11 @@ def rollback(session: Session, release: int | None = None, environ: Mapping[str,
         ctx = evolve(ctx, image=image)
         session.reporter.line(f"rolling back to release {wanted.number} ({wanted.image}, {wanted.created}): no build")
         serving = current_release(known)
-        if serving is not None and wanted.image_id == serving.image_id:
+        if serving is not None and wanted.number == serving.number:
+            session.reporter.line(
+                f"note: release {wanted.number} is the one serving: the rollout only starts what is missing"
+            )
+        elif serving is not None and wanted.image_id == serving.image_id:
             session.reporter.line(
                 f"note: release {wanted.number} ran the image serving now (release {serving.number}'s): "
                 "the rollout only starts what is missing; a rollback restores an image, not a config"

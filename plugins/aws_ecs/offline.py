@@ -118,6 +118,11 @@ class PlanMocks(Mocks):
         self.computed: dict[tuple[str, str], dict] = {}
         self.outputs: dict[tuple[str, str], dict] = {}
 
+    def _naming(self) -> tuple[str, str, str]:
+        """What this region's identifiers are built from: the region, the ARN prefix
+        (``arn:aws``) and the DNS suffix of its endpoints (``amazonaws.com``)."""
+        return self.region, f"arn:{self.partition.name}", self.partition.dns_suffix
+
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
         key = (args.typ, args.name)
         if key in self.inputs:
@@ -129,7 +134,7 @@ class PlanMocks(Mocks):
         return self.ids[key], self.outputs[key]
 
     def _outputs(self, args: MockResourceArgs) -> dict:
-        region, arn, dns = self.region, f"arn:{self.partition.name}", self.partition.dns_suffix
+        region, arn, dns = self._naming()
         name = args.inputs.get("name") or (
             args.inputs["namePrefix"] + _hex(args.name, 26) if args.inputs.get("namePrefix") else args.name
         )
@@ -202,7 +207,7 @@ class PlanMocks(Mocks):
         return self._answer(args), []
 
     def _answer(self, args: MockCallArgs) -> dict:
-        region, arn, dns = self.region, f"arn:{self.partition.name}", self.partition.dns_suffix
+        region, arn, dns = self._naming()
         match args.token:
             case "aws:index/getAvailabilityZones:getAvailabilityZones":
                 names = [f"{region}{letter}" for letter in "abc"]

@@ -155,6 +155,10 @@ def test_rollback_goes_back_to_another_image_and_a_repeat_only_restarts_what_is_
     assert (status.healthy, status.desired) == (2, 2)
     assert [r.number for r in api.releases(stack.session())] == [1, 2, 3, 4], "nothing changed: nothing recorded"
     assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 1\n"}
+    stack.lines.clear()
+    api.rollback(stack.session(), 4)  # the serving release itself
+    assert any("release 4 is the one serving" in line for line in stack.lines), stack.lines
+    assert [r.number for r in api.releases(stack.session())] == [1, 2, 3, 4]
 
 
 def test_an_up_interrupted_after_the_switch_records_the_release_that_serves(stack, monkeypatch):

@@ -201,16 +201,15 @@ def planned_spec(ctx: PhaseContext, image_id: str) -> ExpressedSpec:
     return ExpressedSpec.from_app(ctx.app, image_id)
 
 
-def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> ExpressedSpec | None:
+def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]], replicas: int) -> ExpressedSpec | None:
     """How the running replicas express the spec, read back from the newest one's
-    container config (``rows`` are replica summaries); None when none runs."""
+    container config (``rows`` are replica summaries; ``replicas``: how many the load
+    balancer is set to route to, so a replica gone since does not change the spec);
+    None when none runs."""
     running = [r for r in rows if engine.is_up(r)]
     if not running:
         return None
     newest = max(running, key=lambda r: r["Created"])
-    same = [
-        r for r in running if r["Labels"].get(docker_labels.SPEC_HASH) == newest["Labels"].get(docker_labels.SPEC_HASH)
-    ]
     info = docker.container(newest["Id"])
     if info is None:  # removed since it was listed
         return None
@@ -225,7 +224,7 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]]) -> Expresse
         health_path=newest["Labels"].get(docker_labels.HEALTH_PATH, ""),
         cpu=cpu_boost.cpus(host),
         memory=host.get("Memory", 0) // 2**20,
-        replicas=len(same),
+        replicas=replicas,
         command=tuple(info["Config"]["Cmd"]) if command_set else None,
     )
 

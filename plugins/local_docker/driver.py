@@ -208,7 +208,7 @@ class LocalDriver:
             healthy=seen.healthy,
             desired=ctx.app.replicas.min,
             image=images.most_common(1)[0][0] if images else None,
-            spec=compute.expressed_spec(docker, shown),
+            spec=compute.expressed_spec(docker, shown, seen.members),
             advice=seen.advice,
             notice=seen.notice,
             details={

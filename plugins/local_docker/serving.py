@@ -43,6 +43,10 @@ class Serving:
     """Replicas it does not route to that are not the standby."""
     standby: list[dict[str, Any]]
     """The paused replicas it does not route to: the release the last rollout replaced."""
+    members: int
+    """How many replicas the load balancer is set to route to, gone ones included: the
+    count the last rollout deployed (with no load balancer to ask, the replicas that are
+    not paused)."""
     advice: str
     """What to run, and why, when fewer than the desired replicas serve; else empty."""
     notice: str
@@ -111,6 +115,7 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
         routed=routed,
         outside=outside,
         standby=standby,
+        members=len(members),
         advice="; ".join(parts),
         notice="; ".join(notices),
     )

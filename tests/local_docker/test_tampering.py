@@ -161,3 +161,15 @@ def test_when_up_repairs_the_load_balancer_and_a_replica_status_agrees_as_soon_a
         stack.up()
         code, shown = status(stack)
         assert code == 0 and "DEGRADED" not in shown, shown
+
+
+def test_a_removed_replica_leaves_the_spec_as_deployed_and_status_degraded(stack):
+    """The spec is what the last rollout deployed (the load balancer's members), not
+    what still runs: a replica removed by hand makes the stack DEGRADED 1/2, and
+    ``spec.replicas`` stays 2."""
+    stack.up()
+    stack.docker.api.remove_container(stack.containers("replica")[0]["Id"], force=True)
+    code, shown = status(stack, "--json")
+    seen = json.loads(shown)
+    assert code == 1 and seen["degraded"], shown
+    assert (seen["healthy"], seen["desired"], seen["spec"]["replicas"]) == (1, 2, 2), shown

@@ -164,14 +164,16 @@ def _checked_context(session: Session, mode: Mode, environ: Mapping[str, str] | 
     return session.context(mode, secrets=secrets)
 
 
-def _preflight(driver: Driver, ctx: PhaseContext) -> None:
+def _preflight(session: Session, driver: Driver, ctx: PhaseContext) -> None:
     """Let the driver check its tools and credentials before anything is built or read:
     for ``up``, ``plan`` (not ``--offline``), ``status``, ``down``, ``logs``, ``exec`` and ``run``. A platform
     that cannot be reached is an ``EnvironmentProblem`` (exit 2) saying how to fix it,
-    raised before the command does anything."""
+    raised before the command does anything; a setting it refuses (a host port in use) a
+    :class:`ConfigError` naming the config file."""
     check = getattr(driver, "preflight", None)
     if check is not None:
-        check(ctx)
+        with _naming_the_config_file(session.project):
+            check(ctx)
 
 
 def _lock(driver: Driver, ctx: PhaseContext) -> AbstractContextManager[object]:
@@ -221,7 +223,7 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
     from ``environ`` (the process environment when None)."""
     ctx = _checked_context(session, "up", environ)
     driver = session.driver()
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     with _lock(driver, ctx):
         image = _build(session.project, session.reporter)  # pruned once it has served
         try:
@@ -278,7 +280,7 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     ctx = _checked_context(session, "plan", environ)
     driver = session.driver()
     if not offline:
-        _preflight(driver, ctx)
+        _preflight(session, driver, ctx)
     image = resolve_image(session.project.app)
     if offline and not image.id:  # a review without the platform: say what it cannot show
         session.reporter.line(
@@ -315,7 +317,7 @@ def down(session: Session, images: bool = False, *, destroy_data: bool = False) 
     one line per image removed or kept (empty without ``images``)."""
     ctx = session.context("down")
     driver = session.driver()
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     started = time.perf_counter()
     if destroy_data and "destroy_data" not in inspect.signature(driver.down).parameters:
         raise UsageError(f"target {session.target!r} does not support down --destroy-data")
@@ -339,7 +341,7 @@ def status(session: Session) -> Status:
     """The deployed stack as it is now; ``Status.deployed`` is False when nothing is."""
     ctx = session.context("status")
     driver = session.driver()
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     return driver.status(ctx)
 
 
@@ -349,7 +351,7 @@ def logs(session: Session, *, follow: bool = False, since: str | None = None) ->
     start = parse_since(since, time.time()) if since is not None else None
     ctx = session.context("logs")
     driver = session.driver()
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     return driver.logs(ctx, follow=follow, since=start)
 
 
@@ -367,7 +369,7 @@ def exec_in_replica(
     if replica is not None and replica < 1:
         raise UsageError(f"--replica: must be 1 or more (got {replica})")
     ctx = session.context("exec")
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     result: int = run(ctx, tuple(command) or DEFAULT_EXEC, replica=replica, tty=tty)
     return result
 
@@ -378,7 +380,7 @@ def releases(session: Session) -> list[Release]:
     driver = session.driver()
     ctx = session.context("status")
     listing = _releases_of(driver, session)
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     result: list[Release] = listing(ctx)
     return result
 
@@ -405,7 +407,7 @@ def rollback(session: Session, release: int | None = None, environ: Mapping[str,
     image_of = getattr(driver, "rollback_image", None)
     if image_of is None:
         raise UsageError(f"target {session.target!r} does not support rollback")
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     with _lock(driver, ctx):  # as for up: the releases read and the rollout, one at a time per stack
         known = listing(ctx)
         wanted = _rollback_target(session, known, release)
@@ -462,7 +464,7 @@ def run_once(session: Session, command: Sequence[str]) -> int:
     if run is None:
         raise UsageError(f"target {session.target!r} does not support run")
     ctx = session.context("run")
-    _preflight(driver, ctx)
+    _preflight(session, driver, ctx)
     result: int = run(ctx, tuple(command))
     return result
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 from deployer.docker_engine import DockerEngine
-from deployer.errors import UsageError
+from deployer.errors import ConfigError
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import engine
 from deployer.plugins.local_docker.settings import LocalSettings, of
@@ -23,7 +23,8 @@ def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
     """Fail before anything changes when ``host_port`` on ``bind`` is taken by something
     other than this stack's own load balancer (running, or paused: ``up`` replaces it).
 
-    :raises UsageError: names the container holding the port when it is one.
+    :raises ConfigError: about ``targets.local.host_port``; names the container holding
+        the port when it is one.
     """
     settings = of(ctx)
     for row in engine.containers(docker, ctx, engine.ROLE_LB):
@@ -39,7 +40,9 @@ def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
             reason = error.strerror or str(error)
     holders = [engine.name(r) for r in docker.containers({"publish": [str(settings.host_port)], "status": ["running"]})]
     by = f" by container {', '.join(holders)}" if holders else ""
-    raise UsageError(
+    raise ConfigError(
+        "targets.local.host_port",
         f"port {settings.host_port} on {settings.bind} is already in use{by} ({reason}): nothing was "
-        f"changed. Free it, or choose another port with `host_port = N` under [targets.local]"
+        "changed. Free it, or choose another port",
+        value=settings.host_port,
     )

@@ -132,8 +132,8 @@ def test_taken_port_is_a_clear_error_before_any_change(stack):
         squatter.listen()
         with pytest.raises(UsageError) as caught:
             stack.up()
-    assert f"port {stack.port} on 127.0.0.1 is already in use" in str(caught.value)
-    assert "host_port" in str(caught.value)
+    assert str(caught.value).startswith(f"{stack.config}: targets.local.host_port: port {stack.port} on 127.0.0.1")
+    assert "is already in use" in str(caught.value)
     assert stack.objects() == {"containers": [], "networks": [], "volumes": []}
 
 

@@ -101,6 +101,7 @@ class DockerEngine:
         self.host = host
         self._socket = host.removeprefix("unix://") if host.startswith("unix://") else None
         self._patient: dict[float | None, APIClient] = {}
+        self._api_version: str | None = None  # negotiated at a remote engine's first contact
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -157,11 +158,14 @@ class DockerEngine:
 
     def _check_through_sdk(self) -> None:
         """A remote engine (``tcp://``, ``ssh://``) answers the SDK's first request (the API
-        version) within :data:`PING_TIMEOUT`."""
+        version) within :data:`PING_TIMEOUT`; the version it gives is the one :attr:`sdk`
+        then uses, without asking again."""
         import docker  # a remote engine is reached through the SDK only
 
         try:
-            docker.from_env(timeout=PING_TIMEOUT, environment=self._environment()).close()
+            first = docker.from_env(timeout=PING_TIMEOUT, environment=self._environment())
+            self._api_version = first.api.api_version
+            first.close()
         except docker.errors.DockerException as error:
             problem = self.fault(error.__cause__ or error)
             raise (
@@ -267,8 +271,8 @@ class DockerEngine:
         """
         import docker  # the SDK's only import: deferred so that reads never load it
 
-        try:  # from_env reads the TLS variables, and negotiates the version
-            return docker.from_env(timeout=REQUEST_TIMEOUT, environment=self._environment())
+        try:  # from_env reads the TLS variables, and negotiates the version unless known
+            return docker.from_env(timeout=REQUEST_TIMEOUT, version=self._api_version, environment=self._environment())
         except docker.errors.DockerException as error:  # its cause is what failed: requests' error
             raise (self.fault(error.__cause__ or error) or self._unreachable(error)) from error
 

@@ -68,9 +68,11 @@ def test_reads_over_the_socket_match_the_docker_sdk_and_never_load_it(
 def test_an_engine_over_tcp_is_read_through_the_sdk(
     docker_engine, docker_client, website_image, website_url, monkeypatch
 ):
-    with _tcp_forwarder(docker_engine.host.removeprefix("unix://")) as port:
+    with _tcp_forwarder(docker_engine.host.removeprefix("unix://")) as forwarder:
+        port = forwarder.server_address[1]
         monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
         engine = connect()
+        assert b"".join(forwarder.sent).count(b"GET /version") == 1, "the first contact negotiates the version"
 
         _same_reads(engine, docker_client, website_image.tag)
 
@@ -230,13 +232,15 @@ class _Forward(socketserver.BaseRequestHandler):
             upstream.connect(self.server.target)
             back = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
             back.start()
-            _pump(self.request, upstream)
+            _pump(self.request, upstream, self.server.sent)
             back.join(timeout=10)
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, record: list[bytes] | None = None) -> None:
     try:
         while data := source.recv(65536):
+            if record is not None:
+                record.append(data)
             sink.sendall(data)
         sink.shutdown(socket.SHUT_WR)
     except OSError:
@@ -246,17 +250,20 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
 class _ForwardServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     target = ""
+    sent: list[bytes]
+    """What clients sent the engine, as read."""
 
 
 @contextmanager
-def _tcp_forwarder(unix_path: str) -> Iterator[int]:
-    """A loopback TCP port relaying to the Docker engine's Unix socket, while in the block."""
+def _tcp_forwarder(unix_path: str) -> Iterator[_ForwardServer]:
+    """A loopback TCP server relaying to the Docker engine's Unix socket, while in the
+    block (its ``server_address[1]`` the port, ``sent`` what clients sent)."""
     assert os.path.exists(unix_path)
     server = _ForwardServer(("127.0.0.1", 0), _Forward)
-    server.target = unix_path
+    server.target, server.sent = unix_path, []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield server.server_address[1]
+        yield server
     finally:
         server.shutdown()
         server.server_close()

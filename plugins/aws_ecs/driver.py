@@ -76,12 +76,13 @@ class AwsEcsDriver:
             # one, and without a refresh Pulumi would see nothing to change and never retry.
             ctx.report("aws-ecs: refreshing the stack's state from AWS ...")
             stack.refresh(on_event=_reporter(ctx), color="never", show_secrets=False)
+            ctx = _with_pushed_image(ctx, stack, session)
             released = self._release_stage(ctx, stack, session, phases) if ctx.app.release_command else None
             result = stack.up(
                 on_event=_reporter(ctx),
                 color="never",
                 show_secrets=False,
-                program=(lambda: program.run(ctx, phases, add=released)) if released else None,
+                program=lambda: program.run(ctx, phases, add=released),
             )
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
@@ -103,7 +104,8 @@ class AwsEcsDriver:
         from pulumi import automation as auto
 
         program.check(ctx)
-        stack, _ = self._stack(ctx, lambda: program.run(ctx, phases))
+        stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
+        pushed_ctx = _with_pushed_image(ctx, stack, session)
         changes: list[Change] = []
         root: list[Change] = []
 
@@ -115,7 +117,7 @@ class AwsEcsDriver:
                 (root if meta.type == program.STACK_TYPE else changes).append(change)
 
         try:
-            stack.preview(on_event=collect, color="never")
+            stack.preview(on_event=collect, color="never", program=lambda: program.run(pushed_ctx, phases))
         except auto.errors.ConcurrentUpdateError:
             raise _locked(ctx) from None
         except auto.errors.CommandError as exc:
@@ -524,6 +526,15 @@ def pin_region(ctx: PhaseContext, stack: Any, region: str) -> str | None:
             f"--stack for {region} (after `deployer down --stack {ctx.stack}` if this one should go)."
         )
     return pinned
+
+
+def _with_pushed_image(ctx: PhaseContext, stack: Any, session: Any) -> PhaseContext:
+    """:func:`.releases.with_pushed_image` for the stack's outputs; ECR is asked only once
+    the stack has a repository."""
+    outputs = _outputs_or_none(stack)
+    if not outputs.get("repository_url"):
+        return ctx
+    return aws_releases.with_pushed_image(session.client("ecr"), ctx, outputs)
 
 
 def _state_outputs(stack: Any, type_token: str, key: str) -> list[Any]:

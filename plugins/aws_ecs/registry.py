@@ -3,19 +3,20 @@
 Creates: an ECR repository (scan on push, immutable tags, force-delete as configured),
 a lifecycle policy that keeps the last ``keep_images`` images, a docker provider
 authenticated with an ECR token, a local ``docker.Tag`` of the core's image (its image
-ID) as ``<repo_url>:<content hash>-<image ID>`` (:func:`image_tag`), and a
+ID) as ``<repo_url>:<content hash>-<image ID>`` (:func:`.releases.image_tag`), and a
 ``docker.RegistryImage`` that pushes it (pulumi-docker's generated classes).
 
 The tag is derived from the image, so an unchanged app means unchanged inputs: Pulumi
 neither re-tags nor re-pushes. ``image_ref`` is ``<repo_url>@sha256:...``, so a new
 image always changes the task definition and ECS always rolls out the new one.
 
-A rollback (``ctx.image.reference`` set: an image already in the repository) pushes
-nothing: ``image_ref`` is that reference, ``image_id`` is empty (that image's local ID
-is not known), and the push resources are declared for the image pushed last
-(``ctx.image``'s content hash and ID, the ``pushed_*`` outputs, see
-:func:`.releases.rollback_image`), unchanged, since ECR refuses to push a tag of an
-immutable repository twice and the next ``up`` would have to push it again.
+An image already in the repository that these push resources did not push
+(``ctx.image.reference`` set: a rollback, or an ``up`` of an image an earlier release
+pushed, which the driver looks up by its tag) is not pushed again, and no push resource
+is declared for it: ECR refuses a second push of a tag to an immutable repository even
+with the same digest. ``image_ref`` is then that reference; ``image_id`` stays
+``ctx.image.id`` (a rollback's: the one its release recorded). ``extra["pushed_tag"]``
+(a stack output) names the tag the push resources push, when there are any.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from deployer.errors import DeployFailed
-from deployer.models import Image, NetworkResult, PhaseContext, RegistryResult
+from deployer.models import NetworkResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.releases import image_tag
 
 
 def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
@@ -56,6 +58,9 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
             }
         ],
     )
+    extra = {"repository_url": repo.repository_url}
+    if ctx.image.reference:
+        return RegistryResult(image_ref=ctx.image.reference, image_id=ctx.image.id, extra=extra)
     source = ctx.image.id or ctx.image.tag
     tagged = docker.Tag(
         f"{app}-image-tag",
@@ -70,28 +75,10 @@ def create(ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
         triggers={"image_id": source},
         opts=pulumi.ResourceOptions(provider=ecr),
     )
+    image_ref = pulumi.Output.concat(repo.repository_url, "@", pushed.sha256_digest)
     return RegistryResult(
-        image_ref=ctx.image.reference or pulumi.Output.concat(repo.repository_url, "@", pushed.sha256_digest),
-        image_id="" if ctx.image.reference else ctx.image.id,  # a rollback's local image ID is not known
-        extra={
-            "repository_url": repo.repository_url,
-            "pushed_content_hash": ctx.image.content_hash,
-            "pushed_image_id": ctx.image.id,
-        },
+        image_ref=image_ref, image_id=ctx.image.id, extra={**extra, "pushed_tag": image_tag(ctx.image)}
     )
-
-
-def image_tag(image: Image) -> str:
-    """The ECR tag of ``image``: ``<content hash>-<12 hex of the image ID>``.
-
-    The repository's tags are immutable and Docker builds are not reproducible: the same
-    content rebuilt elsewhere (a fresh CI runner, after a prune) has another image ID and
-    digest. A tag of the content hash alone would then be pushed again with the new
-    digest, which ECR rejects (``ImageTagAlreadyExistsException``), and the app could
-    never be deployed again from that machine. The image ID makes the tag unique per image.
-    """
-    short_id = (image.id or "").removeprefix("sha256:")[:12]
-    return f"{image.content_hash}-{short_id}" if short_id else image.content_hash
 
 
 def lifecycle_policy(keep: int) -> str:

@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from attrs import evolve
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deployer import releases
@@ -51,6 +52,10 @@ TAG_IMAGE_USER = "deployer-image-user"
 """The image's ``USER``, for ``rollback``'s non-root check (the revision does not say)."""
 TAG_IMAGE_VOLUMES = "deployer-image-volumes"
 """The image's ``VOLUME`` paths, space-separated."""
+TAG_IMAGE_ID = "deployer-image-id"
+"""The image's local ID (``sha256:...``, what the core built), which the digest does not say."""
+TAG_IMAGE_CONTENT = "deployer-image-content"
+"""The content hash of the image's build (its local tag's)."""
 
 LISTED = 50
 """The newest revisions ``releases`` reads (one ``DescribeTaskDefinition`` each)."""
@@ -138,6 +143,48 @@ def present(ecr: Any, references: Sequence[str]) -> set[str]:
     return {r for r in references if (r.partition("@")[0].split("/", 1)[-1], r.partition("@")[2]) in kept}
 
 
+def image_tag(image: Image) -> str:
+    """The ECR tag of ``image``: ``<content hash>-<12 hex of the image ID>``.
+
+    The repository's tags are immutable and Docker builds are not reproducible: the same
+    content rebuilt elsewhere (a fresh CI runner, after a prune) has another image ID and
+    digest. A tag of the content hash alone would then be pushed again with the new
+    digest, which ECR rejects (``ImageTagAlreadyExistsException``), and the app could
+    never be deployed again from that machine. The image ID makes the tag unique per image.
+    """
+    short_id = (image.id or "").removeprefix("sha256:")[:12]
+    return f"{image.content_hash}-{short_id}" if short_id else image.content_hash
+
+
+def pushed(ecr: Any, repository_url: str, tag: str) -> str | None:
+    """The reference (``<repository_url>@sha256:...``) of the image ECR holds under ``tag``
+    in the repository at ``repository_url``; None when it holds none (or no such repository)."""
+    repository = repository_url.split("/", 1)[-1]
+    try:
+        found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
+    except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
+        return None
+    return f"{repository_url}@{found[0]['imageDigest']}" if found else None
+
+
+def with_pushed_image(ecr: Any, ctx: PhaseContext, outputs: Mapping[str, Any]) -> PhaseContext:
+    """``ctx`` with its image's ECR reference set when the stack's repository (the stack
+    ``outputs``' ``repository_url``) already holds it under its tag and the stack's push
+    resources push another (``pushed_tag``): an earlier release pushed it, before a
+    rollback or before the code went back to it. The registry phase then pushes nothing,
+    which an immutable repository would refuse even for the same digest. Unchanged for a
+    rollback's image, before the first ``up``, for the image the push resources push
+    (they stay as they are), or when ECR lacks it."""
+    image, url = ctx.image, outputs.get("repository_url")
+    if image is None or image.reference or not image.id or not url or outputs.get("pushed_tag") == image_tag(image):
+        return ctx
+    found = pushed(ecr, str(url), image_tag(image))
+    if found is None:
+        return ctx
+    ctx.report(f"aws-ecs: image {image_tag(image)} is in ECR already: not pushing it again")
+    return evolve(ctx, image=evolve(image, reference=found))
+
+
 def listing(ecs: Any, ecr: Any, ctx: PhaseContext, outputs: Mapping[str, Any]) -> list[Release]:
     """The stack's releases, oldest first (the newest :data:`LISTED`), ``current`` and
     ``image_present`` set."""
@@ -186,6 +233,8 @@ def _release_tags(ctx: PhaseContext, status: str) -> list[dict[str, str]]:
         TAG_NOTE: releases.current_note(),
         TAG_IMAGE_USER: image.user if image else "",
         TAG_IMAGE_VOLUMES: " ".join(image.volumes) if image else "",
+        TAG_IMAGE_ID: image.id if image else "",
+        TAG_IMAGE_CONTENT: image.content_hash if image else "",
     }
     return [{"key": k, "value": tag_value(v)} for k, v in values.items()]
 
@@ -262,11 +311,10 @@ def mark_failed(ecs: Any, ctx: PhaseContext, outputs: Mapping[str, Any]) -> None
 
 
 def rollback_image(ecs: Any, ecr: Any, ctx: PhaseContext, release: Release, outputs: Mapping[str, Any]) -> Image:
-    """The image to run for ``release``: its ECR reference (``Image.reference``), with the
-    image's user, volumes and architecture from its revision. ``content_hash`` and ``id``
-    name the image the registry phase pushed last (the stack outputs), so its push
-    resources stay unchanged: ECR refuses a second push of a tag to an immutable
-    repository, so they must not be removed and made again.
+    """The image to run for ``release``: its ECR reference (``Image.reference``: nothing
+    is pushed), with the image's user, volumes, architecture, local ID and content hash
+    from its revision (the ID and hash empty for a release recorded before deployer kept
+    them).
 
     :raises UsageError: the digest is gone from ECR; the stack's state is not here (its
         outputs); or the release was deployed without the tags that say its image's user.
@@ -285,8 +333,6 @@ def rollback_image(ecs: Any, ecr: Any, ctx: PhaseContext, release: Release, outp
             f"stack {ctx.stack} has no Pulumi state here, so a rollback cannot update it: roll back from the "
             "checkout that deployed it, or share the state between checkouts ([targets.aws-ecs] backend_url)"
         )
-    if not outputs.get("pushed_content_hash") or not outputs.get("pushed_image_id"):
-        raise UsageError(f"stack {ctx.stack} was deployed by an older deployer: run `deployer up` once, then roll back")
     definition, tags = _describe(ecs, f"{family(ctx)}:{release.number}")
     if TAG_IMAGE_USER not in tags:
         raise UsageError(
@@ -297,8 +343,8 @@ def rollback_image(ecs: Any, ecr: Any, ctx: PhaseContext, release: Release, outp
     architecture = (definition.get("runtimePlatform") or {}).get("cpuArchitecture", "")
     return Image(
         repository=outputs.get("repository_url") or ctx.app.name,
-        content_hash=str(outputs["pushed_content_hash"]),
-        id=str(outputs["pushed_image_id"]),
+        content_hash=tags.get(TAG_IMAGE_CONTENT, ""),
+        id=tags.get(TAG_IMAGE_ID, ""),
         user=tags[TAG_IMAGE_USER],
         architecture=_DOCKER_ARCHITECTURE.get(architecture, ""),
         os="linux",

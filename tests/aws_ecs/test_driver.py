@@ -214,7 +214,7 @@ def test_a_preview_gives_the_stack_as_the_plans_root(monkeypatch, tmp_path):
         return SimpleNamespace(resource_pre_event=SimpleNamespace(metadata=SimpleNamespace(op=op, type=typ, urn=urn)))
 
     class PreviewStack:
-        def preview(self, on_event, color):
+        def preview(self, on_event, color, program=None):
             on_event(event("same", "pulumi:pulumi:Stack", "deployer-web-dev"))
             on_event(event("update", "aws:ecs/service:Service", "web-service"))
             on_event(event("same", "aws:ecs/cluster:Cluster", "web-cluster"))
@@ -241,7 +241,7 @@ def test_a_preview_names_the_inputs_each_update_or_replace_changes(monkeypatch, 
         return SimpleNamespace(resource_pre_event=SimpleNamespace(metadata=meta))
 
     class PreviewStack:
-        def preview(self, on_event, color):
+        def preview(self, on_event, color, program=None):
             on_event(event("update", "service", diffs=["taskDefinition", "desiredCount"]))
             on_event(event("replace", "task", detailed={"containerDefinitions": {}, "tags.Name": {}, "cpu": {}}))
             on_event(event("create", "new", diffs=["everything"]))

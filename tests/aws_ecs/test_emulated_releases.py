@@ -94,18 +94,15 @@ def test_rollback_runs_the_first_digest_again_without_building(session, moto, mo
     monkeypatch.setattr(api, "build", _no_build)
     deployment = api.rollback(session)
     assert _service_image(moto, deployment.outputs) == first.image
-    assert deployment.outputs["image_id"] == "", "the rolled-back image's local ID is not known"
-    assert (deployment.outputs["pushed_content_hash"], deployment.outputs["pushed_image_id"]) == (
-        SECOND.content_hash,
-        SECOND.id,
-    ), "the push resources still name the image pushed last"
+    assert deployment.outputs["image_id"] == FIRST.id, "the release recorded its image's local ID"
     after = api.releases(session)
     newest = after[-1]
     assert (newest.image, newest.note, newest.current) == (first.image, f"rollback to {first.number}", True)
     assert newest.number > second.number
     lines = session.reporter.lines
     assert any(f"rolling back to release {first.number}" in line and "no build" in line for line in lines)
-    assert not any("docker:index/registryImage" in line for line in lines), "nothing pushed"
+    assert not any("create docker:index/registryImage" in line for line in lines), "nothing pushed"
+    assert any("delete docker:index/registryImage" in line for line in lines), "the push resources go (kept in ECR)"
     assert any("create aws:ecs/taskDefinition:TaskDefinition" in line for line in lines)
 
 
@@ -118,6 +115,23 @@ def test_up_after_a_rollback_says_it_deploys_the_working_tree_again(session, pm)
     assert newest.note == "" and newest.current
     expected = f"release {newest.number}: deployed the working tree again (replacing release {rolled.number}"
     assert any(line.startswith(expected) for line in session.reporter.lines), session.reporter.lines
+
+
+def test_an_image_pushed_before_is_deployed_again_without_a_push(session, moto):  # noqa: F811
+    """FIRST, SECOND, then FIRST again (the code went back; the same image ID, so the same
+    tag): ECR holds that tag already, and an immutable repository refuses a second push of
+    it even with the same digest. The up pushes nothing and runs FIRST's digest; then an
+    up of a new image pushes again."""
+    first, _ = api.releases(session)
+    driver = session.driver()
+    deployment = driver.up(evolve(session.context("up"), image=FIRST), phase_runner(session.pm))
+    assert _service_image(moto, deployment.outputs) == first.image
+    assert deployment.outputs["image_id"] == FIRST.id
+    lines = session.reporter.lines
+    assert any("is in ECR already: not pushing it again" in line for line in lines), lines
+    third = Image("deployer/web", "3333cccc", "sha256:" + "c3" * 32, user="app")
+    deployment = driver.up(evolve(session.context("up"), image=third), phase_runner(session.pm))
+    assert _service_image(moto, deployment.outputs) not in (first.image, api.releases(session)[1].image)
 
 
 def test_rollback_refused_when_its_image_is_gone_from_ecr(session, moto):  # noqa: F811

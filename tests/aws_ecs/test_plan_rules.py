@@ -214,7 +214,7 @@ def test_the_same_content_rebuilt_gets_another_tag():
     tag of the first build, which ECR would reject.
     https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html"""
     from deployer.models import Image
-    from deployer.plugins.aws_ecs.registry import image_tag
+    from deployer.plugins.aws_ecs.releases import image_tag
 
     rebuilt = Image(IMAGE.repository, IMAGE.content_hash, "sha256:" + "cd" * 32)
     assert image_tag(rebuilt) != image_tag(IMAGE)

@@ -77,11 +77,11 @@ class AwsEcsContract(TargetContract):
         """Live emulator objects tagged for the app and stack, and the state file."""
         return EmulatedDriver().leftovers(ctx)
 
-    def run_in_replica(self, run: ContractRun, command: Sequence[str]) -> int:
-        """In one of the service's task containers, as ECS Exec would (the emulator has no
-        Session Manager channel for ``deployer exec``)."""
+    def run_in_replica(self, run: ContractRun, command: Sequence[str], replica: int = 1) -> int:
+        """In the service's ``replica``-th task container, as ECS Exec would (the emulator
+        has no Session Manager channel for ``deployer exec``)."""
         scheduler, aws = self._scheduler(run.context())
-        code, output = scheduler.run_in_task(aws, list(command))
+        code, output = scheduler.run_in_task(aws, list(command), replica)
         print(output, end="")
         return code
 

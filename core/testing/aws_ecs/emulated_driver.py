@@ -220,7 +220,8 @@ class EmulatedDriver:
         With a release command, first the release stage and the release command, as the
         real driver does (:mod:`deployer.plugins.aws_ecs.release_stage`)."""
         aws = self._aws(ctx)
-        ctx = _in_mock_terms(ctx, load(ctx))
+        stored = load(ctx)
+        ctx = _in_mock_terms(aws_releases.with_pushed_image(aws.ecr, ctx, stored.outputs), stored)
         self._image_architecture = image_architecture(ctx)
         scheduler = emulated_serving.active()
         if scheduler is not None:
@@ -321,6 +322,7 @@ class EmulatedDriver:
         """The offline plan, its changes compared with the stored state (``offline`` or
         not: the emulator is always offline). Touches nothing."""
         stored = load(ctx)
+        ctx = _in_mock_terms(aws_releases.with_pushed_image(self._aws(ctx).ecr, ctx, stored.outputs), stored)
         planned = offline_plan.plan(ctx, phases, mocks=self._mocks(ctx, stored))
         changes = diff(stored.resources, list(planned.resources))
         return Plan(

@@ -114,9 +114,9 @@ class Rollout:
     previous: str | None = None
 
 
-def _serving_task(stack: Stack) -> Task:
-    """One of ``stack``'s web tasks that answers (has an address)."""
-    return next(t for t in stack.tasks.values() if t.address is not None)
+def _serving_task(stack: Stack, number: int = 1) -> Task:
+    """The ``number``-th (1-based) of ``stack``'s web tasks that answer (have an address)."""
+    return [t for t in stack.tasks.values() if t.address is not None][number - 1]
 
 
 _ACTIVE: list[Serving] = []
@@ -297,10 +297,10 @@ class Serving:
         mark_stopped(region, cluster, task.arn, 137, "Essential container in task exited", "EssentialContainerExited")
         return task.arn
 
-    def run_in_task(self, aws: Any, command: list[str]) -> tuple[int, str]:
-        """Run ``command`` in the container of one of the web service's tasks, as ECS Exec
-        would in the task: its exit code and output."""
-        task = _serving_task(self._stack(aws))
+    def run_in_task(self, aws: Any, command: list[str], number: int = 1) -> tuple[int, str]:
+        """Run ``command`` in the container of the web service's ``number``-th task (1-based),
+        as ECS Exec would in the task: its exit code and output."""
+        task = _serving_task(self._stack(aws), number)
         api = docker_engine.connect().api
         exec_id = api.exec_create(task.container, command)["Id"]
         output = api.exec_start(exec_id).decode(errors="replace")

@@ -27,6 +27,7 @@ that send requests are then reported as skipped with that reason, never as passe
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
@@ -177,19 +178,37 @@ def _sample_parts(names: Iterable[str]) -> dict[str, dict[str, Any]]:
     }
 
 
+def encoded_forms(value: bytes) -> list[bytes]:
+    """``value`` as is, in hex (either case) and in base64 (standard and URL-safe) at each
+    of the three offsets it may start at within an encoded text: only the characters that
+    depend on ``value`` alone, so that a search finds it whatever came before or after."""
+    forms = [value, value.hex().encode(), value.hex().upper().encode()]
+    for shift in range(3):
+        start, end = (shift * 8 + 5) // 6, (len(value) + shift) // 3 * 4
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms.append(encode(b"\0" * shift + value)[start:end])
+    return forms
+
+
 def _lines(report: Report) -> str:
     return "\n  ".join(report.lines())
 
 
-def _outward_address() -> str | None:
-    """This machine's address on the route to other hosts (None when it has only loopback)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent, the route is only looked up
-        except OSError:
-            return None
-        address: str = probe.getsockname()[0]
-    return None if ipaddress.ip_address(address).is_loopback else address
+def _outward_addresses() -> list[str]:
+    """This machine's IPv4 and IPv6 addresses on the routes to other hosts (empty when it
+    has only loopback)."""
+    found = []
+    # documentation prefixes (TEST-NET-1, 2001:db8::/32): nothing is sent, the route is only looked up
+    for family, destination in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.connect((destination, 9))
+            except OSError:
+                continue
+            address: str = probe.getsockname()[0]
+        if not (ipaddress.ip_address(address).is_loopback or ipaddress.ip_address(address).is_link_local):
+            found.append(address)
+    return found
 
 
 class TargetContract:
@@ -257,9 +276,10 @@ class TargetContract:
         behind the target's back: ``status`` must then report fewer healthy than desired."""
         raise NotImplementedError(REQUIRED_HOOKS["remove_one_replica"])
 
-    def run_in_replica(self, run: ContractRun, command: Sequence[str]) -> int:
-        """Run ``command`` in one replica of the run's stack, its output on this process's
-        standard output; return its exit code. By default ``deployer exec`` (the driver's
+    def run_in_replica(self, run: ContractRun, command: Sequence[str], replica: int = 1) -> int:
+        """Run ``command`` in replica number ``replica`` (1-based, in the order ``status``
+        lists them) of the run's stack, its output on this process's standard output;
+        return its exit code. By default ``deployer exec --replica N`` (the driver's
         ``exec``); skips the calling check when the target has none, or when it raises
         ``UsageError`` or ``EnvironmentProblem`` (turned off, a tool missing). Override it
         when your platform runs commands in a replica some other way in tests."""
@@ -267,7 +287,7 @@ class TargetContract:
         if getattr(session.driver(), "exec", None) is None:
             pytest.skip(f"target {self.target!r} has no exec (override run_in_replica to reach a replica another way)")
         try:
-            return api.exec_in_replica(session, command)
+            return api.exec_in_replica(session, command, replica=replica)
         except (UsageError, EnvironmentProblem) as error:
             pytest.skip(f"exec is not available in this run (or override run_in_replica): {error}")
 
@@ -432,18 +452,19 @@ class TargetContract:
 
     def test_a_loopback_endpoint_answers_on_loopback_only(self, run: ContractRun) -> None:
         """An endpoint on loopback (``127.0.0.1``, ``localhost``, ``::1``) must not be
-        reachable through this machine's other addresses: its port is published on
-        loopback, not on every interface. Skipped for an endpoint elsewhere (a cloud load
-        balancer) and on a machine with no address besides loopback."""
+        reachable through this machine's other addresses (its outward IPv4 and IPv6 ones):
+        its port is published on loopback, not on every interface. Skipped for an endpoint
+        elsewhere (a cloud load balancer) and on a machine with no address besides loopback."""
         endpoint = urlsplit(run.ensure_up().endpoint)
         if endpoint.hostname not in ("127.0.0.1", "localhost", "::1"):
             pytest.skip(f"the endpoint {endpoint.geturl()} is not on loopback")
-        address = _outward_address()
-        if address is None:
+        addresses = _outward_addresses()
+        if not addresses:
             pytest.skip("this machine has no address besides loopback to try the endpoint's port on")
         port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
-        with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=2):
-            pytest.fail(f"the endpoint's port {port} answers on {address}, not only on loopback")
+        for address in addresses:
+            with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=2):
+                pytest.fail(f"the endpoint's port {port} answers on {address}, not only on loopback")
 
     def test_up_serves_the_apps_checks(self, run: ContractRun) -> None:
         """After ``up`` the endpoint must answer the app's checks (its health path 2xx,
@@ -488,20 +509,23 @@ class TargetContract:
         assert run.plan().spec == expected, "plan().spec is not the app's spec"
 
     def test_secret_values_never_appear(self, run: ContractRun, caplog: pytest.LogCaptureFixture) -> None:
-        """A secret's value must never appear in any output: ``plan``, ``up`` (one that
-        changes nothing and one that rolls out a new release), ``status`` (text and
-        ``--json``) and the logs captured meanwhile; nor in any file of the run's project
-        folder, where the run points ``$XDG_STATE_HOME``, ``$XDG_CACHE_HOME``,
-        ``$XDG_CONFIG_HOME``, ``$XDG_DATA_HOME`` and ``$TMPDIR`` (state kept in plain text).
+        """A secret's value must never appear in any output: ``plan`` (of nothing to do,
+        and of a new release: every change it lists), ``up`` (one that changes nothing and
+        one that rolls out a new release), ``status`` (text and ``--json``) and the logs
+        captured meanwhile; nor in any file of the run's project folder, where the run
+        points ``$XDG_STATE_HOME``, ``$XDG_CACHE_HOME``, ``$XDG_CONFIG_HOME``,
+        ``$XDG_DATA_HOME`` and ``$TMPDIR`` (state kept in plain text). Each is searched for
+        the value as is, in hex and in base64 (standard and URL-safe, at any offset).
         Only its name is expressed."""
         caplog.set_level(logging.DEBUG)
         run.ensure_up()
         outputs = []
-        commands = (["plan", "--json"], ["up", "--json"], ["status", "--json"], ["status"], ["plan"], ["up"])
+        commands = (["plan", "--json"], ["up", "--json"], ["status", "--json"], ["status"])
+        pending = (["plan"], ["plan", "--json"], ["up"])  # a new release: new replicas start with the secret
         try:
-            for given in commands:
-                if given == ["up"]:
-                    run.release(APP_VERSION="3")  # a rollout: new replicas start with the secret
+            for given in (*commands, *pending):
+                if given is pending[0]:
+                    run.release(APP_VERSION="3")
                 command = [*given, "--offline"] if self.offline and given[0] == "plan" else given
                 result = run.cli(*command)
                 assert result.exit_code == 0, (command, result.stdout, result.stderr)
@@ -512,12 +536,17 @@ class TargetContract:
             run.release()
             run.deployment = None  # the next check deploys version 1 again
         outputs.append(caplog.text)
+        forms = encoded_forms(run.secret.encode())
+
+        def holds_secret(data: bytes) -> bool:
+            return any(form in data for form in forms)
+
         for text in outputs:
-            assert run.secret not in text, "a secret's value was printed"
-        value = run.secret.encode()
+            assert not holds_secret(text.encode()), "a secret's value was printed"
         files = (path for path in run.config.parent.rglob("*") if path.is_file() and not path.is_symlink())
-        stored = sorted(str(path.relative_to(run.config.parent)) for path in files if value in path.read_bytes())
-        assert not stored, f"a secret's value is stored in plain text in {stored}"
+        root = run.config.parent
+        stored = sorted(str(path.relative_to(root)) for path in files if holds_secret(path.read_bytes()))
+        assert not stored, f"a secret's value is stored, as is or encoded, in {stored}"
         assert SECRET_NAME in run.status().spec.env_names
 
     def test_secrets_reach_the_app(self, run: ContractRun) -> None:
@@ -531,38 +560,51 @@ class TargetContract:
     def test_replicas_run_unprivileged_on_a_read_only_root_within_their_memory_limit(
         self, run: ContractRun, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Where the target has ``exec``: a replica's process must run as a user other than
-        root (the sample image says ``USER 10001``; a target must not override it to root)
-        with no effective capability (``CapEff`` zero in ``/proc/self/status``), on a root
-        filesystem mounted read-only (``/proc/self/mounts``), under the app's ``memory`` as
-        its memory limit (its cgroup's, when the replica can read it). Run through
+        """Where the target has ``exec``: every replica's process (each of the desired
+        count, probed one by one) must run as a user other than root (the sample image
+        says ``USER 10001``; a target must not override it to root) with no effective
+        capability (``CapEff`` zero in ``/proc/self/status``), on a root filesystem
+        mounted read-only (``/proc/self/mounts``), under the app's ``memory`` as its memory
+        limit (its cgroup's, when the replica can read it). Run through
         :meth:`run_in_replica`, which skips it for a target without ``exec``."""
         run.ensure_up()
         monkeypatch.setattr("sys.stdin", io.StringIO())  # no input for the command
-        capfd.readouterr()
-        code = self.run_in_replica(run, ["python3", "-c", IDENTITY_PROBE])
-        out = capfd.readouterr().out
-        assert isinstance(code, int), f"run_in_replica must return the exit code, its output on stdout; got {code!r}"
-        assert code == 0, f"the identity probe exited with {code}: {out}"
-        identity = json.loads(out.strip().splitlines()[-1])
-        assert identity["uid"] != 0, "a replica runs as root"
-        assert int(identity["cap_eff"], 16) == 0, (
-            f"a replica's process holds capabilities: CapEff {identity['cap_eff']}"
-        )
-        assert identity["root_read_only"], "a replica's root filesystem is writable (mount it read-only)"
-        limit, memory = identity["memory_limit"], run.session().project.app.memory
-        if limit != "unknown":  # no cgroup file to read: a sandbox or VM runtime may hide it
-            assert limit == str(memory * 1024 * 1024), f"a replica's memory limit is {limit}, not {memory} MiB"
+        memory = run.session().project.app.memory
+        for number in range(1, run.status().desired + 1):
+            capfd.readouterr()
+            code = self.run_in_replica(run, ["python3", "-c", IDENTITY_PROBE], number)
+            out = capfd.readouterr().out
+            assert isinstance(code, int), (
+                f"run_in_replica must return the exit code, its output on stdout; got {code!r}"
+            )
+            assert code == 0, f"the identity probe exited with {code} in replica {number}: {out}"
+            identity = json.loads(out.strip().splitlines()[-1])
+            assert identity["uid"] != 0, f"a replica runs as root (replica {number})"
+            assert int(identity["cap_eff"], 16) == 0, (
+                f"a replica's process holds capabilities (replica {number}): CapEff {identity['cap_eff']}"
+            )
+            assert identity["root_read_only"], (
+                f"a replica's root filesystem is writable (replica {number}): mount it read-only"
+            )
+            limit = identity["memory_limit"]
+            if limit != "unknown":  # no cgroup file to read: a sandbox or VM runtime may hide it
+                assert limit == str(memory * 1024 * 1024), (
+                    f"a replica's memory limit is {limit}, not {memory} MiB (replica {number})"
+                )
 
     def test_a_new_version_rolls_out_without_dropping_requests(self, run: ContractRun) -> None:
-        """``plan`` of a new release (``APP_VERSION=2``) must show a change, and its ``up``
-        under a bounded loopback load loop must fail no request (no refused connection, no
-        error status) and serve the new version when it returns."""
+        """``plan`` of a new release (``APP_VERSION=2``) must show a change and change
+        nothing itself (the old version still serves, ``status`` reads the same); its
+        ``up`` under a bounded loopback load loop must fail no request (no refused
+        connection, no error status) and serve the new version when it returns."""
         endpoint = self.serving(run)
+        before = (run.status().spec, self.served_version(endpoint))
         run.release(APP_VERSION="2")
         try:
             pending = {c.action for c in run.plan().changes}
             assert pending - {"unchanged"}, f"plan of a new release shows no change: {pending}"
+            after = (run.status().spec, self.served_version(endpoint))
+            assert after == before, f"plan of a new release changed what serves: {after[1]!r}, was {before[1]!r}"
             with LoadLoop(endpoint) as load:
                 run.up()
             assert load.sent > 0 and not load.failures, f"requests failed during the rollout: {dict(load.failures)}"
@@ -570,6 +612,33 @@ class TargetContract:
         finally:
             run.release()
             run.deployment = None  # the next check deploys version 1 again
+
+    def test_a_new_image_rolls_out_and_rollback_restores_the_previous_one(self, run: ContractRun) -> None:
+        """An ``up`` whose image changed (the sample app built with ``BUILD=2``) must run
+        the new image: ``status().spec.image_id`` is its ID and, with HTTP, every replica's
+        ``/whoami`` says build 2. Where the driver rolls back (``rollback_image``), a plain
+        ``rollback`` must then run the previous image again: its ID in the spec and, with
+        HTTP, build 1 everywhere. Without ``rollback_image`` the check stops there, skipped."""
+        run.ensure_up()
+        old = run.status().spec.image_id
+        served = self.serves_http and run.unserved is not run.deployment
+        run.configure(app={"build": {"context": "app", "args": {"BUILD": "2"}}})
+        try:
+            endpoint = run.up().endpoint
+            assert run.status().spec.image_id != old, "up did not run the new image"
+            if served:
+                builds = {answer["build"] for answer in self.whoami(endpoint)}
+                assert builds == {"2"}, f"up did not run the new image everywhere: builds {sorted(builds)} answered"
+            if getattr(run.session().driver(), "rollback_image", None) is None:
+                pytest.skip(f"target {self.target!r} has no rollback_image: rollback not checked")
+            api.rollback(run.session())
+            assert run.status().spec.image_id == old, "rollback did not run the previous image"
+            if served:
+                builds = {answer["build"] for answer in self.whoami(endpoint)}
+                assert builds == {"1"}, f"rollback did not run the previous image everywhere: builds {sorted(builds)}"
+        finally:
+            run.release()
+            run.deployment = None  # the next check deploys the first image again
 
     def test_a_broken_release_is_refused_and_the_old_one_keeps_serving(self, run: ContractRun) -> None:
         """``up`` of a release whose health check fails (the sample app with
@@ -648,7 +717,9 @@ class TargetContract:
         raise ``DeployFailed`` (exit 1) showing its output, the previous release still
         serving; where the target serves HTTP, the web and the worker get the six
         database variables and reach the database, and the worker's line is in ``logs``.
-        Then ``down(destroy_data=True)`` (the database's data too) leaves nothing."""
+        With a database, a plain ``down`` must keep its data: it refuses (``UsageError``,
+        exit 2) or leaves something (``leftovers`` not empty). Then
+        ``down(destroy_data=True)`` (the database's data too) leaves nothing."""
         declared = run.runs()
         refused = [name for name in APP_PARTS if name not in declared]
         try:
@@ -682,6 +753,10 @@ class TargetContract:
                 )
                 if old is not None:
                     assert self.served_version(deployment.endpoint) == old, "the failed release replaced the old one"
+            if "database" in declared:
+                with contextlib.suppress(UsageError):  # refusing keeps the data too
+                    api.down(run.session())
+                    assert self.leftovers(run.context()), "a plain down removed the database's data"
             api.down(run.session(), destroy_data="database" in declared)
             run.deployment = None
             left = self.leftovers(run.context())

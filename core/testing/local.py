@@ -9,17 +9,24 @@ or wrap one of its phases::
 It implements the kit's two required hooks the way the local target sees its stack:
 ``leftovers`` lists the containers, networks and volumes labelled with the app and the
 stack; ``remove_one_replica`` removes one replica the load balancer routes to (never a
-paused standby kept for rollback, which serves nothing).
+paused standby kept for rollback, which serves nothing). Two checks of its own read the
+engine directly, where the generic contract can only go through the target: how every
+container of the stack is locked down, and ``status`` with the load balancer stopped.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import engine, serving
-from deployer.testing.contract import TargetContract
+from deployer.testing.contract import ContractRun, TargetContract
 from deployer.testing.ports import free_port
+
+DOCKER_SOCKET = "docker.sock"
+"""What a mount of the engine's socket is named by (``/var/run/docker.sock``): a
+container holding it controls the engine, and so the host."""
 
 
 class LocalContract(TargetContract):
@@ -47,3 +54,80 @@ class LocalContract(TargetContract):
         docker = engine.client()
         replica = serving.in_service(docker, ctx)[0]
         docker.api.remove_container(replica["Id"], force=True)
+
+    def test_every_container_of_the_stack_is_locked_down(self, run: ContractRun) -> None:
+        """Read from the engine (``docker inspect`` of every container labelled with the
+        stack), not through the target: none is privileged, adds a capability or keeps
+        one (``CapDrop`` ``ALL``), may gain privileges (``no-new-privileges``), shares the
+        host's network, PID or IPC namespace, or mounts the Docker socket; every published
+        port is on loopback; every replica and worker runs as a user other than root, on a
+        read-only root, under the app's memory and a process limit; and exactly the
+        desired replicas run (a replaced release's are gone, or paused as the standby)."""
+        run.ensure_up()
+        docker = engine.client()
+        memory = run.session().project.app.memory
+        problems, running = [], 0
+        for row in docker.api.containers(all=True, filters=engine.selector(run.context())):
+            info = docker.api.inspect_container(row["Id"])
+            problems += [f"{engine.name(row)}: {problem}" for problem in _host_problems(info)]
+            if engine.role(row) in (engine.ROLE_REPLICA, engine.ROLE_WORKER):
+                problems += [f"{engine.name(row)}: {problem}" for problem in _app_problems(info, memory)]
+            if engine.role(row) == engine.ROLE_REPLICA and info["State"]["Running"] and not info["State"]["Paused"]:
+                running += 1
+        assert not problems, "containers of the stack are not locked down:\n  " + "\n  ".join(problems)
+        desired = run.status().desired
+        assert running == desired, f"{running} replicas run, not the {desired} desired (a replaced release's left?)"
+
+    def test_status_reports_a_stopped_load_balancer(self, run: ContractRun) -> None:
+        """With the load balancer stopped behind the target's back (``docker stop``),
+        nothing serves: ``status`` must read that from the engine and report no healthy
+        replica, still deployed."""
+        run.ensure_up()
+        engine.client().api.stop(engine.lb_name(run.context()), timeout=1)
+        try:
+            status = run.status()
+            assert status.deployed, status
+            assert status.healthy == 0 < status.desired, (
+                f"status says {status.healthy}/{status.desired} healthy with the load balancer stopped"
+            )
+        finally:
+            run.down()  # a clean slate: healing is not part of this check
+
+
+def _host_problems(info: dict[str, Any]) -> list[str]:
+    """What lets the container ``info`` (``docker inspect``) reach beyond itself."""
+    host = info["HostConfig"]
+    problems = []
+    if host.get("Privileged"):
+        problems.append("privileged")
+    if host.get("CapAdd"):
+        problems.append(f"adds capabilities {host['CapAdd']}")
+    if "ALL" not in (host.get("CapDrop") or ()):
+        problems.append("keeps Docker's default capabilities (no CapDrop ALL)")
+    if not any(opt.startswith("no-new-privileges") for opt in host.get("SecurityOpt") or ()):
+        problems.append("may gain privileges (no no-new-privileges)")
+    for namespace in ("NetworkMode", "PidMode", "IpcMode"):
+        if host.get(namespace) == "host":
+            problems.append(f"shares the host's {namespace.removesuffix('Mode').lower()} namespace")
+    problems += [f"mounts {m['Source']}" for m in info.get("Mounts") or () if DOCKER_SOCKET in (m.get("Source") or "")]
+    for port, bindings in (host.get("PortBindings") or {}).items():
+        for binding in bindings or ():
+            address = binding.get("HostIp") or "0.0.0.0"
+            if not ipaddress.ip_address(address).is_loopback:
+                problems.append(f"publishes {port} on {address}, not on loopback")
+    return problems
+
+
+def _app_problems(info: dict[str, Any], memory: int) -> list[str]:
+    """What the app container ``info`` (a replica, a worker) lacks of its hardening."""
+    host, user = info["HostConfig"], info["Config"].get("User") or ""
+    problems = []
+    if user.split(":")[0] in ("", "0", "root"):
+        problems.append(f"runs as root (user {user!r})")
+    if not host.get("ReadonlyRootfs"):
+        problems.append("has a writable root filesystem")
+    if host.get("Memory") != memory * 2**20:
+        problems.append(f"memory limit {host.get('Memory')} bytes, not the app's {memory} MiB")
+    if not (host.get("PidsLimit") or 0) > 0:
+        problems.append("has no process limit")
+    return problems

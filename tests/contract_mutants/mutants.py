@@ -3,12 +3,13 @@ each must fail (:data:`MUTANTS`). ``test_mutants.py`` runs the whole kit against
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -16,6 +17,7 @@ from deployer.errors import DeployFailed
 from deployer.models import (
     Action,
     Deployment,
+    Image,
     IngressResult,
     LogLine,
     NetworkResult,
@@ -23,6 +25,7 @@ from deployer.models import (
     RegistryResult,
     Status,
 )
+from deployer.releases import Release
 from deployer.targets import RunPhases
 from deployer.testing import free_port
 from tests.core.memory_target import Balancer, MemoryDriver, MemoryTarget, Replica, Stack
@@ -126,8 +129,8 @@ class AcceptsABrokenRelease(MemoryTarget):
 
 
 class DeploysAroundThePhases(MemoryTarget):
-    """A re-run of ``up`` reuses the phase results it stored instead of running the phase
-    hooks, so no plugin can wrap or replace a phase then."""
+    """A re-run of ``up`` with the same image reuses the phase results it stored instead
+    of running the phase hooks, so no plugin can wrap or replace a phase then."""
 
     def make_driver(self) -> MemoryDriver:
         return ReusingDriver(self)
@@ -136,7 +139,8 @@ class DeploysAroundThePhases(MemoryTarget):
 class ReusingDriver(MemoryDriver):
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         stack = self.target.stacks.get((ctx.app.name, ctx.stack))
-        if stack is None or stack.results is None:
+        assert ctx.image is not None
+        if stack is None or stack.results is None or stack.results.registry.image_id != ctx.image.id:
             return super().up(ctx, phases)
         self.target.roll_out(ctx)
         results = stack.results
@@ -254,6 +258,70 @@ class KeepsSecretsInPlainText(MemoryTarget):
         (folder / f"{ctx.stack}.json").write_text(json.dumps(dict(ctx.secrets)))
 
 
+class HardensOnlyTheFirstReplica(MemoryTarget):
+    """Runs every replica but the first as root (the one a single probe would see)."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(ctx)
+        for replica in self.stack(ctx).replicas[1:]:
+            replica.uid = 0
+
+
+class PlanAppliesTheRelease(MemoryTarget):
+    """A ``plan`` of a deployed stack rolls the pending release out (and still lists it)."""
+
+    def compute(self, ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, ingress: Any) -> Any:
+        if self.serve and ctx.mode == "plan" and self.deployed.get((ctx.app.name, ctx.stack)) is not None:
+            self.roll_out(ctx)
+        return super().compute(ctx, network, registry, ingress)
+
+
+class KeepsSecretsEncoded(MemoryTarget):
+    """Keeps the secrets it deployed base64-encoded in a state file of the user's."""
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(ctx)
+        folder = Path(os.environ["XDG_STATE_HOME"]) / "memory-target"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{ctx.stack}.b64").write_bytes(base64.b64encode(json.dumps(dict(ctx.secrets)).encode()))
+
+
+class PrintsSecretsInAPendingPlan(MemoryTarget):
+    """Names the secret values among the fields a pending change alters."""
+
+    def changed_fields(self, ctx: PhaseContext, results: Any) -> tuple[str, ...]:
+        fields = super().changed_fields(ctx, results)
+        return (*fields, *ctx.secrets.values()) if fields else fields
+
+
+class DeploysTheFirstImage(MemoryTarget):
+    """Keeps running the first image a stack got, whatever ``up`` built since."""
+
+    first: ClassVar[dict[tuple[str, str], Image]] = {}
+
+    def registry(self, ctx: PhaseContext, network: NetworkResult) -> RegistryResult:
+        return super().registry(self._first(ctx), network)
+
+    def roll_out(self, ctx: PhaseContext) -> None:
+        super().roll_out(self._first(ctx))
+
+    def _first(self, ctx: PhaseContext) -> PhaseContext:
+        assert ctx.image is not None
+        return attrs.evolve(ctx, image=self.first.setdefault((ctx.app.name, ctx.stack), ctx.image))
+
+
+class RollbackChangesNothing(MemoryTarget):
+    """``rollback`` redeploys the image serving now and reports success."""
+
+    def make_driver(self) -> MemoryDriver:
+        return StayingDriver(self)
+
+
+class StayingDriver(MemoryDriver):
+    def rollback_image(self, ctx: PhaseContext, release: Release) -> Image:
+        return super().rollback_image(ctx, self.releases(ctx)[-1])
+
+
 MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "endpoint that does not answer": (SilentEndpoint, "test_up_serves_the_apps_checks", "does not answer"),
     "object left after down": (LeavesAVolume, "test_down_removes_everything", "down left: ['volume contract-data']"),
@@ -314,7 +382,7 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
     "secret kept in a plain-text file": (
         KeepsSecretsInPlainText,
         "test_secret_values_never_appear",
-        "a secret's value is stored in plain text in ['user/xdg_state_home/memory-target/",
+        "a secret's value is stored, as is or encoded, in ['user/xdg_state_home/memory-target/",
     ),
     "secret printed by a rollout": (PrintsSecretsOnRollout, "test_secret_values_never_appear", "a secret's value"),
     "plan that hides a pending release": (
@@ -351,6 +419,36 @@ MUTANTS: dict[str, tuple[type[MemoryTarget], str, str]] = {
         HidesRemovedReplica,
         "test_status_reports_a_replica_removed_behind_its_back",
         "status hides the removed replica",
+    ),
+    "replicas hardened but the first": (
+        HardensOnlyTheFirstReplica,
+        "test_replicas_run_unprivileged_on_a_read_only_root_within_their_memory_limit",
+        "a replica runs as root (replica 2)",
+    ),
+    "plan that applies the pending release": (
+        PlanAppliesTheRelease,
+        "test_a_new_version_rolls_out_without_dropping_requests",
+        "plan of a new release changed what serves",
+    ),
+    "secret kept base64-encoded": (
+        KeepsSecretsEncoded,
+        "test_secret_values_never_appear",
+        "a secret's value is stored, as is or encoded, in ['user/xdg_state_home/memory-target/",
+    ),
+    "secret printed in a pending plan": (
+        PrintsSecretsInAPendingPlan,
+        "test_secret_values_never_appear",
+        "a secret's value was printed",
+    ),
+    "up that keeps the first image": (
+        DeploysTheFirstImage,
+        "test_a_new_image_rolls_out_and_rollback_restores_the_previous_one",
+        "up did not run the new image",
+    ),
+    "rollback that changes nothing": (
+        RollbackChangesNothing,
+        "test_a_new_image_rolls_out_and_rollback_restores_the_previous_one",
+        "rollback did not run the previous image",
     ),
 }
 """Mutant description: (target class, the one kit check it must fail, text of the failure)."""

@@ -7,7 +7,9 @@ sample app (``/`` answers ``sample app version <APP_VERSION>``, ``/healthz`` fai
 ``HEALTHY=false``, one log line per request). A new release starts new replicas, checks
 their health and swaps them in at once, so no request fails; a broken one is refused with
 DeployFailed and the old replicas keep serving. Every object it holds is named in
-``objects``, which the contract's ``leftovers`` reads.
+``objects``, which the contract's ``leftovers`` reads. A replica's env is its image's
+(``ENV``, read from the engine) under the app's, so a new image is a new release; the
+driver records releases and rolls back to an earlier one's image.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from deployer import hookimpl
+from deployer import docker_engine, hookimpl
 from deployer.config_section import Section
 from deployer.errors import DeployFailed
 from deployer.log_lines import merge
@@ -34,6 +36,7 @@ from deployer.models import (
     ComputeResult,
     Deployment,
     ExpressedSpec,
+    Image,
     IngressResult,
     LogLine,
     NetworkResult,
@@ -42,6 +45,7 @@ from deployer.models import (
     RegistryResult,
     Status,
 )
+from deployer.releases import DEPLOYED, Release, current_note, now
 from deployer.targets import RunPhases, TargetInfo, TargetPhases
 from deployer.testing.contract import SECRET_NAME
 
@@ -80,7 +84,8 @@ class Replica:
         elif path == "/whoami":
             secret = self.env.get(SECRET_NAME)
             digest = hashlib.sha256(secret.encode()).hexdigest() if secret is not None else None
-            status, body = 200, json.dumps({"instance": self.instance, "secret_sha256": digest})
+            answer = {"instance": self.instance, "build": self.env.get("BUILD", ""), "secret_sha256": digest}
+            status, body = 200, json.dumps(answer)
         else:
             status, body = 200, f"sample app version {version}\n"
         self.lines.append(LogLine(self.name, f'127.0.0.1 "GET {path} HTTP/1.1" {status} -', _now()))
@@ -89,6 +94,12 @@ class Replica:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def image_env(image_id: str) -> dict[str, str]:
+    """The ``ENV`` of the image ``image_id`` (the core built it on the engine)."""
+    found = docker_engine.connect().image(image_id) or {}
+    return dict(item.partition("=")[::2] for item in (found.get("Config") or {}).get("Env") or ())
 
 
 class Balancer:
@@ -139,6 +150,7 @@ class Stack:
     secrets: dict[str, str] = attrs.field(factory=dict)
     objects: set[str] = attrs.field(factory=set)
     retired: list[Replica] = attrs.field(factory=list)
+    releases: list[Release] = attrs.field(factory=list)
 
 
 class MemoryTarget(TargetPhases):
@@ -232,7 +244,8 @@ class MemoryTarget(TargetPhases):
         """Start new replicas when the env changed, check their health, then swap them in
         (a broken release is refused: the old replicas keep serving)."""
         stack = self.stack(ctx)
-        env = {**ctx.app.env, **ctx.secrets}
+        assert ctx.image is not None
+        env = {**image_env(ctx.image.id), **ctx.app.env, **ctx.secrets}
         if stack.replicas and all(r.env == env for r in stack.replicas) and len(stack.replicas) == ctx.app.replicas.min:
             return
         limit = str(ctx.app.memory * 1024 * 1024)
@@ -314,7 +327,13 @@ class MemoryDriver:
 
     def up(self, ctx: PhaseContext, phases: RunPhases) -> Deployment:
         results = phases(ctx)
-        self.target.stack(ctx).results = results
+        stack = self.target.stack(ctx)
+        stack.results = results
+        serving = stack.releases[-1] if stack.releases else None
+        if serving is None or serving.image_id != results.registry.image_id:
+            number = len(stack.releases) + 1
+            image, image_id = results.registry.image_ref, results.registry.image_id
+            stack.releases.append(Release(number, image, image_id, "", now(), note=current_note()))
         return Deployment(
             target=ctx.target.name,
             stack=ctx.stack,
@@ -331,6 +350,18 @@ class MemoryDriver:
 
     def down(self, ctx: PhaseContext) -> None:
         self.target.remove(ctx)
+
+    def releases(self, ctx: PhaseContext) -> list[Release]:
+        """One release per image deployed, oldest first; the newest serves."""
+        stack = self.target.stacks.get((ctx.app.name, ctx.stack))
+        known = stack.releases if stack else []
+        return [attrs.evolve(r, current=r is known[-1], status=DEPLOYED) for r in known]
+
+    def rollback_image(self, ctx: PhaseContext, release: Release) -> Image:
+        """``release``'s image, as the engine has it."""
+        found = docker_engine.connect().image(release.image_id) or {}
+        repository, _, content = release.image.rpartition(":")
+        return Image(repository, content, release.image_id, (found.get("Config") or {}).get("User") or "")
 
     def exec(self, ctx: PhaseContext, command: Sequence[str], *, replica: int | None = None, tty: bool = False) -> int:
         """In-process replicas run no command: whatever ``command``, print what the kit's

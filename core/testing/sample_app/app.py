@@ -2,8 +2,9 @@
 
 ``/`` answers with ``APP_VERSION``; ``/healthz`` with JSON; ``HEALTHY=false`` makes the
 health check fail (for rollout tests); ``/whoami`` with this process's random instance id
-(which replica answered: the same ids after an ``up`` that changed nothing) and the
-SHA-256 of ``CONTRACT_SECRET`` (never the value); ``/services`` says which database variables the
+(which replica answered: the same ids after an ``up`` that changed nothing), the image's
+``BUILD`` (its build argument: which image runs) and the SHA-256 of ``CONTRACT_SECRET``
+(never the value); ``/services`` says which database variables the
 web got (names only) and whether ``PGHOST:PGPORT`` accepts a connection. Listens on
 ``$PORT``. ``app.py worker`` is a worker: it prints one line saying it started and what
 it got, then waits; ``app.py release`` is a release command: it prints one line and
@@ -50,7 +51,8 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/whoami":
             secret = os.environ.get("CONTRACT_SECRET")
             digest = hashlib.sha256(secret.encode()).hexdigest() if secret is not None else None
-            self._send(200, "application/json", json.dumps({"instance": INSTANCE, "secret_sha256": digest}))
+            answer = {"instance": INSTANCE, "build": os.environ.get("BUILD", ""), "secret_sha256": digest}
+            self._send(200, "application/json", json.dumps(answer))
         elif self.path == "/services":
             self._send(200, "application/json", json.dumps(services()))
         else:

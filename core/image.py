@@ -31,6 +31,7 @@ from deployer import docker_engine, docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
+from deployer.image_user import user_id
 from deployer.models import AppSpec, BuildSpec, Image
 
 KEEP_IMAGES = 3
@@ -240,10 +241,12 @@ def _existing(client: DockerEngine, image: Image) -> Image | None:
     found = client.image(image.tag)
     if found is None:
         return None
+    user = (found.get("Config") or {}).get("User") or ""
     return evolve(
         image,
         id=found["Id"],
-        user=(found.get("Config") or {}).get("User") or "",
+        user=user,
+        uid=user_id(client, found["Id"], user),
         architecture=found.get("Architecture") or "",
         os=found.get("Os") or "",
         volumes=tuple(sorted((found.get("Config") or {}).get("Volumes") or {})),
@@ -257,8 +260,10 @@ def require_non_root(app: AppSpec, image: Image) -> None:
     """
     if image.id and image.runs_as_root and not app.allow_root:
         dockerfile = app.build.context / app.build.dockerfile
+        named = image.user and image.uid == 0 and not image.user.split(":")[0].lstrip("+-").isdigit()
+        user = f"{image.user}, user ID 0 in the image's /etc/passwd" if named else image.user or "not set"
         raise UsageError(
-            f"{dockerfile}: the image runs as root (USER {image.user or 'not set'}); add a non-root "
+            f"{dockerfile}: the image runs as root (USER {user}); add a non-root "
             "USER instruction (e.g. USER 10001) or, if it must run as root, set app.allow_root = true"
         )
 

@@ -192,6 +192,9 @@ class Image:
     built: bool = False
     """True when this run built it (an existing image is reused): a failed ``up``
     removes an image it built that no deployed release ran."""
+    uid: int | None = None
+    """The user ID its ``USER`` resolves to (a name through the image's ``/etc/passwd``:
+    :mod:`deployer.image_user`); None when not known (a rollback's image in a registry)."""
 
     @property
     def tag(self) -> str:
@@ -199,8 +202,12 @@ class Image:
 
     @property
     def runs_as_root(self) -> bool:
+        """Its process runs as user ID 0: by :attr:`uid` when known, else by ``user``
+        (empty, ``root``, or a number equal to 0: ``0000``, ``+0``)."""
+        if self.uid is not None:
+            return self.uid == 0
         name = self.user.split(":")[0]
-        return name in ("", "root", "0")
+        return name in ("", "root") or (name.lstrip("+-").isdigit() and int(name) == 0)
 
 
 # --- what a plan is made of ---------------------------------------------------------------

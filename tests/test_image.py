@@ -407,8 +407,46 @@ def test_an_image_running_as_root_is_refused_before_anything_is_created(tmp_path
 def test_runs_as_root_reads_the_user_field():
     from deployer.models import Image
 
-    assert Image("r", "h", "sha256:x", user="").runs_as_root
-    assert Image("r", "h", "sha256:x", user="0:0").runs_as_root
-    assert Image("r", "h", "sha256:x", user="root").runs_as_root
+    for root in ("", "0:0", "root", "0000", "00:00", "+0", "-0", "root:root"):
+        assert Image("r", "h", "sha256:x", user=root).runs_as_root, root
     assert not Image("r", "h", "sha256:x", user="10001:10001").runs_as_root
-    assert not Image("r", "h", "sha256:x", user="web").runs_as_root
+    assert not Image("r", "h", "sha256:x", user="1000:0").runs_as_root  # the root group is not root
+    assert not Image("r", "h", "sha256:x", user="web").runs_as_root  # a name: its uid decides, when known
+    assert Image("r", "h", "sha256:x", user="web", uid=0).runs_as_root
+
+
+@pytest.mark.docker
+def test_a_named_user_is_looked_up_in_the_images_passwd_once(tmp_path, docker_engine, monkeypatch):
+    """``USER toor`` whose /etc/passwd entry has user ID 0 runs as root, as Docker reads
+    it; ``USER web`` with ID 10001 does not. The answer is kept by image ID, so the
+    engine is asked once."""
+    from deployer import image_user
+    from deployer.errors import UsageError
+    from deployer.testing import write_project
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = tmp_path / "project"
+    config = write_project(project, app={"name": "test-nameduser"})
+    dockerfile = project / "app" / "Dockerfile"
+    original = dockerfile.read_text()
+    try:
+        for line, root in (("useradd -o -u 0 -M toor", True), ("useradd -u 10002 -M web", False)):
+            name = line.split()[-1]
+            dockerfile.write_text(original.replace("USER 10001", f"RUN {line}\nUSER {name}"))
+            app = _session(config).project.app
+            image = image_module.build_image(app, report=lambda _: None, client=docker_engine)
+            assert (image.user, image.runs_as_root) == (name, root)
+            if root:
+                with pytest.raises(UsageError, match=r"USER toor, user ID 0 in the image's /etc/passwd"):
+                    image_module.require_non_root(app, image)
+        monkeypatch.setattr(image_user, "_look_up", lambda *a: pytest.fail("asked the engine again"))
+        assert image_module.build_image(app, report=lambda _: None, client=docker_engine).uid == 10002
+    finally:
+        for found in docker_engine.api.images(filters={"label": f"{docker_labels.APP}=test-nameduser"}):
+            docker_engine.api.remove_image(found["Id"], force=True)
+
+
+def _session(config):
+    from deployer import api
+
+    return api.open_session(config=config, stack="nameduser")

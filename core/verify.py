@@ -163,11 +163,14 @@ def wait_until_passing(
         sleep(interval)
 
 
-def wait_until_serving(base_url: str, checks: Iterable[Check], timeout: float, *, interval: float = 0.2) -> Report:
+def wait_until_serving(
+    base_url: str, checks: Iterable[Check], timeout: float, *, interval: float = 0.2, request_timeout: float = 5.0
+) -> Report:
     """For a driver's ``up``: :func:`wait_until_passing`, then raise
     :class:`~deployer.errors.DeployFailed` (exit 1) naming each failed check when the
-    endpoint does not answer ``checks`` within ``timeout`` seconds."""
-    report = wait_until_passing(base_url, checks, timeout, interval=interval)
+    endpoint does not answer ``checks`` within ``timeout`` seconds (each request within
+    ``request_timeout``: more than the app's health timeout for its health path)."""
+    report = wait_until_passing(base_url, checks, timeout, interval=interval, request_timeout=request_timeout)
     if not report.passed:
         detail = "\n  ".join(report.lines()) or "no checks ran"
         raise DeployFailed(f"{base_url} did not answer the app's checks within {timeout:.0f} s:\n  {detail}")

@@ -354,8 +354,9 @@ def _switch_routes(
     started: list[str],
     drain_seconds: int,
 ) -> tuple[int, ...]:
-    """Route to ``final`` and wait until the load balancer serves the health path through
-    them; return the HAProxy workers from before the reload (:func:`.lb_routes.register`).
+    """Route to ``final`` and wait until the load balancer's own checks pass on them and
+    it serves the health path through them; return the HAProxy workers from before the
+    reload (:func:`.lb_routes.register`).
     When it does not serve (or the wait is interrupted), route back to ``previous``, let
     the requests the ``started`` replicas took finish (at most ``drain_seconds``) and
     remove those replicas before raising: the previous version keeps serving."""
@@ -363,7 +364,8 @@ def _switch_routes(
     workers = lb_routes.register(docker, upstream, final)
     try:
         lb_routes.wait_routed(docker, upstream, final, timeout=30)
-        lb_routes.wait_serving(endpoint, ctx.app.health.path, timeout=30)
+        lb_routes.wait_checked(upstream.stats_port, final, ctx.app.health.path, timeout=30)
+        lb_routes.wait_serving(endpoint, ctx.app.health.path, timeout=30, answer_within=ctx.app.health.timeout + 1)
     except BaseException as error:
 
         def route_back() -> None:

@@ -102,7 +102,8 @@ class LocalDriver:
                 else:  # the first up after an upgrade replaced every container: the old names go too
                     _remove(docker, ctx, _leftovers(docker, ctx))
                 healthy = Check(ctx.app.health.path, status=StatusRange(200, 299))
-                wait_until_serving(results.ingress.endpoint, [healthy], SERVE_TIMEOUT)
+                answer_within = ctx.app.health.timeout + 1
+                wait_until_serving(results.ingress.endpoint, [healthy], SERVE_TIMEOUT, request_timeout=answer_within)
                 if changed:
                     _wait_until_status_agrees(docker, ctx)
             except DeployFailed:

@@ -67,6 +67,8 @@ class Upstream:
     health_path: str
     health_interval: int
     fall: int
+    health_timeout: int
+    """Seconds a check may wait for the health path's answer: the app's ``health.timeout``."""
     stats_port: int | None = None
 
 
@@ -141,7 +143,6 @@ defaults
     timeout http-request 10s
     timeout http-keep-alive 5s
     timeout queue 10s
-    timeout check 2s
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout 502 503 504
@@ -163,6 +164,7 @@ backend {backend}
     option httpchk
     http-check send meth GET uri {_quote(upstream.health_path)} ver HTTP/1.1 hdr Host localhost
     http-check expect rstatus ^2[0-9][0-9]$
+    timeout check {upstream.health_timeout}s
     default-server check inter {upstream.health_interval}s fall {upstream.fall} rise 1 resolvers docker resolve-prefer ipv4 init-addr last,libc,none
 {servers}"""
 

@@ -67,6 +67,7 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
         health_path=ctx.app.health.path,
         health_interval=settings.health_interval,
         fall=ctx.app.health.retries,
+        health_timeout=ctx.app.health.timeout,
         stats_port=published_stats,
     )
     return IngressResult(endpoint=endpoint(settings), attach=upstream, extra={"container": name}, changes=(change,))

@@ -163,9 +163,10 @@ def wait_routed(docker: DockerEngine, upstream: Upstream, members: tuple[str, ..
         time.sleep(0.05)
 
 
-def wait_serving(url: str, path: str, timeout: float) -> None:
+def wait_serving(url: str, path: str, timeout: float, *, answer_within: float = 2) -> None:
     """Wait until ``url`` + ``path`` answers a healthy status (any 2xx,
-    :data:`~deployer.healthcheck.HEALTHY_STATUSES`) through the load balancer.
+    :data:`~deployer.healthcheck.HEALTHY_STATUSES`) through the load balancer, each
+    request given ``answer_within`` seconds.
 
     :raises DeployFailed: it did not within ``timeout`` seconds.
     """
@@ -174,7 +175,7 @@ def wait_serving(url: str, path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
-        connection = http.client.HTTPConnection(host, port, timeout=2)
+        connection = http.client.HTTPConnection(host, port, timeout=answer_within)
         try:
             connection.request("GET", path)
             status = connection.getresponse().status
@@ -190,20 +191,57 @@ def wait_serving(url: str, path: str, timeout: float) -> None:
     raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: {last}")
 
 
-def serving(stats_port: int | None) -> set[str]:
-    """The servers the load balancer reports ``UP`` (its health checks pass), from its
-    stats CSV; empty when the stats cannot be read."""
+def server_states(stats_port: int | None) -> dict[str, str]:
+    """Each server's state as the load balancer reports it (``UP``: its health checks
+    pass; ``DOWN``: they failed; ``UP 1/2``: going down), from its stats CSV; empty when
+    the stats cannot be read."""
+    return {row["svname"]: row.get("status", "") for row in _servers(stats_port)}
+
+
+def wait_checked(stats_port: int | None, members: tuple[str, ...], path: str, timeout: float) -> None:
+    """Wait until the load balancer's own health checks (``GET path``) have passed on each
+    of ``members``: HAProxy reports it ``UP`` after a check it ran, not the ``UP`` a new
+    server starts in. An app can answer deployer's and Docker's probes and still fail
+    HAProxy's (a ``Host`` it refuses, an answer slower than HAProxy waits). Nothing to
+    wait for when the stats cannot be read (the wait through the endpoint still runs).
+
+    :raises DeployFailed: HAProxy marked one ``DOWN`` (with its last check's result), or
+        they did not all pass within ``timeout`` seconds.
+    """
+    if not stats_port:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = {row["svname"]: row for row in _servers(stats_port)}
+        down = [rows[name] for name in members if rows.get(name, {}).get("status", "").startswith("DOWN")]
+        if down:
+            results = "; ".join(f"{row['svname']}: {_check_result(row)}" for row in down)
+            raise DeployFailed(f"the load balancer's health checks (GET {path}) fail: {results}")
+        if rows and all(_passed(rows.get(name, {})) for name in members):
+            return
+        if time.monotonic() > deadline:
+            raise DeployFailed(f"the load balancer's health checks (GET {path}) did not pass within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def _passed(row: dict[str, str]) -> bool:
+    """HAProxy's stats row of a server says its last check, one HAProxy ran, passed."""
+    return row.get("status", "").startswith("UP") and "OK" in row.get("check_status", "")
+
+
+def _check_result(row: dict[str, str]) -> str:
+    """HAProxy's last check of a server in words: ``Layer7 wrong status, HTTP 500``."""
+    code = f", HTTP {row['check_code']}" if row.get("check_code") else ""
+    return f"{row.get('check_desc') or row.get('check_status') or 'failed'}{code}"
+
+
+def _servers(stats_port: int | None) -> list[dict[str, str]]:
+    """HAProxy's stats rows of its servers (not the frontend and backend totals), each
+    field by its CSV header name; none when the stats cannot be read."""
     csv = _stats_csv(stats_port) if stats_port else None
     if not csv:
-        return set()
+        return []
     lines = csv.splitlines()
     header = lines[0].lstrip("# ").split(",")
-    if "status" not in header or "svname" not in header:
-        return set()
-    name, status = header.index("svname"), header.index("status")
-    up = set()
-    for line in lines[1:]:
-        fields = line.split(",")
-        if len(fields) > status and fields[status].startswith("UP") and fields[name] not in ("FRONTEND", "BACKEND"):
-            up.add(fields[name])
-    return up
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+    return [row for row in rows if row.get("svname") not in (None, "FRONTEND", "BACKEND")]

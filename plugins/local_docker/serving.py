@@ -70,13 +70,16 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     outside = [r for r in replicas if r not in routed and r not in standby]
     lb_problem = _lb_problem(ctx, lb, network)
     reachable = [] if lb_problem else [r for r in routed if engine.runs_on(r, network)]
-    healthy = [r for r in reachable if engine.health(r) == "healthy"]
-    starting = [r for r in reachable if engine.health(r) == "starting"]
-    if starting:
-        # up routes to a replica once it answers its check, which can be before Docker's
-        # first HEALTHCHECK run: HAProxy's own checks say whether it is healthy
-        up = lb_routes.serving(stats_port)
-        healthy += [r for r in starting if engine.name(r) in up]
+    # A replica serves when Docker's check passes and HAProxy's does not fail (a Host the
+    # app refuses fails only HAProxy's); up routes to a replica once it answers its
+    # check, which can be before Docker's first HEALTHCHECK run: HAProxy's says then.
+    states = lb_routes.server_states(stats_port)
+    healthy = [
+        r
+        for r in reachable
+        if (engine.health(r) == "healthy" and not states.get(engine.name(r), "").startswith("DOWN"))
+        or (engine.health(r) == "starting" and states.get(engine.name(r), "").startswith("UP"))
+    ]
 
     parts = [f"{lb_problem}: run `{restart()}` to bring it back"] if lb_problem else []
     stopped = sum(1 for r in routed if not engine.is_up(r) and not engine.is_paused(r))

@@ -13,7 +13,7 @@ from deployer.plugins.local_docker.haproxy_config import (
     routes_from_stats,
 )
 
-UPSTREAM = Upstream(container="lb", app_port=8000, health_path="/healthz", health_interval=2, fall=3)
+UPSTREAM = Upstream(container="lb", app_port=8000, health_path="/healthz", health_interval=2, fall=3, health_timeout=5)
 
 
 def test_a_rendered_config_reads_back_as_its_routes():
@@ -26,7 +26,7 @@ def test_a_rendered_config_reads_back_as_its_routes():
 
 
 def test_the_config_id_changes_with_how_replicas_are_checked_not_with_members():
-    other = Upstream(container="lb", app_port=8000, health_path="/ready", health_interval=2, fall=3)
+    other = Upstream(container="lb", app_port=8000, health_path="/ready", health_interval=2, fall=3, health_timeout=5)
 
     assert config_id(other) != config_id(UPSTREAM)
     assert f"backend app-{config_id(UPSTREAM)}\n" in render(UPSTREAM, ("a",))
@@ -49,6 +49,6 @@ def test_routes_from_the_stats_csv_are_the_backend_servers():
 
 
 def test_a_health_path_is_quoted_for_haproxy():
-    text = render(Upstream("lb", 8000, '/he"al$th', 2, 3), ())
+    text = render(Upstream("lb", 8000, '/he"al$th', 2, 3, 5), ())
 
     assert 'uri "/he\\"al\\$th" ver HTTP/1.1' in text

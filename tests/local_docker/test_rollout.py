@@ -181,7 +181,7 @@ def test_a_new_version_the_load_balancer_cannot_serve_is_routed_back(stack, traf
     stack.up()
     old = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}
 
-    def not_serving(url, path, timeout):
+    def not_serving(url, path, timeout, **_):
         raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: status 503")
 
     monkeypatch.setattr(lb_routes, "wait_serving", not_serving)
@@ -193,6 +193,32 @@ def test_a_new_version_the_load_balancer_cannot_serve_is_routed_back(stack, traf
     assert {c["Names"][0].lstrip("/") for c in stack.containers("replica")} == old
     assert [requests.get(stack.url(), timeout=5).text for _ in range(10)] == ["version 1\n"] * 10
     assert traffic.bodies.get("version 1"), traffic.bodies  # and the new ones served while they were routed
+
+
+def test_a_health_path_slower_than_two_seconds_but_within_its_timeout_deploys(stack):
+    """The load balancer's check waits the app's ``health.timeout`` (here 5 s) for the
+    answer, as Docker's and deployer's own probes do: a 3 s health path serves."""
+    stack.env = {"HEALTH": "slow:3"}
+    stack.app_keys = {"health": {"interval": 10, "timeout": 5, "retries": 2, "start_period": 0}}
+    stack.up()
+    assert requests.get(stack.url("/healthz"), timeout=10).status_code == 200
+
+
+def test_a_release_whose_load_balancer_checks_fail_is_routed_back_at_once(stack, traffic):
+    """Docker's check and a request through the endpoint pass (their Host is 127.0.0.1),
+    HAProxy's check does not (its Host is localhost, which the app refuses): up waits for
+    HAProxy's own checks, routes back once HAProxy marks a new replica down and says why.
+    Before, up returned "deployed" and the endpoint answered 503 a few seconds later."""
+    stack.up()
+    stack.version, stack.env = "2", {"HEALTH": "host:127.0.0.1"}
+    started = time.monotonic()
+    with traffic(stack.url()) as load, pytest.raises(DeployFailed) as caught:
+        stack.up()
+    assert time.monotonic() - started < 25, "routed back before the 30 s wait ran out"
+    assert "the load balancer's health checks (GET /healthz) fail" in str(caught.value), str(caught.value)
+    assert "HTTP 500" in str(caught.value)
+    assert [requests.get(stack.url(), timeout=5).text for _ in range(4)] == ["version 1\n"] * 4
+    assert load.sent > 0
 
 
 def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):

@@ -1,9 +1,12 @@
 """Test app: GET / answers "version $APP_VERSION"; GET /healthz answers 200, or 500 when
-$HEALTH is "fail". Listens on $BIND (default 0.0.0.0). Stops cleanly on SIGTERM."""
+$HEALTH is "fail"; with "slow:N" it answers after N seconds; with "host:H" only a request
+whose Host header starts with H gets 200 (as an app checking allowed hosts). Listens on
+$BIND (default 0.0.0.0). Stops cleanly on SIGTERM."""
 
 import os
 import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -13,7 +16,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/healthz":
-            ok = os.environ.get("HEALTH") != "fail"
+            mode, _, value = os.environ.get("HEALTH", "").partition(":")
+            if mode == "slow":
+                time.sleep(float(value))
+            ok = mode != "fail" and (mode != "host" or (self.headers.get("Host") or "").startswith(value))
             status, body = (200, b"ok\n") if ok else (500, b"unhealthy\n")
         else:
             status, body = 200, f"version {os.environ['APP_VERSION']}\n".encode()

@@ -54,10 +54,12 @@ NUL_REASON = (
 
 def find_config(start: Path) -> Path:
     """The config file for ``start``: the nearest ``deployer.toml``, or a ``pyproject.toml``
-    with a ``[tool.deployer]`` table, searching upwards."""
+    with a ``[tool.deployer]`` table, searching upwards. A ``deployer.toml`` that is there
+    but broken (a folder, a dangling symbolic link) is the one found, so that its error
+    is shown rather than a config further up used in its place."""
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_FILE
-        if candidate.is_file():
+        if candidate.is_file() or os.path.lexists(candidate):
             return candidate
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and "tool" in (doc := _read_toml(pyproject)) and "deployer" in doc["tool"]:
@@ -93,6 +95,10 @@ def load_project(
             if path.is_symlink()
             else "file not found"
         )
+        if config is None:  # found by the search: it stops there, not at a config further up
+            raise ConfigError(
+                CONFIG_FILE, f"{path} {problem}; fix or remove it, or pass --config (the search stops at the nearest)"
+            )
         raise ConfigError("--config", problem, value=str(path))
     document = _read_toml(path)
     if path.name == "pyproject.toml":

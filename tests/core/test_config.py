@@ -203,6 +203,25 @@ def test_a_config_path_that_is_no_toml_file_says_what_it_is(tmp_path: Path, make
     assert problem in result.output
 
 
+@pytest.mark.parametrize(
+    "make",
+    [lambda path: path.mkdir(), lambda path: path.symlink_to("nowhere.toml"), lambda path: os.mkfifo(path)],
+    ids=["folder", "dangling-link", "fifo"],
+)
+def test_a_broken_config_found_by_the_search_is_an_error_not_skipped_for_one_above(tmp_path: Path, monkeypatch, make):
+    """A parent folder's config must not be used in its place: ``down`` would then remove
+    the parent's app."""
+    (tmp_path / "deployer.toml").write_text('[app]\nname = "parent"\nport = 8000\n')
+    child = tmp_path / "child"
+    child.mkdir()
+    make(child / "deployer.toml")
+    monkeypatch.chdir(child)
+    result = CliRunner().invoke(app, ["down"])
+    assert result.exit_code == 2, result.output
+    assert f"deployer.toml: {child / 'deployer.toml'} is" in result.output
+    assert "the search stops at the nearest" in result.output
+
+
 def test_a_date_is_shown_as_toml_writes_it(make_project):
     config = make_project(GOOD.replace("LEVEL = 3 }", "LEVEL = 3, BUILT = 1979-05-27 }"))
     with pytest.raises(ConfigError, match=r"not a date \(got 1979-05-27\)"):

@@ -175,7 +175,7 @@ def _create(
         image,
         name=name,
         command=list(app.command) if app.command else None,
-        hostname=name,
+        hostname=engine.hostname(name),
         environment={**app.env, **(ctx.services.env if ctx.services else {}), **ctx.secrets, "PORT": str(app.port)},
         labels=engine.labels(
             ctx,

@@ -313,7 +313,7 @@ def _create(docker: DockerEngine, ctx: PhaseContext, image_ref: str, network: st
     created = docker.api.create_container(
         image_ref,
         name=container,
-        hostname=container,
+        hostname=engine.hostname(container),
         user="postgres",
         environment={
             "PGDATA": PGDATA,

@@ -10,6 +10,7 @@ keeps an unchanged ``up`` fast.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import tarfile
@@ -166,6 +167,21 @@ def containers(docker: DockerEngine, ctx: PhaseContext, role: str | None = None)
 def role(row: dict[str, Any]) -> str | None:
     """The role label of a summary (container, network or volume)."""
     return (row.get("Labels") or {}).get(docker_labels.ROLE)
+
+
+HOSTNAME_MAX = 63
+"""The longest hostname a container gets: a DNS label's 63 characters (the kernel refuses
+a hostname of 65 or more, and Docker then fails to start the container)."""
+
+
+def hostname(container: str) -> str:
+    """The hostname of the container named ``container``: its name, or when that is longer
+    than :data:`HOSTNAME_MAX` (a worker's, with the longest app, stack and worker names),
+    its start and a short hash of the whole, so two long names still differ."""
+    if len(container) <= HOSTNAME_MAX:
+        return container
+    digest = hashlib.sha256(container.encode()).hexdigest()[:8]
+    return f"{container[: HOSTNAME_MAX - len(digest) - 1].rstrip('.-')}-{digest}"
 
 
 def name(row: dict[str, Any]) -> str:

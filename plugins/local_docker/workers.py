@@ -94,7 +94,7 @@ def _create(
         image,
         name=container,
         command=list(worker.command),
-        hostname=container,
+        hostname=engine.hostname(container),
         environment=workload_env(ctx),
         labels=engine.labels(ctx, engine.ROLE_WORKER, **{docker_labels.SPEC_HASH: digest, WORKER: worker.name}),
         host_config=host_config,

@@ -216,16 +216,38 @@ def http_get(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Get:
 
     def get(path: str) -> Response:
         request = urllib.request.Request(base + path, headers={"User-Agent": "deployer-verify"})
+        deadline = time.monotonic() + timeout
         try:
             with opener.open(request, timeout=timeout) as raw:
-                return Response(raw.status, dict(raw.headers.items()), raw.read(MAX_BODY_BYTES))
+                return Response(raw.status, dict(raw.headers.items()), read_within(raw, MAX_BODY_BYTES, deadline))
         except urllib.error.HTTPError as error:
             with error:
-                return Response(error.code, dict(error.headers.items()), error.read(MAX_BODY_BYTES))
+                body = read_within(error, MAX_BODY_BYTES, deadline)
+                return Response(error.code, dict(error.headers.items()), body)
         except http.client.HTTPException as error:  # a malformed or truncated response
             raise OSError(f"invalid HTTP response: {error!r}") from error
 
     return get
+
+
+def read_within(response: Any, limit: int, deadline: float) -> bytes:
+    """Up to ``limit`` bytes of ``response``'s body (an ``http.client`` response, or
+    urllib's), read as they come until ``time.monotonic()`` reaches ``deadline``: a body
+    sent a byte at a time cannot hold the reader past it.
+
+    :raises TimeoutError: the body was still coming at ``deadline``.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the body was still coming when the request's time ran out")
+        chunk = response.read1(min(64 * 1024, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 # --- internals ----------------------------------------------------------------------------

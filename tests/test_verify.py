@@ -409,3 +409,30 @@ def test_the_website_container_passes_the_repository_checks(website_url):
     report = require_passed(run_checks(website_url, checks))
 
     assert len(report.results) == len(checks)
+
+
+def test_a_body_sent_a_byte_at_a_time_fails_its_check_within_the_timeout():
+    """Headers at once, then one byte every 0.3 s of a 1 kB body: the check fails when its
+    time is up instead of reading for five minutes (before: each byte reset the timeout)."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            while not stop.wait(0.3):
+                connection.sendall(b"x")
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    try:
+        report = run_checks(f"http://127.0.0.1:{server.getsockname()[1]}", [Check("/healthz")], timeout=1.5)
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 4
+    assert not report.passed and "still coming" in report.lines()[0], report.lines()

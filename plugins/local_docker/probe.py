@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import time
 from typing import Any
 
 from deployer.docker_engine import DockerEngine
 from deployer.healthcheck import DRAINED_BODY_MAX
+from deployer.verify import read_within
 
 INTERVAL = 0.1
 """Seconds between two direct probes of a waiting replica."""
@@ -56,18 +58,18 @@ def answer(ip: str, port: int, path: str) -> str:
             return REFUSED
         except (OSError, http.client.HTTPException):
             return NO_ANSWER
-        _drain(response)  # the status decides; the body is read so that closing resets nothing
+        _drain(response, time.monotonic() + TIMEOUT)  # the status decides; read so that closing resets nothing
         return HEALTHY if 200 <= response.status < 300 else NO_ANSWER
     finally:
         connection.close()
 
 
-def _drain(response: http.client.HTTPResponse) -> None:
-    """Read a body of known length up to :data:`~deployer.healthcheck.DRAINED_BODY_MAX`,
-    ignoring its errors: the app closes first (``Connection: close``) and no unread byte is
-    left, so closing does not reset the connection, which an app that logs failed reads
-    (``http.server``) reports with a traceback, ten times a second. A streamed or larger
-    body is left alone, as the container check does."""
+def _drain(response: http.client.HTTPResponse, deadline: float) -> None:
+    """Read a body of known length up to :data:`~deployer.healthcheck.DRAINED_BODY_MAX`
+    until ``deadline``, ignoring its errors: the app closes first (``Connection: close``)
+    and no unread byte is left, so closing does not reset the connection, which an app
+    that logs failed reads (``http.server``) reports with a traceback, ten times a second.
+    A streamed or larger body is left alone, as the container check does."""
     if response.length is not None and response.length <= DRAINED_BODY_MAX:
         with contextlib.suppress(OSError, http.client.HTTPException):
-            response.read()
+            read_within(response, DRAINED_BODY_MAX, deadline)

@@ -59,7 +59,8 @@ class LocalContract(TargetContract):
         """Read from the engine (``docker inspect`` of every container labelled with the
         stack), not through the target: none is privileged, adds a capability or keeps
         one (``CapDrop`` ``ALL``), may gain privileges (``no-new-privileges``), shares the
-        host's network, PID or IPC namespace, or mounts the Docker socket; every published
+        host's network, PID or IPC namespace, mounts the Docker socket, or keeps an endless
+        log (``json-file`` without ``max-size``); every published
         port is on loopback; every replica and worker runs as a user other than root, on a
         read-only root, under the app's memory and a process limit; and exactly the
         desired replicas run (a replaced release's are gone, or paused as the standby)."""
@@ -110,6 +111,9 @@ def _host_problems(info: dict[str, Any]) -> list[str]:
         if host.get(namespace) == "host":
             problems.append(f"shares the host's {namespace.removesuffix('Mode').lower()} namespace")
     problems += [f"mounts {m['Source']}" for m in info.get("Mounts") or () if DOCKER_SOCKET in (m.get("Source") or "")]
+    log = host.get("LogConfig") or {}
+    if log.get("Type") == "json-file" and not (log.get("Config") or {}).get("max-size"):
+        problems.append("keeps every line it prints on disk (json-file log without max-size)")
     for port, bindings in (host.get("PortBindings") or {}).items():
         for binding in bindings or ():
             address = binding.get("HostIp") or "0.0.0.0"

@@ -309,6 +309,7 @@ def _create(docker: DockerEngine, ctx: PhaseContext, image_ref: str, network: st
         security_opt=["no-new-privileges"],
         cap_drop=["ALL"],
         shm_size="128m",
+        log_config=engine.LOG_CONFIG,
     )
     created = docker.api.create_container(
         image_ref,

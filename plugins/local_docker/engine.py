@@ -248,9 +248,15 @@ PIDS_LIMIT = 512
 exhausting the host."""
 
 
+LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
+"""Every container's log: Docker's JSON files, rotated at 10 MB and 3 files, so an app
+that prints without end keeps 30 MB on disk, not all it ever printed (``deployer logs``
+then shows the newest 30 MB)."""
+
+
 def hardened_host_config(docker: DockerEngine, settings: LocalSettings, *, memory: int, **extra: Any) -> Any:
     """The host config of every app container: ``memory`` MiB, :data:`PIDS_LIMIT`,
-    every capability dropped, ``no-new-privileges``, a read-only root filesystem with a
+    :data:`LOG_CONFIG`, every capability dropped, ``no-new-privileges``, a read-only root filesystem with a
     tmpfs ``/tmp`` when ``settings.read_only``, and an init process (Docker's
     ``docker-init``) as PID 1, which forwards signals and reaps zombies: an app that sets
     no SIGTERM handler of its own still stops at once on ``docker stop`` instead of after
@@ -264,5 +270,6 @@ def hardened_host_config(docker: DockerEngine, settings: LocalSettings, *, memor
         cap_drop=["ALL"],
         read_only=settings.read_only,
         tmpfs={"/tmp": "size=64m"} if settings.read_only else None,
+        log_config=LOG_CONFIG,
         **extra,
     )

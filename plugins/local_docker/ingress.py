@@ -125,6 +125,7 @@ def _create_lb(
         mem_limit=f"{LB_MEMORY_MIB}m",
         nano_cpus=int(LB_CPUS * 1_000_000_000),
         pids_limit=LB_PIDS_LIMIT,
+        log_config=engine.LOG_CONFIG,
     )
     created = docker.api.create_container(
         tag,

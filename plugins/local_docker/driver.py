@@ -33,7 +33,7 @@ from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.log_lines import merge
 from deployer.models import Change, Check, Deployment, Image, LogLine, PhaseContext, Plan, Status, StatusRange
-from deployer.plugins.local_docker import compute, database, engine, oneoff, releases, serving, workers
+from deployer.plugins.local_docker import compute, database, engine, oneoff, releases, restarts, serving, workers
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of
@@ -199,6 +199,7 @@ class LocalDriver:
             return Status(target="local", stack=ctx.stack, deployed=False, desired=ctx.app.replicas.min)
         seen = serving.read(docker, ctx, rows, cache(partial(_restart_command, ctx, docker)))
         shown = seen.routed or seen.outside  # what serves, else what is there
+        restarted = restarts.read(docker, shown)
         images = Counter(r["Image"] for r in shown)
         now = time.time()
         return Status(
@@ -211,7 +212,7 @@ class LocalDriver:
             image=images.most_common(1)[0][0] if images else None,
             spec=compute.expressed_spec(docker, shown, seen.members),
             advice=seen.advice,
-            notice=seen.notice,
+            notice="; ".join(filter(None, [seen.notice, restarts.notice(ctx, restarted)])),
             details={
                 **database.status(docker, rows),
                 **workers.status(rows),
@@ -219,8 +220,8 @@ class LocalDriver:
                 "load_balancer": [
                     {"name": engine.name(r), "state": r["State"]} for r in rows if engine.role(r) == engine.ROLE_LB
                 ],
-                "replicas": [_replica(r, now) for r in seen.routed],
-                "not_routed": [_replica(r, now) for r in seen.outside],
+                "replicas": [_replica(r, now, restarted) for r in seen.routed],
+                "not_routed": [_replica(r, now, restarted) for r in seen.outside],
                 "standby": [{"name": engine.name(r), "image": r["Image"]} for r in seen.standby],
             },
         )
@@ -366,14 +367,15 @@ def _restart_command(ctx: PhaseContext, docker: DockerEngine) -> str:
     return ctx.command_line(f"rollback {back_to}" if back_to is not None else "up")
 
 
-def _replica(row: dict[str, Any], now: float) -> dict[str, Any]:
-    """A replica as ``status`` details it."""
+def _replica(row: dict[str, Any], now: float, restarted: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A replica as ``status`` details it (with its restarts when it restarted)."""
     return {
         "name": engine.name(row),
         "state": row["State"],
         "health": engine.health(row),
         "image": row["Image"],
         "age": _age(now - row["Created"]),
+        **restarted.get(engine.name(row), {}),
     }
 
 

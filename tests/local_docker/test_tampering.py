@@ -5,6 +5,7 @@ to run whenever fewer replicas serve than desired, and ``up`` brings the stack b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -173,3 +174,18 @@ def test_a_removed_replica_leaves_the_spec_as_deployed_and_status_degraded(stack
     seen = json.loads(shown)
     assert code == 1 and seen["degraded"], shown
     assert (seen["healthy"], seen["desired"], seen["spec"]["replicas"]) == (1, 2, 2), shown
+
+
+def test_a_replica_that_crashed_and_was_restarted_is_shown_with_its_restarts(stack):
+    """Docker's restart policy brings a crashed replica back healthy: status still says
+    it restarted, when, and to read the logs (before, it showed a healthy replica only)."""
+    stack.replicas = 1
+    stack.up()
+    with contextlib.suppress(requests.RequestException):
+        requests.get(f"http://127.0.0.1:{stack.port}/crash", timeout=5)
+    deadline = time.monotonic() + 30
+    while "restarted 1 time(s)" not in (shown := status(stack)[1]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "restarted 1 time(s), last at" in shown and "shows why" in shown, shown
+    replica = json.loads(status(stack, "--json")[1])["details"]["replicas"][0]
+    assert replica["restarts"] == 1, replica

@@ -1,6 +1,7 @@
 """Test app: GET / answers "version $APP_VERSION"; GET /healthz answers 200, or 500 when
 $HEALTH is "fail"; with "slow:N" it answers after N seconds; with "host:H" only a request
-whose Host header starts with H gets 200 (as an app checking allowed hosts). Listens on
+whose Host header starts with H gets 200 (as an app checking allowed hosts). GET /crash
+ends the process at once with exit code 3 (a crash). Listens on
 $BIND (default 0.0.0.0). Stops cleanly on SIGTERM."""
 
 import os
@@ -15,6 +16,8 @@ class Handler(BaseHTTPRequestHandler):
     wbufsize = 64 * 1024  # a response leaves in one write, as from most servers: never half sent
 
     def do_GET(self):
+        if self.path == "/crash":
+            os._exit(3)
         if self.path == "/healthz":
             mode, _, value = os.environ.get("HEALTH", "").partition(":")
             if mode == "slow":

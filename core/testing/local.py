@@ -17,11 +17,12 @@ container of the stack is locked down, and ``status`` with the load balancer sto
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import engine, serving
-from deployer.testing.contract import ContractRun, TargetContract
+from deployer.testing.contract import ContractRun, TargetContract, encoded_forms
 from deployer.testing.ports import free_port
 
 DOCKER_SOCKET = "docker.sock"
@@ -59,18 +60,23 @@ class LocalContract(TargetContract):
         """Read from the engine (``docker inspect`` of every container labelled with the
         stack), not through the target: none is privileged, adds a capability or keeps
         one (``CapDrop`` ``ALL``), may gain privileges (``no-new-privileges``), shares the
-        host's network, PID or IPC namespace, mounts the Docker socket, or keeps an endless
-        log (``json-file`` without ``max-size``); every published
+        host's network, PID or IPC namespace, mounts the Docker socket, keeps an endless
+        log (``json-file`` without ``max-size``) or holds a secret's value in a label
+        (labels are readable by anyone who can list containers); every published
         port is on loopback; every replica and worker runs as a user other than root, on a
         read-only root, under the app's memory and a process limit; and exactly the
         desired replicas run (a replaced release's are gone, or paused as the standby)."""
         run.ensure_up()
         docker = engine.client()
         memory = run.session().project.app.memory
+        forms = encoded_forms(run.secret.encode())
         problems, running = [], 0
         for row in docker.api.containers(all=True, filters=engine.selector(run.context())):
             info = docker.api.inspect_container(row["Id"])
             problems += [f"{engine.name(row)}: {problem}" for problem in _host_problems(info)]
+            labels = json.dumps(info["Config"].get("Labels") or {}).encode()
+            if any(form in labels for form in forms):
+                problems.append(f"{engine.name(row)}: a label holds a secret's value (the env is the place for it)")
             if engine.role(row) in (engine.ROLE_REPLICA, engine.ROLE_WORKER):
                 problems += [f"{engine.name(row)}: {problem}" for problem in _app_problems(info, memory)]
             if engine.role(row) == engine.ROLE_REPLICA and info["State"]["Running"] and not info["State"]["Paused"]:

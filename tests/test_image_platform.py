@@ -21,7 +21,7 @@ def test_existing_image_carries_its_architecture_and_os(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     found = {
         "Id": "sha256:" + "1" * 64,
-        "Config": {"User": "app", "Volumes": {"/tmp": {}, "/data": {}}},
+        "Config": {"User": "10001", "Volumes": {"/tmp": {}, "/data": {}}},
         "Architecture": "arm64",
         "Os": "linux",
     }

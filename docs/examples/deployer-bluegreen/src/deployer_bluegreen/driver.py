@@ -19,7 +19,8 @@ import docker
 from deployer.checks import default_checks
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.log_lines import merge, moment
-from deployer.models import Deployment, ExpressedSpec, LogLine, Plan, Status
+from deployer.models import Deployment, ExpressedSpec, Image, LogLine, Plan, Status
+from deployer.releases import Release, current_note, now
 from deployer.verify import wait_until_serving
 
 from deployer_bluegreen import platform as pf
@@ -102,6 +103,7 @@ class BlueGreenDriver:
         results = phases(ctx)
         endpoint = results.ingress.endpoint
         wait_until_serving(endpoint, default_checks(ctx.app.health.path), of(ctx).health_timeout)
+        _record(ctx, results.registry)
         return Deployment(
             target=NAME,
             stack=ctx.stack,
@@ -127,6 +129,24 @@ class BlueGreenDriver:
             spec=ExpressedSpec.from_app(ctx.app, image_id),
             outputs={"endpoint": results.ingress.endpoint},
         )
+
+    def releases(self, ctx) -> list[Release]:
+        """The images deployed, oldest first (a new one is recorded when an ``up`` runs
+        another image); the newest serves."""
+        known = pf.read_releases(ctx)
+        return [
+            Release(r["number"], r["image"], r["image_id"], "", r["created"], note=r["note"], current=r is known[-1])
+            for r in known
+        ]
+
+    def rollback_image(self, ctx, release: Release) -> Image:
+        """``release``'s image from the local image store, to deploy as a new colour."""
+        try:
+            found = pf.client().images.get(release.image_id)
+        except docker.errors.ImageNotFound:
+            raise UsageError(f"release {release.number}'s image {release.image} is gone: run `deployer up`") from None
+        repository, _, content = release.image.rpartition(":")
+        return Image(repository, content, found.id, (found.attrs.get("Config") or {}).get("User") or "")
 
     def down(self, ctx) -> None:
         client = pf.client()
@@ -183,6 +203,17 @@ class BlueGreenDriver:
             if lines:
                 since = moment(lines[-1].timestamp) or since
             time.sleep(1)
+
+
+def _record(ctx, registry) -> None:
+    """Record a release when this ``up`` runs another image than the newest release."""
+    known = pf.read_releases(ctx)
+    if known and known[-1]["image_id"] == registry.image_id:
+        return
+    number = known[-1]["number"] + 1 if known else 1
+    image = {"image": registry.image_ref, "image_id": registry.image_id, "created": now(), "note": current_note()}
+    pf.write_releases(ctx, [*known, {"number": number, **image}])
+    ctx.report(f"release {number} recorded")
 
 
 def _check_port(ctx, settings) -> None:

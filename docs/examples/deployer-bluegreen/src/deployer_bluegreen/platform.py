@@ -1,7 +1,7 @@
 """Names, labels and Docker access shared by the phases, the driver and the tests.
 Docker itself is the state: every object carries ``dev.bluegreen.app``/``.stack``/``.role``;
 the proxy's ``/cfg/upstreams`` file says which colour serves and how many replicas are
-desired."""
+desired, and ``/cfg/releases`` lists the releases (the images deployed, for rollback)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from deployer.errors import DeployFailed, EnvironmentProblem
 APP, STACK, ROLE, COLOUR, SPEC = (f"dev.bluegreen.{k}" for k in ("app", "stack", "role", "colour", "spec"))
 PROXY_PORT = 8080  # inside the proxy container
 CFG = "/cfg/upstreams"
+RELEASES = "/cfg/releases"
 
 
 def prefix(ctx) -> str:
@@ -76,10 +77,28 @@ def port_taken(settings, reason: str) -> str:
 
 def read_routes(ctx) -> dict | None:
     """The proxy's live routing file: {"colour", "upstreams", "replicas", "spec"}."""
+    return _read_json(ctx, CFG)
+
+
+def write_routes(ctx, routes: dict) -> None:
+    _write_json(ctx, CFG, routes, "switch")
+
+
+def read_releases(ctx) -> list[dict]:
+    """The stack's releases, oldest first: {"number", "image", "image_id", "created", "note"}."""
+    return _read_json(ctx, RELEASES) or []
+
+
+def write_releases(ctx, releases: list[dict]) -> None:
+    _write_json(ctx, RELEASES, releases, "record a release in")
+
+
+def _read_json(ctx, path: str):
+    """The JSON document at ``path`` in the proxy's volume; None when there is none."""
     p = proxy(ctx)
     if p is None or p.status != "running":
         return None
-    code, out = p.exec_run(["cat", CFG], user="0")
+    code, out = p.exec_run(["cat", path], user="0")
     if code != 0:
         return None
     try:
@@ -88,20 +107,20 @@ def read_routes(ctx) -> dict | None:
         return None
 
 
-def write_routes(ctx, routes: dict) -> None:
+def _write_json(ctx, path: str, value, doing: str) -> None:
     p = proxy(ctx)
     code, out = p.exec_run(
         [
             "python3",
             "-c",
             "import os, sys\np = sys.argv[1]\nopen(p + '.tmp', 'w').write(sys.argv[2])\nos.replace(p + '.tmp', p)",
-            CFG,
-            json.dumps(routes),
+            path,
+            json.dumps(value),
         ],
         user="0",
     )
     if code != 0:
-        raise DeployFailed(f"could not switch the proxy {p.name}: {out.decode(errors='replace').strip()}")
+        raise DeployFailed(f"could not {doing} the proxy {p.name}: {out.decode(errors='replace').strip()}")
 
 
 def _key(create: bool) -> bytes | None:

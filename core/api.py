@@ -488,11 +488,15 @@ def parse_since(text: str, now: float) -> datetime:
         return datetime.fromtimestamp(now - age, UTC)
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        moment = moment if moment.tzinfo is not None else moment.astimezone()
+        before_1970 = moment.timestamp() < 0
+    except (ValueError, OverflowError, OSError):  # not a time, or one local time cannot hold
         raise UsageError(
             f"--since: {text!r} must be an age such as 30s, 10m, 2h, 1d or an ISO 8601 time such as 2026-05-01T12:00:00"
         ) from None
-    return moment if moment.tzinfo is not None else moment.astimezone()
+    if before_1970:
+        raise UsageError(f"--since: {text!r} is before 1970: leave --since out for every line")
+    return moment
 
 
 def deployed_url(session: Session) -> str:

@@ -124,10 +124,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        if path.read_bytes().startswith(codecs.BOM_UTF8):
+        data = path.read_bytes()
+        if data.startswith(codecs.BOM_UTF8):
             message = "starts with a byte order mark (BOM), which TOML does not allow: save it as UTF-8 without BOM"
             raise ConfigError("(syntax)", message, file=path) from None
+        nul = data.find(b"\0")
+        if nul >= 0:
+            message = f"holds a NUL byte (offset {nul}), which text does not: is it a config file?"
+            raise ConfigError("(syntax)", message, file=path) from None
         raise ConfigError("(syntax)", f"is not valid TOML: {exc}", file=path) from None
+    except RecursionError:
+        message = "nests arrays or tables hundreds of levels deep, more than deployer reads: flatten it"
+        raise ConfigError("(syntax)", message, file=path) from None
     except UnicodeDecodeError as exc:
         message = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): save it as UTF-8"
         raise ConfigError("(file)", message, file=path) from None

@@ -221,6 +221,10 @@ def test_since_is_parsed_once_for_every_target(monkeypatch):
         api.parse_since("yesterday", now=0)
     with pytest.raises(UsageError, match="--since: '99999999h' reaches back before 1970"):
         api.parse_since("99999999h", now=time.time())
+    with pytest.raises(UsageError, match="--since: '1969-12-31T23:59:59Z' is before 1970"):
+        api.parse_since("1969-12-31T23:59:59Z", now=time.time())  # the engine refused it, exit 1
+    with pytest.raises(UsageError, match="--since: '0001-01-01T00:00:00' must be an age"):
+        api.parse_since("0001-01-01T00:00:00", now=time.time())  # local time cannot hold it: ValueError
 
 
 # --- an option that takes one value, given twice ------------------------------------------

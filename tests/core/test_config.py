@@ -193,8 +193,10 @@ def test_missing_config_file_is_a_usage_error(tmp_path: Path):
             lambda path: path.symlink_to(path.name),
             "--config: is a symbolic link to nothing (its target is missing, or it loops)",
         ),
+        (lambda path: path.write_bytes(b"x = " + b"[" * 2000 + b"]" * 2000), "nests arrays or tables hundreds"),
+        (lambda path: path.write_bytes(b'[app]\nname = "a\x00b"\n'), "holds a NUL byte (offset 15)"),
     ],
-    ids=["folder", "fifo", "device", "bom", "binary", "dangling-link", "link-loop"],
+    ids=["folder", "fifo", "device", "bom", "binary", "dangling-link", "link-loop", "deep", "nul"],
 )
 def test_a_config_path_that_is_no_toml_file_says_what_it_is(tmp_path: Path, make, problem):
     make(tmp_path / "deployer.toml")

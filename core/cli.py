@@ -145,11 +145,16 @@ def _run(
     try:
         session = api.open_session(reporter=ConsoleReporter(), **session_args) if session_args else None
         result = action(session)
-        if as_json:
-            typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
-        else:
-            render(result)
-        sys.stdout.flush()  # a reader that left is found here, not at the exit
+        try:
+            if as_json:
+                typer.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
+            else:
+                render(result)
+            sys.stdout.flush()  # a reader that left is found here, not at the exit
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk, a closed descriptor: the command itself ran
+            _output_lost(exc)
     except DeployerError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
@@ -175,6 +180,17 @@ def _reader_gone() -> NoReturn:
     with contextlib.suppress(OSError, ValueError):  # ValueError: no file descriptor (a test's capture)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     raise typer.Exit(EXIT_READER_GONE)
+
+
+def _output_lost(error: OSError) -> NoReturn:
+    """Standard output cannot be written (``> /dev/full``, a closed descriptor): say so on
+    standard error, drop what is still buffered, exit 1. The command ran; its output is lost."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    typer.secho(
+        f"error: the command ran, but its output could not be written: {error.strerror or error}", err=True, fg="red"
+    )
+    raise typer.Exit(1)
 
 
 def _crash(exc: Exception, session: Any, as_json: bool) -> None:
@@ -220,7 +236,8 @@ def _out(text: str) -> None:
 
 class ConsoleReporter:
     """Prints to stderr: with rich's colours on a terminal, plain lines otherwise (logs,
-    CI, pipes)."""
+    CI, pipes). Best effort: a line that cannot be written (``2>/dev/full``, a reader
+    that left) is dropped, never the reason a deployment stops halfway."""
 
     def __init__(self, stream: TextIO | None = None):
         self._stream = stream or sys.stderr
@@ -238,18 +255,20 @@ class ConsoleReporter:
         text = text.rstrip()
         if not text:
             return
-        if self._console is None:
-            print(f"  {text}", file=self._stream, flush=True)
-        else:
-            from rich.markup import escape
+        with contextlib.suppress(OSError):
+            if self._console is None:
+                print(f"  {text}", file=self._stream, flush=True)
+            else:
+                from rich.markup import escape
 
-            self._console.print(f"  [dim]{escape(text)}[/dim]")
+                self._console.print(f"  [dim]{escape(text)}[/dim]")
 
     def phase(self, name: str, seconds: float) -> None:
-        if self._console is None:
-            print(f"✓ {name:<10} {seconds:6.2f}s", file=self._stream, flush=True)
-        else:
-            self._console.print(f"[green]✓[/green] {name:<10} [dim]{seconds:6.2f}s[/dim]")
+        with contextlib.suppress(OSError):
+            if self._console is None:
+                print(f"✓ {name:<10} {seconds:6.2f}s", file=self._stream, flush=True)
+            else:
+                self._console.print(f"[green]✓[/green] {name:<10} [dim]{seconds:6.2f}s[/dim]")
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -542,7 +561,11 @@ def targets(as_json: JsonOpt = False) -> None:
 def main() -> None:
     """Console-script entry point. With ``--json``, a mistake in the command line itself
     (an unknown option, a value given twice or of the wrong type), which the parser finds
-    before any command runs, is one JSON document on standard output too."""
+    before any command runs, is one JSON document on standard output too. A standard
+    stream the caller closed (``>&-``) reads and writes nothing rather than failing."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode))  # noqa: SIM115 - the process's stream until it exits
     if "--json" not in sys.argv[1:]:
         app(prog_name="deployer")
         return

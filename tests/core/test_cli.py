@@ -508,3 +508,23 @@ def test_a_command_line_mistake_is_one_json_document_with_json(args, said, tmp_p
     document = json.loads(done.stdout)
     assert document["exit_code"] == 2 and said in document["error"], document
     assert said in done.stderr
+
+
+def test_output_that_cannot_be_written_is_one_error_line_and_a_closed_stdout_is_no_error():
+    """``> /dev/full``: exit 1 and one line on stderr saying the output was lost (before:
+    two chained tracebacks). ``>&-``: the command runs and prints nothing (before: an
+    AttributeError on the missing stream, exit 1)."""
+    import subprocess
+    import sys
+
+    deployer = [sys.executable, "-m", "deployer", "targets", "--json"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(deployer, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: the command ran, but its output could not be written: No space left on device"
+    ]
+    closed = subprocess.run(
+        ["bash", "-c", '"$0" -m deployer targets >&-', sys.executable], capture_output=True, text=True, timeout=60
+    )
+    assert (closed.returncode, closed.stderr) == (0, ""), closed.stderr

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from deployer.errors import DeployerError, EnvironmentProblem
 
@@ -141,6 +141,12 @@ class DockerEngine:
         :raises EnvironmentProblem: it does not, or answers with an error; says which, and
             how to start it when nothing listens.
         """
+        problem = _address_problem(self.host)
+        if problem:
+            raise EnvironmentProblem(
+                f"DOCKER_HOST={self.host!r} is not an engine address ({problem}): use "
+                "unix:///var/run/docker.sock, tcp://HOST:PORT or ssh://USER@HOST, or unset it"
+            )
         if self._socket is None:  # TCP or SSH: the SDK's version negotiation is the ping
             self._check_through_sdk()
             self.sdk  # noqa: B018 - the client every later call uses, with REQUEST_TIMEOUT
@@ -235,7 +241,7 @@ class DockerEngine:
         for cause in _causes(error):
             if isinstance(cause, TimeoutError):
                 return self._silent()
-            if isinstance(cause, ConnectionRefusedError | FileNotFoundError | PermissionError):
+            if isinstance(cause, ConnectionRefusedError | FileNotFoundError | PermissionError | socket.gaierror):
                 return self._unreachable(cause)
             if isinstance(cause, ConnectionError):
                 return self._closed(cause)
@@ -384,11 +390,31 @@ class DockerEngine:
         )
 
     def _unreachable(self, error: BaseException) -> EnvironmentProblem:
-        hint = " (is your user in the docker group?)" if isinstance(error, PermissionError) else ""
+        hint = (
+            " (is your user in the docker group?)"
+            if isinstance(error, PermissionError)
+            else " (its host name does not resolve)"
+            if isinstance(error, socket.gaierror)
+            else ""
+        )
         return EnvironmentProblem(
             f"Docker engine not reachable at {self.host}{hint}: start it (sudo systemctl start docker, "
             f"or dockerd) or set DOCKER_HOST ({error})"
         )
+
+
+def _address_problem(host: str) -> str:
+    """What makes ``host`` (a ``DOCKER_HOST`` value) no engine address; empty when it is one."""
+    try:
+        parts = urlsplit(host)
+        if parts.scheme in ("unix", "npipe"):
+            return ""  # unix:// alone is the default socket, as for the docker SDK
+        if parts.scheme in ("tcp", "http", "https", "ssh"):
+            port = parts.port  # a port out of range raises
+            return "no host" if not parts.hostname else "no port" if port is None and parts.scheme != "ssh" else ""
+    except ValueError as error:  # an unclosed [, a port out of range
+        return str(error)
+    return f"an unknown scheme {parts.scheme + '://' if parts.scheme else '(none)'}"
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -419,7 +445,8 @@ def connect() -> DockerEngine:
     key = tuple(os.environ.get(name) for name in _DOCKER_ENV)
     engine = _engines.get(key)
     if engine is None:
-        engine = DockerEngine(os.environ.get("DOCKER_HOST") or DEFAULT_HOST)
+        host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        engine = DockerEngine(DEFAULT_HOST if host == "unix://" else host)
         engine.check()
         _engines[key] = engine
     return engine

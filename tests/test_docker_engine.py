@@ -280,3 +280,25 @@ def test_a_silent_remote_engine_at_first_contact_is_said_not_to_answer_within_th
             DockerEngine(f"tcp://127.0.0.1:{silent.getsockname()[1]}").check()
     assert time.monotonic() - started < docker_engine_module.PING_TIMEOUT + 1
     assert "accepts connections but does not answer (no reply to GET /version within 3 s)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("tcp://[::1", "(Invalid IPv6 URL)"),
+        ("tcp://127.0.0.1:99999", "(Port out of range 0-65535)"),
+        ("tcp://somehost", "(no port)"),
+        ("foo", "(an unknown scheme (none))"),
+    ],
+)
+def test_a_docker_host_that_is_no_engine_address_says_so(host, problem):
+    """Before: a ValueError from the SDK, reported as a crash (exit 1)."""
+    with pytest.raises(EnvironmentProblem) as caught:
+        DockerEngine(host).check()
+    assert str(caught.value).startswith(f"DOCKER_HOST={host!r} is not an engine address {problem}")
+    assert caught.value.exit_code == 2
+
+
+def test_a_docker_host_whose_name_does_not_resolve_is_not_called_hung():
+    with pytest.raises(EnvironmentProblem, match=r"not reachable at tcp://nohost\.invalid:2375 \(its host name does"):
+        DockerEngine("tcp://nohost.invalid:2375").check()

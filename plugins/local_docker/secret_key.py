@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from deployer.errors import EnvironmentProblem
 from deployer.plugins.local_docker import user_state
 
 KEY_BYTES = 32
@@ -42,32 +43,46 @@ def load_key(*, create: bool) -> bytes | None:
     the first one written). None when it is missing and ``create`` is False."""
     path = key_path()
     try:
+        try:
+            return _read(path)
+        except FileNotFoundError:
+            if not create:
+                return None
+        user_state.make_private(path.parent)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(KEY_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temporary, path)  # atomic, and fails when another process made it first
+        except FileExistsError:
+            pass
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
         return _read(path)
-    except FileNotFoundError:
-        if not create:
-            return None
-    user_state.make_private(path.parent)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, secrets.token_bytes(KEY_BYTES))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(temporary, path)  # atomic, and fails when another process made it first
-    except FileExistsError:
-        pass
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-    return _read(path)
+    except OSError as error:  # a folder where the key should be, a file where the folder should be
+        raise user_state.unusable(error) from None
 
 
 def _read(path: Path) -> bytes:
+    """The key at ``path``, refused when others may read or change it, or it is cut short.
+
+    :raises EnvironmentProblem: names the file and what to do.
+    """
+    if path.exists() and not path.is_file():
+        raise EnvironmentProblem(
+            f"{path}: the secret key is not a file (a folder?): remove it, and run the command again"
+        )
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise EnvironmentProblem(f"{path}: the secret key is open to other users (mode {mode:04o}): chmod 600 it")
     key = path.read_bytes()
     if len(key) < KEY_BYTES:
-        raise OSError(f"{path}: the secret key is truncated; delete it and run `deployer up` again")
+        raise EnvironmentProblem(f"{path}: the secret key is truncated; delete it and run `deployer up` again")
     return key
 
 

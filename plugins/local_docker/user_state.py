@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from deployer.errors import EnvironmentProblem
+
 
 def folder() -> Path:
     """The state folder's path (nothing is created)."""
@@ -19,7 +21,19 @@ def make_private(path: Path) -> None:
     missing; each of them is made private (0700), one made by an earlier version too.
     The folders above the state folder are left as they are (``mkdir -p``'s modes)."""
     top = folder()
-    top.parent.mkdir(parents=True, exist_ok=True)
-    for part in (top, *reversed([p for p in path.parents if top in p.parents]), path):
-        part.mkdir(mode=0o700, exist_ok=True)
-        part.chmod(0o700)  # mkdir's mode is masked by the umask, and an existing folder keeps its own
+    try:
+        top.parent.mkdir(parents=True, exist_ok=True)
+        for part in (top, *reversed([p for p in path.parents if top in p.parents]), path):
+            part.mkdir(mode=0o700, exist_ok=True)
+            part.chmod(0o700)  # mkdir's mode is masked by the umask, and an existing folder keeps its own
+    except OSError as error:
+        raise unusable(error) from None
+
+
+def unusable(error: OSError) -> EnvironmentProblem:
+    """The state folder cannot hold deployer's files: ``error`` said why, and where."""
+    where = error.filename or folder()
+    return EnvironmentProblem(
+        f"deployer's state folder cannot be used: {where}: {error.strerror or error}; set XDG_STATE_HOME "
+        f"to a folder you can write (now {os.environ.get('XDG_STATE_HOME') or 'unset: ~/.local/state'})"
+    )

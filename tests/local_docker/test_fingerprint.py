@@ -87,3 +87,24 @@ def test_the_key_and_the_locks_live_in_private_folders_whatever_the_umask(tmp_pa
 
     folder = tmp_path / "state" / "deployer"
     assert (mode(folder), mode(folder / "locks"), mode(secret_key.key_path())) == (0o700, 0o700, 0o600)
+
+
+def test_a_state_folder_or_key_deployer_cannot_use_is_an_environment_problem(tmp_path, monkeypatch):
+    """From the hostile-input run: XDG_STATE_HOME naming a file was a FileExistsError, a
+    folder where the key belongs an IsADirectoryError (exit 1); a key open to every user
+    was used without a word."""
+    from deployer.errors import EnvironmentProblem
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "a-file"))
+    with pytest.raises(EnvironmentProblem, match=r"state folder cannot be used: .*a-file.*set XDG_STATE_HOME"):
+        secret_key.fingerprints({"S": "v"}, create=True)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    secret_key.key_path().mkdir(parents=True)
+    with pytest.raises(EnvironmentProblem, match="the secret key is not a file"):
+        secret_key.fingerprints({"S": "v"}, create=True)
+    secret_key.key_path().rmdir()
+    secret_key.fingerprints({"S": "v"}, create=True)
+    secret_key.key_path().chmod(0o644)
+    with pytest.raises(EnvironmentProblem, match=r"open to other users \(mode 0644\): chmod 600 it"):
+        secret_key.fingerprints({"S": "v"}, create=True)

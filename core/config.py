@@ -21,7 +21,7 @@ from attrs import evolve
 
 from deployer.checks import PATH_HINT, PATH_PATTERN, parse_checks
 from deployer.config_section import CPU_UNITS, MIB, SECONDS, Section
-from deployer.errors import ConfigError, ConfigErrors
+from deployer.errors import ConfigError, ConfigErrors, UsageError
 from deployer.models import (
     AppSpec,
     BuildSpec,
@@ -84,7 +84,7 @@ def load_project(
 ) -> Project:
     """Read and validate a config file (found from ``cwd`` when ``config`` is None);
     ``check_target`` and ``known_targets`` as for :func:`parse_project`."""
-    path = Path(config) if config is not None else find_config((cwd or Path.cwd()).resolve())
+    path = Path(config) if config is not None else find_config((cwd or _current_folder()).resolve())
     if not path.is_file():
         problem = (
             "is a folder, not a file"
@@ -117,6 +117,17 @@ def load_project(
         )
     except ConfigError as exc:
         raise exc.in_file(path) from None
+
+
+def _current_folder() -> Path:
+    """The current working folder, to search for the config from.
+
+    :raises UsageError: it was deleted (a shell still ``cd``-ed into it).
+    """
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageError("the current folder no longer exists: cd to your project, or pass --config") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -17,13 +17,29 @@ from pathlib import Path
 
 from attrs import frozen
 
+from deployer.errors import ConfigError
+
 
 def read_patterns(context: Path) -> list[str]:
-    """The patterns of ``context/.dockerignore`` (blank lines and comments dropped)."""
+    """The patterns of ``context/.dockerignore`` (blank lines and comments dropped).
+
+    :raises ConfigError: it is there but not a UTF-8 text file (Docker could not read it).
+    """
     path = context / ".dockerignore"
     if not path.is_file():
+        if os.path.lexists(path):
+            raise ConfigError(
+                "app.build.context", f"{path} is not a file: .dockerignore must be one", value=str(context)
+            )
         return []
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        problem = f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+        raise ConfigError("app.build.context", problem, value=str(context)) from None
+    except OSError as error:
+        raise ConfigError("app.build.context", f"{path} cannot be read: {error.strerror}", value=str(context)) from None
+    lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 

@@ -56,7 +56,8 @@ def content_hash(build: BuildSpec) -> str:
     targets for links), plus the Dockerfile and the build args (sorted). Ignores
     modification times and owners, which do not change the image.
 
-    :raises ConfigError: the context folder or the Dockerfile does not exist.
+    :raises ConfigError: the context folder or the Dockerfile does not exist, or a file
+        Docker would be sent cannot be read.
     """
     root = Path(build.context)
     if not root.is_dir():
@@ -66,10 +67,15 @@ def content_hash(build: BuildSpec) -> str:
         raise ConfigError("app.build.dockerfile", f"no such file in {root}", value=build.dockerfile)
 
     digest = hashlib.sha256(_HASH_VERSION)
-    _feed(digest, "dockerfile", dockerfile.read_bytes())
-    _feed(digest, "args", json.dumps(dict(build.args), sort_keys=True).encode())
-    for relative in sorted(context_paths(root, read_patterns(root), dockerfile=build.dockerfile)):
-        _feed_path(digest, root, relative)
+    try:
+        _feed(digest, "dockerfile", dockerfile.read_bytes())
+        _feed(digest, "args", json.dumps(dict(build.args), sort_keys=True).encode())
+        for relative in sorted(context_paths(root, read_patterns(root), dockerfile=build.dockerfile)):
+            _feed_path(digest, root, relative)
+    except OSError as error:  # a file deployer may not read; /proc as a context
+        where = error.filename or root
+        problem = f"cannot read {where}: {error.strerror or error} (exclude it in .dockerignore, or fix its mode)"
+        raise ConfigError("app.build.context", problem, value=str(root)) from None
     return digest.hexdigest()[:HASH_LENGTH]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from docker.utils.build import exclude_paths
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -89,3 +90,37 @@ def test_a_symlink_that_loops_is_listed_or_excluded_like_any_link(tmp_path):
     assert context_paths(tmp_path, patterns) == exclude_paths(str(tmp_path), patterns)
     assert "loop.toml" not in context_paths(tmp_path, patterns)
     assert content_hash(BuildSpec(tmp_path)).isalnum()  # hashed, where it raised ELOOP
+
+
+def test_a_dockerignore_docker_could_not_read_is_a_config_error(tmp_path):
+    """From the hostile-input run: a .dockerignore that is a folder, or not UTF-8, was
+    IsADirectoryError or UnicodeDecodeError (exit 1, and it ended `up --watch`)."""
+    from deployer.errors import ConfigError
+
+    (tmp_path / ".dockerignore").mkdir()
+    with pytest.raises(ConfigError, match=r"app.build.context: .*\.dockerignore is not a file"):
+        read_patterns(tmp_path)
+    (tmp_path / ".dockerignore").rmdir()
+    (tmp_path / ".dockerignore").write_bytes(b"*.log\n\xff\n")
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text \(byte 0xff at offset 6\)"):
+        read_patterns(tmp_path)
+
+
+def test_a_context_file_that_cannot_be_read_is_a_config_error(tmp_path, monkeypatch):
+    """context = "/" met /proc's unreadable files: a PermissionError (exit 1). Root reads
+    every mode, so the refusal is simulated where the hash reads a file."""
+    import hashlib
+
+    from deployer import image
+    from deployer.errors import ConfigError
+    from deployer.models import BuildSpec
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "secret.bin").write_text("x")
+
+    def refused(handle, _):
+        raise PermissionError(13, "Permission denied", handle.name)
+
+    monkeypatch.setattr(hashlib, "file_digest", refused)
+    with pytest.raises(ConfigError, match=r"cannot read .*secret.bin: Permission denied \(exclude it in .dockerignore"):
+        image.content_hash(BuildSpec(tmp_path))

@@ -240,3 +240,14 @@ def test_repository_config_deploys_the_website():
     project = load_project(Path(__file__).parents[2] / "deployer.toml")
     assert project.app.build.context.name == "website"
     assert (project.app.build.context / project.app.build.dockerfile).is_file()
+
+
+def test_a_current_folder_that_was_deleted_is_a_usage_error(tmp_path, monkeypatch):
+    from deployer.errors import UsageError
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(UsageError, match="the current folder no longer exists: cd to your project, or pass --config"):
+        load_project()

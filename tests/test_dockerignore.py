@@ -118,8 +118,12 @@ def test_a_context_file_that_cannot_be_read_is_a_config_error(tmp_path, monkeypa
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "secret.bin").write_text("x")
 
-    def refused(handle, _):
-        raise PermissionError(13, "Permission denied", handle.name)
+    readable = hashlib.file_digest
+
+    def refused(handle, name):
+        if handle.name.endswith("secret.bin"):
+            raise PermissionError(13, "Permission denied", handle.name)
+        return readable(handle, name)
 
     monkeypatch.setattr(hashlib, "file_digest", refused)
     with pytest.raises(ConfigError, match=r"cannot read .*secret.bin: Permission denied \(exclude it in .dockerignore"):

@@ -33,7 +33,16 @@ from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.log_lines import merge
 from deployer.models import Change, Check, Deployment, Image, LogLine, PhaseContext, Plan, Status, StatusRange
-from deployer.plugins.local_docker import compute, database, engine, oneoff, releases, restarts, serving, workers
+from deployer.plugins.local_docker import (
+    compute,
+    database,
+    engine,
+    oneoff,
+    releases,
+    restarts,
+    serving,
+    workers,
+)
 from deployer.plugins.local_docker.host_port import check_port
 from deployer.plugins.local_docker.lock import stack_lock
 from deployer.plugins.local_docker.settings import of

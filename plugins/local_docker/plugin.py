@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from deployer.hookspecs import hookimpl
 from deployer.plugins.local_docker.settings import parse_settings
+from deployer.plugins.local_docker.sizes import check_app
 from deployer.targets import TargetInfo, TargetPhases, phase_from
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def deployer_register_targets(register: Callable[[TargetInfo], None]) -> None:
                 "compute": "N replica containers, rolled out with zero downtime",
             },
             parse_settings=parse_settings,
+            check_app=check_app,
             runs=frozenset({"workers", "release_command", "database"}),
         )
     )

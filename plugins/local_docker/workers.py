@@ -20,7 +20,7 @@ from typing import Any
 from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.models import Change, PhaseContext
-from deployer.plugins.local_docker import compute, engine
+from deployer.plugins.local_docker import compute, cpu_boost, engine
 from deployer.plugins.local_docker.oneoff import workload_env
 from deployer.plugins.local_docker.settings import of
 from deployer.services import WorkerSpec
@@ -87,7 +87,8 @@ def _create(
         docker,
         settings,
         memory=worker.memory,
-        nano_cpus=worker.cpu * 1_000_000_000 // 1024,
+        cpu_period=cpu_boost.PERIOD,
+        cpu_quota=cpu_boost.quota(worker.cpu),  # as a replica's: Docker refuses NanoCpus above the engine's CPUs
         restart_policy={"Name": settings.restart},
     )
     created = docker.api.create_container(

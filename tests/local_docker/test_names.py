@@ -180,11 +180,13 @@ def test_a_database_version_that_cannot_run_here_is_refused_before_the_build(sta
 def test_the_longest_app_stack_and_worker_names_deploy_a_worker(stack, docker_client):
     """A worker's container name with a 24-character app, a 16-character stack and a
     16-character worker is 85 characters; Docker uses the name as the hostname, which the
-    kernel caps at 64, so the container could not start. Its hostname is now cut to 63."""
+    kernel caps at 64, so the container could not start. Its hostname is now cut to 63.
+    Its cpu, more CPUs than the engine has, is a CFS quota (Docker refuses such NanoCpus)."""
     stack.app, stack.stack, stack.replicas = "a" * 24, (stack.stack + "x" * 16)[:16], 1
     config = stack.config
     worker = "w" * 16
-    config.write_text(config.read_text() + f'\n[workers.{worker}]\ncommand = ["python3", "/srv/server.py"]\n')
+    worker_table = f'\n[workers.{worker}]\ncommand = ["python3", "/srv/server.py"]\ncpu = 1048576\n'
+    config.write_text(config.read_text() + worker_table)  # 1,024 CPUs: more than the engine has
     session = api.open_session(target="local", stack=stack.stack, config=config)
     api.up(session)
     (container,) = stack.containers("worker")

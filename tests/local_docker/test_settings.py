@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,20 @@ def test_of_gives_a_phase_the_parsed_settings_of_its_context(settings, host_port
     assert of(ctx) == LocalSettings(host_port=host_port)
     with pytest.raises(ConfigError, match=r"targets\.local\.host_port"):
         of(PhaseContext(app=app, target=TargetConfig("local", {"host_port": 0}), stack="dev", project_dir=Path(".")))
+
+
+def test_sizes_docker_would_refuse_after_the_build_are_refused_by_the_config():
+    """From the hostile-input run: memory = 4 failed only when the replica was created
+    (Docker's minimum is 6 MiB), a 20-digit memory and a cpu of 2**63 overflowed Docker's
+    fields; each after the image was built and the network and load balancer created."""
+    from deployer.errors import ConfigErrors
+    from deployer.models import AppSpec, BuildSpec
+    from deployer.plugins.local_docker.sizes import check_app
+    from deployer.services import WorkerSpec
+
+    worker = WorkerSpec(name="mailer", command=("true",), replicas=1, cpu=2**63 - 1, memory=512)
+    app = AppSpec("web", BuildSpec(Path(".")), memory=4, workers=(worker,))
+    with pytest.raises(ConfigErrors) as caught:
+        check_app(app)
+    assert [e.key for e in caught.value.errors] == ["app.memory", "workers.mailer.cpu"]
+    check_app(AppSpec("web", BuildSpec(Path(".")), memory=6, cpu=4096))  # more CPUs than here: a quota

@@ -15,19 +15,21 @@ An unchanged app costs a content hash and one image lookup
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from attrs import evolve
 
-from deployer import docker_engine, docker_labels
+from deployer import docker_engine, docker_labels, user_cache
 from deployer.docker_engine import DockerEngine
 from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
@@ -166,13 +168,36 @@ def build_image(
     if existing:
         report(f"image {image.tag} is up to date ({existing.id[:19]})")
         return existing
-
-    report(f"building {image.tag} from {app.build.context}")
-    _build(client, app, image, report, project)
-    found = _existing(client, image)
+    with _building(image.tag):
+        existing = _existing(client, image)  # another process built it while this one waited
+        if existing:
+            report(f"image {image.tag} is up to date ({existing.id[:19]}): built meanwhile")
+            return existing
+        report(f"building {image.tag} from {app.build.context}")
+        _build(client, app, image, report, project)
+        found = _existing(client, image)
     if found is None:
         raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
     return evolve(found, built=True)
+
+
+@contextmanager
+def _building(tag: str) -> Iterator[None]:
+    """Hold the machine-wide lock of building ``tag``: two builds of the same content (two
+    stacks, or two projects with one app name) never run at once, so the second finds the
+    first's image instead of tagging its own over it, which a stack deployed from the
+    first would then see as a changed image. A cache folder that cannot hold the lock
+    builds without it."""
+    path = user_cache.folder("build-locks", tag.replace("/", "_").replace(":", "_") + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")  # noqa: SIM115 - held until the build ends
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def prune_images(app_name: str, *, project: str, keep: int, protect: str = "", client: DockerEngine) -> list[str]:

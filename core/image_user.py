@@ -12,11 +12,11 @@ unchanged ``up`` asks the engine nothing more.
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 from pathlib import Path
 from typing import Any
 
+from deployer import user_cache
 from deployer.docker_engine import DockerEngine
 
 
@@ -73,5 +73,4 @@ def _look_up(client: DockerEngine, image_id: str, name: str) -> int | None:
 
 
 def _cache_file(image_id: str) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "deployer" / "image-uids" / image_id.removeprefix("sha256:")
+    return user_cache.folder("image-uids", image_id.removeprefix("sha256:"))

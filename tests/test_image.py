@@ -450,3 +450,39 @@ def _session(config):
     from deployer import api
 
     return api.open_session(config=config, stack="nameduser")
+
+
+def test_two_builds_of_one_tag_at_once_build_it_once(tmp_path, monkeypatch):
+    """Two stacks (or two projects with one app name) building the same content at once:
+    the second waits for the first and takes its image, instead of tagging its own over
+    it, which made a stack deployed from the first plan a changed image (a race seen in
+    the parallel suite)."""
+    import threading
+
+    from deployer.models import AppSpec, BuildSpec, Image
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    context = tmp_path / "app"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    built: list[str] = []
+
+    def existing(client, image):
+        return Image(image.repository, image.content_hash, "sha256:" + "a" * 64, user="1") if built else None
+
+    def build(client, app, image, report, project):
+        time.sleep(0.3)
+        built.append(image.tag)
+
+    monkeypatch.setattr(image_module, "_existing", existing)
+    monkeypatch.setattr(image_module, "_build", build)
+    app = AppSpec("web", BuildSpec(context))
+    builders = [
+        threading.Thread(target=image_module.build_image, args=(app,), kwargs={"report": print, "client": object()})
+        for _ in range(2)
+    ]
+    for thread in builders:
+        thread.start()
+    for thread in builders:
+        thread.join(timeout=10)
+    assert len(built) == 1, built

@@ -77,7 +77,19 @@ app = _Typer(
 
 TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Target to use (see `deployer targets`).")]
 StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack name: one app can have several.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: nearest deployer.toml).")]
+
+
+def _config_path(value: str | None) -> Path | None:
+    """``--config``: a path, never an empty one (which would name the current folder)."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("is empty: name a config file, or leave --config out to search for one")
+    return Path(value) if value is not None else None
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", parser=_config_path, help="Config file (default: nearest deployer.toml)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.")]
 CommandArg = Annotated[
     list[str] | None,

@@ -119,6 +119,9 @@ def _check_bind(s: Section, bind: str) -> None:
     except ValueError:
         s.error("bind", "must be an IP address such as 127.0.0.1 (0.0.0.0 listens on every interface)", value=bind)
         return
+    if address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
+        s.error("bind", "must be an address of this machine, not a multicast or broadcast one", value=bind)
+        return
     if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
         s.error(
             "bind",

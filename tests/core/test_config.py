@@ -251,3 +251,11 @@ def test_a_current_folder_that_was_deleted_is_a_usage_error(tmp_path, monkeypatc
     gone.rmdir()
     with pytest.raises(UsageError, match="the current folder no longer exists: cd to your project, or pass --config"):
         load_project()
+
+
+def test_an_empty_config_option_says_so(tmp_path, monkeypatch):
+    """Before: --config '' said "is a folder, not a file (got \".\")"."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["plan", "--config", ""])
+    assert result.exit_code == 2
+    assert "'--config' / '-c': is empty: name a config file" in result.output, result.output

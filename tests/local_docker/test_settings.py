@@ -30,6 +30,8 @@ def test_keys_are_read_and_typed():
         ({"host_port": 0}, "targets.local.host_port"),
         ({"host_port": "80"}, "targets.local.host_port"),
         ({"bind": "localhost"}, "targets.local.bind"),
+        ({"bind": "224.0.0.1"}, "targets.local.bind"),  # multicast: up failed after 30 s, not reachable
+        ({"bind": "255.255.255.255"}, "targets.local.bind"),
         ({"restart": "sometimes"}, "targets.local.restart"),
     ],
 )

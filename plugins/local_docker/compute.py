@@ -731,13 +731,21 @@ def _failure(
             if health.get("Log"):
                 output = health["Log"][-1]["Output"].strip()
                 hint = f"\n{check_hint(output, ctx.app.port)}" if check_failed else ""
-                check = f"\nlast health check output: {output}{hint}"
+                shown = output or "(none: the check's curl or wget prints nothing)"
+                check = f"\nlast health check output: {shown}{hint}"
             # a restarting replica is running again when inspected (its ExitCode back to 0):
             # the listing's status, "Restarting (3) ..." or "Exited (3) ...", has the code
             exited = _EXITED.match(row.get("Status") or "")
             if exited or state.get("Status") in ("exited", "dead"):
+                code = exited[1] if exited else state.get("ExitCode")
                 oom = f" (out of memory: [app] memory = {ctx.app.memory} MiB)" if state.get("OOMKilled") else ""
-                ended = f"\nit exited with code {exited[1] if exited else state.get('ExitCode')}{oom}"
+                done = (
+                    ": a web app must keep serving; a command that runs and ends belongs in `deployer run` "
+                    "or app.release_command, a long-running job in [workers.<name>]"
+                    if str(code) == "0"
+                    else ""
+                )
+                ended = f"\nit exited with code {code}{oom}{done}"
             logs = docker.api.logs(row["Id"], tail=_LOG_TAIL).decode(errors="replace")
         except docker.errors.NotFound:
             pass

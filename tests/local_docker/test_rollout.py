@@ -554,3 +554,14 @@ def test_a_command_missing_from_the_image_is_a_clear_failure(stack):
     assert "no-such-binary failed: No such file or directory" in str(caught.value)
     assert sorted(c["Id"] for c in stack.containers("replica")) == old, "the new replica is removed"
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
+
+
+def test_a_new_version_that_ends_at_once_with_code_0_is_told_where_batch_work_belongs(stack, traffic):
+    """A command that runs and ends (a batch job deployed as the web service) exits 0:
+    the error says what a web app must do and where such a command belongs."""
+    stack.up()
+    stack.command = ["python3", "-c", "print('batch done')"]
+    with traffic(stack.url()) as load, pytest.raises(DeployFailed) as caught:
+        stack.up()
+    assert "it exited with code 0: a web app must keep serving" in str(caught.value), str(caught.value)
+    assert not load.failures, load.failures

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import difflib
 import os
-import shlex
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -30,7 +29,7 @@ from deployer.models import (
     Replicas,
     TargetConfig,
 )
-from deployer.services import DATABASE_ENV, parse_command_key, parse_database, parse_workers
+from deployer.services import DATABASE_ENV, NUL_REASON, parse_command_key, parse_database, parse_workers
 
 if TYPE_CHECKING:
     from deployer.targets import TargetInfo
@@ -46,10 +45,6 @@ HEALTH_PATH_MAX = 1024
 """The longest health check path: the ALB's limit for a target group's HealthCheckPath
 (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html;
 the ELBv2 API model: ``Path``, min 1, max 1024)."""
-NUL_REASON = (
-    "must not contain a NUL character: a process's environment and arguments are "
-    "NUL-terminated C strings, so Docker would refuse it only after the image was built"
-)
 
 
 def find_config(start: Path) -> Path:
@@ -216,14 +211,16 @@ def parse_app(s: Section, root: Path) -> AppSpec:
     name = s.text("name", pattern=NAME_PATTERN, hint=NAME_HINT)
     build = _parse_build(s.section("build"), root)
     port = s.integer("port", 8000, minimum=1, maximum=65535)
-    command = _parse_command(s)
+    command = parse_command_key(s, "command", leave_out="leave it out to use the image's CMD")
     env = s.mapping("env", key_pattern=ENV_NAME_PATTERN, key_hint=ENV_NAME_HINT)
     _refuse_nul(s, "env", env)
     secrets = s.names("secrets", pattern=ENV_NAME_PATTERN, hint=ENV_NAME_HINT)
     _check_secret_names(s, secrets, env)
     for reserved in sorted(RESERVED_ENV):
-        if reserved in env or reserved in secrets:
+        if reserved in env:
             s.error(f"env.{reserved}", f"is set by deployer to the app's port; use {s.key('port')}")
+        if reserved in secrets:
+            s.error("secrets", f"names {reserved}, which deployer sets to the app's port; use {s.key('port')}")
     health = _parse_health(s.section("health"))
     cpu, memory = _parse_size(s)
     replicas = _parse_replicas(s)
@@ -323,27 +320,6 @@ def _names_in(folder: Path) -> list[str]:
         return [entry.name for entry in folder.iterdir() if entry.is_file()]
     except OSError:
         return []
-
-
-def _parse_command(s: Section) -> tuple[str, ...] | None:
-    raw = s.value("command", None)
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        try:
-            parts = tuple(shlex.split(raw))
-        except ValueError as exc:
-            s.error("command", f"cannot be split into arguments: {exc}", value=raw)
-            return None
-    else:
-        parts = s.names("command")
-        if not s.parsed("command"):
-            return None
-    if not parts:
-        s.error("command", "must not be empty; leave it out to use the image's CMD", value=raw)
-    elif any("\0" in part for part in parts):
-        s.error("command", NUL_REASON)
-    return parts
 
 
 def _parse_health(s: Section) -> HealthCheck:

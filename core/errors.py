@@ -71,15 +71,22 @@ class ConfigErrors(ConfigError):
         return ConfigErrors(error.in_file(file) for error in self.errors)
 
 
+SHOWN_VALUE_MAX = 200
+"""Characters of a bad value an error shows: a 200 kB value would bury the message."""
+
+
 def _as_written(value: object) -> str:
     """``value`` as a config file writes it: ``true``, ``4096``, ``"text"``, ``[1, 2]``,
-    ``1979-05-27``."""
+    ``1979-05-27``; cut to :data:`SHOWN_VALUE_MAX` characters, saying how long it was."""
     if isinstance(value, datetime.date | datetime.time):  # TOML's dates and times (a datetime is a date)
         return value.isoformat()
     try:
-        return json.dumps(value, ensure_ascii=False)
+        written = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        return repr(value)
+        written = repr(value)
+    if len(written) <= SHOWN_VALUE_MAX:
+        return written
+    return f"{written[:SHOWN_VALUE_MAX]}... ({len(written):,} characters)"
 
 
 class PluginError(UsageError):

@@ -43,7 +43,10 @@ DATABASE_ENGINES = ("postgres",)
 POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
 DATABASE_ENV = ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
 """The variables a workload receives for a Postgres database."""
-_NUL = "must not contain a NUL character (a process's arguments are C strings)"
+NUL_REASON = (
+    "must not contain a NUL character: a process's environment and arguments are "
+    "NUL-terminated C strings, so Docker would refuse it only after the image was built"
+)
 
 
 def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -102,9 +105,12 @@ def postgres_env(*, host: str, port: int, database: str, user: str, password: st
 # --- parsing ---------------------------------------------------------------------------
 
 
-def parse_command_key(s: Section, name: str, *, required: bool = False) -> tuple[str, ...] | None:
+def parse_command_key(
+    s: Section, name: str, *, required: bool = False, leave_out: str = "leave it out"
+) -> tuple[str, ...] | None:
     """A command key (``command``, ``release_command``): a string split like a shell
-    would, or an array of strings; never empty, no NUL."""
+    would, or an array of strings; never empty (``leave_out`` says what leaving the key
+    out does), no NUL, a program first."""
     raw = s.value(name, None)
     if raw is None:
         if required:
@@ -121,10 +127,13 @@ def parse_command_key(s: Section, name: str, *, required: bool = False) -> tuple
         if not s.parsed(name):
             return None
     if not parts:
-        s.error(name, "must not be empty" + ("" if required else "; leave it out"), value=raw)
+        s.error(name, "must not be empty" + ("" if required else f"; {leave_out}"), value=raw)
         return None
     if any("\0" in part for part in parts):
-        s.error(name, _NUL)
+        s.error(name, NUL_REASON)
+        return None
+    if not parts[0].strip():
+        s.error(name, "must start with the program to run, not an empty string", value=raw)
         return None
     return parts
 

@@ -572,3 +572,27 @@ def test_every_seconds_key_of_the_built_in_targets_names_its_unit(target, key):
     with pytest.raises(ConfigError) as caught:
         parse({key: "30s"}, f"targets.{target}")
     assert f"targets.{target}.{key}: must be an integer number of seconds, e.g. " in str(caught.value)
+
+
+def test_a_long_bad_value_is_shown_cut_with_its_length():
+    """From the hostile-input run: a 200 kB value was echoed in full in its error."""
+    from deployer.errors import ConfigError
+
+    shown = str(ConfigError("app.env.BIG", "is too long", value="x" * 200_000))
+    assert len(shown) < 300 and shown.endswith("... (200,002 characters))"), shown[-60:]
+
+
+@pytest.mark.parametrize(
+    ("app", "key", "message"),
+    [
+        ('command = ["", ""]', "app.command", "must start with the program to run, not an empty string"),
+        ('release_command = [" "]', "app.release_command", "must start with the program to run"),
+        ('secrets = ["PORT"]', "app.secrets", "names PORT, which deployer sets to the app's port"),
+    ],
+)
+def test_an_empty_program_and_a_port_secret_are_named_as_written(make_project, app, key, message):
+    """From the hostile-input run: command = ["", ""] passed, and secrets = ["PORT"] was
+    reported as app.env.PORT."""
+    with pytest.raises(ConfigError) as caught:
+        load_project(make_project(config_text(app=app)))
+    assert (caught.value.key, message in caught.value.message) == (key, True), str(caught.value)

@@ -441,6 +441,11 @@ def _rollback_target(session: Session, known: Sequence[Release], number: int | N
         )
     if number is None:
         wanted = previous_release(known)
+        if wanted is None and len(known) > 1:
+            raise UsageError(
+                "every earlier release ran the image serving now, and a rollback restores an image, not a "
+                "config: put the config back and run `deployer up` (`deployer releases` lists them)"
+            )
         if wanted is None:
             raise UsageError("there is no earlier release to roll back to (`deployer releases` lists them)")
         return wanted

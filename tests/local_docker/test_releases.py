@@ -183,3 +183,14 @@ def test_an_up_interrupted_after_the_switch_records_the_release_that_serves(stac
     assert [(r.number, r.status, r.current) for r in listed] == [(1, "deployed", False), (2, "deployed", True)]
     api.rollback(stack.session())
     assert requests.get(stack.url(), timeout=5).text == f"version one-{stack.stack}\n"
+
+
+def test_a_rollback_when_every_earlier_release_ran_the_same_image_says_why(stack):
+    """Two releases that differ by their config only: nothing to roll back to, and the
+    error says why instead of "no earlier release" beside a list of two."""
+    stack.up()
+    stack.env = {"GREETING": "hi"}
+    stack.up()
+    assert len(api.releases(stack.session())) == 2
+    with pytest.raises(UsageError, match="every earlier release ran the image serving now"):
+        api.rollback(stack.session())

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from deployer.errors import DeployerError, EnvironmentProblem
 
@@ -141,12 +141,6 @@ class DockerEngine:
         :raises EnvironmentProblem: it does not, or answers with an error; says which, and
             how to start it when nothing listens.
         """
-        problem = _address_problem(self.host)
-        if problem:
-            raise EnvironmentProblem(
-                f"DOCKER_HOST={self.host!r} is not an engine address ({problem}): use "
-                "unix:///var/run/docker.sock, tcp://HOST:PORT or ssh://USER@HOST, or unset it"
-            )
         if self._socket is None:  # TCP or SSH: the SDK's version negotiation is the ping
             self._check_through_sdk()
             self.sdk  # noqa: B018 - the client every later call uses, with REQUEST_TIMEOUT
@@ -168,6 +162,13 @@ class DockerEngine:
         then uses, without asking again."""
         import docker  # a remote engine is reached through the SDK only
 
+        try:  # the SDK's own reading of the address: what it accepts is what works
+            docker.utils.parse_host(self.host)
+        except (ValueError, docker.errors.DockerException) as error:
+            raise EnvironmentProblem(
+                f"DOCKER_HOST={self.host!r} is not an engine address ({error}): use "
+                "unix:///var/run/docker.sock, tcp://HOST:PORT or ssh://USER@HOST, or unset it"
+            ) from None
         try:
             first = docker.from_env(timeout=PING_TIMEOUT, environment=self._environment())
             self._api_version = first.api.api_version
@@ -401,20 +402,6 @@ class DockerEngine:
             f"Docker engine not reachable at {self.host}{hint}: start it (sudo systemctl start docker, "
             f"or dockerd) or set DOCKER_HOST ({error})"
         )
-
-
-def _address_problem(host: str) -> str:
-    """What makes ``host`` (a ``DOCKER_HOST`` value) no engine address; empty when it is one."""
-    try:
-        parts = urlsplit(host)
-        if parts.scheme in ("unix", "npipe"):
-            return ""  # unix:// alone is the default socket, as for the docker SDK
-        if parts.scheme in ("tcp", "http", "https", "ssh"):
-            port = parts.port  # a port out of range raises
-            return "no host" if not parts.hostname else "no port" if port is None and parts.scheme != "ssh" else ""
-    except ValueError as error:  # an unclosed [, a port out of range
-        return str(error)
-    return f"an unknown scheme {parts.scheme + '://' if parts.scheme else '(none)'}"
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

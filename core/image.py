@@ -34,7 +34,7 @@ from deployer.docker_engine import DockerEngine
 from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
 from deployer.image_user import user_id
-from deployer.models import AppSpec, BuildSpec, Image
+from deployer.models import AppSpec, BuildSpec, Image, user_number
 
 KEEP_IMAGES = 3
 """How many images of one app :func:`build_image` keeps (the one just built included)."""
@@ -70,7 +70,12 @@ def content_hash(build: BuildSpec) -> str:
 
     digest = hashlib.sha256(_HASH_VERSION)
     try:
-        _feed(digest, "dockerfile", dockerfile.read_bytes())
+        content = dockerfile.read_bytes()
+    except OSError as error:
+        problem = f"cannot be read: {error.strerror or error}"
+        raise ConfigError("app.build.dockerfile", problem, value=build.dockerfile) from None
+    try:
+        _feed(digest, "dockerfile", content)
         _feed(digest, "args", json.dumps(dict(build.args), sort_keys=True).encode())
         for relative in sorted(context_paths(root, read_patterns(root), dockerfile=build.dockerfile)):
             _feed_path(digest, root, relative)
@@ -168,7 +173,7 @@ def build_image(
     if existing:
         report(f"image {image.tag} is up to date ({existing.id[:19]})")
         return existing
-    with _building(image.tag):
+    with _building(image.tag, report):
         existing = _existing(client, image)  # another process built it while this one waited
         if existing:
             report(f"image {image.tag} is up to date ({existing.id[:19]}): built meanwhile")
@@ -182,12 +187,12 @@ def build_image(
 
 
 @contextmanager
-def _building(tag: str) -> Iterator[None]:
+def _building(tag: str, report: Callable[[str], None]) -> Iterator[None]:
     """Hold the machine-wide lock of building ``tag``: two builds of the same content (two
     stacks, or two projects with one app name) never run at once, so the second finds the
     first's image instead of tagging its own over it, which a stack deployed from the
-    first would then see as a changed image. A cache folder that cannot hold the lock
-    builds without it."""
+    first would then see as a changed image. A cache folder or file system that cannot
+    hold the lock (an NFS home without locks) builds without it."""
     path = user_cache.folder("build-locks", tag.replace("/", "_").replace(":", "_") + ".lock")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +201,14 @@ def _building(tag: str) -> Iterator[None]:
         yield
         return
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                report(f"waiting for another build of {tag} on this machine")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # no locks here (ENOLCK): build without
+            pass
         yield
 
 
@@ -291,7 +303,7 @@ def require_non_root(app: AppSpec, image: Image) -> None:
     """
     if image.id and image.runs_as_root and not app.allow_root:
         dockerfile = app.build.context / app.build.dockerfile
-        named = image.user and image.uid == 0 and not image.user.split(":")[0].lstrip("+-").isdigit()
+        named = image.user and image.uid == 0 and user_number(image.user.split(":")[0]) is None
         user = f"{image.user}, user ID 0 in the image's /etc/passwd" if named else image.user or "not set"
         raise UsageError(
             f"{dockerfile}: the image runs as root (USER {user}); add a non-root "

@@ -8,6 +8,7 @@ program (ids, URLs) may be ``pulumi.Output`` objects; the types below allow that
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -207,7 +208,14 @@ class Image:
         if self.uid is not None:
             return self.uid == 0
         name = self.user.split(":")[0]
-        return name in ("", "root") or (name.lstrip("+-").isdigit() and int(name) == 0)
+        return name in ("", "root") or user_number(name) == 0
+
+
+def user_number(text: str) -> int | None:
+    """``text`` (a ``USER``'s user part) as the user ID it names when it is a number as
+    the container runtime reads one (Go's ``strconv.Atoi``: an optional sign and digits;
+    ``0000`` and ``+0`` are 0), else None: a name, looked up in ``/etc/passwd``."""
+    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
 
 
 # --- what a plan is made of ---------------------------------------------------------------

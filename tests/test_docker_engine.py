@@ -287,8 +287,8 @@ def test_a_silent_remote_engine_at_first_contact_is_said_not_to_answer_within_th
     [
         ("tcp://[::1", "(Invalid IPv6 URL)"),
         ("tcp://127.0.0.1:99999", "(Port out of range 0-65535)"),
-        ("tcp://somehost", "(no port)"),
-        ("foo", "(an unknown scheme (none))"),
+        ("tcp://somehost", "(Invalid bind address format: port is required: tcp://somehost)"),
+        ("foo", "(Invalid bind address format: port is required: foo)"),
     ],
 )
 def test_a_docker_host_that_is_no_engine_address_says_so(host, problem):
@@ -302,3 +302,12 @@ def test_a_docker_host_that_is_no_engine_address_says_so(host, problem):
 def test_a_docker_host_whose_name_does_not_resolve_is_not_called_hung():
     with pytest.raises(EnvironmentProblem, match=r"not reachable at tcp://nohost\.invalid:2375 \(its host name does"):
         DockerEngine("tcp://nohost.invalid:2375").check()
+
+
+def test_docker_host_forms_the_sdk_accepts_are_not_refused_as_addresses():
+    """From the review: 127.0.0.1:2375 (no scheme) and tcp://:2375 (no host) work with
+    the docker CLI and SDK; they must reach the engine check, not an address error."""
+    for host in ("127.0.0.1:1", "tcp://:1"):  # nothing listens on port 1
+        with pytest.raises(EnvironmentProblem) as caught:
+            DockerEngine(host).check()
+        assert "is not an engine address" not in str(caught.value), caught.value

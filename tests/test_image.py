@@ -413,6 +413,29 @@ def test_runs_as_root_reads_the_user_field():
     assert not Image("r", "h", "sha256:x", user="1000:0").runs_as_root  # the root group is not root
     assert not Image("r", "h", "sha256:x", user="web").runs_as_root  # a name: its uid decides, when known
     assert Image("r", "h", "sha256:x", user="web", uid=0).runs_as_root
+    assert not Image("r", "h", "sha256:x", user="1_0").runs_as_root  # a name to the runtime, not 10
+
+
+@pytest.mark.docker
+def test_a_user_name_is_read_through_a_linked_passwd_and_a_number_as_the_runtime_reads_it(tmp_path, docker_engine):
+    """From the review: /etc/passwd as a symbolic link read as empty, and USER 1_0 read as
+    user 10 where the runtime looks the name up; both ran as root past the check."""
+    from deployer.image_user import user_id
+
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\n"
+        "RUN mkdir -p /usr/lib/pw && cp /etc/passwd /usr/lib/pw/passwd && rm /etc/passwd"
+        " && ln -s ../usr/lib/pw/passwd /etc/passwd"
+        " && echo 'app:x:0:0::/:/bin/sh' >> /usr/lib/pw/passwd && echo '1_0:x:0:0::/:/bin/sh' >> /usr/lib/pw/passwd\n"
+    )
+    built, _ = docker_engine.sdk.images.build(
+        path=str(tmp_path), rm=True, labels={docker_labels.APP: "test-linkeduser"}
+    )
+    try:
+        for name in ("app", "1_0"):
+            assert user_id(docker_engine, built.id, name) == 0, name
+    finally:
+        docker_engine.api.remove_image(built.id, force=True)
 
 
 @pytest.mark.docker

@@ -20,7 +20,8 @@ import ipaddress
 import json
 from typing import Any
 
-from deployer.models import PhaseContext
+from deployer import docker_labels
+from deployer.models import Image, PhaseContext
 from deployer.plugins.local_docker import engine, serving
 from deployer.testing.contract import ContractRun, TargetContract, encoded_forms
 from deployer.testing.ports import free_port
@@ -68,7 +69,8 @@ class LocalContract(TargetContract):
         desired replicas run (a replaced release's are gone, or paused as the standby)."""
         run.ensure_up()
         docker = engine.client()
-        memory = run.session().project.app.memory
+        app = run.session().project.app
+        memory: dict[str | None, int] = {None: app.memory, **{w.name: w.memory for w in app.workers}}  # by label
         forms = encoded_forms(run.secret.encode())
         problems, running = [], 0
         for row in docker.api.containers(all=True, filters=engine.selector(run.context())):
@@ -78,7 +80,8 @@ class LocalContract(TargetContract):
             if any(form in labels for form in forms):
                 problems.append(f"{engine.name(row)}: a label holds a secret's value (the env is the place for it)")
             if engine.role(row) in (engine.ROLE_REPLICA, engine.ROLE_WORKER):
-                problems += [f"{engine.name(row)}: {problem}" for problem in _app_problems(info, memory)]
+                allowed = memory[row["Labels"].get(docker_labels.WORKER)]
+                problems += [f"{engine.name(row)}: {problem}" for problem in _app_problems(info, allowed)]
             if engine.role(row) == engine.ROLE_REPLICA and info["State"]["Running"] and not info["State"]["Paused"]:
                 running += 1
         assert not problems, "containers of the stack are not locked down:\n  " + "\n  ".join(problems)
@@ -111,7 +114,7 @@ def _host_problems(info: dict[str, Any]) -> list[str]:
         problems.append(f"adds capabilities {host['CapAdd']}")
     if "ALL" not in (host.get("CapDrop") or ()):
         problems.append("keeps Docker's default capabilities (no CapDrop ALL)")
-    if not any(opt.startswith("no-new-privileges") for opt in host.get("SecurityOpt") or ()):
+    if not any(opt in ("no-new-privileges", "no-new-privileges:true") for opt in host.get("SecurityOpt") or ()):
         problems.append("may gain privileges (no no-new-privileges)")
     for namespace in ("NetworkMode", "PidMode", "IpcMode"):
         if host.get(namespace) == "host":
@@ -132,7 +135,7 @@ def _app_problems(info: dict[str, Any], memory: int) -> list[str]:
     """What the app container ``info`` (a replica, a worker) lacks of its hardening."""
     host, user = info["HostConfig"], info["Config"].get("User") or ""
     problems = []
-    if user.split(":")[0] in ("", "0", "root"):
+    if Image("", "", user=user).runs_as_root:  # a name with ID 0: the generic probe's id
         problems.append(f"runs as root (user {user!r})")
     if not host.get("ReadonlyRootfs"):
         problems.append("has a writable root filesystem")

@@ -160,11 +160,11 @@ def pushed(ecr: Any, repository_url: str, tag: str) -> str | None:
     """The reference (``<repository_url>@sha256:...``) of the image ECR holds under ``tag``
     in the repository at ``repository_url``; None when it holds none (or no such repository)."""
     repository = repository_url.split("/", 1)[-1]
-    try:
-        found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
-    except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
+    try:  # BatchGetImage, as releases reads: a pull permission the deploy role has (not DescribeImages)
+        found = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    except ecr.exceptions.RepositoryNotFoundException:
         return None
-    return f"{repository_url}@{found[0]['imageDigest']}" if found else None
+    return f"{repository_url}@{found[0]['imageId']['imageDigest']}" if found else None
 
 
 def with_pushed_image(ecr: Any, ctx: PhaseContext, outputs: Mapping[str, Any]) -> PhaseContext:

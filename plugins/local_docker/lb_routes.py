@@ -215,6 +215,8 @@ def wait_checked(stats_port: int | None, members: tuple[str, ...], path: str, ti
     deadline = time.monotonic() + timeout
     while True:
         rows = {row["svname"]: row for row in _servers(stats_port)}
+        if not rows:  # the stats cannot be read: the wait through the endpoint decides
+            return
         down = [rows[name] for name in members if rows.get(name, {}).get("status", "").startswith("DOWN")]
         if down:
             results = "; ".join(f"{row['svname']}: {_check_result(row)}" for row in down)

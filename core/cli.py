@@ -186,23 +186,28 @@ EXIT_READER_GONE = 141
 
 
 def _reader_gone() -> NoReturn:
-    """Stop writing to a standard output nobody reads (what is still buffered goes to
-    /dev/null, so the exit prints no error) and exit :data:`EXIT_READER_GONE`, as a tool
-    that SIGPIPE ends does: not 1, which says the deployment failed."""
-    with contextlib.suppress(OSError, ValueError):  # ValueError: no file descriptor (a test's capture)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    """Stop writing to a standard output nobody reads (:func:`_drop_stdout`) and exit
+    :data:`EXIT_READER_GONE`, as a tool that SIGPIPE ends does: not 1, which says the
+    deployment failed."""
+    _drop_stdout()
     raise typer.Exit(EXIT_READER_GONE)
 
 
 def _output_lost(error: OSError) -> NoReturn:
     """Standard output cannot be written (``> /dev/full``, a closed descriptor): say so on
     standard error, drop what is still buffered, exit 1. The command ran; its output is lost."""
-    with contextlib.suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _drop_stdout()
     typer.secho(
         f"error: the command ran, but its output could not be written: {error.strerror or error}", err=True, fg="red"
     )
     raise typer.Exit(1)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered goes there, so the
+    exit's flush raises no second error."""
+    with contextlib.suppress(OSError, ValueError):  # ValueError: no file descriptor (a test's capture)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _crash(exc: Exception, session: Any, as_json: bool) -> None:

@@ -20,7 +20,7 @@ from attrs import evolve
 
 from deployer.checks import PATH_HINT, PATH_PATTERN, parse_checks
 from deployer.config_section import CPU_UNITS, MIB, SECONDS, Section
-from deployer.errors import ConfigError, ConfigErrors, UsageError
+from deployer.errors import ConfigError, ConfigErrors, UsageError, not_utf8
 from deployer.models import (
     AppSpec,
     BuildSpec,
@@ -143,7 +143,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         message = "nests arrays or tables hundreds of levels deep, more than deployer reads: flatten it"
         raise ConfigError("(syntax)", message, file=path) from None
     except UnicodeDecodeError as exc:
-        message = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): save it as UTF-8"
+        message = f"{not_utf8(exc)}: save it as UTF-8"
         raise ConfigError("(file)", message, file=path) from None
     except OSError as exc:
         raise ConfigError("(file)", f"cannot be read: {exc}", file=path) from None

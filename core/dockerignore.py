@@ -17,7 +17,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, not_utf8
 
 
 def read_patterns(context: Path) -> list[str]:
@@ -35,7 +35,7 @@ def read_patterns(context: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        problem = f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+        problem = f"{path} {not_utf8(error)}"
         raise ConfigError("app.build.context", problem, value=str(context)) from None
     except OSError as error:
         raise ConfigError("app.build.context", f"{path} cannot be read: {error.strerror}", value=str(context)) from None

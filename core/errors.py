@@ -89,6 +89,11 @@ def _as_written(value: object) -> str:
     return f"{written[:SHOWN_VALUE_MAX]}... ({len(written):,} characters)"
 
 
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """Why a file that should be text is not: ``is not UTF-8 text (byte 0xff at offset 6)``."""
+    return f"is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+
+
 class PluginError(UsageError):
     """A plugin could not be loaded, or two plugins conflict. Names the plugin(s)."""
 

@@ -206,7 +206,8 @@ def _outward_addresses() -> list[str]:
             except OSError:
                 continue
             address: str = probe.getsockname()[0]
-        if not (ipaddress.ip_address(address).is_loopback or ipaddress.ip_address(address).is_link_local):
+        parsed = ipaddress.ip_address(address)
+        if not (parsed.is_loopback or parsed.is_link_local):
             found.append(address)
     return found
 

@@ -176,12 +176,13 @@ def with_pushed_image(ecr: Any, ctx: PhaseContext, outputs: Mapping[str, Any]) -
     rollback's image, before the first ``up``, for the image the push resources push
     (they stay as they are), or when ECR lacks it."""
     image, url = ctx.image, outputs.get("repository_url")
-    if image is None or image.reference or not image.id or not url or outputs.get("pushed_tag") == image_tag(image):
+    if image is None or image.reference or not image.id or not url:
         return ctx
-    found = pushed(ecr, str(url), image_tag(image))
+    tag = image_tag(image)
+    found = None if outputs.get("pushed_tag") == tag else pushed(ecr, str(url), tag)
     if found is None:
         return ctx
-    ctx.report(f"aws-ecs: image {image_tag(image)} is in ECR already: not pushing it again")
+    ctx.report(f"aws-ecs: image {tag} is in ECR already: not pushing it again")
     return evolve(ctx, image=evolve(image, reference=found))
 
 

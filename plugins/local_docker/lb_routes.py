@@ -57,12 +57,20 @@ def routes_of(docker: DockerEngine, container: str, stats_port: int | None) -> R
     or one still on a config without the stats listener), the config file in its volume
     is read instead: that is what HAProxy loads when it starts.
     """
-    if stats_port:
-        csv = _stats_csv(stats_port)
-        if csv is not None:
-            return routes_from_stats(csv)
+    return routes_and_states(docker, container, stats_port)[0]
+
+
+def routes_and_states(
+    docker: DockerEngine, container: str, stats_port: int | None
+) -> tuple[Routes | None, dict[str, str]]:
+    """:func:`routes_of`, and from the same read of the stats each server's state as the
+    load balancer reports it (``UP``: its health checks pass; ``DOWN``: they failed;
+    ``UP 1/2``: going down); no states when the stats cannot be read."""
+    csv = _stats_csv(stats_port) if stats_port else None
+    if csv is not None:
+        return routes_from_stats(csv), {row["svname"]: row.get("status", "") for row in _server_rows(csv)}
     config = _read_config(docker, container)
-    return None if config is None else routes_from_config(config)
+    return (None if config is None else routes_from_config(config)), {}
 
 
 def _stats_csv(port: int) -> str | None:
@@ -191,13 +199,6 @@ def wait_serving(url: str, path: str, timeout: float, *, answer_within: float = 
     raise DeployFailed(f"the load balancer at {url} did not serve {path} within {timeout:.0f} s: {last}")
 
 
-def server_states(stats_port: int | None) -> dict[str, str]:
-    """Each server's state as the load balancer reports it (``UP``: its health checks
-    pass; ``DOWN``: they failed; ``UP 1/2``: going down), from its stats CSV; empty when
-    the stats cannot be read."""
-    return {row["svname"]: row.get("status", "") for row in _servers(stats_port)}
-
-
 def wait_checked(stats_port: int | None, members: tuple[str, ...], path: str, timeout: float) -> None:
     """Wait until the load balancer's own health checks (``GET path``) have passed on one
     of ``members``: HAProxy reports it ``UP`` after a check it ran, not the ``UP`` a new
@@ -214,7 +215,8 @@ def wait_checked(stats_port: int | None, members: tuple[str, ...], path: str, ti
         return
     deadline = time.monotonic() + timeout
     while True:
-        rows = {row["svname"]: row for row in _servers(stats_port)}
+        csv = _stats_csv(stats_port)
+        rows = {row["svname"]: row for row in _server_rows(csv)} if csv is not None else {}
         if not rows:  # the stats cannot be read: the wait through the endpoint decides
             return
         down = [rows[name] for name in members if rows.get(name, {}).get("status", "").startswith("DOWN")]
@@ -239,13 +241,12 @@ def _check_result(row: dict[str, str]) -> str:
     return f"{row.get('check_desc') or row.get('check_status') or 'failed'}{code}"
 
 
-def _servers(stats_port: int | None) -> list[dict[str, str]]:
-    """HAProxy's stats rows of its servers (not the frontend and backend totals), each
-    field by its CSV header name; none when the stats cannot be read."""
-    csv = _stats_csv(stats_port) if stats_port else None
-    if not csv:
-        return []
+def _server_rows(csv: str) -> list[dict[str, str]]:
+    """HAProxy's stats rows of its servers in ``csv`` (not the frontend and backend
+    totals), each field by its CSV header name."""
     lines = csv.splitlines()
+    if not lines:
+        return []
     header = lines[0].lstrip("# ").split(",")
     rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
     return [row for row in rows if row.get("svname") not in (None, "FRONTEND", "BACKEND")]

@@ -23,7 +23,7 @@ from deployer.docker_engine import DockerEngine
 from deployer.errors import UsageError
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import database, engine, ingress, lb_routes
-from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT
+from deployer.plugins.local_docker.haproxy_config import LISTEN_PORT, Routes
 from deployer.plugins.local_docker.host_port import endpoint
 from deployer.plugins.local_docker.settings import of
 
@@ -63,8 +63,8 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     desired = ctx.app.replicas.min
     lb = _load_balancer(rows)
     replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
-    stats_port = _stats_port(lb)
-    members = _members(docker, lb, replicas)
+    routes, states = lb_routes.routes_and_states(docker, engine.name(lb), _stats_port(lb)) if lb else (None, {})
+    members = _members(routes, replicas)
     standby = [r for r in replicas if engine.is_standby(r, members)]
     routed = [r for r in replicas if engine.name(r) in members]
     outside = [r for r in replicas if r not in routed and r not in standby]
@@ -73,7 +73,6 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     # A replica serves when Docker's check passes and HAProxy's does not fail (a Host the
     # app refuses fails only HAProxy's); up routes to a replica once it answers its
     # check, which can be before Docker's first HEALTHCHECK run: HAProxy's says then.
-    states = lb_routes.server_states(stats_port)
     healthy = [
         r
         for r in reachable
@@ -134,7 +133,8 @@ def in_service(docker: DockerEngine, ctx: PhaseContext) -> list[dict[str, Any]]:
     """
     rows = engine.containers(docker, ctx)
     replicas = [r for r in rows if engine.role(r) == engine.ROLE_REPLICA]
-    members = _members(docker, _load_balancer(rows), replicas)
+    lb = _load_balancer(rows)
+    members = _members(lb_routes.routes_of(docker, engine.name(lb), _stats_port(lb)) if lb else None, replicas)
     running = [r for r in replicas if engine.is_up(r)]
     if not running:
         raise UsageError(
@@ -153,10 +153,9 @@ def _stats_port(lb: dict[str, Any] | None) -> int | None:
     return ingress.stats_port(lb) if lb is not None and lb["State"] == "running" else None
 
 
-def _members(docker: DockerEngine, lb: dict[str, Any] | None, replicas: list[dict[str, Any]]) -> tuple[str, ...]:
-    """The names the load balancer ``lb`` routes to (HAProxy's stats, else its config
-    file); with no load balancer to ask, every replica that is not paused."""
-    routes = lb_routes.routes_of(docker, engine.name(lb), _stats_port(lb)) if lb is not None else None
+def _members(routes: Routes | None, replicas: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The names the load balancer routes to (``routes``, read from HAProxy's stats, else
+    its config file); with no load balancer to ask, every replica that is not paused."""
     return routes.members if routes else tuple(engine.name(r) for r in replicas if not engine.is_paused(r))
 
 

@@ -110,9 +110,7 @@ class LocalDriver:
                     ctx.report("everything is up to date: nothing changed")
                 else:  # the first up after an upgrade replaced every container: the old names go too
                     _remove(docker, ctx, _leftovers(docker, ctx))
-                healthy = Check(ctx.app.health.path, status=StatusRange(200, 299))
-                answer_within = ctx.app.health.timeout + 1
-                wait_until_serving(results.ingress.endpoint, [healthy], SERVE_TIMEOUT, request_timeout=answer_within)
+                _wait_until_serving(docker, ctx, results.ingress.endpoint)
                 if changed:
                     _wait_until_status_agrees(docker, ctx)
             except DeployFailed:
@@ -225,7 +223,7 @@ class LocalDriver:
             details={
                 **database.status(docker, rows),
                 **workers.status(rows),
-                "age": _age(now - max((r["Created"] for r in shown), default=now)),
+                **({"age": _age(now - max(r["Created"] for r in shown))} if shown else {}),
                 "load_balancer": [
                     {"name": engine.name(r), "state": r["State"]} for r in rows if engine.role(r) == engine.ROLE_LB
                 ],
@@ -323,6 +321,20 @@ def _input_is_piped() -> bool:
     except (AttributeError, OSError, ValueError):  # no input, or one without a descriptor
         return False
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def _wait_until_serving(docker: DockerEngine, ctx: PhaseContext, endpoint: str) -> None:
+    """Return once ``endpoint`` answers the app's health path with a 2xx through the load
+    balancer (:func:`deployer.verify.wait_until_serving`); its :class:`DeployFailed` also
+    names the replicas that restarted, as a crash loop answers nothing."""
+    healthy = Check(ctx.app.health.path, status=StatusRange(200, 299))
+    try:
+        wait_until_serving(endpoint, [healthy], SERVE_TIMEOUT, request_timeout=ctx.app.health.timeout + 1)
+    except DeployFailed as failed:
+        crashed = restarts.notice(ctx, restarts.read(docker, engine.containers(docker, ctx, engine.ROLE_REPLICA)))
+        if not crashed:
+            raise
+        raise DeployFailed(f"{failed}\n  {crashed}") from None
 
 
 def _wait_until_status_agrees(docker: DockerEngine, ctx: PhaseContext) -> None:

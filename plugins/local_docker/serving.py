@@ -85,7 +85,12 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     missing = min(desired, stopped + max(0, desired - len(routed)))
     paused = sum(1 for r in routed if engine.is_paused(r))
     off_network = sum(1 for r in routed if engine.is_up(r) and not engine.on_network(r, network))
-    if missing:
+    if routes is not None and not routes.members:  # a first up failed, was interrupted or runs
+        parts.append(
+            f"no release serves yet: the load balancer routes to no replica, as no `up` of this stack has "
+            f"finished (`{ctx.command_line('releases')}` lists a failed one): run `{restart()}` once the app starts"
+        )
+    elif missing:
         parts.append(f"{missing} of {desired} replicas not running: run `{restart()}` to start the missing ones")
     if paused:
         parts.append(f"{paused} of {desired} replicas paused (docker pause): run `{restart()}` to resume them")

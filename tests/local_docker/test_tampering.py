@@ -15,7 +15,8 @@ import requests
 from typer.testing import CliRunner
 
 from deployer import api, cli
-from deployer.plugins.local_docker import lb_routes
+from deployer.errors import DeployFailed
+from deployer.plugins.local_docker import driver, lb_routes
 
 pytestmark = pytest.mark.docker
 
@@ -189,3 +190,42 @@ def test_a_replica_that_crashed_and_was_restarted_is_shown_with_its_restarts(sta
     assert "restarted 1 time(s), last at" in shown and "shows why" in shown, shown
     replica = json.loads(status(stack, "--json")[1])["details"]["replicas"][0]
     assert replica["restarts"] == 1, replica
+
+
+def test_an_up_that_times_out_on_a_crash_loop_names_the_restarts(stack, monkeypatch):
+    """A crash-looping app answers nothing, so ``up``'s wait times out: its error also
+    names the replica that restarted and where to read why (before, only the timeout)."""
+    stack.replicas = 1
+    stack.up()
+    with contextlib.suppress(requests.RequestException):
+        requests.get(f"http://127.0.0.1:{stack.port}/crash", timeout=5)
+    deadline = time.monotonic() + 30
+    while "restarted 1 time(s)" not in status(stack)[1] and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+    def times_out(endpoint, checks, timeout, **_):
+        raise DeployFailed(f"{endpoint} did not answer the app's checks within {timeout:.0f} s")
+
+    monkeypatch.setattr(driver, "wait_until_serving", times_out)
+    args = ["up", "--target", "local", "--stack", stack.stack, "--config", str(stack.config)]
+    shown = CliRunner().invoke(cli.app, args)
+    assert shown.exit_code == 1, shown.output
+    assert "did not answer the app's checks within 30 s" in shown.output, shown.output
+    assert f"deployer-ldtest.{stack.stack}-" in shown.output and "restarted 1 time(s), last at" in shown.output
+    assert "`deployer logs --target local --stack" in shown.output and "shows why" in shown.output, shown.output
+
+
+def test_status_after_a_failed_first_up_says_no_release_serves_yet(stack):
+    """The first ``up`` of an app that never gets healthy leaves the load balancer routing
+    to nothing: ``status`` says no release serves yet and where to read why, rather than
+    "replicas not running: run up to start the missing ones", which cannot help."""
+    stack.env = {"HEALTH": "fail"}
+    with pytest.raises(DeployFailed):
+        stack.up()
+    code, shown = status(stack)
+    assert code == 1, shown
+    assert (
+        f"no release serves yet: the load balancer routes to no replica, as no `up` of this stack has finished (`deployer releases --target local --stack {stack.stack}` lists a failed one): run {up_command(stack)} once the app starts"
+        in shown
+    ), shown
+    assert "to start the missing ones" not in shown and "age: 0s" not in shown, shown

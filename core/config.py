@@ -45,6 +45,9 @@ HEALTH_PATH_MAX = 1024
 """The longest health check path: the ALB's limit for a target group's HealthCheckPath
 (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html;
 the ELBv2 API model: ``Path``, min 1, max 1024)."""
+DOCKERFILE_LIKENESS = 0.8
+"""How alike (:mod:`difflib`'s ratio) a file's name must be to a missing Dockerfile's to
+be suggested: ``Dockerfil`` and ``dockerfile`` are, ``Makefile`` is not."""
 
 
 def find_config(start: Path) -> Path:
@@ -97,7 +100,11 @@ def load_project(
         raise ConfigError("--config", problem, value=str(path))
     document = _read_toml(path)
     if path.name == "pyproject.toml":
-        document = document.get("tool", {}).get("deployer", {})
+        tool = document.get("tool")
+        if not isinstance(tool, dict) or "deployer" not in tool:
+            message = "is missing: add a [tool.deployer] table (docs/configuration.md), or pass a deployer.toml"
+            raise ConfigError("tool.deployer", message, file=path)
+        document = tool["deployer"]
         prefix = "tool.deployer"
     else:
         prefix = ""
@@ -309,7 +316,7 @@ def _dockerfile_problem(context: Path, relative: str) -> str | None:
             return f"must be a file, not a folder or a special file (in {context})"
     except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
         return f"must be a file inside {context}"
-    close = difflib.get_close_matches(path.name, sorted(_names_in(path.parent)), n=1)
+    close = difflib.get_close_matches(path.name, sorted(_names_in(path.parent)), n=1, cutoff=DOCKERFILE_LIKENESS)
     meant = f"; did you mean {str((path.parent / close[0]).relative_to(context))!r}?" if close else ""
     return f"does not exist in {context}{meant}"
 

@@ -596,3 +596,27 @@ def test_an_empty_program_and_a_port_secret_are_named_as_written(make_project, a
     with pytest.raises(ConfigError) as caught:
         load_project(make_project(config_text(app=app)))
     assert (caught.value.key, message in caught.value.message) == (key, True), str(caught.value)
+
+
+def test_a_pyproject_without_a_deployer_table_says_so(make_project, deployer_cli, tmp_path):
+    """``--config pyproject.toml`` with no ``[tool.deployer]``: one error naming the table,
+    not every key it lacks (nor a Dockerfile suggestion of ``Makefile``)."""
+    config = make_project('[project]\nname = "x"\n', name="pyproject.toml")
+    (tmp_path / "Makefile").write_text("all:\n")
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        f"error: {config}: tool.deployer: is missing: add a [tool.deployer] table (docs/configuration.md), "
+        "or pass a deployer.toml"
+    ]
+
+
+def test_a_missing_dockerfile_is_not_said_to_be_a_makefile(make_project, deployer_cli, tmp_path):
+    config = make_project(config_text())
+    (tmp_path / "app" / "Makefile").write_text("all:\n")
+    (tmp_path / "app" / "Dockerfile").unlink()
+    result = deployer_cli("plan", "--target", "local", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        f'error: {config}: app.build.dockerfile: does not exist in {tmp_path / "app"} (got "Dockerfile")'
+    ]

@@ -37,6 +37,7 @@ from deployer.plugins.local_docker import (
     compute,
     database,
     engine,
+    lb_image,
     oneoff,
     releases,
     restarts,
@@ -66,19 +67,22 @@ class LocalDriver:
         ``host_port`` is free (or this stack's own load balancer's); ``up`` checks the port
         again under the stack's lock, ``plan`` even with ``--offline``. The other commands
         only read or remove what is labelled with the stack, so a port or name held by
-        someone else is not theirs to refuse. For ``up``, a ``[database]`` version must be
-        runnable here (:func:`.database.require_available`).
+        someone else is not theirs to refuse. The load balancer image's base must be at
+        hand when that image is not built yet (:func:`.lb_image.require_base_image`), and
+        for ``up`` a ``[database]`` version runnable here (:func:`.database.require_available`).
 
         :raises EnvironmentProblem: the engine is not reachable.
-        :raises ConfigError: ``database.version`` cannot run here.
+        :raises ConfigError: ``targets.local.lb_base_image`` or ``database.version`` cannot
+            run here.
         :raises UsageError: names each foreign object, or what holds the port; nothing was
             changed.
         """
         docker = engine.client()
         if ctx.mode not in ("up", "plan"):
             return
+        named = engine.named_containers(docker, ctx)
         foreign = engine.foreign_holders(
-            docker, ctx, containers=partial(_needs_container, ctx), volumes=partial(_needs_volume, ctx)
+            docker, ctx, named, containers=partial(_needs_container, ctx), volumes=partial(_needs_volume, ctx)
         )
         if foreign:
             raise UsageError(
@@ -88,6 +92,7 @@ class LocalDriver:
                 "or deploy under another --stack"
             )
         check_port(docker, ctx)
+        lb_image.require_base_image(docker, of(ctx), named, ctx.mode)
         if ctx.mode == "up" and ctx.app.database is not None:
             database.require_available(docker, ctx.app.database)
 

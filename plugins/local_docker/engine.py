@@ -112,19 +112,26 @@ def owned(ctx: PhaseContext, row: dict[str, Any]) -> bool:
     )
 
 
+def named_containers(docker: DockerEngine, ctx: PhaseContext) -> list[dict[str, Any]]:
+    """The containers (summaries) whose name contains the stack's :func:`prefix`, labelled
+    or not: one name-filtered listing."""
+    return docker.containers({"name": [prefix(ctx)]})
+
+
 def foreign_holders(
-    docker: DockerEngine, ctx: PhaseContext, *, containers: Callable[[str], bool], volumes: Callable[[str], bool]
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    named: list[dict[str, Any]],
+    *,
+    containers: Callable[[str], bool],
+    volumes: Callable[[str], bool],
 ) -> list[str]:
     """Objects without this stack's labels that hold a name ``up`` creates, e.g.
-    ``docker run --name <lb name>``: containers whose name ``containers`` accepts, the
-    stack's network, volumes whose name ``volumes`` accepts. Three name-filtered listings;
-    returns ``"container <name>"`` etc., sorted."""
+    ``docker run --name <lb name>``: containers of ``named`` (:func:`named_containers`)
+    whose name ``containers`` accepts, the stack's network, volumes whose name ``volumes``
+    accepts. Two more name-filtered listings; returns ``"container <name>"`` etc., sorted."""
     head = prefix(ctx)
-    found = [
-        f"container {name(row)}"
-        for row in docker.containers({"name": [head]})
-        if containers(name(row)) and not owned(ctx, row)
-    ]
+    found = [f"container {name(row)}" for row in named if containers(name(row)) and not owned(ctx, row)]
     found += [
         f"network {row['Name']}"
         for row in docker.networks({"name": [head]})

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 from deployer import docker_labels
 from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
-from deployer.errors import DeployFailed
+from deployer.errors import ConfigError, DeployFailed
 from deployer.plugins.local_docker import engine
 from deployer.plugins.local_docker.haproxy_config import BOOTSTRAP, CONFIG_DIR, CONFIG_FILE, LISTEN_PORT
 from deployer.plugins.local_docker.settings import LocalSettings
@@ -32,6 +33,35 @@ def lb_image_tag(settings: LocalSettings) -> str:
     """``deployer/local-lb:<hash>``: the hash covers the Dockerfile and bootstrap config."""
     text = _DOCKERFILE.format(base=settings.lb_base_image) + BOOTSTRAP
     return f"deployer/local-lb:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def require_base_image(
+    docker: DockerEngine, settings: LocalSettings, containers: list[dict[str, Any]], mode: str
+) -> None:
+    """Before ``up`` or ``plan`` builds anything: when the load balancer image is not built
+    yet (no container of ``containers`` runs it and the image store lacks it), its base
+    ``lb_base_image`` must be in the image store, else for ``up`` pullable (pulled here),
+    for ``plan`` known to its registry (asked, not pulled).
+
+    :raises ConfigError: names ``targets.local.lb_base_image`` and the ways out (exit 2).
+    """
+    tag = lb_image_tag(settings)
+    base = settings.lb_base_image
+    if any(row.get("Image") == tag for row in containers) or docker.image(tag) or docker.image(base):
+        return
+    try:
+        if mode == "up":
+            docker.patient(STREAM_TIMEOUT).pull(base)
+        else:
+            docker.patient(STREAM_TIMEOUT).inspect_distribution(base)
+    except docker.errors.APIError:
+        raise ConfigError(
+            "targets.local.lb_base_image",
+            "is not in the Docker engine's image store and cannot be pulled: the load balancer image is built "
+            "from it. Load or pull it (docker pull / docker load), or leave the key out for python:3.12-slim "
+            "(scripts/base-image.sh builds that offline)",
+            value=base,
+        ) from None
 
 
 def ensure_lb_image(docker: DockerEngine, settings: LocalSettings, report: Callable[[str], None]) -> str:

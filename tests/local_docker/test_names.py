@@ -194,3 +194,20 @@ def test_the_longest_app_stack_and_worker_names_deploy_a_worker(stack, docker_cl
     assert info["State"]["Running"] and len(info["Config"]["Hostname"]) <= 63
     assert len(container["Names"][0].lstrip("/")) > 63
     api.down(session)
+
+
+def test_a_load_balancer_base_image_that_is_not_at_hand_is_refused_by_plan_and_up_before_anything(stack):
+    """The load balancer image is built from ``lb_base_image``: one the engine neither has
+    nor can pull is a config error (exit 2) for ``plan`` and ``up`` before anything is
+    built (it passed ``plan``, and ``up`` failed with exit 1 after building the app)."""
+    stack.settings = {"lb_base_image": "deployer-test/no-such-base:1"}
+    for command in ("plan", "up"):
+        result = _cli(stack, command)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            f"error: {stack.config}: targets.local.lb_base_image: is not in the Docker engine's image store and "
+            "cannot be pulled: the load balancer image is built from it. Load or pull it (docker pull / docker "
+            "load), or leave the key out for python:3.12-slim (scripts/base-image.sh builds that offline) (got "
+            '"deployer-test/no-such-base:1")'
+        ], "one line: nothing was built before it"
+    assert stack.objects() == {"containers": [], "networks": [], "volumes": []}

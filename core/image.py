@@ -35,6 +35,7 @@ from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
 from deployer.image_user import user_id
 from deployer.models import AppSpec, BuildSpec, Image, user_number
+from deployer.user_folders import make_folder
 
 KEEP_IMAGES = 3
 """How many images of one app :func:`build_image` keeps (the one just built included)."""
@@ -195,7 +196,7 @@ def _building(tag: str, report: Callable[[str], None]) -> Iterator[None]:
     hold the lock (an NFS home without locks) builds without it."""
     path = user_cache.folder("build-locks", tag.replace("/", "_").replace(":", "_") + ".lock")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         handle = open(path, "a")  # noqa: SIM115 - held until the build ends
     except OSError:
         yield

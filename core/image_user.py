@@ -23,6 +23,7 @@ from typing import Any
 from deployer import docker_labels, user_cache
 from deployer.docker_engine import DockerEngine
 from deployer.models import user_number
+from deployer.user_folders import make_folder
 
 LINKS_FOLLOWED = 8
 """Symbolic links followed from ``/etc/passwd`` before giving up (a loop)."""
@@ -46,7 +47,7 @@ def user_id(client: DockerEngine, image_id: str, user: str) -> int | None:
     found = _look_up(client, image_id, name)
     if found is not None:
         with contextlib.suppress(OSError):  # the next run asks again
-            cached.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(cached.parent)
             partial = cached.with_name(f".{cached.name}.{os.getpid()}")
             partial.write_text(str(found))
             os.replace(partial, cached)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from deployer.errors import EnvironmentProblem
+from deployer.user_folders import make_folder
 
 
 def folder() -> Path:
@@ -19,10 +20,11 @@ def folder() -> Path:
 def make_private(path: Path) -> None:
     """Create ``path``, a folder in :func:`folder`, and the state folder itself when
     missing; each of them is made private (0700), one made by an earlier version too.
-    The folders above the state folder are left as they are (``mkdir -p``'s modes)."""
+    The folders above the state folder are left as they are (``mkdir -p``'s modes); a
+    missing home folder is not made (:func:`deployer.user_folders.make_folder`)."""
     top = folder()
     try:
-        top.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(top.parent)
         for part in (top, *reversed([p for p in path.parents if top in p.parents]), path):
             part.mkdir(mode=0o700, exist_ok=True)
             part.chmod(0o700)  # mkdir's mode is masked by the umask, and an existing folder keeps its own

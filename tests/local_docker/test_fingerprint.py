@@ -108,3 +108,29 @@ def test_a_state_folder_or_key_deployer_cannot_use_is_an_environment_problem(tmp
     secret_key.key_path().chmod(0o644)
     with pytest.raises(EnvironmentProblem, match=r"open to other users \(mode 0644\): chmod 600 it"):
         secret_key.fingerprints({"S": "v"}, create=True)
+
+
+def test_a_home_folder_that_does_not_exist_is_not_made(tmp_path, monkeypatch):
+    """``HOME=/nonexistent`` (system users, CI runners) with no XDG_STATE_HOME: deployer
+    said nothing and, as root, made the home folder to keep its state there. Now the
+    state folder is refused, naming the home folder; the user cache is skipped."""
+    from deployer import user_cache
+    from deployer.errors import EnvironmentProblem
+    from deployer.user_folders import make_folder
+
+    home = tmp_path / "nonexistent"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    with pytest.raises(EnvironmentProblem) as caught:
+        secret_key.fingerprints({"S": "v"}, create=True)
+    assert str(caught.value) == (
+        f"deployer's state folder cannot be used: {home}: the home folder does not exist; set XDG_STATE_HOME "
+        "to a folder you can write (now unset: ~/.local/state)"
+    )
+    with pytest.raises(FileNotFoundError):
+        make_folder(user_cache.folder("image-uids"))
+    assert not home.exists()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    secret_key.fingerprints({"S": "v"}, create=True)
+    assert not home.exists()

@@ -85,3 +85,47 @@ def test_sizes_docker_would_refuse_after_the_build_are_refused_by_the_config():
         check_app(app)
     assert [e.key for e in caught.value.errors] == ["app.memory", "workers.mailer.cpu"]
     check_app(AppSpec("web", BuildSpec(Path(".")), memory=6, cpu=4096))  # more CPUs than here: a quota
+
+
+def _app_with_env(env):
+    from deployer.models import AppSpec, BuildSpec
+
+    return AppSpec("web", BuildSpec(Path(".")), env=env)
+
+
+def test_an_environment_linux_would_refuse_at_start_is_refused_by_the_config():
+    """From the hostile-input run: a 200 kB ``[app.env]`` value failed only at the
+    container's start ("argument list too long"), after the build and the network."""
+    from deployer.errors import ConfigErrors
+    from deployer.plugins.local_docker.sizes import ENV_VARIABLE_MAX, check_app
+
+    largest = "y" * (ENV_VARIABLE_MAX - len("OK=") - 1)  # the NUL ends it
+    check_app(_app_with_env({"OK": largest}))
+    with pytest.raises(ConfigErrors) as caught:
+        check_app(_app_with_env({"OK": largest + "y"}))
+    assert [(e.key, e.message) for e in caught.value.errors] == [
+        (
+            "app.env.OK",
+            "is 131,073 bytes with its name, over the 131,072 Linux allows one environment variable: put large "
+            "data in a file in the image or a volume",
+        )
+    ]
+    with pytest.raises(ConfigErrors) as caught:
+        check_app(_app_with_env({f"V{n}": "z" * 100_000 for n in range(11)}))
+    assert [e.key for e in caught.value.errors] == ["app.env"]
+    assert "over the 1,048,576 deployer allows in all" in caught.value.errors[0].message
+
+
+@pytest.mark.docker
+def test_the_environment_limit_is_the_one_linux_applies_in_a_container(docker_client):
+    """ENV_VARIABLE_MAX is Linux's, not a guess: the largest value check_app allows starts,
+    one byte more does not."""
+    import docker
+
+    from deployer.plugins.local_docker.sizes import ENV_VARIABLE_MAX
+
+    largest = ENV_VARIABLE_MAX - len("OK=") - 1
+    run = docker_client.containers.run
+    run("python:3.12-slim", ["true"], environment={"OK": "y" * largest}, remove=True)
+    with pytest.raises(docker.errors.ContainerError, match="argument list too long"):
+        run("python:3.12-slim", ["true"], environment={"OK": "y" * (largest + 1)}, remove=True)

@@ -733,11 +733,9 @@ def _failure(
                 hint = f"\n{check_hint(output, ctx.app.port)}" if check_failed else ""
                 shown = output or "(none: the check's curl or wget prints nothing)"
                 check = f"\nlast health check output: {shown}{hint}"
-            # a restarting replica is running again when inspected (its ExitCode back to 0):
-            # the listing's status, "Restarting (3) ..." or "Exited (3) ...", has the code
-            exited = _EXITED.match(row.get("Status") or "")
-            if exited or state.get("Status") in ("exited", "dead"):
-                code = exited[1] if exited else state.get("ExitCode")
+            listed = listed_exit_code(row)
+            if listed is not None or state.get("Status") in ("exited", "dead"):
+                code = listed if listed is not None else state.get("ExitCode")
                 oom = f" (out of memory: [app] memory = {ctx.app.memory} MiB)" if state.get("OOMKilled") else ""
                 done = (
                     ": a web app must keep serving; a command that runs and ends belongs in `deployer run` "
@@ -746,7 +744,7 @@ def _failure(
                     else ""
                 )
                 ended = f"\nit exited with code {code}{oom}{done}"
-            logs = docker.api.logs(row["Id"], tail=_LOG_TAIL).decode(errors="replace")
+            logs = _logs(docker, row)
         except docker.errors.NotFound:
             pass
     read_only = (
@@ -759,6 +757,23 @@ def _failure(
         f"{ended}{check}\nlast log lines:\n{_log_excerpt(logs, ctx.app.health.path)}{read_only}{exposed}\n"
         "The new replicas were removed; the previous version, if any, keeps serving."
     )
+
+
+def listed_exit_code(row: dict[str, Any]) -> str | None:
+    """The exit code in a container listing's status ("Restarting (3) ..." or "Exited (3)
+    ..."), None when it runs: a restarting container inspected is running again, its
+    ``ExitCode`` back to 0."""
+    exited = _EXITED.match(row.get("Status") or "")
+    return exited[1] if exited else None
+
+
+def last_log_lines(docker: DockerEngine, row: dict[str, Any], health_path: str) -> str:
+    """The container's last log lines as an error shows them (:func:`_log_excerpt`)."""
+    return _log_excerpt(_logs(docker, row), health_path)
+
+
+def _logs(docker: DockerEngine, row: dict[str, Any]) -> str:
+    return str(docker.api.logs(row["Id"], tail=_LOG_TAIL).decode(errors="replace"))
 
 
 def _log_excerpt(logs: str, health_path: str) -> str:

@@ -118,9 +118,16 @@ class LocalDriver:
                 _wait_until_serving(docker, ctx, results.ingress.endpoint)
                 if changed:
                     _wait_until_status_agrees(docker, ctx)
-            except DeployFailed:
-                releases.record(docker, ctx, status=core_releases.FAILED, known=known)
-                raise
+                    workers.require_running(docker, ctx)
+            except DeployFailed as failed:
+                if not _routes_to_this_release(docker, ctx):
+                    releases.record(docker, ctx, status=core_releases.FAILED, known=known)
+                    raise
+                _record_release(ctx, docker, known)  # the new version took the traffic: it is current
+                raise DeployFailed(
+                    f"{failed}\nThe new version serves (`{ctx.command_line('rollback')}` goes back to the previous "
+                    "one); fix what failed and run up again."
+                ) from None
             except KeyboardInterrupt:
                 if _routes_to_this_release(docker, ctx):  # interrupted after the switch: it serves
                     _record_release(ctx, docker, known)
@@ -357,9 +364,9 @@ def _wait_until_status_agrees(docker: DockerEngine, ctx: PhaseContext) -> None:
 
 
 def _routes_to_this_release(docker: DockerEngine, ctx: PhaseContext) -> bool:
-    """After an interrupt: the engine still answers, and the load balancer routes only to
-    replicas of the spec ``ctx`` deploys (the rollout had switched), so that release is
-    the one serving and must be in the history."""
+    """After an interrupt or a failure: the engine still answers, and the load balancer
+    routes only to replicas of the spec ``ctx`` deploys (the rollout had switched), so
+    that release is the one serving and must be in the history as the current one."""
     if ctx.image is None or not docker.answers():
         return False
     wanted = compute.spec_hash(compute.fingerprint(ctx, ctx.image.id, of(ctx)))

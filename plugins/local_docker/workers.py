@@ -15,10 +15,12 @@ import hashlib
 import json
 import re
 import shlex
+import time
 from typing import Any
 
 from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
+from deployer.errors import DeployFailed
 from deployer.models import Change, PhaseContext
 from deployer.plugins.local_docker import compute, cpu_boost, engine
 from deployer.plugins.local_docker.oneoff import workload_env
@@ -26,6 +28,9 @@ from deployer.plugins.local_docker.settings import of
 from deployer.services import WorkerSpec
 
 WORKER = docker_labels.WORKER
+SETTLE = 1.5
+"""Seconds after its creation (whole seconds, as Docker lists it) by which a worker that
+cannot start has exited or restarted."""
 
 
 def _hash(ctx: PhaseContext, worker: WorkerSpec, image_id: str, network: str) -> str:
@@ -102,6 +107,34 @@ def _create(
         networking_config=docker.api.create_networking_config({network: docker.api.create_endpoint_config()}),
     )
     docker.api.start(created["Id"])
+
+
+def require_running(docker: DockerEngine, ctx: PhaseContext) -> None:
+    """After ``up`` deployed: every worker container runs and, once :data:`SETTLE` seconds
+    have passed since the newest one was created, has not restarted (a command missing from
+    the image, or a crash at start, shows by then). Workers started long ago are not
+    waited for.
+
+    :raises DeployFailed: names each worker that does not run, how it ended and its last
+        log lines.
+    """
+    rows = engine.containers(docker, ctx, engine.ROLE_WORKER)
+    if not rows:
+        return
+    time.sleep(max(0.0, max(r["Created"] for r in rows) + SETTLE - time.time()))
+    problems = []
+    for row in engine.containers(docker, ctx, engine.ROLE_WORKER):
+        info = docker.container(row["Id"]) or {}
+        if row["State"] == "running" and not info.get("RestartCount"):
+            continue
+        code = compute.listed_exit_code(row)
+        ended = (
+            f"it exited with code {code}" if code is not None else f"it restarted {info.get('RestartCount')} time(s)"
+        )
+        lines = compute.last_log_lines(docker, row, ctx.app.health.path)
+        problems.append(f"worker {row['Labels'].get(WORKER)} ({engine.name(row)}) does not run: {ended}\n{lines}")
+    if problems:
+        raise DeployFailed("\n".join(problems))
 
 
 def status(rows: list[dict[str, Any]]) -> dict[str, Any]:

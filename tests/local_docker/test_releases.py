@@ -194,3 +194,22 @@ def test_a_rollback_when_every_earlier_release_ran_the_same_image_says_why(stack
     assert len(api.releases(stack.session())) == 2
     with pytest.raises(UsageError, match="every earlier release ran the image serving now"):
         api.rollback(stack.session())
+
+
+def test_a_worker_that_fails_after_the_switch_leaves_the_serving_release_current(stack):
+    """Workers start after the web replicas took the traffic: a worker that cannot start
+    fails ``up`` (exit 1), but the new release serves, so ``releases`` says so and a
+    plain ``rollback`` goes back to the release before it (before, the failed release
+    was not current, or not recorded at all, and rollback aimed at the wrong one)."""
+    stack.up()
+    stack.version = "2"
+    config = stack.config
+    config.write_text(config.read_text() + '\n[workers.mailer]\ncommand = ["/no/such/worker"]\n')
+    session = api.open_session(target="local", stack=stack.stack, config=config)
+    with pytest.raises(DeployFailed) as caught:
+        api.up(session)
+    assert "worker" in str(caught.value) and "/no/such/worker" in str(caught.value), caught.value
+    assert requests.get(stack.url(), timeout=5).text == "version 2\n"
+    listed = api.releases(session)
+    assert [(r.number, r.current) for r in listed] == [(1, False), (2, True)], listed
+    assert "serves" in str(caught.value), caught.value

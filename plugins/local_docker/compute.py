@@ -361,8 +361,8 @@ def _switch_routes(
     the requests the ``started`` replicas took finish (at most ``drain_seconds``) and
     remove those replicas before raising: the previous version keeps serving."""
     ctx.report(f"load balancer: routing to {', '.join(final)}")
-    workers = lb_routes.register(docker, upstream, final)
-    try:
+    try:  # an interrupt while the new routes are written and loaded routes back too
+        workers = lb_routes.register(docker, upstream, final)
         lb_routes.wait_routed(docker, upstream, final, timeout=30)
         lb_routes.wait_checked(upstream.stats_port, final, ctx.app.health.path, timeout=30)
         lb_routes.wait_serving(endpoint, ctx.app.health.path, timeout=30, answer_within=ctx.app.health.timeout + 1)
@@ -699,9 +699,6 @@ def _await_docker_health(docker: DockerEngine, ctx: PhaseContext, settings: Loca
     ctx.report(f"{', '.join(names)}: serving, but Docker's health check has not passed them again after {cap} s")
 
 
-_EXITED = re.compile(r"(?:Exited|Restarting) \((-?\d+)\)")
-
-
 def _failure(
     docker: DockerEngine,
     ctx: PhaseContext,
@@ -733,7 +730,7 @@ def _failure(
                 hint = f"\n{check_hint(output, ctx.app.port)}" if check_failed else ""
                 shown = output or "(none: the check's curl or wget prints nothing)"
                 check = f"\nlast health check output: {shown}{hint}"
-            listed = listed_exit_code(row)
+            listed = engine.listed_exit_code(row)
             if listed is not None or state.get("Status") in ("exited", "dead"):
                 code = listed if listed is not None else state.get("ExitCode")
                 oom = f" (out of memory: [app] memory = {ctx.app.memory} MiB)" if state.get("OOMKilled") else ""
@@ -757,14 +754,6 @@ def _failure(
         f"{ended}{check}\nlast log lines:\n{_log_excerpt(logs, ctx.app.health.path)}{read_only}{exposed}\n"
         "The new replicas were removed; the previous version, if any, keeps serving."
     )
-
-
-def listed_exit_code(row: dict[str, Any]) -> str | None:
-    """The exit code in a container listing's status ("Restarting (3) ..." or "Exited (3)
-    ..."), None when it runs: a restarting container inspected is running again, its
-    ``ExitCode`` back to 0."""
-    exited = _EXITED.match(row.get("Status") or "")
-    return exited[1] if exited else None
 
 
 def last_log_lines(docker: DockerEngine, row: dict[str, Any], health_path: str) -> str:

@@ -123,10 +123,12 @@ class LocalDriver:
                 if not _routes_to_this_release(docker, ctx):
                     releases.record(docker, ctx, status=core_releases.FAILED, known=known)
                     raise
-                _record_release(ctx, docker, known)  # the new version took the traffic: it is current
+                made = _record_release(ctx, docker, known)  # the new version took the traffic: it is current
+                if made is None:
+                    raise
                 raise DeployFailed(
-                    f"{failed}\nThe new version serves (`{ctx.command_line('rollback')}` goes back to the previous "
-                    "one); fix what failed and run up again."
+                    f"{failed}\nRelease {made.number}, the new version, serves (`{ctx.command_line('rollback')}` "
+                    "goes back to the previous one); fix what failed and run up again."
                 ) from None
             except KeyboardInterrupt:
                 if _routes_to_this_release(docker, ctx):  # interrupted after the switch: it serves
@@ -377,11 +379,14 @@ def _routes_to_this_release(docker: DockerEngine, ctx: PhaseContext) -> bool:
     return all(row["Labels"].get(docker_labels.SPEC_HASH) == wanted for row in routed)
 
 
-def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_releases.Release]) -> None:
-    """Record the release ``up`` just deployed, and say when it replaces a rollback."""
+def _record_release(
+    ctx: PhaseContext, docker: DockerEngine, known: list[core_releases.Release]
+) -> core_releases.Release | None:
+    """Record the release ``up`` just deployed, and say when it replaces a rollback;
+    return it (None when it is the current release already)."""
     made = releases.record(docker, ctx, status=core_releases.DEPLOYED, known=known)
     if made is None:
-        return
+        return None
     replaced = core_releases.current(known)
     if not made.note and replaced is not None and replaced.rolled_back_to is not None:
         ctx.report(
@@ -390,6 +395,7 @@ def _record_release(ctx: PhaseContext, docker: DockerEngine, known: list[core_re
         )
     else:
         ctx.report(f"release {made.number} recorded" + (f" ({made.note})" if made.note else ""))
+    return made
 
 
 def _restart_command(ctx: PhaseContext, docker: DockerEngine) -> str:

@@ -201,6 +201,16 @@ def is_up(row: dict[str, Any]) -> bool:
     return row.get("State") in ("running", "restarting")
 
 
+def listed_exit_code(row: dict[str, Any]) -> str | None:
+    """The exit code in a summary's status ("Restarting (3) ..." or "Exited (3) ..."), None
+    when it runs: a restarting container inspected is running again, its ``ExitCode`` 0."""
+    exited = _EXITED.match(row.get("Status") or "")
+    return exited[1] if exited else None
+
+
+_EXITED = re.compile(r"(?:Exited|Restarting) \((-?\d+)\)")
+
+
 def is_paused(row: dict[str, Any]) -> bool:
     """The container is frozen (``docker pause``): it runs no code and answers nothing."""
     return row.get("State") == "paused"

@@ -21,14 +21,15 @@ def endpoint(settings: LocalSettings) -> str:
 
 def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
     """Fail before anything changes when ``host_port`` on ``bind`` is taken by something
-    other than this stack's own load balancer (running, or paused: ``up`` replaces it).
+    other than this stack's own load balancer (running, paused, or restarting, when Docker
+    lists no ports for it but holds its port: ``up`` replaces it).
 
     :raises ConfigError: about ``targets.local.host_port``; names the container holding
         the port when it is one.
     """
     settings = of(ctx)
     for row in engine.containers(docker, ctx, engine.ROLE_LB):
-        if any(p.get("PublicPort") == settings.host_port for p in row.get("Ports", ())):
+        if row["State"] == "restarting" or any(p.get("PublicPort") == settings.host_port for p in row.get("Ports", ())):
             return
     family = socket.AF_INET6 if ":" in settings.bind else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:

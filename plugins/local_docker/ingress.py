@@ -10,6 +10,7 @@ keeps the registered replicas.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -45,20 +46,32 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     network_name = network.extra.get("name", engine.network_name(ctx))
     wanted = _lb_hash(tag, settings, network_name)
     rows = engine.containers(docker, ctx, engine.ROLE_LB)
-    current = [r for r in rows if r["Labels"].get(docker_labels.LB_HASH) == wanted and engine.runs_on(r, network_name)]
+    crashed = [r for r in rows if _crashed(docker, r)]
+    current = [
+        r
+        for r in rows
+        if r["Labels"].get(docker_labels.LB_HASH) == wanted
+        and r["State"] == "running"
+        and engine.on_network(r, network_name)
+        and r not in crashed
+    ]
     detail = f"HAProxy on {settings.bind}:{settings.host_port}"
     published_stats, why = None, ""
     if current and len(rows) == 1:
         change = Change("unchanged", "load-balancer", name, detail)
         published_stats = stats_port(current[0])
     else:
-        why = f" ({_why_replaced(rows, wanted, network_name)})" if rows else ""
+        why = f" ({_why_replaced(rows, wanted, network_name, crashed)})" if rows else ""
         change = Change("replace" if rows else "create", "load-balancer", name, detail + why)
     if change.action != "unchanged" and ctx.mode != "plan":
         ensure_lb_image(docker, settings, ctx.report)
         for row in rows:
             ctx.report(f"replacing load balancer {engine.name(row)}{why}")
             docker.api.remove_container(row["Id"], v=True, force=True)
+        if crashed:  # its config may be why: start from the image's; compute routes again
+            ctx.report(f"resetting the load balancer's config volume {engine.lb_volume_name(ctx)}: it kept crashing")
+            with contextlib.suppress(docker.errors.NotFound):
+                docker.api.remove_volume(engine.lb_volume_name(ctx), force=True)
         _create_lb(docker, ctx, settings, tag, name, network_name, wanted)
         published_stats = next(map(stats_port, engine.containers(docker, ctx, engine.ROLE_LB)), None)
     upstream = Upstream(
@@ -73,16 +86,32 @@ def apply(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult) -
     return IngressResult(endpoint=endpoint(settings), attach=upstream, extra={"container": name}, changes=(change,))
 
 
-def _why_replaced(rows: list[dict[str, Any]], wanted: str, network: str) -> str:
-    """Why this stack's load balancer containers ``rows`` (at least one) are replaced."""
+def _why_replaced(rows: list[dict[str, Any]], wanted: str, network: str, crashed: list[dict[str, Any]]) -> str:
+    """Why this stack's load balancer containers ``rows`` (at least one; ``crashed``: those
+    that crash in a loop) are replaced."""
     if len(rows) > 1:
         return f"{len(rows)} load balancers, one wanted"
     row = rows[0]
     if row["Labels"].get(docker_labels.LB_HASH) != wanted:
         return "its image or settings changed"
-    if not engine.is_up(row):
+    if row in crashed:
+        return f"it keeps crashing: {row['Status']}"
+    if row["State"] != "running":
         return f"not running: {row['State']}"
     return f"not on the stack's network {network}"
+
+
+def _crashed(docker: DockerEngine, row: dict[str, Any]) -> bool:
+    """The load balancer (a summary) restarts in a loop, as HAProxy does on a config it
+    cannot load: restarting, exited with an error (not stopped by hand: 0, or 137 and 143
+    after ``docker stop``), or up for seconds only after its restart policy restarted it
+    (asked of the engine only then: an unchanged ``up`` sees it up for longer)."""
+    code = engine.listed_exit_code(row)
+    if row["State"] == "restarting" or (code is not None and code not in ("0", "137", "143")):
+        return True
+    if row["State"] != "running" or "second" not in row.get("Status", ""):
+        return False
+    return bool((docker.container(row["Id"]) or {}).get("RestartCount"))
 
 
 def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:

@@ -123,8 +123,10 @@ def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...])
     )
     exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
     output = docker.api.exec_start(exec_id).decode(errors="replace")
-    if docker.api.exec_inspect(exec_id)["ExitCode"] != 0:
-        raise DeployFailed(f"the load balancer rejected its new config: {output.strip()}")
+    code = docker.api.exec_inspect(exec_id)["ExitCode"]
+    if code != 0:
+        said = output.strip() or f"exit code {code} and no output (`docker logs {upstream.container}` may say why)"
+        raise DeployFailed(f"the load balancer rejected its new config: {said}")
     return tuple(int(line.split()[1]) for line in output.splitlines() if line.startswith("worker "))
 
 

@@ -85,7 +85,7 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
     missing = min(desired, stopped + max(0, desired - len(routed)))
     paused = sum(1 for r in routed if engine.is_paused(r))
     off_network = sum(1 for r in routed if engine.is_up(r) and not engine.on_network(r, network))
-    if routes is not None and not routes.members:  # a first up failed, was interrupted or runs
+    if not lb_problem and routes is not None and not routes.members:  # a first up failed, was interrupted or runs
         parts.append(
             f"no release serves yet: the load balancer routes to no replica, as no `up` of this stack has "
             f"finished (`{ctx.command_line('releases')}` lists a failed one): run `{restart()}` once the app starts"

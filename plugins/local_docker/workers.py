@@ -127,7 +127,7 @@ def require_running(docker: DockerEngine, ctx: PhaseContext) -> None:
         info = docker.container(row["Id"]) or {}
         if row["State"] == "running" and not info.get("RestartCount"):
             continue
-        code = compute.listed_exit_code(row)
+        code = engine.listed_exit_code(row)
         ended = (
             f"it exited with code {code}" if code is not None else f"it restarted {info.get('RestartCount')} time(s)"
         )

@@ -212,4 +212,4 @@ def test_a_worker_that_fails_after_the_switch_leaves_the_serving_release_current
     assert requests.get(stack.url(), timeout=5).text == "version 2\n"
     listed = api.releases(session)
     assert [(r.number, r.current) for r in listed] == [(1, False), (2, True)], listed
-    assert "serves" in str(caught.value), caught.value
+    assert "Release 2, the new version, serves" in str(caught.value), caught.value

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from deployer import api, cli
 from deployer.errors import DeployFailed
-from deployer.plugins.local_docker import driver, lb_routes
+from deployer.plugins.local_docker import driver, engine, lb_routes
+from deployer.plugins.local_docker.haproxy_config import CONFIG_DIR
 
 pytestmark = pytest.mark.docker
 
@@ -229,3 +230,29 @@ def test_status_after_a_failed_first_up_says_no_release_serves_yet(stack):
         in shown
     ), shown
     assert "to start the missing ones" not in shown and "age: 0s" not in shown, shown
+
+
+def test_a_load_balancer_crashing_on_a_broken_config_is_replaced_by_up_with_a_fresh_one(stack):
+    """From the fault run: a config HAProxy cannot load in the load balancer's volume makes
+    it restart in a loop. ``up`` said the port was in use (it is the stack's own), then
+    failed on Docker's 409, and a load balancer made anew crashed on the same volume. Now
+    ``up`` replaces it, resets its config and routes again: the site serves."""
+    stack.up()
+    lb = f"deployer-ldtest.{stack.stack}-lb"
+    stack.docker.api.put_archive(lb, CONFIG_DIR, engine.tar({"haproxy.cfg": "garbage {{{\n"}))
+    stack.docker.api.restart(lb, timeout=1)
+    deadline = time.monotonic() + 30
+    while stack.docker.api.inspect_container(lb)["State"]["Restarting"] is False and time.monotonic() < deadline:
+        time.sleep(0.2)
+    code, shown = status(stack)
+    assert code == 1 and f"the load balancer {lb} is not running (restarting)" in shown, shown
+    try:
+        stack.up()
+    except Exception:
+        print("\n".join(stack.lines))
+        print(stack.docker.api.logs(lb).decode()[-3000:])
+        raise
+    assert "it kept crashing" in "\n".join(stack.lines), stack.lines
+    assert serves_version_1(stack)
+    code, shown = status(stack)
+    assert code == 0 and "2/2 healthy" in shown, shown

@@ -350,6 +350,7 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack, capfd)
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
         patch.setattr(lb_routes, "register", interrupted)
+        patch.setattr(compute, "_clean_up", lambda *args: None)  # SIGKILL runs no clean-up
         stack.up()
     assert len(stack.containers("replica")) == 4, "new replicas started, old ones still routed"
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
@@ -373,6 +374,32 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack, capfd)
     assert len(replicas) == 2 and not replicas & old
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 5\n"}
     assert api.status(stack.session()).notice == ""
+
+
+def test_an_interrupt_while_the_new_routes_load_routes_back(stack):
+    """From the fault run: Ctrl-C 0.05 to 0.15 s after "routing to" ended ``up``, and the
+    reload it had begun put the new version live with no release recorded, so a later
+    ``rollback`` skipped a release. The routes' write and reload are now inside the
+    rollout's clean-up: the old version serves again and is still the current release."""
+    stack.up()
+    old = {c["Id"] for c in stack.containers("replica")}
+    stack.version = "7"
+    real_register = lb_routes.register
+    calls = []
+
+    def loaded_then_interrupted(docker, upstream, members):
+        workers = real_register(docker, upstream, members)
+        calls.append(members)
+        if len(calls) == 1:  # the new routes, not the route back
+            raise KeyboardInterrupt("right after HAProxy loaded the new routes")
+        return workers
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(lb_routes, "register", loaded_then_interrupted)
+        stack.up()
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 1\n"}
+    assert {c["Id"] for c in stack.containers("replica")} == old
+    assert [(r.number, r.current) for r in api.releases(stack.session())] == [(1, True)]
 
 
 def test_concurrent_up_waits_for_the_first(stack):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
@@ -47,7 +47,7 @@ from deployer.models import (
 )
 from deployer.plugin_manager import DeployerPluginManager
 from deployer.progress import Reporter, SilentReporter
-from deployer.releases import DEPLOYED, Release, noting, rollback_note
+from deployer.releases import DEPLOYED, Release, noting, rollback_images, rollback_note
 from deployer.releases import current as current_release
 from deployer.releases import previous as previous_release
 from deployer.targets import Driver
@@ -199,17 +199,18 @@ def _build(project: Project, reporter: Reporter) -> Image:
     return image
 
 
-def _prune(project: Project, image: Image, reporter: Reporter) -> None:
+def _prune(project: Project, image: Image, reporter: Reporter, protect: Collection[str] = ()) -> None:
     """After ``image`` was built now: untag the project's images of the app beyond the
-    newest :data:`~deployer.image.KEEP_IMAGES` (never ``image``, never one a container
-    uses). An image that existed already adds none, so nothing is listed then."""
+    newest :data:`~deployer.image.KEEP_IMAGES` (never ``image`` nor one of ``protect``,
+    never one a container uses). An image that existed already adds none, so nothing is
+    listed then."""
     if not image.built:
         return
     pruned = prune_images(
         project.app.name,
         project=project_id(project.config_file),
         keep=KEEP_IMAGES,
-        protect=image.id,
+        protect={image.id, *protect},
         client=docker_engine.connect(),
     )
     for line in pruned:
@@ -238,8 +239,16 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
         except DeployFailed:
             _discard_unserved(session, driver, ctx, image)
             raise
-        _prune(session.project, image, session.reporter)
+        if image.built:  # a rollback needs the images of the releases before, whenever built
+            _prune(session.project, image, session.reporter, protect=_rollback_images(driver, ctx))
         return deployment
+
+
+def _rollback_images(driver: Driver, ctx: PhaseContext) -> set[str]:
+    """The image IDs ``rollback`` may need, from the driver's releases (:func:`.releases.rollback_images`);
+    none when it records no releases."""
+    listing = getattr(driver, "releases", None)
+    return rollback_images(listing(ctx)) if listing is not None else set()
 
 
 def _discard_refused(session: Session, image: Image) -> None:

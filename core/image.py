@@ -22,7 +22,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -213,20 +213,20 @@ def _building(tag: str, report: Callable[[str], None]) -> Iterator[None]:
         yield
 
 
-def prune_images(app_name: str, *, project: str, keep: int, protect: str = "", client: DockerEngine) -> list[str]:
+def prune_images(
+    app_name: str, *, project: str, keep: int, protect: Collection[str] = (), client: DockerEngine
+) -> list[str]:
     """Untag the images of ``app_name`` built by ``project`` (by
     :data:`~deployer.docker_labels.APP` and :data:`~deployer.docker_labels.PROJECT`) beyond
     the newest ``keep``.
 
-    Skips ``protect`` (an image ID), images a container uses (running or stopped), and
+    Skips ``protect`` (image IDs), images a container uses (running or stopped), and
     any image Docker refuses to remove. Only tags in the app's own repository are removed,
     so an image also tagged elsewhere (a registry tag) keeps that tag. Returns one line
     per image removed or skipped.
     """
-    images = _project_images(client, app_name, project)
-    others = [i for i in images if i["Id"] != protect]
-    retain = keep - 1 if len(others) < len(images) else keep  # the protected one counts
-    return _untag(client, app_name, others[max(retain, 0) :], "old image")
+    old = [i for i in _project_images(client, app_name, project)[keep:] if i["Id"] not in protect]
+    return _untag(client, app_name, old, "old image")
 
 
 def remove_images(app_name: str, *, project: str, client: DockerEngine) -> list[str]:

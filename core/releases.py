@@ -8,9 +8,11 @@ release), so any checkout of the same project, on the same engine, sees the same
 
 ``rollback`` redeploys a release's image without building, found by the driver's
 ``rollback_image`` where the target keeps images (aws-ecs: ECR, see
-``deployer.plugins.aws_ecs.releases``). Locally the image must still be in the image store: :data:`~deployer.image.KEEP_IMAGES` images of an app are kept
-(images a container uses are never removed), which is the current release's image and
-those of the :data:`ROLLBACK_DEPTH` releases before it.
+``deployer.plugins.aws_ecs.releases``). Locally the image must still be in the image store:
+the newest :data:`~deployer.image.KEEP_IMAGES` images of an app are kept, and so are the
+images of the current release and of the :data:`ROLLBACK_DEPTH` releases before it
+(:func:`rollback_images`; after a rollback these are older than the newest builds), and
+images a container uses.
 """
 
 from __future__ import annotations
@@ -114,6 +116,21 @@ def current(releases: Sequence[Release]) -> Release | None:
     """The newest deployed release (the one serving), None when there is none."""
     deployed = [r for r in releases if r.status == DEPLOYED]
     return deployed[-1] if deployed else None
+
+
+def rollback_images(releases: Sequence[Release]) -> set[str]:
+    """The image IDs ``rollback`` may need: the current release's, and those of the
+    :data:`ROLLBACK_DEPTH` deployed releases before it that ran other images."""
+    now_serving = current(releases)
+    if now_serving is None:
+        return set()
+    found = [now_serving.image_id]
+    for release in reversed(releases):
+        if len(found) > ROLLBACK_DEPTH:
+            break
+        if release.number < now_serving.number and release.status == DEPLOYED and release.image_id not in found:
+            found.append(release.image_id)
+    return {image_id for image_id in found if image_id}
 
 
 def previous(releases: Sequence[Release]) -> Release | None:

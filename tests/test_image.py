@@ -274,7 +274,9 @@ def test_old_images_are_pruned_except_in_use_ones(tmp_path, docker_engine, docke
     for version in range(5):
         (tmp_path / "version.txt").write_text(f"{version}\n")
         built.append(build_image(app, report=lambda line: None, client=docker_engine, project="p1"))
-        prune_images(app.name, project="p1", keep=image_module.KEEP_IMAGES, protect=built[-1].id, client=docker_engine)
+        prune_images(
+            app.name, project="p1", keep=image_module.KEEP_IMAGES, protect={built[-1].id}, client=docker_engine
+        )
         if version == 0:  # a container (even a stopped one) keeps the oldest image alive
             docker_client.containers.create(built[0].id, labels={TEST_LABEL: "1", docker_labels.APP: app.name})
         time.sleep(1.1)  # Docker's Created time has 1 s resolution in image lists

@@ -132,9 +132,9 @@ def rollback_image(docker: DockerEngine, release: Release) -> Image:
     if found is None or found["Id"] != release.image_id:
         raise UsageError(
             f"release {release.number} cannot be rolled back to: its image {release.image} was removed "
-            f"from the local image store. Builds keep the newest {KEEP_IMAGES} images of an app (and "
-            f"any image a container uses), so the current release and the {releases.ROLLBACK_DEPTH} before it "
-            "can be rolled back to; `deployer releases` shows which. Run `deployer up` to deploy the "
+            f"from the local image store. Builds keep the newest {KEEP_IMAGES} images of an app, any image "
+            f"a container uses, and the images of the current release and the {releases.ROLLBACK_DEPTH} before "
+            "it, which can be rolled back to; `deployer releases` shows which. Run `deployer up` to deploy the "
             "working tree instead."
         )
     repository, _, content = release.image.rpartition(":")

@@ -161,6 +161,24 @@ def test_rollback_goes_back_to_another_image_and_a_repeat_only_restarts_what_is_
     assert [r.number for r in api.releases(stack.session())] == [1, 2, 3, 4]
 
 
+def test_builds_after_a_rollback_keep_the_images_rollback_promises(stack):
+    """From the fault run: images were kept by build time, so builds after a rollback
+    pruned the image it had restored (the oldest build), although its release is one of
+    the current and the two before it that ``rollback`` promises."""
+    versions = [f"{n}-{stack.stack}" for n in ("a", "b", "c", "d")]
+    for version in versions[:2]:
+        stack.version = version
+        stack.up()
+    api.rollback(stack.session())  # release 3: version a's image, the oldest build
+    for version in versions[2:]:
+        stack.version = version
+        stack.up()
+    listed = api.releases(stack.session())
+    assert [(r.number, r.image_present) for r in listed] == [(n, True) for n in range(1, 6)]
+    api.rollback(stack.session(), 3)
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {f"version {versions[0]}\n"}
+
+
 def test_an_up_interrupted_after_the_switch_records_the_release_that_serves(stack, monkeypatch):
     """Ctrl-C after the load balancer switched (here: in the final wait for the endpoint)
     leaves the new version serving: the history must say so, and a rollback goes back to

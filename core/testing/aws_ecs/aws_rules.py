@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from attrs import frozen
+from botocore.loaders import create_loader
 
 from deployer.errors import DeployFailed
 from deployer.plugins.aws_ecs.limits import FARGATE_MEMORY
@@ -184,12 +185,17 @@ _IAM_POLICY_NAME = _name(
     "letters, digits and _+=,.@-",
     "https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html",
 )
+_ECR_REPOSITORY: Mapping[str, Any] = create_loader().load_service_model("ecr", "service-2")["shapes"]["RepositoryName"]
+"""ECR's repository name as AWS's own service model states it (botocore's
+``data/ecr/2015-09-21/service-2.json``, shape ``RepositoryName``): ``min``, ``max`` and the
+``pattern`` a whole name matches, ``[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*`` per ``/``-separated
+part: one ``.``, one or two ``_``, or any run of ``-`` between lowercase letters and digits."""
 _ECR_NAME = _name(
-    256,
-    r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*",
-    "lowercase letters and digits, separated by single . _ - or /",
+    _ECR_REPOSITORY["max"],
+    _ECR_REPOSITORY["pattern"],
+    "lowercase letters and digits, separated by one '.', one or two '_', hyphens or '/'",
     "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html",
-    minimum=2,
+    minimum=_ECR_REPOSITORY["min"],
 )
 _LOG_GROUP_NAME = _name(
     512,

@@ -2,8 +2,8 @@
 
 Creates, when the app has a ``[database]``:
 
-- one private subnet per pinned AZ (the last blocks of the VPC's range, so they never
-  overlap the public or NAT subnets), each associated with a route table of its own
+- one private subnet per pinned AZ (the database's blocks of :mod:`.address_plan`, clear
+  of the public and NAT subnets), each associated with a route table of its own
   that has no route out of the VPC;
 - a DB subnet group over them (RDS requires 2+ AZs);
 - a security group for the database admitting 5432 only from the tasks' security group
@@ -33,8 +33,9 @@ from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
+from deployer.plugins.aws_ecs import address_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.network import pinned_zones, subnet_blocks, subnets
+from deployer.plugins.aws_ecs.network import pinned_zones, subnets
 from deployer.services import ServicesResult
 
 PORT = 5432
@@ -146,7 +147,8 @@ def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> list[pulumi.
             "(docs/targets/aws-ecs.md, bring your own VPC)",
         )
     app = ctx.app.name
-    zones = tuple(network.extra.get("availability_zones") or pinned_zones(aws_settings.of(ctx).az_count))
-    blocks = subnet_blocks(vpc_cidr, 16)[-len(zones) :]
+    cfg = aws_settings.of(ctx)
+    zones = tuple(network.extra.get("availability_zones") or pinned_zones(cfg.az_count))
+    blocks = address_plan.plan(vpc_cidr, len(zones), nat=cfg.nat, database=True).database
     table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
     return [subnet.id for subnet in subnets(app, "db", network.id, zones, blocks, [table] * len(zones))]

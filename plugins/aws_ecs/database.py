@@ -35,6 +35,7 @@ from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import address_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.naming import rds_identifier
 from deployer.plugins.aws_ecs.network import pinned_zones, subnets
 from deployer.services import ServicesResult
 
@@ -83,7 +84,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
     name = db_name(app)
     cfg = aws_settings.of(ctx).database
     instance = aws.rds.Instance(
-        f"{app}-db",
+        rds_identifier(f"{app}-db"),  # Pulumi's autoname adds "-<7 hex>": a valid identifier
         engine="postgres",
         engine_version=spec.version,
         instance_class=cfg.instance_class,
@@ -101,7 +102,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
         backup_retention_period=cfg.backup_retention_days,
         deletion_protection=cfg.deletion_protection,
         skip_final_snapshot=not cfg.final_snapshot,
-        final_snapshot_identifier=f"{app}-{ctx.stack}-final" if cfg.final_snapshot else None,
+        final_snapshot_identifier=f"{rds_identifier(f'{app}-{ctx.stack}')}-final" if cfg.final_snapshot else None,
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
         apply_immediately=False,

@@ -1,4 +1,5 @@
-"""AWS names that always fit: the load balancer's and the target group's.
+"""AWS names that always fit: the load balancer's and the target group's, and RDS's
+identifiers.
 
 Pulumi autonames a resource ``<logical name>-<7 random characters>``. Elastic Load
 Balancing allows 32 characters for both names ("a maximum of 32 characters, must contain
@@ -14,11 +15,19 @@ delete replacement never asks for a name still in use).
 Every other name stays autonamed and fits with the longest app name (24 characters) and
 stack name (16): IAM roles (64), ECS cluster and service (255), secrets (512), the log
 group (a prefix, 512). ``tests/aws_ecs/test_names.py`` checks each against AWS's limit.
+
+RDS identifiers (the DB instance's, the final snapshot's) "can't end with a hyphen or
+contain two consecutive hyphens"
+(https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html,
+https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html), which
+an app name (``ar--pay``) or a stack (``prod-``) may: :func:`rds_identifier` mends only
+those, since a new instance identifier replaces the database.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 
 ELB_NAME_MAX = 32
 """ELBv2 load balancer and target group names: at most 32 characters."""
@@ -37,3 +46,13 @@ def elb_name(app: str, stack: str, kind: str, *, salt: str = "") -> str:
     name = f"{head}-{kind}-{digest}"
     assert len(name) <= ELB_NAME_MAX and not name.startswith("internal-"), name
     return name
+
+
+def rds_identifier(text: str) -> str:
+    """``text`` as an RDS identifier: unchanged when it has no two hyphens in a row and
+    does not end with one; else with each run of hyphens made one, the trailing one
+    dropped, and ``-<6 hex>`` of ``text`` appended (so that no two texts meet)."""
+    if "--" not in text and not text.endswith("-"):
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH]
+    return f"{re.sub('-+', '-', text).rstrip('-')}-{digest}"

@@ -24,8 +24,6 @@ Compute grants the execution role ``secretsmanager:GetSecretValue`` on that secr
 
 from __future__ import annotations
 
-import re
-
 import pulumi
 import pulumi_aws as aws
 from pulumi_aws.vpc.security_group_egress_rule import SecurityGroupEgressRule
@@ -35,17 +33,12 @@ from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import address_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.naming import rds_identifier
+from deployer.plugins.aws_ecs.naming import db_name, rds_identifier
 from deployer.plugins.aws_ecs.network import pinned_zones, subnets
 from deployer.services import ServicesResult
 
 PORT = 5432
 USER = "app"
-
-
-def db_name(app: str) -> str:
-    """The database's name: RDS allows letters, digits and underscores, from a letter."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", app)
 
 
 def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:

@@ -1,5 +1,5 @@
 """AWS names that always fit: the load balancer's and the target group's, and RDS's
-identifiers.
+identifiers and database name.
 
 Pulumi autonames a resource ``<logical name>-<7 random characters>``. Elastic Load
 Balancing allows 32 characters for both names ("a maximum of 32 characters, must contain
@@ -56,3 +56,37 @@ def rds_identifier(text: str) -> str:
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH]
     return f"{re.sub('-+', '-', text).rstrip('-')}-{digest}"
+
+
+# fmt: off
+RESERVED_WORDS = frozenset({
+    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
+    "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
+    "constraint", "create", "cross", "current_catalog", "current_date", "current_role", "current_schema",
+    "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do",
+    "else", "end", "except", "false", "fetch", "for", "foreign", "freeze", "from", "full", "grant", "group",
+    "having", "ilike", "in", "initially", "inner", "intersect", "into", "is", "isnull", "join", "lateral",
+    "leading", "left", "like", "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null",
+    "offset", "on", "only", "or", "order", "outer", "overlaps", "placing", "primary", "references",
+    "returning", "right", "select", "session_user", "similar", "some", "symmetric", "table", "tablesample",
+    "then", "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "verbose", "when",
+    "where", "window", "with"
+})
+# fmt: on
+"""The words PostgreSQL reserves in every version deployer runs (13 to 17): its key words
+"reserved" and "reserved (can be function or type)"
+(https://www.postgresql.org/docs/current/sql-keywords-appendix.html; the parser's
+``RESERVED_KEYWORD`` and ``TYPE_FUNC_NAME_KEYWORD``). RDS refuses one as a database name:
+"Can't be a word reserved by the specified database engine"
+(https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html).
+``system_user``, reserved from 16 on only, is not among them: a database of that name made
+by 13 to 15 keeps working after an upgrade, and renaming it would replace it."""
+
+
+def db_name(app: str) -> str:
+    """The database's name: the app name with underscores for hyphens (RDS allows letters,
+    digits and underscores, from a letter), and ``_db`` after a :data:`RESERVED_WORDS`
+    one (``array_db``). Every other name stays as it always was: a new name replaces the
+    database."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", app)
+    return f"{name}_db" if name in RESERVED_WORDS else name

@@ -24,6 +24,7 @@ from tests.aws_ecs.conftest import Graph, make_ctx, offline_plan
 RDS = "aws:rds/instance:Instance"
 INSTANCE_ID = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)")
 SNAPSHOT_ID = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)")
+DB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 AUTONAME = "-abcdef0"
 """Pulumi's autoname suffix, ``-<7 hex>``, which the instance identifier gets."""
 
@@ -52,3 +53,16 @@ def test_a_mended_identifier_differs_from_every_valid_one():
     """``ar--pay`` and ``ar-pay`` are two apps: their snapshots must not meet."""
     assert rds_identifier("ar--pay-prod") != rds_identifier("ar-pay-prod") == "ar-pay-prod"
     assert rds_identifier("ar--pay-prod") != rds_identifier("ar-pay--prod")
+
+
+@pytest.mark.parametrize(  # reserved key words: https://www.postgresql.org/docs/current/sql-keywords-appendix.html
+    "app", ["array", "user", "order", "default", "table", "window", "check", "limit", "current-user"]
+)
+def test_a_database_name_that_is_a_reserved_word_gets_a_suffix(app):
+    name = rds_of(app)["inputs"]["dbName"]
+    assert DB_NAME.fullmatch(name) and name == app.replace("-", "_") + "_db", name
+
+
+@pytest.mark.parametrize("app", ["web", "my-shop", "users", "orders", "select-x"])
+def test_a_database_name_that_works_does_not_change(app):
+    assert rds_of(app)["inputs"]["dbName"] == app.replace("-", "_")

@@ -73,7 +73,7 @@ RESERVED_WORDS = frozenset({
     "where", "window", "with"
 })
 # fmt: on
-"""The words PostgreSQL reserves in every version deployer runs (13 to 17): its key words
+"""The words PostgreSQL reserves in every version deployer runs (13 to 18): its key words
 "reserved" and "reserved (can be function or type)"
 (https://www.postgresql.org/docs/current/sql-keywords-appendix.html; the parser's
 ``RESERVED_KEYWORD`` and ``TYPE_FUNC_NAME_KEYWORD``). RDS refuses one as a database name:

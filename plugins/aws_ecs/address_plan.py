@@ -13,7 +13,7 @@ whose block changes is replaced, and with it what runs in it.
 What AWS requires of the blocks:
 
 - a subnet is a /16 to a /28, and AWS reserves 5 addresses of each (the first four and the
-  last): https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html;
+  last): :data:`CREATE_SUBNET`;
 - a load balancer's subnet needs "at least a /27 bitmask ... and at least 8 free IP
   addresses":
   https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#subnets-load-balancer;
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from deployer.models import AppSpec
     from deployer.plugins.aws_ecs.settings import AwsSettings
 
-BLOCKS = 16
-"""How many equal blocks ``vpc_cidr`` is cut into: a subnet is 4 bits longer than the VPC."""
+SUBNET_BITS = 4
+"""A subnet's prefix is 4 bits longer than the VPC's: ``vpc_cidr`` is cut into 16 blocks."""
 VPC_PREFIXES = (16, 23)
 """The prefixes ``vpc_cidr`` may have: AWS's largest VPC, a /16, to the longest whose
 subnets (/27) still take a load balancer."""
@@ -53,6 +53,7 @@ twice its tasks (the old ones until the new ones are healthy)."""
 ONE_OFF_TASKS = 1
 """A one-off task beside the services: ``deployer run`` or the release command."""
 _KEY = "targets.aws-ecs.vpc_cidr"
+CREATE_SUBNET = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html"
 
 
 @frozen
@@ -69,14 +70,14 @@ def plan(vpc_cidr: str, az_count: int, *, nat: bool, database: bool) -> AddressP
     """The blocks of ``vpc_cidr`` for ``az_count`` AZs (the split in the module
     docstring): no two overlap."""
     network = ipaddress.IPv4Network(vpc_cidr)
-    blocks = list(network.subnets(prefixlen_diff=4))
+    blocks = list(network.subnets(prefixlen_diff=SUBNET_BITS))
     public, private = blocks[:az_count], blocks[az_count : 2 * az_count] if nat else []
-    stored: list[ipaddress.IPv4Network] = []
+    isolated: list[ipaddress.IPv4Network] = []
     if database:
-        stored = blocks[-az_count:]
-        if any(block.overlaps(taken) for block in stored for taken in public + private):
-            stored = list(network.subnets(prefixlen_diff=5))[-az_count:]
-    return AddressPlan(*(tuple(map(str, kind)) for kind in (public, private, stored)))
+        isolated = blocks[-az_count:]
+        if any(block.overlaps(taken) for block in isolated for taken in public + private):
+            isolated = list(network.subnets(prefixlen_diff=SUBNET_BITS + 1))[-az_count:]
+    return AddressPlan(*(tuple(map(str, kind)) for kind in (public, private, isolated)))
 
 
 def vpc_cidr_problem(network: ipaddress.IPv4Network) -> str | None:
@@ -87,7 +88,7 @@ def vpc_cidr_problem(network: ipaddress.IPv4Network) -> str | None:
         return f"must have a prefix between /{low} and /{high} (AWS's largest VPC is a /{low})"
     if network.prefixlen > high:
         return (
-            f"is a /{network.prefixlen}, whose subnets would be /{network.prefixlen + 4}, and a load "
+            f"is a /{network.prefixlen}, whose subnets would be /{network.prefixlen + SUBNET_BITS}, and a load "
             f"balancer's subnets need at least a /{LOAD_BALANCER_PREFIX} (https://docs.aws.amazon.com/"
             "elasticloadbalancing/latest/application/application-load-balancers.html#subnets-load-balancer): "
             f"use a prefix between /{low} and /{high}"
@@ -103,23 +104,24 @@ def check_capacity(app: AppSpec, settings: AwsSettings) -> None:
         must hold and the longest prefix that holds it.
     """
     vpc_prefix = ipaddress.IPv4Network(settings.vpc_cidr).prefixlen
-    prefix = vpc_prefix + 4
+    prefix = vpc_prefix + SUBNET_BITS
     tasks = ROLLOUT_PERCENT * (app.replicas.max + sum(w.replicas for w in app.workers)) // 100 + ONE_OFF_TASKS
     per_zone = math.ceil(tasks / settings.az_count)
     shared = 0 if settings.nat else LOAD_BALANCER_ADDRESSES
     needed = per_zone + shared
     if _usable(prefix) >= needed:
         return
-    fits = next((p for p in range(VPC_PREFIXES[1] + 4, VPC_PREFIXES[0] + 3, -1) if _usable(p) >= needed), None)
+    low, high = VPC_PREFIXES
+    fits = next((p for p in range(high, low - 1, -1) if _usable(p + SUBNET_BITS) >= needed), None)
     holds = f"the load balancer's {shared} and " if shared else ""
     remedy = (
-        f"use a /{fits - 4} or a shorter prefix"
+        f"use a /{fits} or a shorter prefix"
         if fits
         else "no VPC is large enough: lower the replicas or raise targets.aws-ecs.az_count"
     )
     raise ConfigError(
         _KEY,
-        f"is a /{vpc_prefix}: its /{prefix} subnets have {_usable(prefix)} usable addresses (AWS reserves {RESERVED} of each), too "
+        f"is a /{vpc_prefix}: its /{prefix} subnets have {_usable(prefix)} usable addresses (AWS reserves {RESERVED} of each: {CREATE_SUBNET}), too "
         f"few for {holds}the {per_zone} tasks a rollout may run in each of the {settings.az_count} AZs ({tasks} "
         f"in all: twice app.replicas.max and the workers' replicas, and a one-off task): {remedy}",
         value=settings.vpc_cidr,

@@ -2,7 +2,7 @@
 
 Creates: a dualstack VPC (its IPv4 ``vpc_cidr`` and an Amazon-provided IPv6 /56); one
 public subnet per AZ (``az_count`` AZs, pinned by name from ``aws.get_availability_zones``),
-each with its IPv4 block and an IPv6 /64 of the VPC's /56; internet gateway; a public
+each with its IPv4 block (:mod:`.address_plan`) and an IPv6 /64 of the VPC's /56; internet gateway; a public
 route table with IPv4 and IPv6 default routes to it and an explicit association per
 subnet; two security groups with explicit rules:
 

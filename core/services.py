@@ -40,7 +40,10 @@ from deployer.models import Change
 WORKER_NAME_PATTERN = r"[a-z][a-z0-9-]{0,14}[a-z0-9]"
 WORKER_NAME_HINT = "2-16 characters: ASCII lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit"
 DATABASE_ENGINES = ("postgres",)
-POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
+POSTGRES_VERSIONS = ("13", "14", "15", "16", "17", "18")
+"""The PostgreSQL major versions a ``[database]`` may ask for (RDS runs each:
+https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-versions.html);
+a target may refuse one it cannot run."""
 DATABASE_ENV = ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
 """The variables a workload receives for a Postgres database."""
 NUL_REASON = (

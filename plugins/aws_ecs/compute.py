@@ -39,6 +39,7 @@ from deployer.models import (
 )
 from deployer.plugins.aws_ecs import releases
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.address_plan import ROLLOUT_PERCENT
 from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp, cpu_architecture
 
 
@@ -164,7 +165,7 @@ def create(
         load_balancers=[{"target_group_arn": ingress.attach, "container_name": app, "container_port": ctx.app.port}],
         deployment_circuit_breaker={"enable": True, "rollback": True},
         deployment_minimum_healthy_percent=100,
-        deployment_maximum_percent=200,
+        deployment_maximum_percent=ROLLOUT_PERCENT,
         health_check_grace_period_seconds=cfg.health_check_grace_period,
         enable_execute_command=cfg.exec,
         propagate_tags="SERVICE",

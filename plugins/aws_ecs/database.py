@@ -2,8 +2,8 @@
 
 Creates, when the app has a ``[database]``:
 
-- one private subnet per pinned AZ (the last blocks of the VPC's range, so they never
-  overlap the public or NAT subnets), each associated with a route table of its own
+- one private subnet per pinned AZ (the database's blocks of :mod:`.address_plan`, clear
+  of the public and NAT subnets), each associated with a route table of its own
   that has no route out of the VPC;
 - a DB subnet group over them (RDS requires 2+ AZs);
 - a security group for the database admitting 5432 only from the tasks' security group
@@ -24,8 +24,6 @@ Compute grants the execution role ``secretsmanager:GetSecretValue`` on that secr
 
 from __future__ import annotations
 
-import re
-
 import pulumi
 import pulumi_aws as aws
 from pulumi_aws.vpc.security_group_egress_rule import SecurityGroupEgressRule
@@ -33,17 +31,14 @@ from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
+from deployer.plugins.aws_ecs import address_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.network import pinned_zones, subnet_blocks, subnets
+from deployer.plugins.aws_ecs.naming import db_name, rds_identifier
+from deployer.plugins.aws_ecs.network import pinned_zones, subnets
 from deployer.services import ServicesResult
 
 PORT = 5432
 USER = "app"
-
-
-def db_name(app: str) -> str:
-    """The database's name: RDS allows letters, digits and underscores, from a letter."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", app)
 
 
 def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
@@ -82,7 +77,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
     name = db_name(app)
     cfg = aws_settings.of(ctx).database
     instance = aws.rds.Instance(
-        f"{app}-db",
+        rds_identifier(f"{app}-db"),  # Pulumi's autoname adds "-<7 hex>": a valid identifier
         engine="postgres",
         engine_version=spec.version,
         instance_class=cfg.instance_class,
@@ -100,7 +95,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
         backup_retention_period=cfg.backup_retention_days,
         deletion_protection=cfg.deletion_protection,
         skip_final_snapshot=not cfg.final_snapshot,
-        final_snapshot_identifier=f"{app}-{ctx.stack}-final" if cfg.final_snapshot else None,
+        final_snapshot_identifier=f"{rds_identifier(f'{app}-{ctx.stack}')}-final" if cfg.final_snapshot else None,
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
         apply_immediately=False,
@@ -146,7 +141,8 @@ def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> list[pulumi.
             "(docs/targets/aws-ecs.md, bring your own VPC)",
         )
     app = ctx.app.name
-    zones = tuple(network.extra.get("availability_zones") or pinned_zones(aws_settings.of(ctx).az_count))
-    blocks = subnet_blocks(vpc_cidr, 16)[-len(zones) :]
+    cfg = aws_settings.of(ctx)
+    zones = tuple(network.extra.get("availability_zones") or pinned_zones(cfg.az_count))
+    blocks = address_plan.plan(vpc_cidr, len(zones), nat=cfg.nat, database=True).database
     table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
     return [subnet.id for subnet in subnets(app, "db", network.id, zones, blocks, [table] * len(zones))]

@@ -12,6 +12,7 @@ from typing import Any
 
 from deployer.errors import ConfigError
 from deployer.models import AppSpec, Image
+from deployer.plugins.aws_ecs.address_plan import check_capacity
 
 FARGATE_MEMORY: Mapping[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
@@ -82,9 +83,12 @@ def clamp(value: int, limits: Range) -> int:
 
 
 def check_app(app: AppSpec, settings: Any = None) -> None:
-    """The aws-ecs target's app check: refuse a cpu/memory pair Fargate cannot run
-    (the core adds the target's name to the error)."""
+    """The aws-ecs target's app check: refuse a cpu/memory pair Fargate cannot run and,
+    given the ``settings``, a VPC too small for the tasks (the core adds the target's
+    name to the error)."""
     check_task_size(app.cpu, app.memory)
+    if settings is not None:
+        check_capacity(app, settings)
 
 
 def check_task_size(cpu: int, memory: int, *, key: Callable[[str], str] = lambda name: f"app.{name}") -> None:

@@ -2,7 +2,7 @@
 
 Creates: a dualstack VPC (its IPv4 ``vpc_cidr`` and an Amazon-provided IPv6 /56); one
 public subnet per AZ (``az_count`` AZs, pinned by name from ``aws.get_availability_zones``),
-each with its IPv4 block and an IPv6 /64 of the VPC's /56; internet gateway; a public
+each with its IPv4 block (:mod:`.address_plan`) and an IPv6 /64 of the VPC's /56; internet gateway; a public
 route table with IPv4 and IPv6 default routes to it and an explicit association per
 subnet; two security groups with explicit rules:
 
@@ -41,6 +41,7 @@ from pulumi_aws.vpc.security_group_ingress_rule import SecurityGroupIngressRule
 
 from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
+from deployer.plugins.aws_ecs import address_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
 
 ANYWHERE = "0.0.0.0/0"
@@ -52,7 +53,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
     cfg = aws_settings.of(ctx)
     app = ctx.app.name
     zones = pinned_zones(cfg.az_count)
-    blocks = subnet_blocks(cfg.vpc_cidr, 2 * cfg.az_count if cfg.nat else cfg.az_count)
+    blocks = address_plan.plan(cfg.vpc_cidr, cfg.az_count, nat=cfg.nat, database=ctx.app.database is not None)
 
     vpc = aws.ec2.Vpc(
         f"{app}-vpc",
@@ -74,7 +75,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
         gateway_id=gateway.id,
     )
     public = subnets(
-        app, "public", vpc.id, zones, blocks[: cfg.az_count], [public_table] * cfg.az_count, ipv6=vpc.ipv6_cidr_block
+        app, "public", vpc.id, zones, blocks.public, [public_table] * cfg.az_count, ipv6=vpc.ipv6_cidr_block
     )
 
     task_subnets = public
@@ -83,7 +84,7 @@ def create(ctx: PhaseContext) -> NetworkResult:
             tables = [_nat_route_table(app, f"-{index}", vpc, home, gateway) for index, home in enumerate(public)]
         else:
             tables = [_nat_route_table(app, "", vpc, public[0], gateway)] * cfg.az_count
-        task_subnets = subnets(app, "private", vpc.id, zones, blocks[cfg.az_count :], tables)
+        task_subnets = subnets(app, "private", vpc.id, zones, blocks.private, tables)
 
     alb_sg, task_sg = security_groups(ctx, vpc.id, https=cfg.https, ipv6=True)
     return NetworkResult(
@@ -111,12 +112,6 @@ def pinned_zones(count: int) -> tuple[str, ...]:
             "targets.aws-ecs.az_count", f"the region has only {len(found)} availability zones", value=count
         )
     return tuple(sorted(found)[:count])
-
-
-def subnet_blocks(vpc_cidr: str, count: int) -> list[str]:
-    """``count`` equal, non-overlapping blocks of ``vpc_cidr`` (16 slots: /16 gives /20s)."""
-    network = ipaddress.IPv4Network(vpc_cidr)
-    return [str(block) for block in network.subnets(prefixlen_diff=4)][:count]
 
 
 def ipv6_subnet_block(vpc_block: str, index: int) -> str:

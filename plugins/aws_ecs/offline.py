@@ -39,6 +39,15 @@ DEFAULT_REGION = "us-east-1"
 """The region of a plan that names none (nor does the environment): in the commercial
 partition, known without reading botocore's endpoint data."""
 
+ZONES = {"us-east-1": 6, "us-west-2": 4}
+"""The regions with more than :data:`FEWEST_ZONES` availability zones, as many as AWS lists
+AZ IDs for them (``use1-az1`` to ``use1-az6``, ``usw2-az1`` to ``usw2-az4``:
+https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html),
+so that ``az_count = 4`` plans there. An account may see fewer of them: an online plan asks."""
+FEWEST_ZONES = 3
+"""The zones the mock gives any other region: "Each Region has at least three Availability
+Zones" (the page above)."""
+
 
 def plan(ctx: PhaseContext, phases: RunPhases, *, mocks: PlanMocks | None = None) -> Plan:
     """Run the program under mocks (``mocks``, or fresh :class:`PlanMocks`) and return every
@@ -210,13 +219,13 @@ class PlanMocks(Mocks):
         region, arn, dns = self._naming()
         match args.token:
             case "aws:index/getAvailabilityZones:getAvailabilityZones":
-                names = [f"{region}{letter}" for letter in "abc"]
+                count = ZONES.get(region, FEWEST_ZONES)
                 return {
                     "id": region,
-                    "names": names,
+                    "names": [f"{region}{letter}" for letter in "abcdef"[:count]],
                     "state": "available",
-                    "zoneIds": [f"{region[:3]}{region[-1]}-az{i + 1}" for i in range(3)],
-                    "groupNames": [region] * 3,
+                    "zoneIds": [f"{region[:3]}{region[-1]}-az{i + 1}" for i in range(count)],
+                    "groupNames": [region] * count,
                 }
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                 return {

@@ -18,6 +18,7 @@ from attrs import field, frozen
 
 from deployer.config_section import SECONDS, Section, target_settings
 from deployer.errors import ConfigError
+from deployer.plugins.aws_ecs.address_plan import vpc_cidr_problem
 from deployer.plugins.aws_ecs.database_settings import DatabaseSettings
 from deployer.plugins.aws_ecs.database_settings import parse as parse_database
 
@@ -231,8 +232,9 @@ def _check_cidr(key: str, value: str) -> None:
         network = ipaddress.IPv4Network(value)
     except ValueError:
         raise ConfigError(key, "must be an IPv4 CIDR block such as 10.0.0.0/16", value=value) from None
-    if not 16 <= network.prefixlen <= 24:
-        raise ConfigError(key, "must have a prefix between /16 and /24 (room for the subnets)", value=value)
+    problem = vpc_cidr_problem(network)
+    if problem:
+        raise ConfigError(key, problem, value=value)
     if not any(network.subnet_of(block) for block in PRIVATE_V4):
         raise ConfigError(
             key, "must lie in RFC 1918 private space: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16", value=value

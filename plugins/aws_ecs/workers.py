@@ -17,6 +17,7 @@ from deployer.models import ComputeResult, IngressResult, NetworkResult, PhaseCo
 from deployer.plugins.aws_ecs import compute as web
 from deployer.plugins.aws_ecs import release_task
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.address_plan import ROLLOUT_PERCENT
 from deployer.plugins.aws_ecs.compute import container_definition, sibling_task_definition
 from deployer.plugins.aws_ecs.limits import check_app
 from deployer.services import WorkerSpec
@@ -91,7 +92,7 @@ def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
         },
         deployment_circuit_breaker={"enable": True, "rollback": True},
         deployment_minimum_healthy_percent=100,
-        deployment_maximum_percent=200,
+        deployment_maximum_percent=ROLLOUT_PERCENT,
         propagate_tags="SERVICE",
         wait_for_steady_state=True,
         opts=pulumi.ResourceOptions(

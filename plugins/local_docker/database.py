@@ -54,6 +54,11 @@ STANDIN_BASE = "python:3.12-slim"
 STANDIN_VERSION = "15"
 """The PostgreSQL major version of the stand-in (Debian bookworm's ``postgresql-15``)."""
 READY_TIMEOUT = 120
+NEWEST_VERSION = 17
+"""The newest major version this target runs: the official ``postgres:18`` image moved its
+volume to ``/var/lib/postgresql`` and its ``PGDATA`` to ``/var/lib/postgresql/18/docker``
+(https://github.com/docker-library/postgres/blob/master/18/trixie/Dockerfile), a layout
+this target's volume does not follow."""
 
 _ENTRYPOINT = r"""#!/bin/sh
 # deployer's Postgres stand-in: the official image's variables, run as postgres.
@@ -103,11 +108,20 @@ def volume_name(ctx: PhaseContext) -> str:
 
 
 def require_available(docker: DockerEngine, spec: DatabaseSpec) -> None:
-    """Before ``up`` builds anything: a ``version`` the stand-in does not have must be in
-    the image store or pullable as the official ``postgres:<version>`` (pulled here).
+    """Before ``up`` builds anything: a ``version`` the stand-in does not have must be at
+    most :data:`NEWEST_VERSION`, and in the image store or pullable as the official
+    ``postgres:<version>`` (pulled here).
 
-    :raises ConfigError: names ``database.version`` and the two ways out (exit 2).
+    :raises ConfigError: names ``database.version`` and the ways out (exit 2).
     """
+    if int(spec.version) > NEWEST_VERSION:
+        raise ConfigError(
+            "database.version",
+            f"is {spec.version}, and the local target runs PostgreSQL up to {NEWEST_VERSION}: from 18 on the "
+            "official image keeps its data under /var/lib/postgresql, not in the /var/lib/postgresql/data volume "
+            f'this target mounts; set database.version = "{NEWEST_VERSION}" or lower to run the app here',
+            value=spec.version,
+        )
     official = f"postgres:{spec.version}"
     if spec.version == STANDIN_VERSION or docker.image(official) is not None:
         return

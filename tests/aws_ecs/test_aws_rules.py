@@ -128,7 +128,9 @@ BROKEN = [
     ("aws:iam/rolePolicy:RolePolicy", "p" * 129, {}, "128"),
     ("aws:ecr/repository:Repository", "Web-Repo", {}, "lowercase"),
     ("aws:ecr/repository:Repository", "w", {}, "2 to 256"),
-    ("aws:ecr/repository:Repository", "web--repo", {}, "lowercase"),
+    ("aws:ecr/repository:Repository", "web___repo", {}, "lowercase"),  # at most two underscores in a row
+    ("aws:ecr/repository:Repository", "web-.repo", {}, "lowercase"),  # one separator between letters/digits
+    ("aws:ecr/repository:Repository", "web-repo-", {}, "lowercase"),
     ("aws:cloudwatch/logGroup:LogGroup", "/deployer/web app/dev", {}, "letters, digits"),
     ("aws:cloudwatch/logGroup:LogGroup", "l" * 513, {}, "512"),
     ("aws:cloudwatch/logGroup:LogGroup", "aws/web", {}, "aws/"),
@@ -192,6 +194,9 @@ GOOD = [
     ("aws:lb/listener:Listener", "web-http", {"protocol": "HTTP"}),
     ("aws:iam/role:Role", "r" * 56 + "-1a2b3c4", {}),
     ("aws:ecr/repository:Repository", "team/web-repo_1.a-1a2b3c4", {}),
+    # ECR's current rule (botocore's service model): "__" and runs of "-" separate too
+    ("aws:ecr/repository:Repository", "team__a/web--repo", {}),
+    ("aws:ecr/repository:Repository", "ar---shop-repo-1a2b3c4", {}),
     ("aws:cloudwatch/logGroup:LogGroup", "/deployer/web/dev", {}),
     ("aws:secretsmanager/secret:Secret", "web-secret-api-token-1a2b3c4", {}),
     ("aws:ec2/securityGroup:SecurityGroup", "web-alb-sg-1a2b3c4", {}),

@@ -202,3 +202,18 @@ def test_a_region_from_the_environment_is_checked_as_the_setting_is(monkeypatch,
     assert error.value.exit_code == 2 and error.value.key == "AWS_REGION"
     assert "did you mean eu-west-1" in str(error.value)
     assert region(make_ctx({"region": "ap-south-1"}, project_dir=tmp_path)) == "ap-south-1"  # the setting wins
+
+
+def test_the_mocks_give_a_region_as_many_zones_as_aws_lists_for_it():
+    """us-east-1 has six AZ IDs (use1-az1 to use1-az6), us-west-2 four; every region at
+    least three: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html"""
+    import pytest
+
+    from deployer.errors import ConfigError
+
+    for region, count in (("us-east-1", 6), ("us-west-2", 4)):
+        plan = offline_plan(make_ctx({"region": region, "az_count": count}))
+        zones = {r["inputs"]["availabilityZone"] for r in plan.resources if r["type"] == "aws:ec2/subnet:Subnet"}
+        assert zones == {f"{region}{letter}" for letter in "abcdef"[:count]}
+    with pytest.raises(ConfigError, match="only 3 availability zones"):
+        offline_plan(make_ctx({"region": "eu-west-1", "az_count": 4}))

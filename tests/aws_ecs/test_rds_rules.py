@@ -54,6 +54,21 @@ def test_moto_refuses_a_bad_instance_identifier_itself(rds, identifier):
         moto_creates(rds, identifier, GOOD)
 
 
+@pytest.mark.parametrize("name", ["array", "user", "Order", "web-db", "1web"])
+def test_a_database_name_rds_refuses_is_refused(rds, name):
+    """DBName: letters, digits and underscores from a letter, "Can't be a word reserved by
+    the specified database engine" (CreateDBInstance); moto takes any."""
+    rds.create_db_instance(
+        DBInstanceIdentifier="web-db",
+        Engine="postgres",
+        DBInstanceClass="db.t4g.micro",
+        DBName=name,
+        AllocatedStorage=20,
+    )
+    with pytest.raises(DeployFailed, match="dbName"):
+        check(INSTANCE, "web-db", "web-db", {**GOOD, "dbName": name}, CONTEXT)
+
+
 def test_a_bad_final_snapshot_identifier_is_refused_at_create():
     with pytest.raises(DeployFailed, match="finalSnapshotIdentifier"):
         check(INSTANCE, "web-db", "web-db", {**GOOD, "finalSnapshotIdentifier": "web_db_final"}, CONTEXT)
@@ -61,6 +76,7 @@ def test_a_bad_final_snapshot_identifier_is_refused_at_create():
 
 def test_what_rds_accepts_passes():
     check(INSTANCE, "web-db", "web-db", {**GOOD, "finalSnapshotIdentifier": "web-dev-final"}, CONTEXT)
+    check(INSTANCE, "web-db", "web-db", {**GOOD, "dbName": "array_db"}, CONTEXT)
     check(INSTANCE, "web-db", "web-db", {**GOOD, "instanceClass": "db.r6gd.16xlarge", "backupRetentionPeriod": 0})
     check("aws:rds/subnetGroup:SubnetGroup", "g", "g", {"subnetIds": ["subnet-a", "subnet-b"]}, CONTEXT)
 

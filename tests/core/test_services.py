@@ -59,6 +59,12 @@ def test_a_full_config_parses_into_the_app_spec(make_project):
     assert app.database == DatabaseSpec(engine="postgres", version="15", storage_gb=50)
 
 
+def test_postgres_18_is_a_version(make_project):
+    """RDS runs PostgreSQL 18: https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-versions.html"""
+    text = BASE.format(app="") + '\n[database]\nversion = "18"\n'
+    assert load_project(make_project(text)).app.database == DatabaseSpec(version="18")
+
+
 def test_without_the_new_tables_nothing_changes(make_project):
     app = load_project(make_project(BASE.format(app=""))).app
     assert (app.release_command, app.workers, app.database) == (None, (), None)

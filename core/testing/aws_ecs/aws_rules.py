@@ -15,7 +15,7 @@ Two things happen before a resource reaches the emulator:
   once its DNS validation records are published, Route 53 records (name format, inside
   their zone, alias targets), secret ``valueFrom`` formats, and, when the service's
   tasks start, the image's CPU architecture against the task's runtime platform; RDS
-  instance classes, backup retention, DB subnet groups' zones, and (on the
+  instance classes, backup retention, database names, DB subnet groups' zones, and (on the
   client, :func:`guard_rds_calls`) ``DeleteDBInstance``'s final snapshot. Every
   rule cites the AWS page it comes from. A violation is a :class:`DeployFailed` naming
   the resource, the value and the rule, as AWS's API error would.
@@ -34,9 +34,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from attrs import frozen
+from botocore.loaders import create_loader
 
 from deployer.errors import DeployFailed
 from deployer.plugins.aws_ecs.limits import FARGATE_MEMORY
+from deployer.plugins.aws_ecs.naming import RESERVED_WORDS
 
 AUTONAMING = "https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming"
 
@@ -184,12 +186,17 @@ _IAM_POLICY_NAME = _name(
     "letters, digits and _+=,.@-",
     "https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html",
 )
+_ECR_REPOSITORY: Mapping[str, Any] = create_loader().load_service_model("ecr", "service-2")["shapes"]["RepositoryName"]
+"""ECR's repository name as AWS's own service model states it (botocore's
+``data/ecr/2015-09-21/service-2.json``, shape ``RepositoryName``): ``min``, ``max`` and the
+``pattern`` a whole name matches, ``[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*`` per ``/``-separated
+part: one ``.``, one or two ``_``, or any run of ``-`` between lowercase letters and digits."""
 _ECR_NAME = _name(
-    256,
-    r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*",
-    "lowercase letters and digits, separated by single . _ - or /",
+    _ECR_REPOSITORY["max"],
+    _ECR_REPOSITORY["pattern"],
+    "lowercase letters and digits, separated by one '.', one or two '_', hyphens or '/'",
     "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html",
-    minimum=2,
+    minimum=_ECR_REPOSITORY["min"],
 )
 _LOG_GROUP_NAME = _name(
     512,
@@ -552,18 +559,32 @@ RDS_CLASSES = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.D
 _RDS_SNAPSHOT = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)")
 """A DB snapshot identifier: 1-255 letters, digits or hyphens, first a letter, no two
 consecutive hyphens, not ending with one (DeleteDBInstance ``FinalDBSnapshotIdentifier``)."""
+_RDS_DB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+"""A PostgreSQL DB name on RDS: 1-63 letters, digits or underscores, first a letter
+(CreateDBInstance ``DBName``), and not a reserved word (:data:`.naming.RESERVED_WORDS`)."""
 _RDS_CLASS = re.compile(r"db\.[a-z]+[0-9]+[a-z-]*\.(micro|small|medium|large|[0-9]*xlarge)")
 """A DB instance class: ``db.<class type>.<size>``, e.g. ``db.t4g.micro``."""
 
 
 def _db_instance(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
-    """Instance class shape and backup retention 0-35 days, which CreateDBInstance refuses
-    and moto accepts (moto checks the instance identifier itself), and the final
+    """Instance class shape, backup retention 0-35 days and the database name, which
+    CreateDBInstance refuses and moto accepts (moto checks the instance identifier itself), and the final
     snapshot's identifier, which DeleteDBInstance would refuse only at ``down``."""
     instance_class = inputs.get("instanceClass", "")
     if not _RDS_CLASS.fullmatch(instance_class):
         raise refuse(type_token, logical, "instanceClass", instance_class, "is not a DB instance class", RDS_CLASSES)
     _in_range(type_token, logical, "backupRetentionPeriod", inputs.get("backupRetentionPeriod"), 0, 35, RDS_CREATE)
+    database = inputs.get("dbName")
+    if database is not None and (not _RDS_DB_NAME.fullmatch(database) or database.lower() in RESERVED_WORDS):
+        raise refuse(
+            type_token,
+            logical,
+            "dbName",
+            database,
+            "must be 1 to 63 letters, digits or underscores, begin with a letter, and not be a word "
+            "PostgreSQL reserves",
+            RDS_CREATE,
+        )
     snapshot = inputs.get("finalSnapshotIdentifier")
     if snapshot is not None and not _RDS_SNAPSHOT.fullmatch(snapshot):
         raise refuse(

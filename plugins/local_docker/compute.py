@@ -314,7 +314,7 @@ def apply(
     what = "the paused replicas" if set(resumed) & set(members) else "the standby"  # paused by hand: routed
     if resumed and not _resume(docker, ctx, resumed, what):
         return apply(ctx, network, registry, ingress_result)  # the standby is gone: start anew
-    _start_and_check(docker, ctx, settings, registry, network, fields, new_names, unregistered)
+    _start_and_check(docker, ctx, settings, registry, network, fields, new_names, unregistered, resumed)
     if reload_needed:
         workers = _switch_routes(
             docker,
@@ -492,9 +492,11 @@ def _start_and_check(
     fields: dict[str, Any],
     new_names: list[str],
     unregistered: list[str],
+    resumed: list[str],
 ) -> None:
-    """Start ``new_names`` and wait until they and ``unregistered`` are healthy; on any
-    failure or interruption remove all of them, so none is left outside the load balancer."""
+    """Start ``new_names`` and wait until they and ``unregistered`` (``resumed`` among
+    them: just unpaused) are healthy; on any failure or interruption remove all of them,
+    so none is left outside the load balancer."""
     network_name = network.extra.get("name", engine.network_name(ctx))
     pending = list(unregistered)
     creates = _Creates()
@@ -528,7 +530,7 @@ def _start_and_check(
                 f"waiting for {len(pending)} replica(s) to pass their health check "
                 f"(GET {ctx.app.health.path}, up to {settings.health_timeout} s)"
             )
-            _wait_healthy(docker, ctx, settings, spec_hash(fields), pending, network_name)
+            _wait_healthy(docker, ctx, settings, spec_hash(fields), pending, network_name, set(resumed))
     except BaseException as error:
 
         def clean_up() -> None:
@@ -578,8 +580,20 @@ class _Creates:
 
 
 def _wait_healthy(
-    docker: DockerEngine, ctx: PhaseContext, settings: LocalSettings, digest: str, names: list[str], network: str
+    docker: DockerEngine,
+    ctx: PhaseContext,
+    settings: LocalSettings,
+    digest: str,
+    names: list[str],
+    network: str,
+    resumed: Collection[str],
 ) -> None:
+    """Return once every replica of ``names`` answers its health path (deployer's own probe,
+    or Docker's check where the probe cannot reach it); raise :func:`_failure` for one that
+    stops, listens on loopback only, fails Docker's check or is not healthy in time. For
+    ``resumed`` ones (the standby, just unpaused) only the probe counts: Docker marked them
+    unhealthy while they were frozen, and an app may take a moment after a long pause
+    (gunicorn replaces the workers whose heartbeat went stale)."""
     deadline = time.monotonic() + settings.health_timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
     filters["label"].append(f"{docker_labels.SPEC_HASH}={digest}")
@@ -592,14 +606,14 @@ def _wait_healthy(
         for name in names:
             row = rows.get(name)
             if row is None or row["State"] in ("exited", "dead", "restarting"):
-                raise _failure(docker, ctx, name, row, "stopped before it became healthy")
+                raise _failure(docker, ctx, name, row, "stopped before it became healthy", resumed=name in resumed)
             if name in passed:
                 continue
             if addresses.get(name) is None and row["State"] == "running":
                 addresses[name] = probe.address(docker, name, network)
             ip = addresses.get(name)
             answer = probe.answer(ip, ctx.app.port, ctx.app.health.path) if ip else probe.NO_ANSWER
-            health = engine.health(row)
+            health = "starting" if name in resumed else engine.health(row)  # Docker's is from the pause
             if answer == probe.HEALTHY or (health == "healthy" and answer == probe.NO_ANSWER):
                 passed.add(name)  # Docker's own first check may come a whole interval later
             elif health == "healthy":  # answers on 127.0.0.1 inside, refuses on the network
@@ -622,6 +636,7 @@ def _wait_healthy(
                 rows.get(waiting[0]),
                 f"was not healthy after {settings.health_timeout} s (health_timeout): if the app needs longer, "
                 f"raise health_timeout under [targets.local]",
+                resumed=waiting[0] in resumed,
             )
         time.sleep(probe.INTERVAL)
 
@@ -707,6 +722,7 @@ def _failure(
     what: str,
     *,
     check_failed: bool = False,
+    resumed: bool = False,
 ) -> DeployFailed:
     """The error of a new replica that did not become healthy: ``what`` happened, how it
     ended (exit code, out of memory), its last health check output (with :func:`check_hint`
@@ -749,10 +765,15 @@ def _failure(
         if "Read-only file system" in logs
         else ""
     )
+    whose, removed = (
+        ("the standby, resumed for the release it ran,", "The standby was removed (a rollback starts fresh replicas)")
+        if resumed
+        else ("the new version", "The new replicas were removed")
+    )
     return DeployFailed(
-        f"replica {name} of the new version {what} (GET {ctx.app.health.path} on port {ctx.app.port})."
+        f"replica {name} of {whose} {what} (GET {ctx.app.health.path} on port {ctx.app.port})."
         f"{ended}{check}\nlast log lines:\n{_log_excerpt(logs, ctx.app.health.path)}{read_only}{exposed}\n"
-        "The new replicas were removed; the previous version, if any, keeps serving."
+        f"{removed}; the previous version, if any, keeps serving."
     )
 
 

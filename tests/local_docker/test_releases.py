@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -99,6 +100,33 @@ def test_failed_and_refused_ups_leave_no_image_so_the_kept_ones_all_served(stack
     ]
     api.rollback(stack.session(), 1)
     assert requests.get(stack.url(), timeout=5).text == f"version kept-1-{stack.stack}\n"
+
+
+def test_a_rollback_resumes_a_standby_docker_marked_unhealthy_while_it_was_paused(stack):
+    """From the fault run: Docker marks a paused container unhealthy within seconds, and
+    ``rollback`` to a standby paused longer than that took the stale mark for a failed
+    check ("of the new version ... Nothing answered") and removed the standby, when the
+    app did not answer at once (gunicorn replaces its stale workers: here, 503 for 2 s).
+    Only the resumed replicas' own answers count now."""
+    stack.env = {"HEALTH": "thaw:2"}
+    stack.up()
+    stack.version = "2"
+    stack.up()
+    paused_at = time.monotonic()
+
+    def marked_unhealthy() -> bool:
+        states = [stack.docker.api.inspect_container(r["Id"])["State"] for r in stack.standby()]
+        return bool(states) and all(state["Health"]["Status"] == "unhealthy" for state in states)
+
+    deadline = time.monotonic() + 30
+    while not marked_unhealthy() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert marked_unhealthy()
+    time.sleep(max(0.0, paused_at + 3 - time.monotonic()))  # frozen long enough for the app to notice
+    resumable = {r["Id"] for r in stack.standby()}
+    api.rollback(stack.session())
+    assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 1\n"}
+    assert resumable <= {r["Id"] for r in stack.containers("replica")}, "the standby was resumed, not replaced"
 
 
 def test_rollback_refused_when_the_image_is_gone(stack):

@@ -18,7 +18,7 @@ from deployer.plugins.aws_ecs import compute as web
 from deployer.plugins.aws_ecs import release_task
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.compute import container_definition, sibling_task_definition
-from deployer.plugins.aws_ecs.limits import check_app
+from deployer.plugins.aws_ecs.limits import check_app, cpu_architecture
 from deployer.services import WorkerSpec
 
 
@@ -74,7 +74,7 @@ def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
         family=f"{app}-{ctx.stack}-worker-{worker.name}",
         cpu=worker.cpu,
         memory=worker.memory,
-        architecture=cfg.architecture,
+        architecture=cpu_architecture(cfg.architecture, ctx.image),
         definition=lambda **values: worker_definition(ctx, worker, **values),
     )
     return aws.ecs.Service(

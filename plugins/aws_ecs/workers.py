@@ -18,7 +18,7 @@ from deployer.plugins.aws_ecs import compute as web
 from deployer.plugins.aws_ecs import release_task
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.compute import container_definition, sibling_task_definition
-from deployer.plugins.aws_ecs.limits import check_app, cpu_architecture
+from deployer.plugins.aws_ecs.limits import cpu_architecture
 from deployer.services import WorkerSpec
 
 
@@ -42,15 +42,7 @@ def compute_phase(
 def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, compute: ComputeResult) -> list:
     """The workers' services (empty when the app has none)."""
     cfg = aws_settings.of(ctx)
-    services = []
-    for worker in ctx.app.workers:
-        check_app(_sized(ctx, worker), cfg)  # a valid Fargate cpu/memory pair
-        services.append(_service(ctx, cfg, worker, network, registry, compute))
-    return services
-
-
-def _sized(ctx: PhaseContext, worker: WorkerSpec):
-    return evolve(ctx.app, cpu=worker.cpu, memory=worker.memory)
+    return [_service(ctx, cfg, worker, network, registry, compute) for worker in ctx.app.workers]
 
 
 def worker_definition(ctx: PhaseContext, worker: WorkerSpec, **values) -> dict:

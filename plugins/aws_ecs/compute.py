@@ -280,7 +280,7 @@ def container_definition(
         "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
         "environment": [
             {"name": k, "value": v}
-            for k, v in sorted({**app.env, **(services_env or {}), "PORT": str(app.port)}.items())
+            for k, v in sorted({**app.env, **empty_secrets(ctx), **(services_env or {}), "PORT": str(app.port)}.items())
         ],
         "secrets": [{"name": k, "valueFrom": ref} for k, ref in sorted(secrets.items())],
         "logConfiguration": {
@@ -320,10 +320,20 @@ def value_from(arn: pulumi.Input[str], version_id: pulumi.Input[str]) -> pulumi.
     return pulumi.Output.concat(arn, ":::", version_id)
 
 
+def empty_secrets(ctx: PhaseContext) -> dict[str, str]:
+    """The app's secrets whose value is empty (``allow_empty_secrets``), each an empty
+    plain variable of the containers: a Secrets Manager ``SecretString`` holds 1 to 65,536
+    bytes (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html),
+    and an empty value has nothing to hide. Every other secret is stored (:func:`_secrets`)."""
+    return {name: "" for name in ctx.app.secrets if ctx.secrets.get(name) == ""}
+
+
 def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]]:
-    """One Secrets Manager secret (and its current version) per app secret name."""
+    """One Secrets Manager secret (and its current version) per app secret name, but the
+    empty ones (:func:`empty_secrets`)."""
     result = []
-    for name in ctx.app.secrets:
+    empty = empty_secrets(ctx)
+    for name in (name for name in ctx.app.secrets if name not in empty):
         if name not in ctx.secrets and ctx.mode == "up":
             raise EnvironmentProblem(f"secret {name} has no value: export {name}=... before deploying")
         label = f"{ctx.app.name}-secret-{_slug(name)}"

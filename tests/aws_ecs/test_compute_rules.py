@@ -167,3 +167,24 @@ def test_the_execution_roles_managed_policy_is_in_the_stacks_partition(region, p
     balancer = graph.one("aws:lb/loadBalancer:LoadBalancer")["outputs"]
     assert balancer["arn"].startswith(f"arn:{partition}:elasticloadbalancing:{region}:")
     assert balancer["dnsName"].endswith(f".{region}.elb.{dns}")
+
+
+def test_an_empty_secret_is_an_empty_variable_never_an_empty_secret_string():
+    """A Secrets Manager ``SecretString`` holds 1 to 65,536 bytes
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html):
+    with ``allow_empty_secrets`` an empty secret is passed as an empty plain variable, with
+    no secret, version or grant of its own; the other secrets are stored as before."""
+    from attrs import evolve
+
+    from deployer.plugins.aws_ecs.offline import PlanMocks, plain
+
+    ctx = make_ctx(secrets=("API_TOKEN", "SENTRY_DSN"), allow_empty_secrets=True)
+    mocks = PlanMocks("us-east-1")
+    graph = Graph(offline_plan(evolve(ctx, secrets={"API_TOKEN": SECRET_VALUE, "SENTRY_DSN": ""}), mocks))
+    stored = [plain(i.get("secretString"), reveal=True) for (t, _), i in mocks.inputs.items() if t == SECRET_VERSION]
+    assert stored == [SECRET_VALUE], "one version, of the non-empty secret"
+    assert all(1 <= len(value.encode()) <= 65536 for value in stored)
+    assert [s["name"] for s in graph.all(SECRET)] == ["web-secret-api-token"]
+    container = graph.container()
+    assert {"name": "SENTRY_DSN", "value": ""} in container["environment"]
+    assert [s["name"] for s in container["secrets"]] == ["API_TOKEN"]

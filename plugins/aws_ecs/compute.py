@@ -2,7 +2,8 @@
 
 Creates: an ECS cluster; an execution role with AWS's managed
 ``AmazonECSTaskExecutionRolePolicy`` (pull from ECR, write logs) and, when the app has
-secrets, a policy allowing ``secretsmanager:GetSecretValue`` on exactly those secrets;
+secrets, a policy allowing ``secretsmanager:GetSecretValue`` on the stack's secrets (one
+ARN pattern, :func:`secrets_arn_pattern`) and the database's;
 a task role with no policy at all (with ``exec = true`` only the ECS Exec channels,
 :data:`EXEC_ACTIONS`); one Secrets Manager secret + version per app secret
 (value stored as a Pulumi secret); a CloudWatch log group with retention; a FARGATE /
@@ -20,7 +21,6 @@ attribute access on ``pulumi_aws``) only when the app has secrets or a replica r
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 
@@ -40,6 +40,7 @@ from deployer.models import (
 from deployer.plugins.aws_ecs import releases
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp, cpu_architecture
+from deployer.plugins.aws_ecs.naming import secret_name_prefix, secret_slug, secrets_prefix
 
 
 def execution_policy(partition: str) -> str:
@@ -110,9 +111,10 @@ def create(
         **{name: value_from(secret.arn, version.version_id) for name, secret, version in secrets},
         **services.get("secrets", {}),  # the RDS password: "<its secret ARN>:password::"
     }
+    own = [secrets_arn_pattern(ctx, partition, region, account)] if secrets else []
     execution_role, execution_grants = _execution_role(
         app,
-        [secret.arn for _, secret, _ in secrets] + service_arns,
+        own + service_arns,
         trust=pulumi.Output.all(account, partition, region).apply(lambda v: trust_policy(*v, source_arn=False)),
         policy=partition.apply(execution_policy),
     )
@@ -336,9 +338,10 @@ def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aw
     for name in (name for name in ctx.app.secrets if name not in empty):
         if name not in ctx.secrets and ctx.mode == "up":
             raise EnvironmentProblem(f"secret {name} has no value: export {name}=... before deploying")
-        label = f"{ctx.app.name}-secret-{_slug(name)}"
+        label = f"{ctx.app.name}-secret-{secret_slug(name)}"
         secret = aws.secretsmanager.Secret(
             label,
+            name_prefix=secret_name_prefix(ctx.app.name, ctx.stack, name),
             description=f"{ctx.app.name} secret {name} (managed by deployer)",
             recovery_window_in_days=0,
         )
@@ -351,21 +354,29 @@ def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aw
     return result
 
 
-def _slug(name: str, limit: int = 64) -> str:
-    """``name`` as part of a secret's autoname: lower case, dashes; long names cut, with a
-    hash so two never meet (a secret name is at most 512 characters:
-    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html)."""
-    slug = name.lower().replace("_", "-")
-    if len(slug) <= limit:
-        return slug
-    return f"{slug[: limit - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+def secrets_arn_pattern(
+    ctx: PhaseContext, partition: pulumi.Input[str], region: pulumi.Input[str], account: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """The ARN pattern of every secret under :func:`.naming.secrets_prefix`: what the execution
+    role may read. One pattern however many secrets, so the role's inline policy stays far
+    below IAM's 10,240 characters ("Role policy size cannot exceed 10,240 characters":
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), which
+    one ARN per secret passed at about 60 to 100 secrets; ``*`` also covers the 6
+    characters Secrets Manager appends to each ARN."""
+    return pulumi.Output.format(
+        "arn:{0}:secretsmanager:{1}:{2}:secret:{3}*",
+        partition,
+        region,
+        account,
+        secrets_prefix(ctx.app.name, ctx.stack),
+    )
 
 
 def _execution_role(
     app: str, secret_arns: list, *, trust: pulumi.Output[str], policy: pulumi.Output[str]
 ) -> tuple[aws.iam.Role, list]:
-    """The role ECS uses to start tasks (AWS's managed ``policy``), and the grants the
-    service must wait for."""
+    """The role ECS uses to start tasks (AWS's managed ``policy``, and GetSecretValue on
+    ``secret_arns``, ARNs or ARN patterns), and the grants the service must wait for."""
     role = aws.iam.Role(
         f"{app}-execution-role",
         assume_role_policy=trust,

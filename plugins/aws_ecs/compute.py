@@ -29,7 +29,6 @@ import pulumi_aws as aws
 from pulumi_aws.cloudwatch.log_group import LogGroup
 
 from deployer.errors import EnvironmentProblem
-from deployer.healthcheck import probe_command
 from deployer.models import (
     ComputeResult,
     IngressResult,
@@ -39,7 +38,8 @@ from deployer.models import (
 )
 from deployer.plugins.aws_ecs import releases
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp, cpu_architecture
+from deployer.plugins.aws_ecs.containers import TMP_VOLUME, container_definition, empty_secrets
+from deployer.plugins.aws_ecs.limits import check_app, cpu_architecture
 from deployer.plugins.aws_ecs.naming import secret_name_prefix, secret_slug, secrets_prefix
 
 
@@ -50,15 +50,6 @@ def execution_policy(partition: str) -> str:
     Regions, the Amazon Resource Name (ARN) syntax includes a cn":
     https://docs.amazonaws.cn/en_us/general/latest/gr/ARNs.html)."""
     return f"arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-
-
-STOP_TIMEOUT = 30
-"""Seconds ECS waits after SIGTERM before SIGKILL (``stopTimeout``; on Fargate at most 120:
-https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
-The load balancer has stopped sending requests by then (deregistration comes first)."""
-TMP_VOLUME = "tmp"
-"""The task volume mounted writable at /tmp under the read-only root filesystem (Fargate
-task storage: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html)."""
 
 
 def trust_policy(account: str, partition: str, region: str, *, source_arn: bool) -> str:
@@ -241,7 +232,7 @@ def sibling_task_definition(
 ) -> aws.ecs.TaskDefinition:
     """Another task definition of the app's container (a worker's, the release command's),
     with the web's roles, log group, secrets and env (``compute.extra``): ``definition``
-    turns :func:`container_definition`'s keywords into its one container definition."""
+    turns :func:`.containers.container_definition`'s keywords into its one container definition."""
     extra = compute.extra
     return fargate_task_definition(
         name,
@@ -262,57 +253,6 @@ def sibling_task_definition(
     )
 
 
-def container_definition(
-    ctx: PhaseContext,
-    *,
-    image: str,
-    log_group: str,
-    region: str,
-    secrets: dict[str, str],
-    services_env: dict[str, str] | None = None,
-) -> dict:
-    """The app's one container, in ECS's container definition JSON; the health check
-    clamped to what ECS accepts (:data:`.limits.CONTAINER_HEALTH_CHECK`)."""
-    app, health = ctx.app, ctx.app.health
-    timeout = clamp(health.timeout, CONTAINER_HEALTH_CHECK["timeout"])
-    definition = {
-        "name": app.name,
-        "image": image,
-        "essential": True,
-        "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
-        "environment": [
-            {"name": k, "value": v}
-            for k, v in sorted({**app.env, **empty_secrets(ctx), **(services_env or {}), "PORT": str(app.port)}.items())
-        ],
-        "secrets": [{"name": k, "valueFrom": ref} for k, ref in sorted(secrets.items())],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": app.name},
-        },
-        "healthCheck": {
-            "command": ["CMD-SHELL", probe_command(app.port, health.path, timeout)],
-            "interval": clamp(health.interval, CONTAINER_HEALTH_CHECK["interval"]),
-            "timeout": timeout,
-            "retries": clamp(health.retries, CONTAINER_HEALTH_CHECK["retries"]),
-            "startPeriod": clamp(health.start_period, CONTAINER_HEALTH_CHECK["start_period"]),
-        },
-        # hardening (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/security-tasks-containers.html):
-        # nothing but /tmp is writable (unless ECS Exec is on: its SSM agent writes to the
-        # container's filesystem, so ECS Exec does not support readonlyRootFilesystem,
-        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html); no Linux capability at all
-        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html);
-        # an init process reaps zombies and forwards signals
-        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html)
-        "readonlyRootFilesystem": not aws_settings.of(ctx).exec,
-        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}],
-        "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
-        "stopTimeout": STOP_TIMEOUT,
-    }
-    if app.command:
-        definition["command"] = list(app.command)
-    return definition
-
-
 def value_from(arn: pulumi.Input[str], version_id: pulumi.Input[str]) -> pulumi.Output[str]:
     """The container's ``valueFrom`` for one secret, pinned to its version:
     ``<secret ARN>:<json-key>:<version-stage>:<version-id>`` with no JSON key and no stage
@@ -322,17 +262,9 @@ def value_from(arn: pulumi.Input[str], version_id: pulumi.Input[str]) -> pulumi.
     return pulumi.Output.concat(arn, ":::", version_id)
 
 
-def empty_secrets(ctx: PhaseContext) -> dict[str, str]:
-    """The app's secrets whose value is empty (``allow_empty_secrets``), each an empty
-    plain variable of the containers: a Secrets Manager ``SecretString`` holds 1 to 65,536
-    bytes (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html),
-    and an empty value has nothing to hide. Every other secret is stored (:func:`_secrets`)."""
-    return {name: "" for name in ctx.app.secrets if ctx.secrets.get(name) == ""}
-
-
 def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]]:
     """One Secrets Manager secret (and its current version) per app secret name, but the
-    empty ones (:func:`empty_secrets`)."""
+    empty ones (:func:`.containers.empty_secrets`)."""
     result = []
     empty = empty_secrets(ctx)
     for name in (name for name in ctx.app.secrets if name not in empty):

@@ -17,7 +17,8 @@ from deployer.models import ComputeResult, IngressResult, NetworkResult, PhaseCo
 from deployer.plugins.aws_ecs import compute as web
 from deployer.plugins.aws_ecs import release_task
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.compute import container_definition, sibling_task_definition
+from deployer.plugins.aws_ecs.compute import sibling_task_definition
+from deployer.plugins.aws_ecs.containers import worker_definition, worker_family
 from deployer.plugins.aws_ecs.limits import cpu_architecture
 from deployer.services import WorkerSpec
 
@@ -45,16 +46,6 @@ def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, 
     return [_service(ctx, cfg, worker, network, registry, compute) for worker in ctx.app.workers]
 
 
-def worker_definition(ctx: PhaseContext, worker: WorkerSpec, **values) -> dict:
-    """The app's container definition turned into the worker's: its command, no port, no
-    HTTP health check, its own log stream prefix."""
-    definition = container_definition(ctx, **values)
-    definition.update(name=f"worker-{worker.name}", command=list(worker.command), portMappings=[])
-    definition.pop("healthCheck", None)
-    definition["logConfiguration"]["options"]["awslogs-stream-prefix"] = f"worker-{worker.name}"
-    return definition
-
-
 def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
     app = ctx.app.name
     extra = compute.extra
@@ -63,7 +54,7 @@ def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
         registry,
         compute,
         f"{app}-worker-{worker.name}-task",
-        family=f"{app}-{ctx.stack}-worker-{worker.name}",
+        family=worker_family(ctx, worker),
         cpu=worker.cpu,
         memory=worker.memory,
         architecture=cpu_architecture(cfg.architecture, ctx.image),

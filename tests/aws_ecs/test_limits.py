@@ -108,7 +108,7 @@ def test_health_checks_built_in_code_are_clamped_to_what_aws_accepts(health, alb
     2-10 (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html);
     ECS: interval 5-300, timeout 2-60, retries 1-10, start period 0-300
     (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html)."""
-    from deployer.plugins.aws_ecs.compute import container_definition
+    from deployer.plugins.aws_ecs.containers import container_definition
     from deployer.plugins.aws_ecs.ingress import health_check
 
     ctx = make_ctx(health=health)

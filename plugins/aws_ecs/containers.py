@@ -3,8 +3,8 @@ release command's, in ECS's container definition JSON.
 
 Pure functions of the phase context and the values only AWS gives (the image by digest,
 the log group, the region, the secrets' ``valueFrom``, the backing services' env):
-the compute phase builds its task definitions from them. Imports no pulumi, so they can
-be built before anything is declared.
+the compute phase builds its task definitions from them, and :mod:`.task_size` measures
+them before anything is declared. Imports no pulumi.
 """
 
 from __future__ import annotations

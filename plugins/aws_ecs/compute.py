@@ -2,7 +2,8 @@
 
 Creates: an ECS cluster; an execution role with AWS's managed
 ``AmazonECSTaskExecutionRolePolicy`` (pull from ECR, write logs) and, when the app has
-secrets, a policy allowing ``secretsmanager:GetSecretValue`` on exactly those secrets;
+secrets, a policy allowing ``secretsmanager:GetSecretValue`` on the stack's secrets (one
+ARN pattern, :func:`secrets_arn_pattern`) and the database's;
 a task role with no policy at all (with ``exec = true`` only the ECS Exec channels,
 :data:`EXEC_ACTIONS`); one Secrets Manager secret + version per app secret
 (value stored as a Pulumi secret); a CloudWatch log group with retention; a FARGATE /
@@ -20,7 +21,6 @@ attribute access on ``pulumi_aws``) only when the app has secrets or a replica r
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 
@@ -29,7 +29,6 @@ import pulumi_aws as aws
 from pulumi_aws.cloudwatch.log_group import LogGroup
 
 from deployer.errors import EnvironmentProblem
-from deployer.healthcheck import probe_command
 from deployer.models import (
     ComputeResult,
     IngressResult,
@@ -40,7 +39,9 @@ from deployer.models import (
 from deployer.plugins.aws_ecs import releases
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.address_plan import ROLLOUT_PERCENT
-from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, check_app, clamp, cpu_architecture
+from deployer.plugins.aws_ecs.containers import TMP_VOLUME, container_definition, empty_secrets
+from deployer.plugins.aws_ecs.limits import check_app, cpu_architecture
+from deployer.plugins.aws_ecs.naming import secret_name_prefix, secret_slug, secrets_prefix
 
 
 def execution_policy(partition: str) -> str:
@@ -50,15 +51,6 @@ def execution_policy(partition: str) -> str:
     Regions, the Amazon Resource Name (ARN) syntax includes a cn":
     https://docs.amazonaws.cn/en_us/general/latest/gr/ARNs.html)."""
     return f"arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-
-
-STOP_TIMEOUT = 30
-"""Seconds ECS waits after SIGTERM before SIGKILL (``stopTimeout``; on Fargate at most 120:
-https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
-The load balancer has stopped sending requests by then (deregistration comes first)."""
-TMP_VOLUME = "tmp"
-"""The task volume mounted writable at /tmp under the read-only root filesystem (Fargate
-task storage: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html)."""
 
 
 def trust_policy(account: str, partition: str, region: str, *, source_arn: bool) -> str:
@@ -111,9 +103,10 @@ def create(
         **{name: value_from(secret.arn, version.version_id) for name, secret, version in secrets},
         **services.get("secrets", {}),  # the RDS password: "<its secret ARN>:password::"
     }
+    own = [secrets_arn_pattern(ctx, partition, region, account)] if secrets else []
     execution_role, execution_grants = _execution_role(
         app,
-        [secret.arn for _, secret, _ in secrets] + service_arns,
+        own + service_arns,
         trust=pulumi.Output.all(account, partition, region).apply(lambda v: trust_policy(*v, source_arn=False)),
         policy=partition.apply(execution_policy),
     )
@@ -240,7 +233,7 @@ def sibling_task_definition(
 ) -> aws.ecs.TaskDefinition:
     """Another task definition of the app's container (a worker's, the release command's),
     with the web's roles, log group, secrets and env (``compute.extra``): ``definition``
-    turns :func:`container_definition`'s keywords into its one container definition."""
+    turns :func:`.containers.container_definition`'s keywords into its one container definition."""
     extra = compute.extra
     return fargate_task_definition(
         name,
@@ -261,57 +254,6 @@ def sibling_task_definition(
     )
 
 
-def container_definition(
-    ctx: PhaseContext,
-    *,
-    image: str,
-    log_group: str,
-    region: str,
-    secrets: dict[str, str],
-    services_env: dict[str, str] | None = None,
-) -> dict:
-    """The app's one container, in ECS's container definition JSON; the health check
-    clamped to what ECS accepts (:data:`.limits.CONTAINER_HEALTH_CHECK`)."""
-    app, health = ctx.app, ctx.app.health
-    timeout = clamp(health.timeout, CONTAINER_HEALTH_CHECK["timeout"])
-    definition = {
-        "name": app.name,
-        "image": image,
-        "essential": True,
-        "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
-        "environment": [
-            {"name": k, "value": v}
-            for k, v in sorted({**app.env, **(services_env or {}), "PORT": str(app.port)}.items())
-        ],
-        "secrets": [{"name": k, "valueFrom": ref} for k, ref in sorted(secrets.items())],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": app.name},
-        },
-        "healthCheck": {
-            "command": ["CMD-SHELL", probe_command(app.port, health.path, timeout)],
-            "interval": clamp(health.interval, CONTAINER_HEALTH_CHECK["interval"]),
-            "timeout": timeout,
-            "retries": clamp(health.retries, CONTAINER_HEALTH_CHECK["retries"]),
-            "startPeriod": clamp(health.start_period, CONTAINER_HEALTH_CHECK["start_period"]),
-        },
-        # hardening (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/security-tasks-containers.html):
-        # nothing but /tmp is writable (unless ECS Exec is on: its SSM agent writes to the
-        # container's filesystem, so ECS Exec does not support readonlyRootFilesystem,
-        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html); no Linux capability at all
-        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html);
-        # an init process reaps zombies and forwards signals
-        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html)
-        "readonlyRootFilesystem": not aws_settings.of(ctx).exec,
-        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}],
-        "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
-        "stopTimeout": STOP_TIMEOUT,
-    }
-    if app.command:
-        definition["command"] = list(app.command)
-    return definition
-
-
 def value_from(arn: pulumi.Input[str], version_id: pulumi.Input[str]) -> pulumi.Output[str]:
     """The container's ``valueFrom`` for one secret, pinned to its version:
     ``<secret ARN>:<json-key>:<version-stage>:<version-id>`` with no JSON key and no stage
@@ -322,14 +264,17 @@ def value_from(arn: pulumi.Input[str], version_id: pulumi.Input[str]) -> pulumi.
 
 
 def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]]:
-    """One Secrets Manager secret (and its current version) per app secret name."""
+    """One Secrets Manager secret (and its current version) per app secret name, but the
+    empty ones (:func:`.containers.empty_secrets`)."""
     result = []
-    for name in ctx.app.secrets:
+    empty = empty_secrets(ctx)
+    for name in (name for name in ctx.app.secrets if name not in empty):
         if name not in ctx.secrets and ctx.mode == "up":
             raise EnvironmentProblem(f"secret {name} has no value: export {name}=... before deploying")
-        label = f"{ctx.app.name}-secret-{_slug(name)}"
+        label = f"{ctx.app.name}-secret-{secret_slug(name)}"
         secret = aws.secretsmanager.Secret(
             label,
+            name_prefix=secret_name_prefix(ctx.app.name, ctx.stack, name),
             description=f"{ctx.app.name} secret {name} (managed by deployer)",
             recovery_window_in_days=0,
         )
@@ -342,21 +287,29 @@ def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aw
     return result
 
 
-def _slug(name: str, limit: int = 64) -> str:
-    """``name`` as part of a secret's autoname: lower case, dashes; long names cut, with a
-    hash so two never meet (a secret name is at most 512 characters:
-    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html)."""
-    slug = name.lower().replace("_", "-")
-    if len(slug) <= limit:
-        return slug
-    return f"{slug[: limit - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+def secrets_arn_pattern(
+    ctx: PhaseContext, partition: pulumi.Input[str], region: pulumi.Input[str], account: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """The ARN pattern of every secret under :func:`.naming.secrets_prefix`: what the execution
+    role may read. One pattern however many secrets, so the role's inline policy stays far
+    below IAM's 10,240 characters ("Role policy size cannot exceed 10,240 characters":
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), which
+    one ARN per secret passed at about 60 to 100 secrets; ``*`` also covers the 6
+    characters Secrets Manager appends to each ARN."""
+    return pulumi.Output.format(
+        "arn:{0}:secretsmanager:{1}:{2}:secret:{3}*",
+        partition,
+        region,
+        account,
+        secrets_prefix(ctx.app.name, ctx.stack),
+    )
 
 
 def _execution_role(
     app: str, secret_arns: list, *, trust: pulumi.Output[str], policy: pulumi.Output[str]
 ) -> tuple[aws.iam.Role, list]:
-    """The role ECS uses to start tasks (AWS's managed ``policy``), and the grants the
-    service must wait for."""
+    """The role ECS uses to start tasks (AWS's managed ``policy``, and GetSecretValue on
+    ``secret_arns``, ARNs or ARN patterns), and the grants the service must wait for."""
     role = aws.iam.Role(
         f"{app}-execution-role",
         assume_role_policy=trust,

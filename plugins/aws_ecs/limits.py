@@ -7,10 +7,10 @@ for ``--target local`` when the config has a ``[targets.aws-ecs]`` table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, ConfigErrors
 from deployer.models import AppSpec, Image
 from deployer.plugins.aws_ecs.address_plan import check_capacity
 
@@ -83,27 +83,42 @@ def clamp(value: int, limits: Range) -> int:
 
 
 def check_app(app: AppSpec, settings: Any = None) -> None:
-    """The aws-ecs target's app check: refuse a cpu/memory pair Fargate cannot run and,
-    given the ``settings``, a VPC too small for the tasks (the core adds the target's
-    name to the error)."""
-    check_task_size(app.cpu, app.memory)
+    """The aws-ecs target's app check: refuse a cpu/memory pair Fargate cannot run, the
+    web service's and every worker's, and, given the ``settings``, a VPC too small for the
+    tasks (the core adds the target's name to the error).
+
+    :raises ConfigErrors: one per task size refused, naming ``app.cpu``/``app.memory``
+        or ``workers.<name>.cpu``/``workers.<name>.memory``.
+    :raises ConfigError: the VPC is too small (``targets.aws-ecs.vpc_cidr``).
+    """
+    errors = []
+    for key, cpu, memory in [
+        ("app", app.cpu, app.memory),
+        *((f"workers.{w.name}", w.cpu, w.memory) for w in app.workers),
+    ]:
+        try:
+            check_task_size(cpu, memory, table=key)
+        except ConfigError as exc:
+            errors.append(exc)
+    if errors:
+        raise ConfigErrors(errors)
     if settings is not None:
         check_capacity(app, settings)
 
 
-def check_task_size(cpu: int, memory: int, *, key: Callable[[str], str] = lambda name: f"app.{name}") -> None:
-    """Raise :class:`ConfigError` (naming ``key("cpu")`` or ``key("memory")``) unless
+def check_task_size(cpu: int, memory: int, *, table: str = "app") -> None:
+    """Raise :class:`ConfigError` (naming ``<table>.cpu`` or ``<table>.memory``) unless
     ``cpu``/``memory`` is a valid Fargate task size."""
     if cpu not in FARGATE_MEMORY:
         raise ConfigError(
-            key("cpu"),
+            f"{table}.cpu",
             f"must be one of {', '.join(map(str, FARGATE_MEMORY))} (cpu units; 1024 = 1 vCPU; the Fargate task sizes)",
             value=cpu,
         )
     allowed = FARGATE_MEMORY[cpu]
     if memory not in allowed:
         raise ConfigError(
-            key("memory"),
+            f"{table}.memory",
             f"with cpu = {cpu} must be one of {_describe(allowed)} (MiB; the Fargate cpu/memory table)",
             value=memory,
         )

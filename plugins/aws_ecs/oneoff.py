@@ -8,12 +8,15 @@ the container's stream (``<stream prefix>/<container>/<task id>``, as the awslog
 names it) to ``output`` while it waits, and returns the container's exit code. A task
 that stops without one (it never started: ``CannotPullContainerError``, a missing secret,
 no capacity) is a :class:`DeployFailed` naming ECS's reason; so is a failure to place it.
+A command too long for RunTask's ``overrides`` is refused before any task starts
+(:func:`overrides`).
 
 ``sleep`` and ``clock`` are injectable (tests, the emulator's virtual clock).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +24,7 @@ from typing import Any
 
 from attrs import frozen
 
-from deployer.errors import DeployFailed
+from deployer.errors import DeployFailed, UsageError
 
 POLL = 6.0
 """Seconds between two ``DescribeTasks`` calls (boto3's ``tasks_stopped`` waiter uses 6)."""
@@ -30,6 +33,11 @@ STARTED_BY_RUN = "deployer-run"
 STARTED_BY_RELEASE = "deployer-release"
 """``startedBy`` of the tasks ``deployer run`` and the release command start (at most 36
 characters: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html)."""
+
+OVERRIDES_MAX = 8192
+"""Characters: the most RunTask's ``overrides`` may hold ("Up to 8192 characters are
+allowed for overrides. This limit includes the JSON formatting characters of the override
+structure": https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html)."""
 
 
 @frozen
@@ -72,9 +80,6 @@ def run_task(
     interrupt (Ctrl-C) stopping it before it propagates."""
     definition = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
     container = definition["containerDefinitions"][0]
-    override: dict[str, Any] = {"name": container["name"]}
-    if command:
-        override["command"] = list(command)
     answer = ecs.run_task(
         cluster=placement.cluster,
         taskDefinition=task_definition,
@@ -88,7 +93,7 @@ def run_task(
                 "assignPublicIp": "ENABLED" if placement.assign_public_ip else "DISABLED",
             }
         },
-        overrides={"containerOverrides": [override]},
+        overrides=overrides(container["name"], command),
     )
     if not answer.get("tasks"):
         reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in answer.get("failures", ()))
@@ -113,6 +118,26 @@ def run_task(
     for line in lines.new():  # what the awslogs driver flushed as the container stopped
         output(line)
     return exit_code(task, container["name"])
+
+
+def overrides(container: str, command: Sequence[str] | None) -> dict[str, Any]:
+    """RunTask's ``overrides``: ``command`` (when given) in place of ``container``'s own.
+
+    :raises UsageError: its JSON is longer than ECS accepts (:data:`OVERRIDES_MAX`); no
+        task is started.
+    """
+    override: dict[str, Any] = {"name": container}
+    if command:
+        override["command"] = list(command)
+    result = {"containerOverrides": [override]}
+    length = len(json.dumps(result, separators=(",", ":"), ensure_ascii=False))
+    if length > OVERRIDES_MAX:
+        raise UsageError(
+            f"aws-ecs: the command is {length:,} characters as a one-off task's overrides (its JSON included); "
+            f"ECS accepts at most {OVERRIDES_MAX:,} (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/"
+            "API_RunTask.html): put it in a script in the image and run that"
+        )
+    return result
 
 
 def run_in_service(

@@ -2,7 +2,7 @@
 
 Declared by the compute phase when the app has a release command: a FARGATE / awsvpc task
 definition of its own family (``<app>-<stack>-release``) with the web container's image,
-env, secrets, database and size (:func:`.compute.container_definition`), the release
+env, secrets, database and size (:func:`.containers.release_definition`), the release
 command as its command, no port and no HTTP health check (nothing serves), and its own
 log stream prefix (``release``). It is a family of its own so that the driver can apply it,
 and run it, before the web service's task definition changes (see
@@ -17,26 +17,14 @@ import pulumi_aws as aws
 
 from deployer.models import ComputeResult, PhaseContext, RegistryResult
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.compute import container_definition, sibling_task_definition
+from deployer.plugins.aws_ecs.compute import sibling_task_definition
+from deployer.plugins.aws_ecs.containers import release_definition, release_family
 from deployer.plugins.aws_ecs.limits import cpu_architecture
-
-CONTAINER = "release"
-"""The release container's name, and its log stream prefix."""
 
 
 def resource_name(app: str) -> str:
     """The Pulumi name of the release task definition."""
     return f"{app}-release-task"
-
-
-def release_definition(ctx: PhaseContext, **values) -> dict:
-    """The app's container definition turned into the release command's: its command, no
-    port, no HTTP health check, the ``release`` log stream prefix."""
-    definition = container_definition(ctx, **values)
-    definition.update(name=CONTAINER, command=list(ctx.app.release_command or ()), portMappings=[])
-    definition.pop("healthCheck", None)
-    definition["logConfiguration"]["options"]["awslogs-stream-prefix"] = CONTAINER
-    return definition
 
 
 def create(ctx: PhaseContext, registry: RegistryResult, compute: ComputeResult) -> aws.ecs.TaskDefinition | None:
@@ -48,7 +36,7 @@ def create(ctx: PhaseContext, registry: RegistryResult, compute: ComputeResult) 
         registry,
         compute,
         resource_name(ctx.app.name),
-        family=f"{ctx.app.name}-{ctx.stack}-release",
+        family=release_family(ctx),
         cpu=ctx.app.cpu,
         memory=ctx.app.memory,
         architecture=cpu_architecture(aws_settings.of(ctx).architecture, ctx.image),

@@ -18,8 +18,9 @@ from deployer.plugins.aws_ecs import compute as web
 from deployer.plugins.aws_ecs import release_task
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.address_plan import ROLLOUT_PERCENT
-from deployer.plugins.aws_ecs.compute import container_definition, sibling_task_definition
-from deployer.plugins.aws_ecs.limits import check_app
+from deployer.plugins.aws_ecs.compute import sibling_task_definition
+from deployer.plugins.aws_ecs.containers import worker_definition, worker_family
+from deployer.plugins.aws_ecs.limits import cpu_architecture
 from deployer.services import WorkerSpec
 
 
@@ -43,25 +44,7 @@ def compute_phase(
 def create(ctx: PhaseContext, network: NetworkResult, registry: RegistryResult, compute: ComputeResult) -> list:
     """The workers' services (empty when the app has none)."""
     cfg = aws_settings.of(ctx)
-    services = []
-    for worker in ctx.app.workers:
-        check_app(_sized(ctx, worker), cfg)  # a valid Fargate cpu/memory pair
-        services.append(_service(ctx, cfg, worker, network, registry, compute))
-    return services
-
-
-def _sized(ctx: PhaseContext, worker: WorkerSpec):
-    return evolve(ctx.app, cpu=worker.cpu, memory=worker.memory)
-
-
-def worker_definition(ctx: PhaseContext, worker: WorkerSpec, **values) -> dict:
-    """The app's container definition turned into the worker's: its command, no port, no
-    HTTP health check, its own log stream prefix."""
-    definition = container_definition(ctx, **values)
-    definition.update(name=f"worker-{worker.name}", command=list(worker.command), portMappings=[])
-    definition.pop("healthCheck", None)
-    definition["logConfiguration"]["options"]["awslogs-stream-prefix"] = f"worker-{worker.name}"
-    return definition
+    return [_service(ctx, cfg, worker, network, registry, compute) for worker in ctx.app.workers]
 
 
 def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
@@ -72,10 +55,10 @@ def _service(ctx, cfg, worker: WorkerSpec, network, registry, compute):
         registry,
         compute,
         f"{app}-worker-{worker.name}-task",
-        family=f"{app}-{ctx.stack}-worker-{worker.name}",
+        family=worker_family(ctx, worker),
         cpu=worker.cpu,
         memory=worker.memory,
-        architecture=cfg.architecture,
+        architecture=cpu_architecture(cfg.architecture, ctx.image),
         definition=lambda **values: worker_definition(ctx, worker, **values),
     )
     return aws.ecs.Service(

@@ -13,6 +13,7 @@ from deployer import api
 from deployer.cli import app as cli
 from deployer.errors import ConfigError
 from deployer.models import Image
+from deployer.services import WorkerSpec
 from deployer.testing import write_project
 from tests.aws_ecs.conftest import IMAGE, Graph, make_ctx, offline_plan
 
@@ -27,6 +28,21 @@ def _platform(ctx) -> dict:
 def test_an_arm64_image_runs_on_arm64_by_default():
     """An image built on an ARM machine (Apple silicon, Graviton) runs on ARM64 Fargate."""
     assert _platform(evolve(make_ctx(), image=ARM_IMAGE))["cpuArchitecture"] == "ARM64"
+
+
+def test_every_task_definition_of_an_arm64_image_runs_on_arm64():
+    """Workers and the release command run the same image as the web service, so their
+    tasks too (a worker left on X86_64 would fail to start: ``exec format error``)."""
+    ctx = evolve(
+        make_ctx(workers=(WorkerSpec("mailer", ("mail",)),), release_command=("migrate",)),
+        image=ARM_IMAGE,
+    )
+    tasks = Graph(offline_plan(ctx)).all(TASK)
+    assert {t["name"]: t["inputs"]["runtimePlatform"]["cpuArchitecture"] for t in tasks} == {
+        "web-task": "ARM64",
+        "web-worker-mailer-task": "ARM64",
+        "web-release-task": "ARM64",
+    }
 
 
 def test_an_amd64_image_runs_on_x86_64():

@@ -53,10 +53,25 @@ ALIAS = {"zoneId": "Z1", "name": "www.example.com", "type": "A"}
 CNAME = {"zoneId": "Z1", "name": "_abc.www.example.com.", "type": "CNAME", "ttl": 60, "records": ["_def"]}
 TO_BALANCER = {"name": BALANCER, "zoneId": "Z35SXDOTRQ7X7K", "evaluateTargetHealth": True}
 CERT_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
 
 def _containers(**secret) -> str:
     return json.dumps([{"name": "web", "image": "repo@sha256:00", "secrets": [{"name": "TOKEN", **secret}]}])
+
+
+def _sized(value_bytes: int) -> str:
+    """Container definitions holding one env value of ``value_bytes`` bytes."""
+    return json.dumps(
+        [{"name": "web", "image": "repo@sha256:00", "environment": [{"name": "BIG", "value": "x" * value_bytes}]}]
+    )
+
+
+def _policy(characters: int) -> str:
+    """A role policy of ``characters`` characters without its whitespace."""
+    head = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "'
+    room = characters - len("".join((head + '"}]}').split()))
+    return head + "x" * room + '"}]}'
 
 
 def _task(**overrides):
@@ -155,6 +170,10 @@ BROKEN = [
         _task(containerDefinitions=_containers(valueFrom="arn:aws:secretsmanager:us-east-1:12345:secret:x")),
         "valueFrom",
     ),
+    ("aws:ecs/taskDefinition:TaskDefinition", "web-task", _task(containerDefinitions=_sized(65536)), "65,536 bytes"),
+    (SECRET_VERSION, "web-secret-api-token-value", {"secretString": ""}, "1 to 65,536 bytes"),
+    (SECRET_VERSION, "web-secret-api-token-value", {"secretString": "é" * 32769}, "1 to 65,536 bytes"),
+    ("aws:iam/rolePolicy:RolePolicy", "web-read-secrets", {"policy": _policy(10241)}, "10,240"),
 ]
 
 
@@ -214,6 +233,9 @@ GOOD = [
         _task(containerDefinitions=_containers(valueFrom=SECRET_ARN + "::AWSCURRENT:")),
     ),
     ("aws:ec2/vpc:Vpc", "web-vpc", {"cidrBlock": "10.0.0.0/16"}),
+    (SECRET_VERSION, "web-secret-api-token-value", {"secretString": "x" * 65536}),
+    ("aws:ecs/taskDefinition:TaskDefinition", "web-task", _task(containerDefinitions=_sized(65000))),
+    ("aws:iam/rolePolicy:RolePolicy", "web-read-secrets", {"policy": _policy(10240)}),
 ]
 
 

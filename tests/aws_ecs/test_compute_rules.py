@@ -7,6 +7,7 @@ under Pulumi mocks) and cites the AWS documentation of its rule.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
@@ -58,7 +59,8 @@ def test_the_execution_role_reads_the_secret_itself_not_a_version(graph):
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html"""
     policy = graph.one("aws:iam/rolePolicy:RolePolicy")
     (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
-    assert statement["Resource"] == [graph.one(SECRET)["outputs"]["arn"]]
+    assert statement["Resource"] == ["arn:aws:secretsmanager:us-east-1:123456789012:secret:deployer/web/dev/*"]
+    assert fnmatch.fnmatchcase(graph.one(SECRET)["outputs"]["arn"], statement["Resource"][0])
     assert SECRET_VALUE not in graph.text()
 
 
@@ -167,3 +169,45 @@ def test_the_execution_roles_managed_policy_is_in_the_stacks_partition(region, p
     balancer = graph.one("aws:lb/loadBalancer:LoadBalancer")["outputs"]
     assert balancer["arn"].startswith(f"arn:{partition}:elasticloadbalancing:{region}:")
     assert balancer["dnsName"].endswith(f".{region}.elb.{dns}")
+
+
+def test_an_empty_secret_is_an_empty_variable_never_an_empty_secret_string():
+    """A Secrets Manager ``SecretString`` holds 1 to 65,536 bytes
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html):
+    with ``allow_empty_secrets`` an empty secret is passed as an empty plain variable, with
+    no secret, version or grant of its own; the other secrets are stored as before."""
+    from attrs import evolve
+
+    from deployer.plugins.aws_ecs.offline import PlanMocks, plain
+
+    ctx = make_ctx(secrets=("API_TOKEN", "SENTRY_DSN"), allow_empty_secrets=True)
+    mocks = PlanMocks("us-east-1")
+    graph = Graph(offline_plan(evolve(ctx, secrets={"API_TOKEN": SECRET_VALUE, "SENTRY_DSN": ""}), mocks))
+    stored = [plain(i.get("secretString"), reveal=True) for (t, _), i in mocks.inputs.items() if t == SECRET_VERSION]
+    assert stored == [SECRET_VALUE], "one version, of the non-empty secret"
+    assert all(1 <= len(value.encode()) <= 65536 for value in stored)
+    assert [s["name"] for s in graph.all(SECRET)] == ["web-secret-api-token"]
+    container = graph.container()
+    assert {"name": "SENTRY_DSN", "value": ""} in container["environment"]
+    assert [s["name"] for s in container["secrets"]] == ["API_TOKEN"]
+
+
+def test_the_execution_role_policy_stays_small_however_many_secrets_and_reads_only_this_stacks():
+    """IAM: "Role policy size cannot exceed 10,240 characters" (whitespace not counted,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). One ARN
+    per secret passed it at about 60 to 100 secrets; the role gets one ARN pattern, the
+    stack's own name prefix, which matches each of its secrets and no other app's or
+    stack's."""
+    from attrs import evolve
+
+    names = tuple(f"THIRD_PARTY_INTEGRATION_PROVIDER_API_SIGNING_SECRET_{n:03}" for n in range(150))
+    ctx = make_ctx(secrets=names)
+    graph = Graph(offline_plan(evolve(ctx, secrets=dict.fromkeys(names, SECRET_VALUE))))
+    document = graph.one("aws:iam/rolePolicy:RolePolicy")["inputs"]["policy"]
+    assert len("".join(document.split())) < 10240
+    (statement,) = json.loads(document)["Statement"]
+    (pattern,) = statement["Resource"]
+    arns = [s["outputs"]["arn"] for s in graph.all(SECRET)]
+    assert len(arns) == 150 and all(fnmatch.fnmatchcase(arn, pattern) for arn in arns)
+    for other in ("deployer/web/dev2/x", "deployer/web-dev/x", "deployer/webx/dev/x", "web-secret-x"):
+        assert not fnmatch.fnmatchcase(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{other}", pattern)

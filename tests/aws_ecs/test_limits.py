@@ -108,7 +108,7 @@ def test_health_checks_built_in_code_are_clamped_to_what_aws_accepts(health, alb
     2-10 (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html);
     ECS: interval 5-300, timeout 2-60, retries 1-10, start period 0-300
     (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html)."""
-    from deployer.plugins.aws_ecs.compute import container_definition
+    from deployer.plugins.aws_ecs.containers import container_definition
     from deployer.plugins.aws_ecs.ingress import health_check
 
     ctx = make_ctx(health=health)
@@ -134,3 +134,44 @@ def test_a_secret_value_secrets_manager_cannot_hold_is_refused_before_any_resour
         offline_plan(too_big)
     assert error.value.key == "app.secrets[0]" and error.value.exit_code == 2
     assert f"the value of {name} is 65,538 bytes: a Secrets Manager secret holds at most 65,536" in str(error.value)
+
+
+BIG_APP = {"name": "sized", "cpu": 16384, "memory": 122880}
+"""The largest Fargate task: valid, so an error about a size can only be a worker's."""
+
+
+@pytest.mark.parametrize(
+    ("worker", "expected"),
+    [
+        (
+            {"cpu": 256, "memory": 4096},
+            "workers.crunch.memory: on aws-ecs, with cpu = 256 must be one of 512, 1024, 2048",
+        ),
+        ({"cpu": 300, "memory": 512}, "workers.crunch.cpu: on aws-ecs, must be one of 256, 512, 1024, 2048, 4096"),
+    ],
+    ids=["memory", "cpu"],
+)
+def test_a_worker_size_fargate_does_not_run_is_refused_up_front_naming_the_worker(tmp_path, worker, expected):
+    """Every worker is a Fargate task of its own size (the cpu/memory table:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size):
+    the target's app check refuses it before any phase runs, naming the worker's key,
+    never ``app.*`` (whose values are valid)."""
+    config = write_project(tmp_path, app=BIG_APP, tables={"workers": {"crunch": {"command": "crunch", **worker}}})
+    result = CliRunner().invoke(app, ["plan", "--target", "aws-ecs", "--offline", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"{config}: {expected}" in result.output
+    assert "app.cpu" not in result.output and "app.memory" not in result.output
+    assert "network" not in result.output, "no phase ran"
+
+
+def test_with_an_aws_ecs_table_local_refuses_a_worker_size_fargate_does_not_run(tmp_path):
+    config = write_project(
+        tmp_path,
+        app=BIG_APP,
+        tables={"workers": {"crunch": {"command": "crunch", "cpu": 256, "memory": 4096}}},
+        targets={"aws-ecs": {"region": "us-west-2"}},
+    )
+    with pytest.raises(ConfigError) as caught:
+        plan_local(config)
+    assert caught.value.key == "workers.crunch.memory"
+    assert "on aws-ecs (checked because [targets.aws-ecs] is in the config)" in str(caught.value)

@@ -4,13 +4,14 @@ in order), the exit code, the timeout and Ctrl-C stopping the task."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
 import pytest
 from moto.moto_api import state_manager
 
-from deployer.errors import DeployFailed
+from deployer.errors import DeployFailed, UsageError
 from deployer.plugins.aws_ecs import oneoff
 from deployer.testing.aws_ecs.emulated_tasks import mark_stopped
 
@@ -146,3 +147,30 @@ def test_an_interrupt_stops_the_task_before_it_propagates(one_off):
     arns = ecs.list_tasks(cluster=placement.cluster, startedBy="deployer-run-interrupt")["taskArns"]
     (task,) = ecs.describe_tasks(cluster=placement.cluster, tasks=arns)["tasks"]
     assert task["desiredStatus"] == "STOPPED" and task["stoppedReason"] == "deployer: interrupted"
+
+
+def test_a_command_longer_than_run_task_overrides_allow_is_refused_before_a_task_starts(one_off):
+    """RunTask: "Up to 8192 characters are allowed for overrides. This limit includes the
+    JSON formatting characters of the override structure"
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html). A longer
+    ``deployer run`` command is a usage error (exit 2) and no task starts."""
+    session, placement, definition = one_off
+    ecs = session.client("ecs")
+    with pytest.raises(UsageError) as refused:
+        oneoff.run_task(
+            ecs,
+            session.client("logs"),
+            placement,
+            definition,
+            ("x" * 9000,),
+            started_by="deployer-run-long",
+            output=print,
+            timeout=0,
+            sleep=lambda seconds: None,
+        )
+    assert refused.value.exit_code == 2
+    assert not ecs.list_tasks(cluster=placement.cluster, startedBy="deployer-run-long")["taskArns"]
+    room = oneoff.OVERRIDES_MAX - len(json.dumps(oneoff.overrides("web", [""]), separators=(",", ":")))
+    oneoff.overrides("web", ["x" * room])  # exactly 8,192 characters
+    with pytest.raises(UsageError, match="8,193 characters .* at most 8,192"):
+        oneoff.overrides("web", ["x" * (room + 1)])

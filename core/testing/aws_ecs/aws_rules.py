@@ -154,6 +154,9 @@ FARGATE_SIZES = (
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"
 )
 EXEC_FORMAT = "https://repost.aws/knowledge-center/ecs-task-exec-format-error"
+ECS_QUOTAS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html"
+IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
+SECRET_VALUE = "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html"
 
 _ELB_NAME = _name(
     32,
@@ -487,7 +490,8 @@ _SSM = re.compile(r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/.+|[A-Za-z0-9
 
 
 def _task_definition(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
-    """Family name, the Fargate task size and every container secret's ``valueFrom``."""
+    """Family name, the Fargate task size, the registration's size (its inputs as compact
+    JSON, containers included: at most 64 KiB) and every container secret's ``valueFrom``."""
     family = inputs.get("family", "")
     if not _FAMILY.fullmatch(family):
         raise refuse(
@@ -515,7 +519,11 @@ def _task_definition(type_token: str, logical: str, name: str, inputs: Mapping[s
                 + (f" (with cpu {cpu}: memory {', '.join(map(str, allowed))})" if allowed else ""),
                 FARGATE_SIZES,
             )
-    for container in json.loads(inputs.get("containerDefinitions") or "[]"):
+    containers = json.loads(inputs.get("containerDefinitions") or "[]")
+    registered = len(json.dumps({**inputs, "containerDefinitions": containers}, separators=(",", ":")).encode())
+    if registered > 65536:
+        raise refuse(type_token, logical, "size", f"{registered:,} bytes", "must be at most 65,536 bytes", ECS_QUOTAS)
+    for container in containers:
         for secret in container.get("secrets", []):
             source = secret.get("valueFrom", "")
             ok = _SECRET_ARN.fullmatch(source) if ":secretsmanager:" in source else _SSM.fullmatch(source)
@@ -528,6 +536,28 @@ def _task_definition(type_token: str, logical: str, name: str, inputs: Mapping[s
                     "must be a secret ARN, or a secret ARN followed by :json-key:version-stage:version-id",
                     ECS_SECRETS,
                 )
+
+
+def _secret_value(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """A ``SecretString`` holds 1 to 65,536 bytes."""
+    value = inputs.get("secretString")
+    if isinstance(value, str) and not 1 <= len(value.encode()) <= 65536:
+        raise refuse(
+            type_token,
+            logical,
+            "secretString",
+            f"{len(value.encode()):,} bytes",
+            "must be 1 to 65,536 bytes",
+            SECRET_VALUE,
+        )
+
+
+def _policy_size(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
+    """An inline role policy of at most 10,240 characters, whitespace not counted (IAM's
+    quota is for all of a role's inline policies together: one policy is checked here)."""
+    size = len("".join(str(inputs.get("policy", "")).split()))
+    if size > 10240:
+        raise refuse(type_token, logical, "policy", f"{size:,} characters", "must be at most 10,240", IAM_QUOTAS)
 
 
 def _service(type_token: str, logical: str, name: str, inputs: Mapping[str, Any], context: Context) -> None:
@@ -645,10 +675,11 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "aws:acm/certificateValidation:CertificateValidation": (_certificate_validation,),
     "aws:route53/record:Record": (_record,),
     "aws:iam/role:Role": (_IAM_ROLE_NAME,),
-    "aws:iam/rolePolicy:RolePolicy": (_IAM_POLICY_NAME,),
+    "aws:iam/rolePolicy:RolePolicy": (_IAM_POLICY_NAME, _policy_size),
     "aws:ecr/repository:Repository": (_ECR_NAME,),
     "aws:cloudwatch/logGroup:LogGroup": (_LOG_GROUP_NAME,),
     "aws:secretsmanager/secret:Secret": (_SECRET_NAME,),
+    "aws:secretsmanager/secretVersion:SecretVersion": (_secret_value,),
     "aws:ec2/securityGroup:SecurityGroup": (_SECURITY_GROUP_NAME,),
     "aws:ecs/cluster:Cluster": (_CLUSTER_NAME,),
     "aws:ecs/taskDefinition:TaskDefinition": (_task_definition,),

@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import queue
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from functools import cache, partial
 from typing import Any
 
@@ -31,6 +30,7 @@ from deployer import docker_labels
 from deployer import releases as core_releases
 from deployer.docker_engine import STREAM_TIMEOUT, DockerEngine
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
+from deployer.interrupts import sigterm_as_interrupt
 from deployer.log_lines import merge
 from deployer.models import Change, Check, Deployment, Image, LogLine, PhaseContext, Plan, Status, StatusRange
 from deployer.plugins.local_docker import (
@@ -105,7 +105,7 @@ class LocalDriver:
         """Converge the stack and return once the endpoint answers the health path with a
         2xx through the load balancer (:func:`deployer.verify.wait_until_serving`)."""
         docker = engine.client()
-        with self.lock(ctx), _sigterm_as_interrupt(), docker.faults():
+        with self.lock(ctx), sigterm_as_interrupt(), docker.faults():
             check_port(docker, ctx)
             known = releases.listing(docker, ctx)
             try:
@@ -507,23 +507,6 @@ def _follow(docker: DockerEngine, sources: dict[str, str], start: int | None) ->
             raise item
         else:
             yield item
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While ``up`` runs in the main thread, SIGTERM raises KeyboardInterrupt like Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _needs_container(ctx: PhaseContext, text: str) -> bool:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from deployer.errors import DeployFailed
+from deployer.errors import DeployFailed, EnvironmentProblem
 from deployer.plugins.local_docker import user_state
 
 _held = threading.local()
@@ -39,6 +40,7 @@ def stack_lock(app: str, stack: str, *, timeout: float, report: Callable[[str], 
     Entered again by the thread holding it, it returns at once.
 
     :raises DeployFailed: another run still held it after ``timeout``; names its PID.
+    :raises EnvironmentProblem: the lock file cannot be one (a folder, a FIFO there).
     """
     path = lock_path(app, stack)
     depths: dict[Path, int] = _held.__dict__.setdefault("paths", {})
@@ -50,7 +52,7 @@ def stack_lock(app: str, stack: str, *, timeout: float, report: Callable[[str], 
             depths[path] -= 1
         return
     user_state.make_private(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open(path)
     try:
         deadline = time.monotonic() + timeout
         announced = False
@@ -78,3 +80,16 @@ def stack_lock(app: str, stack: str, *, timeout: float, report: Callable[[str], 
             del depths[path]
     finally:
         os.close(fd)
+
+
+def _open(path: Path) -> int:
+    """The lock file, opened (made when missing); a folder or a special file there is an
+    :class:`EnvironmentProblem` naming it (exit 2), not an unexpected error."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    except OSError as error:
+        raise user_state.unusable(error) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise EnvironmentProblem(f"the lock file {path} is not a regular file: remove it, then retry")
+    return fd

@@ -134,3 +134,21 @@ def test_a_home_folder_that_does_not_exist_is_not_made(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     secret_key.fingerprints({"S": "v"}, create=True)
     assert not home.exists()
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_lock_file_that_cannot_be_one_is_an_environment_problem(tmp_path, monkeypatch, kind):
+    """From the fault run: a folder where the lock file belongs was an IsADirectoryError and
+    a FIFO an EINVAL with no path, both reported as unexpected errors (exit 1)."""
+    import os
+
+    from deployer.errors import EnvironmentProblem
+    from deployer.plugins.local_docker.lock import lock_path, stack_lock
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = lock_path("web", "dev")
+    path.parent.mkdir(parents=True)
+    path.mkdir() if kind == "folder" else os.mkfifo(path)
+    with pytest.raises(EnvironmentProblem) as caught, stack_lock("web", "dev", timeout=1, report=print):
+        pass
+    assert str(path) in str(caught.value) and caught.value.exit_code == 2, caught.value

@@ -495,6 +495,27 @@ def test_lock_timeout_fails_clearly(stack):
         holder.wait()
 
 
+def test_sigterm_before_the_rollout_ends_up_as_an_interrupt(stack):
+    """From the fault run: SIGTERM while ``up`` waited for the lock (or built) ended it with
+    code 143 and no word; SIGTERM is Ctrl-C for the whole command now: one line, exit 130."""
+    from deployer.plugins.local_docker.lock import stack_lock
+
+    with stack_lock("ldtest", stack.stack, timeout=5, report=print):
+        command = [sys.executable, "-m", "deployer", "up", "--target", "local", "--stack", stack.stack]
+        waiting = subprocess.Popen(
+            [*command, "--config", str(stack.config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        seen = []
+        for line in waiting.stdout:  # the progress lines
+            seen.append(line)
+            if "waiting for another deployer run" in line:
+                break
+        waiting.send_signal(signal.SIGTERM)
+        rest, _ = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, seen + [rest]
+    assert rest.strip().splitlines()[-1] == "error: interrupted; run the same command again to converge", rest
+
+
 @pytest.mark.parametrize(
     ("command", "said"),
     [

@@ -512,7 +512,7 @@ def test_sigterm_before_the_rollout_ends_up_as_an_interrupt(stack):
                 break
         waiting.send_signal(signal.SIGTERM)
         rest, _ = waiting.communicate(timeout=30)
-    assert waiting.returncode == 130, seen + [rest]
+    assert waiting.returncode == 130, [*seen, rest]
     assert rest.strip().splitlines()[-1] == "error: interrupted; run the same command again to converge", rest
 
 

@@ -239,16 +239,24 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
         except DeployFailed:
             _discard_unserved(session, driver, ctx, image)
             raise
-        if image.built:  # a rollback needs the images of the releases before, whenever built
-            _prune(session.project, image, session.reporter, protect=_rollback_images(driver, ctx))
+        if image.built:  # only a build adds an image: else nothing to prune, no releases to ask for
+            protect = _rollback_images(driver, ctx)
+            if protect is not None:
+                _prune(session.project, image, session.reporter, protect=protect)
         return deployment
 
 
-def _rollback_images(driver: Driver, ctx: PhaseContext) -> set[str]:
-    """The image IDs ``rollback`` may need, from the driver's releases (:func:`.releases.rollback_images`);
-    none when it records no releases."""
+def _rollback_images(driver: Driver, ctx: PhaseContext) -> set[str] | None:
+    """The image IDs ``rollback`` may need, from the driver's releases
+    (:func:`.releases.rollback_images`); none when it records no releases, and None when
+    it cannot list them now: then nothing is pruned (the deploy itself succeeded)."""
     listing = getattr(driver, "releases", None)
-    return rollback_images(listing(ctx)) if listing is not None else set()
+    if listing is None:
+        return set()
+    try:
+        return rollback_images(listing(ctx))
+    except DeployerError:
+        return None
 
 
 def _discard_refused(session: Session, image: Image) -> None:

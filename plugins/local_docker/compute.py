@@ -591,8 +591,8 @@ def _wait_healthy(
     """Return once every replica of ``names`` answers its health path (deployer's own probe,
     or Docker's check where the probe cannot reach it); raise :func:`_failure` for one that
     stops, listens on loopback only, fails Docker's check or is not healthy in time. For
-    ``resumed`` ones (the standby, just unpaused) only the probe counts: Docker marked them
-    unhealthy while they were frozen, and an app may take a moment after a long pause
+    ``resumed`` ones (the standby, just unpaused) Docker's "unhealthy" does not count: it
+    failed them while they were frozen, and an app may take a moment after a long pause
     (gunicorn replaces the workers whose heartbeat went stale)."""
     deadline = time.monotonic() + settings.health_timeout
     filters = engine.selector(ctx, engine.ROLE_REPLICA)
@@ -613,7 +613,9 @@ def _wait_healthy(
                 addresses[name] = probe.address(docker, name, network)
             ip = addresses.get(name)
             answer = probe.answer(ip, ctx.app.port, ctx.app.health.path) if ip else probe.NO_ANSWER
-            health = "starting" if name in resumed else engine.health(row)  # Docker's is from the pause
+            health = engine.health(row)
+            if name in resumed and health == "unhealthy":  # Docker failed it while frozen: stale
+                health = "starting"
             if answer == probe.HEALTHY or (health == "healthy" and answer == probe.NO_ANSWER):
                 passed.add(name)  # Docker's own first check may come a whole interval later
             elif health == "healthy":  # answers on 127.0.0.1 inside, refuses on the network

@@ -105,6 +105,7 @@ class LocalDriver:
         """Converge the stack and return once the endpoint answers the health path with a
         2xx through the load balancer (:func:`deployer.verify.wait_until_serving`)."""
         docker = engine.client()
+        started = time.time()
         with self.lock(ctx), sigterm_as_interrupt(), docker.faults():
             check_port(docker, ctx)
             known = releases.listing(docker, ctx)
@@ -118,7 +119,7 @@ class LocalDriver:
                 _wait_until_serving(docker, ctx, results.ingress.endpoint)
                 if changed:
                     _wait_until_status_agrees(docker, ctx)
-                    workers.require_running(docker, ctx)
+                    workers.require_running(docker, ctx, since=started)
             except DeployFailed as failed:
                 if not _routes_to_this_release(docker, ctx):
                     releases.record(docker, ctx, status=core_releases.FAILED, known=known)
@@ -127,8 +128,8 @@ class LocalDriver:
                 if made is None:
                     raise
                 raise DeployFailed(
-                    f"{failed}\nRelease {made.number}, the new version, serves (`{ctx.command_line('rollback')}` "
-                    "goes back to the previous one); fix what failed and run up again."
+                    f"{failed}\nThe load balancer routes to release {made.number}, the new version "
+                    f"(`{ctx.command_line('rollback')}` goes back to the previous one); fix what failed and run up again."
                 ) from None
             except KeyboardInterrupt:
                 if _routes_to_this_release(docker, ctx):  # interrupted after the switch: it serves

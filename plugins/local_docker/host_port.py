@@ -4,6 +4,7 @@ that it is free before ``up`` changes anything."""
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 from deployer.docker_engine import DockerEngine
 from deployer.errors import ConfigError
@@ -29,7 +30,9 @@ def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
     """
     settings = of(ctx)
     for row in engine.containers(docker, ctx, engine.ROLE_LB):
-        if row["State"] == "restarting" or any(p.get("PublicPort") == settings.host_port for p in row.get("Ports", ())):
+        if any(p.get("PublicPort") == settings.host_port for p in row.get("Ports", ())) or (
+            row["State"] == "restarting" and _binds(docker, row, settings.host_port)
+        ):
             return
     family = socket.AF_INET6 if ":" in settings.bind else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -47,3 +50,10 @@ def check_port(docker: DockerEngine, ctx: PhaseContext) -> None:
         "changed. Free it, or choose another port",
         value=settings.host_port,
     )
+
+
+def _binds(docker: DockerEngine, row: dict[str, Any], port: int) -> bool:
+    """The container (a summary) is set to publish ``port``: what a restarting container,
+    listed with no ports, still holds."""
+    bindings = ((docker.container(row["Id"]) or {}).get("HostConfig") or {}).get("PortBindings") or {}
+    return any(str(b.get("HostPort")) == str(port) for published in bindings.values() for b in published or ())

@@ -109,21 +109,24 @@ def _create(
     docker.api.start(created["Id"])
 
 
-def require_running(docker: DockerEngine, ctx: PhaseContext) -> None:
-    """After ``up`` deployed: every worker container runs and, once :data:`SETTLE` seconds
-    have passed since the newest one was created, has not restarted (a command missing from
-    the image, or a crash at start, shows by then). Workers started long ago are not
-    waited for.
+def require_running(docker: DockerEngine, ctx: PhaseContext, *, since: float) -> None:
+    """After ``up`` deployed: every worker container it created (at or after ``since``, a
+    UNIX time) runs and, :data:`SETTLE` seconds after the newest was created, has not
+    restarted (a command missing from the image, or a crash at start, shows by then).
+    Workers kept from before are not judged: their restarts are their history.
 
     :raises DeployFailed: names each worker that does not run, how it ended and its last
         log lines.
     """
-    rows = engine.containers(docker, ctx, engine.ROLE_WORKER)
-    if not rows:
+    created = [r for r in engine.containers(docker, ctx, engine.ROLE_WORKER) if r["Created"] >= int(since)]
+    if not created:
         return
-    time.sleep(max(0.0, max(r["Created"] for r in rows) + SETTLE - time.time()))
+    time.sleep(max(0.0, max(r["Created"] for r in created) + SETTLE - time.time()))
+    ids = {r["Id"] for r in created}
     problems = []
     for row in engine.containers(docker, ctx, engine.ROLE_WORKER):
+        if row["Id"] not in ids:
+            continue
         info = docker.container(row["Id"]) or {}
         if row["State"] == "running" and not info.get("RestartCount"):
             continue

@@ -107,7 +107,7 @@ def test_a_rollback_resumes_a_standby_docker_marked_unhealthy_while_it_was_pause
     ``rollback`` to a standby paused longer than that took the stale mark for a failed
     check ("of the new version ... Nothing answered") and removed the standby, when the
     app did not answer at once (gunicorn replaces its stale workers: here, 503 for 2 s).
-    Only the resumed replicas' own answers count now."""
+    Docker's stale "unhealthy" does not count for a resumed replica now."""
     stack.env = {"HEALTH": "thaw:2"}
     stack.up()
     stack.version = "2"
@@ -258,4 +258,4 @@ def test_a_worker_that_fails_after_the_switch_leaves_the_serving_release_current
     assert requests.get(stack.url(), timeout=5).text == "version 2\n"
     listed = api.releases(session)
     assert [(r.number, r.current) for r in listed] == [(1, False), (2, True)], listed
-    assert "Release 2, the new version, serves" in str(caught.value), caught.value
+    assert "The load balancer routes to release 2, the new version" in str(caught.value), caught.value

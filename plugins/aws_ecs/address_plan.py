@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 
 SUBNET_BITS = 4
 """A subnet's prefix is 4 bits longer than the VPC's: ``vpc_cidr`` is cut into 16 blocks."""
-VPC_PREFIXES = (16, 23)
-"""The prefixes ``vpc_cidr`` may have: AWS's largest VPC, a /16, to the longest whose
-subnets (/27) still take a load balancer."""
+VPC_PREFIXES = (16, 24)
+"""The prefixes ``vpc_cidr`` may be read with: AWS's largest VPC, a /16, to a /24 (/28
+subnets), which earlier versions deployed; ``up`` and ``plan`` need a /23 or shorter
+(:func:`check_capacity`), so that a stack on a /24 can still be looked at and taken down."""
 LOAD_BALANCER_PREFIX = 27
 """The longest prefix of a load balancer's subnet."""
 LOAD_BALANCER_ADDRESSES = 8
@@ -84,15 +85,8 @@ def vpc_cidr_problem(network: ipaddress.IPv4Network) -> str | None:
     """Why ``network`` cannot be ``vpc_cidr`` by its size alone, naming the subnet size it
     would give and the prefixes that work; None when it can."""
     low, high = VPC_PREFIXES
-    if network.prefixlen < low:
-        return f"must have a prefix between /{low} and /{high} (AWS's largest VPC is a /{low})"
-    if network.prefixlen > high:
-        return (
-            f"is a /{network.prefixlen}, whose subnets would be /{network.prefixlen + SUBNET_BITS}, and a load "
-            f"balancer's subnets need at least a /{LOAD_BALANCER_PREFIX} (https://docs.aws.amazon.com/"
-            "elasticloadbalancing/latest/application/application-load-balancers.html#subnets-load-balancer): "
-            f"use a prefix between /{low} and /{high}"
-        )
+    if not low <= network.prefixlen <= high:
+        return f"must have a prefix between /{low} and /{high} (AWS's largest VPC is a /{low}; room for the subnets)"
     return None
 
 
@@ -105,13 +99,24 @@ def check_capacity(app: AppSpec, settings: AwsSettings) -> None:
     """
     vpc_prefix = ipaddress.IPv4Network(settings.vpc_cidr).prefixlen
     prefix = vpc_prefix + SUBNET_BITS
-    tasks = ROLLOUT_PERCENT * (app.replicas.max + sum(w.replicas for w in app.workers)) // 100 + ONE_OFF_TASKS
-    per_zone = math.ceil(tasks / settings.az_count)
+    if prefix > LOAD_BALANCER_PREFIX:
+        raise ConfigError(
+            _KEY,
+            f"is a /{vpc_prefix}, whose subnets are /{prefix}, and a load balancer's subnets need at least a "
+            f"/{LOAD_BALANCER_PREFIX} (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/"
+            f"application-load-balancers.html#subnets-load-balancer): use a prefix between /{VPC_PREFIXES[0]} and "
+            f"/{LOAD_BALANCER_PREFIX - SUBNET_BITS} (a new block replaces the VPC; `down` works on this one)",
+            value=settings.vpc_cidr,
+        )
+    # each service spreads over the AZs on its own: a zone may get the rounded-up share of each
+    services = [app.replicas.max, *(w.replicas for w in app.workers)]
+    tasks = sum(ROLLOUT_PERCENT * n // 100 for n in services) + ONE_OFF_TASKS
+    per_zone = sum(math.ceil(ROLLOUT_PERCENT * n / 100 / settings.az_count) for n in services) + ONE_OFF_TASKS
     shared = 0 if settings.nat else LOAD_BALANCER_ADDRESSES
     needed = per_zone + shared
     if _usable(prefix) >= needed:
         return
-    low, high = VPC_PREFIXES
+    low, high = VPC_PREFIXES[0], LOAD_BALANCER_PREFIX - SUBNET_BITS
     fits = next((p for p in range(high, low - 1, -1) if _usable(p + SUBNET_BITS) >= needed), None)
     holds = f"the load balancer's {shared} and " if shared else ""
     remedy = (

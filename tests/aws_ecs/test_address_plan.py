@@ -72,13 +72,29 @@ def test_the_blocks_that_worked_stay_the_same(az_count, nat, database, private, 
     assert [str(subnets[f"web-db-{i}"]) for i in range(az_count)] == stored
 
 
-def test_a_vpc_whose_subnets_cannot_take_a_load_balancer_is_refused():
+def test_a_vpc_whose_subnets_cannot_take_a_load_balancer_is_refused_by_up_and_plan_only():
+    """A /24 gives /28 subnets, under the load balancer's /27: the app check (``up``,
+    ``plan``) refuses it, while the settings still read, so that ``down``, ``status`` and
+    ``logs`` work on a stack an earlier version deployed there."""
+    ctx = make_ctx({"vpc_cidr": "10.20.0.0/24"})
+    assert ctx.target.settings.vpc_cidr == "10.20.0.0/24"
     with pytest.raises(ConfigError) as error:
-        parse_settings({"vpc_cidr": "10.20.0.0/24"}, KEY)
+        check_app(ctx.app, ctx.target.settings)
     assert error.value.key == f"{KEY}.vpc_cidr" and error.value.exit_code == 2
     assert "/28" in error.value.message and "/27" in error.value.message and "/23" in error.value.message
     assert "application-load-balancers.html#subnets-load-balancer" in error.value.message
-    assert parse_settings({"vpc_cidr": "10.20.0.0/23"}, KEY).vpc_cidr == "10.20.0.0/23"
+    check_app(ctx.app, parse_settings({"vpc_cidr": "10.20.0.0/23"}, KEY))
+
+
+def test_the_tasks_of_each_service_are_counted_per_zone_rounded_up():
+    """ECS spreads each service over the AZs on its own: during a rollout each of 19
+    one-replica workers runs 2 tasks on 3 AZs, and one zone may get one of each: 19 there,
+    with the web service's 2 and a one-off 22, and the load balancer's 8, more than a /27's
+    27 usable addresses (counted as one pool, 43 tasks over 3 zones, it said 15)."""
+    workers = tuple(WorkerSpec(f"w{n}", ("run",), replicas=1) for n in range(19))
+    ctx = make_ctx({"vpc_cidr": "10.20.0.0/23"}, workers=workers)
+    with pytest.raises(ConfigError, match="too few"):
+        check_app(ctx.app, ctx.target.settings)
 
 
 @pytest.mark.parametrize(

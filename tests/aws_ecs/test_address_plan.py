@@ -87,12 +87,12 @@ def test_a_vpc_whose_subnets_cannot_take_a_load_balancer_is_refused_by_up_and_pl
 
 
 def test_the_tasks_of_each_service_are_counted_per_zone_rounded_up():
-    """ECS spreads each service over the AZs on its own: during a rollout each of 19
-    one-replica workers runs 2 tasks on 3 AZs, and one zone may get one of each: 19 there,
-    with the web service's 2 and a one-off 22, and the load balancer's 8, more than a /27's
-    27 usable addresses (counted as one pool, 43 tasks over 3 zones, it said 15)."""
+    """ECS spreads each service over the AZs on its own: during a rollout the web service
+    and each of 19 one-replica workers run 2 tasks on 3 AZs, and one zone may get one of
+    each: 20 there, with a one-off 21, and the load balancer's 8, more than a /27's 27
+    usable addresses (counted as one pool, 41 tasks over 3 zones, it said 14)."""
     workers = tuple(WorkerSpec(f"w{n}", ("run",), replicas=1) for n in range(19))
-    ctx = make_ctx({"vpc_cidr": "10.20.0.0/23"}, workers=workers)
+    ctx = make_ctx({"vpc_cidr": "10.20.0.0/23"}, workers=workers, replicas=Replicas(1, 1))
     with pytest.raises(ConfigError, match="too few"):
         check_app(ctx.app, ctx.target.settings)
 

@@ -92,7 +92,7 @@ def test_the_tasks_of_each_service_are_counted_per_zone_rounded_up():
     each: 20 there, with a one-off 21, and the load balancer's 8, more than a /27's 27
     usable addresses (counted as one pool, 41 tasks over 3 zones, it said 14)."""
     workers = tuple(WorkerSpec(f"w{n}", ("run",), replicas=1) for n in range(19))
-    ctx = make_ctx({"vpc_cidr": "10.20.0.0/23"}, workers=workers, replicas=Replicas(1, 1))
+    ctx = make_ctx({"vpc_cidr": "10.20.0.0/23", "az_count": 3}, workers=workers, replicas=Replicas(1, 1))
     with pytest.raises(ConfigError, match="too few"):
         check_app(ctx.app, ctx.target.settings)
 

@@ -2,8 +2,7 @@
 
 Creates: an ECS cluster; an execution role with AWS's managed
 ``AmazonECSTaskExecutionRolePolicy`` (pull from ECR, write logs) and, when the app has
-secrets, a policy allowing ``secretsmanager:GetSecretValue`` on the stack's secrets (one
-ARN pattern, :func:`secrets_arn_pattern`) and the database's;
+secrets, a policy allowing ``secretsmanager:GetSecretValue`` on exactly those secrets;
 a task role with no policy at all (with ``exec = true`` only the ECS Exec channels,
 :data:`EXEC_ACTIONS`); one Secrets Manager secret + version per app secret
 (value stored as a Pulumi secret); a CloudWatch log group with retention; a FARGATE /
@@ -36,12 +35,12 @@ from deployer.models import (
     PhaseContext,
     RegistryResult,
 )
-from deployer.plugins.aws_ecs import releases
+from deployer.plugins.aws_ecs import releases, secrets_policy
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.address_plan import ROLLOUT_PERCENT
 from deployer.plugins.aws_ecs.containers import TMP_VOLUME, container_definition, empty_secrets
 from deployer.plugins.aws_ecs.limits import check_app, cpu_architecture
-from deployer.plugins.aws_ecs.naming import secret_name_prefix, secret_slug, secrets_prefix
+from deployer.plugins.aws_ecs.naming import secret_label
 
 
 def execution_policy(partition: str) -> str:
@@ -103,10 +102,9 @@ def create(
         **{name: value_from(secret.arn, version.version_id) for name, secret, version in secrets},
         **services.get("secrets", {}),  # the RDS password: "<its secret ARN>:password::"
     }
-    own = [secrets_arn_pattern(ctx, partition, region, account)] if secrets else []
     execution_role, execution_grants = _execution_role(
         app,
-        own + service_arns,
+        [secret.arn for _, secret, _ in secrets] + service_arns,
         trust=pulumi.Output.all(account, partition, region).apply(lambda v: trust_policy(*v, source_arn=False)),
         policy=partition.apply(execution_policy),
     )
@@ -271,10 +269,9 @@ def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aw
     for name in (name for name in ctx.app.secrets if name not in empty):
         if name not in ctx.secrets and ctx.mode == "up":
             raise EnvironmentProblem(f"secret {name} has no value: export {name}=... before deploying")
-        label = f"{ctx.app.name}-secret-{secret_slug(name)}"
+        label = secret_label(ctx.app.name, name)
         secret = aws.secretsmanager.Secret(
             label,
-            name_prefix=secret_name_prefix(ctx.app.name, ctx.stack, name),
             description=f"{ctx.app.name} secret {name} (managed by deployer)",
             recovery_window_in_days=0,
         )
@@ -287,29 +284,11 @@ def _secrets(ctx: PhaseContext) -> list[tuple[str, aws.secretsmanager.Secret, aw
     return result
 
 
-def secrets_arn_pattern(
-    ctx: PhaseContext, partition: pulumi.Input[str], region: pulumi.Input[str], account: pulumi.Input[str]
-) -> pulumi.Output[str]:
-    """The ARN pattern of every secret under :func:`.naming.secrets_prefix`: what the execution
-    role may read. One pattern however many secrets, so the role's inline policy stays far
-    below IAM's 10,240 characters ("Role policy size cannot exceed 10,240 characters":
-    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), which
-    one ARN per secret passed at about 60 to 100 secrets; ``*`` also covers the 6
-    characters Secrets Manager appends to each ARN."""
-    return pulumi.Output.format(
-        "arn:{0}:secretsmanager:{1}:{2}:secret:{3}*",
-        partition,
-        region,
-        account,
-        secrets_prefix(ctx.app.name, ctx.stack),
-    )
-
-
 def _execution_role(
     app: str, secret_arns: list, *, trust: pulumi.Output[str], policy: pulumi.Output[str]
 ) -> tuple[aws.iam.Role, list]:
-    """The role ECS uses to start tasks (AWS's managed ``policy``, and GetSecretValue on
-    ``secret_arns``, ARNs or ARN patterns), and the grants the service must wait for."""
+    """The role ECS uses to start tasks (AWS's managed ``policy``), and the grants the
+    service must wait for."""
     role = aws.iam.Role(
         f"{app}-execution-role",
         assume_role_policy=trust,
@@ -321,16 +300,7 @@ def _execution_role(
             aws.iam.RolePolicy(
                 f"{app}-read-secrets",
                 role=role.id,
-                policy=pulumi.Output.all(*secret_arns).apply(
-                    lambda arns: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": list(arns)}
-                            ],
-                        }
-                    )
-                ),
+                policy=pulumi.Output.all(*secret_arns).apply(secrets_policy.document),
             )
         )
     return role, grants

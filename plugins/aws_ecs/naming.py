@@ -12,10 +12,9 @@ explicit names instead: the app name cut to fit, the kind, and a short hash of
 app/stack (and of whatever else forces a replacement, so that Pulumi's create-before-
 delete replacement never asks for a name still in use).
 
-Secrets are named from a prefix of the app and stack (:func:`secret_name_prefix`), which the
-execution role is granted. Every other name stays autonamed and fits with the longest app
-name (24 characters) and stack name (16): IAM roles (64), ECS cluster and service (255),
-the log group (a prefix, 512). ``tests/aws_ecs/test_names.py`` checks each against AWS's limit.
+Every other name stays autonamed and fits with the longest app name (24 characters) and
+stack name (16): IAM roles (64), ECS cluster and service (255), secrets (512), the log
+group (a prefix, 512). ``tests/aws_ecs/test_names.py`` checks each against AWS's limit.
 
 RDS identifiers (the DB instance's, the final snapshot's) "can't end with a hyphen or
 contain two consecutive hyphens"
@@ -93,23 +92,14 @@ def db_name(app: str) -> str:
     return f"{name}_db" if name in RESERVED_WORDS else name
 
 
-def secrets_prefix(app: str, stack: str) -> str:
-    """Where the app's secrets of ``stack`` are named, ``deployer/<app>/<stack>/``: no
-    other app's or stack's secret is named under it, since app and stack names hold no
-    ``/``."""
-    return f"deployer/{app}/{stack}/"
-
-
-def secret_name_prefix(app: str, stack: str, name: str) -> str:
-    """The ``name_prefix`` of the secret ``name``: :func:`secrets_prefix`, its
-    :func:`secret_slug` and ``-``; the provider adds a unique suffix (26 characters), so a
-    re-create after lost state never meets the secret left behind. At most 116 + 26
-    characters, far from Secrets Manager's 512."""
-    return f"{secrets_prefix(app, stack)}{secret_slug(name)}-"
+def secret_label(app: str, name: str) -> str:
+    """The Pulumi name of the secret ``name`` (and so, with the 7 characters Pulumi's
+    autoname adds, its Secrets Manager name): ``<app>-secret-<slug>``."""
+    return f"{app}-secret-{secret_slug(name)}"
 
 
 def secret_slug(name: str, limit: int = 64) -> str:
-    """``name`` as part of a secret's names: lower case, dashes; long names cut, with a
+    """``name`` as part of a secret's autoname: lower case, dashes; long names cut, with a
     hash so two never meet (a secret name is at most 512 characters:
     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html)."""
     slug = name.lower().replace("_", "-")

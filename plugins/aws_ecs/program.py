@@ -11,8 +11,8 @@ import pulumi
 
 from deployer.errors import ConfigError, UsageError
 from deployer.models import PhaseContext, PhaseResults
+from deployer.plugins.aws_ecs import secrets_policy, task_size
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs import task_size
 from deployer.plugins.aws_ecs.limits import cpu_architecture
 from deployer.targets import RunPhases
 
@@ -34,7 +34,8 @@ def check(ctx: PhaseContext) -> None:
     """What the target refuses once the image and the secret values are known, before any
     resource is declared: an ``architecture`` key contradicting the built image
     (:func:`.limits.cpu_architecture`), a secret value Secrets Manager cannot hold, a task
-    definition larger than ECS registers (:func:`.task_size.check`). Cheap
+    definition larger than ECS registers (:func:`.task_size.check`), more secrets than the
+    execution role's policy can name (:func:`.secrets_policy.check`). Cheap
     (no pulumi_aws import) and repeatable: the driver calls it before it opens a stack,
     the program again (for drivers that do not)."""
     cpu_architecture(aws_settings.of(ctx).architecture, ctx.image)
@@ -48,6 +49,7 @@ def check(ctx: PhaseContext) -> None:
                 value=name,
             )
     task_size.check(ctx)
+    secrets_policy.check(ctx)
 
 
 def note(ctx: PhaseContext) -> None:

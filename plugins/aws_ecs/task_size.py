@@ -33,7 +33,7 @@ from deployer.plugins.aws_ecs.containers import (
     worker_family,
 )
 from deployer.plugins.aws_ecs.limits import cpu_architecture
-from deployer.plugins.aws_ecs.naming import secret_name_prefix
+from deployer.plugins.aws_ecs.naming import secret_label
 
 TASK_DEFINITION_MAX = 65536
 """Bytes: the largest task definition ECS registers (64 KiB)."""
@@ -134,7 +134,7 @@ def _longest_values(ctx: PhaseContext) -> dict[str, Any]:
     region = aws_settings.of(ctx).region or _REGION
     arn = f"arn:{_PARTITION}:secretsmanager:{region}:{_ACCOUNT}:secret:"
     secrets = {
-        name: f"{arn}{secret_name_prefix(app, stack, name)}{_UNIQUE}-xxxxxx:::{_VERSION}"
+        name: f"{arn}{secret_label(app, name)}-xxxxxxx-xxxxxx:::{_VERSION}"
         for name in ctx.app.secrets
         if name not in empty_secrets(ctx)
     }

@@ -309,14 +309,14 @@ def test_secrets_come_from_secrets_manager_readable_only_by_the_execution_role(g
     assert graph.one(SECRET_VERSION)["inputs"]["secretString"] == "[secret]"
     (entry,) = graph.container()["secrets"]
     assert entry["name"] == "API_TOKEN"
-    assert entry["valueFrom"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:deployer/web/dev/")
+    assert entry["valueFrom"].startswith(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret['name']}-")
     assert entry["valueFrom"].startswith(secret["outputs"]["arn"] + ":::")  # pinned to the version
     assert graph.depends(graph.one(TASK), secret)
     policy = graph.one(ROLE_POLICY)
     assert policy["inputs"]["role"] == graph.one(ROLE, "web-execution-role")["id"]
     (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert statement["Resource"] == ["arn:aws:secretsmanager:us-east-1:123456789012:secret:deployer/web/dev/*"]
+    assert statement["Resource"] == [secret["outputs"]["arn"]]
     assert SECRET_VALUE not in graph.text()
 
 

@@ -420,7 +420,6 @@ def _role_policy(aws: Aws, i: dict, name: str) -> dict:
 
 
 def _secret(aws: Aws, i: dict, name: str) -> dict:
-    name = i.get("namePrefix", "") + name  # a prefix: completed by the provider
     secret = aws.secretsmanager.create_secret(
         Name=name, Description=i.get("description", ""), Tags=aws.tag_list(i.get("tags"))
     )

@@ -4,11 +4,11 @@ lock files of image builds)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from deployer.user_folders import xdg_base
 
 
 def folder(*parts: str) -> Path:
     """``parts`` joined under the cache folder (nothing is created)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base.joinpath("deployer", *parts)
+    return xdg_base("XDG_CACHE_HOME", ".cache").joinpath("deployer", *parts)

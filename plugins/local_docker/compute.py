@@ -669,9 +669,15 @@ _ANSWERED = re.compile(r"\bstatus (\d{3})\b")
 
 def check_hint(output: str, port: int) -> str:
     """What to change after a failed health check, as a sentence: from its ``output``, the
-    status when the app answered (it is up, the answer is wrong), else where it must
-    listen or more time to start."""
+    status when the app answered (it is up, the answer is wrong), that it answered too late
+    when the check timed out (the probe's "timed out", Docker's "exceeded timeout"), else
+    where it must listen or more time to start."""
     answered = _ANSWERED.search(output)
+    if answered is None and ("timed out" in output or "exceeded timeout" in output):
+        return (
+            f"The app took the connection on port {port} but did not answer in time: it may be stuck "
+            "starting, or its health path blocks. Make it answer sooner, or raise [app.health] timeout."
+        )
     if answered is None:
         return (
             f"Nothing answered on port {port}: the app must listen on 0.0.0.0:{port} ([app] port), "

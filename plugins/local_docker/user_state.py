@@ -8,13 +8,12 @@ import os
 from pathlib import Path
 
 from deployer.errors import EnvironmentProblem
-from deployer.user_folders import make_folder
+from deployer.user_folders import make_folder, xdg_base
 
 
 def folder() -> Path:
     """The state folder's path (nothing is created)."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "deployer"
+    return xdg_base("XDG_STATE_HOME", ".local", "state") / "deployer"
 
 
 def make_private(path: Path) -> None:
@@ -35,7 +34,10 @@ def make_private(path: Path) -> None:
 def unusable(error: OSError) -> EnvironmentProblem:
     """The state folder cannot hold deployer's files: ``error`` said why, and where."""
     where = error.filename or folder()
+    reason = "a file is there, not a folder" if isinstance(error, FileExistsError | NotADirectoryError) else None
+    value = os.environ.get("XDG_STATE_HOME", "")
+    now = value if os.path.isabs(value) else f"{value!r}, relative, so ignored" if value else "unset"
     return EnvironmentProblem(
-        f"deployer's state folder cannot be used: {where}: {error.strerror or error}; set XDG_STATE_HOME "
-        f"to a folder you can write (now {os.environ.get('XDG_STATE_HOME') or 'unset: ~/.local/state'})"
+        f"deployer's state folder cannot be used: {where}: {reason or error.strerror or error}; set "
+        f"XDG_STATE_HOME to a folder you can write (now {now}: {folder().parent})"
     )

@@ -126,7 +126,7 @@ def test_a_home_folder_that_does_not_exist_is_not_made(tmp_path, monkeypatch):
         secret_key.fingerprints({"S": "v"}, create=True)
     assert str(caught.value) == (
         f"deployer's state folder cannot be used: {home}: the home folder does not exist; set XDG_STATE_HOME "
-        "to a folder you can write (now unset: ~/.local/state)"
+        f"to a folder you can write (now unset: {home / '.local' / 'state'})"
     )
     with pytest.raises(FileNotFoundError):
         make_folder(user_cache.folder("image-uids"))
@@ -152,3 +152,22 @@ def test_a_lock_file_that_cannot_be_one_is_an_environment_problem(tmp_path, monk
     with pytest.raises(EnvironmentProblem) as caught, stack_lock("web", "dev", timeout=1, report=print):
         pass
     assert str(path) in str(caught.value) and caught.value.exit_code == 2, caught.value
+
+
+def test_a_relative_xdg_folder_is_ignored_as_the_spec_says(tmp_path, monkeypatch):
+    """From the fault run: ``XDG_STATE_HOME=relative/dir`` was taken from the current
+    folder, so two runs from two folders took two locks of one stack. The XDG spec says
+    to ignore a relative value; a file where the folder belongs is said so."""
+    from deployer import user_cache
+    from deployer.errors import EnvironmentProblem
+    from deployer.plugins.local_docker import user_state
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/dir")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    assert user_state.folder() == tmp_path / "home" / ".local" / "state" / "deployer"
+    assert user_cache.folder("x") == tmp_path / "home" / ".cache" / "deployer" / "x"
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "a-file"))
+    with pytest.raises(EnvironmentProblem, match="a file is there, not a folder"):
+        secret_key.fingerprints({"S": "v"}, create=True)

@@ -161,6 +161,9 @@ def test_failing_new_version_never_gets_traffic(stack, traffic):
         ("GET /healthz: [Errno 111] Connection refused", "must listen on 0.0.0.0:8000 ([app] port)"),
         ("GET /healthz: [Errno 111] Connection refused", "start_period"),
         ("", "start_period"),  # curl's and wget's probes print nothing
+        # from the fault run: an app stuck at start takes connections and never answers
+        ("GET /healthz: timed out", "took the connection on port 8000 but did not answer in time"),
+        ("Health check exceeded timeout (2s)", "raise [app.health] timeout"),
     ],
 )
 def test_a_failed_checks_hint_follows_what_the_app_answered(output, hint):

@@ -126,10 +126,11 @@ def record(docker: DockerEngine, ctx: PhaseContext, *, status: str, known: list[
 
 def rollback_image(docker: DockerEngine, release: Release) -> Image:
     """The image of ``release``, from the local image store, to deploy again without
-    building; a :class:`UsageError` (exit 2) when it was removed or its tag now names
-    another image."""
-    found = docker.image(release.image)
-    if found is None or found["Id"] != release.image_id:
+    building, found by its ID (as ``releases`` says it is present) and tagged again when
+    its tag was removed by hand (``docker rmi -f`` leaves an image a container uses); a
+    :class:`UsageError` (exit 2) when it was removed."""
+    found = docker.image(release.image_id) if release.image_id else None
+    if found is None:
         raise UsageError(
             f"release {release.number} cannot be rolled back to: its image {release.image} was removed "
             f"from the local image store. Builds keep the newest {KEEP_IMAGES} images of an app, any image "
@@ -138,4 +139,7 @@ def rollback_image(docker: DockerEngine, release: Release) -> Image:
             "working tree instead."
         )
     repository, _, content = release.image.rpartition(":")
+    tagged = docker.image(release.image)
+    if tagged is None or tagged["Id"] != found["Id"]:
+        docker.api.tag(found["Id"], repository, content)
     return Image(repository, content, found["Id"], (found.get("Config") or {}).get("User") or "")

@@ -105,6 +105,8 @@ def read(docker: DockerEngine, ctx: PhaseContext, rows: list[dict[str, Any]], re
             f"{failing} running but not healthy (starting, or failing GET {ctx.app.health.path}): "
             f"`{ctx.command_line('logs')}` shows why"
         )
+    if parts and standby and not lb_problem:  # a release that broke after it took the traffic
+        parts.append(f"`{ctx.command_line('rollback')}` resumes the release before it, on standby, at once")
     notices = []
     extra = len(outside) + max(0, len(routed) - desired)
     if extra:

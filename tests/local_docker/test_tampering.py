@@ -256,3 +256,20 @@ def test_a_load_balancer_crashing_on_a_broken_config_is_replaced_by_up_with_a_fr
     assert serves_version_1(stack)
     code, shown = status(stack)
     assert code == 0 and "2/2 healthy" in shown, shown
+
+
+def test_a_degraded_stack_with_a_standby_is_told_rollback_resumes_it(stack):
+    """From the fault run: a release that crashed after it took the traffic left the stack
+    degraded, and ``status`` advised only the logs, though the release before it waited
+    paused, one ``rollback`` away."""
+    stack.up()
+    stack.version = "2"
+    stack.up()
+    serving = next(r for r in stack.containers("replica") if r["State"] == "running")
+    stack.docker.api.stop(serving["Id"], timeout=1)
+    code, shown = status(stack)
+    assert code == 1, shown
+    assert (
+        f"`deployer rollback --target local --stack {stack.stack}` resumes the release before it, on standby, at once"
+        in shown
+    ), shown

@@ -44,6 +44,13 @@ def status(stack, *more: str):
     return shown.exit_code, shown.stdout
 
 
+def degraded(stack) -> str:
+    """``deployer status`` of ``stack``, which must say DEGRADED (exit 1): its output."""
+    code, shown = status(stack)
+    assert code == 1 and "DEGRADED" in shown, shown
+    return shown
+
+
 def up_command(stack) -> str:
     return f"`deployer up --target local --stack {stack.stack}`"
 
@@ -223,8 +230,7 @@ def test_status_after_a_failed_first_up_says_no_release_serves_yet(stack):
     stack.env = {"HEALTH": "fail"}
     with pytest.raises(DeployFailed):
         stack.up()
-    code, shown = status(stack)
-    assert code == 1, shown
+    shown = degraded(stack)
     assert (
         f"no release serves yet: the load balancer routes to no replica, as no `up` of this stack has finished (`deployer releases --target local --stack {stack.stack}` lists a failed one): run {up_command(stack)} once the app starts"
         in shown
@@ -267,8 +273,7 @@ def test_a_degraded_stack_with_a_standby_is_told_rollback_resumes_it(stack):
     stack.up()
     serving = next(r for r in stack.containers("replica") if r["State"] == "running")
     stack.docker.api.stop(serving["Id"], timeout=1)
-    code, shown = status(stack)
-    assert code == 1, shown
+    shown = degraded(stack)
     assert (
         f"`deployer rollback --target local --stack {stack.stack}` resumes the release before it, on standby, at once"
         in shown

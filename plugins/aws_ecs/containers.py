@@ -15,6 +15,8 @@ from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.limits import CONTAINER_HEALTH_CHECK, clamp
 from deployer.services import WorkerSpec
 
+DATABASE_SECRET = "PGPASSWORD"
+"""The variable the database's master secret fills (its key ``password``)."""
 STOP_TIMEOUT = 30
 """Seconds ECS waits after SIGTERM before SIGKILL (``stopTimeout``; on Fargate at most 120:
 https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).

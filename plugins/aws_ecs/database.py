@@ -33,6 +33,7 @@ from deployer.errors import ConfigError
 from deployer.models import NetworkResult, PhaseContext
 from deployer.plugins.aws_ecs import address_plan
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.containers import DATABASE_SECRET
 from deployer.plugins.aws_ecs.naming import db_name, rds_identifier
 from deployer.plugins.aws_ecs.network import pinned_zones, subnets
 from deployer.services import ServicesResult
@@ -112,7 +113,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
         env=env,
         services=("database",),
         extra={
-            "secrets": {"PGPASSWORD": pulumi.Output.concat(secret_arn, ":password::")},
+            "secrets": {DATABASE_SECRET: pulumi.Output.concat(secret_arn, ":password::")},
             "secret_arns": (secret_arn,),
             "instance": instance.identifier,
             "security_group": db_sg.id,

@@ -5,7 +5,8 @@ the database's), one ARN each. IAM keeps a role's inline policies to 10,240 char
 without whitespace ("Role policy size cannot exceed 10,240 characters":
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), which about
 60 to 100 secrets pass; :func:`check` refuses that before anything is created, measuring
-the document with each ARN as long as AWS makes it. (Granting a name pattern instead would
+the document with each ARN as long as AWS makes it (:func:`.task_size.longest_secret_arns`,
+which the task definitions' size check uses too). (Granting a name pattern instead would
 rename every secret, and a rename replaces them under running services.)
 """
 
@@ -16,14 +17,10 @@ from collections.abc import Sequence
 
 from deployer.errors import ConfigError
 from deployer.models import PhaseContext
-from deployer.plugins.aws_ecs.containers import empty_secrets
-from deployer.plugins.aws_ecs.naming import secret_label
+from deployer.plugins.aws_ecs.task_size import longest_secret_arns
 
 ROLE_POLICY_MAX = 10240
 """Characters, whitespace aside: IAM's limit on a role's inline policies."""
-_LONGEST_ARN = "arn:aws-us-gov:secretsmanager:" + "x" * 16 + ":" + "0" * 12 + ":secret:"
-_SUFFIXES = "-" + "x" * 7 + "-" + "x" * 6  # Pulumi's autoname suffix, then Secrets Manager's
-_DATABASE_SECRET = _LONGEST_ARN + "rds!db-" + "0" * 36 + "-xxxxxx"
 
 
 def document(arns: Sequence[str]) -> str:
@@ -35,11 +32,7 @@ def document(arns: Sequence[str]) -> str:
 def longest(ctx: PhaseContext) -> int:
     """The characters (whitespace aside) of the policy for ``ctx``'s secrets, each ARN as
     long as AWS makes it: never fewer than the policy the program registers."""
-    names = [name for name in ctx.app.secrets if name not in empty_secrets(ctx)]
-    arns = [f"{_LONGEST_ARN}{secret_label(ctx.app.name, name)}{_SUFFIXES}" for name in names]
-    if ctx.app.database is not None:
-        arns.append(_DATABASE_SECRET)
-    return len("".join(document(arns).split()))
+    return len("".join(document(list(longest_secret_arns(ctx).values())).split()))
 
 
 def check(ctx: PhaseContext) -> None:

@@ -24,6 +24,7 @@ from deployer.models import PhaseContext
 from deployer.plugins.aws_ecs import releases
 from deployer.plugins.aws_ecs import settings as aws_settings
 from deployer.plugins.aws_ecs.containers import (
+    DATABASE_SECRET,
     TMP_VOLUME,
     container_definition,
     empty_secrets,
@@ -131,16 +132,12 @@ def _longest_values(ctx: PhaseContext) -> dict[str, Any]:
     """:func:`.containers.container_definition`'s keywords, each value as long as AWS
     makes it (the configured region when there is one)."""
     app, stack = ctx.app.name, ctx.stack
-    region = aws_settings.of(ctx).region or _REGION
-    arn = f"arn:{_PARTITION}:secretsmanager:{region}:{_ACCOUNT}:secret:"
-    secrets = {
-        name: f"{arn}{secret_label(app, name)}-xxxxxxx-xxxxxx:::{_VERSION}"
-        for name in ctx.app.secrets
-        if name not in empty_secrets(ctx)
-    }
+    region = _region(ctx)
+    arns = longest_secret_arns(ctx)
+    secrets = {name: f"{arn}:::{_VERSION}" for name, arn in arns.items() if name != DATABASE_SECRET}
     services_env: dict[str, str] = {}
-    if ctx.app.database is not None:
-        secrets["PGPASSWORD"] = f"{arn}rds!db-{_VERSION}-xxxxxx:password::"
+    if DATABASE_SECRET in arns:
+        secrets[DATABASE_SECRET] = f"{arns[DATABASE_SECRET]}:password::"
         services_env = {name: "x" * length for name, length in _DATABASE.items()}
     return {
         "image": f"{_ACCOUNT}.dkr.ecr.{region}.{_DNS}/{app}-repo-xxxxxxx@sha256:{'0' * 64}",
@@ -149,6 +146,26 @@ def _longest_values(ctx: PhaseContext) -> dict[str, Any]:
         "secrets": secrets,
         "services_env": services_env,
     }
+
+
+def longest_secret_arns(ctx: PhaseContext) -> dict[str, str]:
+    """The ARN of each secret the task reads, by variable (the database's as
+    :data:`DATABASE_SECRET`), as long as AWS makes it: the app's secrets' autonames with
+    Pulumi's and Secrets Manager's suffixes, RDS's ``rds!db-<UUID>-xxxxxx``."""
+    arn = f"arn:{_PARTITION}:secretsmanager:{_region(ctx)}:{_ACCOUNT}:secret:"
+    found = {
+        name: f"{arn}{secret_label(ctx.app.name, name)}-xxxxxxx-xxxxxx"
+        for name in ctx.app.secrets
+        if name not in empty_secrets(ctx)
+    }
+    if ctx.app.database is not None:
+        found[DATABASE_SECRET] = f"{arn}rds!db-{_VERSION}-xxxxxx"
+    return found
+
+
+def _region(ctx: PhaseContext) -> str:
+    """The configured region, else one longer than any."""
+    return aws_settings.of(ctx).region or _REGION
 
 
 def _body(ctx: PhaseContext, family: str, cpu: int, memory: int, architecture: str, definition: dict) -> dict:

@@ -18,7 +18,7 @@ from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.errors import UsageError
 from deployer.models import Change, IngressResult, NetworkResult, PhaseContext, RegistryResult
-from deployer.plugins.local_docker import engine
+from deployer.plugins.local_docker import engine, restarts
 from deployer.plugins.local_docker.haproxy_config import CONFIG_DIR, LISTEN_PORT, STATS_PORT, Upstream
 from deployer.plugins.local_docker.host_port import endpoint
 from deployer.plugins.local_docker.lb_image import ensure_lb_image, lb_image_tag
@@ -111,7 +111,7 @@ def _crashed(docker: DockerEngine, row: dict[str, Any]) -> bool:
         return True
     if row["State"] != "running" or "second" not in row.get("Status", ""):
         return False
-    return bool((docker.container(row["Id"]) or {}).get("RestartCount"))
+    return bool(restarts.read(docker, [row]))
 
 
 def _lb_hash(tag: str, settings: LocalSettings, network_name: str) -> str:

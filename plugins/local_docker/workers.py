@@ -22,7 +22,7 @@ from deployer import docker_labels
 from deployer.docker_engine import DockerEngine
 from deployer.errors import DeployFailed
 from deployer.models import Change, PhaseContext
-from deployer.plugins.local_docker import compute, cpu_boost, engine
+from deployer.plugins.local_docker import compute, cpu_boost, engine, restarts
 from deployer.plugins.local_docker.oneoff import workload_env
 from deployer.plugins.local_docker.settings import of
 from deployer.services import WorkerSpec
@@ -123,17 +123,15 @@ def require_running(docker: DockerEngine, ctx: PhaseContext, *, since: float) ->
         return
     time.sleep(max(0.0, max(r["Created"] for r in created) + SETTLE - time.time()))
     ids = {r["Id"] for r in created}
+    rows = [r for r in engine.containers(docker, ctx, engine.ROLE_WORKER) if r["Id"] in ids]
+    restarted = restarts.read(docker, rows)
     problems = []
-    for row in engine.containers(docker, ctx, engine.ROLE_WORKER):
-        if row["Id"] not in ids:
-            continue
-        info = docker.container(row["Id"]) or {}
-        if row["State"] == "running" and not info.get("RestartCount"):
+    for row in rows:
+        if row["State"] == "running" and engine.name(row) not in restarted:
             continue
         code = engine.listed_exit_code(row)
-        ended = (
-            f"it exited with code {code}" if code is not None else f"it restarted {info.get('RestartCount')} time(s)"
-        )
+        count = restarted.get(engine.name(row), {}).get("restarts", 0)
+        ended = f"it exited with code {code}" if code is not None else f"it restarted {count} time(s)"
         lines = compute.last_log_lines(docker, row, ctx.app.health.path)
         problems.append(f"worker {row['Labels'].get(WORKER)} ({engine.name(row)}) does not run: {ended}\n{lines}")
     if problems:

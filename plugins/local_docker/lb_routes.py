@@ -100,12 +100,24 @@ def _read_config(docker: DockerEngine, container: str) -> str | None:
         return member.read().decode() if member else ""
 
 
-_WORKERS = (
-    'for f in /proc/[0-9]*/stat; do read -r p c s pp r 2>/dev/null < "$f" || continue; '
-    '[ "$c" = "(haproxy)" ] && [ "$pp" = 1 ] && [ "$s" != Z ] && echo "worker $p"; done; '
+RELOAD_SETTLE_SECONDS = 10
+"""How long :func:`register` waits for the master to take a reload signal, and then for
+the reload it sent to fork a new worker, before leaving the rest to :func:`wait_routed`."""
+
+_SHELL = (
+    # the live HAProxy workers (children of the master, PID 1), from /proc: the image has no ps
+    'workers() { for f in /proc/[0-9]*/stat; do read -r p c s pp r 2>/dev/null < "$f" || continue; '
+    '[ "$c" = "(haproxy)" ] && [ "$pp" = 1 ] && [ "$s" != Z ] && printf "%s " "$p"; done; }; '
+    # the master takes SIGUSR2 (signal 12: mask bit 0x800) now: caught, and not blocked as
+    # it is while a reload re-executes the master, when HAProxy 2.6 loses the signal
+    "ready() { b=0000; c=0000; while read -r k v; do case $k in SigBlk:) b=$v;; SigCgt:) c=$v;; esac; "
+    'done < /proc/1/status; [ $((0x${b#"${b%????}"} & 0x800)) = 0 ] && [ $((0x${c#"${c%????}"} & 0x800)) != 0 ]; }; '
+    # the reload sent has forked a worker that was not there before, and the master is ready again
+    'reloaded() { ready || return 1; for p in $(workers); do case " $old " in *" $p "*) ;; *) return 0;; esac; '
+    "done; return 1; }; "
+    f'await() {{ i=0; until "$@"; do [ $i -ge {RELOAD_SETTLE_SECONDS * 20} ] && return 0; '
+    "sleep 0.05; i=$((i+1)); done; }; "
 )
-"""Shell that prints ``worker <pid>`` for each live HAProxy worker (a child of the
-master, PID 1), from ``/proc``: the load balancer's image has no ``ps``."""
 
 
 def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...]) -> tuple[int, ...]:
@@ -113,16 +125,22 @@ def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...])
     Returns the PIDs of the HAProxy workers that ran before the reload: they finish their
     in-flight requests, then exit (:func:`wait_drained`).
 
+    The reload signal is sent only once the master can take it, and the call returns once
+    the reload has forked its worker (each wait at most :data:`RELOAD_SETTLE_SECONDS`): a
+    signal sent while an earlier reload re-executes the master is lost, so a second
+    ``register`` right after a first (routing back after an interrupt) would leave the
+    first's routes live.
+
     :raises DeployFailed: HAProxy rejected the config (nothing was changed).
     """
     text = render(upstream, members)
     docker.api.put_archive(upstream.container, CONFIG_DIR, engine.tar({"haproxy.cfg.new": text}))
     script = (
-        f"haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && "
-        f"{{ {_WORKERS}kill -USR2 1; }}"
+        f"{_SHELL}haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && "
+        '{ await ready; old=$(workers); for p in $old; do echo "worker $p"; done; kill -USR2 1; await reloaded; }'
     )
     exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
-    output = docker.api.exec_start(exec_id).decode(errors="replace")
+    output = docker.patient(2 * RELOAD_SETTLE_SECONDS).exec_start(exec_id).decode(errors="replace")
     code = docker.api.exec_inspect(exec_id)["ExitCode"]
     if code != 0:
         said = output.strip() or f"exit code {code} and no output (`docker logs {upstream.container}` may say why)"

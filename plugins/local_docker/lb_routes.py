@@ -137,7 +137,7 @@ def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...])
     docker.api.put_archive(upstream.container, CONFIG_DIR, engine.tar({"haproxy.cfg.new": text}))
     script = (
         f"{_SHELL}haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && "
-        '{ await ready; old=$(workers); for p in $old; do echo "worker $p"; done; kill -USR2 1; await reloaded; }'
+        '{ await ready; old=$(workers); for p in $old; do echo "worker $p"; done; kill -USR2 1 && await reloaded; }'
     )
     exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
     output = docker.patient(2 * RELOAD_SETTLE_SECONDS).exec_start(exec_id).decode(errors="replace")

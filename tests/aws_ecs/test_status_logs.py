@@ -45,10 +45,11 @@ def log_group(deployed, request) -> str:
     return group
 
 
-def _put(session, group, stream, *messages):
+def _put(session, group, stream, *messages, now: float | None = None):
+    """``messages`` one second apart in a new ``stream``, the last one second before ``now``."""
     client = session.client("logs")
     client.create_log_stream(logGroupName=group, logStreamName=stream)
-    now = int(time.time() * 1000)
+    now = int((time.time() if now is None else now) * 1000)
     client.put_log_events(
         logGroupName=group,
         logStreamName=stream,
@@ -80,6 +81,7 @@ def test_logs_follow_yields_new_lines_once(deployed, log_group):
 
 def test_logs_since_a_moment_skips_older_events(deployed, log_group):
     session, group = deployed[0], log_group
-    _put(session, group, "web/web/task1", "old", "new")  # one second apart, "new" 1 s ago
-    cutoff = datetime.fromtimestamp(time.time() - 1.5, UTC)
+    now = time.time()  # one clock for the events and the cutoff, however long the calls take
+    _put(session, group, "web/web/task1", "old", "new", now=now)  # "new" 1 s before now, "old" 2 s
+    cutoff = datetime.fromtimestamp(now - 1.5, UTC)
     assert [line.text for line in logs.read(session.client("logs"), group, since=cutoff)] == ["new"]

@@ -233,6 +233,10 @@ class TargetContract:
     settle_timeout: ClassVar[float] = 30
     """Seconds the platform may take to show what already happened: the app's lines in
     ``logs``, a replica removed behind the target's back in ``status``."""
+    log_moment_gap: ClassVar[float] = 1.5
+    """Seconds the logs check leaves between a request line, the ``--since`` moment and
+    the next request line: more than the precision of the target's log timestamps and
+    ``since`` filter (Docker's ``since`` takes whole seconds)."""
     broken_env: ClassVar[Mapping[str, str]] = {"HEALTHY": "false"}
     """Env that makes the sample app's health path fail (a broken release)."""
 
@@ -669,9 +673,9 @@ class TargetContract:
         endpoint = self.serving(run)
         before, after = (f"/contract-log-{random_secrets.token_hex(4)}" for _ in range(2))
         run_checks(endpoint, [Check(before)])
-        time.sleep(1.5)
+        time.sleep(self.log_moment_gap)
         moment = datetime.now().astimezone()
-        time.sleep(1.5)
+        time.sleep(self.log_moment_gap)
         run_checks(endpoint, [Check(after)])
 
         def texts(since: str | None) -> str:

@@ -22,6 +22,7 @@ class MemoryContract(TargetContract):
     target = "memory"
     serve_timeout = 5  # in-process: it answers, logs and reports at once or never
     settle_timeout = 2
+    log_moment_gap = 0.1  # its lines carry the exact time they were printed
     memory: ClassVar[MemoryTarget]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

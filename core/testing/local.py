@@ -36,6 +36,7 @@ class LocalContract(TargetContract):
     loopback port each, checked every 2 s by the load balancer."""
 
     target = "local"
+    log_moment_gap = 0.5  # lines are filtered by their own Docker timestamps (nanoseconds)
 
     def target_settings(self) -> dict[str, Any]:
         return {"host_port": free_port(), "health_interval": 2}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from deployer import api
+from deployer.errors import DeployFailed
 from deployer.image import KEEP_IMAGES
 from deployer.models import Image
 from deployer.plugin_manager import get_plugin_manager
@@ -81,3 +82,31 @@ def test_rollback_checks_first_then_reads_the_releases_and_rolls_out_under_the_s
     session = api.open_session(target="memory", config=config, pm=get_plugin_manager(extra=[("memory", target)]))
     api.rollback(session)
     assert events == ["preflight", "lock", "releases", "image of 1", "up x", "unlock"]
+
+
+class _Unlisted(MemoryDriver):
+    """A memory driver whose releases cannot be read after its ``up`` (an engine that
+    stopped answering)."""
+
+    def releases(self, ctx):
+        raise DeployFailed("the engine stopped answering")
+
+
+def test_up_that_cannot_list_the_releases_after_deploying_prunes_nothing_and_succeeds(tmp_path, monkeypatch):
+    """From the review: the releases are read after a deploy to protect the images a
+    rollback needs from pruning; when they could not be read, the error ended an ``up``
+    that had deployed. Now nothing is pruned (no image can be known safe) and ``up``
+    returns the deployment."""
+    built = Image("deployer/pruned", "a" * 16, id="sha256:" + "2" * 64, user="10001", built=True)
+    pruned: list[str] = []
+    monkeypatch.setattr(api, "build_image", lambda app, **kwargs: built)
+    monkeypatch.setattr(api, "prune_images", lambda app, **kwargs: pruned.append(app) or [])
+    config = write_project(tmp_path, app={"name": "pruned"})
+    listed, unlisted = MemoryTarget(), MemoryTarget()
+    unlisted.make_driver = lambda: _Unlisted(unlisted)
+    api.up(api.open_session(target="memory", config=config, pm=get_plugin_manager(extra=[("memory", listed)])))
+    assert pruned == ["pruned"], "a build is followed by pruning when the releases can be read"
+
+    session = api.open_session(target="memory", config=config, pm=get_plugin_manager(extra=[("memory", unlisted)]))
+    assert api.up(session).endpoint
+    assert pruned == ["pruned"], "and by none when they cannot"

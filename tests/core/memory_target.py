@@ -129,7 +129,8 @@ class Balancer:
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop's next poll: 0.05 s, not the default 0.5 s per down
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def swap(self, replicas: list[Replica]) -> None:
         """Serve ``replicas`` from the next request on (atomic: no request fails)."""

@@ -236,7 +236,9 @@ class TargetContract:
     log_moment_gap: ClassVar[float] = 1.5
     """Seconds the logs check leaves between a request line, the ``--since`` moment and
     the next request line: more than the precision of the target's log timestamps and
-    ``since`` filter (Docker's ``since`` takes whole seconds)."""
+    ``since`` filter (Docker's ``since`` takes whole seconds) plus any skew between the
+    test's clock and the clock that stamps the lines (a VM's, a remote engine's). A
+    smaller gap only makes the check stricter."""
     broken_env: ClassVar[Mapping[str, str]] = {"HEALTHY": "false"}
     """Env that makes the sample app's health path fail (a broken release)."""
 

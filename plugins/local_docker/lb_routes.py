@@ -101,22 +101,30 @@ def _read_config(docker: DockerEngine, container: str) -> str | None:
 
 
 RELOAD_SETTLE_SECONDS = 10
-"""How long :func:`register` waits for the master to take a reload signal, and then for
-the reload it sent to fork a new worker, before leaving the rest to :func:`wait_routed`."""
+"""How long :func:`register` waits for the master to take a reload signal (then sends it
+anyway), and then for the reload it sent to fork a new worker, before leaving the rest
+to :func:`wait_routed`: each wait by the container's clock (``/proc/uptime``)."""
+
+_CONFIG_IN_PLACE = "config in place"
+"""What the script prints once the new config has replaced the old one."""
 
 _SHELL = (
     # the live HAProxy workers (children of the master, PID 1), from /proc: the image has no ps
     'workers() { for f in /proc/[0-9]*/stat; do read -r p c s pp r 2>/dev/null < "$f" || continue; '
     '[ "$c" = "(haproxy)" ] && [ "$pp" = 1 ] && [ "$s" != Z ] && printf "%s " "$p"; done; }; '
     # the master takes SIGUSR2 (signal 12: mask bit 0x800) now: caught, and not blocked as
-    # it is while a reload re-executes the master, when HAProxy 2.6 loses the signal
-    "ready() { b=0000; c=0000; while read -r k v; do case $k in SigBlk:) b=$v;; SigCgt:) c=$v;; esac; "
-    'done < /proc/1/status; [ $((0x${b#"${b%????}"} & 0x800)) = 0 ] && [ $((0x${c#"${c%????}"} & 0x800)) != 0 ]; }; '
+    # it is while a reload re-executes the master, when HAProxy 2.6 loses the signal; a
+    # kernel that shows neither mask cannot tell, so the signal goes at once
+    "ready() { b=0000; c=; while read -r k v; do case $k in SigBlk:) b=0000$v;; SigCgt:) c=0000$v;; esac; "
+    'done < /proc/1/status; [ -z "$c" ] && return 0; '
+    '[ $((0x${b#"${b%????}"} & 0x800)) = 0 ] && [ $((0x${c#"${c%????}"} & 0x800)) != 0 ]; }; '
     # the reload sent has forked a worker that was not there before, and the master is ready again
-    'reloaded() { ready || return 1; for p in $(workers); do case " $old " in *" $p "*) ;; *) return 0;; esac; '
+    'reloaded() { for p in $(workers); do case " $old " in *" $p "*) ;; *) ready; return;; esac; '
     "done; return 1; }; "
-    f'await() {{ i=0; until "$@"; do [ $i -ge {RELOAD_SETTLE_SECONDS * 20} ] && return 0; '
-    "sleep 0.05; i=$((i+1)); done; }; "
+    # run "$@" until it succeeds, at most RELOAD_SETTLE_SECONDS by the container's clock
+    "await() { read -r up _ < /proc/uptime; end=$((${up%.*} + "
+    f"{RELOAD_SETTLE_SECONDS}"
+    ')); until "$@"; do read -r up _ < /proc/uptime; [ ${up%.*} -ge $end ] && return 0; sleep 0.05; done; }; '
 )
 
 
@@ -131,21 +139,29 @@ def register(docker: DockerEngine, upstream: Upstream, members: tuple[str, ...])
     ``register`` right after a first (routing back after an interrupt) would leave the
     first's routes live.
 
-    :raises DeployFailed: HAProxy rejected the config (nothing was changed).
+    :raises DeployFailed: HAProxy rejected the config (nothing was changed), or the
+        reload signal could not be sent (the new config is in place: the next ``up``
+        sees the routes differ and reloads).
     """
     text = render(upstream, members)
     docker.api.put_archive(upstream.container, CONFIG_DIR, engine.tar({"haproxy.cfg.new": text}))
     script = (
         f"{_SHELL}haproxy -c -q -f {CONFIG_FILE}.new 2>&1 && mv -f {CONFIG_FILE}.new {CONFIG_FILE} && "
-        '{ await ready; old=$(workers); for p in $old; do echo "worker $p"; done; kill -USR2 1 && await reloaded; }'
+        f'{{ echo "{_CONFIG_IN_PLACE}"; await ready; old=$(workers); for p in $old; do echo "worker $p"; done; '
+        "kill -USR2 1 && await reloaded; }"
     )
     exec_id = docker.api.exec_create(upstream.container, ["sh", "-c", script])["Id"]
-    output = docker.patient(2 * RELOAD_SETTLE_SECONDS).exec_start(exec_id).decode(errors="replace")
+    # the two waits, and the check of a config with many servers on a slow machine
+    output = docker.patient(2 * RELOAD_SETTLE_SECONDS + 30).exec_start(exec_id).decode(errors="replace")
     code = docker.api.exec_inspect(exec_id)["ExitCode"]
+    lines = output.splitlines()
     if code != 0:
         said = output.strip() or f"exit code {code} and no output (`docker logs {upstream.container}` may say why)"
+        if _CONFIG_IN_PLACE in lines:
+            said = "\n".join(line for line in lines if line != _CONFIG_IN_PLACE and not line.startswith("worker "))
+            raise DeployFailed(f"the load balancer did not take the reload signal (its new config is in place): {said}")
         raise DeployFailed(f"the load balancer rejected its new config: {said}")
-    return tuple(int(line.split()[1]) for line in output.splitlines() if line.startswith("worker "))
+    return tuple(int(line.split()[1]) for line in lines if line.startswith("worker "))
 
 
 def wait_drained(docker: DockerEngine, upstream: Upstream, workers: tuple[int, ...], cap: float) -> float | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -79,6 +80,38 @@ def plan(vpc_cidr: str, az_count: int, *, nat: bool, database: bool) -> AddressP
         if any(block.overlaps(taken) for block in isolated for taken in public + private):
             isolated = list(network.subnets(prefixlen_diff=SUBNET_BITS + 1))[-az_count:]
     return AddressPlan(*(tuple(map(str, kind)) for kind in (public, private, isolated)))
+
+
+def check_database_stays(deployed: Sequence[str] | None, settings: AwsSettings, *, database: bool) -> None:
+    """Refuse settings that would give a deployed database's subnets other blocks
+    (``deployed``: the blocks the stack's last ``up`` exported, ``database_subnet_blocks``;
+    none for a stack deployed before that output, or whose VPC is not deployer's). A
+    subnet's block cannot change in place: Pulumi would replace subnets the DB subnet
+    group and the instance are in, and one more AZ asks for a block an old subnet holds.
+
+    :raises ConfigError: naming the key whose new value moves them (``az_count``, ``nat``
+        or ``vpc_cidr``) and the value to keep; nothing was changed.
+    """
+    if not deployed or not database:
+        return
+    wanted = list(plan(settings.vpc_cidr, settings.az_count, nat=settings.nat, database=True).database)
+    if wanted == list(deployed):
+        return
+    if len(deployed) != settings.az_count:
+        key, keep = "az_count", f"keep az_count = {len(deployed)}"
+    elif list(plan(settings.vpc_cidr, settings.az_count, nat=not settings.nat, database=True).database) == list(
+        deployed
+    ):
+        key, keep = "nat", f"keep nat = {str(not settings.nat).lower()}"
+    else:
+        key, keep = "vpc_cidr", "keep the vpc_cidr the database was deployed with"
+    raise ConfigError(
+        f"targets.aws-ecs.{key}",
+        f"would move the database's subnets from {', '.join(deployed)} to {', '.join(wanted)}, which replaces "
+        f"subnets the database is in: nothing was changed. {keep[0].upper()}{keep[1:]} for this stack, or move "
+        "the data to a new stack",
+        value=getattr(settings, key),
+    )
 
 
 def vpc_cidr_problem(network: ipaddress.IPv4Network) -> str | None:

@@ -47,7 +47,7 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
     if spec is None:
         return None
     app = ctx.app.name
-    subnet_ids = _database_subnets(ctx, network)
+    subnet_ids, blocks = _database_subnets(ctx, network)
     group = aws.rds.SubnetGroup(
         f"{app}-db-subnets",
         subnet_ids=subnet_ids,
@@ -117,22 +117,23 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
             "secret_arns": (secret_arn,),
             "instance": instance.identifier,
             "security_group": db_sg.id,
+            "subnet_blocks": blocks,
         },
     )
 
 
-def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> list[pulumi.Input[str]]:
-    """The DB subnet group's subnets: the network phase's ``extra["database_subnets"]``
-    when it names them (a VPC that is not deployer's: its private subnets, 2+ AZs), else
-    isolated subnets carved here from the network's ``extra["vpc_cidr"]`` (deployer's own
-    VPC).
+def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> tuple[list[pulumi.Input[str]], tuple[str, ...]]:
+    """The DB subnet group's subnets, and their blocks when created here: the network
+    phase's ``extra["database_subnets"]`` when it names them (a VPC that is not deployer's:
+    its private subnets, 2+ AZs; no blocks), else isolated subnets carved here from the
+    network's ``extra["vpc_cidr"]`` (deployer's own VPC).
 
     :raises ConfigError: the network gives neither, so there is nowhere to put the
         database; nothing is created.
     """
     given = network.extra.get("database_subnets")
     if given:
-        return list(given)
+        return list(given), ()
     vpc_cidr = network.extra.get("vpc_cidr")
     if vpc_cidr is None:
         raise ConfigError(
@@ -146,4 +147,5 @@ def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> list[pulumi.
     zones = tuple(network.extra.get("availability_zones") or pinned_zones(cfg.az_count))
     blocks = address_plan.plan(vpc_cidr, len(zones), nat=cfg.nat, database=True).database
     table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
-    return [subnet.id for subnet in subnets(app, "db", network.id, zones, blocks, [table] * len(zones))]
+    made = subnets(app, "db", network.id, zones, blocks, [table] * len(zones))
+    return [subnet.id for subnet in made], blocks

@@ -34,6 +34,7 @@ from deployer.plugins.aws_ecs import database_down, exec_session, health, hosted
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.address_plan import check_database_stays
 from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.releases import Release
 from deployer.targets import RunPhases
@@ -70,13 +71,15 @@ class AwsEcsDriver:
 
         program.check(ctx)  # before a stack exists: a refused key changes nothing
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
+        deployed = _outputs_or_none(stack).get("database_subnet_blocks")
+        check_database_stays(deployed, aws_settings.of(ctx), database=ctx.app.database is not None)
         try:
             # Read what AWS really runs first: after a circuit-breaker rollback the service
             # is back on the previous task definition while the state still names the new
             # one, and without a refresh Pulumi would see nothing to change and never retry.
             ctx.report("aws-ecs: refreshing the stack's state from AWS ...")
             stack.refresh(on_event=_reporter(ctx), color="never", show_secrets=False)
-            ctx = _with_pushed_image(ctx, stack, session)
+            ctx = _with_pushed_image(ctx, _outputs_or_none(stack), session)
             released = self._release_stage(ctx, stack, session, phases) if ctx.app.release_command else None
             result = stack.up(
                 on_event=_reporter(ctx),
@@ -105,7 +108,11 @@ class AwsEcsDriver:
 
         program.check(ctx)
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
-        pushed_ctx = _with_pushed_image(ctx, stack, session)
+        outputs = _outputs_or_none(stack)
+        check_database_stays(
+            outputs.get("database_subnet_blocks"), aws_settings.of(ctx), database=ctx.app.database is not None
+        )
+        pushed_ctx = _with_pushed_image(ctx, outputs, session)
         changes: list[Change] = []
         root: list[Change] = []
 
@@ -528,10 +535,9 @@ def pin_region(ctx: PhaseContext, stack: Any, region: str) -> str | None:
     return pinned
 
 
-def _with_pushed_image(ctx: PhaseContext, stack: Any, session: Any) -> PhaseContext:
-    """:func:`.releases.with_pushed_image` for the stack's outputs; ECR is asked only once
-    the stack has a repository."""
-    outputs = _outputs_or_none(stack)
+def _with_pushed_image(ctx: PhaseContext, outputs: Mapping[str, Any], session: Any) -> PhaseContext:
+    """:func:`.releases.with_pushed_image` for the stack's ``outputs``; ECR is asked only
+    once the stack has a repository."""
     if not outputs.get("repository_url"):
         return ctx
     return aws_releases.with_pushed_image(session.client("ecr"), ctx, outputs)

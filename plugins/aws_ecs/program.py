@@ -92,6 +92,7 @@ def exports(results: PhaseResults) -> dict[str, Any]:
     """The stack outputs (values may be Outputs). Keys a replaced phase did not provide
     are left out rather than exported as None."""
     compute, ingress, registry, network = results.compute, results.ingress, results.registry, results.network
+    services = results.services
     values = {
         "endpoint": ingress.endpoint,
         "image_ref": registry.image_ref,
@@ -112,6 +113,8 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "assign_public_ip": network.extra.get("assign_public_ip", True),
         "release_task_definition": compute.extra.get("release_task_definition"),
         "database": results.services.extra.get("instance") if results.services is not None else None,
+        # checked by the next up (address_plan.check_database_stays): they must not move
+        "database_subnet_blocks": list(services.extra.get("subnet_blocks") or ()) or None if services else None,
         "workers": compute.extra.get("workers") or None,
     }
     return {key: value for key, value in values.items() if value is not None}

@@ -13,6 +13,7 @@ import pytest
 
 from deployer.errors import ConfigError
 from deployer.models import Replicas
+from deployer.plugins.aws_ecs import address_plan
 from deployer.plugins.aws_ecs.limits import check_app
 from deployer.plugins.aws_ecs.settings import parse_settings
 from deployer.services import DatabaseSpec, WorkerSpec
@@ -122,3 +123,42 @@ def test_a_vpc_too_small_for_the_tasks_of_a_rollout_is_refused(settings, app, la
 def test_the_default_vpc_holds_the_largest_app():
     ctx = make_ctx({}, replicas=Replicas(1, 100), workers=(WorkerSpec("jobs", ("run",), replicas=100),))
     check_app(ctx.app, ctx.target.settings)
+
+
+@pytest.mark.parametrize(
+    ("deployed_with", "now", "key", "keep"),
+    [
+        ({"az_count": 2}, {"az_count": 3}, "az_count", "Keep az_count = 2"),
+        ({"az_count": 6}, {"az_count": 6, "nat": True}, "nat", "Keep nat = false"),
+        ({"az_count": 6, "nat": True}, {"az_count": 6}, "nat", "Keep nat = true"),
+        ({}, {"vpc_cidr": "10.1.0.0/16"}, "vpc_cidr", "Keep the vpc_cidr the database was deployed with"),
+    ],
+    ids=["more-azs", "nat-on-at-6", "nat-off-at-6", "other-vpc"],
+)
+def test_settings_that_move_a_deployed_databases_subnets_are_refused_naming_the_key(deployed_with, now, key, keep):
+    deployed = list(
+        address_plan.plan(
+            **({"vpc_cidr": "10.0.0.0/16", "az_count": 2, "nat": False} | deployed_with), database=True
+        ).database
+    )
+    with pytest.raises(ConfigError, match=rf"targets\.aws-ecs\.{key}: would move the database's subnets") as caught:
+        address_plan.check_database_stays(deployed, parse_settings(now, "targets.aws-ecs"), database=True)
+    assert keep in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("deployed_with", "now"),
+    [({}, {}), ({}, {"nat": True}), ({"az_count": 3}, {"az_count": 3, "nat": True, "nat_per_az": True})],
+    ids=["unchanged", "nat-on-at-2", "nat-at-3"],
+)
+def test_settings_that_keep_the_databases_subnets_pass(deployed_with, now):
+    deployed = list(
+        address_plan.plan(
+            **({"vpc_cidr": "10.0.0.0/16", "az_count": 2, "nat": False} | deployed_with), database=True
+        ).database
+    )
+    address_plan.check_database_stays(deployed, parse_settings(now, "targets.aws-ecs"), database=True)
+    address_plan.check_database_stays(
+        None, parse_settings({"az_count": 5}, "targets.aws-ecs"), database=True
+    )  # deployed before the output
+    address_plan.check_database_stays(deployed, parse_settings({"az_count": 5}, "targets.aws-ecs"), database=False)

@@ -4,10 +4,12 @@ through boto3 (moto here), the Pulumi stack a recording double (no Pulumi CLI he
 from __future__ import annotations
 
 import pytest
+from pulumi.automation import OutputValue
 
-from deployer.errors import UsageError
+from deployer.errors import ConfigError, UsageError
 from deployer.plugins.aws_ecs import database_down
 from deployer.plugins.aws_ecs.driver import AwsEcsDriver
+from deployer.services import DatabaseSpec
 
 from .conftest import make_ctx
 
@@ -124,3 +126,34 @@ def test_the_status_records_read_rds(moto_session):
         "deletion_protection": False,
     }
     assert database_record(moto_session.client("rds"), "other") == {"name": "other", "status": "not found"}
+
+
+class _DeployedStack:
+    """A stack last deployed with a database in 2 AZs; any change to it is recorded."""
+
+    def __init__(self):
+        self.changed: list[str] = []
+
+    def outputs(self):
+        blocks = ["10.0.224.0/20", "10.0.240.0/20"]
+        return {"database_subnet_blocks": OutputValue(blocks, secret=False)}
+
+    def refresh(self, **kwargs):
+        self.changed.append("refresh")
+
+    def up(self, **kwargs):
+        self.changed.append("up")
+
+
+def test_the_real_driver_refuses_to_move_a_deployed_databases_subnets_before_any_change(monkeypatch, tmp_path):
+    """The same check as the emulated driver's (``address_plan.check_database_stays``),
+    on the stack's outputs before the refresh."""
+    ctx = make_ctx({"az_count": 3}, mode="up", project_dir=tmp_path, database=DatabaseSpec(version="16"))
+    stack = _DeployedStack()
+    driver = AwsEcsDriver()
+    monkeypatch.setattr(driver, "_stack", lambda *a, **k: (stack, None))
+    with pytest.raises(ConfigError, match=r"targets\.aws-ecs\.az_count: would move the database's subnets"):
+        driver.up(ctx, lambda _ctx: None)
+    with pytest.raises(ConfigError, match=r"targets\.aws-ecs\.az_count"):
+        driver.plan(ctx, lambda _ctx: None)
+    assert stack.changed == []

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from deployer import plugin_manager
 from deployer.cli import app as cli_app
-from deployer.errors import UsageError
+from deployer.errors import ConfigError, UsageError
 from deployer.lifecycle import phase_runner
 from deployer.plugin_manager import get_plugin_manager
 from deployer.services import DatabaseSpec, WorkerSpec
@@ -46,11 +46,11 @@ def app(moto) -> str:
     return f"shop{next(_APPS)}"
 
 
-def deploy(pm, tmp_path, name, database_settings=None):
+def deploy(pm, tmp_path, name, database_settings=None, **target_settings):
     """Up an app with a database and a worker on the emulator; its context."""
     settings = {"database": database_settings} if database_settings is not None else {}
     ctx = make_ctx(
-        settings,
+        settings | target_settings,
         mode="up",
         project_dir=tmp_path,
         name=name,
@@ -186,3 +186,23 @@ def evolve_report(ctx, report):
     from attrs import evolve
 
     return evolve(ctx, report=report)
+
+
+def test_an_up_that_would_move_the_databases_subnets_is_refused_before_any_change(moto, app, pm, tmp_path):
+    """The database's subnets are the last ``az_count`` blocks of ``vpc_cidr``: one more AZ
+    gives them other blocks, which Pulumi would do by replacing subnets the database is in.
+    ``up`` and ``plan`` refuse (exit 2, naming the key and the value to keep); the stack
+    is as it was."""
+    ctx = deploy(pm, tmp_path, app)
+    outputs = json.loads(state_file(ctx).read_text())["outputs"]
+    assert outputs["database_subnet_blocks"] == ["10.0.224.0/20", "10.0.240.0/20"]
+    before = state_file(ctx).read_text()
+    with pytest.raises(ConfigError, match=r"targets\.aws-ecs\.az_count: would move the database's subnets") as caught:
+        deploy(pm, tmp_path, app, az_count=3)
+    assert "Keep az_count = 2 for this stack" in str(caught.value) and caught.value.exit_code == 2
+    planned = make_ctx(
+        {"az_count": 3}, mode="plan", project_dir=tmp_path, name=app, database=DatabaseSpec(version="16")
+    )
+    with pytest.raises(ConfigError, match=r"targets\.aws-ecs\.az_count"):
+        EmulatedDriver().plan(planned, phase_runner(pm))
+    assert state_file(ctx).read_text() == before

@@ -25,11 +25,12 @@ What AWS requires of the blocks:
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from deployer.errors import ConfigError
 
@@ -84,34 +85,65 @@ def plan(vpc_cidr: str, az_count: int, *, nat: bool, database: bool) -> AddressP
 
 def check_database_stays(deployed: Sequence[str] | None, settings: AwsSettings, *, database: bool) -> None:
     """Refuse settings that would give a deployed database's subnets other blocks
-    (``deployed``: the blocks the stack's last ``up`` exported, ``database_subnet_blocks``;
-    none for a stack deployed before that output, or whose VPC is not deployer's). A
-    subnet's block cannot change in place: Pulumi would replace subnets the DB subnet
-    group and the instance are in, and one more AZ asks for a block an old subnet holds.
+    (``deployed``: the blocks of the subnets the stack's last ``up`` made for it, its
+    output ``database_subnet_blocks``; none for a stack deployed before that output, or
+    whose database subnets were not carved from these settings). A subnet's block cannot
+    change in place: Pulumi would replace subnets the DB subnet group and the instance
+    are in, and one more AZ asks for a block an old subnet holds.
 
-    :raises ConfigError: naming the key whose new value moves them (``az_count``, ``nat``
-        or ``vpc_cidr``) and the value to keep; nothing was changed.
+    :raises ConfigError: naming every key among ``az_count``, ``vpc_cidr`` and ``nat``
+        whose new value moves them, with the value to keep; nothing was changed.
     """
     if not deployed or not database:
         return
-    wanted = list(plan(settings.vpc_cidr, settings.az_count, nat=settings.nat, database=True).database)
+    wanted = _database_blocks(settings.vpc_cidr, settings.az_count, settings.nat)
     if wanted == list(deployed):
         return
-    if len(deployed) != settings.az_count:
-        key, keep = "az_count", f"keep az_count = {len(deployed)}"
-    elif list(plan(settings.vpc_cidr, settings.az_count, nat=not settings.nat, database=True).database) == list(
-        deployed
-    ):
-        key, keep = "nat", f"keep nat = {str(not settings.nat).lower()}"
+    keep = _settings_that_keep(list(deployed), settings)
+    first = next(iter(keep), "vpc_cidr")
+    if keep:
+        said = " and ".join(f"{key} = {_toml(value)}" for key, value in keep.items())
+        advice = f"Keep {said} for this stack"
     else:
-        key, keep = "vpc_cidr", "keep the vpc_cidr the database was deployed with"
+        advice = "Keep the az_count, vpc_cidr and nat the database was deployed with"
     raise ConfigError(
-        f"targets.aws-ecs.{key}",
+        f"targets.aws-ecs.{first}",
         f"would move the database's subnets from {', '.join(deployed)} to {', '.join(wanted)}, which replaces "
-        f"subnets the database is in: nothing was changed. {keep[0].upper()}{keep[1:]} for this stack, or move "
-        "the data to a new stack",
-        value=getattr(settings, key),
+        f"subnets the database is in: nothing was changed. {advice}, or move the data to a new stack",
+        value=getattr(settings, first),
     )
+
+
+def _database_blocks(vpc_cidr: str, az_count: int, nat: bool) -> list[str]:
+    return list(plan(vpc_cidr, az_count, nat=nat, database=True).database)
+
+
+def _settings_that_keep(deployed: list[str], settings: AwsSettings) -> dict[str, Any]:
+    """The fewest of ``az_count``, ``vpc_cidr`` and ``nat`` to set back, with their old
+    values, for the database's blocks to be ``deployed`` again (the VPC's block found from
+    a subnet's: 16 or 32 to a VPC; of two answers as short, the one that keeps
+    ``vpc_cidr``); none when no settings give them."""
+    found: list[dict[str, Any]] = []
+    for bits in (SUBNET_BITS, SUBNET_BITS + 1):
+        old_vpc = str(ipaddress.IPv4Network(deployed[0]).supernet(prefixlen_diff=bits))
+        for old_nat in (settings.nat, not settings.nat):
+            old = evolve(settings, az_count=len(deployed), vpc_cidr=old_vpc, nat=old_nat)
+            if _database_blocks(old.vpc_cidr, old.az_count, old.nat) != deployed:
+                continue
+            changed = [key for key in ("az_count", "vpc_cidr", "nat") if getattr(settings, key) != getattr(old, key)]
+            for size in range(1, len(changed) + 1):
+                for keys in itertools.combinations(changed, size):
+                    tried = evolve(settings, **{key: getattr(old, key) for key in keys})
+                    if _database_blocks(tried.vpc_cidr, tried.az_count, tried.nat) == deployed:
+                        found.append({key: getattr(old, key) for key in keys})
+    return min(found, key=lambda keep: (len(keep), "vpc_cidr" in keep), default={})
+
+
+def _toml(value: object) -> str:
+    """``value`` as the config file writes it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def vpc_cidr_problem(network: ipaddress.IPv4Network) -> str | None:

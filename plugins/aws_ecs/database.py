@@ -122,10 +122,13 @@ def create(ctx: PhaseContext, network: NetworkResult) -> ServicesResult | None:
     )
 
 
-def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> tuple[list[pulumi.Input[str]], tuple[str, ...]]:
-    """The DB subnet group's subnets, and their blocks when created here: the network
-    phase's ``extra["database_subnets"]`` when it names them (a VPC that is not deployer's:
-    its private subnets, 2+ AZs; no blocks), else isolated subnets carved here from the
+def _database_subnets(
+    ctx: PhaseContext, network: NetworkResult
+) -> tuple[list[pulumi.Input[str]], list[pulumi.Output[str]]]:
+    """The DB subnet group's subnets, and their blocks when created here from the
+    settings' ``vpc_cidr`` and ``az_count``: the network phase's
+    ``extra["database_subnets"]`` when it names them (a VPC that is not deployer's: its
+    private subnets, 2+ AZs; no blocks), else isolated subnets carved here from the
     network's ``extra["vpc_cidr"]`` (deployer's own VPC).
 
     :raises ConfigError: the network gives neither, so there is nowhere to put the
@@ -133,7 +136,7 @@ def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> tuple[list[p
     """
     given = network.extra.get("database_subnets")
     if given:
-        return list(given), ()
+        return list(given), []
     vpc_cidr = network.extra.get("vpc_cidr")
     if vpc_cidr is None:
         raise ConfigError(
@@ -148,4 +151,7 @@ def _database_subnets(ctx: PhaseContext, network: NetworkResult) -> tuple[list[p
     blocks = address_plan.plan(vpc_cidr, len(zones), nat=cfg.nat, database=True).database
     table = aws.ec2.RouteTable(f"{app}-db-rt", vpc_id=network.id, tags={"Name": f"{app}-db (no route out)"})
     made = subnets(app, "db", network.id, zones, blocks, [table] * len(zones))
-    return [subnet.id for subnet in made], blocks
+    # the blocks AWS gave them, for the next up's check; only when carved as the settings
+    # say, which is what address_plan.check_database_stays compares with
+    carved_as_set = vpc_cidr == cfg.vpc_cidr and len(zones) == cfg.az_count
+    return [subnet.id for subnet in made], [subnet.cidr_block for subnet in made] if carved_as_set else []

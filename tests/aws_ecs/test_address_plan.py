@@ -131,9 +131,16 @@ def test_the_default_vpc_holds_the_largest_app():
         ({"az_count": 2}, {"az_count": 3}, "az_count", "Keep az_count = 2"),
         ({"az_count": 6}, {"az_count": 6, "nat": True}, "nat", "Keep nat = false"),
         ({"az_count": 6, "nat": True}, {"az_count": 6}, "nat", "Keep nat = true"),
-        ({}, {"vpc_cidr": "10.1.0.0/16"}, "vpc_cidr", "Keep the vpc_cidr the database was deployed with"),
+        ({}, {"vpc_cidr": "10.1.0.0/16"}, "vpc_cidr", 'Keep vpc_cidr = "10.0.0.0/16"'),
+        ({}, {"az_count": 3, "vpc_cidr": "10.1.0.0/16"}, "az_count", 'Keep az_count = 2 and vpc_cidr = "10.0.0.0/16"'),
+        (
+            {"az_count": 6, "nat": True},
+            {"az_count": 5, "vpc_cidr": "172.16.0.0/16", "nat": True},
+            "az_count",
+            'Keep az_count = 6 and vpc_cidr = "10.0.0.0/16" for this stack',
+        ),
     ],
-    ids=["more-azs", "nat-on-at-6", "nat-off-at-6", "other-vpc"],
+    ids=["more-azs", "nat-on-at-6", "nat-off-at-6", "other-vpc", "more-azs-other-vpc", "half-size-blocks"],
 )
 def test_settings_that_move_a_deployed_databases_subnets_are_refused_naming_the_key(deployed_with, now, key, keep):
     deployed = list(

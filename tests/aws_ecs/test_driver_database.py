@@ -154,6 +154,6 @@ def test_the_real_driver_refuses_to_move_a_deployed_databases_subnets_before_any
     monkeypatch.setattr(driver, "_stack", lambda *a, **k: (stack, None))
     with pytest.raises(ConfigError, match=r"targets\.aws-ecs\.az_count: would move the database's subnets"):
         driver.up(ctx, lambda _ctx: None)
-    with pytest.raises(ConfigError, match=r"targets\.aws-ecs\.az_count"):
+    with pytest.raises(ConfigError, match=r"targets\.aws-ecs\.az_count: would move the database's subnets"):
         driver.plan(ctx, lambda _ctx: None)
     assert stack.changed == []

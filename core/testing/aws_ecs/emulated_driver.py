@@ -323,11 +323,13 @@ class EmulatedDriver:
 
     def plan(self, ctx: PhaseContext, phases: RunPhases, *, offline: bool = False) -> Plan:
         """The offline plan, its changes compared with the stored state (``offline`` or
-        not: the emulator is always offline). Touches nothing; refuses what ``up`` would
+        not: the emulator is always offline). Touches nothing; without ``offline`` it
+        refuses what ``up`` would
         (:func:`~deployer.plugins.aws_ecs.address_plan.check_database_stays`)."""
         stored = load(ctx)
-        deployed = stored.outputs.get("database_subnet_blocks")
-        check_database_stays(deployed, aws_settings.of(ctx), database=ctx.app.database is not None)
+        if not offline:  # as the real driver: an offline plan reads no stack
+            deployed = stored.outputs.get("database_subnet_blocks")
+            check_database_stays(deployed, aws_settings.of(ctx), database=ctx.app.database is not None)
         ctx = _in_mock_terms(aws_releases.with_pushed_image(self._aws(ctx).ecr, ctx, stored.outputs), stored)
         planned = offline_plan.plan(ctx, phases, mocks=self._mocks(ctx, stored))
         changes = diff(stored.resources, list(planned.resources))

@@ -34,7 +34,6 @@ from deployer.plugins.aws_ecs import database_down, exec_session, health, hosted
 from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.address_plan import check_database_stays
 from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.releases import Release
 from deployer.targets import RunPhases
@@ -71,15 +70,15 @@ class AwsEcsDriver:
 
         program.check(ctx)  # before a stack exists: a refused key changes nothing
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
-        deployed = _outputs_or_none(stack).get("database_subnet_blocks")
-        check_database_stays(deployed, aws_settings.of(ctx), database=ctx.app.database is not None)
+        outputs = _outputs_or_none(stack)  # a refresh leaves the stack's outputs as they are
+        program.check_deployed(ctx, outputs)
         try:
             # Read what AWS really runs first: after a circuit-breaker rollback the service
             # is back on the previous task definition while the state still names the new
             # one, and without a refresh Pulumi would see nothing to change and never retry.
             ctx.report("aws-ecs: refreshing the stack's state from AWS ...")
             stack.refresh(on_event=_reporter(ctx), color="never", show_secrets=False)
-            ctx = _with_pushed_image(ctx, _outputs_or_none(stack), session)
+            ctx = _with_pushed_image(ctx, outputs, session)
             released = self._release_stage(ctx, stack, session, phases) if ctx.app.release_command else None
             result = stack.up(
                 on_event=_reporter(ctx),
@@ -109,9 +108,7 @@ class AwsEcsDriver:
         program.check(ctx)
         stack, session = self._stack(ctx, lambda: program.run(ctx, phases))
         outputs = _outputs_or_none(stack)
-        check_database_stays(
-            outputs.get("database_subnet_blocks"), aws_settings.of(ctx), database=ctx.app.database is not None
-        )
+        program.check_deployed(ctx, outputs)
         pushed_ctx = _with_pushed_image(ctx, outputs, session)
         changes: list[Change] = []
         root: list[Change] = []

@@ -13,6 +13,7 @@ from deployer.errors import ConfigError, UsageError
 from deployer.models import PhaseContext, PhaseResults
 from deployer.plugins.aws_ecs import secrets_policy, task_size
 from deployer.plugins.aws_ecs import settings as aws_settings
+from deployer.plugins.aws_ecs.address_plan import check_database_stays
 from deployer.plugins.aws_ecs.limits import cpu_architecture
 from deployer.targets import RunPhases
 
@@ -65,6 +66,17 @@ def note(ctx: PhaseContext) -> None:
         )
 
 
+DATABASE_SUBNET_BLOCKS = "database_subnet_blocks"
+"""The output naming the blocks of the subnets deployer made for the database."""
+
+
+def check_deployed(ctx: PhaseContext, outputs: Mapping[str, Any]) -> None:
+    """What the deployed stack (its ``outputs``) cannot take, refused before any change: a
+    move of its database's subnets (:func:`.address_plan.check_database_stays`)."""
+    deployed = outputs.get(DATABASE_SUBNET_BLOCKS)
+    check_database_stays(deployed, aws_settings.of(ctx), database=ctx.app.database is not None)
+
+
 def run(
     ctx: PhaseContext, phases: RunPhases, *, omit: tuple[str, ...] = (), add: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -114,7 +126,7 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "release_task_definition": compute.extra.get("release_task_definition"),
         "database": results.services.extra.get("instance") if results.services is not None else None,
         # checked by the next up (address_plan.check_database_stays): they must not move
-        "database_subnet_blocks": list(services.extra.get("subnet_blocks") or ()) or None if services else None,
+        DATABASE_SUBNET_BLOCKS: list(services.extra.get("subnet_blocks") or ()) or None if services else None,
         "workers": compute.extra.get("workers") or None,
     }
     return {key: value for key, value in values.items() if value is not None}

@@ -56,7 +56,6 @@ from deployer.plugins.aws_ecs import logs as cloudwatch
 from deployer.plugins.aws_ecs import offline as offline_plan
 from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs import settings as aws_settings
-from deployer.plugins.aws_ecs.address_plan import check_database_stays
 from deployer.plugins.aws_ecs.backing_status import with_backing_services
 from deployer.plugins.aws_ecs.offline import REDACTED
 from deployer.releases import Release
@@ -222,8 +221,7 @@ class EmulatedDriver:
         real driver does (:mod:`deployer.plugins.aws_ecs.release_stage`)."""
         aws = self._aws(ctx)
         stored = load(ctx)
-        deployed = stored.outputs.get("database_subnet_blocks")
-        check_database_stays(deployed, aws_settings.of(ctx), database=ctx.app.database is not None)
+        program.check_deployed(ctx, stored.outputs)
         ctx = _in_mock_terms(aws_releases.with_pushed_image(aws.ecr, ctx, stored.outputs), stored)
         self._image_architecture = image_architecture(ctx)
         scheduler = emulated_serving.active()
@@ -325,11 +323,10 @@ class EmulatedDriver:
         """The offline plan, its changes compared with the stored state (``offline`` or
         not: the emulator is always offline). Touches nothing; without ``offline`` it
         refuses what ``up`` would
-        (:func:`~deployer.plugins.aws_ecs.address_plan.check_database_stays`)."""
+        (:func:`~deployer.plugins.aws_ecs.program.check_deployed`)."""
         stored = load(ctx)
         if not offline:  # as the real driver: an offline plan reads no stack
-            deployed = stored.outputs.get("database_subnet_blocks")
-            check_database_stays(deployed, aws_settings.of(ctx), database=ctx.app.database is not None)
+            program.check_deployed(ctx, stored.outputs)
         ctx = _in_mock_terms(aws_releases.with_pushed_image(self._aws(ctx).ecr, ctx, stored.outputs), stored)
         planned = offline_plan.plan(ctx, phases, mocks=self._mocks(ctx, stored))
         changes = diff(stored.resources, list(planned.resources))

@@ -37,7 +37,9 @@ What it does, as ECS and the ALB do, in compressed time (no fixed sleeps, short 
   reads logs, and before a container is removed).
 - **Database.** An RDS instance gets a Postgres container (the image the local target
   would run, :meth:`Serving.prepare`) on the stack's network under the instance's endpoint address (a network
-  alias), with the master password the instance's managed secret holds.
+  alias), with the master password the instance's managed secret holds; its create
+  returns once Postgres accepts connections, as RDS's returns once the instance is
+  available (tasks never start before their database answers).
 """
 
 from __future__ import annotations
@@ -319,7 +321,9 @@ class Serving:
     def start_database(self, aws: Any, address: str, secret_arn: str, database: str) -> None:
         """A Postgres container reachable as ``address`` (port 5432) on the stack's
         network, its master user and password those of the instance's managed secret, its
-        data on a tmpfs (thrown away with the container, as the kit's database is)."""
+        data on a tmpfs (thrown away with the container, as the kit's database is).
+        Returns once it accepts connections, as RDS's create returns once the instance
+        is available."""
         stack = self._stack(aws)
         api = docker_engine.connect().api
         with quiet_botocore():  # its DEBUG log prints the password
@@ -347,6 +351,7 @@ class Serving:
         api.put_archive(created["Id"], "/", tar({DATABASE_PASSWORD.lstrip("/"): secret["password"]}, mode=0o444))
         api.start(created["Id"])
         stack.database = created["Id"]
+        _wait_accepting(api, created["Id"], secret["username"], database)
 
     def stop_database(self, aws: Any) -> None:
         stack = self.stacks.get(_identity(aws))
@@ -477,6 +482,36 @@ def _deregistration_delay(aws: Any, group: str) -> float:
     attributes = aws.elbv2.describe_target_group_attributes(TargetGroupArn=group)["Attributes"]
     found = {a["Key"]: a["Value"] for a in attributes}
     return float(found.get("deregistration_delay.timeout_seconds", 300))
+
+
+DATABASE_POLL = 0.25
+"""Seconds between two readiness checks of a starting database container."""
+
+
+def _wait_accepting(api: Any, container: str, user: str, database: str) -> None:
+    """Return once Postgres in ``container`` accepts connections (``pg_isready``), as
+    RDS's create returns once the instance is available, so that no task starts before
+    its database answers; at most the local target's
+    :data:`~deployer.plugins.local_docker.database.READY_TIMEOUT` seconds.
+
+    :raises RuntimeError: the container stopped, or was not ready in time (its last log
+        lines in the message).
+    """
+    command = ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(local_database.PORT), "-U", user, "-d", database]
+    deadline = time.monotonic() + local_database.READY_TIMEOUT
+    while True:
+        exec_id = api.exec_create(container, command)["Id"]
+        api.exec_start(exec_id)
+        if api.exec_inspect(exec_id)["ExitCode"] == 0:
+            return
+        running = api.inspect_container(container)["State"]["Running"]
+        if not running or time.monotonic() > deadline:
+            logs = api.logs(container, tail=20).decode(errors="replace").strip()
+            raise RuntimeError(
+                f"the emulated RDS instance's Postgres container {'stopped' if not running else 'was not ready'} "
+                f"(pg_isready); its last log lines:\n{logs}"
+            )
+        time.sleep(DATABASE_POLL)
 
 
 def _remove_all(containers: Sequence[str]) -> None:

@@ -4,8 +4,12 @@ returns, so that a task started right after never finds its database still start
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+
+import docker.errors
+import pytest
 
 from deployer.plugins.local_docker import database as local_database
 from deployer.services import DatabaseSpec
@@ -30,3 +34,40 @@ def test_the_emulated_instance_accepts_connections_once_its_create_returns(docke
         exec_id = docker_client.api.exec_create(container, command)["Id"]
         output = docker_client.api.exec_start(exec_id).decode()
         assert docker_client.api.exec_inspect(exec_id)["ExitCode"] == 0, output
+
+
+def test_an_instance_whose_postgres_stops_fails_its_create_with_the_containers_lines(docker_client):
+    with emulated_aws() as session, emulated_serving.serving() as scheduler:
+        aws = Aws(session, {"deployer-app": "web", "deployer-stack": "rds-stops"})
+        secret = aws.secretsmanager.create_secret(
+            Name="rds-stops", SecretString=json.dumps({"username": "web", "password": "not-shown"})
+        )
+        scheduler.database_image = _image_that_ends_at_once(docker_client)
+
+        with pytest.raises(RuntimeError, match=r"Postgres container stopped \(pg_isready\)") as caught:
+            scheduler.start_database(aws, "web-db.emulated", secret["ARN"], "web")
+        assert "initdb: no data directory" in str(caught.value)  # its log lines
+        assert docker_client.containers.list(all=True, filters={"label": emulated_serving.LABEL}) != []
+    assert docker_client.containers.list(all=True, filters={"label": emulated_serving.LABEL}) == []
+
+
+def test_an_instance_whose_container_cannot_start_is_removed_with_its_stack(docker_client):
+    with emulated_aws() as session, emulated_serving.serving() as scheduler:
+        aws = Aws(session, {"deployer-app": "web", "deployer-stack": "rds-no-user"})
+        secret = aws.secretsmanager.create_secret(
+            Name="rds-no-user", SecretString=json.dumps({"username": "web", "password": "not-shown"})
+        )
+        scheduler.database_image = "python:3.12-slim"  # no user postgres: Docker cannot start it
+
+        with pytest.raises(docker.errors.APIError, match="unable to find user postgres"):
+            scheduler.start_database(aws, "web-db.emulated", secret["ARN"], "web")
+    assert docker_client.containers.list(all=True, filters={"label": emulated_serving.LABEL}) == []
+
+
+def _image_that_ends_at_once(docker_client) -> str:
+    """An image with a ``postgres`` user whose command prints a line and ends."""
+    dockerfile = (
+        'FROM python:3.12-slim\nRUN useradd postgres\nCMD ["sh", "-c", "echo initdb: no data directory; exit 1"]\n'
+    )
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag="deployer-test/ends-at-once:1")
+    return str(image.id)

@@ -348,9 +348,9 @@ class Serving:
                 {stack.network: api.create_endpoint_config(aliases=[address])}
             ),
         )
+        stack.database = created["Id"]  # removed with the stack from now on, even if it cannot start
         api.put_archive(created["Id"], "/", tar({DATABASE_PASSWORD.lstrip("/"): secret["password"]}, mode=0o444))
         api.start(created["Id"])
-        stack.database = created["Id"]
         _wait_accepting(api, created["Id"], secret["username"], database)
 
     def stop_database(self, aws: Any) -> None:
@@ -500,11 +500,12 @@ def _wait_accepting(api: Any, container: str, user: str, database: str) -> None:
     command = ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(local_database.PORT), "-U", user, "-d", database]
     deadline = time.monotonic() + local_database.READY_TIMEOUT
     while True:
-        exec_id = api.exec_create(container, command)["Id"]
-        api.exec_start(exec_id)
-        if api.exec_inspect(exec_id)["ExitCode"] == 0:
-            return
         running = api.inspect_container(container)["State"]["Running"]
+        if running:
+            exec_id = api.exec_create(container, command)["Id"]
+            api.exec_start(exec_id)
+            if api.exec_inspect(exec_id)["ExitCode"] == 0:
+                return
         if not running or time.monotonic() > deadline:
             logs = api.logs(container, tail=20).decode(errors="replace").strip()
             raise RuntimeError(

@@ -47,8 +47,8 @@ def test_an_instance_whose_postgres_stops_fails_its_create_with_the_containers_l
         with pytest.raises(RuntimeError, match=r"Postgres container stopped \(pg_isready\)") as caught:
             scheduler.start_database(aws, "web-db.emulated", secret["ARN"], "web")
         assert "initdb: no data directory" in str(caught.value)  # its log lines
-        assert docker_client.containers.list(all=True, filters={"label": emulated_serving.LABEL}) != []
-    assert docker_client.containers.list(all=True, filters={"label": emulated_serving.LABEL}) == []
+        assert _containers(docker_client, "web/rds-stops") == [scheduler.stacks[("web", "rds-stops")].database]
+    assert _containers(docker_client, "web/rds-stops") == []
 
 
 def test_an_instance_whose_container_cannot_start_is_removed_with_its_stack(docker_client):
@@ -59,15 +59,27 @@ def test_an_instance_whose_container_cannot_start_is_removed_with_its_stack(dock
         )
         scheduler.database_image = "python:3.12-slim"  # no user postgres: Docker cannot start it
 
-        with pytest.raises(docker.errors.APIError, match="unable to find user postgres"):
+        with pytest.raises(docker.errors.APIError, match="postgres"):  # runc: "unable to find user postgres"
             scheduler.start_database(aws, "web-db.emulated", secret["ARN"], "web")
-    assert docker_client.containers.list(all=True, filters={"label": emulated_serving.LABEL}) == []
+        assert _containers(docker_client, "web/rds-no-user") != []
+    assert _containers(docker_client, "web/rds-no-user") == []
+
+
+def _containers(docker_client, label: str) -> list[str]:
+    """The IDs of the emulator's containers of stack ``label`` (``<app>/<stack>``): other
+    workers' emulated stacks may run at the same time."""
+    return [
+        c.id for c in docker_client.containers.list(all=True, filters={"label": f"{emulated_serving.LABEL}={label}"})
+    ]
 
 
 def _image_that_ends_at_once(docker_client) -> str:
-    """An image with a ``postgres`` user whose command prints a line and ends."""
+    """An image with a ``postgres`` user whose command prints a line and ends; kept on the
+    engine between runs as a cached fixture image, its build's containers removed."""
     dockerfile = (
         'FROM python:3.12-slim\nRUN useradd postgres\nCMD ["sh", "-c", "echo initdb: no data directory; exit 1"]\n'
     )
-    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag="deployer-test/ends-at-once:1")
+    image, _ = docker_client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag="deployer-test/ends-at-once:1", rm=True, forcerm=True
+    )
     return str(image.id)

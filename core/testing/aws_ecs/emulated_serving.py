@@ -325,7 +325,8 @@ class Serving:
         Returns once it accepts connections, as RDS's create returns once the instance
         is available."""
         stack = self._stack(aws)
-        api = docker_engine.connect().api
+        engine = docker_engine.connect()
+        api = engine.api
         with quiet_botocore():  # its DEBUG log prints the password
             secret = json.loads(aws.secretsmanager.get_secret_value(SecretId=secret_arn)["SecretString"])
         if self.database_image is None:
@@ -351,7 +352,7 @@ class Serving:
         stack.database = created["Id"]  # removed with the stack from now on, even if it cannot start
         api.put_archive(created["Id"], "/", tar({DATABASE_PASSWORD.lstrip("/"): secret["password"]}, mode=0o444))
         api.start(created["Id"])
-        _wait_accepting(api, created["Id"], secret["username"], database)
+        _wait_accepting(engine, created["Id"], secret["username"], database)
 
     def stop_database(self, aws: Any) -> None:
         stack = self.stacks.get(_identity(aws))
@@ -488,29 +489,33 @@ DATABASE_POLL = 0.25
 """Seconds between two readiness checks of a starting database container."""
 
 
-def _wait_accepting(api: Any, container: str, user: str, database: str) -> None:
-    """Return once Postgres in ``container`` accepts connections (``pg_isready``), as
-    RDS's create returns once the instance is available, so that no task starts before
-    its database answers; at most the local target's
-    :data:`~deployer.plugins.local_docker.database.READY_TIMEOUT` seconds.
+def _wait_accepting(engine: docker_engine.DockerEngine, container: str, user: str, database: str) -> None:
+    """Return once Postgres in ``container`` accepts connections (``pg_isready`` over TCP,
+    which the image's initialization server never listens on), as RDS's create returns
+    once the instance is available, so that no task starts before its database answers;
+    at most the local target's :data:`~deployer.plugins.local_docker.database.READY_TIMEOUT`
+    seconds.
 
     :raises RuntimeError: the container stopped, or was not ready in time (its last log
         lines in the message).
     """
+    api = engine.api
     command = ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(local_database.PORT), "-U", user, "-d", database]
     deadline = time.monotonic() + local_database.READY_TIMEOUT
     while True:
-        running = api.inspect_container(container)["State"]["Running"]
-        if running:
+        try:
             exec_id = api.exec_create(container, command)["Id"]
             api.exec_start(exec_id)
             if api.exec_inspect(exec_id)["ExitCode"] == 0:
                 return
+        except engine.errors.APIError:  # it stopped (409) between two checks: said below
+            pass
+        running = api.inspect_container(container)["State"]["Running"]
         if not running or time.monotonic() > deadline:
-            logs = api.logs(container, tail=20).decode(errors="replace").strip()
+            logs = api.logs(container, tail=20).decode(errors="replace").strip() or "(no output)"
+            what = "stopped" if not running else f"was not ready within {local_database.READY_TIMEOUT} s"
             raise RuntimeError(
-                f"the emulated RDS instance's Postgres container {'stopped' if not running else 'was not ready'} "
-                f"(pg_isready); its last log lines:\n{logs}"
+                f"the emulated RDS instance's Postgres container {what} (pg_isready); its last log lines:\n{logs}"
             )
         time.sleep(DATABASE_POLL)
 

@@ -124,7 +124,7 @@ def exports(results: PhaseResults) -> dict[str, Any]:
         "task_security_group": network.security_groups.get("compute"),
         "assign_public_ip": network.extra.get("assign_public_ip", True),
         "release_task_definition": compute.extra.get("release_task_definition"),
-        "database": results.services.extra.get("instance") if results.services is not None else None,
+        "database": services.extra.get("instance") if services is not None else None,
         # checked by the next up (address_plan.check_database_stays): they must not move
         DATABASE_SUBNET_BLOCKS: list(services.extra.get("subnet_blocks") or ()) or None if services else None,
         "workers": compute.extra.get("workers") or None,

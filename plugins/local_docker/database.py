@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import secrets
+import shlex
 import tarfile
 import time
 from typing import Any
@@ -338,7 +339,7 @@ def _create(docker: DockerEngine, ctx: PhaseContext, image_ref: str, network: st
         },
         labels=engine.labels(ctx, ROLE_DATABASE, **{docker_labels.SPEC_HASH: digest}),
         healthcheck={
-            "Test": ["CMD-SHELL", f"pg_isready -q -h 127.0.0.1 -p {PORT} -U {USER} -d {ctx.app.name}"],
+            "Test": ["CMD-SHELL", shlex.join(ready_command(USER, ctx.app.name))],
             "Interval": 1 * second,
             "Timeout": 5 * second,
             "Retries": 5,
@@ -354,6 +355,13 @@ def _create(docker: DockerEngine, ctx: PhaseContext, image_ref: str, network: st
     except BaseException:
         docker.api.remove_container(created["Id"], v=True, force=True)
         raise
+
+
+def ready_command(user: str, database: str) -> list[str]:
+    """The command that succeeds once Postgres accepts connections over TCP on
+    127.0.0.1:``PORT`` (``pg_isready``; an image's initialization server listens on no
+    TCP port), run inside the database's container."""
+    return ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(PORT), "-U", user, "-d", database]
 
 
 def _wait_ready(docker: DockerEngine, ctx: PhaseContext) -> None:

@@ -490,17 +490,17 @@ DATABASE_POLL = 0.25
 
 
 def _wait_accepting(engine: docker_engine.DockerEngine, container: str, user: str, database: str) -> None:
-    """Return once Postgres in ``container`` accepts connections (``pg_isready`` over TCP,
-    which the image's initialization server never listens on), as RDS's create returns
-    once the instance is available, so that no task starts before its database answers;
-    at most the local target's :data:`~deployer.plugins.local_docker.database.READY_TIMEOUT`
+    """Return once Postgres in ``container`` accepts connections (the local target's
+    :func:`~deployer.plugins.local_docker.database.ready_command`), as RDS's create
+    returns once the instance is available, so that no task starts before its database
+    answers; at most the local target's :data:`~deployer.plugins.local_docker.database.READY_TIMEOUT`
     seconds.
 
     :raises RuntimeError: the container stopped, or was not ready in time (its last log
         lines in the message).
     """
     api = engine.api
-    command = ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(local_database.PORT), "-U", user, "-d", database]
+    command = local_database.ready_command(user, database)
     deadline = time.monotonic() + local_database.READY_TIMEOUT
     while True:
         try:

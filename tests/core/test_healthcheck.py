@@ -146,10 +146,22 @@ def test_probe_inside_an_image_is_healthy_only_on_2xx(request, status_server, im
         before = len(status_server.logs().decode().splitlines())
         result = prober.exec_run(["/bin/sh", "-c", probe_command(9000, path, timeout=2)])
         assert (result.exit_code == 0) is healthy, (image, status, result.exit_code, result.output.decode())
-        asked = [line for line in status_server.logs().decode().splitlines()[before:] if line.startswith("GET ")]
+        asked = _requests_logged(status_server, after=before)
         assert asked[:1] == [f"GET {path}"], (image, status, asked)
     nothing_listening = prober.exec_run(["/bin/sh", "-c", probe_command(9001, "/healthz", timeout=2)])
     assert nothing_listening.exit_code != 0, (image, nothing_listening.output.decode())
+
+
+def _requests_logged(server, *, after: int) -> list[str]:
+    """The request lines ``server`` logged after its first ``after`` lines, once there is
+    one (Docker ships a container's output to its log a moment after it is printed: under
+    load the probe can return first); none after 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        asked = [line for line in server.logs().decode().splitlines()[after:] if line.startswith("GET ")]
+        if asked or time.monotonic() > deadline:
+            return asked
+        time.sleep(0.05)
 
 
 def test_the_docker_health_config_is_the_probe_with_the_apps_timings_in_nanoseconds():

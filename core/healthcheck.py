@@ -9,7 +9,10 @@ any path the config accepts reaches the app as one URL. The status decides. pyth
 probe also asks the app to close the connection and reads a body of known length up to
 64 KiB (its errors ignored), so that it does not reset the connection, which an app
 that logs failed reads reports with a traceback per check; curl and wget read the whole
-answer anyway.
+answer anyway. python3 runs isolated (``-I -S``): it runs in the app's working
+directory with the app's env, where a module of the app (a top-level ``email.py``, an
+``http`` package on ``PYTHONPATH``) would otherwise be imported in place of the standard
+library's; and it imports no ``site``, which the probe does not need.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def probe_command(port: int, path: str, timeout: int) -> str:
     url = shlex.quote(f"http://127.0.0.1:{port}{path}")
     return (
         f"if command -v python3 >/dev/null; then "
-        f"python3 -c {shlex.quote(_PYTHON_PROBE)} {port} {shlex.quote(path)} {timeout}; "
+        f"python3 -I -S -c {shlex.quote(_PYTHON_PROBE)} {port} {shlex.quote(path)} {timeout}; "
         f"elif command -v curl >/dev/null; then "
         f"curl -s -o /dev/null -m {timeout} -w '%{{http_code}}' {url} | grep -q '^2'; "
         f"elif wget --version >/dev/null 2>&1; then "

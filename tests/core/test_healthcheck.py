@@ -1,6 +1,8 @@
 """The one container health check both targets run, executed for real by /bin/sh against
 a local HTTP server, through each of its probes (python3, curl, GNU wget), and inside
-images as the engine runs it: a python image and a BusyBox-only one (BusyBox wget)."""
+images as the engine runs it: a python image (in a working directory, and with a
+PYTHONPATH, whose modules shadow the standard library's) and a BusyBox-only one
+(BusyBox wget)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from deployer.healthcheck import probe_command
+from deployer.plugins.local_docker.engine import tar
 from tests.conftest import TEST_LABEL
 
 PATHS = ["/healthz", "/health?check=db&verbose=1", "/it's;$(false)"]
@@ -64,6 +67,30 @@ def test_healthy_means_2xx_on_exactly_the_health_path(server, tmp_path, probe, p
         result = subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=30, env=env)
         assert (result.returncode == 0) is healthy, (probe, status, result)
         assert server.seen[:1] == [path], (probe, server.seen)
+
+
+SHADOWING = 'raise SystemExit("the app\'s own module was imported")\n'
+"""A module of the app named like one of the standard library's."""
+
+
+@pytest.mark.parametrize(
+    ("where", "module"),
+    [("working directory", "email.py"), ("working directory", "socket.py"), ("PYTHONPATH", "http/__init__.py")],
+)
+def test_the_apps_own_modules_never_shadow_the_python_probes(server, tmp_path, where, module):
+    """The probe runs in the app's working directory with the app's env: a module of the
+    app named like one http.client imports (a top-level ``email.py`` helper, ``PYTHONPATH``
+    holding an ``http`` package) must not be imported in its place."""
+    app = tmp_path / "app"
+    (app / module).parent.mkdir(parents=True)
+    (app / module).write_text(SHADOWING)
+    env = {"PATH": os.environ["PATH"], **({"PYTHONPATH": str(app)} if where == "PYTHONPATH" else {})}
+    command = probe_command(server.server_port, "/healthz", timeout=5)
+    for status, healthy in ((200, True), (500, False)):
+        server.status = status
+        result = subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=30, env=env, cwd=app)
+        assert (result.returncode == 0) is healthy, (status, result)
+        assert b"own module" not in result.stderr, result
 
 
 def test_nothing_listening_is_unhealthy():
@@ -141,10 +168,16 @@ def test_probe_inside_an_image_is_healthy_only_on_2xx(request, status_server, im
     if image == "busybox-only":  # the probe's wget branch, with BusyBox's own tools
         tools = prober.exec_run(["sh", "-c", "command -v python3 curl bash; wget --help 2>&1 | head -1"]).output
         assert tools.decode().startswith("BusyBox"), tools
+    where = {}
+    if image == "python":  # in a working directory and with a PYTHONPATH whose modules shadow the standard library's
+        prober.put_archive(
+            "/tmp", tar({f"app/{name}": SHADOWING for name in ("email.py", "socket.py", "http/__init__.py")})
+        )
+        where = {"workdir": "/tmp/app", "environment": {"PYTHONPATH": "/tmp/app"}}
     for status, healthy in ((200, True), (204, True), (301, False), (302, False), (307, False), (500, False)):
         path = f"/status/{status}"
         before = len(status_server.logs().decode().splitlines())
-        result = prober.exec_run(["/bin/sh", "-c", probe_command(9000, path, timeout=2)])
+        result = prober.exec_run(["/bin/sh", "-c", probe_command(9000, path, timeout=2)], **where)
         assert (result.exit_code == 0) is healthy, (image, status, result.exit_code, result.output.decode())
         asked = _requests_logged(status_server, after=before)
         assert asked[:1] == [f"GET {path}"], (image, status, asked)

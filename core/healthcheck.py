@@ -49,6 +49,9 @@ _PYTHON_PROBE = (
 )
 
 
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
 def probe_command(port: int, path: str, timeout: int) -> str:
     """The shell command of the health check (for ``["CMD-SHELL", probe_command(...)]``).
 
@@ -57,13 +60,19 @@ def probe_command(port: int, path: str, timeout: int) -> str:
     unknown option is an error; ``-T`` even crashes Debian's busybox-static) and follows
     301, 302, 303 and 307 itself, so the first status line it shows (``-S``) decides: a
     redirect is unhealthy whatever it leads to. Its time limit is the engine's: Docker's
-    and ECS's health-check ``timeout`` stop a probe that takes longer."""
+    and ECS's health-check ``timeout`` stop a probe that takes longer.
+
+    The probe runs with the app's env and as the image's user: the proxy variables an app
+    may set for its own outbound requests are unset first (curl and wget would send the
+    probe to that proxy), and curl reads no ``.curlrc`` (``-q``: one could follow
+    redirects)."""
     url = shlex.quote(f"http://127.0.0.1:{port}{path}")
     return (
+        f"unset {' '.join(_PROXY_VARIABLES)}; "
         f"if command -v python3 >/dev/null; then "
         f"python3 -I -S -c {shlex.quote(_PYTHON_PROBE)} {port} {shlex.quote(path)} {timeout}; "
         f"elif command -v curl >/dev/null; then "
-        f"curl -s -o /dev/null -m {timeout} -w '%{{http_code}}' {url} | grep -q '^2'; "
+        f"curl -q -s -o /dev/null -m {timeout} -w '%{{http_code}}' {url} | grep -q '^2'; "
         f"elif wget --version >/dev/null 2>&1; then "
         f"wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; "
         f"else wget -q -S -O /dev/null {url} 2>&1 | grep -m1 '^ *HTTP/' | grep -qE '^ *HTTP/[0-9.]+ 2[0-9][0-9]( |$)'; fi"

@@ -69,6 +69,27 @@ def test_healthy_means_2xx_on_exactly_the_health_path(server, tmp_path, probe, p
         assert server.seen[:1] == [path], (probe, server.seen)
 
 
+PROXIES = dict.fromkeys(("http_proxy", "all_proxy", "ALL_PROXY", "HTTPS_PROXY"), "http://127.0.0.1:9")
+"""An app's outbound proxy settings (port 9 refuses): curl and wget would send the probe there."""
+
+
+@pytest.mark.parametrize("probe", ["python3", "curl", "wget"])
+def test_the_apps_proxy_settings_and_curlrc_never_reach_the_probe(server, tmp_path, probe):
+    """The probe runs with the app's env, which may name a proxy for the app's own
+    outbound requests, and in its user's home, where a ``.curlrc`` may follow redirects:
+    the probe asks the app itself, and a redirect stays unhealthy."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".curlrc").write_text("location\n")
+    env = {"PATH": os.environ["PATH"] if probe == "python3" else only(tmp_path, probe), "HOME": str(home), **PROXIES}
+    command = probe_command(server.server_port, "/healthz", timeout=5)
+    for status, healthy in ((200, True), (302, False), (500, False)):
+        server.status, server.seen[:] = status, []
+        result = subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=30, env=env)
+        assert (result.returncode == 0) is healthy, (probe, status, result)
+        assert server.seen == ["/healthz"], (probe, server.seen)  # asked once, no redirect followed
+
+
 SHADOWING = 'raise SystemExit("the app\'s own module was imported")\n'
 """A module of the app named like one of the standard library's."""
 
@@ -168,12 +189,13 @@ def test_probe_inside_an_image_is_healthy_only_on_2xx(request, status_server, im
     if image == "busybox-only":  # the probe's wget branch, with BusyBox's own tools
         tools = prober.exec_run(["sh", "-c", "command -v python3 curl bash; wget --help 2>&1 | head -1"]).output
         assert tools.decode().startswith("BusyBox"), tools
-    where = {}
     if image == "python":  # in a working directory and with a PYTHONPATH whose modules shadow the standard library's
         prober.put_archive(
             "/tmp", tar({f"app/{name}": SHADOWING for name in ("email.py", "socket.py", "http/__init__.py")})
         )
-        where = {"workdir": "/tmp/app", "environment": {"PYTHONPATH": "/tmp/app"}}
+        where = {"workdir": "/tmp/app", "environment": {"PYTHONPATH": "/tmp/app", **PROXIES}}
+    else:
+        where = {"environment": PROXIES}
     for status, healthy in ((200, True), (204, True), (301, False), (302, False), (307, False), (500, False)):
         path = f"/status/{status}"
         before = len(status_server.logs().decode().splitlines())

@@ -15,6 +15,7 @@ deployed something; :func:`wait_until_serving` raises ``DeployFailed`` when they
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import time
 import urllib.error
 import urllib.request
@@ -205,14 +206,28 @@ def base_url_problem(url: str) -> str | None:
     return None
 
 
+def is_loopback(host: str) -> bool:
+    """``host`` (a URL's host name, IPv6 without brackets) is this machine's loopback:
+    ``localhost`` (or a name under it) or an address in 127.0.0.0/8 or ``::1``."""
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always this machine
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return False
+
+
 def http_get(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Get:
     """A :data:`Get` over HTTP(S) with the standard library: no redirects, bodies capped at
-    :data:`MAX_BODY_BYTES`, HTTP error statuses returned as responses."""
+    :data:`MAX_BODY_BYTES`, HTTP error statuses returned as responses. Through the proxy
+    the environment names (``http_proxy``, ``no_proxy``), except to a loopback host, which
+    no proxy can reach (as Go's net/http does)."""
     problem = base_url_problem(base_url)
     if problem:
         raise ValueError(f"base URL {base_url!r} {problem}")
     base = base_url.rstrip("/")
-    opener = urllib.request.build_opener(_NoRedirect)
+    direct = (urllib.request.ProxyHandler({}),) if is_loopback(urlsplit(base).hostname or "") else ()
+    opener = urllib.request.build_opener(_NoRedirect, *direct)
 
     def get(path: str) -> Response:
         request = urllib.request.Request(base + path, headers={"User-Agent": "deployer-verify"})

@@ -106,6 +106,30 @@ def test_nothing_listening_fails_every_check_quickly():
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_loopback_url_is_asked_directly_whatever_proxy_the_shell_names(site, monkeypatch, host):
+    """A proxy cannot reach this machine's loopback, where the local target serves: as
+    Go's net/http does, loopback hosts never go through ``http_proxy``."""
+    base, _ = site
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # port 9 refuses
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    report = run_checks(base.replace("127.0.0.1", host), [Check("/status")], timeout=5)
+    assert report.passed, report
+
+
+def test_any_other_url_goes_through_the_proxy_the_shell_names(site, monkeypatch):
+    """Where the only way out is a proxy (an endpoint on the internet seen from an office
+    network), the checks take it."""
+    proxy, routes = site
+    routes["http://deployer-test.invalid/status"] = (200, {}, b"through the proxy", 0.0)
+    monkeypatch.setenv("http_proxy", proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    report = run_checks("http://deployer-test.invalid", [Check("/status", contains="through the proxy")], timeout=5)
+    assert report.passed, report
+
+
 def test_no_checks_is_not_a_pass(site):
     url, _ = site
     report = run_checks(url, [])

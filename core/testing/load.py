@@ -11,7 +11,7 @@ from collections import Counter
 from types import TracebackType
 from urllib.parse import urlsplit
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from deployer.verify import is_loopback
 
 
 class LoadLoop:
@@ -20,14 +20,14 @@ class LoadLoop:
 
     Bounded: it stops by itself after ``seconds`` or ``max_requests`` requests, whichever
     comes first (``bounded`` says a bound, not the block, stopped it); ``pause`` seconds
-    between one thread's requests keeps the rate modest. Loopback URLs only.
+    between one thread's requests keeps the rate modest. Loopback URLs only, asked
+    directly whatever proxy the environment names.
     """
 
     def __init__(
         self, url: str, *, threads: int = 2, seconds: float = 300, max_requests: int = 5000, pause: float = 0.02
     ):
-        host = urlsplit(url).hostname
-        if host not in LOOPBACK:
+        if not is_loopback(urlsplit(url).hostname or ""):
             raise ValueError(f"load goes to loopback addresses only, not {url!r}")
         self.url = url
         self.threads, self.seconds, self.max_requests, self.pause = threads, seconds, max_requests, pause
@@ -39,6 +39,7 @@ class LoadLoop:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._workers: list[threading.Thread] = []
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy reaches loopback
 
     @property
     def sent(self) -> int:
@@ -69,7 +70,7 @@ class LoadLoop:
     def _loop(self) -> None:
         while not self._stop.is_set() and self._take():
             try:
-                with urllib.request.urlopen(self.url, timeout=5) as response:
+                with self._opener.open(self.url, timeout=5) as response:
                     body = response.read(4096).decode(errors="replace").strip()
                 with self._lock:
                     self.bodies[body] += 1

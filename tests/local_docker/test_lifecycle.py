@@ -77,6 +77,19 @@ def test_second_up_touches_nothing(deployed):
     assert "everything is up to date: nothing changed" in deployed.lines
 
 
+def test_up_and_verify_ask_the_endpoint_directly_whatever_proxy_the_shell_names(deployed, monkeypatch):
+    """An office shell's proxy variables (with no ``no_proxy``) must not send ``up``'s wait
+    for the endpoint, nor ``verify``, to a proxy, which cannot reach this machine's loopback."""
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # port 9 refuses
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    api.up(deployed.session())
+    verify = ["verify", "--target", "local", "--stack", deployed.stack, "--config", str(deployed.config)]
+    result = CliRunner().invoke(cli.app, verify)
+    assert result.exit_code == 0, result.output
+
+
 def test_routes_are_read_from_the_config_file_when_the_stats_are_unreachable(deployed, monkeypatch):
     deployed.up()
     monkeypatch.setattr(ingress, "stats_port", lambda row: None)

@@ -64,8 +64,8 @@ def probe_command(port: int, path: str, timeout: int) -> str:
 
     The probe runs with the app's env and as the image's user: the proxy variables an app
     may set for its own outbound requests are unset first (curl and wget would send the
-    probe to that proxy), and curl reads no ``.curlrc`` (``-q``: one could follow
-    redirects)."""
+    probe to that proxy), GNU wget takes no proxy from a ``wgetrc`` either
+    (``--no-proxy``), and curl reads no ``.curlrc`` (``-q``: one could follow redirects)."""
     url = shlex.quote(f"http://127.0.0.1:{port}{path}")
     return (
         f"unset {' '.join(_PROXY_VARIABLES)}; "
@@ -74,7 +74,7 @@ def probe_command(port: int, path: str, timeout: int) -> str:
         f"elif command -v curl >/dev/null; then "
         f"curl -q -s -o /dev/null -m {timeout} -w '%{{http_code}}' {url} | grep -q '^2'; "
         f"elif wget --version >/dev/null 2>&1; then "
-        f"wget -q -O /dev/null -T {timeout} --max-redirect=0 {url}; "
+        f"wget -q -O /dev/null -T {timeout} --max-redirect=0 --no-proxy {url}; "
         f"else wget -q -S -O /dev/null {url} 2>&1 | grep -m1 '^ *HTTP/' | grep -qE '^ *HTTP/[0-9.]+ 2[0-9][0-9]( |$)'; fi"
     )
 

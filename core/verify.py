@@ -207,21 +207,25 @@ def base_url_problem(url: str) -> str | None:
 
 
 def is_loopback(host: str) -> bool:
-    """``host`` (a URL's host name, IPv6 without brackets) is this machine's loopback:
-    ``localhost`` (or a name under it) or an address in 127.0.0.0/8 or ``::1``."""
-    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always this machine
+    """``host`` (a URL's host name, IPv6 without brackets) is this machine, where no proxy
+    can reach: ``localhost``, an address in 127.0.0.0/8 or ``::1`` (IPv4-mapped too), or
+    the unspecified ``0.0.0.0`` or ``::`` (a local endpoint bound to every interface)."""
+    if host.rstrip(".") == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name
+        address = ipaddress.ip_address(host)
+    except ValueError:  # another name
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return any(a.is_loopback or a.is_unspecified for a in (address, mapped) if a is not None)
 
 
 def http_get(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Get:
     """A :data:`Get` over HTTP(S) with the standard library: no redirects, bodies capped at
     :data:`MAX_BODY_BYTES`, HTTP error statuses returned as responses. Through the proxy
-    the environment names (``http_proxy``, ``no_proxy``), except to a loopback host, which
-    no proxy can reach (as Go's net/http does)."""
+    the environment names (urllib's ``http_proxy``, ``https_proxy``, ``no_proxy``), except
+    to this machine (:func:`is_loopback`), which no proxy can reach (Go's net/http, which
+    Docker's tools are written in, never proxies loopback either)."""
     problem = base_url_problem(base_url)
     if problem:
         raise ValueError(f"base URL {base_url!r} {problem}")

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import requests
 
+from deployer.verify import http_get
 from tests import built_images
 
 WEBSITE = Path(__file__).resolve().parents[1] / "website"
@@ -160,7 +160,7 @@ def website_url(docker_client, website_image) -> Iterator[str]:
         container.reload()
         url = f"http://127.0.0.1:{container.attrs['NetworkSettings']['Ports']['8000/tcp'][0]['HostPort']}"
         deadline = time.monotonic() + 60
-        while not _answers_200(f"{url}/healthz"):
+        while not _answers_200(url):
             assert time.monotonic() < deadline, container.logs().decode()[-2000:]
             time.sleep(0.2)
         yield url
@@ -170,6 +170,6 @@ def website_url(docker_client, website_image) -> Iterator[str]:
 
 def _answers_200(url: str) -> bool:
     try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
+        return http_get(url, timeout=2)("/healthz").status == 200
+    except OSError:
         return False

@@ -18,7 +18,7 @@ from deployer.cli import app
 from deployer.config import load_project, parse_project
 from deployer.errors import ConfigError, VerifyFailed
 from deployer.models import Check, StatusRange
-from deployer.verify import Report, require_passed, run_checks, wait_until_passing
+from deployer.verify import Report, is_loopback, require_passed, run_checks, wait_until_passing
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -104,6 +104,19 @@ def test_nothing_listening_fails_every_check_quickly():
     assert not report.passed and len(report.failures) == 2
     assert all(c.reason.startswith("request failed:") and "refused" in c.reason for c in report.failures)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("host", "mine"),
+    [
+        *((host, True) for host in ("127.0.0.1", "127.9.9.9", "localhost", "localhost.", "::1", "::ffff:127.0.0.1")),
+        *((host, True) for host in ("0.0.0.0", "::")),  # a local endpoint bound to every interface
+        *((host, False) for host in ("localhost.example.com", "foo.localhost", "example.com", "10.0.0.1")),
+        ("::ffff:10.0.0.1", False),
+    ],
+)
+def test_is_loopback_means_this_machine(host, mine):
+    assert is_loopback(host) is mine
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])

@@ -33,6 +33,7 @@ from deployer import docker_engine, docker_labels, user_cache
 from deployer.docker_engine import DockerEngine
 from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
+from deployer.image_probe import NO_SHELL, NO_TOOL, probe_tool
 from deployer.image_user import user_id
 from deployer.models import AppSpec, BuildSpec, Image, user_number
 from deployer.user_folders import make_folder
@@ -280,8 +281,8 @@ def _untag(
 
 
 def _existing(client: DockerEngine, image: Image) -> Image | None:
-    """``image`` with its ID, USER, platform and volumes when an image with its tag
-    exists, else None."""
+    """``image`` with its ID, USER, platform, volumes and health-check tool when an image
+    with its tag exists, else None."""
     found = client.image(image.tag)
     if found is None:
         return None
@@ -291,24 +292,41 @@ def _existing(client: DockerEngine, image: Image) -> Image | None:
         id=found["Id"],
         user=user,
         uid=user_id(client, found["Id"], user),
+        probe=probe_tool(client, found["Id"]),
         architecture=found.get("Architecture") or "",
         os=found.get("Os") or "",
         volumes=tuple(sorted((found.get("Config") or {}).get("Volumes") or {})),
     )
 
 
-def require_non_root(app: AppSpec, image: Image) -> None:
-    """Refuse an image that runs as root unless the config allows it (``app.allow_root``).
+def require_deployable(app: AppSpec, image: Image) -> None:
+    """Refuse an image that runs as root unless the config allows it (``app.allow_root``),
+    and one the container health check cannot run in (no ``/bin/sh``, or none of python3,
+    curl and wget: :mod:`deployer.image_probe`).
 
-    :raises UsageError: names the Dockerfile and the two ways out.
+    :raises UsageError: names the Dockerfile and the ways out.
     """
+    dockerfile = app.build.context / app.build.dockerfile
     if image.id and image.runs_as_root and not app.allow_root:
-        dockerfile = app.build.context / app.build.dockerfile
         named = image.user and image.uid == 0 and user_number(image.user.split(":")[0]) is None
         user = f"{image.user}, user ID 0 in the image's /etc/passwd" if named else image.user or "not set"
         raise UsageError(
             f"{dockerfile}: the image runs as root (USER {user}); add a non-root "
             "USER instruction (e.g. USER 10001) or, if it must run as root, set app.allow_root = true"
+        )
+    check = f"the container health check (GET {app.health.path} inside every replica, locally and on ECS)"
+    if image.probe == NO_SHELL:
+        raise UsageError(
+            f"{dockerfile}: the image has no /bin/sh (FROM scratch or distroless), which {check} runs through, "
+            "with python3, curl or wget: every replica would start, then be marked unhealthy. Add a static "
+            'BusyBox, which brings sh and wget: `COPY --from=busybox:musl /bin/busybox /bin/busybox` and `RUN ["/bin/busybox", '
+            '"--install", "-s", "/bin"]`'
+        )
+    if image.probe == NO_TOOL:
+        raise UsageError(
+            f"{dockerfile}: the image has none of python3, curl and wget on its PATH, which {check} probes with: "
+            "every replica would start, then be marked unhealthy. Install one, e.g. `RUN apt-get update && "
+            "apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*` (Debian, Ubuntu)"
         )
 
 

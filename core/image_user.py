@@ -13,9 +13,7 @@ more. A cache folder that cannot be used only means asking again.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import posixpath
 import tarfile
 from typing import Any
@@ -23,7 +21,6 @@ from typing import Any
 from deployer import docker_labels, user_cache
 from deployer.docker_engine import DockerEngine
 from deployer.models import user_number
-from deployer.user_folders import make_folder
 
 LINKS_FOLLOWED = 8
 """Symbolic links followed from ``/etc/passwd`` before giving up (a loop)."""
@@ -40,17 +37,12 @@ def user_id(client: DockerEngine, image_id: str, user: str) -> int | None:
     if number is not None:
         return number
     cached = user_cache.folder("image-uids", image_id.removeprefix("sha256:"))
-    with contextlib.suppress(OSError):
-        known = user_number(cached.read_text().strip())
-        if known is not None:
-            return known
+    known = user_number(user_cache.recall(cached) or "")
+    if known is not None:
+        return known
     found = _look_up(client, image_id, name)
     if found is not None:
-        with contextlib.suppress(OSError):  # the next run asks again
-            make_folder(cached.parent)
-            partial = cached.with_name(f".{cached.name}.{os.getpid()}")
-            partial.write_text(str(found))
-            os.replace(partial, cached)
+        user_cache.keep(cached, str(found))
     return found
 
 

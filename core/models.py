@@ -196,6 +196,10 @@ class Image:
     uid: int | None = None
     """The user ID its ``USER`` resolves to (a name through the image's ``/etc/passwd``:
     :mod:`deployer.image_user`); None when not known (a rollback's image in a registry)."""
+    probe: str | None = None
+    """What the container health check can probe with in it (``python3``, ``curl``,
+    ``wget``, or that it has none or no ``/bin/sh``: :mod:`deployer.image_probe`); None
+    when not known."""
 
     @property
     def tag(self) -> str:

@@ -17,8 +17,12 @@ class _Inspecting:
         return self.found
 
 
-def test_existing_image_carries_its_architecture_and_os(tmp_path):
+def test_existing_image_carries_its_architecture_and_os(tmp_path, monkeypatch):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    kept = tmp_path / "cache" / "deployer" / "image-probes" / ("1" * 64)
+    kept.parent.mkdir(parents=True)
+    kept.write_text("wget")  # its health-check tool, asked of the engine before
     found = {
         "Id": "sha256:" + "1" * 64,
         "Config": {"User": "10001", "Volumes": {"/tmp": {}, "/data": {}}},
@@ -27,7 +31,7 @@ def test_existing_image_carries_its_architecture_and_os(tmp_path):
     }
     image = resolve_image(AppSpec("web", BuildSpec(tmp_path)), client=_Inspecting(found))
     assert (image.id, image.architecture, image.os) == (found["Id"], "arm64", "linux")
-    assert image.volumes == ("/data", "/tmp")
+    assert image.volumes == ("/data", "/tmp") and image.probe == "wget"
 
 
 def test_an_image_not_built_yet_has_no_platform(tmp_path):

@@ -272,10 +272,12 @@ def test_a_killed_replica_makes_status_degraded_until_up_restarts_it(stack):
 
 def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack, tmp_path, monkeypatch):
     """Docker gives every container of an image with ``VOLUME`` an anonymous volume; the
-    release command's and ``run``'s one-off containers, the replicas and ``down`` remove
-    theirs with them (a foreign image declaring ``VOLUME /data`` leaked one per run)."""
+    image lookups' containers, the release command's and ``run``'s one-off containers, the
+    replicas and ``down`` remove theirs with them (a foreign image declaring ``VOLUME
+    /data`` leaked one per run)."""
     stack.use_image_with("VOLUME /data", tmp_path / "volume-app")
     stack.app_keys = {"release_command": ["true"]}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the image's health-check tool is looked up
     given: dict[str, str] = {}  # anonymous volume -> the container Docker made it for
     create = APIClient.create_container
 
@@ -290,7 +292,7 @@ def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack
     stack.up()
     assert api.run_once(stack.session(), ["true"]) == 0
     api.down(stack.session())
-    assert len(given) == 4, given  # 2 replicas, the release command, run
+    assert len(given) == 5, given  # the health-check tool's lookup, 2 replicas, the release command, run
     left = {
         name: made_for
         for name, made_for in given.items()

@@ -1,0 +1,72 @@
+"""Whether an image can run the container health check every target runs
+(:mod:`deployer.healthcheck`): Docker and ECS run it through ``/bin/sh``, and it needs
+python3, curl or wget on the image's ``PATH``. An image FROM scratch or distroless has
+no shell; a slim one may have none of the three. Its replicas would start, serve, and
+then be marked unhealthy forever (on ECS, replaced again and again).
+
+Asked of the image itself, as the health check would find them: a container of it
+(labelled, network off, the image's user and ``PATH``) runs ``/bin/sh -c 'command -v ...'``
+and is removed, once per image: the answer is kept under
+``$XDG_CACHE_HOME/deployer/image-probes/`` by image ID (an image never changes), so an
+unchanged ``up`` asks the engine nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deployer import docker_labels, user_cache
+from deployer.docker_engine import DockerEngine
+
+TOOLS = ("python3", "curl", "wget")
+"""What the health check probes with, in its order of preference."""
+NO_SHELL = "no /bin/sh"
+NO_TOOL = "no python3, curl or wget"
+ANSWER_SECONDS = 30
+"""How long the lookup's container may take to answer before the question is left open."""
+
+_SCRIPT = (
+    f'for tool in {" ".join(TOOLS)}; do command -v "$tool" >/dev/null && {{ echo "$tool"; exit 0; }}; done; exit 3'
+)
+
+
+def probe_tool(client: DockerEngine, image_id: str) -> str | None:
+    """The tool the health check will probe with in image ``image_id`` (one of
+    :data:`TOOLS`), :data:`NO_TOOL`, or :data:`NO_SHELL`; None when the engine cannot
+    tell (the image cannot start here: another CPU architecture, say)."""
+    cached = user_cache.folder("image-probes", image_id.removeprefix("sha256:"))
+    known = user_cache.recall(cached)
+    if known in (*TOOLS, NO_TOOL, NO_SHELL):
+        return known
+    found = _look_up(client, image_id)
+    if found is not None:
+        user_cache.keep(cached, found)
+    return found
+
+
+def _look_up(client: DockerEngine, image_id: str) -> str | None:
+    api: Any = client.api
+    created = api.create_container(
+        image_id,
+        entrypoint=["/bin/sh", "-c", _SCRIPT],
+        command=[],
+        network_disabled=True,
+        labels={docker_labels.ROLE: "probe-lookup"},
+    )
+    try:
+        try:
+            api.start(created["Id"])
+        except client.errors.APIError as error:  # the runtime could not run /bin/sh
+            said = str(error.explanation or error)
+            return NO_SHELL if '"/bin/sh"' in said and "no such file" in said else None
+        code: int = api.wait(created["Id"], timeout=ANSWER_SECONDS)["StatusCode"]
+        found: str = api.logs(created["Id"], stdout=True, stderr=False).decode(errors="replace").strip()
+    except client.errors.DockerException:
+        return None
+    except OSError:  # no answer within ANSWER_SECONDS
+        return None
+    finally:
+        api.remove_container(created["Id"], force=True, v=True)
+    if code == 0 and found in TOOLS:
+        return found
+    return NO_TOOL if code == 3 else None

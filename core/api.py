@@ -260,10 +260,10 @@ def _rollback_images(driver: Driver, ctx: PhaseContext) -> set[str] | None:
 
 
 def _discard_refused(session: Session, image: Image) -> None:
-    """After ``up`` refused the image it built now for running as root: untag it, keeping
-    its build steps for the fixed build, so that it takes no rollback's place among the
-    ``KEEP_IMAGES`` kept. No release ran it (a root image deployed with ``allow_root`` on
-    was not built now). Best effort: the refusal is what to report."""
+    """After ``up`` refused the image it built now (:func:`require_deployable`): untag it,
+    keeping its build steps for the fixed build, so that it takes no rollback's place among
+    the ``KEEP_IMAGES`` kept. No release ran it (an image refused now was never deployed
+    from this build). Best effort: the refusal is what to report."""
     if not image.built:
         return
     try:
@@ -271,7 +271,7 @@ def _discard_refused(session: Session, image: Image) -> None:
     except DeployerError:
         return
     for line in lines:
-        session.reporter.line(f"{line}: it runs as root")
+        session.reporter.line(f"{line}: refused")  # the error says why
 
 
 def _discard_unserved(session: Session, driver: Driver, ctx: PhaseContext, image: Image) -> None:

@@ -319,8 +319,8 @@ def require_deployable(app: AppSpec, image: Image) -> None:
         raise UsageError(
             f"{dockerfile}: the image has no /bin/sh (FROM scratch or distroless), which {check} runs through, "
             "with python3, curl or wget: every replica would start, then be marked unhealthy. Add a static "
-            'BusyBox, which brings sh and wget: `COPY --from=busybox:musl /bin/busybox /bin/busybox` and `RUN ["/bin/busybox", '
-            '"--install", "-s", "/bin"]`'
+            "BusyBox, which brings sh and wget, before the USER line: `COPY --from=busybox:musl /bin/busybox "
+            '/bin/busybox` and `RUN ["/bin/busybox", "--install", "-s", "/bin"]`'
         )
     if image.probe == NO_TOOL:
         raise UsageError(

@@ -301,7 +301,7 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
     image = resolve_image(session.project.app)
     if offline and not image.id:  # a review without the platform: say what it cannot show
         session.reporter.line(
-            f"the image {image.tag} is not built yet, so its USER, platform and volumes are checked once it is "
+            f"the image {image.tag} is not built yet, so its USER, platform, volumes and health-check tool are checked once it is "
             "(`deployer build`, or the next up)"
         )
     require_deployable(session.project.app, image)

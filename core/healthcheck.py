@@ -49,6 +49,9 @@ _PYTHON_PROBE = (
 )
 
 
+PROBE_TOOLS = ("python3", "curl", "wget")
+"""What :func:`probe_command` probes with, the first the container's ``PATH`` has (its
+branches, in this order)."""
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 

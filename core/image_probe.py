@@ -17,26 +17,23 @@ from typing import Any
 
 from deployer import docker_labels, user_cache
 from deployer.docker_engine import DockerEngine
+from deployer.healthcheck import PROBE_TOOLS
 
-TOOLS = ("python3", "curl", "wget")
-"""What the health check probes with, in its order of preference."""
 NO_SHELL = "no /bin/sh"
 NO_TOOL = "no python3, curl or wget"
 ANSWER_SECONDS = 30
 """How long the lookup's container may take to answer before the question is left open."""
 
-_SCRIPT = (
-    f'for tool in {" ".join(TOOLS)}; do command -v "$tool" >/dev/null && {{ echo "$tool"; exit 0; }}; done; exit 3'
-)
+_SCRIPT = f'for tool in {" ".join(PROBE_TOOLS)}; do command -v "$tool" >/dev/null && {{ echo "$tool"; exit 0; }}; done; exit 3'
 
 
 def probe_tool(client: DockerEngine, image_id: str) -> str | None:
     """The tool the health check will probe with in image ``image_id`` (one of
-    :data:`TOOLS`), :data:`NO_TOOL`, or :data:`NO_SHELL`; None when the engine cannot
+    :data:`~deployer.healthcheck.PROBE_TOOLS`), :data:`NO_TOOL`, or :data:`NO_SHELL`; None when the engine cannot
     tell (the image cannot start here: another CPU architecture, say)."""
     cached = user_cache.folder("image-probes", image_id.removeprefix("sha256:"))
     known = user_cache.recall(cached)
-    if known in (*TOOLS, NO_TOOL, NO_SHELL):
+    if known in (*PROBE_TOOLS, NO_TOOL, NO_SHELL):
         return known
     found = _look_up(client, image_id)
     if found is not None:
@@ -67,6 +64,6 @@ def _look_up(client: DockerEngine, image_id: str) -> str | None:
         return None
     finally:
         api.remove_container(created["Id"], force=True, v=True)
-    if code == 0 and found in TOOLS:
+    if code == 0 and found in PROBE_TOOLS:
         return found
     return NO_TOOL if code == 3 else None

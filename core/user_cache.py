@@ -1,6 +1,6 @@
 """deployer's per-user cache folder, ``$XDG_CACHE_HOME/deployer`` (default
-``~/.cache/deployer``): what can be thrown away at any time (an image's user ID, the
-lock files of image builds)."""
+``~/.cache/deployer``): what can be thrown away at any time (an image's user ID and
+health-check tool, the lock files of image builds)."""
 
 from __future__ import annotations
 

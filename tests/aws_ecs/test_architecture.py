@@ -82,7 +82,9 @@ def test_a_plan_before_the_first_build_says_the_image_is_not_checked_yet(tmp_pat
     monkeypatch.setattr(api, "resolve_image", lambda app: Image(repository="deployer/archy", content_hash="c0ffee1234"))
     result = CliRunner().invoke(cli, ["plan", "--target", "aws-ecs", "--offline", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "is not built yet, so its USER, platform and volumes are checked once it is" in result.stderr
+    assert (
+        "is not built yet, so its USER, platform, volumes and health-check tool are checked once it is" in result.stderr
+    )
 
 
 @pytest.mark.parametrize("operation", ["up", "plan"])

@@ -148,6 +148,31 @@ def website_image(docker_engine):
     return build_image(AppSpec("website", BuildSpec(WEBSITE)), report=lambda line: None, client=docker_engine)
 
 
+BUSYBOX_ONLY = Path(__file__).resolve().parent / "foreign_apps" / "busybox_site"
+"""An image FROM scratch with only Debian's static busybox (sh, wget, grep): no python3,
+no curl, no GNU tools."""
+
+
+@pytest.fixture(scope="session")
+def busybox_only_image(docker_client):
+    """The :data:`BUSYBOX_ONLY` image, built at most once per session (cached steps)."""
+    image, _ = docker_client.images.build(path=str(BUSYBOX_ONLY), tag="deployer-test/busybox-only", rm=True)
+    return image
+
+
+def name_proxy(monkeypatch: pytest.MonkeyPatch, url: str, *variables: str) -> None:
+    """Set the shell's proxy ``variables`` (``http_proxy`` when none is given) to ``url``,
+    with no ``no_proxy``, as on an office machine."""
+    for variable in variables or ("http_proxy",):
+        monkeypatch.setenv(variable, url)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+
+
+REFUSING_PROXY = "http://127.0.0.1:9"
+"""A proxy address that refuses connections (port 9, discard, is not served here)."""
+
+
 @pytest.fixture(scope="module")
 def website_url(docker_client, website_image) -> Iterator[str]:
     """The website image running on a loopback port, for one module: its health path

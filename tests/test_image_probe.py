@@ -5,8 +5,6 @@ asked of the image once and kept by image ID."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from deployer import api, docker_labels, image_probe
@@ -66,12 +64,10 @@ def test_an_image_the_health_check_cannot_run_in_is_refused_before_anything_is_c
             docker_client.api.remove_image(found["Id"], force=True)
 
 
-BUSYBOX_ONLY = Path(__file__).resolve().parent / "foreign_apps" / "busybox_site"
-
-
-def test_the_tool_found_is_the_one_the_health_check_probes_with(docker_engine, docker_client, tmp_path, monkeypatch):
+def test_the_tool_found_is_the_one_the_health_check_probes_with(
+    docker_engine, busybox_only_image, tmp_path, monkeypatch
+):
     """python3 first; an image FROM scratch with only a static BusyBox probes with its wget."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    busybox, _ = docker_client.images.build(path=str(BUSYBOX_ONLY), tag="deployer-test/busybox-only", rm=True)
     assert image_probe.probe_tool(docker_engine, docker_engine.image("python:3.12-slim")["Id"]) == "python3"
-    assert image_probe.probe_tool(docker_engine, busybox.id) == "wget"
+    assert image_probe.probe_tool(docker_engine, busybox_only_image.id) == "wget"

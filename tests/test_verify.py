@@ -19,6 +19,7 @@ from deployer.config import load_project, parse_project
 from deployer.errors import ConfigError, VerifyFailed
 from deployer.models import Check, StatusRange
 from deployer.verify import Report, is_loopback, require_passed, run_checks, wait_until_passing
+from tests.conftest import REFUSING_PROXY, name_proxy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -124,9 +125,7 @@ def test_a_loopback_url_is_asked_directly_whatever_proxy_the_shell_names(site, m
     """A proxy cannot reach this machine's loopback, where the local target serves: as
     Go's net/http does, loopback hosts never go through ``http_proxy``."""
     base, _ = site
-    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # port 9 refuses
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+    name_proxy(monkeypatch, REFUSING_PROXY)
     report = run_checks(base.replace("127.0.0.1", host), [Check("/status")], timeout=5)
     assert report.passed, report
 
@@ -136,9 +135,7 @@ def test_any_other_url_goes_through_the_proxy_the_shell_names(site, monkeypatch)
     network), the checks take it."""
     proxy, routes = site
     routes["http://deployer-test.invalid/status"] = (200, {}, b"through the proxy", 0.0)
-    monkeypatch.setenv("http_proxy", proxy)
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+    name_proxy(monkeypatch, proxy)
     report = run_checks("http://deployer-test.invalid", [Check("/status", contains="through the proxy")], timeout=5)
     assert report.passed, report
 

@@ -19,7 +19,7 @@ import pytest
 
 from deployer.healthcheck import probe_command
 from deployer.plugins.local_docker.engine import tar
-from tests.conftest import TEST_LABEL
+from tests.conftest import REFUSING_PROXY, TEST_LABEL
 
 PATHS = ["/healthz", "/health?check=db&verbose=1", "/it's;$(false)"]
 
@@ -69,8 +69,8 @@ def test_healthy_means_2xx_on_exactly_the_health_path(server, tmp_path, probe, p
         assert server.seen[:1] == [path], (probe, server.seen)
 
 
-PROXIES = dict.fromkeys(("http_proxy", "all_proxy", "ALL_PROXY", "HTTPS_PROXY"), "http://127.0.0.1:9")
-"""An app's outbound proxy settings (port 9 refuses): curl and wget would send the probe there."""
+PROXIES = dict.fromkeys(("http_proxy", "all_proxy", "ALL_PROXY", "HTTPS_PROXY"), REFUSING_PROXY)
+"""An app's outbound proxy settings: curl and wget would send the probe there."""
 
 
 @pytest.mark.parametrize("probe", ["python3", "curl", "wget"])
@@ -146,9 +146,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 http.server.ThreadingHTTPServer(("127.0.0.1", 9000), Handler).serve_forever()
 """
-BUSYBOX_ONLY = Path(__file__).resolve().parents[1] / "foreign_apps" / "busybox_site"
-"""An image FROM scratch with only Debian's static busybox (sh, wget, grep): no python3,
-no curl, no GNU tools."""
 
 
 @pytest.fixture(scope="module")
@@ -170,10 +167,9 @@ def status_server(docker_client):
 
 
 @pytest.fixture(scope="module")
-def busybox_only(docker_client, status_server):
-    image, _ = docker_client.images.build(path=str(BUSYBOX_ONLY), tag="deployer-test/busybox-only", rm=True)
+def busybox_only(docker_client, status_server, busybox_only_image):
     container = docker_client.containers.run(
-        image.id,
+        busybox_only_image.id,
         ["sleep", "600"],
         detach=True,
         labels={TEST_LABEL: "1"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from deployer.testing.load import LoadLoop
+from tests.conftest import REFUSING_PROXY, name_proxy
 
 
 @pytest.mark.parametrize("url", ["http://example.com/", "http://10.0.0.1:8080/", "http://localhost.example.com/"])
@@ -16,9 +17,7 @@ def test_a_url_off_this_machine_is_refused(url):
 
 def test_the_load_reaches_a_loopback_app_whatever_proxy_the_shell_names(site, monkeypatch):
     base, _ = site
-    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # port 9 refuses
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+    name_proxy(monkeypatch, REFUSING_PROXY)
     with LoadLoop(f"{base}/status", threads=1, max_requests=5) as load:
         pass
     assert load.failures == {} and load.bodies == {'{"state": "ok"}': 5}, (load.failures, load.bodies)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from deployer import api, cli, docker_labels
 from deployer.errors import DeployFailed, UsageError
 from deployer.plugins.local_docker import engine, ingress
+from tests.conftest import REFUSING_PROXY, name_proxy
 
 pytestmark = pytest.mark.docker
 
@@ -80,10 +81,7 @@ def test_second_up_touches_nothing(deployed):
 def test_up_and_verify_ask_the_endpoint_directly_whatever_proxy_the_shell_names(deployed, monkeypatch):
     """An office shell's proxy variables (with no ``no_proxy``) must not send ``up``'s wait
     for the endpoint, nor ``verify``, to a proxy, which cannot reach this machine's loopback."""
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
-        monkeypatch.setenv(name, "http://127.0.0.1:9")  # port 9 refuses
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+    name_proxy(monkeypatch, REFUSING_PROXY, "http_proxy", "HTTP_PROXY", "all_proxy")
     api.up(deployed.session())
     verify = ["verify", "--target", "local", "--stack", deployed.stack, "--config", str(deployed.config)]
     result = CliRunner().invoke(cli.app, verify)

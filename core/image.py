@@ -148,7 +148,7 @@ def resolve_image(app: AppSpec, *, client: DockerEngine | None = None) -> Image:
             client = docker_engine.connect()
         except EnvironmentProblem:
             return image
-    return _existing(client, image) or image
+    return _existing(client, image, app.env.get("PATH")) or image
 
 
 def build_image(
@@ -171,18 +171,18 @@ def build_image(
     """
     client = client or docker_engine.connect()
     image = Image(repository(app), content_hash(app.build))
-    existing = _existing(client, image)
+    existing = _existing(client, image, app.env.get("PATH"))
     if existing:
         report(f"image {image.tag} is up to date ({existing.id[:19]})")
         return existing
     with _building(image.tag, report):
-        existing = _existing(client, image)  # another process built it while this one waited
+        existing = _existing(client, image, app.env.get("PATH"))  # another process built it while this one waited
         if existing:
             report(f"image {image.tag} is up to date ({existing.id[:19]}): built meanwhile")
             return existing
         report(f"building {image.tag} from {app.build.context}")
         _build(client, app, image, report, project)
-        found = _existing(client, image)
+        found = _existing(client, image, app.env.get("PATH"))
     if found is None:
         raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
     return evolve(found, built=True)
@@ -280,8 +280,9 @@ def _untag(
     return lines
 
 
-def _existing(client: DockerEngine, image: Image) -> Image | None:
-    """``image`` with its ID, USER, platform, volumes and health-check tool when an image
+def _existing(client: DockerEngine, image: Image, path: str | None) -> Image | None:
+    """``image`` with its ID, USER, platform, volumes and health-check tool (found on
+    ``path``, the ``PATH`` the app's env sets, else on the image's own) when an image
     with its tag exists, else None."""
     found = client.image(image.tag)
     if found is None:
@@ -292,7 +293,7 @@ def _existing(client: DockerEngine, image: Image) -> Image | None:
         id=found["Id"],
         user=user,
         uid=user_id(client, found["Id"], user),
-        probe=probe_tool(client, found["Id"]),
+        probe=probe_tool(client, found["Id"], path),
         architecture=found.get("Architecture") or "",
         os=found.get("Os") or "",
         volumes=tuple(sorted((found.get("Config") or {}).get("Volumes") or {})),
@@ -323,10 +324,12 @@ def require_deployable(app: AppSpec, image: Image) -> None:
             '/bin/busybox` and `RUN ["/bin/busybox", "--install", "-s", "/bin"]`'
         )
     if image.probe == NO_TOOL:
+        on = f"the PATH [app.env] gives its replicas ({app.env['PATH']})" if "PATH" in app.env else "its PATH"
+        advice = " or add the folder of one to [app.env] PATH" if "PATH" in app.env else ""
         raise UsageError(
-            f"{dockerfile}: the image has none of python3, curl and wget on its PATH, which {check} probes with: "
+            f"{dockerfile}: the image has none of python3, curl and wget on {on}, which {check} probes with: "
             "every replica would start, then be marked unhealthy. Install one, e.g. `RUN apt-get update && "
-            "apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*` (Debian, Ubuntu)"
+            "apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*` (Debian, Ubuntu)" + advice
         )
 
 

@@ -5,14 +5,16 @@ no shell; a slim one may have none of the three. Its replicas would start, serve
 then be marked unhealthy forever (on ECS, replaced again and again).
 
 Asked of the image itself, as the health check would find them: a container of it
-(labelled, network off, the image's user and ``PATH``) runs ``/bin/sh -c 'command -v ...'``
-and is removed, once per image: the answer is kept under
+(labelled, network off, the image's user, and the ``PATH`` its replicas get: the app's
+``[app.env] PATH`` when it sets one, else the image's) runs ``/bin/sh -c 'command -v ...'``
+and is removed, once per image and ``PATH``: the answer is kept under
 ``$XDG_CACHE_HOME/deployer/image-probes/`` by image ID (an image never changes), so an
 unchanged ``up`` asks the engine nothing more.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from deployer import docker_labels, user_cache
@@ -27,26 +29,31 @@ ANSWER_SECONDS = 30
 _SCRIPT = f'for tool in {" ".join(PROBE_TOOLS)}; do command -v "$tool" >/dev/null && {{ echo "$tool"; exit 0; }}; done; exit 3'
 
 
-def probe_tool(client: DockerEngine, image_id: str) -> str | None:
+def probe_tool(client: DockerEngine, image_id: str, path: str | None = None) -> str | None:
     """The tool the health check will probe with in image ``image_id`` (one of
     :data:`~deployer.healthcheck.PROBE_TOOLS`), :data:`NO_TOOL`, or :data:`NO_SHELL`; None when the engine cannot
-    tell (the image cannot start here: another CPU architecture, say)."""
-    cached = user_cache.folder("image-probes", image_id.removeprefix("sha256:"))
+    tell (the image cannot start here: another CPU architecture, say). ``path`` is the
+    ``PATH`` the app's env sets over the image's (None: the image's own)."""
+    key = image_id.removeprefix("sha256:")
+    if path is not None:
+        key += "-path-" + hashlib.sha256(path.encode()).hexdigest()[:16]
+    cached = user_cache.folder("image-probes", key)
     known = user_cache.recall(cached)
     if known in (*PROBE_TOOLS, NO_TOOL, NO_SHELL):
         return known
-    found = _look_up(client, image_id)
+    found = _look_up(client, image_id, path)
     if found is not None:
         user_cache.keep(cached, found)
     return found
 
 
-def _look_up(client: DockerEngine, image_id: str) -> str | None:
+def _look_up(client: DockerEngine, image_id: str, path: str | None) -> str | None:
     api: Any = client.api
     created = api.create_container(
         image_id,
         entrypoint=["/bin/sh", "-c", _SCRIPT],
         command=[],
+        environment=None if path is None else {"PATH": path},
         network_disabled=True,
         labels={docker_labels.ROLE: "probe-lookup"},
     )

@@ -493,7 +493,7 @@ def test_two_builds_of_one_tag_at_once_build_it_once(tmp_path, monkeypatch):
     (context / "Dockerfile").write_text("FROM scratch\n")
     built: list[str] = []
 
-    def existing(client, image):
+    def existing(client, image, path):
         return Image(image.repository, image.content_hash, "sha256:" + "a" * 64, user="1") if built else None
 
     def build(client, app, image, report, project):

@@ -1,15 +1,18 @@
 """Images the container health check cannot run in (``deployer.image_probe``): one with no
 ``/bin/sh`` (FROM scratch), one with a shell but none of python3, curl and wget. Each is
 refused, exit 2, before anything is created, by ``up`` and by ``plan``; the answer is
-asked of the image once and kept by image ID."""
+asked of the image once and kept by image ID. The tools are looked for on the ``PATH``
+the replicas get: ``[app.env] PATH`` when the app sets one."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
 from deployer import api, docker_labels, image_probe
 from deployer.errors import UsageError
-from deployer.testing import write_project
+from deployer.testing import free_port, write_project
 
 pytestmark = pytest.mark.docker
 
@@ -22,6 +25,20 @@ LACKING = {
         image_probe.NO_TOOL,
     ),
 }
+
+
+def _remove_made(docker_client, name: str) -> None:
+    """Remove what a run of app ``name`` made (a failing run too): containers, networks,
+    volumes and images labelled with it."""
+    labelled = {"label": f"{docker_labels.APP}={name}"}
+    for container in docker_client.api.containers(all=True, filters=labelled):
+        docker_client.api.remove_container(container["Id"], force=True, v=True)
+    for network in docker_client.api.networks(filters=labelled):
+        docker_client.api.remove_network(network["Id"])
+    for volume in docker_client.api.volumes(filters=labelled).get("Volumes") or ():
+        docker_client.api.remove_volume(volume["Name"])
+    for found in docker_client.api.images(filters=labelled):
+        docker_client.api.remove_image(found["Id"], force=True)
 
 
 @pytest.mark.parametrize("lacking", sorted(LACKING))
@@ -53,15 +70,60 @@ def test_an_image_the_health_check_cannot_run_in_is_refused_before_anything_is_c
             api.plan(session)
         lookups = {"label": f"{docker_labels.ROLE}=probe-lookup"}
         assert [c for c in docker_client.api.containers(all=True, filters=lookups) if c["ImageID"] == image.id] == []
-    finally:  # what a failing run may have made too
-        for container in docker_client.api.containers(all=True, filters=labelled):
-            docker_client.api.remove_container(container["Id"], force=True, v=True)
-        for network in docker_client.api.networks(filters=labelled):
-            docker_client.api.remove_network(network["Id"])
-        for volume in docker_client.api.volumes(filters=labelled).get("Volumes") or ():
-            docker_client.api.remove_volume(volume["Name"])
-        for found in docker_client.api.images(filters=labelled):
-            docker_client.api.remove_image(found["Id"], force=True)
+    finally:
+        _remove_made(docker_client, name)
+
+
+def test_a_path_in_the_apps_env_that_hides_every_tool_is_refused(tmp_path, docker_client, monkeypatch):
+    """The image has python3 on its own PATH, the app's env replaces that PATH with one
+    without it: the health check, run with the replica's env, would find nothing."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    name = "test-probe-env-path"
+    # the app itself starts python3 by its full path (the official image and the offline
+    # stand-in keep it in different folders; test and exec are shell built-ins)
+    start = "for p in /usr/local/bin/python3 /usr/bin/python3; do [ -x $p ] && exec $p /srv/app.py; done"
+    app = {"name": name, "env": {"PATH": "/nowhere"}, "command": ["/bin/sh", "-c", start]}
+    config = write_project(tmp_path / "project", app=app, targets={"local": {"host_port": free_port()}})
+    try:
+        with pytest.raises(UsageError, match=r"on the PATH \[app.env\] gives its replicas \(/nowhere\)") as caught:
+            api.up(api.open_session(config=config, stack="probecheck"))
+        assert caught.value.exit_code == 2 and "add the folder of one to [app.env] PATH" in str(caught.value)
+        assert docker_client.api.containers(all=True, filters={"label": f"{docker_labels.APP}={name}"}) == []
+    finally:
+        _remove_made(docker_client, name)
+
+
+def test_a_tool_only_the_apps_env_path_reaches_deploys_and_its_health_check_passes(
+    tmp_path, docker_engine, docker_client, monkeypatch
+):
+    """The image's own PATH (``ENV PATH=/nonexistent``) has none of the three; the app's env adds
+    python3's folder: not refused, and Docker's health check, run with the replica's env,
+    passes."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    name = "test-probe-env-path-adds"
+    app = {"name": name, "replicas": 1, "env": {"PATH": "/usr/local/bin:/usr/bin:/bin"}}
+    config = write_project(tmp_path / "project", app=app, targets={"local": {"host_port": free_port()}})
+    dockerfile = tmp_path / "project" / "app" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER 10001", "ENV PATH=/nonexistent\nUSER 10001"))
+    session = api.open_session(config=config, stack="probecheck")
+    try:
+        assert image_probe.probe_tool(docker_engine, api.build(session.project).id) == image_probe.NO_TOOL
+        api.up(session)
+        replicas = docker_client.api.containers(
+            filters={"label": [f"{docker_labels.APP}={name}", f"{docker_labels.ROLE}=replica"]}
+        )
+        assert len(replicas) == 1
+        deadline = time.monotonic() + 30
+        while (health := docker_client.api.inspect_container(replicas[0]["Id"])["State"]["Health"])[
+            "Status"
+        ] != "healthy":
+            assert time.monotonic() < deadline and health["Status"] == "starting", health
+            time.sleep(0.5)
+        api.down(session)
+    finally:
+        _remove_made(docker_client, name)
 
 
 def test_the_tool_found_is_the_one_the_health_check_probes_with(

@@ -293,7 +293,7 @@ def _existing(client: DockerEngine, image: Image, path: str | None) -> Image | N
         id=found["Id"],
         user=user,
         uid=user_id(client, found["Id"], user),
-        probe=probe_tool(client, found["Id"], path),
+        probe=probe_tool(client, found, path),
         architecture=found.get("Architecture") or "",
         os=found.get("Os") or "",
         volumes=tuple(sorted((found.get("Config") or {}).get("Volumes") or {})),

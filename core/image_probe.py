@@ -7,14 +7,17 @@ then be marked unhealthy forever (on ECS, replaced again and again).
 Asked of the image itself, as the health check would find them: a container of it
 (labelled, network off, the image's user, and the ``PATH`` its replicas get: the app's
 ``[app.env] PATH`` when it sets one, else the image's) runs ``/bin/sh -c 'command -v ...'``
-and is removed, once per image and ``PATH``: the answer is kept under
-``$XDG_CACHE_HOME/deployer/image-probes/`` by image ID (an image never changes), so an
-unchanged ``up`` asks the engine nothing more.
+and is removed. The answer depends on nothing else, so it is kept under
+``$XDG_CACHE_HOME/deployer/image-probes/`` by :func:`answer_key`: the image's layers (its
+file system), its user and that ``PATH``. An unchanged ``up`` asks the engine nothing
+more, and images that differ only in labels or ``CMD`` (each project labels its own
+build of an app) share one answer.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from deployer import docker_labels, user_cache
@@ -29,22 +32,32 @@ ANSWER_SECONDS = 30
 _SCRIPT = f'for tool in {" ".join(PROBE_TOOLS)}; do command -v "$tool" >/dev/null && {{ echo "$tool"; exit 0; }}; done; exit 3'
 
 
-def probe_tool(client: DockerEngine, image_id: str, path: str | None = None) -> str | None:
-    """The tool the health check will probe with in image ``image_id`` (one of
-    :data:`~deployer.healthcheck.PROBE_TOOLS`), :data:`NO_TOOL`, or :data:`NO_SHELL`; None when the engine cannot
-    tell (the image cannot start here: another CPU architecture, say). ``path`` is the
-    ``PATH`` the app's env sets over the image's (None: the image's own)."""
-    key = image_id.removeprefix("sha256:")
-    if path is not None:
-        key += "-path-" + hashlib.sha256(path.encode()).hexdigest()[:16]
-    cached = user_cache.folder("image-probes", key)
+def probe_tool(client: DockerEngine, image: Mapping[str, Any], path: str | None = None) -> str | None:
+    """The tool the health check will probe with in ``image`` (the engine's inspect
+    record of it: :meth:`DockerEngine.image`): one of :data:`~deployer.healthcheck.PROBE_TOOLS`,
+    :data:`NO_TOOL`, or :data:`NO_SHELL`; None when the engine cannot tell (the image
+    cannot start here: another CPU architecture, say). ``path`` is the ``PATH`` the app's
+    env sets over the image's (None: the image's own)."""
+    cached = user_cache.folder("image-probes", answer_key(image, path))
     known = user_cache.recall(cached)
     if known in (*PROBE_TOOLS, NO_TOOL, NO_SHELL):
         return known
-    found = _look_up(client, image_id, path)
+    found = _look_up(client, image["Id"], path)
     if found is not None:
         user_cache.keep(cached, found)
     return found
+
+
+def answer_key(image: Mapping[str, Any], path: str | None) -> str:
+    """What the answer for ``image`` (an inspect record) and ``path`` depends on, as one
+    hash: the image's layers, its ``USER`` and the ``PATH`` the probe runs with."""
+    config = image.get("Config") or {}
+    if path is None:
+        path = next((e.partition("=")[2] for e in config.get("Env") or () if e.startswith("PATH=")), "")
+    rootfs = image.get("RootFS") or {}
+    layers = rootfs["Layers"] if rootfs.get("Layers") is not None else [image["Id"]]  # unsaid: the image itself
+    text = "\n".join([*layers, f"USER={config.get('User') or ''}", f"PATH={path}"])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _look_up(client: DockerEngine, image_id: str, path: str | None) -> str | None:

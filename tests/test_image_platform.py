@@ -3,6 +3,7 @@ so a target can run the image on the CPU it was built for."""
 
 from __future__ import annotations
 
+from deployer import image_probe
 from deployer.image import resolve_image
 from deployer.models import AppSpec, BuildSpec
 
@@ -20,15 +21,15 @@ class _Inspecting:
 def test_existing_image_carries_its_architecture_and_os(tmp_path, monkeypatch):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    kept = tmp_path / "cache" / "deployer" / "image-probes" / ("1" * 64)
-    kept.parent.mkdir(parents=True)
-    kept.write_text("wget")  # its health-check tool, asked of the engine before
     found = {
         "Id": "sha256:" + "1" * 64,
         "Config": {"User": "10001", "Volumes": {"/tmp": {}, "/data": {}}},
         "Architecture": "arm64",
         "Os": "linux",
     }
+    kept = tmp_path / "cache" / "deployer" / "image-probes" / image_probe.answer_key(found, None)
+    kept.parent.mkdir(parents=True)
+    kept.write_text("wget")  # its health-check tool, asked of the engine before
     image = resolve_image(AppSpec("web", BuildSpec(tmp_path)), client=_Inspecting(found))
     assert (image.id, image.architecture, image.os) == (found["Id"], "arm64", "linux")
     assert image.volumes == ("/data", "/tmp") and image.probe == "wget"

@@ -43,7 +43,7 @@ def _remove_made(docker_client, name: str) -> None:
 
 @pytest.mark.parametrize("lacking", sorted(LACKING))
 def test_an_image_the_health_check_cannot_run_in_is_refused_before_anything_is_created(
-    tmp_path, docker_client, monkeypatch, lacking
+    tmp_path, docker_engine, docker_client, monkeypatch, lacking
 ):
     dockerfile, answer = LACKING[lacking]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -64,8 +64,14 @@ def test_an_image_the_health_check_cannot_run_in_is_refused_before_anything_is_c
 
         image = api.build(session.project)  # built again, from its cached steps: plan refuses it too
         assert image.probe == answer
-        kept = tmp_path / "cache" / "deployer" / "image-probes" / image.id.removeprefix("sha256:")
-        assert kept.read_text() == answer, "asked once, kept by image ID"
+        kept = (
+            tmp_path
+            / "cache"
+            / "deployer"
+            / "image-probes"
+            / image_probe.answer_key(docker_engine.image(image.id), None)
+        )
+        assert kept.read_text() == answer, "asked once, kept by the image's layers, user and PATH"
         with pytest.raises(UsageError, match=said):
             api.plan(session)
         lookups = {"label": f"{docker_labels.ROLE}=probe-lookup"}
@@ -109,17 +115,16 @@ def test_a_tool_only_the_apps_env_path_reaches_deploys_and_its_health_check_pass
     dockerfile.write_text(dockerfile.read_text().replace("USER 10001", "ENV PATH=/nonexistent\nUSER 10001"))
     session = api.open_session(config=config, stack="probecheck")
     try:
-        assert image_probe.probe_tool(docker_engine, api.build(session.project).id) == image_probe.NO_TOOL
+        image = docker_engine.image(api.build(session.project).id)
+        assert image_probe.probe_tool(docker_engine, image) == image_probe.NO_TOOL, "not on the image's own PATH"
         api.up(session)
         replicas = docker_client.api.containers(
             filters={"label": [f"{docker_labels.APP}={name}", f"{docker_labels.ROLE}=replica"]}
         )
         assert len(replicas) == 1
-        deadline = time.monotonic() + 30
-        while (health := docker_client.api.inspect_container(replicas[0]["Id"])["State"]["Health"])[
-            "Status"
-        ] != "healthy":
-            assert time.monotonic() < deadline and health["Status"] == "starting", health
+        replica, deadline = replicas[0]["Id"], time.monotonic() + 30
+        while (status := docker_client.api.inspect_container(replica)["State"]["Health"]["Status"]) != "healthy":
+            assert time.monotonic() < deadline and status == "starting", status
             time.sleep(0.5)
         api.down(session)
     finally:
@@ -131,5 +136,36 @@ def test_the_tool_found_is_the_one_the_health_check_probes_with(
 ):
     """python3 first; an image FROM scratch with only a static BusyBox probes with its wget."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert image_probe.probe_tool(docker_engine, docker_engine.image("python:3.12-slim")["Id"]) == "python3"
-    assert image_probe.probe_tool(docker_engine, busybox_only_image.id) == "wget"
+    assert image_probe.probe_tool(docker_engine, docker_engine.image("python:3.12-slim")) == "python3"
+    assert image_probe.probe_tool(docker_engine, docker_engine.image(busybox_only_image.id)) == "wget"
+
+
+def test_one_answer_serves_every_image_with_the_same_layers_user_and_path(tmp_path, docker_engine, monkeypatch):
+    """Two apps built from one folder are two images (each labelled with its app's name),
+    with the same file system: the image is asked once. Another PATH (the app's env) or
+    another USER is another question."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    asked: list[str] = []
+    look_up = image_probe._look_up
+
+    def counted(client, image_id, path):
+        asked.append(image_id)
+        return look_up(client, image_id, path)
+
+    monkeypatch.setattr(image_probe, "_look_up", counted)
+    apps = {"a": {}, "b": {}, "a-path": {"env": {"PATH": "/usr/bin:/bin"}}, "d-user": {}}
+    images = []
+    for folder, app in apps.items():
+        name = "test-probe-shared-" + folder.split("-")[0]
+        config = write_project(tmp_path / folder, app={"name": name, **app})
+        if folder == "d-user":
+            dockerfile = tmp_path / folder / "app" / "Dockerfile"
+            dockerfile.write_text(dockerfile.read_text().replace("USER 10001", "USER 10002"))
+        images.append(api.build(api.open_session(config=config, stack="probecheck").project))
+    try:
+        assert len({image.id for image in images}) == 3, "a's, b's and d's (a-path is a's image)"
+        assert {image.probe for image in images} == {"python3"}
+        assert len(asked) == 3, "b's image shares a's answer; a's with another PATH and d's USER are asked"
+    finally:
+        for image_id in {image.id for image in images}:
+            docker_engine.api.remove_image(image_id, force=True)

@@ -288,11 +288,13 @@ def _existing(client: DockerEngine, image: Image, path: str | None) -> Image | N
     if found is None:
         return None
     user = (found.get("Config") or {}).get("User") or ""
+    uid = user_id(client, found["Id"], user)
     return evolve(
         image,
         id=found["Id"],
         user=user,
-        uid=user_id(client, found["Id"], user),
+        uid=uid,
+        user_missing=uid is None,
         probe=probe_tool(client, found, path),
         architecture=found.get("Architecture") or "",
         os=found.get("Os") or "",
@@ -302,18 +304,26 @@ def _existing(client: DockerEngine, image: Image, path: str | None) -> Image | N
 
 def require_deployable(app: AppSpec, image: Image) -> None:
     """Refuse an image that runs as root unless the config allows it (``app.allow_root``),
-    and one the container health check cannot run in (no ``/bin/sh``, or none of python3,
+    one whose ``USER`` name its ``/etc/passwd`` lacks (no container of it can start), and
+    one the container health check cannot run in (no ``/bin/sh``, or none of python3,
     curl and wget: :mod:`deployer.image_probe`).
 
     :raises UsageError: names the Dockerfile and the ways out.
     """
     dockerfile = app.build.context / app.build.dockerfile
+    name = image.user.split(":")[0]
     if image.id and image.runs_as_root and not app.allow_root:
-        named = image.user and image.uid == 0 and user_number(image.user.split(":")[0]) is None
+        named = image.user and image.uid == 0 and user_number(name) is None
         user = f"{image.user}, user ID 0 in the image's /etc/passwd" if named else image.user or "not set"
         raise UsageError(
             f"{dockerfile}: the image runs as root (USER {user}); add a non-root "
             "USER instruction (e.g. USER 10001) or, if it must run as root, set app.allow_root = true"
+        )
+    if image.user_missing:
+        raise UsageError(
+            f"{dockerfile}: USER {name} is not in the image's /etc/passwd, so no container of it can start; "
+            f"create the user before the USER line (e.g. `RUN useradd --uid 10001 {name}`) or give USER a "
+            "number (USER 10001)"
         )
     check = f"the container health check (GET {app.health.path} inside every replica, locally and on ECS)"
     if image.probe == NO_SHELL:
@@ -323,13 +333,18 @@ def require_deployable(app: AppSpec, image: Image) -> None:
             "BusyBox, which brings sh and wget, before the USER line: `COPY --from=busybox:musl /bin/busybox "
             '/bin/busybox` and `RUN ["/bin/busybox", "--install", "-s", "/bin"]`'
         )
-    if image.probe == NO_TOOL:
-        on = f"the PATH [app.env] gives its replicas ({app.env['PATH']})" if "PATH" in app.env else "its PATH"
-        advice = " or add the folder of one to [app.env] PATH" if "PATH" in app.env else ""
+    if image.probe == NO_TOOL and "PATH" in app.env:
         raise UsageError(
-            f"{dockerfile}: the image has none of python3, curl and wget on {on}, which {check} probes with: "
+            f"[app.env] PATH = {app.env['PATH']!r} leads to none of python3, curl and wget in the image "
+            f"(built from {dockerfile}), which {check} probes with: every replica would start, then be marked "
+            "unhealthy. Add the folder of one to it (python3 is often in /usr/local/bin or /usr/bin), or leave "
+            "PATH out of [app.env] to keep the image's"
+        )
+    if image.probe == NO_TOOL:
+        raise UsageError(
+            f"{dockerfile}: the image has none of python3, curl and wget on its PATH, which {check} probes with: "
             "every replica would start, then be marked unhealthy. Install one, e.g. `RUN apt-get update && "
-            "apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*` (Debian, Ubuntu)" + advice
+            "apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*` (Debian, Ubuntu)"
         )
 
 

@@ -200,6 +200,9 @@ class Image:
     """What the container health check can probe with in it (``python3``, ``curl``,
     ``wget``, or that it has none or no ``/bin/sh``: :mod:`deployer.image_probe`); None
     when not known."""
+    user_missing: bool = False
+    """True when its ``USER`` is a name its ``/etc/passwd`` lacks
+    (:mod:`deployer.image_user`): no container of it can start."""
 
     @property
     def tag(self) -> str:

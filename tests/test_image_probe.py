@@ -80,6 +80,35 @@ def test_an_image_the_health_check_cannot_run_in_is_refused_before_anything_is_c
         _remove_made(docker_client, name)
 
 
+def test_a_user_name_the_images_passwd_lacks_is_refused_before_anything_is_created(
+    tmp_path, docker_client, monkeypatch
+):
+    """From a trial: ``USER ghost`` with no such user made the runtime refuse every
+    replica after the network, the load balancer and its volumes were created (exit 1,
+    then DEGRADED). The name is looked up in the image's /etc/passwd already."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    name = "test-probe-ghost-user"
+    config = write_project(tmp_path / "project", app={"name": name}, targets={"local": {"host_port": free_port()}})
+    dockerfile = tmp_path / "project" / "app" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER 10001", "USER ghost"))
+    labelled = {"label": f"{docker_labels.APP}={name}"}
+    said = r"USER ghost is not in the image's /etc/passwd, so no container of it can start"
+    try:
+        session = api.open_session(config=config, stack="probecheck")
+        with pytest.raises(UsageError, match=said) as caught:
+            api.up(session)
+        assert caught.value.exit_code == 2 and str(dockerfile) in str(caught.value)
+        assert docker_client.api.containers(all=True, filters=labelled) == []
+        assert docker_client.api.networks(filters=labelled) == []
+        assert docker_client.api.volumes(filters=labelled).get("Volumes") in (None, [])
+        api.build(session.project)
+        with pytest.raises(UsageError, match=said):
+            api.plan(session)
+    finally:
+        _remove_made(docker_client, name)
+
+
 def test_a_path_in_the_apps_env_that_hides_every_tool_is_refused(tmp_path, docker_client, monkeypatch):
     """The image has python3 on its own PATH, the app's env replaces that PATH with one
     without it: the health check, run with the replica's env, would find nothing."""
@@ -92,9 +121,10 @@ def test_a_path_in_the_apps_env_that_hides_every_tool_is_refused(tmp_path, docke
     app = {"name": name, "env": {"PATH": "/nowhere"}, "command": ["/bin/sh", "-c", start]}
     config = write_project(tmp_path / "project", app=app, targets={"local": {"host_port": free_port()}})
     try:
-        with pytest.raises(UsageError, match=r"on the PATH \[app.env\] gives its replicas \(/nowhere\)") as caught:
+        said = r"^\[app.env\] PATH = '/nowhere' leads to none of python3, curl and wget in the image"
+        with pytest.raises(UsageError, match=said) as caught:
             api.up(api.open_session(config=config, stack="probecheck"))
-        assert caught.value.exit_code == 2 and "add the folder of one to [app.env] PATH" in str(caught.value)
+        assert caught.value.exit_code == 2 and "Add the folder of one to it" in str(caught.value)
         assert docker_client.api.containers(all=True, filters={"label": f"{docker_labels.APP}={name}"}) == []
     finally:
         _remove_made(docker_client, name)

@@ -293,6 +293,20 @@ class PhaseContext:
         """:func:`command_line` for this context's target and stack."""
         return command_line(verb, target=self.target.name, stack=self.stack)
 
+    def hide_secrets(self, text: str) -> str:
+        """``text`` (the app's own output, which deployer shows in a report or an error)
+        with each secret value of at least :data:`SECRET_SHOWN_MIN` characters replaced
+        by ``***``: the app may print them, deployer never does."""
+        for value in sorted(self.secrets.values(), key=len, reverse=True):
+            if len(value) >= SECRET_SHOWN_MIN:
+                text = text.replace(value, "***")
+        return text
+
+
+SECRET_SHOWN_MIN = 4
+"""Shorter secret values are not hidden in the app's output: replacing every ``a`` or
+``12`` would garble it, and a value that short guards nothing."""
+
 
 @frozen
 class NetworkResult:

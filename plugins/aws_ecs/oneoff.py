@@ -238,14 +238,17 @@ def release(
     *,
     report: Callable[[str], None],
     timeout: float,
+    hide: Callable[[str], str] = str,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """Run the release task definition once (its own command); each line is reported as it
-    arrives. A non-zero exit is :class:`DeployFailed` carrying the last lines."""
+    arrives, through ``hide`` (:meth:`~deployer.models.PhaseContext.hide_secrets`). A non-zero exit is
+    :class:`DeployFailed` carrying the last lines."""
     lines: list[str] = []
 
     def output(line: str) -> None:
+        line = hide(line)
         lines.append(line)
         report(f"  release | {line}")
 

@@ -93,6 +93,7 @@ def run_release(
             oneoff.Placement.from_outputs(dict(staged)),
             definition,
             report=ctx.report,
+            hide=ctx.hide_secrets,
             timeout=aws_settings.of(ctx).deploy_timeout,
             sleep=sleep,
             clock=clock,

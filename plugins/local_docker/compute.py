@@ -750,9 +750,12 @@ def _failure(
                 )
             health = state.get("Health") or {}
             if health.get("Log"):
-                output = health["Log"][-1]["Output"].strip()
+                output = ctx.hide_secrets(health["Log"][-1]["Output"].strip())
                 hint = f"\n{check_hint(output, ctx.app.port)}" if check_failed else ""
-                shown = output or "(none: the check's curl or wget prints nothing)"
+                tool = ctx.image.probe if ctx.image else None
+                shown = output or (
+                    f"(none: the check's {tool} prints nothing)" if tool in ("curl", "wget") else "(none)"
+                )
                 check = f"\nlast health check output: {shown}{hint}"
             listed = engine.listed_exit_code(row)
             if listed is not None or state.get("Status") in ("exited", "dead"):
@@ -765,7 +768,7 @@ def _failure(
                     else ""
                 )
                 ended = f"\nit exited with code {code}{oom}{done}"
-            logs = _logs(docker, row)
+            logs = ctx.hide_secrets(_logs(docker, row))
         except docker.errors.NotFound:
             pass
     read_only = (
@@ -785,9 +788,10 @@ def _failure(
     )
 
 
-def last_log_lines(docker: DockerEngine, row: dict[str, Any], health_path: str) -> str:
-    """The container's last log lines as an error shows them (:func:`_log_excerpt`)."""
-    return _log_excerpt(_logs(docker, row), health_path)
+def last_log_lines(docker: DockerEngine, ctx: PhaseContext, row: dict[str, Any]) -> str:
+    """The container's last log lines as an error shows them (:func:`_log_excerpt`), the
+    secrets' values hidden."""
+    return _log_excerpt(ctx.hide_secrets(_logs(docker, row)), ctx.app.health.path)
 
 
 def _logs(docker: DockerEngine, row: dict[str, Any]) -> str:
@@ -797,9 +801,13 @@ def _logs(docker: DockerEngine, row: dict[str, Any]) -> str:
 def _log_excerpt(logs: str, health_path: str) -> str:
     """``logs`` shown in an error: at most :data:`_LOG_LINES`, the first half and the last
     half with the count of those between, each indented. deployer's own probes (one every
-    0.1 s) would fill the tail, so request lines for ``health_path`` are left out."""
-    lines = [line for line in logs.splitlines() if f"GET {health_path} " not in line]
+    0.1 s) would fill the tail, so request lines for ``health_path`` are left out, unless
+    they are all there is: then the last of them say how the app answered."""
+    every = logs.splitlines()
     half = _LOG_LINES // 2
+    lines = [line for line in every if f"GET {health_path} " not in line]
+    if every and not lines:
+        lines = [f"(only requests for {health_path}; the last {min(half, len(every))}:)", *every[-half:]]
     if len(lines) > _LOG_LINES:
         lines = [*lines[:half], f"... ({len(lines) - 2 * half} lines)", *lines[-half:]]
     return "\n".join(f"  | {line}" for line in lines) or "  | (no output)"

@@ -101,7 +101,7 @@ def release(ctx: PhaseContext, image: str, network: str) -> None:
         purpose="release",
         output=output,
     )
-    lines = bytes(captured).decode(errors="replace").splitlines()
+    lines = ctx.hide_secrets(bytes(captured).decode(errors="replace")).splitlines()
     for line in lines[-_OUTPUT_LINES:]:
         ctx.report(f"  release | {line}")
     if code != 0:

@@ -132,7 +132,7 @@ def require_running(docker: DockerEngine, ctx: PhaseContext, *, since: float) ->
         code = engine.listed_exit_code(row)
         count = restarted.get(engine.name(row), {}).get("restarts", 0)
         ended = f"it exited with code {code}" if code is not None else f"it restarted {count} time(s)"
-        lines = compute.last_log_lines(docker, row, ctx.app.health.path)
+        lines = compute.last_log_lines(docker, ctx, row)
         problems.append(f"worker {row['Labels'].get(WORKER)} ({engine.name(row)}) does not run: {ended}\n{lines}")
     if problems:
         raise DeployFailed("\n".join(problems))

@@ -28,7 +28,12 @@ moto, pm, app = test_emulated.moto, test_emulated.pm, test_emulated.app  # that 
 ctx_for = test_emulated.ctx_for
 
 BASE = "python:3.12-slim"
-FAILING = ("python", "-c", "print('migrating'); print('relation users already exists'); raise SystemExit(4)")
+FAILING = (
+    "python",
+    "-c",
+    "import os; print('migrating'); print('relation users already exists for', os.environ['API_TOKEN']); "
+    "raise SystemExit(4)",
+)
 PASSING = ("python", "-c", "import os; print('migrated', os.environ['LOG_LEVEL'])")
 
 
@@ -111,9 +116,10 @@ def test_a_failing_release_command_stops_up_and_the_old_revision_keeps_serving(m
         driver.up(broken, phase_runner(pm))
     message = str(failure.value)
     assert "the release command exited with 4" in message
-    assert "  | migrating\n  | relation users already exists" in message
+    assert "  | migrating\n  | relation users already exists for ***" in message  # the secret's value hidden
     assert "previous task definition keeps serving" in message
-    assert "  release | relation users already exists" in lines  # streamed while it ran
+    assert "  release | relation users already exists for ***" in lines  # streamed while it ran
+    assert SECRET_VALUE not in message + "\n".join(lines)
     assert serving(moto, before) == old  # the service was not touched
     after = dict(load(ctx).outputs)
     assert after["service"] == before["service"] and after["task_definition"] == old  # status still finds it

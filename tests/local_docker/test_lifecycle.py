@@ -299,17 +299,22 @@ def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack
     assert left == {}
 
 
-def test_the_release_command_is_shown_as_a_shell_would_read_it(stack):
+def test_the_release_command_is_shown_as_a_shell_would_read_it(stack, monkeypatch):
     """Its arguments quoted (``shlex.join``) in the plan, the report and the failure, so an
-    argument with spaces reads as one."""
-    stack.app_keys = {"release_command": ["python3", "-c", "import sys; sys.exit(3)"]}
-    shown = "python3 -c 'import sys; sys.exit(3)'"
+    argument with spaces reads as one. A secret it prints is hidden in both."""
+    stack.app_keys = {
+        "release_command": ["sh", "-c", "echo token $API_TOKEN; exit 3"],
+        "secrets": ["API_TOKEN"],
+    }
+    monkeypatch.setenv("API_TOKEN", "hunter2-s3cr3t")
+    shown = "sh -c 'echo token $API_TOKEN; exit 3'"
     planned = api.plan(stack.session())
     assert [c.detail for c in planned.changes if c.kind == "one-off"] == [shown]
     with pytest.raises(DeployFailed) as failed:
         stack.up()
     assert f"release command: {shown}" in stack.lines
-    assert f"the release command ({shown}) exited with 3" in str(failed.value)
+    assert f"the release command ({shown}) exited with 3:\n  | token ***\n" in str(failed.value)
+    assert "  release | token ***" in stack.lines and "hunter2" not in str(failed.value) + "".join(stack.lines)
 
 
 def test_an_images_own_healthcheck_is_replaced_by_the_apps(stack, tmp_path):

@@ -577,6 +577,34 @@ def test_a_failed_replicas_error_shows_the_apps_own_lines_not_its_health_checks(
     assert sum(line.startswith("  | ") for line in shown.splitlines()) <= 21, shown  # 10, the gap, 10
 
 
+def test_a_failed_replicas_error_hides_the_secrets_the_app_printed(stack, monkeypatch):
+    """From a trial: an app that prints a secret as it fails had it printed again in
+    deployer's own error. Its value is hidden there; its name and the rest stay."""
+    stack.replicas = 1
+    stack.app_keys = {"secrets": ["API_TOKEN"]}
+    monkeypatch.setenv("API_TOKEN", "hunter2-s3cr3t")
+    stack.command = ["/bin/sh", "-c", 'echo "fatal: bad token $API_TOKEN for API_TOKEN"; exit 1']
+    with pytest.raises(DeployFailed) as caught:
+        stack.up()
+    assert "fatal: bad token *** for API_TOKEN" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+def test_a_failed_replica_that_logged_only_health_requests_shows_the_last_of_them(stack):
+    """From a trial: an app that logs every request and answers its health path with a
+    redirect printed nothing else, and the error said "(no output)" though its last lines
+    were the evidence. The health check's empty output names no tool the image lacks."""
+    stack.replicas = 1
+    app = "import http.server as h; h.HTTPServer(('', 8000), h.SimpleHTTPRequestHandler).serve_forever()"
+    # starts silently, logs each request; /healthz is a folder, so it answers 301 to /healthz/
+    stack.command = ["/bin/sh", "-c", f'cd /tmp && mkdir healthz && exec python3 -u -c "{app}"']
+    with pytest.raises(DeployFailed) as caught:
+        stack.up()
+    message = str(caught.value)
+    shown = message.split("last log lines:")[1]
+    assert "(only requests for /healthz; the last" in shown and '"GET /healthz HTTP/1.1" 301' in shown, shown
+    assert "(no output)" not in shown and "curl or wget" not in message, message
+
+
 KEEP_ALIVE_APP = """
 import http.server
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -383,21 +383,49 @@ def target_config(project: Project, info: TargetInfo) -> TargetConfig:
 def check_app(project: Project, info: TargetInfo, *, selected: bool = True) -> None:
     """Let a target refuse the app spec (:attr:`~deployer.targets.TargetInfo.check_app`),
     with its ``[targets.<name>]`` settings. The error keeps the target's key and names
-    the target; for a target that is not ``selected``, also the table that asked for it."""
-    settings = target_config(project, info).settings
+    the target; for a target that is not ``selected``, also the table that asked for it.
+
+    When the table has mistakes, they are raised with the refusals the target makes on
+    the rest of the table (its keys in error left out), so one run names both; when even
+    that does not parse, with the refusals that need no settings."""
+    errors: list[ConfigError] = []
+    try:
+        settings: Any = target_config(project, info).settings
+    except ConfigError as exc:
+        errors.append(exc)
+        settings = _settings_without_errors(project, info, exc)
     try:
         _refuse_parts_not_run(project.app, info.runs)
-        info.check_app(project.app, settings)
+        if settings is not None:
+            info.check_app(project.app, settings)
     except ConfigError as exc:
         where = (
             f"on {info.name}"
             if selected
             else f"on {info.name} (checked because [targets.{info.name}] is in the config)"
         )
-        raise ConfigErrors(
+        errors += (
             ConfigError(error.key, f"{where}, {error.message}", value=error.value, file=project.config_file)
             for error in (exc.errors if isinstance(exc, ConfigErrors) else (exc,))
-        ) from None
+        )
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def _settings_without_errors(project: Project, info: TargetInfo, exc: ConfigError) -> Any:
+    """The target's settings from its table without the keys ``exc`` names; None when
+    that table does not parse either."""
+    prefix = f"targets.{info.name}."
+    wrong = {
+        error.key.removeprefix(prefix).split(".")[0].split("[")[0]
+        for error in (exc.errors if isinstance(exc, ConfigErrors) else (exc,))
+        if error.key.startswith(prefix)
+    }
+    table = {k: v for k, v in project.targets.get(info.name, {}).items() if k not in wrong}
+    try:
+        return info.parse_settings(table, prefix.rstrip("."))
+    except ConfigError:
+        return None
 
 
 def _refuse_parts_not_run(app: AppSpec, runs: frozenset[str]) -> None:

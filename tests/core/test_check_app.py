@@ -104,12 +104,45 @@ def test_the_default_check_runs_any_app():
 
 
 def test_another_targets_table_is_validated_when_its_check_runs(tmp_path):
-    """Its check gets its parsed settings, so a bad key there is refused by name too."""
+    """Its check gets its parsed settings, so a bad key there is refused by name too; the
+    check itself runs on the rest of the table (here: nothing to refuse)."""
     small = Small()
     with pytest.raises(ConfigError) as caught:
         plan(tmp_path, target="memory", memory=512, tables={"small": {"port": 0}}, small=small)
-    assert caught.value.key == "targets.small.port"
-    assert small.checked == []
+    assert [e.key for e in caught.value.errors] == ["targets.small.port"]
+    assert small.checked == [(512, {"port": 9999})]  # the table without its key in error
+
+
+@pytest.mark.parametrize("target", ["small", "memory"])
+def test_a_tables_mistakes_and_the_targets_refusals_come_in_one_run(tmp_path, target):
+    """From a trial: ``bogus = 1`` in ``[targets.local]`` hid the target's refusal of the
+    app's size until the next run. Both come now, whichever target is selected."""
+    small = Small()
+    with pytest.raises(ConfigErrors) as caught:
+        plan(tmp_path, target=target, memory=2048, tables={"small": {"port": 8123, "bogus": 1}}, small=small)
+    assert [e.key for e in caught.value.errors] == ["targets.small.bogus", "app.memory"]
+    assert small.checked == [(2048, {"port": 8123})]  # with the rest of its table
+
+
+def test_a_table_that_does_not_parse_without_its_keys_in_error_still_gets_the_refusals_needing_no_settings(
+    tmp_path,
+):
+    """When the table is wrong as a whole, the target's own check cannot run; the parts
+    of the app it does not run are still named in the same run."""
+
+    def unreadable(raw, key):
+        raise ConfigError(key, "must name a region")
+
+    class Unreadable(Small):
+        @hookimpl
+        def deployer_register_targets(self, register):
+            register(TargetInfo(name="small", description="x", driver=object, parse_settings=unreadable))
+
+    config = write_project(tmp_path, app={"name": "parts", "release_command": "python -m migrate"})
+    pm = get_plugin_manager(extra=[("small", Unreadable())])
+    with pytest.raises(ConfigErrors) as caught:
+        api.plan(api.open_session(target="small", config=config, pm=pm), offline=True)
+    assert [e.key for e in caught.value.errors] == ["targets.small", "app.release_command"]
 
 
 PARTS = {"database": {"engine": "postgres"}, "workers": {"mailer": {"command": "python -m mailer"}}}

@@ -495,7 +495,8 @@ def test_every_configured_target_is_checked_before_raising(make_project, deploye
         deployer_cli("plan", "--target", "local", "--config", str(config)),
         "targets.local.host_port",
         "targets.aws-ecs.az_count",
-        f"{config}: 2 errors:",
+        "app.cpu: on aws-ecs (checked because [targets.aws-ecs] is in the config), must be one of 256,",
+        f"{config}: 3 errors:",  # the tables' mistakes and aws-ecs's refusal on the rest of its table
     )
     assert output.index("targets.local.host_port") < output.index("targets.aws-ecs.az_count")
 

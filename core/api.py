@@ -243,7 +243,7 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
             protect = _rollback_images(driver, ctx)
             if protect is not None:
                 _prune(session.project, image, session.reporter, protect=protect)
-        return deployment
+        return evolve(deployment, image=image.tag)
 
 
 def _rollback_images(driver: Driver, ctx: PhaseContext) -> set[str] | None:

@@ -435,6 +435,9 @@ class Deployment:
     stack: str
     endpoint: str
     outputs: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+    image: str = ""
+    """The image it runs (``repository:content-hash``), set by the core's ``up``; a
+    driver leaves it empty."""
 
 
 @frozen

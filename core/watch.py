@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 
 from deployer import api
 from deployer.errors import ConfigError, DeployerError
-from deployer.image import content_hash, repository
+from deployer.image import content_hash
 from deployer.models import BuildSpec
 
 INTERVAL = 0.5
@@ -48,7 +48,7 @@ def watch(
     deployed = 0
     try:
         seen = _hash(build, report)
-        deployed += _attempt(session, environ, seen)
+        deployed += _attempt(session, environ)
         report(f"watching {build.context} for changes (Ctrl-C stops watching; the deployment keeps running)")
         changes = 0
         while rounds is None or changes < rounds:
@@ -64,7 +64,7 @@ def watch(
                 now = again
             seen, changes = now, changes + 1
             report(f"change detected in {build.context}: building and rolling out")
-            deployed += _attempt(session, environ, now)
+            deployed += _attempt(session, environ)
     except KeyboardInterrupt:
         report("stopped watching; the deployment keeps running (the last good version serves)")
     return deployed
@@ -78,9 +78,10 @@ def _hash(build: BuildSpec, report: Callable[[str], None]) -> str | None:
         return None
 
 
-def _attempt(session: api.Session, environ: Mapping[str, str] | None, content: str | None) -> int:
-    """One ``up`` of the build context whose content hash is ``content``; a failure is
-    reported, not raised: the last good version keeps serving."""
+def _attempt(session: api.Session, environ: Mapping[str, str] | None) -> int:
+    """One ``up`` of the build context as it is now; a failure is reported, not raised:
+    the last good version keeps serving. The line on success names the image ``up``
+    built, which a change made while it ran may have moved past the hash the watch saw."""
     try:
         deployment = api.up(session, environ)
     except DeployerError as exc:
@@ -90,6 +91,5 @@ def _attempt(session: api.Session, environ: Mapping[str, str] | None, content: s
             session.reporter.line(f"  {line}")
         session.reporter.line("the last good version keeps serving; waiting for the next change")
         return 0
-    image = f"{repository(session.project.app)}:{content}" if content else "the image just built"
-    session.reporter.line(f"serving {deployment.endpoint} ({image})")
+    session.reporter.line(f"serving {deployment.endpoint} ({deployment.image})")
     return 1

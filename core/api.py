@@ -228,7 +228,7 @@ def up(session: Session, environ: Mapping[str, str] | None = None) -> Deployment
     with _lock(driver, ctx):
         image = _build(session.project, session.reporter)  # pruned once it has served
         try:
-            require_deployable(session.project.app, image)
+            require_deployable(session.project, image)
         except UsageError:
             _discard_refused(session, image)
             raise
@@ -304,7 +304,7 @@ def plan(session: Session, *, offline: bool = False, environ: Mapping[str, str] 
             f"the image {image.tag} is not built yet, so its USER, platform, volumes and health-check tool are checked once it is "
             "(`deployer build`, or the next up)"
         )
-    require_deployable(session.project.app, image)
+    require_deployable(session.project, image)
     ctx = evolve(ctx, image=image)
     with _naming_the_config_file(session.project):
         return driver.plan(ctx, phase_runner(session.pm, observe=session.reporter.phase), offline=offline)
@@ -429,7 +429,7 @@ def rollback(session: Session, release: int | None = None, environ: Mapping[str,
         known = listing(ctx)
         wanted = _rollback_target(session, known, release)
         image: Image = image_of(ctx, wanted)
-        require_deployable(session.project.app, image)
+        require_deployable(session.project, image)
         ctx = evolve(ctx, image=image)
         session.reporter.line(f"rolling back to release {wanted.number} ({wanted.image}, {wanted.created}): no build")
         serving = current_release(known)

@@ -35,7 +35,7 @@ from deployer.dockerignore import context_paths, read_patterns
 from deployer.errors import BuildError, ConfigError, EnvironmentProblem, UsageError
 from deployer.image_probe import NO_SHELL, NO_TOOL, probe_tool
 from deployer.image_user import user_id
-from deployer.models import AppSpec, BuildSpec, Image, user_number
+from deployer.models import AppSpec, BuildSpec, Image, Project, user_number
 from deployer.user_folders import make_folder
 
 KEEP_IMAGES = 3
@@ -302,14 +302,16 @@ def _existing(client: DockerEngine, image: Image, path: str | None) -> Image | N
     )
 
 
-def require_deployable(app: AppSpec, image: Image) -> None:
+def require_deployable(project: Project, image: Image) -> None:
     """Refuse an image that runs as root unless the config allows it (``app.allow_root``),
     one whose ``USER`` name its ``/etc/passwd`` lacks (no container of it can start), and
     one the container health check cannot run in (no ``/bin/sh``, or none of python3,
     curl and wget: :mod:`deployer.image_probe`).
 
-    :raises UsageError: names the Dockerfile and the ways out.
+    :raises UsageError: names the Dockerfile (or the config file, for its key) and the
+        ways out.
     """
+    app = project.app
     dockerfile = app.build.context / app.build.dockerfile
     name = image.user.split(":")[0]
     if image.id and image.runs_as_root and not app.allow_root:
@@ -335,10 +337,11 @@ def require_deployable(app: AppSpec, image: Image) -> None:
         )
     if image.probe == NO_TOOL and "PATH" in app.env:
         raise UsageError(
-            f"[app.env] PATH = {app.env['PATH']!r} leads to none of python3, curl and wget in the image "
+            f"{project.config_file}: [app.env] PATH = {app.env['PATH']!r} leads to none of python3, curl and wget "
+            "in the image "
             f"(built from {dockerfile}), which {check} probes with: every replica would start, then be marked "
             "unhealthy. Add the folder of one to it (python3 is often in /usr/local/bin or /usr/bin), or leave "
-            "PATH out of [app.env] to keep the image's"
+            "PATH out of [app.env] to keep the image's own"
         )
     if image.probe == NO_TOOL:
         raise UsageError(

@@ -401,7 +401,7 @@ def test_an_image_running_as_root_is_refused_before_anything_is_created(tmp_path
         allowed = api.open_session(config=root_project(tmp_path / "allowed", allow_root=True)).project
         image = api.build(allowed)
         assert image.runs_as_root
-        image_module.require_deployable(allowed.app, image)  # no error
+        image_module.require_deployable(allowed, image)  # no error
     finally:
         for found in docker_client.api.images(filters={"label": f"{docker_labels.APP}=test-rootapp"}):
             docker_client.api.remove_image(found["Id"], force=True)
@@ -459,12 +459,13 @@ def test_a_named_user_is_looked_up_in_the_images_passwd_once(tmp_path, docker_en
         for line, root in (("useradd -o -u 0 -M toor", True), ("useradd -u 10002 -M web", False)):
             name = line.split()[-1]
             dockerfile.write_text(original.replace("USER 10001", f"RUN {line}\nUSER {name}"))
-            app = _session(config).project.app
+            built = _session(config).project
+            app = built.app
             image = image_module.build_image(app, report=lambda _: None, client=docker_engine)
             assert (image.user, image.runs_as_root) == (name, root)
             if root:
                 with pytest.raises(UsageError, match=r"USER toor, user ID 0 in the image's /etc/passwd"):
-                    image_module.require_deployable(app, image)
+                    image_module.require_deployable(built, image)
         monkeypatch.setattr(image_user, "_look_up", lambda *a: pytest.fail("asked the engine again"))
         assert image_module.build_image(app, report=lambda _: None, client=docker_engine).uid == 10002
     finally:

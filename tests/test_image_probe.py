@@ -6,6 +6,7 @@ the replicas get: ``[app.env] PATH`` when the app sets one."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -121,7 +122,7 @@ def test_a_path_in_the_apps_env_that_hides_every_tool_is_refused(tmp_path, docke
     app = {"name": name, "env": {"PATH": "/nowhere"}, "command": ["/bin/sh", "-c", start]}
     config = write_project(tmp_path / "project", app=app, targets={"local": {"host_port": free_port()}})
     try:
-        said = r"^\[app.env\] PATH = '/nowhere' leads to none of python3, curl and wget in the image"
+        said = rf"^{re.escape(str(config))}: \[app.env\] PATH = '/nowhere' leads to none of python3, curl and wget"
         with pytest.raises(UsageError, match=said) as caught:
             api.up(api.open_session(config=config, stack="probecheck"))
         assert caught.value.exit_code == 2 and "Add the folder of one to it" in str(caught.value)

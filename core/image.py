@@ -170,19 +170,19 @@ def build_image(
     :raises EnvironmentProblem: the Docker engine is not reachable.
     """
     client = client or docker_engine.connect()
-    image = Image(repository(app), content_hash(app.build))
-    existing = _existing(client, image, app.env.get("PATH"))
+    image, path = Image(repository(app), content_hash(app.build)), app.env.get("PATH")
+    existing = _existing(client, image, path)
     if existing:
         report(f"image {image.tag} is up to date ({existing.id[:19]})")
         return existing
     with _building(image.tag, report):
-        existing = _existing(client, image, app.env.get("PATH"))  # another process built it while this one waited
+        existing = _existing(client, image, path)  # another process built it while this one waited
         if existing:
             report(f"image {image.tag} is up to date ({existing.id[:19]}): built meanwhile")
             return existing
         report(f"building {image.tag} from {app.build.context}")
         _build(client, app, image, report, project)
-        found = _existing(client, image, app.env.get("PATH"))
+        found = _existing(client, image, path)
     if found is None:
         raise BuildError(f"Docker reported success but no image is tagged {image.tag}")
     return evolve(found, built=True)
@@ -338,8 +338,7 @@ def require_deployable(project: Project, image: Image) -> None:
     if image.probe == NO_TOOL and "PATH" in app.env:
         raise UsageError(
             f"{project.config_file}: [app.env] PATH = {app.env['PATH']!r} leads to none of python3, curl and wget "
-            "in the image "
-            f"(built from {dockerfile}), which {check} probes with: every replica would start, then be marked "
+            f"in the image (built from {dockerfile}), which {check} probes with: every replica would start, then be marked "
             "unhealthy. Add the folder of one to it (python3 is often in /usr/local/bin or /usr/bin), or leave "
             "PATH out of [app.env] to keep the image's own"
         )

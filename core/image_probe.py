@@ -10,8 +10,8 @@ Asked of the image itself, as the health check would find them: a container of i
 and is removed. The answer depends on nothing else, so it is kept under
 ``$XDG_CACHE_HOME/deployer/image-probes/`` by :func:`answer_key`: the image's layers (its
 file system), its user and that ``PATH``. An unchanged ``up`` asks the engine nothing
-more, and images that differ only in labels or ``CMD`` (each project labels its own
-build of an app) share one answer.
+more, and images that differ only in labels or ``CMD`` (each app's build is labelled
+with its name) share one answer.
 """
 
 from __future__ import annotations

@@ -768,7 +768,7 @@ def _failure(
                     else ""
                 )
                 ended = f"\nit exited with code {code}{oom}{done}"
-            logs = ctx.hide_secrets(_logs(docker, row))
+            logs = _logs(docker, ctx, row)
         except docker.errors.NotFound:
             pass
     read_only = (
@@ -791,11 +791,12 @@ def _failure(
 def last_log_lines(docker: DockerEngine, ctx: PhaseContext, row: dict[str, Any]) -> str:
     """The container's last log lines as an error shows them (:func:`_log_excerpt`), the
     secrets' values hidden."""
-    return _log_excerpt(ctx.hide_secrets(_logs(docker, row)), ctx.app.health.path)
+    return _log_excerpt(_logs(docker, ctx, row), ctx.app.health.path)
 
 
-def _logs(docker: DockerEngine, row: dict[str, Any]) -> str:
-    return str(docker.api.logs(row["Id"], tail=_LOG_TAIL).decode(errors="replace"))
+def _logs(docker: DockerEngine, ctx: PhaseContext, row: dict[str, Any]) -> str:
+    """The container's last :data:`_LOG_TAIL` lines, the secrets' values hidden."""
+    return ctx.hide_secrets(docker.api.logs(row["Id"], tail=_LOG_TAIL).decode(errors="replace"))
 
 
 def _log_excerpt(logs: str, health_path: str) -> str:

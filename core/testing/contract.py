@@ -63,9 +63,13 @@ from deployer.testing.recorder import HookRecorder
 from deployer.verify import Report, http_get, run_checks, wait_until_passing
 
 SECRET_NAME = "CONTRACT_SECRET"
-USER_FOLDERS = ("XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "TMPDIR")
+USER_FOLDERS = ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "TMPDIR")
 """Set to folders inside the run's project folder for the whole run, so that a target's
-state, caches and temporary files are the run's (and are searched for secret values)."""
+state and temporary files are the run's (and are searched for secret values)."""
+USER_CACHE = "XDG_CACHE_HOME"
+"""Set to one folder per test session, which its runs share as one user's runs share
+theirs (an image is asked for its user and health-check tool once, not once per contract
+class); searched for secret values with the run's folder."""
 IDENTITY_PROBE = (
     "import json, os; "
     "status = dict(line.split(':', 1) for line in open('/proc/self/status') if ':' in line); "
@@ -92,6 +96,8 @@ class ContractRun:
     """One contract run's project, plugin manager and stack, with shortcuts to the API."""
 
     config: Path
+    cache: Path
+    """The session's ``$XDG_CACHE_HOME`` (:data:`USER_CACHE`)."""
     stack: str
     target: str
     pm: Any
@@ -323,6 +329,9 @@ class TargetContract:
             for name in USER_FOLDERS:  # what the target keeps for the user lands in the run's folder
                 (folder / "user" / name.lower()).mkdir(parents=True)
                 patch.setenv(name, str(folder / "user" / name.lower()))
+            cache = tmp_path_factory.getbasetemp() / "contract-user-cache"
+            cache.mkdir(exist_ok=True)
+            patch.setenv(USER_CACHE, str(cache))
             patch.setattr(tempfile, "tempdir", str(folder / "user" / "tmpdir"))
             settings = dict(contract.target_settings())
             config = write_project(folder, app=contract.app, targets={contract.target: settings})
@@ -333,6 +342,7 @@ class TargetContract:
             patch.setattr(plugin_manager, "get_plugin_manager", lambda **_: pm)  # the CLI sees the same plugins
             run = ContractRun(
                 config=config,
+                cache=cache,
                 stack="c" + random_secrets.token_hex(4),
                 target=contract.target,
                 pm=pm,
@@ -520,8 +530,8 @@ class TargetContract:
         and of a new release: every change it lists), ``up`` (one that changes nothing and
         one that rolls out a new release), ``status`` (text and ``--json``) and the logs
         captured meanwhile; nor in any file of the run's project folder, where the run
-        points ``$XDG_STATE_HOME``, ``$XDG_CACHE_HOME``, ``$XDG_CONFIG_HOME``,
-        ``$XDG_DATA_HOME`` and ``$TMPDIR`` (state kept in plain text). Each is searched for
+        points ``$XDG_STATE_HOME``, ``$XDG_CONFIG_HOME``, ``$XDG_DATA_HOME`` and
+        ``$TMPDIR``, or of the session's ``$XDG_CACHE_HOME`` (state kept in plain text). Each is searched for
         the value as is, in hex and in base64 (standard and URL-safe, at any offset).
         Only its name is expressed."""
         caplog.set_level(logging.DEBUG)
@@ -550,9 +560,13 @@ class TargetContract:
 
         for text in outputs:
             assert not holds_secret(text.encode()), "a secret's value was printed"
-        files = (path for path in run.config.parent.rglob("*") if path.is_file() and not path.is_symlink())
-        root = run.config.parent
-        stored = sorted(str(path.relative_to(root)) for path in files if holds_secret(path.read_bytes()))
+        roots = {"": run.config.parent, f"${USER_CACHE}/": run.cache}
+        stored = sorted(
+            shown + str(path.relative_to(root))
+            for shown, root in roots.items()
+            for path in root.rglob("*")
+            if path.is_file() and not path.is_symlink() and holds_secret(path.read_bytes())
+        )
         assert not stored, f"a secret's value is stored, as is or encoded, in {stored}"
         assert SECRET_NAME in run.status().spec.env_names
 

@@ -25,6 +25,7 @@ def _exec(stack, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
 
 
 def test_exec_runs_in_the_chosen_replica_and_returns_its_exit_code(stack):
+    stack.replicas = 2
     stack.up()
     replicas = sorted(row["Names"][0].lstrip("/") for row in stack.containers("replica"))
 

@@ -111,8 +111,8 @@ def test_plan_lists_changes_and_touches_nothing(stack):
     stack.env = {"GREETING": "hi"}
     changed = api.plan(stack.session())
     actions = [(c.action, c.kind) for c in changed.changes]
-    assert actions.count(("replace", "container")) == 2, "each old replica is replaced by a new one"
-    assert actions.count(("create", "container")) == 1 and ("remove", "container") not in actions, "one more"
+    assert actions.count(("replace", "container")) == 1, "the old replica is replaced by a new one"
+    assert actions.count(("create", "container")) == 2 and ("remove", "container") not in actions, "two more"
     assert ("update", "load-balancer-routes") in actions
     replaced = [c for c in changed.changes if c.action == "replace"]
     assert {c.fields for c in replaced} == {("env names",)}, replaced
@@ -249,6 +249,7 @@ def test_replicas_and_the_load_balancer_have_pids_cpu_and_memory_limits(deployed
 
 
 def test_a_killed_replica_makes_status_degraded_until_up_restarts_it(stack):
+    stack.replicas = 2  # one killed, the other serving
     stack.up()
     stack.docker.api.kill(stack.containers("replica")[0]["Id"])  # by hand: Docker does not restart it
     args = ["status", "--target", "local", "--stack", stack.stack, "--config", str(stack.config)]
@@ -290,7 +291,7 @@ def test_an_image_that_declares_a_volume_leaves_no_anonymous_volume_behind(stack
     stack.up()
     assert api.run_once(stack.session(), ["true"]) == 0
     api.down(stack.session())
-    assert len(given) == 5, given  # the health-check tool's lookup, 2 replicas, the release command, run
+    assert len(given) == 4, given  # the health-check tool's lookup, the replica, the release command, run
     left = {
         name: made_for
         for name, made_for in given.items()

@@ -149,7 +149,7 @@ def test_a_deployment_under_the_old_names_is_replaced_by_up(stack):
     objects = stack.objects()
     volumes = [v for v in objects["volumes"] if "-history-" not in v]  # release records stay
     assert objects["networks"] == [new] and volumes == [f"{new}-lb-config"]
-    assert len(objects["containers"]) == 3 and all(n.startswith(f"{new}-") for n in objects["containers"])
+    assert len(objects["containers"]) == 2 and all(n.startswith(f"{new}-") for n in objects["containers"])
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
     assert {c.action for c in api.plan(stack.session()).changes} == {"unchanged"}
 

@@ -43,6 +43,7 @@ def test_rollback_to_previous_release_under_traffic(stack, traffic):
     def ids(rows):
         return {r["Id"] for r in rows}
 
+    stack.replicas = 2
     stack.up()
     first = ids(stack.containers("replica"))
     stack.version = "2"
@@ -204,7 +205,7 @@ def test_rollback_goes_back_to_another_image_and_a_repeat_only_restarts_what_is_
     api.rollback(stack.session(), 1)
     assert any("ran the image serving now" in line for line in stack.lines), stack.lines
     status = api.status(stack.session())
-    assert (status.healthy, status.desired) == (2, 2)
+    assert (status.healthy, status.desired) == (1, 1)
     assert [r.number for r in api.releases(stack.session())] == [1, 2, 3, 4], "nothing changed: nothing recorded"
     assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 1\n"}
     stack.lines.clear()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from deployer import api, docker_labels
+from deployer import api
 from deployer.errors import DeployFailed, EnvironmentProblem, UsageError
 from deployer.plugins.local_docker import compute, engine, lb_routes
 
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.docker
 
 
 def test_rolling_update_under_traffic_has_no_failed_request(stack, traffic):
+    stack.replicas = 2
     stack.up()
     old = {c["Id"] for c in stack.containers("replica")}
     stack.version = "2"
@@ -107,7 +108,7 @@ def test_a_replica_docker_cannot_pause_or_resume_is_removed_and_the_rollout_goes
         stack.up()
     assert any("the standby could not be resumed" in line for line in stack.lines)
     assert {requests.get(stack.url(), timeout=5).text for _ in range(4)} == {"version 2\n"}
-    assert len(stack.containers("replica")) == 2
+    assert len(stack.containers("replica")) == 1
 
 
 def test_new_replicas_start_unthrottled_and_weighted_until_they_pass(stack, monkeypatch):
@@ -126,7 +127,7 @@ def test_new_replicas_start_unthrottled_and_weighted_until_they_pass(stack, monk
 
     monkeypatch.setattr(cpu_boost, "limit", observed)
     stack.up()
-    assert len(seen) == 2 and set(seen.values()) == {(0, cpu_boost.BOOST_SHARES)}, seen
+    assert len(seen) == 1 and set(seen.values()) == {(0, cpu_boost.BOOST_SHARES)}, seen
     for row in stack.containers("replica"):
         host = stack.docker.api.inspect_container(row["Id"])["HostConfig"]
         assert (host["CpuQuota"], host["CpuShares"]) == (cpu_boost.quota(256), cpu_boost.SHARES)
@@ -230,6 +231,7 @@ def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):
     """Requests the killed replica had not answered are retried on the other one (the test
     app writes each response at once: one a process dies in the middle of is lost to any
     load balancer, its status line already sent)."""
+    stack.replicas = 2
     stack.up()
     victim = stack.containers("replica")[0]
     pid = stack.docker.api.inspect_container(victim["Id"])["State"]["Pid"]
@@ -252,6 +254,7 @@ def test_a_killed_replica_is_routed_around_and_comes_back(stack, traffic):
 def test_a_rollout_removing_replicas_says_it_waits_for_sigterm_then_sigkill(stack):
     """An app that ignores SIGTERM holds a removal up for the stop timeout: the rollout
     says so, as ``down`` does."""
+    stack.replicas = 2
     stack.up()
     names = sorted(c["Names"][0].lstrip("/") for c in stack.containers("replica"))
     stack.replicas = 1
@@ -291,19 +294,19 @@ def test_interrupted_up_then_up_converges_without_orphans(stack, sig):
         assert {c["Id"] for c in stack.containers("replica")} == old
     assert requests.get(stack.url(), timeout=5).text == "version 1\n"
     status = api.status(stack.session())  # what serves: the old replicas, whatever the killed up left
-    assert (status.healthy, status.degraded, status.image) == (2, False, old_image)
+    assert (status.healthy, status.degraded, status.image) == (1, False, old_image)
 
     stack.up()
     replicas = stack.containers("replica")
-    assert len(replicas) == 2 and {c["State"] for c in replicas} == {"running"}
-    assert len({c["Labels"][docker_labels.SPEC_HASH] for c in replicas}) == 1
-    assert len(stack.containers()) == 3, "replicas plus the load balancer, nothing else"
+    assert len(replicas) == 1 and replicas[0]["State"] == "running"
+    assert len(stack.containers()) == 2, "the replica and the load balancer, nothing else"
     assert {requests.get(stack.url(), timeout=5).text for _ in range(6)} == {"version 4\n"}
 
 
 def test_ctrl_c_while_a_replica_is_being_created_leaves_no_new_replica(stack):
     """The replicas are created in parallel: Ctrl-C while one create is still in flight
     waits for it before removing the new replicas, so none outlives the clean-up."""
+    stack.replicas = 2
     stack.up()
     old = {c["Id"] for c in stack.containers("replica")}
     stack.version = "6"
@@ -345,6 +348,7 @@ def test_up_interrupted_before_the_reload_converges_on_the_next_up(stack, capfd)
     """Where SIGKILL during the new replicas' health wait leaves the stack: ``status``
     counts what the load balancer routes to and names its image, and says to run ``up``
     about the others (exit 0: the desired replicas serve)."""
+    stack.replicas = 2  # as in the docs' example
     stack.up()
     old = {c["Names"][0].lstrip("/") for c in stack.containers("replica")}
     serving_image = stack.containers("replica")[0]["Image"]
@@ -416,6 +420,7 @@ def test_a_reload_right_after_another_is_not_lost(stack):
     upper and lower case letters: DNS reads them all as the same), then a second at once:
     the second's routes are live. Before the fix this failed 3 runs of 4 (the first's
     routes stayed live for the 20 s waited)."""
+    stack.replicas = 2
     seen = []
     real_register = lb_routes.register
     with pytest.MonkeyPatch.context() as patch:
@@ -441,8 +446,7 @@ def test_concurrent_up_waits_for_the_first(stack):
     first, second = _up_in_subprocess(stack), _up_in_subprocess(stack)
     outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
     assert (first.returncode, second.returncode) == (0, 0), outputs
-    replicas = stack.containers("replica")
-    assert len(replicas) == 2 and len(stack.containers()) == 3
+    assert len(stack.containers("replica")) == 1 and len(stack.containers()) == 2
     assert requests.get(stack.url(), timeout=5).text == "version 5\n"
 
 
@@ -467,7 +471,7 @@ def test_concurrent_ups_build_once_and_roll_out_once(stack):
     assert "is up to date" in second and "everything is up to date: nothing changed" in second, second
     assert "waiting for another deployer run" in second, second
     assert requests.get(stack.url(), timeout=5).text == f"version {stack.version}\n"
-    assert len(stack.containers("replica")) == 2
+    assert len(stack.containers("replica")) == 1
 
 
 def test_lock_is_reentrant_in_its_thread_only(stack):
@@ -580,7 +584,6 @@ def test_a_failed_replicas_error_shows_the_apps_own_lines_not_its_health_checks(
 def test_a_failed_replicas_error_hides_the_secrets_the_app_printed(stack, monkeypatch):
     """From a trial: an app that prints a secret as it fails had it printed again in
     deployer's own error. Its value is hidden there; its name and the rest stay."""
-    stack.replicas = 1
     stack.app_keys = {"secrets": ["API_TOKEN"]}
     monkeypatch.setenv("API_TOKEN", "hunter2-s3cr3t")
     stack.command = ["/bin/sh", "-c", 'echo "fatal: bad token $API_TOKEN for API_TOKEN"; exit 1']
@@ -593,7 +596,6 @@ def test_a_failed_replica_that_logged_only_health_requests_shows_the_last_of_the
     """From a trial: an app that logs every request and answers its health path with a
     redirect printed nothing else, and the error said "(no output)" though its last lines
     were the evidence. The health check's empty output names no tool the image lacks."""
-    stack.replicas = 1
     app = "import http.server as h; h.HTTPServer(('', 8000), h.SimpleHTTPRequestHandler).serve_forever()"
     # starts silently, logs each request; /healthz is a folder, so it answers 301 to /healthz/
     stack.command = ["/bin/sh", "-c", f'cd /tmp && mkdir healthz && exec python3 -u -c "{app}"']

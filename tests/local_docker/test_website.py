@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 def test_website_serves_and_rolls_out_without_failures(stack, traffic):
     stack.context = WEBSITE
+    stack.replicas = 2  # as the repository's deployer.toml deploys it
     stack.up()
     checks = load_project(REPO / "deployer.toml").checks
     assert checks

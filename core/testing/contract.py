@@ -531,9 +531,9 @@ class TargetContract:
         one that rolls out a new release), ``status`` (text and ``--json``) and the logs
         captured meanwhile; nor in any file of the run's project folder, where the run
         points ``$XDG_STATE_HOME``, ``$XDG_CONFIG_HOME``, ``$XDG_DATA_HOME`` and
-        ``$TMPDIR``, or of the session's ``$XDG_CACHE_HOME`` (state kept in plain text). Each is searched for
-        the value as is, in hex and in base64 (standard and URL-safe, at any offset).
-        Only its name is expressed."""
+        ``$TMPDIR``, or of the session's ``$XDG_CACHE_HOME`` (state kept in plain text).
+        Each is searched for the value as is, in hex and in base64 (standard and URL-safe,
+        at any offset). Only its name is expressed."""
         caplog.set_level(logging.DEBUG)
         run.ensure_up()
         outputs = []

@@ -27,7 +27,7 @@ import os
 import queue
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -416,6 +416,12 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         pending += [e for e in (*current.args, current.__context__, current.__cause__) if isinstance(e, BaseException)]
+
+
+def config_env(config: Mapping[str, Any]) -> dict[str, str]:
+    """The variables of an image's or a container's ``Config`` (its ``Env``, a list of
+    ``NAME=value``) by name."""
+    return dict(item.partition("=")[::2] for item in config.get("Env") or ())
 
 
 def connect() -> DockerEngine:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deployer import docker_labels, user_cache
-from deployer.docker_engine import DockerEngine
+from deployer.docker_engine import DockerEngine, config_env
 from deployer.healthcheck import PROBE_TOOLS
 
 NO_SHELL = "no /bin/sh"
@@ -53,7 +53,7 @@ def answer_key(image: Mapping[str, Any], path: str | None) -> str:
     hash: the image's layers, its ``USER`` and the ``PATH`` the probe runs with."""
     config = image.get("Config") or {}
     if path is None:
-        path = next((e.partition("=")[2] for e in config.get("Env") or () if e.startswith("PATH=")), "")
+        path = config_env(config).get("PATH", "")
     rootfs = image.get("RootFS") or {}
     layers = rootfs["Layers"] if rootfs.get("Layers") is not None else [image["Id"]]  # unsaid: the image itself
     text = "\n".join([*layers, f"USER={config.get('User') or ''}", f"PATH={path}"])

@@ -39,7 +39,7 @@ from multiprocessing.pool import ThreadPool
 from typing import Any
 
 from deployer import docker_labels
-from deployer.docker_engine import DockerEngine
+from deployer.docker_engine import DockerEngine, config_env
 from deployer.errors import DeployFailed
 from deployer.healthcheck import docker_health_config
 from deployer.models import (
@@ -213,7 +213,7 @@ def expressed_spec(docker: DockerEngine, rows: list[dict[str, Any]], replicas: i
     info = docker.container(newest["Id"])
     if info is None:  # removed since it was listed
         return None
-    env = dict(item.partition("=")[::2] for item in info["Config"].get("Env") or ())
+    env = config_env(info["Config"])
     names = tuple(n for n in newest["Labels"].get(docker_labels.ENV_NAMES, "").split(",") if n and n in env)
     host = info["HostConfig"]
     command_set = newest["Labels"].get(docker_labels.COMMAND_SET) == "true"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from deployer import docker_labels
-from deployer.docker_engine import REQUEST_TIMEOUT, STREAM_TIMEOUT, DockerEngine
+from deployer.docker_engine import REQUEST_TIMEOUT, STREAM_TIMEOUT, DockerEngine, config_env
 from deployer.errors import DeployFailed, UsageError
 from deployer.models import PhaseContext
 from deployer.plugins.local_docker import engine, serving
@@ -122,7 +122,7 @@ def run(ctx: PhaseContext, command: Sequence[str]) -> int:
     info: dict[str, Any] | None = docker.container(newest["Id"])
     if info is None:
         raise UsageError("the replica to copy was removed meanwhile; run the command again")
-    env = dict(item.partition("=")[::2] for item in info["Config"].get("Env") or ())
+    env = config_env(info["Config"])
     network = next(iter(info["NetworkSettings"]["Networks"]), engine.prefix(ctx))
 
     def output(data: bytes, err: bool) -> None:

@@ -1,5 +1,6 @@
 """A plugin that records every phase hook call: which phase, for which target, what it
-returned. Register it in a plugin manager to observe a run without changing it."""
+returned. Register it in a plugin manager to observe a run without changing it. And a
+reporter that keeps the lines a run reports."""
 
 from __future__ import annotations
 
@@ -52,3 +53,17 @@ class HookRecorder:
     @hookimpl(wrapper=True)
     def deployer_compute(self, ctx, network, registry, ingress):
         return (yield from self._record("compute", ctx))
+
+
+class LineReporter:
+    """A :class:`~deployer.progress.Reporter` keeping every line reported, in order, in
+    ``lines`` (phase timings are not kept)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def phase(self, name: str, seconds: float) -> None:
+        pass

@@ -13,26 +13,13 @@ from deployer.lifecycle import phase_runner
 from deployer.models import Image
 from deployer.plugins.aws_ecs import releases as aws_releases
 from deployer.plugins.aws_ecs.settings import KEEP_IMAGES, parse_settings
-from deployer.progress import Reporter
 from deployer.testing.aws_ecs.emulated_driver import EmulatedDriver
+from deployer.testing.recorder import LineReporter
 
 from .test_emulated import app, moto, pm  # noqa: F401  (module fixtures)
 
 FIRST = Image("deployer/web", "1111aaaa", "sha256:" + "a1" * 32, user="app")
 SECOND = Image("deployer/web", "2222bbbb", "sha256:" + "b2" * 32, user="app")
-
-
-class Lines(Reporter):
-    """A reporter keeping every progress line."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def line(self, text: str) -> None:
-        self.lines.append(text)
-
-    def phase(self, name: str, seconds: float) -> None:
-        pass
 
 
 @pytest.fixture
@@ -46,7 +33,7 @@ def session(app, pm, tmp_path):  # noqa: F811
         '[app.health]\npath = "/healthz"\n[targets.aws-ecs]\nregion = "us-east-1"\n'
     )
     pm.use_driver("aws-ecs", EmulatedDriver)
-    reporter = Lines()
+    reporter = LineReporter()
     opened = api.open_session(target="aws-ecs", config=tmp_path / "deployer.toml", pm=pm, reporter=reporter)
     driver = opened.driver()
     for image in (FIRST, SECOND):

@@ -3,30 +3,18 @@ change made while it ran may have moved past the content hash the watch saw."""
 
 from __future__ import annotations
 
-import attrs
-
 from deployer import api, watch
 from deployer.image import content_hash, repository
 from deployer.models import Deployment
 from deployer.testing import write_project
-
-
-@attrs.define
-class _Lines:
-    lines: list[str] = attrs.field(factory=list)
-
-    def line(self, text: str) -> None:
-        self.lines.append(text)
-
-    def phase(self, name: str, seconds: float) -> None:
-        pass
+from deployer.testing.recorder import LineReporter
 
 
 def test_the_serving_line_names_the_image_up_built_when_the_context_changed_meanwhile(tmp_path, monkeypatch):
     """From a trial: a file written into the build context while ``up`` ran made the line
     name a tag that was never built (the hash the watch computed before ``up``)."""
     config = write_project(tmp_path, app={"name": "watched"})
-    reporter = _Lines()
+    reporter = LineReporter()
     session = api.open_session(config=config, reporter=reporter)
     app = session.project.app
     before = f"{repository(app)}:{content_hash(app.build)}"
